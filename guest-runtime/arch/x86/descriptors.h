@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* GDT, TSS and IDT. */
+#ifndef GUEST_ARCH_X86_DESCRIPTORS_H
+#define GUEST_ARCH_X86_DESCRIPTORS_H
+
+#include <stdint.h>
+
+/* Selectors.  SYSCALL/SYSRET need kernel data right after kernel code and
+ * user data right before user code (STAR layout). */
+#define SEL_KERNEL_CODE 0x08
+#define SEL_KERNEL_DATA 0x10
+#define SEL_USER_CODE32 0x18
+#define SEL_USER_DATA   0x20
+#define SEL_USER_CODE   0x28
+#define SEL_TSS         0x30
+#define GDT_ENTRIES     8 /* null, 5 segments, TSS (2 slots) */
+
+/* IST slots (1-based in the IDT). */
+#define IST_DOUBLE_FAULT   1
+#define IST_NMI            2
+#define IST_MACHINE_CHECK  3
+#define IST_STACK_SIZE     (8 * 1024)
+
+struct tss64 {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+} __attribute__((packed));
+
+struct cpu_descriptors {
+	uint64_t gdt[GDT_ENTRIES];
+	struct tss64 tss;
+	uint8_t ist_stacks[3][IST_STACK_SIZE] __attribute__((aligned(16)));
+};
+
+/* Loads this CPU's GDT and TSS, and the shared IDT. */
+void descriptors_init(struct cpu_descriptors *desc);
+
+/* Makes the next exception a triple fault (selftest). */
+void idt_load_empty(void);
+
+#endif

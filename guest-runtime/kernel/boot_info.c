@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+#include "kernel/boot_info.h"
+
+#include <libfdt.h>
+#include <start_info.h>
+#include <string.h>
+
+#include <lispvm/abi.h>
+
+#include "kernel/memory.h"
+#include "kernel/printk.h"
+
+static void add_ram(struct boot_info *bi, uint64_t start, uint64_t size)
+{
+	if (size == 0)
+		return;
+	if (bi->nr_ram == BOOT_MAX_RAM_RANGES)
+		panic("more than %d RAM ranges", BOOT_MAX_RAM_RANGES);
+	bi->ram[bi->nr_ram++] = (struct phys_range){start, start + size};
+}
+
+static void copy_string(char *dst, size_t size, const char *src, size_t src_max)
+{
+	size_t n = strnlen(src, src_max);
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* The lispvm device tree, if module 0 is one (abi.h). */
+static const void *find_lispvm_fdt(const struct hvm_start_info *si)
+{
+	const struct hvm_modlist_entry *mods;
+
+	if (si->nr_modules == 0 || si->modlist_paddr == 0)
+		return NULL;
+	mods = phys_to_virt(si->modlist_paddr);
+	if (mods[0].cmdline_paddr == 0 ||
+	    strcmp(phys_to_virt(mods[0].cmdline_paddr), LISPVM_FDT_MODULE_NAME) != 0)
+		return NULL;
+	if (fdt_check_header(phys_to_virt(mods[0].paddr)) != 0)
+		return NULL;
+	return phys_to_virt(mods[0].paddr);
+}
+
+static void parse_fdt_memory(const void *fdt, struct boot_info *bi)
+{
+	int node = -1;
+
+	while ((node = fdt_node_offset_by_prop_value(fdt, node, "device_type", "memory",
+						     sizeof("memory"))) >= 0) {
+		int len;
+		const fdt64_t *reg = fdt_getprop(fdt, node, "reg", &len);
+
+		if (reg == NULL || len <= 0 || len % 16 != 0)
+			panic("device tree: bad reg in memory node");
+		for (int i = 0; i < len / 16; i++)
+			add_ram(bi, fdt64_to_cpu(reg[2 * i]), fdt64_to_cpu(reg[2 * i + 1]));
+	}
+}
+
+static void parse_fdt(const void *fdt, struct boot_info *bi)
+{
+	const fdt32_t *abi;
+	const char *bootargs;
+	int chosen, len;
+
+	if (fdt_node_check_compatible(fdt, 0, LISPVM_FDT_COMPATIBLE) != 0)
+		panic("device tree is not " LISPVM_FDT_COMPATIBLE);
+	if (fdt_address_cells(fdt, 0) != 2 || fdt_size_cells(fdt, 0) != 2)
+		panic("device tree: expected #address-cells = #size-cells = 2");
+	abi = fdt_getprop(fdt, 0, LISPVM_FDT_PROP_ABI, &len);
+	if (abi == NULL || len != sizeof(*abi))
+		panic("device tree has no " LISPVM_FDT_PROP_ABI);
+	bi->vmm_abi_version = fdt32_to_cpu(*abi);
+	if (bi->vmm_abi_version != LISPVM_ABI_VERSION)
+		panic("the VMM speaks lispvm ABI %u, this guest runtime speaks %d",
+		      bi->vmm_abi_version, LISPVM_ABI_VERSION);
+	chosen = fdt_path_offset(fdt, "/chosen");
+	bootargs = chosen >= 0 ? fdt_getprop(fdt, chosen, "bootargs", &len) : NULL;
+	if (bootargs != NULL)
+		copy_string(bi->cmdline, sizeof(bi->cmdline), bootargs, (size_t)len);
+	parse_fdt_memory(fdt, bi);
+}
+
+static void parse_pvh(const struct hvm_start_info *si, struct boot_info *bi)
+{
+	const struct hvm_memmap_table_entry *map;
+
+	if (si->cmdline_paddr != 0)
+		copy_string(bi->cmdline, sizeof(bi->cmdline), phys_to_virt(si->cmdline_paddr),
+			    BOOT_CMDLINE_MAX);
+	if (si->version < 1 || si->memmap_entries == 0)
+		panic("PVH start info has no memory map (version %u)", si->version);
+	map = phys_to_virt(si->memmap_paddr);
+	for (uint32_t i = 0; i < si->memmap_entries; i++)
+		if (map[i].type == XEN_HVM_MEMMAP_TYPE_RAM)
+			add_ram(bi, map[i].addr, map[i].size);
+}
+
+void boot_info_parse(uint64_t start_info_paddr, struct boot_info *bi)
+{
+	const struct hvm_start_info *si = phys_to_virt(start_info_paddr);
+	const void *fdt;
+
+	memset(bi, 0, sizeof(*bi));
+	if (si->magic != XEN_HVM_START_MAGIC_VALUE) {
+		platform_init(PLATFORM_PVH);
+		panic("bad PVH start info magic 0x%x", si->magic);
+	}
+	fdt = find_lispvm_fdt(si);
+	bi->platform = fdt != NULL ? PLATFORM_LISPVM : PLATFORM_PVH;
+	platform_init(bi->platform);
+	if (fdt != NULL)
+		parse_fdt(fdt, bi);
+	else
+		parse_pvh(si, bi);
+	if (bi->nr_ram == 0)
+		panic("the loader described no RAM");
+}
+
+int boot_cmdline_get(const struct boot_info *bi, const char *key, char *val, unsigned int size)
+{
+	size_t key_len = strlen(key);
+
+	for (const char *p = bi->cmdline; *p;) {
+		const char *end = strchr(p, ' ');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (len > key_len && strncmp(p, key, key_len) == 0 && p[key_len] == '=') {
+			size_t n = len - key_len - 1;
+
+			if (n >= size)
+				n = size - 1;
+			memcpy(val, p + key_len + 1, n);
+			val[n] = '\0';
+			return 0;
+		}
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+	return -1;
+}
+
+uint64_t boot_ram_bytes(const struct boot_info *bi)
+{
+	uint64_t total = 0;
+
+	for (unsigned int i = 0; i < bi->nr_ram; i++)
+		total += bi->ram[i].end - bi->ram[i].start;
+	return total;
+}

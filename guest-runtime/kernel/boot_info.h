@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* What the loader told us: platform, RAM, command line. */
+#ifndef GUEST_KERNEL_BOOT_INFO_H
+#define GUEST_KERNEL_BOOT_INFO_H
+
+#include <stdint.h>
+
+#include "kernel/platform.h"
+
+#define BOOT_MAX_RAM_RANGES 16
+#define BOOT_CMDLINE_MAX    1024
+
+struct phys_range {
+	uint64_t start;
+	uint64_t end; /* exclusive */
+};
+
+struct boot_info {
+	enum platform_kind platform;
+	uint32_t vmm_abi_version; /* 0 when not under lispvm */
+	struct phys_range ram[BOOT_MAX_RAM_RANGES];
+	unsigned int nr_ram;
+	char cmdline[BOOT_CMDLINE_MAX];
+};
+
+/* Reads the PVH start info and, under lispvm, the device tree; sets the
+ * platform (console) as early as it can.  Copies everything it keeps, so
+ * the loader's boot data may be reused afterwards.  Panics on bad input. */
+void boot_info_parse(uint64_t start_info_paddr, struct boot_info *out);
+
+/* The value of key=value in the command line, copied to val; 0 if found. */
+int boot_cmdline_get(const struct boot_info *bi, const char *key, char *val, unsigned int size);
+
+uint64_t boot_ram_bytes(const struct boot_info *bi);
+
+#endif

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* The monotonic clock: KVM's pvclock when present, else the TSC calibrated
+ * from CPUID leaves 0x15/0x16 or the PIT. */
+#ifndef GUEST_KERNEL_CLOCK_H
+#define GUEST_KERNEL_CLOCK_H
+
+#include <stdint.h>
+
+void clock_init(void);
+uint64_t clock_monotonic_ns(void);
+uint64_t clock_tsc_hz(void);
+const char *clock_source_name(void);
+
+#endif

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: MIT */
+/* Calling the lispvm VMM (protocol: include/lispvm/abi.h). */
+#ifndef GUEST_KERNEL_HYPERCALL_H
+#define GUEST_KERNEL_HYPERCALL_H
+
+#include <stdint.h>
+
+int64_t hypercall(uint32_t nr, uint64_t a0, uint64_t a1);
+
+#endif

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+#include "kernel/paging.h"
+
+#include "arch/x86/cpu.h"
+#include "arch/x86/cpu_features.h"
+#include "kernel/memory.h"
+#include "kernel/pmem.h"
+#include "kernel/printk.h"
+
+#define PAGE_2M (1ull << 21)
+#define PAGE_1G (1ull << 30)
+
+static uint64_t *kernel_pml4;
+
+static unsigned int table_index(uint64_t virt, int level)
+{
+	return (virt >> (PAGE_SHIFT + 9 * level)) & 511;
+}
+
+/* The table the entry points to, allocated (zeroed) if absent. */
+static uint64_t *next_table(uint64_t *entry)
+{
+	uint64_t phys;
+
+	if (*entry & PTE_PRESENT) {
+		if (*entry & PTE_LARGE)
+			panic("paging: mapping over a large page");
+		return phys_to_virt(*entry & PTE_ADDR_MASK);
+	}
+	phys = pmem_alloc_zeroed_page();
+	if (phys == 0)
+		return NULL;
+	/* Permissions are decided at the leaf; upper levels allow all. */
+	*entry = phys | PTE_PRESENT | PTE_WRITE | PTE_USER;
+	return phys_to_virt(phys);
+}
+
+/* level: 0 = 4 KiB, 1 = 2 MiB, 2 = 1 GiB. */
+static int map_one(uint64_t *pml4, uint64_t virt, uint64_t phys, int level, uint64_t flags)
+{
+	uint64_t *table = pml4;
+
+	for (int l = 3; l > level; l--) {
+		table = next_table(&table[table_index(virt, l)]);
+		if (table == NULL)
+			return -1;
+	}
+	table[table_index(virt, level)] = phys | flags | PTE_PRESENT | (level ? PTE_LARGE : 0);
+	return 0;
+}
+
+static int largest_level(uint64_t virt, uint64_t phys, uint64_t left)
+{
+	if (cpu_features.page_1g && left >= PAGE_1G && ((virt | phys) & (PAGE_1G - 1)) == 0)
+		return 2;
+	if (left >= PAGE_2M && ((virt | phys) & (PAGE_2M - 1)) == 0)
+		return 1;
+	return 0;
+}
+
+int paging_map(uint64_t *pml4, uint64_t virt, uint64_t phys, uint64_t size, uint64_t flags)
+{
+	if (((virt | phys | size) & (PAGE_SIZE - 1)) != 0)
+		return -1;
+	if (!cpu_features.nx)
+		flags &= ~PTE_NX;
+	while (size > 0) {
+		int level = largest_level(virt, phys, size);
+		uint64_t step = 1ull << (PAGE_SHIFT + 9 * level);
+
+		if (map_one(pml4, virt, phys, level, flags) < 0)
+			return -1;
+		virt += step;
+		phys += step;
+		size -= step;
+	}
+	return 0;
+}
+
+static void map_or_panic(uint64_t virt, uint64_t phys, uint64_t size, uint64_t flags)
+{
+	if (paging_map(kernel_pml4, virt, phys, size, flags) < 0)
+		panic("out of memory building the kernel page tables");
+}
+
+static void map_kernel_section(const char *start, const char *end, uint64_t flags)
+{
+	uint64_t v = (uint64_t)start;
+	uint64_t size = ((uint64_t)(end - start) + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+
+	map_or_panic(v, v - KERNEL_VMA, size, flags | PTE_GLOBAL);
+}
+
+void paging_init(const struct boot_info *bi)
+{
+	uint64_t phys = pmem_alloc_zeroed_page();
+
+	if (phys == 0)
+		panic("out of memory for the kernel page tables");
+	kernel_pml4 = phys_to_virt(phys);
+	for (unsigned int i = 0; i < bi->nr_ram; i++) {
+		uint64_t start = bi->ram[i].start & ~(uint64_t)(PAGE_SIZE - 1);
+		uint64_t end = (bi->ram[i].end + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+
+		if (end > DIRECT_MAP_SIZE)
+			panic("RAM above the 64 TiB the direct map covers");
+		map_or_panic(DIRECT_MAP_BASE + start, start, end - start,
+			     PTE_WRITE | PTE_GLOBAL | PTE_NX);
+	}
+	map_kernel_section(_text_start, _text_end, 0);
+	map_kernel_section(_rodata_start, _rodata_end, PTE_NX);
+	map_kernel_section(_data_start, _kernel_end, PTE_WRITE | PTE_NX);
+	write_cr3(phys);
+}
+
+uint64_t *paging_kernel_pml4(void)
+{
+	return kernel_pml4;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* Physical page allocator: a bitmap over every page frame up to the top of
+ * RAM (1 = in use or not RAM).  Free pages are never written, so guest
+ * RAM that nobody uses is never touched and costs the host nothing. */
+#ifndef GUEST_KERNEL_PMEM_H
+#define GUEST_KERNEL_PMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/boot_info.h"
+
+void pmem_init(const struct boot_info *bi);
+
+/* Physical address of n contiguous free pages, or 0 when there are none
+ * (page 0 is never handed out). */
+uint64_t pmem_alloc_pages(size_t n);
+void pmem_free_pages(uint64_t phys, size_t n);
+
+/* One page, filled with zeros; 0 when out of memory. */
+uint64_t pmem_alloc_zeroed_page(void);
+
+size_t pmem_free_count(void);
+size_t pmem_usable_count(void);
+
+#endif

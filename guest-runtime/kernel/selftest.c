@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+#include "kernel/selftest.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include <lispvm/abi.h>
+
+#include "arch/x86/cpu.h"
+#include "arch/x86/descriptors.h"
+#include "kernel/clock.h"
+#include "kernel/hypercall.h"
+#include "kernel/kheap.h"
+#include "kernel/memory.h"
+#include "kernel/platform.h"
+#include "kernel/pmem.h"
+#include "kernel/printk.h"
+
+/* An address in the (empty) lower half. */
+#define UNMAPPED_ADDRESS 0xdead000ull
+/* Far beyond any guest RAM. */
+#define BAD_GUEST_PHYS 0x7ffffffff000ull
+
+static void divide_error(void)
+{
+	volatile int zero = 0;
+	volatile int x = 1 / zero;
+
+	(void)x;
+}
+
+static void page_fault(void)
+{
+	(void)*(volatile uint64_t *)UNMAPPED_ADDRESS;
+}
+
+static void triple_fault(void)
+{
+	idt_load_empty();
+	__asm__ volatile("int3");
+}
+
+static void bad_hypercall_buffer(void)
+{
+	hypercall(LISPVM_HC_CONSOLE_WRITE, BAD_GUEST_PHYS, 64);
+}
+
+static void bad_hypercall_request(void)
+{
+	outl(LISPVM_HYPERCALL_PORT, 0xfffffff0u);
+}
+
+static void check(int ok, const char *what)
+{
+	if (!ok)
+		panic("selftest failed: %s", what);
+}
+
+/* Every free page can be allocated exactly once and freed again. */
+static void pmem_exhaust(void)
+{
+	size_t free_before = pmem_free_count(), n = 0;
+	uint64_t first = 0, prev = 0, page;
+
+	/* Chain the pages through their first word: no side storage needed,
+	 * and it proves each page is writable through the direct map. */
+	while ((page = pmem_alloc_pages(1)) != 0) {
+		*(uint64_t *)phys_to_virt(page) = prev;
+		prev = page;
+		if (first == 0)
+			first = page;
+		n++;
+	}
+	check(n == free_before, "allocated page count equals free count");
+	check(pmem_free_count() == 0, "nothing left after exhaustion");
+	while (prev != 0) {
+		uint64_t next = *(uint64_t *)phys_to_virt(prev);
+
+		pmem_free_pages(prev, 1);
+		prev = next;
+	}
+	check(pmem_free_count() == free_before, "all pages back after freeing");
+	printk("selftest pmem: %zu pages allocated and freed\n", n);
+}
+
+static void heap_patterns(void)
+{
+	enum { N = 512 };
+	static uint8_t *blocks[N];
+	size_t free_before = pmem_free_count();
+
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < N; i++) {
+			size_t size = (size_t)(i * 37 % 5000) + 1;
+
+			blocks[i] = kmalloc(size);
+			check(blocks[i] != NULL, "kmalloc");
+			check(((uint64_t)blocks[i] & 15) == 0, "16-byte alignment");
+			memset(blocks[i], (uint8_t)i, size);
+		}
+		for (int i = 0; i < N; i++) {
+			size_t size = (size_t)(i * 37 % 5000) + 1;
+
+			check(blocks[i][0] == (uint8_t)i && blocks[i][size - 1] == (uint8_t)i,
+			      "heap blocks do not overlap");
+			kfree(blocks[i]);
+		}
+	}
+	check(pmem_free_count() <= free_before, "heap takes pages from pmem");
+	printk("selftest heap: ok\n");
+}
+
+/* Busy-waits 100 ms by the guest clock; the host checks that at least that
+ * much wall time passed. */
+static void clock_wait(void)
+{
+	uint64_t start = clock_monotonic_ns(), last = start, now;
+
+	do {
+		now = clock_monotonic_ns();
+		check(now >= last, "clock is monotonic");
+		last = now;
+	} while (now - start < 100000000ull);
+	printk("selftest clock: %s waited %lu ns\n", clock_source_name(), now - start);
+}
+
+struct selftest {
+	const char *name;
+	void (*fn)(void);
+};
+
+static const struct selftest selftests[] = {
+	{"divide-error", divide_error},
+	{"page-fault", page_fault},
+	{"triple-fault", triple_fault},
+	{"bad-hypercall-buffer", bad_hypercall_buffer},
+	{"bad-hypercall-request", bad_hypercall_request},
+	{"pmem", pmem_exhaust},
+	{"heap", heap_patterns},
+	{"clock", clock_wait},
+};
+
+void selftest_run(const char *name)
+{
+	for (size_t i = 0; i < sizeof(selftests) / sizeof(selftests[0]); i++) {
+		if (strcmp(selftests[i].name, name) == 0) {
+			selftests[i].fn();
+			return;
+		}
+	}
+	panic("unknown selftest '%s'", name);
+}

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The whole contract between the lispvm VMM (host) and the guest runtime.
+ *
+ * Both sides include this header and nothing else in common.  Bump
+ * LISPVM_ABI_VERSION on any incompatible change; the guest carries its
+ * version in an ELF note that the VMM checks before it boots the guest, and
+ * the VMM puts its own version into the device tree for the guest to check.
+ *
+ * Freestanding: only <stdint.h>, so the guest can include it; the
+ * #defines are also usable from assembly.
+ */
+#ifndef LISPVM_ABI_H
+#define LISPVM_ABI_H
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+#endif
+
+#define LISPVM_ABI_VERSION 1
+
+/* ---- ELF note identifying a lispvm guest (in a PT_NOTE segment) ---- */
+
+#define LISPVM_ELFNOTE_NAME        "lispvm" /* namesz = 7 with the NUL */
+#define LISPVM_ELFNOTE_ABI_VERSION 1        /* desc: uint32_t ABI version */
+
+/* ---- Hypercalls ----
+ *
+ * The guest writes (outl) the 32-bit guest-physical address of a
+ * struct lispvm_hypercall to LISPVM_HYPERCALL_PORT.  The VMM reads the
+ * request, runs the handler named by `nr` and writes `ret` back before the
+ * vCPU resumes.  The request itself must therefore live below 4 GiB; the
+ * buffers it points at may be anywhere in guest RAM.  Every address and
+ * length in a request is checked by the VMM; a bad one stops the VM.
+ */
+#define LISPVM_HYPERCALL_PORT 0x4c56 /* "LV" */
+
+#ifndef __ASSEMBLER__
+
+enum lispvm_hypercall_nr {
+	/* args[0] = gpa of bytes, args[1] = length. ret = bytes written. */
+	LISPVM_HC_CONSOLE_WRITE = 0,
+	/* args[0] = exit status (0..255). Does not return. */
+	LISPVM_HC_EXIT = 1,
+	/* args[0] = gpa of struct lispvm_fault_report, args[1] = its size.
+	 * Does not return: the VMM reports the fault and stops the VM. */
+	LISPVM_HC_FAULT = 2,
+	LISPVM_HC_COUNT
+};
+
+struct lispvm_hypercall {
+	uint32_t nr;
+	uint32_t reserved; /* must be zero */
+	int64_t ret;       /* >= 0 result, < 0 negated errno */
+	uint64_t args[6];
+};
+
+/* Order of lispvm_fault_report.gpr[]: the order the guest's trap entry
+ * pushes them, lowest index = lowest address. */
+enum lispvm_gpr {
+	LISPVM_GPR_R15,
+	LISPVM_GPR_R14,
+	LISPVM_GPR_R13,
+	LISPVM_GPR_R12,
+	LISPVM_GPR_R11,
+	LISPVM_GPR_R10,
+	LISPVM_GPR_R9,
+	LISPVM_GPR_R8,
+	LISPVM_GPR_RBP,
+	LISPVM_GPR_RDI,
+	LISPVM_GPR_RSI,
+	LISPVM_GPR_RDX,
+	LISPVM_GPR_RCX,
+	LISPVM_GPR_RBX,
+	LISPVM_GPR_RAX,
+	LISPVM_GPR_COUNT
+};
+
+/* What the guest runtime tells the VMM about a CPU exception it cannot
+ * handle.  All fields are plain copies of CPU state at the time of the
+ * exception; the VMM never trusts them for anything but printing. */
+struct lispvm_fault_report {
+	uint64_t vector;
+	uint64_t error_code;
+	uint64_t rip;
+	uint64_t cs;
+	uint64_t rflags;
+	uint64_t rsp;
+	uint64_t ss;
+	uint64_t cr0;
+	uint64_t cr2;
+	uint64_t cr3;
+	uint64_t cr4;
+	uint64_t gpr[LISPVM_GPR_COUNT];
+};
+
+#endif /* !__ASSEMBLER__ */
+
+/* ---- Device tree (made by the VMM with libfdt, read by the guest) ----
+ *
+ * The FDT is handed over as PVH module 0 whose command line is
+ * LISPVM_FDT_MODULE_NAME.  Under QEMU there is no such module and the guest
+ * uses the PVH start info alone.
+ *
+ *   / { compatible = "lispvm,microvm"; #address-cells = <2>; #size-cells = <2>;
+ *       lispvm,abi-version = <u32>;
+ *       chosen { bootargs = "..."; };
+ *       memory@ADDR { device_type = "memory"; reg = <ADDR SIZE ...>; };
+ *       images { };      -- read-only image regions (later issues)
+ *       devices { };     -- virtio-mmio devices (later issues)
+ *   };
+ */
+#define LISPVM_FDT_MODULE_NAME    "lispvm,fdt"
+#define LISPVM_FDT_COMPATIBLE     "lispvm,microvm"
+#define LISPVM_FDT_PROP_ABI       "lispvm,abi-version"
+#define LISPVM_FDT_NODE_IMAGES    "images"
+#define LISPVM_FDT_NODE_DEVICES   "devices"
+#define LISPVM_FDT_MAX_SIZE       0x10000
+
+/* ---- Guest-physical memory map that the VMM builds ----
+ *
+ * RAM starts at 0 and runs up to LISPVM_MMIO_HOLE_START; RAM beyond that
+ * continues at 4 GiB.  The hole keeps room for the LAPIC/IOAPIC and
+ * virtio-mmio devices.  The first MiB holds boot data (start info, memory
+ * map, command line, FDT) and is never handed out by the guest allocator.
+ */
+#define LISPVM_MMIO_HOLE_START 0xc0000000ULL
+#define LISPVM_HIGH_RAM_START  0x100000000ULL
+#define LISPVM_BOOT_DATA_END   0x100000ULL
+
+/* ---- Exit statuses of the lispvm command ---- */
+#define LISPVM_EXIT_USAGE       2   /* bad command line */
+#define LISPVM_EXIT_HOST_ERROR  125 /* lispvm could not set up or run the VM */
+#define LISPVM_EXIT_GUEST_CRASH 126 /* guest runtime faulted or misbehaved */
+
+#endif /* LISPVM_ABI_H */

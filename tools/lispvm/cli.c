@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lispvm_config.h"
+#include "memory_layout.h"
+#include "size_parse.h"
+
+enum { OPT_KERNEL = 256, OPT_APPEND };
+
+static const struct option long_options[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"memory", required_argument, NULL, 'm'},
+	{"kernel", required_argument, NULL, OPT_KERNEL},
+	{"append", required_argument, NULL, OPT_APPEND},
+	{NULL, 0, NULL, 0},
+};
+
+void cli_print_help(void)
+{
+	printf("Usage: lispvm [OPTIONS] COMMAND [OPTIONS] [ARGS]\n"
+	       "Run a program in its own KVM microVM.\n"
+	       "\n"
+	       "Commands:\n"
+	       "  run               boot a fresh microVM with the guest runtime; it prints\n"
+	       "                    its banner and exits (Lisp programs come next)\n"
+	       "\n"
+	       "Options (before or after the command):\n"
+	       "  -m, --memory SIZE  guest RAM, e.g. 512M or 4G (default 2G; host memory\n"
+	       "                     is used only as the guest touches it)\n"
+	       "  -v, --verbose      say what the VMM does on stderr\n"
+	       "      --kernel ELF   guest runtime to boot (default: the one built with lispvm,\n"
+	       "                     or $LISPVM_KERNEL)\n"
+	       "      --append ARGS  add to the guest kernel command line\n"
+	       "  -h, --help         show this help and exit\n"
+	       "  -V, --version      show the version and exit\n"
+	       "\n"
+	       "Exit status: the guest's own exit status; %d for a usage error, %d when\n"
+	       "lispvm cannot start the VM, %d when the guest runtime crashes.\n",
+	       2, 125, 126);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fputs("lispvm: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs(" (try 'lispvm --help')\n", stderr);
+	return -1;
+}
+
+static int parse_memory(const char *arg, uint64_t *out)
+{
+	if (size_parse(arg, out) < 0)
+		return usage_error("--memory: '%s' is not a size like 512M or 2G", arg);
+	if (*out < MEMORY_MIN_SIZE || *out > MEMORY_MAX_SIZE || *out % (1 << 20) != 0)
+		return usage_error("--memory: %s is impossible (16M to 1T, whole MiB)", arg);
+	return 0;
+}
+
+static int parse_option(int opt, struct cli_options *out)
+{
+	switch (opt) {
+	case 'h':
+		out->command = CLI_HELP;
+		return 0;
+	case 'V':
+		out->command = CLI_VERSION;
+		return 0;
+	case 'v':
+		out->verbose = true;
+		return 0;
+	case 'm':
+		return parse_memory(optarg, &out->memory_size);
+	case OPT_KERNEL:
+		out->kernel_path = optarg;
+		return 0;
+	case OPT_APPEND:
+		out->append = optarg;
+		return 0;
+	default:
+		/* getopt has printed what was wrong. */
+		return usage_error("%s", "bad option");
+	}
+}
+
+/* Options until the first non-option (POSIX "+" mode), so that each
+ * command's own arguments are left for it. */
+static int parse_options(int argc, char **argv, struct cli_options *out)
+{
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "+hVvm:", long_options, NULL)) != -1)
+		if (parse_option(opt, out) < 0)
+			return -1;
+	return 0;
+}
+
+static int parse_run(int argc, char **argv, struct cli_options *out)
+{
+	if (parse_options(argc, argv, out) < 0)
+		return -1;
+	if (optind < argc)
+		out->program = argv[optind++];
+	if (optind < argc)
+		return usage_error("run: unexpected argument '%s'", argv[optind]);
+	if (out->program != NULL)
+		return usage_error("run: running '%s' needs the Linux personality, which this "
+				   "lispvm does not have yet",
+				   out->program);
+	return 0;
+}
+
+int cli_parse(int argc, char **argv, struct cli_options *out)
+{
+	const char *command;
+
+	*out = (struct cli_options){.memory_size = CLI_DEFAULT_MEMORY};
+	opterr = 1;
+	optind = 1;
+	if (parse_options(argc, argv, out) < 0)
+		return -1;
+	if (out->command != CLI_NONE)
+		return 0;
+	if (optind >= argc)
+		return usage_error("%s", "no command given");
+	command = argv[optind];
+	if (strcmp(command, "run") != 0)
+		return usage_error("unknown command '%s'", command);
+	out->command = CLI_RUN;
+	/* getopt_long restarts at argv[optind] only when optind is reset to
+	 * point there; shift the vector so the command is argv[0]. */
+	argc -= optind;
+	argv += optind;
+	optind = 1;
+	return parse_run(argc, argv, out);
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* The lispvm command line. */
+#ifndef LISPVM_TOOLS_CLI_H
+#define LISPVM_TOOLS_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CLI_DEFAULT_MEMORY (2ULL << 30)
+
+enum cli_command {
+	CLI_NONE,
+	CLI_HELP,
+	CLI_VERSION,
+	CLI_RUN,
+};
+
+struct cli_options {
+	enum cli_command command;
+	uint64_t memory_size;
+	bool verbose;
+	const char *kernel_path; /* NULL: the default */
+	const char *append;      /* extra guest command line, or NULL */
+	const char *program;     /* run's PROGRAM, or NULL */
+};
+
+/* Parses argv.  Returns 0, or -1 after printing a one-line error (the
+ * caller exits with LISPVM_EXIT_USAGE). */
+int cli_parse(int argc, char **argv, struct cli_options *out);
+
+void cli_print_help(void);
+
+#endif

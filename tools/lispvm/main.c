@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+#include <limits.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <lispvm/abi.h>
+
+#include "cli.h"
+#include "kernel_path.h"
+#include "lispvm_config.h"
+#include "log.h"
+#include "vm.h"
+
+static int run_command(const struct cli_options *opts)
+{
+	char kernel[PATH_MAX];
+	char cmdline[1024];
+	struct vm_config config = {
+		.memory_size = opts->memory_size,
+		.console_fd = STDOUT_FILENO,
+		.cmdline = cmdline,
+	};
+
+	if (opts->kernel_path != NULL)
+		config.kernel_path = opts->kernel_path;
+	else {
+		kernel_path_default(kernel, sizeof(kernel));
+		config.kernel_path = kernel;
+	}
+	if ((size_t)snprintf(cmdline, sizeof(cmdline), "%s", opts->append ? opts->append : "") >=
+	    sizeof(cmdline)) {
+		log_error("--append: guest command line longer than %zu bytes", sizeof(cmdline) - 1);
+		return LISPVM_EXIT_USAGE;
+	}
+	return vm_run(&config);
+}
+
+int main(int argc, char **argv)
+{
+	struct cli_options opts;
+
+	if (cli_parse(argc, argv, &opts) < 0)
+		return LISPVM_EXIT_USAGE;
+	log_verbose_enabled = opts.verbose;
+	switch (opts.command) {
+	case CLI_HELP:
+		cli_print_help();
+		return 0;
+	case CLI_VERSION:
+		printf("lispvm %s (ABI %d)\n", LISPVM_VERSION, LISPVM_ABI_VERSION);
+		return 0;
+	case CLI_RUN:
+		return run_command(&opts);
+	case CLI_NONE:
+		break;
+	}
+	return LISPVM_EXIT_USAGE;
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+#include "guest_memory.h"
+
+#include <string.h>
+
+static bool range_end(uint64_t start, uint64_t len, uint64_t *end)
+{
+	return !__builtin_add_overflow(start, len, end);
+}
+
+static bool regions_overlap(const struct guest_region *r, uint64_t gpa, uint64_t end)
+{
+	return gpa < r->gpa + r->size && r->gpa < end;
+}
+
+int guest_memory_add(struct guest_memory *mem, uint64_t gpa, uint64_t size, void *host,
+		     bool writable)
+{
+	uint64_t end;
+
+	if (size == 0 || !range_end(gpa, size, &end) || host == NULL)
+		return -1;
+	if (mem->nr_regions == GUEST_MEMORY_MAX_REGIONS)
+		return -1;
+	for (unsigned int i = 0; i < mem->nr_regions; i++)
+		if (regions_overlap(&mem->regions[i], gpa, end))
+			return -1;
+	mem->regions[mem->nr_regions++] = (struct guest_region){
+		.gpa = gpa,
+		.size = size,
+		.host = host,
+		.writable = writable,
+	};
+	return 0;
+}
+
+void *guest_memory_access(const struct guest_memory *mem, uint64_t gpa, uint64_t len,
+			  enum guest_access access)
+{
+	uint64_t end;
+
+	if (len == 0 || !range_end(gpa, len, &end))
+		return NULL;
+	for (unsigned int i = 0; i < mem->nr_regions; i++) {
+		const struct guest_region *r = &mem->regions[i];
+
+		/* Compare offsets, not end addresses, so a region ending at
+		 * 2^64 cannot overflow the check. */
+		if (gpa < r->gpa || gpa - r->gpa >= r->size)
+			continue;
+		if (len > r->size - (gpa - r->gpa))
+			return NULL;
+		if (access == GUEST_WRITE && !r->writable)
+			return NULL;
+		return r->host + (gpa - r->gpa);
+	}
+	return NULL;
+}
+
+int guest_memory_read(const struct guest_memory *mem, void *dst, uint64_t gpa, uint64_t len)
+{
+	const void *src = guest_memory_access(mem, gpa, len, GUEST_READ);
+
+	if (src == NULL)
+		return -1;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+int guest_memory_write(const struct guest_memory *mem, uint64_t gpa, const void *src,
+		       uint64_t len)
+{
+	void *dst = guest_memory_access(mem, gpa, len, GUEST_WRITE);
+
+	if (dst == NULL)
+		return -1;
+	memcpy(dst, src, len);
+	return 0;
+}

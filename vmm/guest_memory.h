@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* Guest-physical memory regions and the one checked accessor through which
+ * the VMM touches guest memory. */
+#ifndef LISPVM_VMM_GUEST_MEMORY_H
+#define LISPVM_VMM_GUEST_MEMORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GUEST_MEMORY_MAX_REGIONS 16
+
+enum guest_access {
+	GUEST_READ,
+	GUEST_WRITE,
+};
+
+struct guest_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *host;
+	bool writable;
+};
+
+struct guest_memory {
+	struct guest_region regions[GUEST_MEMORY_MAX_REGIONS];
+	unsigned int nr_regions;
+};
+
+/* Adds a region; returns 0, or -1 if it is empty, wraps, overlaps another
+ * region or the table is full. */
+int guest_memory_add(struct guest_memory *mem, uint64_t gpa, uint64_t size, void *host,
+		     bool writable);
+
+/* The host address of [gpa, gpa + len) if that whole range lies inside one
+ * region that allows `access`; NULL otherwise (len == 0, wraparound, out of
+ * every region, straddling two regions, writing a read-only region). */
+void *guest_memory_access(const struct guest_memory *mem, uint64_t gpa, uint64_t len,
+			  enum guest_access access);
+
+/* Copies through guest_memory_access; return 0 or -1. */
+int guest_memory_read(const struct guest_memory *mem, void *dst, uint64_t gpa, uint64_t len);
+int guest_memory_write(const struct guest_memory *mem, uint64_t gpa, const void *src,
+		       uint64_t len);
+
+#endif

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+#include "hypercall.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <lispvm/abi.h>
+
+#include "fault_report.h"
+#include "log.h"
+
+/* Returns the value for req->ret; a handler that stops the VM sets
+ * ctx->stop instead. */
+typedef int64_t (*hypercall_fn)(struct hypercall_context *ctx, const struct lispvm_hypercall *req);
+
+struct hypercall_entry {
+	const char *name;
+	hypercall_fn fn;
+};
+
+static void stop_guest_crash(struct hypercall_context *ctx)
+{
+	ctx->stop = (struct vm_stop){.kind = VM_STOP_GUEST_CRASH, .status = LISPVM_EXIT_GUEST_CRASH};
+}
+
+static int64_t hc_console_write(struct hypercall_context *ctx, const struct lispvm_hypercall *req)
+{
+	uint64_t gpa = req->args[0], len = req->args[1];
+	const uint8_t *buf;
+
+	if (len == 0)
+		return 0;
+	buf = guest_memory_access(ctx->mem, gpa, len, GUEST_READ);
+	if (buf == NULL) {
+		log_error("guest error: console_write buffer [0x%" PRIx64 ", +0x%" PRIx64
+			  ") is outside guest RAM",
+			  gpa, len);
+		stop_guest_crash(ctx);
+		return -EFAULT;
+	}
+	for (uint64_t done = 0; done < len;) {
+		ssize_t n = write(ctx->console_fd, buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return done ? (int64_t)done : -EIO;
+		done += (uint64_t)n;
+	}
+	return (int64_t)len;
+}
+
+static int64_t hc_exit(struct hypercall_context *ctx, const struct lispvm_hypercall *req)
+{
+	ctx->stop = (struct vm_stop){.kind = VM_STOP_EXIT, .status = (int)(req->args[0] & 0xff)};
+	return 0;
+}
+
+static int64_t hc_fault(struct hypercall_context *ctx, const struct lispvm_hypercall *req)
+{
+	struct lispvm_fault_report report;
+
+	if (req->args[1] != sizeof(report) ||
+	    guest_memory_read(ctx->mem, &report, req->args[0], sizeof(report)) < 0) {
+		log_error("guest error: fault report [0x%" PRIx64 ", +0x%" PRIx64
+			  ") is outside guest RAM or has the wrong size",
+			  req->args[0], req->args[1]);
+	} else {
+		fflush(stdout);
+		fault_report_print(stderr, &report);
+	}
+	stop_guest_crash(ctx);
+	return 0;
+}
+
+static const struct hypercall_entry hypercall_table[LISPVM_HC_COUNT] = {
+	[LISPVM_HC_CONSOLE_WRITE] = {"console_write", hc_console_write},
+	[LISPVM_HC_EXIT] = {"exit", hc_exit},
+	[LISPVM_HC_FAULT] = {"fault", hc_fault},
+};
+
+void hypercall_dispatch(struct hypercall_context *ctx, uint32_t request_gpa)
+{
+	struct lispvm_hypercall req;
+
+	if (guest_memory_read(ctx->mem, &req, request_gpa, sizeof(req)) < 0) {
+		log_error("guest error: hypercall request at 0x%" PRIx32 " is outside guest RAM",
+			  request_gpa);
+		stop_guest_crash(ctx);
+		return;
+	}
+	if (req.nr >= LISPVM_HC_COUNT || req.reserved != 0) {
+		log_error("guest error: unknown hypercall %" PRIu32 " (reserved 0x%" PRIx32 ")",
+			  req.nr, req.reserved);
+		stop_guest_crash(ctx);
+		return;
+	}
+	log_verbose("hypercall %s", hypercall_table[req.nr].name);
+	req.ret = hypercall_table[req.nr].fn(ctx, &req);
+	if (ctx->stop.kind != VM_RUNNING)
+		return;
+	if (guest_memory_write(ctx->mem, request_gpa + offsetof(struct lispvm_hypercall, ret),
+			       &req.ret, sizeof(req.ret)) < 0) {
+		log_error("guest error: hypercall request at 0x%" PRIx32 " is read-only",
+			  request_gpa);
+		stop_guest_crash(ctx);
+	}
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* Hypercall dispatch: one table from LISPVM_HC_* to handlers. */
+#ifndef LISPVM_VMM_HYPERCALL_H
+#define LISPVM_VMM_HYPERCALL_H
+
+#include <stdint.h>
+
+#include "guest_memory.h"
+
+enum vm_stop_kind {
+	VM_RUNNING,
+	VM_STOP_EXIT,        /* guest asked to exit; status is its exit status */
+	VM_STOP_GUEST_CRASH, /* guest faulted or broke the ABI */
+	VM_STOP_HOST_ERROR,  /* something failed on our side */
+};
+
+struct vm_stop {
+	enum vm_stop_kind kind;
+	int status;
+};
+
+struct hypercall_context {
+	const struct guest_memory *mem;
+	int console_fd;
+	struct vm_stop stop;
+};
+
+/* Serves the request at request_gpa (the value the guest wrote to
+ * LISPVM_HYPERCALL_PORT).  Sets ctx->stop when the VM must stop; a bad
+ * request stops it as a guest crash with a one-line message on stderr. */
+void hypercall_dispatch(struct hypercall_context *ctx, uint32_t request_gpa);
+
+#endif

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* /dev/kvm, one VM, its memory slots and vCPU file descriptors. */
+#ifndef LISPVM_VMM_KVM_VM_H
+#define LISPVM_VMM_KVM_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct kvm_vm {
+	int kvm_fd;
+	int vm_fd;
+	size_t vcpu_mmap_size;
+	unsigned int next_slot;
+	unsigned int max_slots;
+};
+
+/* Opens /dev/kvm, checks the API version and every capability lispvm needs
+ * and creates an empty VM.  Returns 0, or -1 with the reason (naming the
+ * missing capability) in err. */
+int kvm_vm_create(struct kvm_vm *vm, char *err, size_t err_size);
+
+/* Registers host memory as a memory slot at guest-physical gpa. */
+int kvm_vm_add_memslot(struct kvm_vm *vm, uint64_t gpa, uint64_t size, void *host,
+		       bool readonly, char *err, size_t err_size);
+
+void kvm_vm_destroy(struct kvm_vm *vm);
+
+#endif

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lispvm/abi.h>
+
+#include "elf_loader.h"
+#include "fault_report.h"
+#include "guest_memory.h"
+#include "hypercall.h"
+#include "kvm_vm.h"
+#include "log.h"
+#include "memory_layout.h"
+#include "pvh_boot.h"
+#include "vcpu.h"
+
+#define ERR_SIZE 256
+
+struct mapped_file {
+	void *data;
+	size_t size;
+};
+
+struct vm {
+	const struct vm_config *config;
+	struct memory_layout layout;
+	struct guest_memory mem;
+	struct kvm_vm kvm;
+	struct vcpu vcpu;
+	struct mapped_file kernel;
+	void *ram[MEMORY_LAYOUT_MAX_RAM];
+	char err[ERR_SIZE];
+};
+
+static int map_file(const char *path, struct mapped_file *out, char *err, size_t err_size)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, err_size, "cannot open guest kernel %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+		snprintf(err, err_size, "guest kernel %s is not a non-empty regular file", path);
+		close(fd);
+		return -1;
+	}
+	out->size = (size_t)st.st_size;
+	out->data = mmap(NULL, out->size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (out->data == MAP_FAILED) {
+		out->data = NULL;
+		snprintf(err, err_size, "cannot map guest kernel %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* RAM is anonymous MAP_NORESERVE memory: the host backs a page only when the
+ * guest first touches it. */
+static int setup_ram(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->layout.nr_ram; i++) {
+		const struct ram_range *r = &vm->layout.ram[i];
+		void *host = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+		if (host == MAP_FAILED) {
+			snprintf(vm->err, sizeof(vm->err), "cannot reserve %" PRIu64 " MiB of guest RAM: %s",
+				 r->size >> 20, strerror(errno));
+			return -1;
+		}
+		vm->ram[i] = host;
+		if (guest_memory_add(&vm->mem, r->gpa, r->size, host, true) < 0) {
+			snprintf(vm->err, sizeof(vm->err), "bad RAM layout at 0x%" PRIx64, r->gpa);
+			return -1;
+		}
+		if (kvm_vm_add_memslot(&vm->kvm, r->gpa, r->size, host, false, vm->err,
+				       sizeof(vm->err)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int load_kernel(struct vm *vm, struct elf_kernel *kernel)
+{
+	char why[ERR_SIZE - 64];
+
+	if (elf_load_kernel(vm->kernel.data, vm->kernel.size, &vm->mem, kernel, why,
+			    sizeof(why)) < 0) {
+		snprintf(vm->err, sizeof(vm->err), "bad guest kernel %s: %s",
+			 vm->config->kernel_path, why);
+		return -1;
+	}
+	if (kernel->abi_version != LISPVM_ABI_VERSION) {
+		snprintf(vm->err, sizeof(vm->err),
+			 "guest kernel %s speaks lispvm ABI %u, this lispvm speaks %u",
+			 vm->config->kernel_path, kernel->abi_version, LISPVM_ABI_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
+static int vm_setup(struct vm *vm)
+{
+	struct elf_kernel kernel;
+	uint64_t start_info;
+
+	if (memory_layout_compute(vm->config->memory_size, &vm->layout) < 0) {
+		snprintf(vm->err, sizeof(vm->err), "impossible guest memory size %" PRIu64 " bytes",
+			 vm->config->memory_size);
+		return -1;
+	}
+	if (map_file(vm->config->kernel_path, &vm->kernel, vm->err, sizeof(vm->err)) < 0 ||
+	    kvm_vm_create(&vm->kvm, vm->err, sizeof(vm->err)) < 0 || setup_ram(vm) < 0 ||
+	    load_kernel(vm, &kernel) < 0 ||
+	    pvh_boot_write(&vm->mem, &vm->layout, vm->config->cmdline, &start_info, vm->err,
+			   sizeof(vm->err)) < 0 ||
+	    vcpu_create(&vm->vcpu, &vm->kvm, 0, vm->err, sizeof(vm->err)) < 0 ||
+	    vcpu_set_pvh_entry(&vm->vcpu, kernel.pvh_entry, start_info, vm->err,
+			       sizeof(vm->err)) < 0)
+		return -1;
+	log_verbose("kernel %s loaded at [0x%" PRIx64 ", 0x%" PRIx64 "), PVH entry 0x%" PRIx64,
+		    vm->config->kernel_path, kernel.load_start, kernel.load_end, kernel.pvh_entry);
+	return 0;
+}
+
+/* Prints a headline and the vCPU's registers as KVM sees them. */
+static void report_vcpu_state(struct vm *vm, const char *headline)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct lispvm_fault_report r = {0};
+
+	fflush(stdout);
+	if (ioctl(vm->vcpu.fd, KVM_GET_REGS, &regs) < 0 ||
+	    ioctl(vm->vcpu.fd, KVM_GET_SREGS, &sregs) < 0) {
+		log_error("%s (registers unavailable: %s)", headline, strerror(errno));
+		return;
+	}
+	r.rip = regs.rip;
+	r.rsp = regs.rsp;
+	r.rflags = regs.rflags;
+	r.cs = sregs.cs.selector;
+	r.ss = sregs.ss.selector;
+	r.cr0 = sregs.cr0;
+	r.cr2 = sregs.cr2;
+	r.cr3 = sregs.cr3;
+	r.cr4 = sregs.cr4;
+	r.gpr[LISPVM_GPR_RAX] = regs.rax;
+	r.gpr[LISPVM_GPR_RBX] = regs.rbx;
+	r.gpr[LISPVM_GPR_RCX] = regs.rcx;
+	r.gpr[LISPVM_GPR_RDX] = regs.rdx;
+	r.gpr[LISPVM_GPR_RSI] = regs.rsi;
+	r.gpr[LISPVM_GPR_RDI] = regs.rdi;
+	r.gpr[LISPVM_GPR_RBP] = regs.rbp;
+	r.gpr[LISPVM_GPR_R8] = regs.r8;
+	r.gpr[LISPVM_GPR_R9] = regs.r9;
+	r.gpr[LISPVM_GPR_R10] = regs.r10;
+	r.gpr[LISPVM_GPR_R11] = regs.r11;
+	r.gpr[LISPVM_GPR_R12] = regs.r12;
+	r.gpr[LISPVM_GPR_R13] = regs.r13;
+	r.gpr[LISPVM_GPR_R14] = regs.r14;
+	r.gpr[LISPVM_GPR_R15] = regs.r15;
+	log_error("%s at RIP 0x%llx, CR2 0x%llx", headline, (unsigned long long)regs.rip,
+		  (unsigned long long)sregs.cr2);
+	fault_report_print_registers(stderr, &r);
+}
+
+static struct vm_stop guest_crash(void)
+{
+	return (struct vm_stop){.kind = VM_STOP_GUEST_CRASH, .status = LISPVM_EXIT_GUEST_CRASH};
+}
+
+static struct vm_stop handle_io(struct vm *vm, struct hypercall_context *hc)
+{
+	struct kvm_run *run = vm->vcpu.run;
+	char what[96];
+
+	if (run->io.port == LISPVM_HYPERCALL_PORT && run->io.direction == KVM_EXIT_IO_OUT &&
+	    run->io.size == 4 && run->io.count == 1) {
+		uint32_t gpa;
+
+		memcpy(&gpa, (uint8_t *)run + run->io.data_offset, sizeof(gpa));
+		hypercall_dispatch(hc, gpa);
+		return hc->stop;
+	}
+	snprintf(what, sizeof(what), "guest %s I/O port 0x%x (%u bytes), which lispvm does not emulate,",
+		 run->io.direction == KVM_EXIT_IO_OUT ? "wrote" : "read", run->io.port, run->io.size);
+	report_vcpu_state(vm, what);
+	return guest_crash();
+}
+
+static struct vm_stop handle_exit(struct vm *vm, struct hypercall_context *hc)
+{
+	struct kvm_run *run = vm->vcpu.run;
+	char what[128];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		return handle_io(vm, hc);
+	case KVM_EXIT_SHUTDOWN:
+		report_vcpu_state(vm, "guest triple fault (CPU shutdown)");
+		return guest_crash();
+	case KVM_EXIT_HLT:
+		report_vcpu_state(vm, "guest halted with nothing to wake it");
+		return guest_crash();
+	case KVM_EXIT_MMIO:
+		snprintf(what, sizeof(what), "guest %s unmapped guest-physical address 0x%llx",
+			 run->mmio.is_write ? "wrote" : "read",
+			 (unsigned long long)run->mmio.phys_addr);
+		report_vcpu_state(vm, what);
+		return guest_crash();
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(what, sizeof(what), "KVM could not enter the guest (hardware reason 0x%llx)",
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		report_vcpu_state(vm, what);
+		return guest_crash();
+	case KVM_EXIT_INTERNAL_ERROR:
+		snprintf(what, sizeof(what), "KVM internal error (suberror %u) running the guest",
+			 run->internal.suberror);
+		report_vcpu_state(vm, what);
+		return guest_crash();
+	default:
+		snprintf(what, sizeof(what), "unexpected KVM exit reason %u", run->exit_reason);
+		report_vcpu_state(vm, what);
+		return guest_crash();
+	}
+}
+
+static struct vm_stop vm_loop(struct vm *vm)
+{
+	struct hypercall_context hc = {.mem = &vm->mem, .console_fd = vm->config->console_fd};
+
+	for (;;) {
+		struct vm_stop stop;
+
+		if (ioctl(vm->vcpu.fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			log_error("KVM_RUN: %s", strerror(errno));
+			return (struct vm_stop){.kind = VM_STOP_HOST_ERROR,
+						.status = LISPVM_EXIT_HOST_ERROR};
+		}
+		stop = handle_exit(vm, &hc);
+		if (stop.kind != VM_RUNNING)
+			return stop;
+	}
+}
+
+static void vm_teardown(struct vm *vm)
+{
+	vcpu_destroy(&vm->vcpu);
+	kvm_vm_destroy(&vm->kvm);
+	for (unsigned int i = 0; i < vm->layout.nr_ram; i++)
+		if (vm->ram[i] != NULL)
+			munmap(vm->ram[i], vm->layout.ram[i].size);
+	if (vm->kernel.data != NULL)
+		munmap(vm->kernel.data, vm->kernel.size);
+}
+
+int vm_run(const struct vm_config *config)
+{
+	struct vm vm = {.config = config, .kvm = {.kvm_fd = -1, .vm_fd = -1}, .vcpu = {.fd = -1}};
+	struct vm_stop stop;
+
+	if (vm_setup(&vm) < 0) {
+		log_error("%s", vm.err);
+		vm_teardown(&vm);
+		return LISPVM_EXIT_HOST_ERROR;
+	}
+	stop = vm_loop(&vm);
+	vm_teardown(&vm);
+	fflush(stdout);
+	log_verbose("guest stopped with status %d", stop.status);
+	return stop.status;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* One microVM from start to stop: memory, kernel, boot data, vCPU loop. */
+#ifndef LISPVM_VMM_VM_H
+#define LISPVM_VMM_VM_H
+
+#include <stdint.h>
+
+struct vm_config {
+	const char *kernel_path; /* the guest runtime ELF */
+	uint64_t memory_size;    /* bytes of guest RAM */
+	const char *cmdline;     /* guest kernel command line */
+	int console_fd;          /* where guest console output goes */
+};
+
+/* Boots the guest and runs it until it stops.  Returns the exit status for
+ * the lispvm process: the guest's own status, or LISPVM_EXIT_HOST_ERROR /
+ * LISPVM_EXIT_GUEST_CRASH after a one-line message on stderr. */
+int vm_run(const struct vm_config *config);
+
+#endif
