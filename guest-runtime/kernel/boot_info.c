@@ -16,7 +16,12 @@ static void add_ram(struct boot_info *bi, uint64_t start, uint64_t size)
 		return;
 	if (bi->nr_ram == BOOT_MAX_RAM_RANGES)
 		panic("more than %d RAM ranges", BOOT_MAX_RAM_RANGES);
-	bi->ram[bi->nr_ram++] = (struct phys_range){start, start + size};
+	/* Kept sorted by address: pmem walks the gaps between ranges. */
+	unsigned int i = bi->nr_ram++;
+
+	for (; i > 0 && bi->ram[i - 1].start > start; i--)
+		bi->ram[i] = bi->ram[i - 1];
+	bi->ram[i] = (struct phys_range){start, start + size};
 }
 
 static void copy_string(char *dst, size_t size, const char *src, size_t src_max)
@@ -45,22 +50,6 @@ static const void *find_lispvm_fdt(const struct hvm_start_info *si)
 	return phys_to_virt(mods[0].paddr);
 }
 
-static void parse_fdt_memory(const void *fdt, struct boot_info *bi)
-{
-	int node = -1;
-
-	while ((node = fdt_node_offset_by_prop_value(fdt, node, "device_type", "memory",
-						     sizeof("memory"))) >= 0) {
-		int len;
-		const fdt64_t *reg = fdt_getprop(fdt, node, "reg", &len);
-
-		if (reg == NULL || len <= 0 || len % 16 != 0)
-			panic("device tree: bad reg in memory node");
-		for (int i = 0; i < len / 16; i++)
-			add_ram(bi, fdt64_to_cpu(reg[2 * i]), fdt64_to_cpu(reg[2 * i + 1]));
-	}
-}
-
 static void parse_fdt(const void *fdt, struct boot_info *bi)
 {
 	const fdt32_t *abi;
@@ -82,16 +71,15 @@ static void parse_fdt(const void *fdt, struct boot_info *bi)
 	bootargs = chosen >= 0 ? fdt_getprop(fdt, chosen, "bootargs", &len) : NULL;
 	if (bootargs != NULL)
 		copy_string(bi->cmdline, sizeof(bi->cmdline), bootargs, (size_t)len);
-	parse_fdt_memory(fdt, bi);
 }
 
-static void parse_pvh(const struct hvm_start_info *si, struct boot_info *bi)
+/* RAM comes from the PVH memory map on every platform: it is the standard
+ * place, QEMU provides nothing else, and lispvm writes the same ranges as
+ * its device tree's memory nodes.  One path, and no device-tree walk. */
+static void parse_pvh_memmap(const struct hvm_start_info *si, struct boot_info *bi)
 {
 	const struct hvm_memmap_table_entry *map;
 
-	if (si->cmdline_paddr != 0)
-		copy_string(bi->cmdline, sizeof(bi->cmdline), phys_to_virt(si->cmdline_paddr),
-			    BOOT_CMDLINE_MAX);
 	if (si->version < 1 || si->memmap_entries == 0)
 		panic("PVH start info has no memory map (version %u)", si->version);
 	map = phys_to_virt(si->memmap_paddr);
@@ -115,8 +103,10 @@ void boot_info_parse(uint64_t start_info_paddr, struct boot_info *bi)
 	platform_init(bi->platform);
 	if (fdt != NULL)
 		parse_fdt(fdt, bi);
-	else
-		parse_pvh(si, bi);
+	else if (si->cmdline_paddr != 0)
+		copy_string(bi->cmdline, sizeof(bi->cmdline), phys_to_virt(si->cmdline_paddr),
+			    BOOT_CMDLINE_MAX);
+	parse_pvh_memmap(si, bi);
 	if (bi->nr_ram == 0)
 		panic("the loader described no RAM");
 }

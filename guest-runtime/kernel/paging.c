@@ -35,18 +35,15 @@ static uint64_t *next_table(uint64_t *entry)
 	return phys_to_virt(phys);
 }
 
-/* level: 0 = 4 KiB, 1 = 2 MiB, 2 = 1 GiB. */
-static int map_one(uint64_t *pml4, uint64_t virt, uint64_t phys, int level, uint64_t flags)
+/* The table at `level` (0 = 4 KiB entries, 1 = 2 MiB, 2 = 1 GiB) that
+ * holds the entry for virt, allocating tables on the way. */
+static uint64_t *walk_to(uint64_t *pml4, uint64_t virt, int level)
 {
 	uint64_t *table = pml4;
 
-	for (int l = 3; l > level; l--) {
+	for (int l = 3; l > level && table != NULL; l--)
 		table = next_table(&table[table_index(virt, l)]);
-		if (table == NULL)
-			return -1;
-	}
-	table[table_index(virt, level)] = phys | flags | PTE_PRESENT | (level ? PTE_LARGE : 0);
-	return 0;
+	return table;
 }
 
 static int largest_level(uint64_t virt, uint64_t phys, uint64_t left)
@@ -67,12 +64,20 @@ int paging_map(uint64_t *pml4, uint64_t virt, uint64_t phys, uint64_t size, uint
 	while (size > 0) {
 		int level = largest_level(virt, phys, size);
 		uint64_t step = 1ull << (PAGE_SHIFT + 9 * level);
+		uint64_t leaf = flags | PTE_PRESENT | (level ? PTE_LARGE : 0);
+		uint64_t *table = walk_to(pml4, virt, level);
+		unsigned int i = table_index(virt, level);
 
-		if (map_one(pml4, virt, phys, level, flags) < 0)
+		if (table == NULL)
 			return -1;
-		virt += step;
-		phys += step;
-		size -= step;
+		/* Fill the rest of this table in one go: one walk per table,
+		 * not per page. */
+		do {
+			table[i++] = phys | leaf;
+			virt += step;
+			phys += step;
+			size -= step;
+		} while (i < 512 && size >= step && largest_level(virt, phys, size) == level);
 	}
 	return 0;
 }

@@ -88,24 +88,35 @@ static void reserve(uint64_t start, uint64_t end)
 		pmem.free -= set_frames(first, last - first, 1);
 }
 
+static uint64_t frames_in(const struct phys_range *r)
+{
+	uint64_t first = page_up(r->start) / PAGE_SIZE, last = page_down(r->end) / PAGE_SIZE;
+
+	return last > first ? last - first : 0;
+}
+
+/* Bit 0 means free, so a zero-filled bitmap starts out all free: under
+ * lispvm, RAM is zero at entry (abi.h) and the bitmap needs no clearing,
+ * which keeps boot cost independent of RAM size.  Everything that is not
+ * RAM (gaps between ranges, holes) and what is in use is then marked. */
 void pmem_init(const struct boot_info *bi)
 {
-	uint64_t top = 0, bytes, bitmap_phys;
+	uint64_t top = bi->ram[bi->nr_ram - 1].end, bytes, bitmap_phys, prev_end = 0;
 
-	for (unsigned int i = 0; i < bi->nr_ram; i++)
-		if (bi->ram[i].end > top)
-			top = bi->ram[i].end;
 	pmem.nr_frames = top / PAGE_SIZE;
 	bytes = page_up((pmem.nr_frames + 63) / 64 * 8);
 	bitmap_phys = place_bitmap(bi, bytes);
 	pmem.bits = phys_to_virt(bitmap_phys);
-	memset(pmem.bits, 0xff, bytes);
+	if (bi->platform != PLATFORM_LISPVM)
+		memset(pmem.bits, 0, bytes);
 	for (unsigned int i = 0; i < bi->nr_ram; i++) {
-		uint64_t first = page_up(bi->ram[i].start) / PAGE_SIZE;
-		uint64_t last = page_down(bi->ram[i].end) / PAGE_SIZE;
+		uint64_t gap_first = page_down(prev_end) / PAGE_SIZE;
+		uint64_t gap_last = page_up(bi->ram[i].start) / PAGE_SIZE;
 
-		if (first < last)
-			pmem.free += set_frames(first, last - first, 0);
+		if (gap_last > gap_first)
+			set_frames(gap_first, gap_last - gap_first, 1);
+		pmem.free += frames_in(&bi->ram[i]);
+		prev_end = bi->ram[i].end;
 	}
 	reserve(0, LISPVM_BOOT_DATA_END);
 	reserve((uint64_t)_kernel_phys_start, (uint64_t)_kernel_phys_end);
