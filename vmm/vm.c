@@ -22,6 +22,7 @@
 #include "log.h"
 #include "memory_layout.h"
 #include "pvh_boot.h"
+#include "run_deadline.h"
 #include "vcpu.h"
 
 #define ERR_SIZE 256
@@ -137,6 +138,30 @@ static int vm_setup(struct vm *vm)
 }
 
 /* Prints a headline and the vCPU's registers as KVM sees them. */
+/*
+ * A guest that faults while delivering a fault (empty IDT, broken stack) ends
+ * as a SHUTDOWN exit on hardware KVM, but nested hypervisors such as PVM
+ * report the failed delivery as an internal error; name the likely cause.
+ */
+static void describe_internal_error(const typeof(((struct kvm_run *)0)->internal) *internal,
+				    char *what, size_t what_size)
+{
+	static const char *const causes[] = {
+		[KVM_INTERNAL_ERROR_EMULATION] = "instruction emulation failed",
+		[KVM_INTERNAL_ERROR_SIMUL_EX] = "fault while delivering a fault",
+		[KVM_INTERNAL_ERROR_DELIVERY_EV] = "event delivery failed",
+		[KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON] = "unexpected hardware exit",
+	};
+	uint32_t sub = internal->suberror;
+	const char *cause = sub < sizeof(causes) / sizeof(causes[0]) && causes[sub] ? causes[sub]
+										    : "unknown";
+
+	snprintf(what, what_size,
+		 "guest stopped by KVM internal error %u (%s; a triple fault looks like this "
+		 "under nested KVM)",
+		 sub, cause);
+}
+
 static void report_vcpu_state(struct vm *vm, const char *headline)
 {
 	struct kvm_regs regs;
@@ -228,8 +253,7 @@ static struct vm_stop handle_exit(struct vm *vm, struct hypercall_context *hc)
 		report_vcpu_state(vm, what);
 		return guest_crash();
 	case KVM_EXIT_INTERNAL_ERROR:
-		snprintf(what, sizeof(what), "KVM internal error (suberror %u) running the guest",
-			 run->internal.suberror);
+		describe_internal_error(&run->internal, what, sizeof(what));
 		report_vcpu_state(vm, what);
 		return guest_crash();
 	default:
@@ -237,6 +261,16 @@ static struct vm_stop handle_exit(struct vm *vm, struct hypercall_context *hc)
 		report_vcpu_state(vm, what);
 		return guest_crash();
 	}
+}
+
+static struct vm_stop deadline_stop(struct vm *vm)
+{
+	char what[128];
+
+	snprintf(what, sizeof(what), "guest still running after --timeout %us; stopped",
+		 vm->config->timeout_seconds);
+	report_vcpu_state(vm, what);
+	return (struct vm_stop){.kind = VM_STOP_GUEST_CRASH, .status = LISPVM_EXIT_TIMEOUT};
 }
 
 static struct vm_stop vm_loop(struct vm *vm)
@@ -247,6 +281,8 @@ static struct vm_stop vm_loop(struct vm *vm)
 		struct vm_stop stop;
 
 		if (ioctl(vm->vcpu.fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR && run_deadline_expired())
+				return deadline_stop(vm);
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			log_error("KVM_RUN: %s", strerror(errno));
@@ -280,7 +316,13 @@ int vm_run(const struct vm_config *config)
 		vm_teardown(&vm);
 		return LISPVM_EXIT_HOST_ERROR;
 	}
+	if (run_deadline_arm(vm.vcpu.run, config->timeout_seconds) < 0) {
+		log_error("cannot arm --timeout: %s", strerror(errno));
+		vm_teardown(&vm);
+		return LISPVM_EXIT_HOST_ERROR;
+	}
 	stop = vm_loop(&vm);
+	run_deadline_disarm();
 	vm_teardown(&vm);
 	fflush(stdout);
 	log_verbose("guest stopped with status %d", stop.status);

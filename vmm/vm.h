@@ -10,11 +10,13 @@ struct vm_config {
 	uint64_t memory_size;    /* bytes of guest RAM */
 	const char *cmdline;     /* guest kernel command line */
 	int console_fd;          /* where guest console output goes */
+	unsigned int timeout_seconds; /* stop a guest still running after this; 0: never */
 };
 
 /* Boots the guest and runs it until it stops.  Returns the exit status for
  * the lispvm process: the guest's own status, or LISPVM_EXIT_HOST_ERROR /
- * LISPVM_EXIT_GUEST_CRASH after a one-line message on stderr. */
+ * LISPVM_EXIT_GUEST_CRASH / LISPVM_EXIT_TIMEOUT after a one-line message on
+ * stderr. */
 int vm_run(const struct vm_config *config);
 
 #endif

@@ -130,6 +130,7 @@ struct lispvm_fault_report {
 
 /* ---- Exit statuses of the lispvm command ---- */
 #define LISPVM_EXIT_USAGE       2   /* bad command line */
+#define LISPVM_EXIT_TIMEOUT     124 /* --timeout passed; as timeout(1) */
 #define LISPVM_EXIT_HOST_ERROR  125 /* lispvm could not set up or run the VM */
 #define LISPVM_EXIT_GUEST_CRASH 126 /* guest runtime faulted or misbehaved */
 

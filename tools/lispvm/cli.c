@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <lispvm/abi.h>
 
 #include "lispvm_config.h"
 #include "memory_layout.h"
 #include "size_parse.h"
 
-enum { OPT_KERNEL = 256, OPT_APPEND };
+enum { OPT_KERNEL = 256, OPT_APPEND, OPT_TIMEOUT };
 
 static const struct option long_options[] = {
 	{"help", no_argument, NULL, 'h'},
@@ -18,6 +22,7 @@ static const struct option long_options[] = {
 	{"memory", required_argument, NULL, 'm'},
 	{"kernel", required_argument, NULL, OPT_KERNEL},
 	{"append", required_argument, NULL, OPT_APPEND},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{NULL, 0, NULL, 0},
 };
 
@@ -37,12 +42,15 @@ void cli_print_help(void)
 	       "      --kernel ELF   guest runtime to boot (default: the one built with lispvm,\n"
 	       "                     or $LISPVM_KERNEL)\n"
 	       "      --append ARGS  add to the guest kernel command line\n"
+	       "      --timeout SECS stop the guest if it still runs after SECS seconds\n"
 	       "  -h, --help         show this help and exit\n"
 	       "  -V, --version      show the version and exit\n"
 	       "\n"
 	       "Exit status: the guest's own exit status; %d for a usage error, %d when\n"
-	       "lispvm cannot start the VM, %d when the guest runtime crashes.\n",
-	       2, 125, 126);
+	       "--timeout stopped the guest, %d when lispvm cannot start the VM, %d when\n"
+	       "the guest runtime crashes.\n",
+	       LISPVM_EXIT_USAGE, LISPVM_EXIT_TIMEOUT, LISPVM_EXIT_HOST_ERROR,
+	       LISPVM_EXIT_GUEST_CRASH);
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -59,6 +67,24 @@ static int parse_memory(const char *arg, uint64_t *out)
 		return usage_error("--memory: '%s' is not a size like 512M or 2G", arg);
 	if (*out < MEMORY_MIN_SIZE || *out > MEMORY_MAX_SIZE || *out % (1 << 20) != 0)
 		return usage_error("--memory: %s is impossible (16M to 1T, whole MiB)", arg);
+	return 0;
+}
+
+/* Whole seconds, 1 to a day: alarm(2) granularity, and a typo such as an
+ * extra zero should not silently mean "forever". */
+static int parse_timeout(const char *arg, unsigned int *out)
+{
+	char *end;
+	unsigned long seconds;
+
+	errno = 0;
+	seconds = strtoul(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 || seconds == 0 ||
+	    seconds > CLI_MAX_TIMEOUT)
+		return usage_error("--timeout: '%s' is not a whole number of seconds from 1 "
+				   "to 86400",
+				   arg);
+	*out = (unsigned int)seconds;
 	return 0;
 }
 
@@ -82,6 +108,8 @@ static int parse_option(int opt, struct cli_options *out)
 	case OPT_APPEND:
 		out->append = optarg;
 		return 0;
+	case OPT_TIMEOUT:
+		return parse_timeout(optarg, &out->timeout_seconds);
 	default:
 		/* getopt has printed what was wrong. */
 		return usage_error("%s", "bad option");

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #define CLI_DEFAULT_MEMORY (2ULL << 30)
+#define CLI_MAX_TIMEOUT    86400
 
 enum cli_command {
 	CLI_NONE,
@@ -21,6 +22,7 @@ struct cli_options {
 	bool verbose;
 	const char *kernel_path; /* NULL: the default */
 	const char *append;      /* extra guest command line, or NULL */
+	unsigned int timeout_seconds; /* 0: none */
 	const char *program;     /* run's PROGRAM, or NULL */
 };
 

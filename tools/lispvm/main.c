@@ -19,6 +19,7 @@ static int run_command(const struct cli_options *opts)
 		.memory_size = opts->memory_size,
 		.console_fd = STDOUT_FILENO,
 		.cmdline = cmdline,
+		.timeout_seconds = opts->timeout_seconds,
 	};
 
 	if (opts->kernel_path != NULL)

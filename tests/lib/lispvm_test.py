@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: MIT
+"""Shared helpers for lispvm's Python test scripts.
+
+Each script defines cases as functions and is run as `script.py CASE ARGS...`
+by Meson, one Meson test per case, so a failure names exactly what broke.
+Every case asserts an outcome; nothing is skipped silently."""
+
+import os
+import subprocess
+import sys
+
+# Generous: these machines are slow and nested; a hung guest is caught by
+# the guest-side --timeout first and by this limit last.
+DEFAULT_TIMEOUT = 120
+
+
+class TestFailure(Exception):
+    pass
+
+
+def expect(condition, message):
+    if not condition:
+        raise TestFailure(message)
+
+
+def run(argv, timeout=DEFAULT_TIMEOUT, **kwargs):
+    """Runs argv, returns CompletedProcess with text stdout/stderr."""
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, errors="replace",
+                              timeout=timeout, **kwargs)
+    except subprocess.TimeoutExpired:
+        raise TestFailure(f"{' '.join(map(str, argv))} did not finish in {timeout}s")
+
+
+def describe(proc):
+    return (f"exit {proc.returncode}\n--- stdout ---\n{proc.stdout}"
+            f"--- stderr ---\n{proc.stderr}")
+
+
+def expect_exit(proc, code):
+    expect(proc.returncode == code, f"expected exit {code}, got {describe(proc)}")
+
+
+def expect_in(needle, haystack, proc):
+    expect(needle in haystack, f"expected {needle!r} in output; {describe(proc)}")
+
+
+def main(cases):
+    """Dispatches to cases[argv[1]](*argv[2:]) and reports the outcome."""
+    if len(sys.argv) < 2 or sys.argv[1] not in cases:
+        print(f"usage: {sys.argv[0]} CASE ARGS... (cases: {', '.join(cases)})",
+              file=sys.stderr)
+        sys.exit(2)
+    name = sys.argv[1]
+    try:
+        cases[name](*sys.argv[2:])
+    except TestFailure as failure:
+        print(f"FAIL {name}: {failure}", file=sys.stderr)
+        sys.exit(1)
+    print(f"ok {name}")
+
+
+def require_kvm():
+    """The kvm suite needs /dev/kvm; without it the suite fails, loudly."""
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        raise TestFailure("the kvm suite needs read-write /dev/kvm on this host "
+                          "(is KVM enabled and are you root or in group kvm?)")

@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: MIT
+"""lispvm's command line: usage errors are one line and exit 2 without
+starting a VM; --help and --version work."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from lispvm_test import expect, expect_exit, expect_in, main, run  # noqa: E402
+
+USAGE = 2
+
+
+def usage_error(lispvm, args, needle):
+    proc = run([lispvm] + args)
+    expect_exit(proc, USAGE)
+    expect_in(needle, proc.stderr, proc)
+    expect(proc.stdout == "", f"usage error wrote to stdout: {proc.stdout!r}")
+    # One line from lispvm itself (getopt may add its own line before it).
+    lines = [l for l in proc.stderr.splitlines() if l.startswith("lispvm: ")]
+    expect(len(lines) == 1, f"expected one 'lispvm:' line, got {proc.stderr!r}")
+
+
+def no_command(lispvm):
+    usage_error(lispvm, [], "no command given")
+
+
+def unknown_command(lispvm):
+    usage_error(lispvm, ["frobnicate"], "unknown command 'frobnicate'")
+
+
+def bad_option(lispvm):
+    usage_error(lispvm, ["--no-such-option", "run"], "bad option")
+
+
+def memory_not_a_size(lispvm):
+    usage_error(lispvm, ["--memory", "lots", "run"], "'lots' is not a size")
+
+
+def memory_impossible(lispvm):
+    for size in ["8M", "2T", "0", "1025K"]:
+        usage_error(lispvm, ["run", "--memory", size], "is impossible")
+
+
+def bad_timeout(lispvm):
+    for value in ["0", "-1", "1.5", "forever", "86401"]:
+        usage_error(lispvm, ["run", "--timeout", value], "--timeout")
+
+
+def run_extra_argument(lispvm):
+    usage_error(lispvm, ["run", "a", "b"], "unexpected argument 'b'")
+
+
+def help_text(lispvm):
+    proc = run([lispvm, "--help"])
+    expect_exit(proc, 0)
+    for needle in ["Usage: lispvm", "--memory", "--timeout", "Exit status"]:
+        expect_in(needle, proc.stdout, proc)
+
+
+def version(lispvm):
+    proc = run([lispvm, "--version"])
+    expect_exit(proc, 0)
+    expect(proc.stdout.startswith("lispvm ") and "(ABI " in proc.stdout,
+           f"unexpected version line {proc.stdout!r}")
+
+
+main({name: fn for name, fn in globals().items()
+      if callable(fn) and fn.__module__ == "__main__" and name not in ("main", "usage_error")})
