@@ -14,6 +14,12 @@ static struct {
 	struct spinlock lock;
 	uint64_t *bits;
 	uint64_t nr_frames;
+	/* Whole-frame RAM ranges [first, last): the allocator searches only
+	 * these, so frames in gaps and holes never need marking. */
+	struct {
+		uint64_t first, last;
+	} ram[BOOT_MAX_RAM_RANGES];
+	unsigned int nr_ram;
 	uint64_t next; /* next-fit hint */
 	size_t free;
 	size_t usable;
@@ -77,15 +83,28 @@ static uint64_t place_bitmap(const struct boot_info *bi, uint64_t bytes)
 	panic("no room below 1 GiB for the page bitmap (%lu bytes)", bytes);
 }
 
-/* Marks [start, end) used, clipped to whole frames the bitmap covers. */
+/* Marks the RAM frames touching [start, end) used. */
 static void reserve(uint64_t start, uint64_t end)
 {
 	uint64_t first = page_down(start) / PAGE_SIZE, last = page_up(end) / PAGE_SIZE;
 
-	if (last > pmem.nr_frames)
-		last = pmem.nr_frames;
-	if (first < last)
-		pmem.free -= set_frames(first, last - first, 1);
+	for (unsigned int i = 0; i < pmem.nr_ram; i++) {
+		uint64_t from = first > pmem.ram[i].first ? first : pmem.ram[i].first;
+		uint64_t to = last < pmem.ram[i].last ? last : pmem.ram[i].last;
+
+		if (from < to)
+			pmem.free -= set_frames(from, to - from, 1);
+	}
+}
+
+/* True when frames [pfn, pfn + n) all lie in one RAM range. */
+static int frames_are_ram(uint64_t pfn, uint64_t n)
+{
+	for (unsigned int i = 0; i < pmem.nr_ram; i++)
+		if (pfn >= pmem.ram[i].first && n <= pmem.ram[i].last - pfn &&
+		    pfn < pmem.ram[i].last)
+			return 1;
+	return 0;
 }
 
 static uint64_t frames_in(const struct phys_range *r)
@@ -96,12 +115,13 @@ static uint64_t frames_in(const struct phys_range *r)
 }
 
 /* Bit 0 means free, so a zero-filled bitmap starts out all free: under
- * lispvm, RAM is zero at entry (abi.h) and the bitmap needs no clearing,
- * which keeps boot cost independent of RAM size.  Everything that is not
- * RAM (gaps between ranges, holes) and what is in use is then marked. */
+ * lispvm, RAM is zero at entry (abi.h) and the bitmap needs no clearing.
+ * Gaps between RAM ranges are never searched, so they need no marking
+ * either; only what is in use at boot is.  Boot cost stays independent of
+ * RAM size, which matters where ring-0 code is emulated (nested PVM). */
 void pmem_init(const struct boot_info *bi)
 {
-	uint64_t top = bi->ram[bi->nr_ram - 1].end, bytes, bitmap_phys, prev_end = 0;
+	uint64_t top = bi->ram[bi->nr_ram - 1].end, bytes, bitmap_phys;
 
 	pmem.nr_frames = top / PAGE_SIZE;
 	bytes = page_up((pmem.nr_frames + 63) / 64 * 8);
@@ -110,13 +130,14 @@ void pmem_init(const struct boot_info *bi)
 	if (bi->platform != PLATFORM_LISPVM)
 		memset(pmem.bits, 0, bytes);
 	for (unsigned int i = 0; i < bi->nr_ram; i++) {
-		uint64_t gap_first = page_down(prev_end) / PAGE_SIZE;
-		uint64_t gap_last = page_up(bi->ram[i].start) / PAGE_SIZE;
+		uint64_t n = frames_in(&bi->ram[i]);
 
-		if (gap_last > gap_first)
-			set_frames(gap_first, gap_last - gap_first, 1);
-		pmem.free += frames_in(&bi->ram[i]);
-		prev_end = bi->ram[i].end;
+		if (n == 0)
+			continue;
+		pmem.ram[pmem.nr_ram].first = page_up(bi->ram[i].start) / PAGE_SIZE;
+		pmem.ram[pmem.nr_ram].last = pmem.ram[pmem.nr_ram].first + n;
+		pmem.nr_ram++;
+		pmem.free += n;
 	}
 	reserve(0, LISPVM_BOOT_DATA_END);
 	reserve((uint64_t)_kernel_phys_start, (uint64_t)_kernel_phys_end);
@@ -145,12 +166,21 @@ static uint64_t find_run_between(uint64_t from, uint64_t to, size_t n)
 	return 0;
 }
 
-/* Next-fit: from the hint to the top, then from the bottom. */
+/* Next-fit over the RAM ranges: from the hint up, then from the bottom.
+ * Frame 0 is never handed out (0 means failure) and is reserved anyway. */
 static uint64_t find_run(size_t n)
 {
-	uint64_t pfn = find_run_between(pmem.next, pmem.nr_frames, n);
+	for (int pass = 0; pass < 2; pass++) {
+		for (unsigned int i = 0; i < pmem.nr_ram; i++) {
+			uint64_t from = pmem.ram[i].first, to = pmem.ram[i].last, pfn;
 
-	return pfn ? pfn : find_run_between(1, pmem.nr_frames, n);
+			if (pass == 0 && pmem.next > from)
+				from = pmem.next;
+			if (from < to && (pfn = find_run_between(from, to, n)) != 0)
+				return pfn;
+		}
+	}
+	return 0;
 }
 
 uint64_t pmem_alloc_pages(size_t n)
@@ -175,7 +205,7 @@ void pmem_free_pages(uint64_t phys, size_t n)
 	uint64_t pfn = phys / PAGE_SIZE;
 
 	spin_lock(&pmem.lock);
-	if (phys % PAGE_SIZE || pfn == 0 || pfn + n > pmem.nr_frames)
+	if (phys % PAGE_SIZE || pfn == 0 || n == 0 || !frames_are_ram(pfn, n))
 		panic("pmem_free_pages: bad range 0x%lx + %zu pages", phys, n);
 	for (size_t i = 0; i < n; i++)
 		if (!test_frame(pfn + i))
