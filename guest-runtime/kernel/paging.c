@@ -103,9 +103,13 @@ void paging_init(const struct boot_info *bi)
 	if (phys == 0)
 		panic("out of memory for the kernel page tables");
 	kernel_pml4 = phys_to_virt(phys);
+	/* The direct map is rounded out to 2 MiB so the first 2 MiB (low RAM,
+	 * the legacy hole, boot data) take one entry instead of 512: each
+	 * ring-0 instruction is expensive where ring 0 is emulated (nested
+	 * PVM).  Nothing dereferences the non-RAM addresses this also maps. */
 	for (unsigned int i = 0; i < bi->nr_ram; i++) {
-		uint64_t start = bi->ram[i].start & ~(uint64_t)(PAGE_SIZE - 1);
-		uint64_t end = (bi->ram[i].end + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+		uint64_t start = bi->ram[i].start & ~(PAGE_2M - 1);
+		uint64_t end = (bi->ram[i].end + PAGE_2M - 1) & ~(PAGE_2M - 1);
 
 		if (end > DIRECT_MAP_SIZE)
 			panic("RAM above the 64 TiB the direct map covers");
