@@ -123,6 +123,9 @@ struct lispvm_fault_report {
  * continues at 4 GiB.  The hole keeps room for the LAPIC/IOAPIC and
  * virtio-mmio devices.  The first MiB holds boot data (start info, memory
  * map, command line, FDT) and is never handed out by the guest allocator.
+ * At entry every byte of guest RAM outside the kernel image and the boot
+ * data is zero (fresh anonymous memory); the guest relies on this to start
+ * without clearing anything in proportion to RAM size.
  */
 #define LISPVM_MMIO_HOLE_START 0xc0000000ULL
 #define LISPVM_HIGH_RAM_START  0x100000000ULL
