@@ -63,8 +63,7 @@ static int check_header(struct elf_file *elf)
 	return 0;
 }
 
-static int check_load_segment(struct elf_file *elf, unsigned int i,
-			      const struct guest_memory *mem)
+static int check_load_segment(struct elf_file *elf, unsigned int i, const struct guest_memory *mem)
 {
 	const Elf64_Phdr *ph = &elf->phdrs[i];
 	uint64_t end;
@@ -85,8 +84,7 @@ static int check_load_segment(struct elf_file *elf, unsigned int i,
 
 		if (other->p_type != PT_LOAD || other->p_memsz == 0)
 			continue;
-		if (ph->p_paddr < other->p_paddr + other->p_memsz &&
-		    other->p_paddr < end)
+		if (ph->p_paddr < other->p_paddr + other->p_memsz && other->p_paddr < end)
 			return fail(elf, "segment %u overlaps segment %u", i, j);
 	}
 	return 0;

@@ -48,7 +48,7 @@ static const char *const gpr_names[LISPVM_GPR_COUNT] = {
 /* Print order: the conventional rax..r15, four to a line. */
 static const enum lispvm_gpr gpr_order[LISPVM_GPR_COUNT] = {
 	LISPVM_GPR_RAX, LISPVM_GPR_RBX, LISPVM_GPR_RCX, LISPVM_GPR_RDX, LISPVM_GPR_RSI,
-	LISPVM_GPR_RDI, LISPVM_GPR_RBP, LISPVM_GPR_R8,  LISPVM_GPR_R9,  LISPVM_GPR_R10,
+	LISPVM_GPR_RDI, LISPVM_GPR_RBP, LISPVM_GPR_R8,	LISPVM_GPR_R9,	LISPVM_GPR_R10,
 	LISPVM_GPR_R11, LISPVM_GPR_R12, LISPVM_GPR_R13, LISPVM_GPR_R14, LISPVM_GPR_R15,
 };
 
@@ -57,15 +57,15 @@ void fault_report_print_registers(FILE *out, const struct lispvm_fault_report *r
 	for (int i = 0; i < LISPVM_GPR_COUNT; i++) {
 		enum lispvm_gpr g = gpr_order[i];
 
-		fprintf(out, "  %-3s %016" PRIx64, gpr_names[g],
-			r->gpr[g]);
+		fprintf(out, "  %-3s %016" PRIx64, gpr_names[g], r->gpr[g]);
 		if (i % 4 == 3 || i == LISPVM_GPR_COUNT - 1)
 			fputc('\n', out);
 	}
 	fprintf(out, "  rip %016" PRIx64 "  rsp %016" PRIx64 "  rflags %08" PRIx64 "\n", r->rip,
 		r->rsp, r->rflags);
-	fprintf(out, "  cs %04" PRIx64 "  ss %04" PRIx64 "  cr0 %08" PRIx64 "  cr2 %016" PRIx64
-		     "  cr3 %016" PRIx64 "  cr4 %08" PRIx64 "\n",
+	fprintf(out,
+		"  cs %04" PRIx64 "  ss %04" PRIx64 "  cr0 %08" PRIx64 "  cr2 %016" PRIx64
+		"  cr3 %016" PRIx64 "  cr4 %08" PRIx64 "\n",
 		r->cs, r->ss, r->cr0, r->cr2, r->cr3, r->cr4);
 }
 

@@ -67,8 +67,7 @@ int guest_memory_read(const struct guest_memory *mem, void *dst, uint64_t gpa, u
 	return 0;
 }
 
-int guest_memory_write(const struct guest_memory *mem, uint64_t gpa, const void *src,
-		       uint64_t len)
+int guest_memory_write(const struct guest_memory *mem, uint64_t gpa, const void *src, uint64_t len)
 {
 	void *dst = guest_memory_access(mem, gpa, len, GUEST_WRITE);
 

@@ -40,7 +40,6 @@ void *guest_memory_access(const struct guest_memory *mem, uint64_t gpa, uint64_t
 
 /* Copies through guest_memory_access; return 0 or -1. */
 int guest_memory_read(const struct guest_memory *mem, void *dst, uint64_t gpa, uint64_t len);
-int guest_memory_write(const struct guest_memory *mem, uint64_t gpa, const void *src,
-		       uint64_t len);
+int guest_memory_write(const struct guest_memory *mem, uint64_t gpa, const void *src, uint64_t len);
 
 #endif

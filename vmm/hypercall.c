@@ -23,7 +23,8 @@ struct hypercall_entry {
 
 static void stop_guest_crash(struct hypercall_context *ctx)
 {
-	ctx->stop = (struct vm_stop){.kind = VM_STOP_GUEST_CRASH, .status = LISPVM_EXIT_GUEST_CRASH};
+	ctx->stop =
+		(struct vm_stop){.kind = VM_STOP_GUEST_CRASH, .status = LISPVM_EXIT_GUEST_CRASH};
 }
 
 static int64_t hc_console_write(struct hypercall_context *ctx, const struct lispvm_hypercall *req)

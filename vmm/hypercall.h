@@ -9,7 +9,7 @@
 
 enum vm_stop_kind {
 	VM_RUNNING,
-	VM_STOP_EXIT,        /* guest asked to exit; status is its exit status */
+	VM_STOP_EXIT,	     /* guest asked to exit; status is its exit status */
 	VM_STOP_GUEST_CRASH, /* guest faulted or broke the ABI */
 	VM_STOP_HOST_ERROR,  /* something failed on our side */
 };

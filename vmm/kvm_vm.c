@@ -85,8 +85,8 @@ int kvm_vm_create(struct kvm_vm *vm, char *err, size_t err_size)
 	return 0;
 }
 
-int kvm_vm_add_memslot(struct kvm_vm *vm, uint64_t gpa, uint64_t size, void *host,
-		       bool readonly, char *err, size_t err_size)
+int kvm_vm_add_memslot(struct kvm_vm *vm, uint64_t gpa, uint64_t size, void *host, bool readonly,
+		       char *err, size_t err_size)
 {
 	struct kvm_userspace_memory_region region = {
 		.slot = vm->next_slot,

@@ -21,8 +21,8 @@ struct kvm_vm {
 int kvm_vm_create(struct kvm_vm *vm, char *err, size_t err_size);
 
 /* Registers host memory as a memory slot at guest-physical gpa. */
-int kvm_vm_add_memslot(struct kvm_vm *vm, uint64_t gpa, uint64_t size, void *host,
-		       bool readonly, char *err, size_t err_size);
+int kvm_vm_add_memslot(struct kvm_vm *vm, uint64_t gpa, uint64_t size, void *host, bool readonly,
+		       char *err, size_t err_size);
 
 void kvm_vm_destroy(struct kvm_vm *vm);
 

@@ -9,11 +9,11 @@
 
 /* Boot data below 1 MiB, each piece page-aligned.  The kernel is linked to
  * load at 1 MiB and up. */
-#define BOOT_START_INFO_GPA 0x7000ULL  /* hvm_start_info + modlist */
-#define BOOT_MEMMAP_GPA     0x8000ULL  /* hvm_memmap_table_entry[] */
-#define BOOT_CMDLINE_GPA    0x9000ULL  /* NUL-terminated, one page */
+#define BOOT_START_INFO_GPA 0x7000ULL /* hvm_start_info + modlist */
+#define BOOT_MEMMAP_GPA	    0x8000ULL /* hvm_memmap_table_entry[] */
+#define BOOT_CMDLINE_GPA    0x9000ULL /* NUL-terminated, one page */
 #define BOOT_CMDLINE_MAX    0x1000ULL
-#define BOOT_FDT_GPA        0x10000ULL /* up to LISPVM_FDT_MAX_SIZE */
+#define BOOT_FDT_GPA	    0x10000ULL /* up to LISPVM_FDT_MAX_SIZE */
 #define BOOT_LOW_RAM_END    0xa0000ULL /* legacy VGA/ROM hole above */
 
 struct ram_range {

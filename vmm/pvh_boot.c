@@ -12,7 +12,7 @@
 
 /* Page BOOT_START_INFO_GPA: start info, then the module list, then the
  * module's name. */
-#define MODLIST_GPA     (BOOT_START_INFO_GPA + 0x100)
+#define MODLIST_GPA	(BOOT_START_INFO_GPA + 0x100)
 #define MODULE_NAME_GPA (BOOT_START_INFO_GPA + 0x200)
 
 #define MEMMAP_MAX_ENTRIES (MEMORY_LAYOUT_MAX_RAM + 1)
@@ -32,8 +32,9 @@ static unsigned int build_memmap(const struct memory_layout *layout,
 		if (start < LISPVM_BOOT_DATA_END)
 			start = LISPVM_BOOT_DATA_END;
 		if (end > start)
-			map[n++] = (struct hvm_memmap_table_entry){
-				.addr = start, .size = end - start, .type = XEN_HVM_MEMMAP_TYPE_RAM};
+			map[n++] = (struct hvm_memmap_table_entry){.addr = start,
+								   .size = end - start,
+								   .type = XEN_HVM_MEMMAP_TYPE_RAM};
 	}
 	return n;
 }
@@ -84,8 +85,8 @@ int pvh_boot_write(const struct guest_memory *mem, const struct memory_layout *l
 			  err_size) < 0 ||
 	    write_or_fail(mem, MODULE_NAME_GPA, LISPVM_FDT_MODULE_NAME,
 			  sizeof(LISPVM_FDT_MODULE_NAME), "module name", err, err_size) < 0 ||
-	    write_or_fail(mem, MODLIST_GPA, &module, sizeof(module), "module list", err,
-			  err_size) < 0 ||
+	    write_or_fail(mem, MODLIST_GPA, &module, sizeof(module), "module list", err, err_size) <
+		    0 ||
 	    write_or_fail(mem, BOOT_CMDLINE_GPA, cmdline, cmdline_len, "command line", err,
 			  err_size) < 0 ||
 	    write_or_fail(mem, BOOT_MEMMAP_GPA, map, nr_map * sizeof(map[0]), "memory map", err,

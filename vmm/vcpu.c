@@ -13,8 +13,8 @@
 #define CPUID_MAX_ENTRIES 256
 
 #define MSR_MTRR_DEF_TYPE 0x2ff
-#define MTRR_ENABLE       (1u << 11)
-#define MTRR_TYPE_WB      6
+#define MTRR_ENABLE	  (1u << 11)
+#define MTRR_TYPE_WB	  6
 
 #define X86_CR0_PE (1u << 0)
 #define X86_CR0_ET (1u << 4)
@@ -22,7 +22,7 @@
 /* Segment descriptors as KVM wants them: flat 4 GiB, 32-bit. */
 #define SEG_TYPE_CODE_RX_ACCESSED 0xb
 #define SEG_TYPE_DATA_RW_ACCESSED 0x3
-#define SEG_TYPE_TSS_BUSY         0xb
+#define SEG_TYPE_TSS_BUSY	  0xb
 
 static struct kvm_segment flat_segment(uint16_t selector, uint8_t type)
 {
@@ -53,7 +53,8 @@ static void set_apic_id(struct kvm_cpuid2 *cpuid, unsigned int id)
 
 static int setup_cpuid(struct vcpu *vcpu, struct kvm_vm *vm, char *err, size_t err_size)
 {
-	size_t size = sizeof(struct kvm_cpuid2) + CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
+	size_t size =
+		sizeof(struct kvm_cpuid2) + CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
 	struct kvm_cpuid2 *cpuid = calloc(1, size);
 	int rc = -1;
 
@@ -96,8 +97,7 @@ static int setup_msrs(struct vcpu *vcpu, char *err, size_t err_size)
 	return 0;
 }
 
-int vcpu_create(struct vcpu *vcpu, struct kvm_vm *vm, unsigned int id, char *err,
-		size_t err_size)
+int vcpu_create(struct vcpu *vcpu, struct kvm_vm *vm, unsigned int id, char *err, size_t err_size)
 {
 	*vcpu = (struct vcpu){.fd = -1, .id = id};
 	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);

@@ -15,8 +15,7 @@ struct vcpu {
 	size_t run_size;
 };
 
-int vcpu_create(struct vcpu *vcpu, struct kvm_vm *vm, unsigned int id, char *err,
-		size_t err_size);
+int vcpu_create(struct vcpu *vcpu, struct kvm_vm *vm, unsigned int id, char *err, size_t err_size);
 
 /* The PVH start state: 32-bit flat protected mode, paging off, %ebx =
  * start_info_gpa, %eip = entry. */

@@ -78,8 +78,9 @@ static int setup_ram(struct vm *vm)
 				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 		if (host == MAP_FAILED) {
-			snprintf(vm->err, sizeof(vm->err), "cannot reserve %" PRIu64 " MiB of guest RAM: %s",
-				 r->size >> 20, strerror(errno));
+			snprintf(vm->err, sizeof(vm->err),
+				 "cannot reserve %" PRIu64 " MiB of guest RAM: %s", r->size >> 20,
+				 strerror(errno));
 			return -1;
 		}
 		vm->ram[i] = host;
@@ -98,8 +99,8 @@ static int load_kernel(struct vm *vm, struct elf_kernel *kernel)
 {
 	char why[ERR_SIZE - 64];
 
-	if (elf_load_kernel(vm->kernel.data, vm->kernel.size, &vm->mem, kernel, why,
-			    sizeof(why)) < 0) {
+	if (elf_load_kernel(vm->kernel.data, vm->kernel.size, &vm->mem, kernel, why, sizeof(why)) <
+	    0) {
 		snprintf(vm->err, sizeof(vm->err), "bad guest kernel %s: %s",
 			 vm->config->kernel_path, why);
 		return -1;
@@ -129,8 +130,8 @@ static int vm_setup(struct vm *vm)
 	    pvh_boot_write(&vm->mem, &vm->layout, vm->config->cmdline, &start_info, vm->err,
 			   sizeof(vm->err)) < 0 ||
 	    vcpu_create(&vm->vcpu, &vm->kvm, 0, vm->err, sizeof(vm->err)) < 0 ||
-	    vcpu_set_pvh_entry(&vm->vcpu, kernel.pvh_entry, start_info, vm->err,
-			       sizeof(vm->err)) < 0)
+	    vcpu_set_pvh_entry(&vm->vcpu, kernel.pvh_entry, start_info, vm->err, sizeof(vm->err)) <
+		    0)
 		return -1;
 	log_verbose("kernel %s loaded at [0x%" PRIx64 ", 0x%" PRIx64 "), PVH entry 0x%" PRIx64,
 		    vm->config->kernel_path, kernel.load_start, kernel.load_end, kernel.pvh_entry);
@@ -153,8 +154,8 @@ static void describe_internal_error(const typeof(((struct kvm_run *)0)->internal
 		[KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON] = "unexpected hardware exit",
 	};
 	uint32_t sub = internal->suberror;
-	const char *cause = sub < sizeof(causes) / sizeof(causes[0]) && causes[sub] ? causes[sub]
-										    : "unknown";
+	const char *cause =
+		sub < sizeof(causes) / sizeof(causes[0]) && causes[sub] ? causes[sub] : "unknown";
 
 	snprintf(what, what_size,
 		 "guest stopped by KVM internal error %u (%s; a triple fault looks like this "
@@ -221,8 +222,10 @@ static struct vm_stop handle_io(struct vm *vm, struct hypercall_context *hc)
 		hypercall_dispatch(hc, gpa);
 		return hc->stop;
 	}
-	snprintf(what, sizeof(what), "guest %s I/O port 0x%x (%u bytes), which lispvm does not emulate,",
-		 run->io.direction == KVM_EXIT_IO_OUT ? "wrote" : "read", run->io.port, run->io.size);
+	snprintf(what, sizeof(what),
+		 "guest %s I/O port 0x%x (%u bytes), which lispvm does not emulate,",
+		 run->io.direction == KVM_EXIT_IO_OUT ? "wrote" : "read", run->io.port,
+		 run->io.size);
 	report_vcpu_state(vm, what);
 	return guest_crash();
 }
@@ -248,7 +251,8 @@ static struct vm_stop handle_exit(struct vm *vm, struct hypercall_context *hc)
 		report_vcpu_state(vm, what);
 		return guest_crash();
 	case KVM_EXIT_FAIL_ENTRY:
-		snprintf(what, sizeof(what), "KVM could not enter the guest (hardware reason 0x%llx)",
+		snprintf(what, sizeof(what),
+			 "KVM could not enter the guest (hardware reason 0x%llx)",
 			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 		report_vcpu_state(vm, what);
 		return guest_crash();

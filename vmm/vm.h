@@ -6,10 +6,10 @@
 #include <stdint.h>
 
 struct vm_config {
-	const char *kernel_path; /* the guest runtime ELF */
-	uint64_t memory_size;    /* bytes of guest RAM */
-	const char *cmdline;     /* guest kernel command line */
-	int console_fd;          /* where guest console output goes */
+	const char *kernel_path;      /* the guest runtime ELF */
+	uint64_t memory_size;	      /* bytes of guest RAM */
+	const char *cmdline;	      /* guest kernel command line */
+	int console_fd;		      /* where guest console output goes */
 	unsigned int timeout_seconds; /* stop a guest still running after this; 0: never */
 };
 

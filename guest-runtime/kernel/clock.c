@@ -10,11 +10,11 @@
 #define NSEC_PER_SEC 1000000000ull
 
 /* KVM paravirtual clock (Documentation/virt/kvm/x86/msr.rst). */
-#define KVM_CPUID_SIGNATURE       0x40000000u
-#define KVM_CPUID_FEATURES        0x40000001u
-#define KVM_FEATURE_CLOCKSOURCE2  (1u << 3)
-#define MSR_KVM_SYSTEM_TIME_NEW   0x4b564d01u
-#define PVCLOCK_TSC_STABLE_BIT    (1u << 0)
+#define KVM_CPUID_SIGNATURE	 0x40000000u
+#define KVM_CPUID_FEATURES	 0x40000001u
+#define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
+#define MSR_KVM_SYSTEM_TIME_NEW	 0x4b564d01u
+#define PVCLOCK_TSC_STABLE_BIT	 (1u << 0)
 
 struct pvclock_vcpu_time_info {
 	uint32_t version;
@@ -28,9 +28,9 @@ struct pvclock_vcpu_time_info {
 } __attribute__((packed));
 
 /* i8254 PIT, for calibrating the TSC where nothing better exists. */
-#define PIT_HZ        1193182ull
-#define PIT_CHANNEL0  0x40
-#define PIT_COMMAND   0x43
+#define PIT_HZ		    1193182ull
+#define PIT_CHANNEL0	    0x40
+#define PIT_COMMAND	    0x43
 #define PIT_CALIBRATE_TICKS 11932 /* ~10 ms */
 
 enum clock_source { CLOCK_UNCALIBRATED, CLOCK_KVM, CLOCK_CPUID, CLOCK_PIT };
@@ -77,8 +77,8 @@ static uint64_t kvm_clock_read(void)
 	do {
 		version = t->version;
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		ns = t->system_time + scale_delta(rdtsc() - t->tsc_timestamp,
-						  t->tsc_to_system_mul, t->tsc_shift);
+		ns = t->system_time +
+		     scale_delta(rdtsc() - t->tsc_timestamp, t->tsc_to_system_mul, t->tsc_shift);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	} while ((version & 1) || version != t->version);
 	return ns;

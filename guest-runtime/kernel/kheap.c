@@ -11,9 +11,9 @@
 
 #define KHEAP_MIN_SHIFT 5  /* 32-byte blocks */
 #define KHEAP_MAX_SHIFT 11 /* 2 KiB blocks; larger requests get pages */
-#define KHEAP_CLASSES   (KHEAP_MAX_SHIFT - KHEAP_MIN_SHIFT + 1)
-#define KHEAP_MAGIC     0x6b686561u /* "khea" */
-#define KHEAP_LARGE     0xff
+#define KHEAP_CLASSES	(KHEAP_MAX_SHIFT - KHEAP_MIN_SHIFT + 1)
+#define KHEAP_MAGIC	0x6b686561u /* "khea" */
+#define KHEAP_LARGE	0xff
 
 /* Every block starts with a header, which keeps the payload 16-aligned and
  * lets kfree() find the block's class or page count. */

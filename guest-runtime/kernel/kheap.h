@@ -8,6 +8,6 @@
 
 void *kmalloc(size_t size); /* 16-byte aligned; NULL when out of memory */
 void *kzalloc(size_t size);
-void kfree(void *p);        /* NULL is fine; a bad pointer panics */
+void kfree(void *p); /* NULL is fine; a bad pointer panics */
 
 #endif

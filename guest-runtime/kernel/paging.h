@@ -8,12 +8,12 @@
 
 #include "kernel/boot_info.h"
 
-#define PTE_PRESENT  (1ull << 0)
-#define PTE_WRITE    (1ull << 1)
-#define PTE_USER     (1ull << 2)
-#define PTE_LARGE    (1ull << 7)
-#define PTE_GLOBAL   (1ull << 8)
-#define PTE_NX       (1ull << 63)
+#define PTE_PRESENT   (1ull << 0)
+#define PTE_WRITE     (1ull << 1)
+#define PTE_USER      (1ull << 2)
+#define PTE_LARGE     (1ull << 7)
+#define PTE_GLOBAL    (1ull << 8)
+#define PTE_NX	      (1ull << 63)
 #define PTE_ADDR_MASK 0x000ffffffffff000ull
 
 /* Builds the kernel page tables and switches to them (needs pmem). */

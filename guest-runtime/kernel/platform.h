@@ -10,7 +10,7 @@
 
 enum platform_kind {
 	PLATFORM_LISPVM, /* hypercalls to the lispvm VMM */
-	PLATFORM_PVH,    /* 16550 UART at 0x3f8, isa-debug-exit at 0xf4 */
+	PLATFORM_PVH,	 /* 16550 UART at 0x3f8, isa-debug-exit at 0xf4 */
 };
 
 void platform_init(enum platform_kind kind);

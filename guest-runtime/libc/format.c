@@ -120,7 +120,8 @@ static const char *parse_spec(const char *f, struct spec *sp, va_list *ap)
 static uint64_t arg_unsigned(const struct spec *sp, va_list *ap)
 {
 	if (sp->length >= 1)
-		return sp->length == 1 ? va_arg(*ap, unsigned long) : va_arg(*ap, unsigned long long);
+		return sp->length == 1 ? va_arg(*ap, unsigned long)
+				       : va_arg(*ap, unsigned long long);
 	return va_arg(*ap, unsigned int);
 }
 

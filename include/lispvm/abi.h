@@ -21,8 +21,8 @@
 
 /* ---- ELF note identifying a lispvm guest (in a PT_NOTE segment) ---- */
 
-#define LISPVM_ELFNOTE_NAME        "lispvm" /* namesz = 7 with the NUL */
-#define LISPVM_ELFNOTE_ABI_VERSION 1        /* desc: uint32_t ABI version */
+#define LISPVM_ELFNOTE_NAME	   "lispvm" /* namesz = 7 with the NUL */
+#define LISPVM_ELFNOTE_ABI_VERSION 1	    /* desc: uint32_t ABI version */
 
 /* ---- Hypercalls ----
  *
@@ -51,7 +51,7 @@ enum lispvm_hypercall_nr {
 struct lispvm_hypercall {
 	uint32_t nr;
 	uint32_t reserved; /* must be zero */
-	int64_t ret;       /* >= 0 result, < 0 negated errno */
+	int64_t ret;	   /* >= 0 result, < 0 negated errno */
 	uint64_t args[6];
 };
 
@@ -110,12 +110,12 @@ struct lispvm_fault_report {
  *       devices { };     -- virtio-mmio devices (later issues)
  *   };
  */
-#define LISPVM_FDT_MODULE_NAME    "lispvm,fdt"
-#define LISPVM_FDT_COMPATIBLE     "lispvm,microvm"
-#define LISPVM_FDT_PROP_ABI       "lispvm,abi-version"
-#define LISPVM_FDT_NODE_IMAGES    "images"
-#define LISPVM_FDT_NODE_DEVICES   "devices"
-#define LISPVM_FDT_MAX_SIZE       0x10000
+#define LISPVM_FDT_MODULE_NAME	"lispvm,fdt"
+#define LISPVM_FDT_COMPATIBLE	"lispvm,microvm"
+#define LISPVM_FDT_PROP_ABI	"lispvm,abi-version"
+#define LISPVM_FDT_NODE_IMAGES	"images"
+#define LISPVM_FDT_NODE_DEVICES "devices"
+#define LISPVM_FDT_MAX_SIZE	0x10000
 
 /* ---- Guest-physical memory map that the VMM builds ----
  *
@@ -132,9 +132,9 @@ struct lispvm_fault_report {
 #define LISPVM_BOOT_DATA_END   0x100000ULL
 
 /* ---- Exit statuses of the lispvm command ---- */
-#define LISPVM_EXIT_USAGE       2   /* bad command line */
-#define LISPVM_EXIT_TIMEOUT     124 /* --timeout passed; as timeout(1) */
-#define LISPVM_EXIT_HOST_ERROR  125 /* lispvm could not set up or run the VM */
+#define LISPVM_EXIT_USAGE	2   /* bad command line */
+#define LISPVM_EXIT_TIMEOUT	124 /* --timeout passed; as timeout(1) */
+#define LISPVM_EXIT_HOST_ERROR	125 /* lispvm could not set up or run the VM */
 #define LISPVM_EXIT_GUEST_CRASH 126 /* guest runtime faulted or misbehaved */
 
 #endif /* LISPVM_ABI_H */

@@ -9,22 +9,21 @@
 
 static int check_failures;
 
-#define CHECK(cond)                                                                         \
-	do {                                                                                \
-		if (!(cond)) {                                                              \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,   \
-				#cond);                                                     \
-			check_failures++;                                                   \
-		}                                                                           \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
+			check_failures++;                                                          \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_CONTAINS(haystack, needle)                                                    \
-	do {                                                                                \
-		if (strstr((haystack), (needle)) == NULL) {                                 \
-			fprintf(stderr, "%s:%d: \"%s\" does not contain \"%s\"\n", __FILE__,  \
-				__LINE__, (haystack), (needle));                            \
-			check_failures++;                                                   \
-		}                                                                           \
+#define CHECK_CONTAINS(haystack, needle)                                                           \
+	do {                                                                                       \
+		if (strstr((haystack), (needle)) == NULL) {                                        \
+			fprintf(stderr, "%s:%d: \"%s\" does not contain \"%s\"\n", __FILE__,       \
+				__LINE__, (haystack), (needle));                                   \
+			check_failures++;                                                          \
+		}                                                                                  \
 	} while (0)
 
 static inline int check_result(const char *name)

@@ -14,7 +14,7 @@
 #include "elf_loader.h"
 
 /* A synthetic PVH kernel: two PT_LOAD segments and a PT_NOTE. */
-#define RAM_GPA    0x100000ULL
+#define RAM_GPA	   0x100000ULL
 #define RAM_SIZE   0x100000ULL
 #define NOTE_OFF   0x200
 #define TEXT_OFF   0x1000
@@ -82,12 +82,20 @@ static void make_elf(struct test_elf *t)
 	t->eh->e_phentsize = sizeof(Elf64_Phdr);
 	t->eh->e_phnum = 3;
 
-	t->ph[0] = (Elf64_Phdr){.p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = TEXT_OFF,
-				.p_paddr = TEXT_GPA, .p_filesz = TEXT_SIZE, .p_memsz = TEXT_MEMSZ};
-	t->ph[1] = (Elf64_Phdr){.p_type = PT_LOAD, .p_flags = PF_R | PF_W, .p_offset = DATA_OFF,
-				.p_paddr = DATA_GPA, .p_filesz = DATA_SIZE, .p_memsz = DATA_SIZE};
-	t->ph[2] = (Elf64_Phdr){.p_type = PT_NOTE, .p_offset = NOTE_OFF,
-				.p_filesz = sizeof(struct notes)};
+	t->ph[0] = (Elf64_Phdr){.p_type = PT_LOAD,
+				.p_flags = PF_R | PF_X,
+				.p_offset = TEXT_OFF,
+				.p_paddr = TEXT_GPA,
+				.p_filesz = TEXT_SIZE,
+				.p_memsz = TEXT_MEMSZ};
+	t->ph[1] = (Elf64_Phdr){.p_type = PT_LOAD,
+				.p_flags = PF_R | PF_W,
+				.p_offset = DATA_OFF,
+				.p_paddr = DATA_GPA,
+				.p_filesz = DATA_SIZE,
+				.p_memsz = DATA_SIZE};
+	t->ph[2] = (Elf64_Phdr){
+		.p_type = PT_NOTE, .p_offset = NOTE_OFF, .p_filesz = sizeof(struct notes)};
 	t->notes->xen.nh = note_header("Xen", XEN_ELFNOTE_PHYS32_ENTRY);
 	strcpy(t->notes->xen.name, "Xen");
 	t->notes->xen.desc = ENTRY_GPA;

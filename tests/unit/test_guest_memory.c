@@ -5,10 +5,10 @@
 #include "check.h"
 #include "guest_memory.h"
 
-#define LOW_GPA   0x1000ULL
-#define LOW_SIZE  0x4000ULL
-#define ROM_GPA   0x10000ULL
-#define ROM_SIZE  0x1000ULL
+#define LOW_GPA	 0x1000ULL
+#define LOW_SIZE 0x4000ULL
+#define ROM_GPA	 0x10000ULL
+#define ROM_SIZE 0x1000ULL
 /* The highest region a 64-bit end address can describe: [2^64 - 4097, 2^64 - 1). */
 #define HIGH_GPA  (UINT64_MAX - 0x1000ULL)
 #define HIGH_SIZE 0x1000ULL
@@ -29,14 +29,14 @@ static void test_add_rejects_bad_regions(void)
 	uint8_t buf[16];
 
 	setup(&mem);
-	CHECK(guest_memory_add(&mem, 0x100000, 0, buf, true) < 0);      /* empty */
-	CHECK(guest_memory_add(&mem, UINT64_MAX - 7, 16, buf, true) < 0); /* wraps */
+	CHECK(guest_memory_add(&mem, 0x100000, 0, buf, true) < 0);		  /* empty */
+	CHECK(guest_memory_add(&mem, UINT64_MAX - 7, 16, buf, true) < 0);	  /* wraps */
 	CHECK(guest_memory_add(&mem, LOW_GPA + LOW_SIZE - 1, 16, buf, true) < 0); /* overlap */
-	CHECK(guest_memory_add(&mem, LOW_GPA - 8, 16, buf, true) < 0);  /* overlap below */
+	CHECK(guest_memory_add(&mem, LOW_GPA - 8, 16, buf, true) < 0);	       /* overlap below */
 	CHECK(guest_memory_add(&mem, LOW_GPA + LOW_SIZE, 16, buf, true) == 0); /* adjacent */
 
 	CHECK(guest_memory_add(&mem, UINT64_MAX - 15, 16, buf, true) < 0); /* ends at 2^64 */
-	CHECK(guest_memory_add(&mem, 0x200000, 16, NULL, true) < 0);        /* no host memory */
+	CHECK(guest_memory_add(&mem, 0x200000, 16, NULL, true) < 0);	   /* no host memory */
 
 	mem = (struct guest_memory){0};
 	for (unsigned int i = 0; i < GUEST_MEMORY_MAX_REGIONS; i++)

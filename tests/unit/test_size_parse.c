@@ -47,8 +47,8 @@ int main(void)
 	reject("1X");
 	reject("1GiBx");
 	reject("0x100");
-	reject("18446744073709551616");  /* 2^64 */
-	reject("17179869184G");          /* 2^34 GiB overflows */
+	reject("18446744073709551616"); /* 2^64 */
+	reject("17179869184G");		/* 2^34 GiB overflows */
 	reject("99999999999999999999T");
 	return check_result("size_parse");
 }

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #define CLI_DEFAULT_MEMORY (2ULL << 30)
-#define CLI_MAX_TIMEOUT    86400
+#define CLI_MAX_TIMEOUT	   86400
 
 enum cli_command {
 	CLI_NONE,
@@ -20,10 +20,10 @@ struct cli_options {
 	enum cli_command command;
 	uint64_t memory_size;
 	bool verbose;
-	const char *kernel_path; /* NULL: the default */
-	const char *append;      /* extra guest command line, or NULL */
+	const char *kernel_path;      /* NULL: the default */
+	const char *append;	      /* extra guest command line, or NULL */
 	unsigned int timeout_seconds; /* 0: none */
-	const char *program;     /* run's PROGRAM, or NULL */
+	const char *program;	      /* run's PROGRAM, or NULL */
 };
 
 /* Parses argv.  Returns 0, or -1 after printing a one-line error (the

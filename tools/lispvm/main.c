@@ -30,7 +30,8 @@ static int run_command(const struct cli_options *opts)
 	}
 	if ((size_t)snprintf(cmdline, sizeof(cmdline), "%s", opts->append ? opts->append : "") >=
 	    sizeof(cmdline)) {
-		log_error("--append: guest command line longer than %zu bytes", sizeof(cmdline) - 1);
+		log_error("--append: guest command line longer than %zu bytes",
+			  sizeof(cmdline) - 1);
 		return LISPVM_EXIT_USAGE;
 	}
 	return vm_run(&config);

@@ -5,15 +5,15 @@
 
 #include <stdint.h>
 
-#define MSR_EFER           0xc0000080u
-#define MSR_FS_BASE        0xc0000100u
-#define MSR_GS_BASE        0xc0000101u
+#define MSR_EFER	   0xc0000080u
+#define MSR_FS_BASE	   0xc0000100u
+#define MSR_GS_BASE	   0xc0000101u
 #define MSR_KERNEL_GS_BASE 0xc0000102u
 
 #define EFER_NXE (1ull << 11)
 
-#define CR0_WP (1ull << 16)
-#define CR4_PGE        (1ull << 7)
+#define CR0_WP	       (1ull << 16)
+#define CR4_PGE	       (1ull << 7)
 #define CR4_OSFXSR     (1ull << 9)
 #define CR4_OSXMMEXCPT (1ull << 10)
 #define CR4_FSGSBASE   (1ull << 16)

@@ -4,10 +4,10 @@
 #include "arch/x86/cpu.h"
 
 #define CPUID_EXT_FEATURES 0x80000001u
-#define EXT_EDX_NX         (1u << 20)
-#define EXT_EDX_PAGE1GB    (1u << 26)
+#define EXT_EDX_NX	   (1u << 20)
+#define EXT_EDX_PAGE1GB	   (1u << 26)
 #define LEAF7_EBX_FSGSBASE (1u << 0)
-#define LEAF7_EBX_SMEP     (1u << 7)
+#define LEAF7_EBX_SMEP	   (1u << 7)
 
 struct cpu_features cpu_features;
 

@@ -6,10 +6,10 @@
 #include <stdbool.h>
 
 struct cpu_features {
-	bool nx;        /* no-execute pages (EFER.NXE) */
-	bool page_1g;   /* 1 GiB pages */
-	bool fsgsbase;  /* rd/wr{fs,gs}base in ring 3 */
-	bool smep;      /* ring 0 never executes user pages */
+	bool nx;       /* no-execute pages (EFER.NXE) */
+	bool page_1g;  /* 1 GiB pages */
+	bool fsgsbase; /* rd/wr{fs,gs}base in ring 3 */
+	bool smep;     /* ring 0 never executes user pages */
 };
 
 extern struct cpu_features cpu_features;

@@ -10,16 +10,16 @@
 #define SEL_KERNEL_CODE 0x08
 #define SEL_KERNEL_DATA 0x10
 #define SEL_USER_CODE32 0x18
-#define SEL_USER_DATA   0x20
-#define SEL_USER_CODE   0x28
-#define SEL_TSS         0x30
-#define GDT_ENTRIES     8 /* null, 5 segments, TSS (2 slots) */
+#define SEL_USER_DATA	0x20
+#define SEL_USER_CODE	0x28
+#define SEL_TSS		0x30
+#define GDT_ENTRIES	8 /* null, 5 segments, TSS (2 slots) */
 
 /* IST slots (1-based in the IDT). */
-#define IST_DOUBLE_FAULT   1
-#define IST_NMI            2
-#define IST_MACHINE_CHECK  3
-#define IST_STACK_SIZE     (8 * 1024)
+#define IST_DOUBLE_FAULT  1
+#define IST_NMI		  2
+#define IST_MACHINE_CHECK 3
+#define IST_STACK_SIZE	  (8 * 1024)
 
 struct tss64 {
 	uint32_t reserved0;

@@ -6,7 +6,7 @@
 
 /* Flat long-mode segments: only type, DPL and the L/D bits matter. */
 #define GDT_CODE64(dpl) (0x00209a0000000000ull | ((uint64_t)(dpl) << 45))
-#define GDT_DATA(dpl)   (0x0000920000000000ull | ((uint64_t)(dpl) << 45))
+#define GDT_DATA(dpl)	(0x0000920000000000ull | ((uint64_t)(dpl) << 45))
 #define GDT_CODE32(dpl) (0x00cf9a000000ffffull | ((uint64_t)(dpl) << 45))
 
 static void set_tss_descriptor(uint64_t *slot, const struct tss64 *tss)

@@ -9,9 +9,9 @@
  * interrupt to a vector past the IDT limit still arrives, as a #GP whose
  * error code names the vector.  Filling fewer gates also keeps boot short
  * where ring 0 is slow (see docs/architecture.md, "Boot cost"). */
-#define IDT_VECTORS    32
+#define IDT_VECTORS 32
 
-#define VECTOR_NMI           2
+#define VECTOR_NMI	     2
 #define VECTOR_DOUBLE_FAULT  8
 #define VECTOR_MACHINE_CHECK 18
 
