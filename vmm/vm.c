@@ -23,6 +23,7 @@
 #include "memory_layout.h"
 #include "pvh_boot.h"
 #include "run_deadline.h"
+#include "sandbox.h"
 #include "vcpu.h"
 
 #define ERR_SIZE 256
@@ -135,10 +136,9 @@ static int vm_setup(struct vm *vm)
 		return -1;
 	log_verbose("kernel %s loaded at [0x%" PRIx64 ", 0x%" PRIx64 "), PVH entry 0x%" PRIx64,
 		    vm->config->kernel_path, kernel.load_start, kernel.load_end, kernel.pvh_entry);
-	return 0;
+	return sandbox_enter(vm->err, sizeof(vm->err));
 }
 
-/* Prints a headline and the vCPU's registers as KVM sees them. */
 /*
  * A guest that faults while delivering a fault (empty IDT, broken stack) ends
  * as a SHUTDOWN exit on hardware KVM, but nested hypervisors such as PVM
@@ -163,6 +163,7 @@ static void describe_internal_error(const typeof(((struct kvm_run *)0)->internal
 		 sub, cause);
 }
 
+/* Prints a headline and the vCPU's registers as KVM sees them. */
 static void report_vcpu_state(struct vm *vm, const char *headline)
 {
 	struct kvm_regs regs;
