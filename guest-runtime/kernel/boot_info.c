@@ -50,11 +50,14 @@ static const void *find_lispvm_fdt(const struct hvm_start_info *si)
 	return phys_to_virt(mods[0].paddr);
 }
 
+/* Only what the guest needs today: the VMM's ABI version.  Every libfdt
+ * call walks the blob in ring 0, which nested PVM emulates slowly, so the
+ * command line is taken from the PVH start info (the VMM writes the same
+ * string to both) rather than from /chosen. */
 static void parse_fdt(const void *fdt, struct boot_info *bi)
 {
 	const fdt32_t *abi;
-	const char *bootargs;
-	int chosen, len;
+	int len;
 
 	if (fdt_node_check_compatible(fdt, 0, LISPVM_FDT_COMPATIBLE) != 0)
 		panic("device tree is not " LISPVM_FDT_COMPATIBLE);
@@ -67,10 +70,6 @@ static void parse_fdt(const void *fdt, struct boot_info *bi)
 	if (bi->vmm_abi_version != LISPVM_ABI_VERSION)
 		panic("the VMM speaks lispvm ABI %u, this guest runtime speaks %d",
 		      bi->vmm_abi_version, LISPVM_ABI_VERSION);
-	chosen = fdt_path_offset(fdt, "/chosen");
-	bootargs = chosen >= 0 ? fdt_getprop(fdt, chosen, "bootargs", &len) : NULL;
-	if (bootargs != NULL)
-		copy_string(bi->cmdline, sizeof(bi->cmdline), bootargs, (size_t)len);
 }
 
 /* RAM comes from the PVH memory map on every platform: it is the standard
@@ -103,7 +102,7 @@ void boot_info_parse(uint64_t start_info_paddr, struct boot_info *bi)
 	platform_init(bi->platform);
 	if (fdt != NULL)
 		parse_fdt(fdt, bi);
-	else if (si->cmdline_paddr != 0)
+	if (si->cmdline_paddr != 0)
 		copy_string(bi->cmdline, sizeof(bi->cmdline), phys_to_virt(si->cmdline_paddr),
 			    BOOT_CMDLINE_MAX);
 	parse_pvh_memmap(si, bi);
