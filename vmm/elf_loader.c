@@ -76,6 +76,9 @@ static int check_load_segment(struct elf_file *elf, unsigned int i, const struct
 		return 0;
 	if (__builtin_add_overflow(ph->p_paddr, ph->p_memsz, &end))
 		return fail(elf, "segment %u: address range wraps around", i);
+	if (ph->p_paddr < LISPVM_BOOT_DATA_END)
+		return fail(elf, "segment %u: loads at 0x%llx, inside the boot data below 0x%llx",
+			    i, (unsigned long long)ph->p_paddr, LISPVM_BOOT_DATA_END);
 	if (guest_memory_access(mem, ph->p_paddr, ph->p_memsz, GUEST_WRITE) == NULL)
 		return fail(elf, "segment %u: [0x%llx, 0x%llx) is outside guest RAM", i,
 			    (unsigned long long)ph->p_paddr, (unsigned long long)end);

@@ -8,7 +8,8 @@
 
 #include <lispvm/abi.h>
 
-/* "#PF page fault" for vector 14; "vector N" text for unnamed vectors. */
+/* "#PF page fault" for vector 14; "reserved exception" or "interrupt" for
+ * vectors without a name. */
 const char *fault_vector_name(uint64_t vector);
 
 /* One summary line (vector, error code, RIP, CR2) and a register dump. */

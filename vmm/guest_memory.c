@@ -44,8 +44,9 @@ void *guest_memory_access(const struct guest_memory *mem, uint64_t gpa, uint64_t
 	for (unsigned int i = 0; i < mem->nr_regions; i++) {
 		const struct guest_region *r = &mem->regions[i];
 
-		/* Compare offsets, not end addresses, so a region ending at
-		 * 2^64 cannot overflow the check. */
+		/* Compare offsets, not end addresses: the check then needs no
+		 * addition at all (guest_memory_add already refuses regions
+		 * whose end would wrap). */
 		if (gpa < r->gpa || gpa - r->gpa >= r->size)
 			continue;
 		if (len > r->size - (gpa - r->gpa))

@@ -11,6 +11,7 @@
 
 #include "fault_report.h"
 #include "log.h"
+#include "run_deadline.h"
 
 /* Returns the value for req->ret; a handler that stops the VM sets
  * ctx->stop instead. */
@@ -45,7 +46,8 @@ static int64_t hc_console_write(struct hypercall_context *ctx, const struct lisp
 	for (uint64_t done = 0; done < len;) {
 		ssize_t n = write(ctx->console_fd, buf + done, len - done);
 
-		if (n < 0 && errno == EINTR)
+		/* A reader that stops reading must not outlast --timeout. */
+		if (n < 0 && errno == EINTR && !run_deadline_expired())
 			continue;
 		if (n <= 0)
 			return done ? (int64_t)done : -EIO;

@@ -40,7 +40,9 @@
 enum lispvm_hypercall_nr {
 	/* args[0] = gpa of bytes, args[1] = length. ret = bytes written. */
 	LISPVM_HC_CONSOLE_WRITE = 0,
-	/* args[0] = exit status (0..255). Does not return. */
+	/* args[0] = exit status; as on Linux only its low 8 bits are kept
+	 * (statuses 124..126 are indistinguishable from lispvm's own; see the
+	 * exit statuses below). Does not return. */
 	LISPVM_HC_EXIT = 1,
 	/* args[0] = gpa of struct lispvm_fault_report, args[1] = its size.
 	 * Does not return: the VMM reports the fault and stops the VM. */

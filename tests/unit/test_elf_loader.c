@@ -210,6 +210,9 @@ static void test_bad_segments(void)
 	t.ph[0].p_paddr = 0x10000000;
 	expect_reject(&t, FILE_SIZE, "segment 0: [0x10000000, 0x10002000) is outside guest RAM");
 	make_elf(&t);
+	t.ph[0].p_paddr = 0x10000; /* would be overwritten by the device tree */
+	expect_reject(&t, FILE_SIZE, "segment 0: loads at 0x10000, inside the boot data");
+	make_elf(&t);
 	t.ph[0].p_paddr = UINT64_MAX - 0xfff;
 	expect_reject(&t, FILE_SIZE, "segment 0: address range wraps around");
 	make_elf(&t);

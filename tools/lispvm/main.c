@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -34,6 +35,9 @@ static int run_command(const struct cli_options *opts)
 			  sizeof(cmdline) - 1);
 		return LISPVM_EXIT_USAGE;
 	}
+	/* A console reader that goes away (lispvm run | head) must give a
+	 * write error the VMM can report, not kill lispvm with SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 	return vm_run(&config);
 }
 
