@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <linux/kvm.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -28,7 +29,7 @@
 
 #define ERR_SIZE 256
 
-struct mapped_file {
+struct kernel_file {
 	void *data;
 	size_t size;
 };
@@ -39,12 +40,31 @@ struct vm {
 	struct guest_memory mem;
 	struct kvm_vm kvm;
 	struct vcpu vcpu;
-	struct mapped_file kernel;
+	struct kernel_file kernel;
 	void *ram[MEMORY_LAYOUT_MAX_RAM];
 	char err[ERR_SIZE];
 };
 
-static int map_file(const char *path, struct mapped_file *out, char *err, size_t err_size)
+/* Guest kernels are a few hundred KiB; this only bounds a wrong --kernel. */
+#define KERNEL_FILE_MAX (256u << 20)
+
+static int read_all(int fd, uint8_t *buf, size_t size)
+{
+	for (size_t done = 0; done < size;) {
+		ssize_t n = read(fd, buf + done, size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Read, not mmap: a file that shrinks while we load it (a rebuild) must be
+ * an error, not a SIGBUS in the middle of copying it. */
+static int read_file(const char *path, struct kernel_file *out, char *err, size_t err_size)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -53,19 +73,23 @@ static int map_file(const char *path, struct mapped_file *out, char *err, size_t
 		snprintf(err, err_size, "cannot open guest kernel %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
-		snprintf(err, err_size, "guest kernel %s is not a non-empty regular file", path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0 ||
+	    (uint64_t)st.st_size > KERNEL_FILE_MAX) {
+		snprintf(err, err_size, "guest kernel %s is not a regular file of 1 byte to %u MiB",
+			 path, KERNEL_FILE_MAX >> 20);
 		close(fd);
 		return -1;
 	}
 	out->size = (size_t)st.st_size;
-	out->data = mmap(NULL, out->size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (out->data == MAP_FAILED) {
-		out->data = NULL;
-		snprintf(err, err_size, "cannot map guest kernel %s: %s", path, strerror(errno));
+	errno = 0; /* a short read (EOF) sets none */
+	out->data = malloc(out->size);
+	if (out->data == NULL || read_all(fd, out->data, out->size) < 0) {
+		snprintf(err, err_size, "cannot read guest kernel %s: %s", path,
+			 errno ? strerror(errno) : "file changed while reading");
+		close(fd);
 		return -1;
 	}
+	close(fd);
 	return 0;
 }
 
@@ -125,7 +149,7 @@ static int vm_setup(struct vm *vm)
 			 vm->config->memory_size);
 		return -1;
 	}
-	if (map_file(vm->config->kernel_path, &vm->kernel, vm->err, sizeof(vm->err)) < 0 ||
+	if (read_file(vm->config->kernel_path, &vm->kernel, vm->err, sizeof(vm->err)) < 0 ||
 	    kvm_vm_create(&vm->kvm, vm->err, sizeof(vm->err)) < 0 || setup_ram(vm) < 0 ||
 	    load_kernel(vm, &kernel) < 0 ||
 	    pvh_boot_write(&vm->mem, &vm->layout, vm->config->cmdline, &start_info, vm->err,
@@ -307,8 +331,7 @@ static void vm_teardown(struct vm *vm)
 	for (unsigned int i = 0; i < vm->layout.nr_ram; i++)
 		if (vm->ram[i] != NULL)
 			munmap(vm->ram[i], vm->layout.ram[i].size);
-	if (vm->kernel.data != NULL)
-		munmap(vm->kernel.data, vm->kernel.size);
+	free(vm->kernel.data);
 }
 
 int vm_run(const struct vm_config *config)
