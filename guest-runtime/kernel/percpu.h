@@ -10,13 +10,20 @@
 #include <lispvm/abi.h>
 
 #include "arch/x86/descriptors.h"
+#include "kernel/percpu_offsets.h"
 
 #define MAX_CPUS 8
+
+struct thread;
 
 struct percpu {
 	struct percpu *self; /* 0x00: %gs:0 gives the struct's address */
 	uint64_t cpu_id;     /* 0x08 */
-	uint64_t reserved[3];
+	/* 0x10: top of the running thread's kernel stack, where SYSCALL
+	 * switches to (the CPU does not switch stacks on SYSCALL). */
+	uint64_t kernel_rsp;
+	uint64_t user_rsp;	/* 0x18: scratch for the user RSP on SYSCALL */
+	struct thread *current; /* 0x20 */
 	/* 0x28: Debian's libfdt.a is built with -fstack-protector and reads
 	 * its canary from %fs:0x28, as glibc lays it out.  The kernel points
 	 * %fs here while it parses the device tree at boot. */
@@ -29,6 +36,8 @@ struct percpu {
 };
 
 _Static_assert(offsetof(struct percpu, stack_canary) == 0x28, "libfdt canary offset");
+_Static_assert(offsetof(struct percpu, kernel_rsp) == PERCPU_KERNEL_RSP, "asm offset");
+_Static_assert(offsetof(struct percpu, user_rsp) == PERCPU_USER_RSP, "asm offset");
 
 extern struct percpu percpu_area[MAX_CPUS];
 

@@ -15,11 +15,38 @@
 #include "kernel/platform.h"
 #include "kernel/pmem.h"
 #include "kernel/printk.h"
+#include "kernel/paging.h"
+#include "kernel/percpu.h"
+#include "arch/x86/user_mode.h"
 
 /* An address in the (empty) lower half. */
 #define UNMAPPED_ADDRESS 0xdead000ull
 /* Far beyond any guest RAM. */
 #define BAD_GUEST_PHYS 0x7ffffffff000ull
+
+extern const char probe_user_start[], probe_user_end[];
+
+static void ring3(void)
+{
+	uint64_t code = pmem_alloc_zeroed_page(), stack = pmem_alloc_zeroed_page();
+	uint64_t kstack = pmem_alloc_pages(4);
+	struct trap_frame *f;
+
+	memcpy(phys_to_virt(code), probe_user_start, (size_t)(probe_user_end - probe_user_start));
+	paging_map(paging_kernel_pml4(), 0x400000, code, 4096, PTE_USER);
+	paging_map(paging_kernel_pml4(), 0x7ffff000, stack, 4096, PTE_USER | PTE_WRITE | PTE_NX);
+	f = (struct trap_frame *)((char *)phys_to_virt(kstack) + 4 * 4096) - 1;
+	this_cpu()->kernel_rsp = (uint64_t)phys_to_virt(kstack) + 4 * 4096;
+	tss_set_kernel_stack(&this_cpu()->desc.tss, this_cpu()->kernel_rsp);
+	memset(f, 0, sizeof(*f));
+	f->rip = 0x400000;
+	f->cs = USER_CS;
+	f->ss = USER_SS;
+	f->rsp = 0x80000000;
+	f->rflags = USER_RFLAGS_INITIAL;
+	user_mode_init();
+	user_mode_enter(f);
+}
 
 static void divide_error(void)
 {
@@ -146,6 +173,7 @@ static const struct selftest selftests[] = {
 	{"pmem", pmem_exhaust},
 	{"heap", heap_patterns},
 	{"clock", clock_wait},
+	{"ring3", ring3},
 };
 
 void selftest_run(const char *name)

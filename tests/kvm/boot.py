@@ -154,6 +154,13 @@ def clock(exe, elf):
     expect_in("clock kvmclock", proc.stdout, proc)
 
 
+def ring3(exe, elf):
+    """A program in ring 3 makes 1000 system calls and exits through one."""
+    proc = selftest(exe, "ring3")
+    expect_exit(proc, 0)
+    expect_banner(proc)
+
+
 def missing_kernel(exe, elf):
     proc = lispvm(exe, "run", "--kernel", "/nonexistent/guest.elf", *SMALL)
     expect_exit(proc, HOST_ERROR)

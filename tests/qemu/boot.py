@@ -84,6 +84,11 @@ def pmem(qemu_exe, elf):
     expect_in("selftest pmem: passed", proc.stdout, proc)
 
 
-main({"banner": banner, "exit_status": exit_status, "memory_above_4g": memory_above_4g,
+def ring3(qemu_exe, elf):
+    proc = qemu(qemu_exe, elf, "selftest=ring3")
+    expect_exit(proc, debug_exit(0))
+
+
+main({"ring3": ring3, "banner": banner, "exit_status": exit_status, "memory_above_4g": memory_above_4g,
       "page_fault": page_fault, "divide_error": divide_error, "clock": clock, "heap": heap,
       "pmem": pmem})

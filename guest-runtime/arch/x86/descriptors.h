@@ -5,15 +5,7 @@
 
 #include <stdint.h>
 
-/* Selectors.  SYSCALL/SYSRET need kernel data right after kernel code and
- * user data right before user code (STAR layout). */
-#define SEL_KERNEL_CODE 0x08
-#define SEL_KERNEL_DATA 0x10
-#define SEL_USER_CODE32 0x18
-#define SEL_USER_DATA	0x20
-#define SEL_USER_CODE	0x28
-#define SEL_TSS		0x30
-#define GDT_ENTRIES	8 /* null, 5 segments, TSS (2 slots) */
+#include "arch/x86/selectors.h"
 
 /* IST slots (1-based in the IDT). */
 #define IST_DOUBLE_FAULT  1
@@ -36,6 +28,13 @@ struct cpu_descriptors {
 	struct tss64 tss;
 	uint8_t ist_stacks[3][IST_STACK_SIZE] __attribute__((aligned(16)));
 };
+
+/* The stack the CPU switches to on an interrupt or exception from ring 3:
+ * the running thread's kernel stack. */
+static inline void tss_set_kernel_stack(struct tss64 *tss, uint64_t top)
+{
+	tss->rsp[0] = top;
+}
 
 /* Loads this CPU's GDT and TSS, and the shared IDT. */
 void descriptors_init(struct cpu_descriptors *desc);

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include "arch/x86/trap.h"
 
+#include <stdbool.h>
+
 #include "arch/x86/cpu.h"
+#include "arch/x86/trap_vectors.h"
+#include "arch/x86/user_mode.h"
 #include "kernel/percpu.h"
 #include "kernel/platform.h"
 
@@ -24,12 +28,45 @@ static void fill_report(const struct trap_frame *f, struct lispvm_fault_report *
 		r->gpr[i] = f->gpr[i];
 }
 
+#define PF_INSTRUCTION_FETCH (1u << 4)
+
+void syscall_entry(void);
+void syscall_dispatch(struct trap_frame *frame);
+
+/*
+ * Under kvm_pvm's emulation of guests that are not PVM-aware (nested
+ * hosts with pvm_native=Y), SYSCALL from ring 3 loads RIP, RCX, R11 and
+ * RFLAGS as it should but leaves the CPU at CPL 3, so fetching
+ * syscall_entry faults as a user access.  The registers are what SYSCALL
+ * made of them: finish its job here.  A program that jumps to
+ * syscall_entry itself gets nothing it could not get from SYSCALL.
+ */
+static bool is_stranded_syscall(const struct trap_frame *f)
+{
+	return f->vector == TRAP_VECTOR_PF && (f->cs & 3) == 3 &&
+	       (f->error_code & PF_INSTRUCTION_FETCH) && f->rip == (uint64_t)syscall_entry;
+}
+
+static void finish_stranded_syscall(struct trap_frame *f)
+{
+	f->rip = f->gpr[LISPVM_GPR_RCX];
+	f->rflags = user_rflags_sanitize(f->gpr[LISPVM_GPR_R11]);
+	f->vector = TRAP_VECTOR_SYSCALL;
+	f->error_code = f->gpr[LISPVM_GPR_RAX];
+	syscall_dispatch(f);
+}
+
 /* Every exception in the kernel is fatal for now; the Linux personality
  * turns ring-3 exceptions into signals. */
 void trap_dispatch(struct trap_frame *frame)
 {
 	struct percpu *cpu = this_cpu();
 	struct lispvm_fault_report report;
+
+	if (is_stranded_syscall(frame)) {
+		finish_stranded_syscall(frame);
+		return;
+	}
 
 	if (cpu->in_fatal_fault++)
 		platform_exit(LISPVM_EXIT_GUEST_CRASH);
