@@ -7,53 +7,31 @@
 #include "kernel/printk.h"
 #include "kernel/spinlock.h"
 
-/* The boot page tables map only the first GiB; the bitmap must sit there. */
-#define EARLY_MAPPED_LIMIT (1ull << 30)
-
+/*
+ * Two sources of pages, both O(1):
+ *  - a bump pointer through each RAM range: pages never handed out yet,
+ *    still zero as the VMM delivered them (abi.h) and never touched, so
+ *    the host backs nothing for them;
+ *  - a free list of pages handed back, linked through their first word
+ *    (they were touched already).
+ * Multi-page runs come from the bump pointer only.  Everything the
+ * allocator does is a handful of instructions: where ring 0 is emulated
+ * (nested PVM) each one costs microseconds, and every page fault of a
+ * program allocates.
+ */
 static struct {
 	struct spinlock lock;
-	uint64_t *bits;
-	uint64_t nr_frames;
-	/* Whole-frame RAM ranges [first, last): the allocator searches only
-	 * these, so frames in gaps and holes never need marking. */
 	struct {
-		uint64_t first, last;
+		uint64_t start;	    /* [start, next) has been handed out */
+		uint64_t next, end; /* bump region [next, end), page-aligned */
 	} ram[BOOT_MAX_RAM_RANGES];
 	unsigned int nr_ram;
-	uint64_t next; /* next-fit hint */
+	unsigned int cur;   /* first range with pages left to bump */
+	uint64_t free_list; /* physical address of the first freed page */
 	size_t free;
 	size_t usable;
+	int zero_at_boot; /* RAM is zero at entry (lispvm's ABI promise) */
 } pmem;
-
-static int test_frame(uint64_t pfn)
-{
-	return (pmem.bits[pfn / 64] >> (pfn % 64)) & 1;
-}
-
-static unsigned int popcount64(uint64_t x)
-{
-	x = x - ((x >> 1) & 0x5555555555555555ull);
-	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
-	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
-	return (unsigned int)((x * 0x0101010101010101ull) >> 56);
-}
-
-/* Marks n frames from pfn used or free and returns how many changed. */
-static uint64_t set_frames(uint64_t pfn, uint64_t n, int used)
-{
-	uint64_t changed = 0;
-
-	for (uint64_t i = pfn; i < pfn + n;) {
-		uint64_t *word = &pmem.bits[i / 64];
-		uint64_t bits = (i % 64 == 0 && pfn + n - i >= 64) ? ~0ull : 1ull << (i % 64);
-		uint64_t before = *word;
-
-		*word = used ? before | bits : before & ~bits;
-		changed += popcount64(before ^ *word);
-		i += bits == ~0ull ? 64 : 1;
-	}
-	return changed;
-}
 
 static uint64_t page_up(uint64_t a)
 {
@@ -65,164 +43,124 @@ static uint64_t page_down(uint64_t a)
 	return a & ~(uint64_t)(PAGE_SIZE - 1);
 }
 
-static uint64_t place_bitmap(const struct boot_info *bi, uint64_t bytes)
-{
-	uint64_t kernel_end = page_up((uint64_t)_kernel_phys_end);
-
-	for (unsigned int i = 0; i < bi->nr_ram; i++) {
-		uint64_t start = page_up(bi->ram[i].start);
-		uint64_t end = page_down(bi->ram[i].end);
-
-		if (start < kernel_end)
-			start = kernel_end;
-		if (end > EARLY_MAPPED_LIMIT)
-			end = EARLY_MAPPED_LIMIT;
-		if (start < end && end - start >= bytes)
-			return start;
-	}
-	panic("no room below 1 GiB for the page bitmap (%lu bytes)", bytes);
-}
-
-/* Marks the RAM frames touching [start, end) used. */
-static void reserve(uint64_t start, uint64_t end)
-{
-	uint64_t first = page_down(start) / PAGE_SIZE, last = page_up(end) / PAGE_SIZE;
-
-	for (unsigned int i = 0; i < pmem.nr_ram; i++) {
-		uint64_t from = first > pmem.ram[i].first ? first : pmem.ram[i].first;
-		uint64_t to = last < pmem.ram[i].last ? last : pmem.ram[i].last;
-
-		if (from < to)
-			pmem.free -= set_frames(from, to - from, 1);
-	}
-}
-
-/* True when frames [pfn, pfn + n) all lie in one RAM range. */
-static int frames_are_ram(uint64_t pfn, uint64_t n)
-{
-	for (unsigned int i = 0; i < pmem.nr_ram; i++)
-		if (pfn >= pmem.ram[i].first && n <= pmem.ram[i].last - pfn &&
-		    pfn < pmem.ram[i].last)
-			return 1;
-	return 0;
-}
-
-static uint64_t frames_in(const struct phys_range *r)
-{
-	uint64_t first = page_up(r->start) / PAGE_SIZE, last = page_down(r->end) / PAGE_SIZE;
-
-	return last > first ? last - first : 0;
-}
-
-/* Bit 0 means free, so a zero-filled bitmap starts out all free: under
- * lispvm, RAM is zero at entry (abi.h) and the bitmap needs no clearing.
- * Gaps between RAM ranges are never searched, so they need no marking
- * either; only what is in use at boot is.  Boot cost stays independent of
- * RAM size, which matters where ring-0 code is emulated (nested PVM). */
+/* Boot data and the kernel image sit below _kernel_phys_end: the bump
+ * regions start above it.  Boot cost is independent of RAM size. */
 void pmem_init(const struct boot_info *bi)
 {
-	uint64_t top = bi->ram[bi->nr_ram - 1].end, bytes, bitmap_phys;
+	uint64_t floor = page_up((uint64_t)_kernel_phys_end);
 
-	pmem.nr_frames = top / PAGE_SIZE;
-	bytes = page_up((pmem.nr_frames + 63) / 64 * 8);
-	bitmap_phys = place_bitmap(bi, bytes);
-	pmem.bits = phys_to_virt(bitmap_phys);
-	if (bi->platform != PLATFORM_LISPVM)
-		memset(pmem.bits, 0, bytes);
 	for (unsigned int i = 0; i < bi->nr_ram; i++) {
-		uint64_t n = frames_in(&bi->ram[i]);
+		uint64_t start = page_up(bi->ram[i].start), end = page_down(bi->ram[i].end);
 
-		if (n == 0)
+		if (start < floor)
+			start = floor;
+		if (start >= end)
 			continue;
-		pmem.ram[pmem.nr_ram].first = page_up(bi->ram[i].start) / PAGE_SIZE;
-		pmem.ram[pmem.nr_ram].last = pmem.ram[pmem.nr_ram].first + n;
+		pmem.ram[pmem.nr_ram].start = start;
+		pmem.ram[pmem.nr_ram].next = start;
+		pmem.ram[pmem.nr_ram].end = end;
 		pmem.nr_ram++;
-		pmem.free += n;
+		pmem.free += (end - start) / PAGE_SIZE;
 	}
-	reserve(0, LISPVM_BOOT_DATA_END);
-	reserve((uint64_t)_kernel_phys_start, (uint64_t)_kernel_phys_end);
-	reserve(bitmap_phys, bitmap_phys + bytes);
 	pmem.usable = pmem.free;
+	/* QEMU's PVH loader makes no such promise. */
+	pmem.zero_at_boot = bi->platform == PLATFORM_LISPVM;
 }
 
-static int run_is_free(uint64_t pfn, size_t n)
+static uint64_t bump(size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (test_frame(pfn + i))
-			return 0;
-	return 1;
-}
+	uint64_t bytes = (uint64_t)n * PAGE_SIZE;
 
-static uint64_t find_run_between(uint64_t from, uint64_t to, size_t n)
-{
-	for (uint64_t pfn = from; pfn + n <= to; pfn++) {
-		if (pfn % 64 == 0 && pmem.bits[pfn / 64] == ~0ull) {
-			pfn += 63;
-			continue;
+	for (unsigned int i = pmem.cur; i < pmem.nr_ram; i++) {
+		if (pmem.ram[i].end - pmem.ram[i].next >= bytes) {
+			uint64_t phys = pmem.ram[i].next;
+
+			pmem.ram[i].next += bytes;
+			return phys;
 		}
-		if (run_is_free(pfn, n))
-			return pfn;
+		/* A range too small for this run may still serve single pages:
+		 * move on only when it is empty. */
+		if (pmem.ram[i].next == pmem.ram[i].end && i == pmem.cur)
+			pmem.cur++;
 	}
 	return 0;
 }
 
-/* Next-fit over the RAM ranges: from the hint up, then from the bottom.
- * Frame 0 is never handed out (0 means failure) and is reserved anyway. */
-static uint64_t find_run(size_t n)
+static uint64_t pop_free_list(void)
 {
-	for (int pass = 0; pass < 2; pass++) {
-		for (unsigned int i = 0; i < pmem.nr_ram; i++) {
-			uint64_t from = pmem.ram[i].first, to = pmem.ram[i].last, pfn;
+	uint64_t phys = pmem.free_list;
 
-			if (pass == 0 && pmem.next > from)
-				from = pmem.next;
-			if (from < to && (pfn = find_run_between(from, to, n)) != 0)
-				return pfn;
-		}
+	if (phys != 0)
+		pmem.free_list = *(uint64_t *)phys_to_virt(phys);
+	return phys;
+}
+
+/* Returns the run and whether it came zero-filled. */
+static uint64_t alloc_locked(size_t n, int *is_zero)
+{
+	uint64_t phys = 0;
+
+	*is_zero = 0;
+	if (n == 0 || pmem.free < n)
+		return 0;
+	if (n == 1)
+		phys = pop_free_list();
+	if (phys == 0) {
+		phys = bump(n);
+		*is_zero = pmem.zero_at_boot;
 	}
-	return 0;
+	if (phys != 0)
+		pmem.free -= n;
+	return phys;
 }
 
 uint64_t pmem_alloc_pages(size_t n)
 {
-	uint64_t pfn = 0;
-
-	if (n == 0)
-		return 0;
-	spin_lock(&pmem.lock);
-	if (pmem.free >= n)
-		pfn = find_run(n);
-	if (pfn != 0) {
-		pmem.free -= set_frames(pfn, n, 1);
-		pmem.next = pfn + n;
-	}
-	spin_unlock(&pmem.lock);
-	return pfn * PAGE_SIZE;
-}
-
-void pmem_free_pages(uint64_t phys, size_t n)
-{
-	uint64_t pfn = phys / PAGE_SIZE;
+	int is_zero;
+	uint64_t phys;
 
 	spin_lock(&pmem.lock);
-	if (phys % PAGE_SIZE || pfn == 0 || n == 0 || !frames_are_ram(pfn, n))
-		panic("pmem_free_pages: bad range 0x%lx + %zu pages", phys, n);
-	for (size_t i = 0; i < n; i++)
-		if (!test_frame(pfn + i))
-			panic("pmem_free_pages: page 0x%lx is already free", (pfn + i) * PAGE_SIZE);
-	pmem.free += set_frames(pfn, n, 0);
-	if (pfn < pmem.next)
-		pmem.next = pfn;
+	phys = alloc_locked(n, &is_zero);
 	spin_unlock(&pmem.lock);
+	return phys;
 }
 
 uint64_t pmem_alloc_zeroed_page(void)
 {
-	uint64_t phys = pmem_alloc_pages(1);
+	int is_zero;
+	uint64_t phys;
 
-	if (phys != 0)
+	spin_lock(&pmem.lock);
+	phys = alloc_locked(1, &is_zero);
+	spin_unlock(&pmem.lock);
+	if (phys != 0 && !is_zero)
 		memset(phys_to_virt(phys), 0, PAGE_SIZE);
 	return phys;
+}
+
+/* Pages that were handed out: inside a range, below its bump pointer. */
+static int was_allocated(uint64_t phys, size_t n)
+{
+	for (unsigned int i = 0; i < pmem.nr_ram; i++)
+		if (phys >= pmem.ram[i].start && phys < pmem.ram[i].next &&
+		    n <= (pmem.ram[i].next - phys) / PAGE_SIZE)
+			return 1;
+	return 0;
+}
+
+void pmem_free_pages(uint64_t phys, size_t n)
+{
+	spin_lock(&pmem.lock);
+	if (phys % PAGE_SIZE || phys == 0 || n == 0 || !was_allocated(phys, n))
+		panic("pmem_free_pages: bad range 0x%lx + %zu pages", phys, n);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t page = phys + i * PAGE_SIZE;
+
+		*(uint64_t *)phys_to_virt(page) = pmem.free_list;
+		pmem.free_list = page;
+	}
+	pmem.free += n;
+	spin_unlock(&pmem.lock);
 }
 
 size_t pmem_free_count(void)

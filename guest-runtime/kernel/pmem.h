@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Physical page allocator: a bitmap over every page frame up to the top of
- * RAM (1 = in use or not RAM).  Free pages are never written, so guest
- * RAM that nobody uses is never touched and costs the host nothing. */
+/* Physical page allocator: a bump pointer through never-used RAM and a
+ * free list of returned pages (see pmem.c).  RAM nobody has used is never
+ * touched and costs the host nothing. */
 #ifndef GUEST_KERNEL_PMEM_H
 #define GUEST_KERNEL_PMEM_H
 
