@@ -126,3 +126,19 @@ uint64_t *paging_kernel_pml4(void)
 {
 	return kernel_pml4;
 }
+
+uint64_t *paging_pte(uint64_t *pml4, uint64_t virt, int alloc)
+{
+	uint64_t *table = pml4;
+
+	for (int level = 3; level > 0; level--) {
+		uint64_t *entry = &table[table_index(virt, level)];
+
+		if (!(*entry & PTE_PRESENT) && !alloc)
+			return NULL;
+		table = next_table(entry);
+		if (table == NULL)
+			return NULL;
+	}
+	return &table[table_index(virt, 0)];
+}

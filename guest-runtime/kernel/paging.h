@@ -26,4 +26,14 @@ int paging_map(uint64_t *pml4, uint64_t virt, uint64_t phys, uint64_t size, uint
 
 uint64_t *paging_kernel_pml4(void);
 
+/* The 4 KiB-level entry for virt, allocating the tables on the way when
+ * alloc is set (else NULL where a table is missing).  Only for the lower
+ * half, which is never mapped with large pages. */
+uint64_t *paging_pte(uint64_t *pml4, uint64_t virt, int alloc);
+
+static inline void paging_invalidate(uint64_t virt)
+{
+	__asm__ volatile("invlpg (%0)" ::"r"(virt) : "memory");
+}
+
 #endif

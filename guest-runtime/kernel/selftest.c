@@ -18,6 +18,10 @@
 #include "kernel/paging.h"
 #include "kernel/percpu.h"
 #include "arch/x86/user_mode.h"
+#include "linux/mm.h"
+#include "linux/process.h"
+#include "linux/uaccess.h"
+#include <linux/mman.h>
 
 /* An address in the (empty) lower half. */
 #define UNMAPPED_ADDRESS 0xdead000ull
@@ -26,23 +30,34 @@
 
 extern const char probe_user_start[], probe_user_end[];
 
+static void check(int ok, const char *what);
+
+/* Runs probe_user.S as a process: system calls, demand paging, and death
+ * by SIGSEGV. */
 static void ring3(void)
 {
-	uint64_t code = pmem_alloc_zeroed_page(), stack = pmem_alloc_zeroed_page();
-	uint64_t kstack = pmem_alloc_pages(4);
+	struct mm_backing anon = {.kind = VMA_ANON};
+	struct process *p = process_create("/probe");
+	struct thread *t = thread_create(p, 1);
+	uint64_t size = (uint64_t)(probe_user_end - probe_user_start);
+	int64_t code, stack;
 	struct trap_frame *f;
 
-	memcpy(phys_to_virt(code), probe_user_start, (size_t)(probe_user_end - probe_user_start));
-	paging_map(paging_kernel_pml4(), 0x400000, code, 4096, PTE_USER);
-	paging_map(paging_kernel_pml4(), 0x7ffff000, stack, 4096, PTE_USER | PTE_WRITE | PTE_NX);
-	f = (struct trap_frame *)((char *)phys_to_virt(kstack) + 4 * 4096) - 1;
-	this_cpu()->kernel_rsp = (uint64_t)phys_to_virt(kstack) + 4 * 4096;
-	tss_set_kernel_stack(&this_cpu()->desc.tss, this_cpu()->kernel_rsp);
+	check(t != NULL, "thread made");
+	thread_switch_to(t);
+	check(process_open_stdio(p) == 0, "stdio opened");
+	code = mm_map(&p->mm, 0, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE, &anon);
+	stack = mm_map(&p->mm, 0, 16 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE, &anon);
+	check(code > 0 && stack > 0, "mappings made");
+	check(copy_to_user((uint64_t)code, probe_user_start, size) == 0, "code copied");
+	check(mm_protect(&p->mm, (uint64_t)code, PAGE_SIZE, PROT_READ | PROT_EXEC) == 0,
+	      "code protected");
+	f = (struct trap_frame *)t->kstack_top - 1;
 	memset(f, 0, sizeof(*f));
-	f->rip = 0x400000;
+	f->rip = (uint64_t)code;
 	f->cs = USER_CS;
 	f->ss = USER_SS;
-	f->rsp = 0x80000000;
+	f->rsp = (uint64_t)stack + 16 * PAGE_SIZE;
 	f->rflags = USER_RFLAGS_INITIAL;
 	user_mode_init();
 	user_mode_enter(f);

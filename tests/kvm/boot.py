@@ -155,10 +155,14 @@ def clock(exe, elf):
 
 
 def ring3(exe, elf):
-    """A program in ring 3 makes 1000 system calls and exits through one."""
+    """A program in ring 3: 1000 system calls, a write to stdout, demand
+    paging, munmap, then a write to the unmapped page kills it by SIGSEGV
+    (exit 128 + 11, as a shell reports it)."""
     proc = selftest(exe, "ring3")
-    expect_exit(proc, 0)
+    expect_exit(proc, 139)
     expect_banner(proc)
+    expect_in("ring3: hello from user mode", proc.stdout, proc)
+    expect_in("killed by SIGSEGV: access to an unmapped address", proc.stdout, proc)
 
 
 def missing_kernel(exe, elf):

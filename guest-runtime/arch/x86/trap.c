@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 #include "arch/x86/trap.h"
 
+#include <asm/signal.h>
 #include <stdbool.h>
 
 #include "arch/x86/cpu.h"
 #include "arch/x86/trap_vectors.h"
 #include "arch/x86/user_mode.h"
+#include "linux/process.h"
+#include "linux/uaccess.h"
 #include "kernel/percpu.h"
 #include "kernel/platform.h"
 
@@ -28,6 +31,7 @@ static void fill_report(const struct trap_frame *f, struct lispvm_fault_report *
 		r->gpr[i] = f->gpr[i];
 }
 
+#define PF_WRITE	     (1u << 1)
 #define PF_INSTRUCTION_FETCH (1u << 4)
 
 void syscall_entry(void);
@@ -56,6 +60,58 @@ static void finish_stranded_syscall(struct trap_frame *f)
 	syscall_dispatch(f);
 }
 
+static unsigned int pf_access(uint64_t error_code)
+{
+	if (error_code & PF_INSTRUCTION_FETCH)
+		return MM_ACCESS_EXEC;
+	return (error_code & PF_WRITE) ? MM_ACCESS_WRITE : MM_ACCESS_READ;
+}
+
+/* A page fault on a program address, from the program or from the kernel
+ * copying to or from it.  True when resolved or redirected. */
+static bool handle_user_page_fault(struct trap_frame *f)
+{
+	uint64_t addr = read_cr2(), fixup;
+	enum mm_fault_result r;
+
+	if (addr >= USER_SPACE_END || this_cpu()->current == NULL)
+		return false;
+	r = mm_fault(&current_process()->mm, addr, pf_access(f->error_code));
+	if (r == MM_FAULT_DONE)
+		return true;
+	if ((f->cs & 3) == 3)
+		process_kill_by_fault(r == MM_FAULT_NO_MEMORY ? SIGBUS : SIGSEGV,
+				      r == MM_FAULT_PROTECTED ? "access to a protected page"
+							      : "access to an unmapped address",
+				      addr, f->rip);
+	fixup = uaccess_fixup_for(f->rip);
+	if (fixup == 0)
+		return false;
+	f->rip = fixup;
+	return true;
+}
+
+/* What Linux sends for a CPU exception in a program (no handlers yet:
+ * the next issue delivers these as signals). */
+static int signal_for_vector(uint64_t vector)
+{
+	switch (vector) {
+	case TRAP_VECTOR_DE:
+	case TRAP_VECTOR_XM:
+	case 16: /* #MF */
+		return SIGFPE;
+	case TRAP_VECTOR_DB:
+	case TRAP_VECTOR_BP:
+		return SIGTRAP;
+	case TRAP_VECTOR_UD:
+		return SIGILL;
+	case 17: /* #AC */
+		return SIGBUS;
+	default:
+		return SIGSEGV;
+	}
+}
+
 /* Every exception in the kernel is fatal for now; the Linux personality
  * turns ring-3 exceptions into signals. */
 void trap_dispatch(struct trap_frame *frame)
@@ -67,6 +123,11 @@ void trap_dispatch(struct trap_frame *frame)
 		finish_stranded_syscall(frame);
 		return;
 	}
+	if (frame->vector == TRAP_VECTOR_PF && handle_user_page_fault(frame))
+		return;
+	if ((frame->cs & 3) == 3 && cpu->current != NULL)
+		process_kill_by_fault(signal_for_vector(frame->vector), "CPU exception",
+				      frame->vector, frame->rip);
 
 	if (cpu->in_fatal_fault++)
 		platform_exit(LISPVM_EXIT_GUEST_CRASH);

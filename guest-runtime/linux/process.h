@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one Linux process the guest runs, and its threads.  Everything a
+ * thread shares with its siblings under CLONE_VM|CLONE_FILES|CLONE_FS
+ * lives in struct process; what is per thread (kernel stack, TLS base,
+ * tid, later the signal mask) lives in struct thread, so threads (the
+ * next issue) add threads, not a new model.
+ */
+#ifndef GUEST_LINUX_PROCESS_H
+#define GUEST_LINUX_PROCESS_H
+
+#include <linux/limits.h>
+#include <linux/resource.h>
+#include <stdint.h>
+
+#include "kernel/percpu.h"
+#include "kernel/spinlock.h"
+#include "linux/mm.h"
+
+#define FD_TABLE_SIZE	  1024
+#define THREAD_STACK_SIZE (16 * 1024)
+#define TASK_COMM_LEN	  16
+
+struct file;
+
+struct fd_table {
+	struct spinlock lock;
+	struct file *files[FD_TABLE_SIZE];
+	uint64_t cloexec[FD_TABLE_SIZE / 64];
+};
+
+struct process {
+	int pid;
+	struct mm mm;
+	struct fd_table fds;
+	char cwd[PATH_MAX];
+	uint32_t umask;
+	char exe[PATH_MAX]; /* /proc/self/exe */
+	struct rlimit64 rlimits[RLIM_NLIMITS];
+	uint64_t start_ns; /* CLOCK_MONOTONIC at exec */
+};
+
+struct thread {
+	int tid;
+	struct process *proc;
+	uint64_t kstack_top;
+	uint64_t fs_base;
+	uint64_t clear_child_tid;
+	uint64_t robust_list, robust_list_len;
+	char comm[TASK_COMM_LEN];
+};
+
+static inline struct thread *current_thread(void)
+{
+	return this_cpu()->current;
+}
+
+static inline struct process *current_process(void)
+{
+	return this_cpu()->current->proc;
+}
+
+/* The process, with default limits, cwd "/", umask 022 and no files. */
+struct process *process_create(const char *exe);
+/* Descriptors 0, 1 and 2 on lispvm's own stdin, stdout and stderr. */
+int process_open_stdio(struct process *p);
+/* A thread of p with its own kernel stack; NULL when out of memory. */
+struct thread *thread_create(struct process *p, int tid);
+
+/* Ends the process: every thread, with this wait status (exit code << 8,
+ * or the terminating signal). */
+_Noreturn void process_exit(int status);
+
+/* Kills the process with signal sig, as an unhandled fault would, after
+ * naming the fault on the console. */
+_Noreturn void process_kill_by_fault(int sig, const char *what, uint64_t addr, uint64_t rip);
+
+/* Makes t the thread running on this CPU: kernel stack, TLS base. */
+void thread_switch_to(struct thread *t);
+
+#endif

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/* mmap, munmap, mprotect, madvise, mremap, brk. */
+#include <errno.h>
+#include <linux/fcntl.h>
+#include <linux/mman.h>
+
+#include "arch/x86/layout.h"
+#include "fs/file.h"
+#include "linux/fd.h"
+#include "linux/process.h"
+#include "linux/syscall.h"
+
+#define MAP_TYPE_MASK 0x0f
+#define KNOWN_MAP_FLAGS                                                                            \
+	(MAP_SHARED | MAP_PRIVATE | MAP_SHARED_VALIDATE | MAP_FIXED | MAP_ANONYMOUS | MAP_32BIT |  \
+	 MAP_GROWSDOWN | MAP_DENYWRITE | MAP_EXECUTABLE | MAP_LOCKED | MAP_NORESERVE |             \
+	 MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB | MAP_FIXED_NOREPLACE)
+
+static int file_backing(int fd, uint64_t offset, uint32_t prot, uint32_t flags,
+			struct mm_backing *out, struct file **held)
+{
+	struct file *f = fd_get(fd);
+	int rc;
+
+	if (f == NULL)
+		return -EBADF;
+	*held = f;
+	if ((f->flags & O_ACCMODE) == O_WRONLY)
+		return -EACCES;
+	if ((flags & MAP_TYPE_MASK) == MAP_SHARED && (prot & PROT_WRITE) &&
+	    (f->flags & O_ACCMODE) != O_RDWR)
+		return -EACCES;
+	if (f->ops->mmap == NULL)
+		return -ENODEV;
+	rc = f->ops->mmap(f, offset, out);
+	if (rc < 0)
+		return rc;
+	out->offset = offset;
+	return 0;
+}
+
+SYSCALL_DEFINE(mmap)
+{
+	uint64_t addr = a0, len = a1, offset = a5;
+	uint32_t prot = (uint32_t)a2, flags = (uint32_t)a3, type = flags & MAP_TYPE_MASK;
+	struct mm_backing backing = {.kind = VMA_ANON};
+	struct file *held = NULL;
+	int64_t rc;
+
+	if (len == 0 || (offset & (PAGE_SIZE - 1)) || (flags & ~(uint32_t)KNOWN_MAP_FLAGS))
+		return -EINVAL;
+	if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE)
+		return -EINVAL;
+	if (!(flags & MAP_ANONYMOUS)) {
+		rc = file_backing((int)a4, offset, prot, flags, &backing, &held);
+		if (rc < 0) {
+			file_put(held);
+			return rc;
+		}
+	}
+	rc = mm_map(&current_process()->mm, addr, len, prot, flags, &backing);
+	file_put(held);
+	return rc;
+}
+
+SYSCALL_DEFINE(munmap)
+{
+	return mm_unmap(&current_process()->mm, a0, a1);
+}
+
+SYSCALL_DEFINE(mprotect)
+{
+	return mm_protect(&current_process()->mm, a0, a1, (uint32_t)a2);
+}
+
+SYSCALL_DEFINE(madvise)
+{
+	if (a0 & (PAGE_SIZE - 1))
+		return -EINVAL;
+	switch (a2) {
+	case MADV_DONTNEED:
+		return mm_discard(&current_process()->mm, a0, a1);
+	case MADV_NORMAL:
+	case MADV_RANDOM:
+	case MADV_SEQUENTIAL:
+	case MADV_WILLNEED:
+	case MADV_FREE:
+	case MADV_DONTFORK:
+	case MADV_DOFORK:
+	case MADV_MERGEABLE:
+	case MADV_UNMERGEABLE:
+	case MADV_HUGEPAGE:
+	case MADV_NOHUGEPAGE:
+	case MADV_DONTDUMP:
+	case MADV_DODUMP:
+		return 0; /* advice only */
+	default:
+		return -EINVAL;
+	}
+}
+
+SYSCALL_DEFINE(mremap)
+{
+	return mm_remap(&current_process()->mm, a0, a1, a2, (uint32_t)a3, a4);
+}
+
+SYSCALL_DEFINE(brk)
+{
+	return (int64_t)mm_brk(&current_process()->mm, a0);
+}

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/* Identity, limits and the end of the process. */
+#include <asm/prctl.h>
+#include <errno.h>
+#include <linux/prctl.h>
+#include <linux/utsname.h>
+#include <string.h>
+
+#include "arch/x86/layout.h"
+#include "linux/process.h"
+#include "linux/syscall.h"
+#include "linux/uaccess.h"
+
+/* One process, and its threads' ids follow its own (as after exec). */
+#define GUEST_PID  1
+#define GUEST_PPID 0
+#define GUEST_UID  0 /* root in its own VM; nothing outside is reachable */
+
+SYSCALL_DEFINE(exit_group)
+{
+	process_exit((int)((a0 & 0xff) << 8));
+}
+
+/* With one thread, leaving the thread leaves the process. */
+SYSCALL_DEFINE(exit)
+{
+	process_exit((int)((a0 & 0xff) << 8));
+}
+
+SYSCALL_DEFINE(getpid)
+{
+	return current_process()->pid;
+}
+
+SYSCALL_DEFINE(gettid)
+{
+	return current_thread()->tid;
+}
+
+SYSCALL_DEFINE(getppid)
+{
+	return GUEST_PPID;
+}
+
+SYSCALL_DEFINE(getuid)
+{
+	return GUEST_UID;
+}
+
+SYSCALL_DEFINE(set_tid_address)
+{
+	current_thread()->clear_child_tid = a0;
+	return current_thread()->tid;
+}
+
+SYSCALL_DEFINE(set_robust_list)
+{
+	if (a1 != 24) /* sizeof(struct robust_list_head) */
+		return -EINVAL;
+	current_thread()->robust_list = a0;
+	current_thread()->robust_list_len = a1;
+	return 0;
+}
+
+SYSCALL_DEFINE(arch_prctl)
+{
+	struct thread *t = current_thread();
+
+	switch (a0) {
+	case ARCH_SET_FS:
+		if (a1 >= USER_SPACE_END)
+			return -EPERM;
+		t->fs_base = a1;
+		thread_switch_to(t);
+		return 0;
+	case ARCH_GET_FS:
+		return copy_to_user(a1, &t->fs_base, sizeof(t->fs_base));
+	default:
+		return -EINVAL;
+	}
+}
+
+/* glibc checks the release against its minimum kernel version. */
+static const struct new_utsname utsname = {
+	.sysname = "Linux",
+	.nodename = "lispvm",
+	.release = "6.1.0-lispvm",
+	.version = "#1 SMP lispvm " LISPVM_VERSION,
+	.machine = "x86_64",
+	.domainname = "(none)",
+};
+
+SYSCALL_DEFINE(uname)
+{
+	return copy_to_user(a0, &utsname, sizeof(utsname));
+}
+
+SYSCALL_DEFINE(prctl)
+{
+	struct thread *t = current_thread();
+	char name[TASK_COMM_LEN];
+	int64_t n;
+
+	switch (a0) {
+	case PR_SET_NAME:
+		n = strncpy_from_user(name, a1, sizeof(name));
+		if (n == -EFAULT)
+			return n;
+		name[sizeof(name) - 1] = '\0';
+		memcpy(t->comm, name, sizeof(name));
+		return 0;
+	case PR_GET_NAME:
+		return copy_to_user(a1, t->comm, sizeof(t->comm));
+	default:
+		return -EINVAL;
+	}
+}
+
+SYSCALL_DEFINE(prlimit64)
+{
+	struct process *p = current_process();
+	struct rlimit64 new_limit;
+
+	if (a0 != 0 && a0 != (uint64_t)p->pid)
+		return -ESRCH;
+	if (a1 >= RLIM_NLIMITS)
+		return -EINVAL;
+	if (a2 != 0) {
+		if (copy_from_user(&new_limit, a2, sizeof(new_limit)) < 0)
+			return -EFAULT;
+		if (new_limit.rlim_cur > new_limit.rlim_max)
+			return -EINVAL;
+	}
+	if (a3 != 0 && copy_to_user(a3, &p->rlimits[a1], sizeof(p->rlimits[a1])) < 0)
+		return -EFAULT;
+	if (a2 != 0)
+		p->rlimits[a1] = new_limit;
+	return 0;
+}
+
+SYSCALL_DEFINE(getrlimit)
+{
+	return sys_prlimit64(0, a0, 0, a1, 0, 0);
+}
+
+SYSCALL_DEFINE(setrlimit)
+{
+	return sys_prlimit64(0, a0, a1, 0, 0, 0);
+}
+
+SYSCALL_DEFINE(sched_yield)
+{
+	return 0;
+}
+
+/* glibc registers rseq when the kernel has it; without, it carries on. */
+SYSCALL_DEFINE(rseq)
+{
+	return -ENOSYS;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* The Linux x86-64 system call table. */
+#ifndef GUEST_LINUX_SYSCALL_H
+#define GUEST_LINUX_SYSCALL_H
+
+#include <stdint.h>
+
+#include "arch/x86/trap.h"
+
+/* Every handler has this shape: the six argument registers (rdi, rsi,
+ * rdx, r10, r8, r9); it returns the result or -errno. */
+#define SYSCALL_DEFINE(name)                                                                       \
+	int64_t sys_##name(                                                                        \
+		uint64_t a0 __attribute__((unused)), uint64_t a1 __attribute__((unused)),          \
+		uint64_t a2 __attribute__((unused)), uint64_t a3 __attribute__((unused)),          \
+		uint64_t a4 __attribute__((unused)), uint64_t a5 __attribute__((unused)))
+
+typedef int64_t (*syscall_fn)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+
+/* Called by the SYSCALL entry with the caller's registers. */
+void syscall_dispatch(struct trap_frame *frame);
+
+/* Print every call (lispvm --strace). */
+void syscall_set_trace(int on);
+
+#endif

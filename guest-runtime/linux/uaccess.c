@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+#include "linux/uaccess.h"
+
+#include <errno.h>
+
+extern const char uaccess_copy_insn[], uaccess_copy_fixup[];
+
+int copy_from_user(void *dst, uint64_t user_src, uint64_t n)
+{
+	if (!user_range_ok(user_src, n) || uaccess_copy(dst, (const void *)user_src, n) != 0)
+		return -EFAULT;
+	return 0;
+}
+
+int copy_to_user(uint64_t user_dst, const void *src, uint64_t n)
+{
+	if (!user_range_ok(user_dst, n) || uaccess_copy((void *)user_dst, src, n) != 0)
+		return -EFAULT;
+	return 0;
+}
+
+/* Page by page, so a string that ends just before an unmapped page is
+ * fine. */
+int64_t strncpy_from_user(char *dst, uint64_t user_src, uint64_t size)
+{
+	uint64_t done = 0;
+
+	while (done < size) {
+		uint64_t addr = user_src + done;
+		uint64_t chunk = PAGE_SIZE - (addr & (PAGE_SIZE - 1));
+
+		if (chunk > size - done)
+			chunk = size - done;
+		if (copy_from_user(dst + done, addr, chunk) < 0)
+			return -EFAULT;
+		for (uint64_t i = 0; i < chunk; i++)
+			if (dst[done + i] == '\0')
+				return (int64_t)(done + i);
+		done += chunk;
+	}
+	return -ENAMETOOLONG;
+}
+
+uint64_t uaccess_fixup_for(uint64_t rip)
+{
+	return rip == (uint64_t)uaccess_copy_insn ? (uint64_t)uaccess_copy_fixup : 0;
+}
