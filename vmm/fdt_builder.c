@@ -3,7 +3,9 @@
 
 #include <inttypes.h>
 #include <libfdt.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <lispvm/abi.h>
 
@@ -40,8 +42,67 @@ static int add_container_node(void *fdt, const char *name, char *err, size_t err
 	return 0;
 }
 
+/* A string-list property: the strings back to back, each NUL-terminated. */
+static int add_string_list(void *fdt, const char *name, char *const *strings, int n, char *err,
+			   size_t err_size)
+{
+	size_t total = 0;
+	void *dst;
+
+	for (int i = 0; i < n; i++)
+		total += strlen(strings[i]) + 1;
+	if (total > INT32_MAX) {
+		snprintf(err, err_size, "device tree: %s is too long", name);
+		return -1;
+	}
+	TRY(fdt_property_placeholder(fdt, name, (int)total, &dst));
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(strings[i]) + 1;
+
+		memcpy(dst, strings[i], len);
+		dst = (char *)dst + len;
+	}
+	return 0;
+}
+
+static int add_program(void *fdt, const struct guest_program *p, char *err, size_t err_size)
+{
+	fdt32_t winsize[2] = {cpu_to_fdt32(p->rows), cpu_to_fdt32(p->cols)};
+
+	if (add_string_list(fdt, LISPVM_FDT_PROP_ARGV, p->argv, p->argc, err, err_size) < 0 ||
+	    add_string_list(fdt, LISPVM_FDT_PROP_ENVP, p->envp, p->envc, err, err_size) < 0)
+		return -1;
+	TRY(fdt_property_string(fdt, LISPVM_FDT_PROP_CWD, p->cwd));
+	TRY(fdt_property_u32(fdt, LISPVM_FDT_PROP_TTY, p->tty_mask));
+	if (p->tty_mask)
+		TRY(fdt_property(fdt, LISPVM_FDT_PROP_WINSIZE, winsize, sizeof(winsize)));
+	if (p->strace)
+		TRY(fdt_property(fdt, LISPVM_FDT_PROP_STRACE, NULL, 0));
+	return 0;
+}
+
+static int add_images(void *fdt, const struct guest_params *params, char *err, size_t err_size)
+{
+	TRY(fdt_begin_node(fdt, LISPVM_FDT_NODE_IMAGES));
+	TRY(fdt_property_u32(fdt, "#address-cells", 2));
+	TRY(fdt_property_u32(fdt, "#size-cells", 2));
+	for (unsigned int i = 0; i < params->nr_images; i++) {
+		const struct guest_image *img = &params->images[i];
+		fdt64_t reg[2] = {cpu_to_fdt64(img->gpa), cpu_to_fdt64(img->size)};
+		char name[32];
+
+		snprintf(name, sizeof(name), "image@%" PRIx64, img->gpa);
+		TRY(fdt_begin_node(fdt, name));
+		TRY(fdt_property(fdt, "reg", reg, sizeof(reg)));
+		TRY(fdt_property_string(fdt, LISPVM_FDT_PROP_PATH, img->path));
+		TRY(fdt_end_node(fdt));
+	}
+	TRY(fdt_end_node(fdt));
+	return 0;
+}
+
 int fdt_build(void *buf, size_t size, const struct memory_layout *layout, const char *bootargs,
-	      char *err, size_t err_size)
+	      const struct guest_params *params, char *err, size_t err_size)
 {
 	TRY(fdt_create(buf, (int)size));
 	TRY(fdt_finish_reservemap(buf));
@@ -53,12 +114,14 @@ int fdt_build(void *buf, size_t size, const struct memory_layout *layout, const 
 
 	TRY(fdt_begin_node(buf, "chosen"));
 	TRY(fdt_property_string(buf, "bootargs", bootargs));
+	if (params->program != NULL && add_program(buf, params->program, err, err_size) < 0)
+		return -1;
 	TRY(fdt_end_node(buf));
 
 	for (unsigned int i = 0; i < layout->nr_ram; i++)
 		if (add_memory_node(buf, &layout->ram[i], err, err_size) < 0)
 			return -1;
-	if (add_container_node(buf, LISPVM_FDT_NODE_IMAGES, err, err_size) < 0 ||
+	if (add_images(buf, params, err, err_size) < 0 ||
 	    add_container_node(buf, LISPVM_FDT_NODE_DEVICES, err, err_size) < 0)
 		return -1;
 

@@ -5,11 +5,12 @@
 
 #include <stddef.h>
 
+#include "guest_params.h"
 #include "memory_layout.h"
 
 /* Builds the tree into buf[0..size).  Returns 0, or -1 with a libfdt
  * reason in err. */
 int fdt_build(void *buf, size_t size, const struct memory_layout *layout, const char *bootargs,
-	      char *err, size_t err_size);
+	      const struct guest_params *params, char *err, size_t err_size);
 
 #endif

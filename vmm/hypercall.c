@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <stddef.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <lispvm/abi.h>
@@ -28,31 +30,102 @@ static void stop_guest_crash(struct hypercall_context *ctx)
 		(struct vm_stop){.kind = VM_STOP_GUEST_CRASH, .status = LISPVM_EXIT_GUEST_CRASH};
 }
 
-static int64_t hc_console_write(struct hypercall_context *ctx, const struct lispvm_hypercall *req)
+/* The guest buffer [gpa, gpa + len), or NULL after stopping the VM: a
+ * buffer outside guest memory is a broken guest. */
+static uint8_t *guest_buffer(struct hypercall_context *ctx, const char *what, uint64_t gpa,
+			     uint64_t len, enum guest_access access)
 {
-	uint64_t gpa = req->args[0], len = req->args[1];
-	const uint8_t *buf;
+	uint8_t *buf = guest_memory_access(ctx->mem, gpa, len, access);
 
-	if (len == 0)
-		return 0;
-	buf = guest_memory_access(ctx->mem, gpa, len, GUEST_READ);
 	if (buf == NULL) {
-		log_error("guest error: console_write buffer [0x%" PRIx64 ", +0x%" PRIx64
+		log_error("guest error: %s buffer [0x%" PRIx64 ", +0x%" PRIx64
 			  ") is outside guest RAM",
-			  gpa, len);
+			  what, gpa, len);
 		stop_guest_crash(ctx);
-		return -EFAULT;
 	}
+	return buf;
+}
+
+static int64_t write_all(int fd, const uint8_t *buf, uint64_t len)
+{
 	for (uint64_t done = 0; done < len;) {
-		ssize_t n = write(ctx->console_fd, buf + done, len - done);
+		ssize_t n = write(fd, buf + done, len - done);
 
 		/* A reader that stops reading must not outlast --timeout. */
 		if (n < 0 && errno == EINTR && !run_deadline_expired())
 			continue;
-		if (n <= 0)
+		if (n < 0)
+			return done ? (int64_t)done : -errno;
+		if (n == 0)
 			return done ? (int64_t)done : -EIO;
 		done += (uint64_t)n;
 	}
+	return (int64_t)len;
+}
+
+static int64_t hc_console_write(struct hypercall_context *ctx, const struct lispvm_hypercall *req)
+{
+	const uint8_t *buf;
+
+	if (req->args[1] == 0)
+		return 0;
+	buf = guest_buffer(ctx, "console_write", req->args[0], req->args[1], GUEST_READ);
+	if (buf == NULL)
+		return -EFAULT;
+	write_all(ctx->console_fd, buf, req->args[1]);
+	return (int64_t)req->args[1];
+}
+
+static int64_t hc_stdio_write(struct hypercall_context *ctx, const struct lispvm_hypercall *req)
+{
+	uint64_t fd = req->args[0];
+	const uint8_t *buf;
+
+	if (fd != STDOUT_FILENO && fd != STDERR_FILENO)
+		return -EBADF;
+	if (req->args[2] == 0)
+		return 0;
+	buf = guest_buffer(ctx, "stdio_write", req->args[1], req->args[2], GUEST_READ);
+	if (buf == NULL)
+		return -EFAULT;
+	if (fd == STDOUT_FILENO)
+		fflush(stdout);
+	return write_all((int)fd, buf, req->args[2]);
+}
+
+static int64_t hc_stdio_read(struct hypercall_context *ctx, const struct lispvm_hypercall *req)
+{
+	uint8_t *buf;
+	ssize_t n;
+
+	if (req->args[0] != STDIN_FILENO)
+		return -EBADF;
+	if (req->args[2] == 0)
+		return 0;
+	buf = guest_buffer(ctx, "stdio_read", req->args[1], req->args[2], GUEST_WRITE);
+	if (buf == NULL)
+		return -EFAULT;
+	do
+		n = read(STDIN_FILENO, buf, req->args[2] > SSIZE_MAX ? SSIZE_MAX : req->args[2]);
+	while (n < 0 && errno == EINTR && !run_deadline_expired());
+	return n < 0 ? -errno : n;
+}
+
+static int64_t hc_getrandom(struct hypercall_context *ctx, const struct lispvm_hypercall *req)
+{
+	uint64_t len = req->args[1];
+	uint8_t *buf;
+
+	if (len == 0)
+		return 0;
+	if (len > LISPVM_RANDOM_MAX)
+		return -EINVAL;
+	buf = guest_buffer(ctx, "getrandom", req->args[0], len, GUEST_WRITE);
+	if (buf == NULL)
+		return -EFAULT;
+	/* Up to 256 bytes from the urandom source never come back short. */
+	if (getrandom(buf, len, 0) != (ssize_t)len)
+		return -EIO;
 	return (int64_t)len;
 }
 
@@ -83,6 +156,9 @@ static const struct hypercall_entry hypercall_table[LISPVM_HC_COUNT] = {
 	[LISPVM_HC_CONSOLE_WRITE] = {"console_write", hc_console_write},
 	[LISPVM_HC_EXIT] = {"exit", hc_exit},
 	[LISPVM_HC_FAULT] = {"fault", hc_fault},
+	[LISPVM_HC_STDIO_WRITE] = {"stdio_write", hc_stdio_write},
+	[LISPVM_HC_STDIO_READ] = {"stdio_read", hc_stdio_read},
+	[LISPVM_HC_GETRANDOM] = {"getrandom", hc_getrandom},
 };
 
 void hypercall_dispatch(struct hypercall_context *ctx, uint32_t request_gpa)

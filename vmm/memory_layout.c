@@ -19,3 +19,13 @@ int memory_layout_compute(uint64_t ram_size, struct memory_layout *out)
 		};
 	return 0;
 }
+
+uint64_t memory_layout_image_base(const struct memory_layout *layout)
+{
+	const struct ram_range *last = &layout->ram[layout->nr_ram - 1];
+	uint64_t end = last->gpa + last->size;
+
+	if (end < LISPVM_HIGH_RAM_START)
+		end = LISPVM_HIGH_RAM_START;
+	return (end + IMAGE_ALIGN - 1) & ~(IMAGE_ALIGN - 1);
+}

@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include <lispvm/abi.h>
+
 #define MEMORY_LAYOUT_MAX_RAM 2
 
 /* Boot data below 1 MiB, each piece page-aligned.  The kernel is linked to
@@ -15,6 +17,12 @@
 #define BOOT_CMDLINE_MAX    0x1000ULL
 #define BOOT_FDT_GPA	    0x10000ULL /* up to LISPVM_FDT_MAX_SIZE */
 #define BOOT_LOW_RAM_END    0xa0000ULL /* legacy VGA/ROM hole above */
+
+_Static_assert(BOOT_FDT_GPA + LISPVM_FDT_MAX_SIZE <= BOOT_LOW_RAM_END,
+	       "the device tree must fit below the legacy hole");
+
+/* Images go above RAM and 4 GiB, each on a 2 MiB boundary. */
+#define IMAGE_ALIGN (2ULL << 20)
 
 struct ram_range {
 	uint64_t gpa;
@@ -34,5 +42,8 @@ struct memory_layout {
  * or -1 if the size is below MEMORY_MIN_SIZE, above MEMORY_MAX_SIZE or not a
  * multiple of 1 MiB. */
 int memory_layout_compute(uint64_t ram_size, struct memory_layout *out);
+
+/* First guest-physical address for images: above RAM and 4 GiB. */
+uint64_t memory_layout_image_base(const struct memory_layout *layout);
 
 #endif

@@ -50,7 +50,8 @@ static int write_or_fail(const struct guest_memory *mem, uint64_t gpa, const voi
 }
 
 int pvh_boot_write(const struct guest_memory *mem, const struct memory_layout *layout,
-		   const char *cmdline, uint64_t *start_info_gpa, char *err, size_t err_size)
+		   const char *cmdline, const struct guest_params *params, uint64_t *start_info_gpa,
+		   char *err, size_t err_size)
 {
 	static uint8_t fdt[LISPVM_FDT_MAX_SIZE];
 	struct hvm_memmap_table_entry map[MEMMAP_MAX_ENTRIES];
@@ -62,7 +63,7 @@ int pvh_boot_write(const struct guest_memory *mem, const struct memory_layout *l
 			 BOOT_CMDLINE_MAX - 1);
 		return -1;
 	}
-	if (fdt_build(fdt, sizeof(fdt), layout, cmdline, err, err_size) < 0)
+	if (fdt_build(fdt, sizeof(fdt), layout, cmdline, params, err, err_size) < 0)
 		return -1;
 	nr_map = build_memmap(layout, map);
 

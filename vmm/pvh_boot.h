@@ -8,12 +8,14 @@
 #include <stdint.h>
 
 #include "guest_memory.h"
+#include "guest_params.h"
 #include "memory_layout.h"
 
 /* Writes all boot data and returns the guest-physical address of the
  * hvm_start_info (what the vCPU gets in %ebx) in *start_info_gpa.
  * Returns 0, or -1 with a one-line reason in err. */
 int pvh_boot_write(const struct guest_memory *mem, const struct memory_layout *layout,
-		   const char *cmdline, uint64_t *start_info_gpa, char *err, size_t err_size);
+		   const char *cmdline, const struct guest_params *params, uint64_t *start_info_gpa,
+		   char *err, size_t err_size);
 
 #endif

@@ -19,6 +19,7 @@
 #include "fault_report.h"
 #include "guest_memory.h"
 #include "hypercall.h"
+#include "image_slots.h"
 #include "kvm_vm.h"
 #include "log.h"
 #include "memory_layout.h"
@@ -42,6 +43,8 @@ struct vm {
 	struct vcpu vcpu;
 	struct kernel_file kernel;
 	void *ram[MEMORY_LAYOUT_MAX_RAM];
+	struct guest_params params;
+	struct image_mapping images[GUEST_MAX_IMAGES];
 	char err[ERR_SIZE];
 };
 
@@ -144,6 +147,7 @@ static int vm_setup(struct vm *vm)
 	struct elf_kernel kernel;
 	uint64_t start_info;
 
+	vm->params.program = vm->config->program;
 	if (memory_layout_compute(vm->config->memory_size, &vm->layout) < 0) {
 		snprintf(vm->err, sizeof(vm->err), "impossible guest memory size %" PRIu64 " bytes",
 			 vm->config->memory_size);
@@ -151,9 +155,12 @@ static int vm_setup(struct vm *vm)
 	}
 	if (read_file(vm->config->kernel_path, &vm->kernel, vm->err, sizeof(vm->err)) < 0 ||
 	    kvm_vm_create(&vm->kvm, vm->err, sizeof(vm->err)) < 0 || setup_ram(vm) < 0 ||
+	    image_slots_map(&vm->kvm, &vm->mem, vm->config->image_paths, vm->config->nr_images,
+			    memory_layout_image_base(&vm->layout), &vm->params, vm->images, vm->err,
+			    sizeof(vm->err)) < 0 ||
 	    load_kernel(vm, &kernel) < 0 ||
-	    pvh_boot_write(&vm->mem, &vm->layout, vm->config->cmdline, &start_info, vm->err,
-			   sizeof(vm->err)) < 0 ||
+	    pvh_boot_write(&vm->mem, &vm->layout, vm->config->cmdline, &vm->params, &start_info,
+			   vm->err, sizeof(vm->err)) < 0 ||
 	    vcpu_create(&vm->vcpu, &vm->kvm, 0, vm->err, sizeof(vm->err)) < 0 ||
 	    vcpu_set_pvh_entry(&vm->vcpu, kernel.pvh_entry, start_info, vm->err, sizeof(vm->err)) <
 		    0)
@@ -332,6 +339,7 @@ static void vm_teardown(struct vm *vm)
 		if (vm->ram[i] != NULL)
 			munmap(vm->ram[i], vm->layout.ram[i].size);
 	free(vm->kernel.data);
+	image_slots_unmap(vm->images, GUEST_MAX_IMAGES);
 }
 
 int vm_run(const struct vm_config *config)

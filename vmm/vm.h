@@ -5,12 +5,17 @@
 
 #include <stdint.h>
 
+#include "guest_params.h"
+
 struct vm_config {
-	const char *kernel_path;      /* the guest runtime ELF */
-	uint64_t memory_size;	      /* bytes of guest RAM */
-	const char *cmdline;	      /* guest kernel command line */
-	int console_fd;		      /* where guest console output goes */
-	unsigned int timeout_seconds; /* stop a guest still running after this; 0: never */
+	const char *kernel_path;	     /* the guest runtime ELF */
+	uint64_t memory_size;		     /* bytes of guest RAM */
+	const char *cmdline;		     /* guest kernel command line */
+	int console_fd;			     /* where guest console output goes */
+	unsigned int timeout_seconds;	     /* stop a guest still running after this; 0: never */
+	const struct guest_program *program; /* lispvm exec's program, or NULL */
+	const char *const *image_paths;	     /* read-only images, in order */
+	unsigned int nr_images;
 };
 
 /* Boots the guest and runs it until it stops.  Returns the exit status for

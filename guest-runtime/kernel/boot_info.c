@@ -50,8 +50,84 @@ static const void *find_lispvm_fdt(const struct hvm_start_info *si)
 	return phys_to_virt(mods[0].paddr);
 }
 
-/* Only what the guest needs today: the VMM's ABI version.  Every libfdt
- * call walks the blob in ring 0, which nested PVM emulates slowly, so the
+static uint32_t prop_u32(const void *fdt, int node, const char *name, uint32_t dflt)
+{
+	int len;
+	const fdt32_t *p = fdt_getprop(fdt, node, name, &len);
+
+	return p != NULL && len == sizeof(*p) ? fdt32_to_cpu(*p) : dflt;
+}
+
+static const char *prop_string(const void *fdt, int node, const char *name)
+{
+	int len;
+	const char *p = fdt_getprop(fdt, node, name, &len);
+
+	return p != NULL && len > 0 && p[len - 1] == '\0' ? p : NULL;
+}
+
+/* A string list must end in NUL (an empty list is fine). */
+static const char *prop_string_list(const void *fdt, int node, const char *name, int *len)
+{
+	const char *p = fdt_getprop(fdt, node, name, len);
+
+	if (p == NULL || (*len > 0 && p[*len - 1] != '\0'))
+		panic("device tree: bad %s", name);
+	return p;
+}
+
+static void parse_program(const void *fdt, struct boot_program *prog)
+{
+	int chosen = fdt_path_offset(fdt, "/chosen"), len;
+	const fdt32_t *winsize;
+
+	if (chosen < 0 || fdt_getprop(fdt, chosen, LISPVM_FDT_PROP_ARGV, NULL) == NULL)
+		return;
+	prog->present = true;
+	prog->argv = prop_string_list(fdt, chosen, LISPVM_FDT_PROP_ARGV, &prog->argv_len);
+	prog->envp = prop_string_list(fdt, chosen, LISPVM_FDT_PROP_ENVP, &prog->envp_len);
+	if (prog->argv_len == 0)
+		panic("device tree: empty %s", LISPVM_FDT_PROP_ARGV);
+	prog->cwd = prop_string(fdt, chosen, LISPVM_FDT_PROP_CWD);
+	if (prog->cwd == NULL)
+		prog->cwd = "/";
+	prog->tty_mask = prop_u32(fdt, chosen, LISPVM_FDT_PROP_TTY, 0);
+	winsize = fdt_getprop(fdt, chosen, LISPVM_FDT_PROP_WINSIZE, &len);
+	if (winsize != NULL && len == 2 * sizeof(*winsize)) {
+		prog->rows = (uint16_t)fdt32_to_cpu(winsize[0]);
+		prog->cols = (uint16_t)fdt32_to_cpu(winsize[1]);
+	}
+	prog->strace = fdt_getprop(fdt, chosen, LISPVM_FDT_PROP_STRACE, NULL) != NULL;
+}
+
+static void parse_images(const void *fdt, struct boot_info *bi)
+{
+	int images = fdt_path_offset(fdt, "/" LISPVM_FDT_NODE_IMAGES), node;
+
+	if (images < 0)
+		return;
+	fdt_for_each_subnode(node, fdt, images)
+	{
+		const fdt64_t *reg;
+		fdt64_t cells[2];
+		int len;
+
+		if (bi->nr_images == BOOT_MAX_IMAGES)
+			panic("device tree: more than %d images", BOOT_MAX_IMAGES);
+		reg = fdt_getprop(fdt, node, "reg", &len);
+		if (reg == NULL || len != sizeof(cells))
+			panic("device tree: image without reg");
+		memcpy(cells, reg, sizeof(cells));
+		bi->images[bi->nr_images++] = (struct boot_image){
+			.gpa = fdt64_to_cpu(cells[0]),
+			.size = fdt64_to_cpu(cells[1]),
+			.path = prop_string(fdt, node, LISPVM_FDT_PROP_PATH),
+		};
+	}
+}
+
+/* The VMM's ABI version, the program and the images.  Every libfdt call
+ * walks the blob in ring 0, which nested PVM emulates slowly, so the
  * command line is taken from the PVH start info (the VMM writes the same
  * string to both) rather than from /chosen. */
 static void parse_fdt(const void *fdt, struct boot_info *bi)
@@ -70,6 +146,8 @@ static void parse_fdt(const void *fdt, struct boot_info *bi)
 	if (bi->vmm_abi_version != LISPVM_ABI_VERSION)
 		panic("the VMM speaks lispvm ABI %u, this guest runtime speaks %d",
 		      bi->vmm_abi_version, LISPVM_ABI_VERSION);
+	parse_program(fdt, &bi->program);
+	parse_images(fdt, bi);
 }
 
 /* RAM comes from the PVH memory map on every platform: it is the standard

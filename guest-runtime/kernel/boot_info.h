@@ -3,6 +3,7 @@
 #ifndef GUEST_KERNEL_BOOT_INFO_H
 #define GUEST_KERNEL_BOOT_INFO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "kernel/platform.h"
@@ -15,12 +16,37 @@ struct phys_range {
 	uint64_t end; /* exclusive */
 };
 
+#define BOOT_MAX_IMAGES 8
+
+/* A read-only image region (lispvm only). */
+struct boot_image {
+	uint64_t gpa, size;
+	const char *path; /* host path, for messages (points into the FDT) */
+};
+
+/* The program lispvm exec asked for.  The strings point into the device
+ * tree, which stays in reserved low memory for good. */
+struct boot_program {
+	bool present;
+	const char *argv; /* NUL-separated strings, argv_len bytes */
+	int argv_len;
+	const char *envp;
+	int envp_len;
+	const char *cwd;
+	uint32_t tty_mask;
+	uint16_t rows, cols;
+	bool strace;
+};
+
 struct boot_info {
 	enum platform_kind platform;
 	uint32_t vmm_abi_version; /* 0 when not under lispvm */
 	struct phys_range ram[BOOT_MAX_RAM_RANGES];
 	unsigned int nr_ram;
 	char cmdline[BOOT_CMDLINE_MAX];
+	struct boot_image images[BOOT_MAX_IMAGES];
+	unsigned int nr_images;
+	struct boot_program program;
 };
 
 /* Reads the PVH start info and, under lispvm, the device tree; sets the

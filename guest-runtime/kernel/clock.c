@@ -13,6 +13,7 @@
 #define KVM_CPUID_SIGNATURE	 0x40000000u
 #define KVM_CPUID_FEATURES	 0x40000001u
 #define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
+#define MSR_KVM_WALL_CLOCK_NEW	 0x4b564d00u
 #define MSR_KVM_SYSTEM_TIME_NEW	 0x4b564d01u
 #define PVCLOCK_TSC_STABLE_BIT	 (1u << 0)
 
@@ -26,6 +27,15 @@ struct pvclock_vcpu_time_info {
 	uint8_t flags;
 	uint8_t pad[2];
 } __attribute__((packed));
+
+/* The wall-clock time at which kvmclock read zero. */
+struct pvclock_wall_clock {
+	uint32_t version;
+	uint32_t sec;
+	uint32_t nsec;
+} __attribute__((packed));
+
+static struct pvclock_wall_clock wall_clock __attribute__((aligned(16)));
 
 /* i8254 PIT, for calibrating the TSC where nothing better exists. */
 #define PIT_HZ		    1193182ull
@@ -41,6 +51,7 @@ static struct {
 	uint64_t tsc_origin;
 	/* TSC -> ns as (delta * mult) >> 32 in 128 bits. */
 	uint64_t mult;
+	uint64_t realtime_offset; /* CLOCK_REALTIME - CLOCK_MONOTONIC */
 } clock;
 
 static struct pvclock_vcpu_time_info pvclock[MAX_CPUS] __attribute__((aligned(64)));
@@ -149,11 +160,20 @@ static uint64_t pit_tsc_hz(void)
 	return (tsc_end - tsc_start) * PIT_HZ / elapsed;
 }
 
+/* KVM writes the wall clock of its time base on request; kvmclock's
+ * system_time counts from the same base. */
+static void read_kvm_wall_clock(void)
+{
+	wrmsr(MSR_KVM_WALL_CLOCK_NEW, virt_to_phys(&wall_clock));
+	clock.realtime_offset = (uint64_t)wall_clock.sec * NSEC_PER_SEC + wall_clock.nsec;
+}
+
 void clock_init(void)
 {
 	clock.tsc_origin = rdtsc();
 	if (kvm_clock_available()) {
 		kvm_clock_init();
+		read_kvm_wall_clock();
 		return;
 	}
 	clock.tsc_hz = cpuid_tsc_hz();
@@ -175,6 +195,11 @@ uint64_t clock_monotonic_ns(void)
 		return kvm_clock_read();
 	/* 128-bit product: no overflow for any 64-bit TSC delta. */
 	return (uint64_t)(((unsigned __int128)(rdtsc() - clock.tsc_origin) * clock.mult) >> 32);
+}
+
+uint64_t clock_realtime_ns(void)
+{
+	return clock_monotonic_ns() + clock.realtime_offset;
 }
 
 uint64_t clock_tsc_hz(void)

@@ -11,9 +11,14 @@
  * for the whole call. */
 int64_t hypercall(uint32_t nr, uint64_t a0, uint64_t a1)
 {
+	return hypercall3(nr, a0, a1, 0);
+}
+
+int64_t hypercall3(uint32_t nr, uint64_t a0, uint64_t a1, uint64_t a2)
+{
 	struct lispvm_hypercall *req = &this_cpu()->hypercall;
 
-	*req = (struct lispvm_hypercall){.nr = nr, .args = {a0, a1}};
+	*req = (struct lispvm_hypercall){.nr = nr, .args = {a0, a1, a2}};
 	outl(LISPVM_HYPERCALL_PORT, (uint32_t)virt_to_phys(req));
 	return __atomic_load_n(&req->ret, __ATOMIC_ACQUIRE);
 }

@@ -6,5 +6,6 @@
 #include <stdint.h>
 
 int64_t hypercall(uint32_t nr, uint64_t a0, uint64_t a1);
+int64_t hypercall3(uint32_t nr, uint64_t a0, uint64_t a1, uint64_t a2);
 
 #endif

@@ -15,6 +15,7 @@
 #include "kernel/pmem.h"
 #include "kernel/printk.h"
 #include "kernel/selftest.h"
+#include "linux/exec.h"
 
 #define BOOT_CPU 0
 
@@ -51,6 +52,9 @@ _Noreturn void kmain(uint32_t start_info_paddr)
 	pmem_init(&boot_info);
 	paging_init(&boot_info);
 	clock_init();
+	/* lispvm exec: the program's output is all the user sees. */
+	if (boot_info.program.present)
+		exec_boot_program(&boot_info);
 	print_banner(&boot_info);
 	if (boot_cmdline_get(&boot_info, "selftest", selftest, sizeof(selftest)) == 0) {
 		selftest_run(selftest);

@@ -116,6 +116,16 @@ void paging_init(const struct boot_info *bi)
 		map_or_panic(DIRECT_MAP_BASE + start, start, end - start,
 			     PTE_WRITE | PTE_GLOBAL | PTE_NX);
 	}
+	/* Images are read-only memory slots: a write would stop the VM. */
+	for (unsigned int i = 0; i < bi->nr_images; i++) {
+		uint64_t start = bi->images[i].gpa & ~(PAGE_2M - 1);
+		uint64_t end =
+			(bi->images[i].gpa + bi->images[i].size + PAGE_2M - 1) & ~(PAGE_2M - 1);
+
+		if (end > DIRECT_MAP_SIZE || end < start)
+			panic("image above the 64 TiB the direct map covers");
+		map_or_panic(DIRECT_MAP_BASE + start, start, end - start, PTE_GLOBAL | PTE_NX);
+	}
 	map_kernel_section(_text_start, _text_end, 0);
 	map_kernel_section(_rodata_start, _rodata_end, PTE_NX);
 	map_kernel_section(_data_start, _kernel_end, PTE_WRITE | PTE_NX);

@@ -17,8 +17,9 @@
 #include "kernel/spinlock.h"
 #include "linux/mm.h"
 
-#define FD_TABLE_SIZE	  1024
-#define THREAD_STACK_SIZE (16 * 1024)
+#define FD_TABLE_SIZE 1024
+/* Path buffers (PATH_MAX) live on it: twice Linux's 16 KiB. */
+#define THREAD_STACK_SIZE (32 * 1024)
 #define TASK_COMM_LEN	  16
 
 struct file;

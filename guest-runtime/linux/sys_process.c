@@ -2,11 +2,16 @@
 /* Identity, limits and the end of the process. */
 #include <asm/prctl.h>
 #include <errno.h>
+#include <linux/kernel.h>
 #include <linux/prctl.h>
+#include <linux/random.h>
 #include <linux/utsname.h>
 #include <string.h>
 
 #include "arch/x86/layout.h"
+#include "kernel/clock.h"
+#include "kernel/entropy.h"
+#include "kernel/pmem.h"
 #include "linux/process.h"
 #include "linux/syscall.h"
 #include "linux/uaccess.h"
@@ -15,6 +20,8 @@
 #define GUEST_PID  1
 #define GUEST_PPID 0
 #define GUEST_UID  0 /* root in its own VM; nothing outside is reachable */
+/* Linux returns at most this much per getrandom call. */
+#define MAX_GETRANDOM 33554431ull
 
 SYSCALL_DEFINE(exit_group)
 {
@@ -157,4 +164,55 @@ SYSCALL_DEFINE(sched_yield)
 SYSCALL_DEFINE(rseq)
 {
 	return -ENOSYS;
+}
+
+SYSCALL_DEFINE(getrandom)
+{
+	uint8_t buf[256];
+	uint64_t done = 0;
+
+	if (a2 & ~(uint64_t)(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE))
+		return -EINVAL;
+	if (a1 > MAX_GETRANDOM)
+		a1 = MAX_GETRANDOM;
+	while (done < a1) {
+		uint64_t n = a1 - done < sizeof(buf) ? a1 - done : sizeof(buf);
+
+		if (entropy_fill(buf, n) < 0)
+			return done ? (int64_t)done : -EIO;
+		if (copy_to_user(a0 + done, buf, n) < 0)
+			return done ? (int64_t)done : -EFAULT;
+		done += n;
+	}
+	return (int64_t)done;
+}
+
+SYSCALL_DEFINE(sysinfo)
+{
+	struct sysinfo si;
+
+	memset(&si, 0, sizeof(si));
+	si.uptime = (long)(clock_monotonic_ns() / 1000000000ull);
+	si.totalram = pmem_usable_count();
+	si.freeram = pmem_free_count();
+	si.procs = 1;
+	si.mem_unit = PAGE_SIZE;
+	return copy_to_user(a0, &si, sizeof(si));
+}
+
+/* One vCPU: CPU 0. */
+SYSCALL_DEFINE(sched_getaffinity)
+{
+	uint8_t mask[8] = {1};
+
+	if (a1 < sizeof(uint64_t) || (a1 & (sizeof(uint64_t) - 1)))
+		return -EINVAL;
+	if (copy_to_user(a2, mask, sizeof(mask)) < 0)
+		return -EFAULT;
+	return sizeof(mask);
+}
+
+SYSCALL_DEFINE(sched_setaffinity)
+{
+	return 0;
 }

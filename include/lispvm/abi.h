@@ -17,12 +17,12 @@
 #include <stdint.h>
 #endif
 
-#define LISPVM_ABI_VERSION 1
+#define LISPVM_ABI_VERSION 2
 
 /* ---- ELF note identifying a lispvm guest (in a PT_NOTE segment) ---- */
 
 #define LISPVM_ELFNOTE_NAME	   "lispvm" /* namesz = 7 with the NUL */
-#define LISPVM_ELFNOTE_ABI_VERSION 1	    /* desc: uint32_t ABI version */
+#define LISPVM_ELFNOTE_ABI_VERSION 1	    /* note type: desc is a uint32_t ABI version */
 
 /* ---- Hypercalls ----
  *
@@ -47,6 +47,17 @@ enum lispvm_hypercall_nr {
 	/* args[0] = gpa of struct lispvm_fault_report, args[1] = its size.
 	 * Does not return: the VMM reports the fault and stops the VM. */
 	LISPVM_HC_FAULT = 2,
+	/* The program's standard streams, which are lispvm's own.
+	 * args[0] = fd (1 or 2), args[1] = gpa, args[2] = length.
+	 * ret = bytes written or -errno (-EPIPE when the reader is gone). */
+	LISPVM_HC_STDIO_WRITE = 3,
+	/* args[0] = fd (0), args[1] = gpa, args[2] = length.  ret = bytes
+	 * read, 0 at end of file, or -errno.  Blocks the vCPU until input
+	 * arrives (until a later issue moves stdin to a virtqueue). */
+	LISPVM_HC_STDIO_READ = 4,
+	/* args[0] = gpa, args[1] = length (at most LISPVM_RANDOM_MAX).
+	 * Fills the buffer from the host's getrandom(2); ret = length. */
+	LISPVM_HC_GETRANDOM = 5,
 	LISPVM_HC_COUNT
 };
 
@@ -56,6 +67,8 @@ struct lispvm_hypercall {
 	int64_t ret;	   /* >= 0 result, < 0 negated errno */
 	uint64_t args[6];
 };
+
+#define LISPVM_RANDOM_MAX 256
 
 /* Order of lispvm_fault_report.gpr[]: the order the guest's trap entry
  * pushes them, lowest index = lowest address. */
@@ -106,9 +119,19 @@ struct lispvm_fault_report {
  *
  *   / { compatible = "lispvm,microvm"; #address-cells = <2>; #size-cells = <2>;
  *       lispvm,abi-version = <u32>;
- *       chosen { bootargs = "..."; };
+ *       chosen { bootargs = "...";
+ *                -- with a program to run (lispvm exec), all of:
+ *                lispvm,argv = "prog", "arg1", ...;   (string list)
+ *                lispvm,envp = "K=V", ...;            (string list, may be empty)
+ *                lispvm,cwd = "/dir";
+ *                lispvm,stdio-tty = <u32>;   bit n set: fd n is a terminal
+ *                lispvm,winsize = <rows cols>;       (when any is)
+ *                lispvm,strace;                      (empty: trace syscalls)
+ *       };
  *       memory@ADDR { device_type = "memory"; reg = <ADDR SIZE ...>; };
- *       images { };      -- read-only image regions (later issues)
+ *       images { image@GPA { reg = <GPA SIZE>; lispvm,path = "host path"; }; ... };
+ *                        -- read-only EROFS images, in --image order; the
+ *                           guest serves / as their union, first wins
  *       devices { };     -- virtio-mmio devices (later issues)
  *   };
  */
@@ -117,7 +140,15 @@ struct lispvm_fault_report {
 #define LISPVM_FDT_PROP_ABI	"lispvm,abi-version"
 #define LISPVM_FDT_NODE_IMAGES	"images"
 #define LISPVM_FDT_NODE_DEVICES "devices"
-#define LISPVM_FDT_MAX_SIZE	0x10000
+#define LISPVM_FDT_PROP_ARGV	"lispvm,argv"
+#define LISPVM_FDT_PROP_ENVP	"lispvm,envp"
+#define LISPVM_FDT_PROP_CWD	"lispvm,cwd"
+#define LISPVM_FDT_PROP_TTY	"lispvm,stdio-tty"
+#define LISPVM_FDT_PROP_WINSIZE "lispvm,winsize"
+#define LISPVM_FDT_PROP_STRACE	"lispvm,strace"
+#define LISPVM_FDT_PROP_PATH	"lispvm,path"
+/* Bounds argv + environment too (Linux allows 2 MiB; 512 KiB here). */
+#define LISPVM_FDT_MAX_SIZE 0x80000
 
 /* ---- Guest-physical memory map that the VMM builds ----
  *
@@ -125,6 +156,8 @@ struct lispvm_fault_report {
  * continues at 4 GiB.  The hole keeps room for the LAPIC/IOAPIC and
  * virtio-mmio devices.  The first MiB holds boot data (start info, memory
  * map, command line, FDT) and is never handed out by the guest allocator.
+ * Image regions follow RAM (above 4 GiB, each 2 MiB-aligned), read-only
+ * memory slots that the device tree lists.
  * At entry every byte of guest RAM outside the kernel image and the boot
  * data is zero (fresh anonymous memory); the guest relies on this to start
  * without clearing anything in proportion to RAM size.

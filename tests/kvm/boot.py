@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from lispvm_test import (TestFailure, expect, expect_exit, expect_in, main,  # noqa: E402
                          require_kvm, run)
 
-BANNER = re.compile(r"lispvm guest runtime \S+ \(ABI 1\) on lispvm/KVM: (\d+) MiB RAM")
+BANNER = re.compile(r"lispvm guest runtime \S+ \(ABI \d+\) on lispvm/KVM: (\d+) MiB RAM")
 GUEST_CRASH, HOST_ERROR, TIMEOUT = 126, 125, 124
 # Small guests keep these fast; the limit stops a hung guest well before
 # Meson's own timeout.
@@ -200,7 +200,8 @@ def _patched_kernel(elf, tmp, old, new):
 def wrong_abi_version(exe, elf):
     # The lispvm ELF note: namesz 7, descsz 4, type 1, "lispvm\0\0", version.
     note = (7).to_bytes(4, "little") + (4).to_bytes(4, "little") + (1).to_bytes(4, "little")
-    old = note + b"lispvm\0\0" + (1).to_bytes(4, "little")
+    version = int(re.search(r"\(ABI (\d+)\)", run([exe, "--version"]).stdout).group(1))
+    old = note + b"lispvm\0\0" + version.to_bytes(4, "little")
     new = note + b"lispvm\0\0" + (99).to_bytes(4, "little")
     with tempfile.TemporaryDirectory() as tmp:
         proc = lispvm(exe, "run", "--kernel", _patched_kernel(elf, tmp, old, new), *SMALL)

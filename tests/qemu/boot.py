@@ -12,7 +12,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from lispvm_test import expect, expect_exit, expect_in, main, run  # noqa: E402
 
-BANNER = re.compile(r"lispvm guest runtime \S+ \(ABI 1\) on PVH \(16550 console\): "
+BANNER = re.compile(r"lispvm guest runtime \S+ \(ABI \d+\) on PVH \(16550 console\): "
                     r"(\d+) MiB RAM")
 GUEST_CRASH = 126
 

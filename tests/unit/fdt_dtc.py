@@ -9,6 +9,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from lispvm_test import expect, expect_exit, expect_in, main, run  # noqa: E402
 
 
+def abi_version():
+    header = os.path.join(os.path.dirname(__file__), "..", "..", "include", "lispvm", "abi.h")
+    for line in open(header):
+        if line.startswith("#define LISPVM_ABI_VERSION "):
+            return int(line.split()[2])
+    raise SystemExit("LISPVM_ABI_VERSION not found in abi.h")
+
+
 def decompile(test_exe, dtc):
     with tempfile.TemporaryDirectory() as tmp:
         blob = os.path.join(tmp, "lispvm.dtb")
@@ -20,7 +28,7 @@ def decompile(test_exe, dtc):
         dts = proc.stdout
         for line in [
             'compatible = "lispvm,microvm";',
-            "lispvm,abi-version = <0x01>;",
+            f"lispvm,abi-version = <{abi_version():#04x}>;",
             'bootargs = "selftest=heap exit=3";',
             "memory@0 {",
             'device_type = "memory";',

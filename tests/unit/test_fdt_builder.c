@@ -34,6 +34,66 @@ static void check_memory_node(const void *fdt, const char *path, uint64_t gpa, u
 	}
 }
 
+static char *const test_argv[] = {"/bin/prog", "first arg", ""};
+static char *const test_envp[] = {"HOME=/root", "LANG=C.UTF-8"};
+static const struct guest_program test_program = {
+	.argv = test_argv,
+	.argc = 3,
+	.envp = test_envp,
+	.envc = 2,
+	.cwd = "/work",
+	.tty_mask = 0x6,
+	.rows = 40,
+	.cols = 120,
+	.strace = true,
+};
+
+/* A string list decodes to exactly the strings, empty ones included. */
+static void check_string_list(const void *fdt, int node, const char *name, char *const *want, int n)
+{
+	int len, count = fdt_stringlist_count(fdt, node, name);
+
+	CHECK(count == n);
+	for (int i = 0; i < n && i < count; i++)
+		CHECK(strcmp(fdt_stringlist_get(fdt, node, name, i, &len), want[i]) == 0);
+}
+
+static void check_program(const void *fdt)
+{
+	int chosen = fdt_path_offset(fdt, "/chosen"), len;
+	const fdt32_t *cells;
+
+	check_string_list(fdt, chosen, LISPVM_FDT_PROP_ARGV, test_argv, 3);
+	check_string_list(fdt, chosen, LISPVM_FDT_PROP_ENVP, test_envp, 2);
+	CHECK(strcmp(fdt_getprop(fdt, chosen, LISPVM_FDT_PROP_CWD, NULL), "/work") == 0);
+	cells = fdt_getprop(fdt, chosen, LISPVM_FDT_PROP_TTY, &len);
+	CHECK(cells != NULL && len == 4 && fdt32_to_cpu(cells[0]) == 0x6);
+	cells = fdt_getprop(fdt, chosen, LISPVM_FDT_PROP_WINSIZE, &len);
+	CHECK(cells != NULL && len == 8 && fdt32_to_cpu(cells[0]) == 40 &&
+	      fdt32_to_cpu(cells[1]) == 120);
+	CHECK(fdt_getprop(fdt, chosen, LISPVM_FDT_PROP_STRACE, &len) != NULL && len == 0);
+}
+
+static void check_images(const void *fdt)
+{
+	int node = fdt_path_offset(fdt, "/images/image@140000000");
+	const void *reg;
+	fdt64_t cells[2];
+	int len;
+
+	CHECK(node >= 0);
+	if (node < 0)
+		return;
+	reg = fdt_getprop(fdt, node, "reg", &len);
+	CHECK(reg != NULL && len == 16);
+	if (reg != NULL && len == 16) {
+		memcpy(cells, reg, sizeof(cells));
+		CHECK(fdt64_to_cpu(cells[0]) == 0x140000000ULL);
+		CHECK(fdt64_to_cpu(cells[1]) == 0x5000);
+	}
+	CHECK(strcmp(fdt_getprop(fdt, node, LISPVM_FDT_PROP_PATH, NULL), "/tmp/a.img") == 0);
+}
+
 static void check_tree(const void *fdt)
 {
 	const fdt32_t *abi;
@@ -60,7 +120,9 @@ static void test_too_small_buffer(const struct memory_layout *layout)
 	char err[128] = "";
 	uint8_t tiny[64];
 
-	CHECK(fdt_build(tiny, sizeof(tiny), layout, BOOTARGS, err, sizeof(err)) < 0);
+	struct guest_params none = {0};
+
+	CHECK(fdt_build(tiny, sizeof(tiny), layout, BOOTARGS, &none, err, sizeof(err)) < 0);
 	CHECK_CONTAINS(err, "device tree:");
 }
 
@@ -69,9 +131,18 @@ int main(int argc, char **argv)
 	struct memory_layout layout;
 	char err[128] = "";
 
+	struct guest_params params = {
+		.program = &test_program,
+		.images = {{.path = "/tmp/a.img", .gpa = 0x140000000ULL, .size = 0x5000}},
+		.nr_images = 1,
+	};
+
 	CHECK(memory_layout_compute(5ULL << 30, &layout) == 0);
-	CHECK(fdt_build(blob, sizeof(blob), &layout, BOOTARGS, err, sizeof(err)) == 0);
+	CHECK(memory_layout_image_base(&layout) == 0x180000000ULL);
+	CHECK(fdt_build(blob, sizeof(blob), &layout, BOOTARGS, &params, err, sizeof(err)) == 0);
 	check_tree(blob);
+	check_program(blob);
+	check_images(blob);
 	test_too_small_buffer(&layout);
 	if (argc == 3 && strcmp(argv[1], "--dtb") == 0) {
 		FILE *f = fopen(argv[2], "wb");

@@ -10,6 +10,8 @@
 #include "memory_layout.h"
 #include "pvh_boot.h"
 
+static const struct guest_params no_params;
+
 static void test_layout(void)
 {
 	struct memory_layout l;
@@ -47,7 +49,8 @@ static void test_pvh_boot_data(void)
 
 	CHECK(memory_layout_compute(ram_size, &l) == 0);
 	CHECK(guest_memory_add(&mem, 0, ram_size, ram, true) == 0);
-	CHECK(pvh_boot_write(&mem, &l, "exit=7", &start_info_gpa, err, sizeof(err)) == 0);
+	CHECK(pvh_boot_write(&mem, &l, "exit=7", &no_params, &start_info_gpa, err, sizeof(err)) ==
+	      0);
 	CHECK(guest_memory_read(&mem, &info, start_info_gpa, sizeof(info)) == 0);
 	CHECK(info.magic == XEN_HVM_START_MAGIC_VALUE);
 	CHECK(info.version >= 1);
@@ -74,7 +77,8 @@ static void test_pvh_boot_data(void)
 
 	memset(long_cmdline, 'x', BOOT_CMDLINE_MAX);
 	long_cmdline[BOOT_CMDLINE_MAX] = '\0';
-	CHECK(pvh_boot_write(&mem, &l, long_cmdline, &start_info_gpa, err, sizeof(err)) < 0);
+	CHECK(pvh_boot_write(&mem, &l, long_cmdline, &no_params, &start_info_gpa, err,
+			     sizeof(err)) < 0);
 	CHECK_CONTAINS(err, "command line longer");
 	free(long_cmdline);
 	free(ram);

@@ -13,7 +13,7 @@
 #include "memory_layout.h"
 #include "size_parse.h"
 
-enum { OPT_KERNEL = 256, OPT_APPEND, OPT_TIMEOUT };
+enum { OPT_KERNEL = 256, OPT_APPEND, OPT_TIMEOUT, OPT_IMAGE, OPT_ENV, OPT_CWD, OPT_STRACE };
 
 static const struct option long_options[] = {
 	{"help", no_argument, NULL, 'h'},
@@ -23,6 +23,10 @@ static const struct option long_options[] = {
 	{"kernel", required_argument, NULL, OPT_KERNEL},
 	{"append", required_argument, NULL, OPT_APPEND},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"image", required_argument, NULL, OPT_IMAGE},
+	{"env", required_argument, NULL, OPT_ENV},
+	{"cwd", required_argument, NULL, OPT_CWD},
+	{"strace", no_argument, NULL, OPT_STRACE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -34,6 +38,11 @@ void cli_print_help(void)
 	       "Commands:\n"
 	       "  run               boot a fresh microVM with the guest runtime; it prints\n"
 	       "                    its banner and exits (Lisp programs come next)\n"
+	       "  exec [OPTIONS] -- /PATH/IN/GUEST [ARGS...]\n"
+	       "                    run that Linux program in a fresh microVM, with its\n"
+	       "                    files from the --image images\n"
+	       "  image build -o OUT [--ldd BINARY]... [HOST[:GUEST]]...\n"
+	       "                    pack host files into a read-only image (lispvm image --help)\n"
 	       "\n"
 	       "Options (before or after the command):\n"
 	       "  -m, --memory SIZE  guest RAM, e.g. 512M or 4G (default 2G; host memory\n"
@@ -43,6 +52,15 @@ void cli_print_help(void)
 	       "                     or $LISPVM_KERNEL)\n"
 	       "      --append ARGS  add to the guest kernel command line\n"
 	       "      --timeout SECS stop the guest if it still runs after SECS seconds\n"
+	       "\n"
+	       "exec options:\n"
+	       "      --image IMG    an image from 'lispvm image build' (repeatable; the guest's\n"
+	       "                     / is their union, the first image that has a path wins)\n"
+	       "      --env K=V      add to the program's environment (repeatable); the default\n"
+	       "                     environment is PATH, HOME=/root, LANG=C.UTF-8 and the\n"
+	       "                     host's TERM\n"
+	       "      --cwd DIR      the program's working directory (default /)\n"
+	       "      --strace       print every system call and its result on stderr\n"
 	       "  -h, --help         show this help and exit\n"
 	       "  -V, --version      show the version and exit\n"
 	       "\n"
@@ -110,6 +128,26 @@ static int parse_option(int opt, struct cli_options *out)
 		return 0;
 	case OPT_TIMEOUT:
 		return parse_timeout(optarg, &out->timeout_seconds);
+	case OPT_IMAGE:
+		if (out->nr_images == CLI_MAX_IMAGES)
+			return usage_error("--image: at most %s images", "8");
+		out->images[out->nr_images++] = optarg;
+		return 0;
+	case OPT_ENV:
+		if (strchr(optarg, '=') == NULL || optarg[0] == '=')
+			return usage_error("--env: '%s' is not NAME=VALUE", optarg);
+		if (out->nr_env == CLI_MAX_ENV)
+			return usage_error("--env: at most %s variables", "256");
+		out->env[out->nr_env++] = optarg;
+		return 0;
+	case OPT_CWD:
+		if (optarg[0] != '/')
+			return usage_error("--cwd: '%s' is not an absolute path", optarg);
+		out->cwd = optarg;
+		return 0;
+	case OPT_STRACE:
+		out->strace = true;
+		return 0;
 	default:
 		/* getopt has printed what was wrong. */
 		return usage_error("%s", "bad option");
@@ -143,6 +181,22 @@ static int parse_run(int argc, char **argv, struct cli_options *out)
 	return 0;
 }
 
+/* exec [OPTIONS] [--] /path args...: the options stop at the first
+ * non-option or at "--" (which getopt swallows). */
+static int parse_exec(int argc, char **argv, struct cli_options *out)
+{
+	if (parse_options(argc, argv, out) < 0)
+		return -1;
+	if (optind >= argc)
+		return usage_error("%s",
+				   "exec: no program given (exec [OPTIONS] -- /PATH ARGS...)");
+	if (argv[optind][0] != '/')
+		return usage_error("exec: '%s' is not an absolute path in the guest", argv[optind]);
+	out->exec_argv = argv + optind;
+	out->exec_argc = argc - optind;
+	return 0;
+}
+
 int cli_parse(int argc, char **argv, struct cli_options *out)
 {
 	const char *command;
@@ -157,13 +211,24 @@ int cli_parse(int argc, char **argv, struct cli_options *out)
 	if (optind >= argc)
 		return usage_error("%s", "no command given");
 	command = argv[optind];
-	if (strcmp(command, "run") != 0)
-		return usage_error("unknown command '%s'", command);
-	out->command = CLI_RUN;
 	/* getopt_long restarts at argv[optind] only when optind is reset to
 	 * point there; shift the vector so the command is argv[0]. */
 	argc -= optind;
 	argv += optind;
 	optind = 1;
-	return parse_run(argc, argv, out);
+	if (strcmp(command, "run") == 0) {
+		out->command = CLI_RUN;
+		return parse_run(argc, argv, out);
+	}
+	if (strcmp(command, "exec") == 0) {
+		out->command = CLI_EXEC;
+		return parse_exec(argc, argv, out);
+	}
+	if (strcmp(command, "image") == 0) {
+		out->command = CLI_IMAGE;
+		out->image_argv = argv;
+		out->image_argc = argc;
+		return 0;
+	}
+	return usage_error("unknown command '%s'", command);
 }

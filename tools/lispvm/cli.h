@@ -14,7 +14,12 @@ enum cli_command {
 	CLI_HELP,
 	CLI_VERSION,
 	CLI_RUN,
+	CLI_EXEC,
+	CLI_IMAGE,
 };
+
+#define CLI_MAX_IMAGES 8
+#define CLI_MAX_ENV    256
 
 struct cli_options {
 	enum cli_command command;
@@ -24,6 +29,18 @@ struct cli_options {
 	const char *append;	      /* extra guest command line, or NULL */
 	unsigned int timeout_seconds; /* 0: none */
 	const char *program;	      /* run's PROGRAM, or NULL */
+	/* exec */
+	const char *images[CLI_MAX_IMAGES];
+	unsigned int nr_images;
+	char *env[CLI_MAX_ENV]; /* K=V from --env, in order */
+	unsigned int nr_env;
+	const char *cwd; /* NULL: "/" */
+	bool strace;
+	char **exec_argv; /* the program and its arguments */
+	int exec_argc;
+	/* image: its own argv (argv[0] = "image") */
+	char **image_argv;
+	int image_argc;
 };
 
 /* Parses argv.  Returns 0, or -1 after printing a one-line error (the

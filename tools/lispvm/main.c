@@ -7,27 +7,28 @@
 #include <lispvm/abi.h>
 
 #include "cli.h"
+#include "exec_env.h"
+#include "image_command.h"
 #include "kernel_path.h"
 #include "lispvm_config.h"
 #include "log.h"
 #include "vm.h"
 
-static int run_command(const struct cli_options *opts)
+/* Boots a VM with the options common to every command. */
+static int boot(const struct cli_options *opts, struct vm_config *config)
 {
 	char kernel[PATH_MAX];
 	char cmdline[1024];
-	struct vm_config config = {
-		.memory_size = opts->memory_size,
-		.console_fd = STDOUT_FILENO,
-		.cmdline = cmdline,
-		.timeout_seconds = opts->timeout_seconds,
-	};
+
+	config->memory_size = opts->memory_size;
+	config->cmdline = cmdline;
+	config->timeout_seconds = opts->timeout_seconds;
 
 	if (opts->kernel_path != NULL)
-		config.kernel_path = opts->kernel_path;
+		config->kernel_path = opts->kernel_path;
 	else {
 		kernel_path_default(kernel, sizeof(kernel));
-		config.kernel_path = kernel;
+		config->kernel_path = kernel;
 	}
 	if ((size_t)snprintf(cmdline, sizeof(cmdline), "%s", opts->append ? opts->append : "") >=
 	    sizeof(cmdline)) {
@@ -38,7 +39,30 @@ static int run_command(const struct cli_options *opts)
 	/* A console reader that goes away (lispvm run | head) must give a
 	 * write error the VMM can report, not kill lispvm with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
-	return vm_run(&config);
+	return vm_run(config);
+}
+
+static int run_command(const struct cli_options *opts)
+{
+	struct vm_config config = {.console_fd = STDOUT_FILENO};
+
+	return boot(opts, &config);
+}
+
+/* The program owns stdout; the guest runtime's own messages go to
+ * stderr. */
+static int exec_command(const struct cli_options *opts)
+{
+	static struct exec_env env;
+	struct vm_config config = {
+		.console_fd = STDERR_FILENO,
+		.program = &env.program,
+		.image_paths = opts->images,
+		.nr_images = opts->nr_images,
+	};
+
+	exec_env_build(opts, &env);
+	return boot(opts, &config);
 }
 
 int main(int argc, char **argv)
@@ -57,6 +81,10 @@ int main(int argc, char **argv)
 		return 0;
 	case CLI_RUN:
 		return run_command(&opts);
+	case CLI_EXEC:
+		return exec_command(&opts);
+	case CLI_IMAGE:
+		return image_command_main(opts.image_argc, opts.image_argv);
 	case CLI_NONE:
 		break;
 	}

@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: MIT */
+#include "fs/imagefs.h"
+
+#include <errno.h>
+#include <linux/fcntl.h>
+#include <linux/stat.h>
+#include <string.h>
+
+#include "fs/file.h"
+#include "kernel/kheap.h"
+#include "kernel/memory.h"
+#include "kernel/printk.h"
+#include "linux/dirent.h"
+#include "linux/mm.h"
+#include "linux/uaccess.h"
+
+/* st_dev of image i: made-up numbers, distinct per image. */
+#define IMAGE_DEV_BASE 0xfe00
+
+static struct {
+	struct erofs fs[IMAGEFS_MAX];
+	uint64_t gpa[IMAGEFS_MAX];
+	unsigned int n;
+} images;
+
+int imagefs_init(const struct boot_info *bi)
+{
+	for (unsigned int i = 0; i < bi->nr_images; i++) {
+		int rc = erofs_mount(&images.fs[i], phys_to_virt(bi->images[i].gpa),
+				     bi->images[i].size);
+
+		if (rc < 0) {
+			printk("lispvm: image %s is corrupt (%d)\n",
+			       bi->images[i].path ? bi->images[i].path : "?", rc);
+			return -EUCLEAN;
+		}
+		images.gpa[i] = bi->images[i].gpa;
+	}
+	images.n = bi->nr_images;
+	return 0;
+}
+
+static bool is_dir(const struct erofs_inode *ino)
+{
+	return S_ISDIR(ino->mode);
+}
+
+void imagefs_root(struct imagefs_node *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned int i = 0; i < images.n; i++) {
+		struct erofs_inode ino;
+
+		if (erofs_read_inode(&images.fs[i], images.fs[i].root_nid, &ino) < 0)
+			continue;
+		if (out->dir_mask == 0) {
+			out->image = i;
+			out->inode = ino;
+		}
+		out->dir_mask |= 1u << i;
+		out->dir_nids[i] = images.fs[i].root_nid;
+	}
+}
+
+int imagefs_lookup(const struct imagefs_node *dir, const char *name, uint64_t namelen,
+		   struct imagefs_node *out)
+{
+	bool found = false;
+
+	if (!is_dir(&dir->inode))
+		return -ENOTDIR;
+	memset(out, 0, sizeof(*out));
+	for (unsigned int i = 0; i < images.n; i++) {
+		struct erofs_inode d, ino;
+		uint64_t nid;
+
+		if (!(dir->dir_mask & (1u << i)))
+			continue;
+		if (erofs_read_inode(&images.fs[i], dir->dir_nids[i], &d) < 0 ||
+		    erofs_lookup(&images.fs[i], &d, name, namelen, &nid) < 0 ||
+		    erofs_read_inode(&images.fs[i], nid, &ino) < 0)
+			continue;
+		if (!found) {
+			found = true;
+			out->image = i;
+			out->inode = ino;
+			if (!is_dir(&ino))
+				return 0; /* a file hides directories below it */
+		}
+		if (is_dir(&ino)) {
+			out->dir_mask |= 1u << i;
+			out->dir_nids[i] = nid;
+		}
+	}
+	return found ? 0 : -ENOENT;
+}
+
+int64_t imagefs_readlink(const struct imagefs_node *n, char *buf, uint64_t size)
+{
+	int64_t len;
+
+	if (!S_ISLNK(n->inode.mode))
+		return -EINVAL;
+	if (n->inode.size >= size)
+		return -ENAMETOOLONG;
+	len = erofs_read(&images.fs[n->image], &n->inode, 0, buf, n->inode.size);
+	if (len < 0)
+		return len;
+	buf[len] = '\0';
+	return len;
+}
+
+void imagefs_stat(const struct imagefs_node *n, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_dev = IMAGE_DEV_BASE + n->image;
+	st->st_ino = n->inode.nid;
+	st->st_mode = n->inode.mode;
+	st->st_nlink = n->inode.nlink;
+	st->st_uid = n->inode.uid;
+	st->st_gid = n->inode.gid;
+	st->st_size = (long)n->inode.size;
+	st->st_blksize = PAGE_SIZE;
+	st->st_blocks = (long)((n->inode.size + 511) / 512);
+	st->st_atime = st->st_mtime = st->st_ctime = (long)n->inode.mtime;
+	st->st_atime_nsec = st->st_mtime_nsec = st->st_ctime_nsec = n->inode.mtime_nsec;
+}
+
+/* ---- open files ---- */
+
+static const struct imagefs_node *node_of(struct file *f)
+{
+	return f->priv;
+}
+
+/* Straight from the image page when the data is block-aligned (always,
+ * for images made with -E noinline_data); through a bounce buffer for an
+ * inline tail. */
+static int64_t copy_page_part(const struct imagefs_node *n, void *buf, uint64_t len, uint64_t off)
+{
+	const struct erofs *fs = &images.fs[n->image];
+	int64_t at = erofs_page_offset(fs, &n->inode, off & ~(uint64_t)(PAGE_SIZE - 1));
+	uint8_t bounce[256];
+	int64_t got;
+
+	if (at >= 0)
+		return uaccess_copy(buf, fs->base + at + (off & (PAGE_SIZE - 1)), len)
+			       ? -EFAULT
+			       : (int64_t)len;
+	if (len > sizeof(bounce))
+		len = sizeof(bounce);
+	got = erofs_read(fs, &n->inode, off, bounce, len);
+	if (got > 0 && uaccess_copy(buf, bounce, (uint64_t)got) != 0)
+		return -EFAULT;
+	return got;
+}
+
+static int64_t imagefs_read(struct file *f, void *buf, uint64_t len, uint64_t off)
+{
+	const struct imagefs_node *n = node_of(f);
+	uint64_t done = 0;
+
+	if (is_dir(&n->inode))
+		return -EISDIR;
+	if (off >= n->inode.size)
+		return 0;
+	if (len > n->inode.size - off)
+		len = n->inode.size - off;
+	while (done < len) {
+		uint64_t pos = off + done;
+		uint64_t chunk = PAGE_SIZE - (pos & (PAGE_SIZE - 1));
+		int64_t got;
+
+		if (chunk > len - done)
+			chunk = len - done;
+		got = copy_page_part(n, (char *)buf + done, chunk, pos);
+		if (got <= 0)
+			return done ? (int64_t)done : (got < 0 ? got : -EIO);
+		done += (uint64_t)got;
+	}
+	return (int64_t)done;
+}
+
+static int imagefs_file_stat(struct file *f, struct stat *st)
+{
+	imagefs_stat(node_of(f), st);
+	return 0;
+}
+
+static int imagefs_mmap(struct file *f, uint64_t off, struct mm_backing *out)
+{
+	const struct imagefs_node *n = node_of(f);
+	int64_t at;
+
+	if (!S_ISREG(n->inode.mode))
+		return -ENODEV;
+	*out = (struct mm_backing){
+		.file_bytes = off < n->inode.size ? n->inode.size - off : 0,
+	};
+	at = erofs_page_offset(&images.fs[n->image], &n->inode, off);
+	/* Zero-copy only if every page from off on is a whole image block;
+	 * for FLAT_PLAIN files (noinline_data) they are contiguous. */
+	if (at >= 0 && n->inode.layout == EROFS_INODE_FLAT_PLAIN) {
+		out->kind = VMA_IMAGE;
+		out->image_phys = images.gpa[n->image] + (uint64_t)at;
+		return 0;
+	}
+	if (off >= n->inode.size) {
+		out->kind = VMA_ANON;
+		return 0;
+	}
+	out->kind = VMA_FILE;
+	out->file = f;
+	return 0;
+}
+
+struct dirent_sink {
+	uint8_t *buf; /* kernel staging */
+	uint64_t cap, used;
+	uint64_t *pos;
+	unsigned int image; /* which image of the union is being listed */
+	const struct imagefs_node *dir;
+};
+
+/* True if an earlier image of the union has this name in the directory:
+ * the earlier one shadows it. */
+static bool shadowed(const struct dirent_sink *s, const char *name, uint64_t namelen)
+{
+	for (unsigned int i = 0; i < s->image; i++) {
+		struct erofs_inode d;
+		uint64_t nid;
+
+		if ((s->dir->dir_mask & (1u << i)) &&
+		    erofs_read_inode(&images.fs[i], s->dir->dir_nids[i], &d) == 0 &&
+		    erofs_lookup(&images.fs[i], &d, name, namelen, &nid) == 0)
+			return true;
+	}
+	return false;
+}
+
+#define POS_IMAGE_SHIFT 48
+
+static int put_dirent(void *ctx, const char *name, size_t namelen, uint64_t nid, unsigned int dtype,
+		      uint64_t next_cookie)
+{
+	struct dirent_sink *s = ctx;
+	uint64_t reclen = (offsetof(struct linux_dirent64, d_name) + namelen + 1 + 7) & ~7ull;
+	uint64_t next = ((uint64_t)s->image << POS_IMAGE_SHIFT) | next_cookie;
+	struct linux_dirent64 *d;
+
+	/* Later images of a union repeat "." and "..", and shadowed names. */
+	if (s->image > 0 &&
+	    ((namelen == 1 && name[0] == '.') ||
+	     (namelen == 2 && name[0] == '.' && name[1] == '.') || shadowed(s, name, namelen))) {
+		*s->pos = next;
+		return 0;
+	}
+	if (s->used + reclen > s->cap)
+		return 1;
+	d = (struct linux_dirent64 *)(s->buf + s->used);
+	d->d_ino = nid;
+	d->d_off = (int64_t)next;
+	d->d_reclen = (uint16_t)reclen;
+	d->d_type = (uint8_t)dtype;
+	memcpy(d->d_name, name, namelen);
+	memset(d->d_name + namelen, 0, reclen - offsetof(struct linux_dirent64, d_name) - namelen);
+	s->used += reclen;
+	*s->pos = next;
+	return 0;
+}
+
+static int64_t imagefs_getdents(struct file *f, void *buf, uint64_t len, uint64_t *pos)
+{
+	const struct imagefs_node *n = node_of(f);
+	struct dirent_sink sink = {.cap = len < 32768 ? len : 32768, .pos = pos, .dir = n};
+	int rc = 0;
+
+	if (!is_dir(&n->inode))
+		return -ENOTDIR;
+	sink.buf = kmalloc(sink.cap);
+	if (sink.buf == NULL)
+		return -ENOMEM;
+	for (unsigned int i = (unsigned int)(*pos >> POS_IMAGE_SHIFT); i < images.n && rc == 0;
+	     i++) {
+		struct erofs_inode d;
+		uint64_t cookie =
+			(*pos >> POS_IMAGE_SHIFT) == i ? *pos & ((1ull << POS_IMAGE_SHIFT) - 1) : 0;
+
+		if (!(n->dir_mask & (1u << i)))
+			continue;
+		sink.image = i;
+		rc = erofs_read_inode(&images.fs[i], n->dir_nids[i], &d);
+		if (rc == 0)
+			rc = erofs_readdir(&images.fs[i], &d, &cookie, put_dirent, &sink);
+		if (rc == 0 && i + 1 < images.n)
+			*pos = (uint64_t)(i + 1) << POS_IMAGE_SHIFT;
+	}
+	if (rc < 0 && sink.used == 0) {
+		kfree(sink.buf);
+		return rc;
+	}
+	if (rc > 0 && sink.used == 0) {
+		kfree(sink.buf);
+		return -EINVAL; /* the buffer cannot hold one entry */
+	}
+	rc = uaccess_copy(buf, sink.buf, sink.used) ? -EFAULT : 0;
+	kfree(sink.buf);
+	return rc < 0 ? rc : (int64_t)sink.used;
+}
+
+static void imagefs_release(struct file *f)
+{
+	kfree(f->priv);
+}
+
+static const struct file_ops imagefs_ops = {
+	.read = imagefs_read,
+	.stat = imagefs_file_stat,
+	.getdents = imagefs_getdents,
+	.mmap = imagefs_mmap,
+	.release = imagefs_release,
+};
+
+int imagefs_open(const struct imagefs_node *n, uint32_t flags, const char *path, struct file **out)
+{
+	struct imagefs_node *copy;
+	struct file *f;
+
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_TRUNC | O_CREAT)) == O_TRUNC)
+		return -EROFS;
+	if ((flags & O_DIRECTORY) && !is_dir(&n->inode))
+		return -ENOTDIR;
+	copy = kmalloc(sizeof(*copy));
+	if (copy == NULL)
+		return -ENOMEM;
+	*copy = *n;
+	f = file_alloc(&imagefs_ops, flags, path);
+	if (f == NULL) {
+		kfree(copy);
+		return -ENOMEM;
+	}
+	f->priv = copy;
+	f->size = n->inode.size;
+	*out = f;
+	return 0;
+}

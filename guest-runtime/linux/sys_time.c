@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/* Clocks and sleeping. */
+#include <errno.h>
+#include <linux/time.h>
+#include <linux/time_types.h>
+
+#include "arch/x86/cpu.h"
+#include "kernel/clock.h"
+#include "linux/process.h"
+#include "linux/syscall.h"
+#include "linux/uaccess.h"
+
+#define NSEC_PER_SEC 1000000000ull
+
+/* With one runnable thread and no other work, all time since exec is the
+ * process's (and its thread's) CPU time. */
+static int clock_now(uint64_t id, uint64_t *ns)
+{
+	switch (id) {
+	case CLOCK_REALTIME:
+	case CLOCK_REALTIME_COARSE:
+	case CLOCK_TAI:
+		*ns = clock_realtime_ns();
+		return 0;
+	case CLOCK_MONOTONIC:
+	case CLOCK_MONOTONIC_RAW:
+	case CLOCK_MONOTONIC_COARSE:
+	case CLOCK_BOOTTIME:
+		*ns = clock_monotonic_ns();
+		return 0;
+	case CLOCK_PROCESS_CPUTIME_ID:
+	case CLOCK_THREAD_CPUTIME_ID:
+		*ns = clock_monotonic_ns() - current_process()->start_ns;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static struct __kernel_timespec to_timespec(uint64_t ns)
+{
+	return (struct __kernel_timespec){.tv_sec = (long long)(ns / NSEC_PER_SEC),
+					  .tv_nsec = (long long)(ns % NSEC_PER_SEC)};
+}
+
+SYSCALL_DEFINE(clock_gettime)
+{
+	struct __kernel_timespec ts;
+	uint64_t ns;
+	int rc = clock_now(a0, &ns);
+
+	if (rc < 0)
+		return rc;
+	ts = to_timespec(ns);
+	return copy_to_user(a1, &ts, sizeof(ts));
+}
+
+SYSCALL_DEFINE(clock_getres)
+{
+	struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 1};
+	uint64_t ns;
+	int rc = clock_now(a0, &ns);
+
+	if (rc < 0)
+		return rc;
+	return a1 ? copy_to_user(a1, &ts, sizeof(ts)) : 0;
+}
+
+SYSCALL_DEFINE(gettimeofday)
+{
+	uint64_t ns = clock_realtime_ns();
+	struct __kernel_old_timeval tv = {.tv_sec = (long)(ns / NSEC_PER_SEC),
+					  .tv_usec = (long)(ns % NSEC_PER_SEC / 1000)};
+	struct {
+		int minuteswest, dsttime;
+	} tz = {0, 0};
+
+	if (a0 && copy_to_user(a0, &tv, sizeof(tv)) < 0)
+		return -EFAULT;
+	if (a1 && copy_to_user(a1, &tz, sizeof(tz)) < 0)
+		return -EFAULT;
+	return 0;
+}
+
+SYSCALL_DEFINE(time)
+{
+	int64_t t = (int64_t)(clock_realtime_ns() / NSEC_PER_SEC);
+
+	if (a0 && copy_to_user(a0, &t, sizeof(t)) < 0)
+		return -EFAULT;
+	return t;
+}
+
+/* No timer interrupt yet (the scheduler brings one): wait on the clock. */
+static void wait_until(uint64_t id, uint64_t deadline)
+{
+	uint64_t now;
+
+	while (clock_now(id, &now) == 0 && now < deadline)
+		cpu_relax();
+}
+
+static int64_t sleep_for(uint64_t id, uint64_t uts, bool absolute)
+{
+	struct __kernel_timespec ts;
+	uint64_t now;
+
+	if (copy_from_user(&ts, uts, sizeof(ts)) < 0)
+		return -EFAULT;
+	if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= (long long)NSEC_PER_SEC)
+		return -EINVAL;
+	if (clock_now(id, &now) < 0)
+		return -EINVAL;
+	wait_until(id, (absolute ? 0 : now) + (uint64_t)ts.tv_sec * NSEC_PER_SEC +
+			       (uint64_t)ts.tv_nsec);
+	return 0;
+}
+
+SYSCALL_DEFINE(nanosleep)
+{
+	return sleep_for(CLOCK_MONOTONIC, a0, false);
+}
+
+SYSCALL_DEFINE(clock_nanosleep)
+{
+	if (a0 == CLOCK_THREAD_CPUTIME_ID)
+		return -EINVAL;
+	if (a1 & ~(uint64_t)TIMER_ABSTIME)
+		return -EINVAL;
+	return sleep_for(a0, a2, a1 & TIMER_ABSTIME);
+}

@@ -1,0 +1,178 @@
+# SPDX-License-Identifier: MIT
+"""lispvm exec end to end: static, static-pie and dynamic programs from
+images, compared with a native run of the same binary; bad programs and
+bad images give one clear line and a distinct exit status.
+Usage: exec.py CASE LISPVM HELLO_STATIC HELLO_DYNAMIC HELLO_STATIC_PIE"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from lispvm_test import expect, expect_exit, expect_in, main, require_kvm, run  # noqa: E402
+
+HOST_ERROR, CANNOT_RUN, NOT_FOUND = 125, 126, 127
+ARGS = ["first", "two words", ""]
+COMMON = ["--memory", "256M", "--timeout", "120"]
+
+
+class Env:
+    def __init__(self, lispvm, static, dynamic, static_pie):
+        self.lispvm, self.static, self.dynamic, self.static_pie = lispvm, static, dynamic, static_pie
+        self.tmp = tempfile.mkdtemp(prefix="lispvm-exec-test-")
+
+    def image(self, *entries):
+        out = os.path.join(self.tmp, f"img{len(os.listdir(self.tmp))}.erofs")
+        proc = run([self.lispvm, "image", "build", "-o", out, *entries])
+        expect_exit(proc, 0)
+        return out
+
+    def exec(self, images, argv, *options, stdin=None):
+        require_kvm()
+        cmd = [self.lispvm, "exec", *COMMON]
+        for img in images:
+            cmd += ["--image", img]
+        return run(cmd + list(options) + ["--"] + argv, input=stdin)
+
+
+def native(argv, env=None, cwd="/", stdin=None):
+    base = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": "/root", "LANG": "C.UTF-8"}
+    return subprocess.run(argv, capture_output=True, text=True, env={**base, **(env or {})},
+                          cwd=cwd, input=stdin)
+
+
+def expect_same_as_native(proc, argv, **kwargs):
+    want = native(argv, **kwargs)
+    expect(proc.stdout == want.stdout,
+           f"stdout differs from native\n--- lispvm ---\n{proc.stdout}"
+           f"--- native ---\n{want.stdout}--- lispvm stderr ---\n{proc.stderr}")
+    expect(proc.stderr == want.stderr,
+           f"stderr differs from native\n--- lispvm ---\n{proc.stderr}"
+           f"--- native ---\n{want.stderr}")
+    expect_exit(proc, want.returncode)
+
+
+def expect_one_line(proc, code, needle):
+    expect_exit(proc, code)
+    lines = [l for l in proc.stderr.splitlines() if l.startswith("lispvm:")]
+    expect(len(lines) == 1 and needle in lines[0],
+           f"expected one 'lispvm:' line containing {needle!r}: {proc.stderr!r}")
+
+
+def static_hello(e):
+    img = e.image(f"{e.static}:/bin/hello")
+    expect_same_as_native(e.exec([img], ["/bin/hello", *ARGS]), [e.static, *ARGS])
+
+
+def static_pie_hello(e):
+    img = e.image(f"{e.static_pie}:/bin/hello")
+    expect_same_as_native(e.exec([img], ["/bin/hello", *ARGS]), [e.static_pie, *ARGS])
+
+
+def dynamic_hello(e):
+    img = e.image("--ldd", e.dynamic)
+    expect_same_as_native(e.exec([img], [e.dynamic, *ARGS]), [e.dynamic, *ARGS])
+
+
+def exit_status(e):
+    img = e.image(f"{e.static}:/bin/hello")
+    expect_exit(e.exec([img], ["/bin/hello", "42"]), 42)
+
+
+def environment_and_cwd(e):
+    img = e.image("--ldd", e.dynamic)
+    proc = e.exec([img], [e.dynamic], "--env", "LISPVM_TEST=a b=c", "--cwd", "/usr/lib")
+    expect_same_as_native(proc, [e.dynamic], env={"LISPVM_TEST": "a b=c"}, cwd="/usr/lib")
+
+
+def stdin_read(e):
+    img = e.image("--ldd", "/usr/bin/cat")
+    data = "line one\nline two\n" * 1000
+    proc = e.exec([img], ["/usr/bin/cat"], stdin=data)
+    expect_exit(proc, 0)
+    expect(proc.stdout == data, f"cat echoed {len(proc.stdout)} bytes, not {len(data)}")
+
+
+def dynamic_true(e):
+    img = e.image("--ldd", "/bin/true")
+    proc = e.exec([img], ["/bin/true"])
+    expect_exit(proc, 0)
+    expect(proc.stdout == "" and proc.stderr == "", f"unexpected output {proc.stderr!r}")
+
+
+def strace(e):
+    img = e.image(f"{e.static}:/bin/hello")
+    proc = e.exec([img], ["/bin/hello"], "--strace")
+    expect_exit(proc, 0)
+    expect_in("write(", proc.stderr, proc)
+    expect_in("exit_group(", proc.stderr, proc)
+
+
+def missing_program(e):
+    img = e.image(f"{e.static}:/bin/hello")
+    expect_one_line(e.exec([img], ["/bin/nothing"]), NOT_FOUND, "/bin/nothing")
+
+
+def not_an_elf(e):
+    text = os.path.join(e.tmp, "text")
+    with open(text, "w") as f:
+        f.write("just words\n")
+    os.chmod(text, 0o755)
+    img = e.image(f"{text}:/bin/text")
+    expect_one_line(e.exec([img], ["/bin/text"]), CANNOT_RUN, "not an x86-64 Linux executable")
+
+
+def other_machine(e):
+    data = bytearray(open(e.static, "rb").read())
+    data[18:20] = (183).to_bytes(2, "little")  # e_machine = EM_AARCH64
+    other = os.path.join(e.tmp, "arm64")
+    with open(other, "wb") as f:
+        f.write(data)
+    img = e.image(f"{other}:/bin/arm64")
+    expect_one_line(e.exec([img], ["/bin/arm64"]), CANNOT_RUN, "not an x86-64 Linux executable")
+
+
+def missing_interpreter(e):
+    img = e.image(f"{e.dynamic}:/bin/hello")
+    expect_one_line(e.exec([img], ["/bin/hello"]), NOT_FOUND, "interpreter not found")
+
+
+def missing_image(e):
+    expect_one_line(e.exec([os.path.join(e.tmp, "none.erofs")], ["/bin/hello"]), HOST_ERROR,
+                    "cannot open image")
+
+
+def truncated_image(e):
+    img = e.image(f"{e.static}:/bin/hello")
+    os.truncate(img, os.path.getsize(img) // 2)
+    expect_one_line(e.exec([img], ["/bin/hello"]), HOST_ERROR, "truncated or corrupt")
+
+
+def corrupt_image(e):
+    img = e.image(f"{e.static}:/bin/hello")
+    with open(img, "r+b") as f:
+        f.seek(1024)
+        f.write(b"\0\0\0\0")
+    expect_one_line(e.exec([img], ["/bin/hello"]), HOST_ERROR, "not an EROFS image")
+
+
+CASES = {name: fn for name, fn in dict(globals()).items()
+         if callable(fn) and fn.__module__ == "__main__" and name not in
+         ("native", "expect_same_as_native", "expect_one_line", "Env", "main", "run",
+          "expect", "expect_exit", "expect_in", "require_kvm")}
+
+
+def run_case(name):
+    def case(lispvm, static, dynamic, static_pie):
+        e = Env(lispvm, static, dynamic, static_pie)
+        try:
+            CASES[name](e)
+        finally:
+            shutil.rmtree(e.tmp, ignore_errors=True)
+    return case
+
+
+main({name: run_case(name) for name in CASES})
