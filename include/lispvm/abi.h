@@ -58,6 +58,10 @@ enum lispvm_hypercall_nr {
 	/* args[0] = gpa, args[1] = length (at most LISPVM_RANDOM_MAX).
 	 * Fills the buffer from the host's getrandom(2); ret = length. */
 	LISPVM_HC_GETRANDOM = 5,
+	/* A file operation in a --mount host directory.
+	 * args[0] = gpa of struct lispvm_hostfs_req, args[1] = its size.
+	 * ret = the operation's result (below) or -errno, as Linux gives it. */
+	LISPVM_HC_HOSTFS = 6,
 	LISPVM_HC_COUNT
 };
 
@@ -69,6 +73,85 @@ struct lispvm_hypercall {
 };
 
 #define LISPVM_RANDOM_MAX 256
+
+/* ---- Host directories (--mount HOST:GUEST[:ro|rw]) ----
+ *
+ * The guest resolves paths itself, one component at a time (LSTAT per
+ * component, following symlinks in its own namespace), so every path it
+ * sends is relative to the mount's root, symlink-free and made of plain
+ * names: no "", ".", ".." or "//" components, no leading '/'; "" alone
+ * names the mount's root.  The VMM resolves it with openat2 from the
+ * mount's root directory with RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS |
+ * RESOLVE_NO_SYMLINKS, so nothing outside the mount is ever reached, and
+ * refuses any change to a read-only mount with -EROFS.
+ *
+ * Paths are NUL-terminated in guest memory; path_len counts the NUL and is
+ * at most LISPVM_HOSTFS_PATH_MAX.  A handle names a file the VMM has open
+ * for the guest (at most LISPVM_HOSTFS_MAX_HANDLES at a time).
+ */
+#define LISPVM_HOSTFS_PATH_MAX	  4096
+#define LISPVM_HOSTFS_MAX_HANDLES 1024
+#define LISPVM_HOSTFS_IO_MAX	  (1u << 20) /* bytes per READ/WRITE/GETDENTS */
+
+enum lispvm_hostfs_op {
+	/* path -> buf: struct lispvm_hostfs_stat of the entry itself (a
+	 * symlink is not followed).  ret 0. */
+	LISPVM_HOSTFS_LSTAT = 0,
+	/* path -> buf (buf_len bytes): the symlink's target, not
+	 * NUL-terminated.  ret = its length (truncated to buf_len). */
+	LISPVM_HOSTFS_READLINK = 1,
+	/* path, flags (Linux O_* of open(2): access mode, O_CREAT, O_EXCL,
+	 * O_TRUNC, O_APPEND, O_DIRECTORY; others ignored), mode.  A symlink
+	 * as the last component is -ELOOP.  ret = handle. */
+	LISPVM_HOSTFS_OPEN = 2,
+	/* handle.  ret 0. */
+	LISPVM_HOSTFS_CLOSE = 3,
+	/* handle, buf, buf_len, offset: pread.  ret = bytes. */
+	LISPVM_HOSTFS_PREAD = 4,
+	/* handle, buf, buf_len, offset: pwrite (O_APPEND handles append).
+	 * ret = bytes. */
+	LISPVM_HOSTFS_PWRITE = 5,
+	/* handle -> buf: struct lispvm_hostfs_stat.  ret 0. */
+	LISPVM_HOSTFS_FSTAT = 6,
+	/* handle of a directory, offset = cookie (0 = start) -> buf: Linux
+	 * linux_dirent64 records whose d_off resumes after each.  ret =
+	 * bytes (0 at the end). */
+	LISPVM_HOSTFS_GETDENTS = 7,
+	/* handle, offset = new size.  ret 0. */
+	LISPVM_HOSTFS_FTRUNCATE = 8,
+	/* handle.  ret 0. */
+	LISPVM_HOSTFS_FSYNC = 9,
+	/* path, mode.  ret 0. */
+	LISPVM_HOSTFS_MKDIR = 10,
+	/* path (not a directory).  ret 0. */
+	LISPVM_HOSTFS_UNLINK = 11,
+	/* path (an empty directory).  ret 0. */
+	LISPVM_HOSTFS_RMDIR = 12,
+	/* path -> path2, both in this mount.  ret 0. */
+	LISPVM_HOSTFS_RENAME = 13,
+	/* path2 = a new symlink whose target is path (any text).  ret 0. */
+	LISPVM_HOSTFS_SYMLINK = 14,
+	LISPVM_HOSTFS_OP_COUNT
+};
+
+struct lispvm_hostfs_req {
+	uint32_t op;	/* enum lispvm_hostfs_op */
+	uint32_t mount; /* index into the FDT's mounts, in --mount order */
+	uint64_t handle;
+	uint64_t path_gpa, path_len;
+	uint64_t path2_gpa, path2_len;
+	uint64_t buf_gpa, buf_len;
+	uint64_t offset;
+	uint32_t flags, mode;
+};
+
+/* What LSTAT/FSTAT return: Linux's stat, fixed-width. */
+struct lispvm_hostfs_stat {
+	uint64_t ino, size, blocks, rdev;
+	uint32_t mode, nlink, uid, gid;
+	int64_t atime_sec, mtime_sec, ctime_sec;
+	uint32_t atime_nsec, mtime_nsec, ctime_nsec, blksize;
+};
 
 /* Order of lispvm_fault_report.gpr[]: the order the guest's trap entry
  * pushes them, lowest index = lowest address. */
@@ -132,21 +215,27 @@ struct lispvm_fault_report {
  *       images { image@GPA { reg = <GPA SIZE>; lispvm,path = "host path"; }; ... };
  *                        -- read-only EROFS images, in --image order; the
  *                           guest serves / as their union, first wins
+ *       mounts { mount@N { lispvm,guest-path = "/abs/dir"; lispvm,path = "host dir";
+ *                          lispvm,readonly; (empty, when :ro) }; ... };
+ *                        -- host directories, N = the index in hostfs requests
  *       devices { };     -- virtio-mmio devices (later issues)
  *   };
  */
-#define LISPVM_FDT_MODULE_NAME	"lispvm,fdt"
-#define LISPVM_FDT_COMPATIBLE	"lispvm,microvm"
-#define LISPVM_FDT_PROP_ABI	"lispvm,abi-version"
-#define LISPVM_FDT_NODE_IMAGES	"images"
-#define LISPVM_FDT_NODE_DEVICES "devices"
-#define LISPVM_FDT_PROP_ARGV	"lispvm,argv"
-#define LISPVM_FDT_PROP_ENVP	"lispvm,envp"
-#define LISPVM_FDT_PROP_CWD	"lispvm,cwd"
-#define LISPVM_FDT_PROP_TTY	"lispvm,stdio-tty"
-#define LISPVM_FDT_PROP_WINSIZE "lispvm,winsize"
-#define LISPVM_FDT_PROP_STRACE	"lispvm,strace"
-#define LISPVM_FDT_PROP_PATH	"lispvm,path"
+#define LISPVM_FDT_MODULE_NAME	   "lispvm,fdt"
+#define LISPVM_FDT_COMPATIBLE	   "lispvm,microvm"
+#define LISPVM_FDT_PROP_ABI	   "lispvm,abi-version"
+#define LISPVM_FDT_NODE_IMAGES	   "images"
+#define LISPVM_FDT_NODE_DEVICES	   "devices"
+#define LISPVM_FDT_PROP_ARGV	   "lispvm,argv"
+#define LISPVM_FDT_PROP_ENVP	   "lispvm,envp"
+#define LISPVM_FDT_PROP_CWD	   "lispvm,cwd"
+#define LISPVM_FDT_PROP_TTY	   "lispvm,stdio-tty"
+#define LISPVM_FDT_PROP_WINSIZE	   "lispvm,winsize"
+#define LISPVM_FDT_PROP_STRACE	   "lispvm,strace"
+#define LISPVM_FDT_PROP_PATH	   "lispvm,path"
+#define LISPVM_FDT_NODE_MOUNTS	   "mounts"
+#define LISPVM_FDT_PROP_GUEST_PATH "lispvm,guest-path"
+#define LISPVM_FDT_PROP_READONLY   "lispvm,readonly"
 /* Bounds argv + environment too (Linux allows 2 MiB; 512 KiB here). */
 #define LISPVM_FDT_MAX_SIZE 0x80000
 
