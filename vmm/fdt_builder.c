@@ -101,6 +101,36 @@ static int add_images(void *fdt, const struct guest_params *params, char *err, s
 	return 0;
 }
 
+/* mount@N with reg = <N>: N is the index hostfs requests name the mount
+ * by; the cells make it a well-formed unit address for dtc. */
+static int add_mount(void *fdt, unsigned int index, const struct guest_mount *m, char *err,
+		     size_t err_size)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "mount@%x", index);
+	TRY(fdt_begin_node(fdt, name));
+	TRY(fdt_property_u32(fdt, "reg", index));
+	TRY(fdt_property_string(fdt, LISPVM_FDT_PROP_GUEST_PATH, m->guest_path));
+	TRY(fdt_property_string(fdt, LISPVM_FDT_PROP_PATH, m->host_path));
+	if (m->readonly)
+		TRY(fdt_property(fdt, LISPVM_FDT_PROP_READONLY, NULL, 0));
+	TRY(fdt_end_node(fdt));
+	return 0;
+}
+
+static int add_mounts(void *fdt, const struct guest_params *params, char *err, size_t err_size)
+{
+	TRY(fdt_begin_node(fdt, LISPVM_FDT_NODE_MOUNTS));
+	TRY(fdt_property_u32(fdt, "#address-cells", 1));
+	TRY(fdt_property_u32(fdt, "#size-cells", 0));
+	for (unsigned int i = 0; i < params->nr_mounts; i++)
+		if (add_mount(fdt, i, &params->mounts[i], err, err_size) < 0)
+			return -1;
+	TRY(fdt_end_node(fdt));
+	return 0;
+}
+
 int fdt_build(void *buf, size_t size, const struct memory_layout *layout, const char *bootargs,
 	      const struct guest_params *params, char *err, size_t err_size)
 {
@@ -122,6 +152,7 @@ int fdt_build(void *buf, size_t size, const struct memory_layout *layout, const 
 		if (add_memory_node(buf, &layout->ram[i], err, err_size) < 0)
 			return -1;
 	if (add_images(buf, params, err, err_size) < 0 ||
+	    add_mounts(buf, params, err, err_size) < 0 ||
 	    add_container_node(buf, LISPVM_FDT_NODE_DEVICES, err, err_size) < 0)
 		return -1;
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* What the VMM tells the guest beyond RAM: the program to run and the
- * images it reads files from (written into the device tree). */
+/* What the VMM tells the guest beyond RAM: the program to run, the
+ * images it reads files from and the host directories it may use (written
+ * into the device tree). */
 #ifndef LISPVM_VMM_GUEST_PARAMS_H
 #define LISPVM_VMM_GUEST_PARAMS_H
 
@@ -8,11 +9,20 @@
 #include <stdint.h>
 
 #define GUEST_MAX_IMAGES 8
+#define GUEST_MAX_MOUNTS 8
 
 struct guest_image {
 	const char *path; /* host path, for messages */
 	uint64_t gpa;
 	uint64_t size;
+};
+
+/* A --mount: the index in this array is the mount number in hostfs
+ * requests. */
+struct guest_mount {
+	const char *host_path;	/* as given on the command line */
+	const char *guest_path; /* absolute and normalized, not "/" */
+	bool readonly;
 };
 
 struct guest_program {
@@ -30,6 +40,8 @@ struct guest_params {
 	const struct guest_program *program; /* NULL: boot the runtime alone */
 	struct guest_image images[GUEST_MAX_IMAGES];
 	unsigned int nr_images;
+	struct guest_mount mounts[GUEST_MAX_MOUNTS];
+	unsigned int nr_mounts;
 };
 
 #endif

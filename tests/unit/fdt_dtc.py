@@ -36,6 +36,12 @@ def decompile(test_exe, dtc):
             "memory@100000000 {",
             "reg = <0x01 0x00 0x00 0x80000000>;",
             "images {",
+            "mounts {",
+            "mount@0 {",
+            'lispvm,guest-path = "/data";',
+            'lispvm,path = "/srv/data";',
+            "mount@1 {",
+            "lispvm,readonly;",
             "devices {",
         ]:
             expect_in(line, dts, proc)

@@ -94,6 +94,28 @@ static void check_images(const void *fdt)
 	CHECK(strcmp(fdt_getprop(fdt, node, LISPVM_FDT_PROP_PATH, NULL), "/tmp/a.img") == 0);
 }
 
+/* Both mounts, in order; only the read-only one has lispvm,readonly. */
+static void check_mounts(const void *fdt)
+{
+	int m0 = fdt_path_offset(fdt, "/" LISPVM_FDT_NODE_MOUNTS "/mount@0");
+	int m1 = fdt_path_offset(fdt, "/" LISPVM_FDT_NODE_MOUNTS "/mount@1");
+	const fdt32_t *reg;
+	int len;
+
+	CHECK(m0 >= 0 && m1 >= 0);
+	if (m0 < 0 || m1 < 0)
+		return;
+	CHECK(strcmp(fdt_getprop(fdt, m0, LISPVM_FDT_PROP_GUEST_PATH, NULL), "/data") == 0);
+	CHECK(strcmp(fdt_getprop(fdt, m0, LISPVM_FDT_PROP_PATH, NULL), "/srv/data") == 0);
+	CHECK(fdt_getprop(fdt, m0, LISPVM_FDT_PROP_READONLY, &len) == NULL);
+	CHECK(strcmp(fdt_getprop(fdt, m1, LISPVM_FDT_PROP_GUEST_PATH, NULL), "/src/lib") == 0);
+	CHECK(strcmp(fdt_getprop(fdt, m1, LISPVM_FDT_PROP_PATH, NULL), "rel/lib") == 0);
+	CHECK(fdt_getprop(fdt, m1, LISPVM_FDT_PROP_READONLY, &len) != NULL && len == 0);
+	reg = fdt_getprop(fdt, m1, "reg", &len);
+	CHECK(reg != NULL && len == 4 && fdt32_to_cpu(reg[0]) == 1);
+	CHECK(fdt_path_offset(fdt, "/" LISPVM_FDT_NODE_MOUNTS "/mount@2") < 0);
+}
+
 static void check_tree(const void *fdt)
 {
 	const fdt32_t *abi;
@@ -112,6 +134,7 @@ static void check_tree(const void *fdt)
 	check_memory_node(fdt, "/memory@100000000", LISPVM_HIGH_RAM_START,
 			  (5ULL << 30) - LISPVM_MMIO_HOLE_START);
 	CHECK(fdt_path_offset(fdt, "/" LISPVM_FDT_NODE_IMAGES) >= 0);
+	CHECK(fdt_path_offset(fdt, "/" LISPVM_FDT_NODE_MOUNTS) >= 0);
 	CHECK(fdt_path_offset(fdt, "/" LISPVM_FDT_NODE_DEVICES) >= 0);
 }
 
@@ -135,6 +158,9 @@ int main(int argc, char **argv)
 		.program = &test_program,
 		.images = {{.path = "/tmp/a.img", .gpa = 0x140000000ULL, .size = 0x5000}},
 		.nr_images = 1,
+		.mounts = {{.host_path = "/srv/data", .guest_path = "/data"},
+			   {.host_path = "rel/lib", .guest_path = "/src/lib", .readonly = true}},
+		.nr_mounts = 2,
 	};
 
 	CHECK(memory_layout_compute(5ULL << 30, &layout) == 0);
@@ -143,6 +169,7 @@ int main(int argc, char **argv)
 	check_tree(blob);
 	check_program(blob);
 	check_images(blob);
+	check_mounts(blob);
 	test_too_small_buffer(&layout);
 	if (argc == 3 && strcmp(argv[1], "--dtb") == 0) {
 		FILE *f = fopen(argv[2], "wb");
