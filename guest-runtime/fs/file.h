@@ -30,6 +30,10 @@ struct file_ops {
 	/* How mmap finds the pages at offset off; -ENODEV if it cannot. */
 	int (*mmap)(struct file *f, uint64_t off, struct mm_backing *out);
 	int64_t (*ioctl)(struct file *f, unsigned int cmd, uint64_t arg);
+	/* ftruncate; NULL: -EINVAL (not a regular file on a writable place). */
+	int (*truncate)(struct file *f, uint64_t size);
+	/* fsync/fdatasync; NULL: nothing to flush. */
+	int (*fsync)(struct file *f);
 	void (*release)(struct file *f);
 };
 

@@ -45,7 +45,20 @@ static bool is_dir(const struct erofs_inode *ino)
 	return S_ISDIR(ino->mode);
 }
 
-void imagefs_root(struct imagefs_node *out)
+static const struct vnode_ops imagefs_vnode_ops;
+
+/* Image filesystems share one fs_id: the union is one read-only tree. */
+#define IMAGEFS_FS_ID 0
+
+static void to_vnode(const struct imagefs_node *n, struct vnode *out)
+{
+	out->ops = &imagefs_vnode_ops;
+	out->mode = n->inode.mode;
+	out->fs_id = IMAGEFS_FS_ID;
+	out->image = *n;
+}
+
+static void union_root(struct imagefs_node *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (unsigned int i = 0; i < images.n; i++) {
@@ -62,8 +75,16 @@ void imagefs_root(struct imagefs_node *out)
 	}
 }
 
-int imagefs_lookup(const struct imagefs_node *dir, const char *name, uint64_t namelen,
-		   struct imagefs_node *out)
+void imagefs_root(struct vnode *out)
+{
+	struct imagefs_node root;
+
+	union_root(&root);
+	to_vnode(&root, out);
+}
+
+static int union_lookup(const struct imagefs_node *dir, const char *name, uint64_t namelen,
+			struct imagefs_node *out)
 {
 	bool found = false;
 
@@ -95,10 +116,25 @@ int imagefs_lookup(const struct imagefs_node *dir, const char *name, uint64_t na
 	return found ? 0 : -ENOENT;
 }
 
-int64_t imagefs_readlink(const struct imagefs_node *n, char *buf, uint64_t size)
+static int imagefs_lookup(const struct vnode *dir, const char *path, const char *name, size_t len,
+			  struct vnode *out)
 {
+	struct imagefs_node n;
+	int rc;
+
+	(void)path;
+	rc = union_lookup(&dir->image, name, len, &n);
+	if (rc == 0)
+		to_vnode(&n, out);
+	return rc;
+}
+
+static int64_t imagefs_readlink(const struct vnode *v, const char *path, char *buf, uint64_t size)
+{
+	const struct imagefs_node *n = &v->image;
 	int64_t len;
 
+	(void)path;
 	if (!S_ISLNK(n->inode.mode))
 		return -EINVAL;
 	if (n->inode.size >= size)
@@ -110,7 +146,7 @@ int64_t imagefs_readlink(const struct imagefs_node *n, char *buf, uint64_t size)
 	return len;
 }
 
-void imagefs_stat(const struct imagefs_node *n, struct stat *st)
+static void node_stat(const struct imagefs_node *n, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_dev = IMAGE_DEV_BASE + n->image;
@@ -183,7 +219,7 @@ static int64_t imagefs_read(struct file *f, void *buf, uint64_t len, uint64_t of
 
 static int imagefs_file_stat(struct file *f, struct stat *st)
 {
-	imagefs_stat(node_of(f), st);
+	node_stat(node_of(f), st);
 	return 0;
 }
 
@@ -321,8 +357,9 @@ static const struct file_ops imagefs_ops = {
 	.release = imagefs_release,
 };
 
-int imagefs_open(const struct imagefs_node *n, uint32_t flags, const char *path, struct file **out)
+static int imagefs_open(const struct vnode *v, const char *path, uint32_t flags, struct file **out)
 {
+	const struct imagefs_node *n = &v->image;
 	struct imagefs_node *copy;
 	struct file *f;
 
@@ -344,3 +381,17 @@ int imagefs_open(const struct imagefs_node *n, uint32_t flags, const char *path,
 	*out = f;
 	return 0;
 }
+
+static int imagefs_vnode_stat(const struct vnode *v, const char *path, struct stat *st)
+{
+	(void)path;
+	node_stat(&v->image, st);
+	return 0;
+}
+
+static const struct vnode_ops imagefs_vnode_ops = {
+	.lookup = imagefs_lookup,
+	.readlink = imagefs_readlink,
+	.stat = imagefs_vnode_stat,
+	.open = imagefs_open,
+};

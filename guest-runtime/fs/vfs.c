@@ -7,42 +7,130 @@
 #include <linux/stat.h>
 #include <string.h>
 
+#include "fs/devfs.h"
 #include "fs/file.h"
+#include "fs/hostfs.h"
 #include "fs/imagefs.h"
+#include "fs/procfs.h"
+#include "fs/tmpfs.h"
 #include "kernel/kheap.h"
+#include "kernel/printk.h"
 #include "linux/fd.h"
 #include "linux/process.h"
 
 /* Linux's limit on symlinks followed in one resolution. */
 #define MAX_SYMLINKS 40
+#define MAX_MOUNTS   24
 
-int vfs_init(const struct boot_info *bi)
+/* A mount point, split so a step can match it without building paths:
+ * the parent's canonical path is path[0..parent_len), the name follows. */
+struct mount {
+	char *path;
+	size_t parent_len;
+	const char *name;
+	size_t name_len;
+	struct vnode root;
+};
+
+static struct {
+	struct vnode root;
+	struct mount mounts[MAX_MOUNTS];
+	unsigned int nr_mounts;
+	unsigned int next_fs_id;
+} ns = {.next_fs_id = 1};
+
+unsigned int vfs_new_fs_id(void)
 {
-	return imagefs_init(bi);
+	return ns.next_fs_id++;
 }
 
-/* Where resolution stands: the directory reached and its canonical path
- * (symlink-free, so ".." is textual). */
+/* True if path is "/" or absolute with no empty, "." or ".." parts. */
+static bool is_canonical(const char *path)
+{
+	const char *p = path;
+
+	if (p[0] != '/')
+		return false;
+	if (p[1] == '\0')
+		return true;
+	while (*p == '/') {
+		const char *name = ++p;
+
+		while (*p && *p != '/')
+			p++;
+		if (p == name || (p - name == 1 && name[0] == '.') ||
+		    (p - name == 2 && name[0] == '.' && name[1] == '.'))
+			return false;
+	}
+	return *p == '\0';
+}
+
+int vfs_mount(const char *path, const struct vnode *root)
+{
+	struct mount *m;
+	size_t len = strlen(path);
+	const char *slash;
+
+	if (!is_canonical(path) || len == 1 || len >= PATH_MAX)
+		return -EINVAL;
+	if (ns.nr_mounts == MAX_MOUNTS)
+		return -ENOSPC;
+	m = &ns.mounts[ns.nr_mounts];
+	m->path = kmalloc(len + 1);
+	if (m->path == NULL)
+		return -ENOMEM;
+	memcpy(m->path, path, len + 1);
+	slash = strrchr(m->path, '/');
+	m->parent_len = slash == m->path ? 1 : (size_t)(slash - m->path);
+	m->name = slash + 1;
+	m->name_len = len - (size_t)(m->name - m->path);
+	m->root = *root;
+	ns.nr_mounts++;
+	return 0;
+}
+
+/* The mount covering the exact path, or NULL. */
+static const struct mount *mount_exact(const char *path)
+{
+	for (unsigned int i = 0; i < ns.nr_mounts; i++)
+		if (strcmp(ns.mounts[i].path, path) == 0)
+			return &ns.mounts[i];
+	return NULL;
+}
+
+/* Where resolution stands: the node reached and its canonical path. */
 struct walk {
-	struct imagefs_node node;
+	struct vnode node;
 	char path[PATH_MAX];
 	size_t path_len;
 	int links;
 };
 
-static int walk_from_root(struct walk *w)
+/* The mount whose point is name[0..len) inside the directory walked to. */
+static const struct mount *mount_at(const struct walk *w, const char *name, size_t len)
 {
-	imagefs_root(&w->node);
+	for (unsigned int i = 0; i < ns.nr_mounts; i++) {
+		const struct mount *m = &ns.mounts[i];
+
+		if (m->name_len == len && memcmp(m->name, name, len) == 0 &&
+		    m->parent_len == w->path_len && memcmp(m->path, w->path, w->path_len) == 0)
+			return m;
+	}
+	return NULL;
+}
+
+static void walk_from_root(struct walk *w)
+{
+	w->node = ns.root;
 	w->path[0] = '/';
 	w->path[1] = '\0';
 	w->path_len = 1;
-	return 0;
 }
 
 static int walk_path(struct walk *w, const char *path, bool follow_last);
 
-/* Re-walks the canonical path (after ".."): cheap, and images have no
- * parent pointers to follow. */
+/* Re-walks a canonical path (after "..", or from a descriptor's path):
+ * filesystems keep no parent pointers to follow. */
 static int walk_reset_to(struct walk *w, const char *canon, size_t len)
 {
 	char *copy = kmalloc(len + 1);
@@ -67,22 +155,32 @@ static void path_append(struct walk *w, const char *name, size_t len)
 	w->path[w->path_len] = '\0';
 }
 
+static void path_truncate(struct walk *w, size_t len)
+{
+	w->path_len = len;
+	w->path[len] = '\0';
+}
+
 static int step_up(struct walk *w)
 {
 	char *slash = strrchr(w->path, '/');
 
 	if (w->path_len == 1)
 		return 0; /* ".." of / is / */
-	if (slash == w->path)
-		return walk_from_root(w);
+	if (slash == w->path) {
+		walk_from_root(w);
+		return 0;
+	}
 	return walk_reset_to(w, w->path, (size_t)(slash - w->path));
 }
 
-/* Buffers on the heap: links nest up to MAX_SYMLINKS deep. */
-static int follow_link(struct walk *w, const struct imagefs_node *link)
+/* Follows the symlink `link`, named name[0..len) in the directory w is
+ * at.  Buffers live on the heap: links nest up to MAX_SYMLINKS deep. */
+static int follow_link(struct walk *w, const struct vnode *link, const char *name, size_t len)
 {
+	size_t dir_len = w->path_len;
 	char *target;
-	int64_t len;
+	int64_t n;
 	int rc;
 
 	if (++w->links > MAX_SYMLINKS)
@@ -90,47 +188,62 @@ static int follow_link(struct walk *w, const struct imagefs_node *link)
 	target = kmalloc(PATH_MAX);
 	if (target == NULL)
 		return -ENOMEM;
-	len = imagefs_readlink(link, target, PATH_MAX);
-	if (len < 0) {
+	path_append(w, name, len);
+	n = link->ops->readlink(link, w->path, target, PATH_MAX);
+	path_truncate(w, dir_len);
+	if (n < 0) {
 		kfree(target);
-		return (int)len;
+		return (int)n;
 	}
 	if (target[0] == '/')
 		walk_from_root(w);
-	rc = walk_path(w, target, true);
+	rc = target[0] ? walk_path(w, target, true) : -ENOENT;
 	kfree(target);
 	return rc;
+}
+
+/* The entry name[0..len) of the directory w is at, mounts first. */
+static int lookup_child(const struct walk *w, const char *name, size_t len, struct vnode *out)
+{
+	const struct mount *m = mount_at(w, name, len);
+
+	if (m != NULL) {
+		*out = m->root;
+		return 0;
+	}
+	return w->node.ops->lookup(&w->node, w->path, name, len, out);
+}
+
+static bool is_dot(const char *name, size_t len)
+{
+	return len == 1 && name[0] == '.';
+}
+
+static bool is_dotdot(const char *name, size_t len)
+{
+	return len == 2 && name[0] == '.' && name[1] == '.';
 }
 
 /* One component: name[0..len). */
 static int step(struct walk *w, const char *name, size_t len, bool follow)
 {
-	struct imagefs_node next;
+	struct vnode next;
 	int rc;
 
-	if (len == 1 && name[0] == '.')
-		return S_ISDIR(w->node.inode.mode) ? 0 : -ENOTDIR;
-	if (len == 2 && name[0] == '.' && name[1] == '.')
+	if (is_dot(name, len))
+		return 0;
+	if (is_dotdot(name, len))
 		return step_up(w);
-	if (len > NAME_MAX)
+	if (len > NAME_MAX || w->path_len + 1 + len >= PATH_MAX)
 		return -ENAMETOOLONG;
-	if (w->path_len + 1 + len >= PATH_MAX)
-		return -ENAMETOOLONG;
-	rc = imagefs_lookup(&w->node, name, len, &next);
+	rc = lookup_child(w, name, len, &next);
 	if (rc < 0)
 		return rc;
-	if (S_ISLNK(next.inode.mode) && follow)
-		return follow_link(w, &next);
+	if (S_ISLNK(next.mode) && follow)
+		return follow_link(w, &next, name, len);
 	w->node = next;
 	path_append(w, name, len);
 	return 0;
-}
-
-static bool only_slashes(const char *s)
-{
-	while (*s == '/')
-		s++;
-	return *s == '\0';
 }
 
 static int walk_path(struct walk *w, const char *path, bool follow_last)
@@ -140,7 +253,6 @@ static int walk_path(struct walk *w, const char *path, bool follow_last)
 	while (*p) {
 		const char *end;
 		size_t len;
-		bool last;
 		int rc;
 
 		while (*p == '/')
@@ -149,10 +261,10 @@ static int walk_path(struct walk *w, const char *path, bool follow_last)
 			break;
 		end = strchr(p, '/');
 		len = end ? (size_t)(end - p) : strlen(p);
-		last = only_slashes(p + len);
-		if (!S_ISDIR(w->node.inode.mode))
+		if (!S_ISDIR(w->node.mode))
 			return -ENOTDIR;
-		rc = step(w, p, len, !last || follow_last || (end != NULL));
+		/* "name/" follows a symlink even for lstat, as on Linux. */
+		rc = step(w, p, len, follow_last || end != NULL);
 		if (rc < 0)
 			return rc;
 		p += len;
@@ -166,6 +278,7 @@ static int walk_start(struct walk *w, int dirfd, const char *path)
 	struct file *dir;
 	int rc;
 
+	w->links = 0;
 	walk_from_root(w);
 	if (path[0] == '/')
 		return 0;
@@ -176,51 +289,418 @@ static int walk_start(struct walk *w, int dirfd, const char *path)
 		return -EBADF;
 	rc = walk_reset_to(w, dir->path, strlen(dir->path));
 	file_put(dir);
-	if (rc == 0 && !S_ISDIR(w->node.inode.mode))
+	if (rc == 0 && !S_ISDIR(w->node.mode))
 		rc = -ENOTDIR;
 	return rc;
 }
 
-int vfs_resolve(int dirfd, const char *path, bool follow_last, struct imagefs_node *node,
-		char *canon)
+static int resolve(struct walk *w, int dirfd, const char *path, bool follow_last)
 {
-	static struct walk w; /* big: not on the kernel stack */
 	int rc;
 
 	if (path[0] == '\0')
 		return -ENOENT;
-	w.links = 0;
-	rc = walk_start(&w, dirfd, path);
+	rc = walk_start(w, dirfd, path);
 	if (rc == 0)
-		rc = walk_path(&w, path, follow_last);
-	if (rc < 0)
-		return rc;
-	/* "dir/" names a directory. */
-	if (path[strlen(path) - 1] == '/' && !S_ISDIR(w.node.inode.mode))
+		rc = walk_path(w, path, follow_last);
+	if (rc == 0 && path[strlen(path) - 1] == '/' && !S_ISDIR(w->node.mode))
+		rc = -ENOTDIR; /* "file/" */
+	return rc;
+}
+
+/* Walks to the directory that would hold path's last component, which
+ * *name (inside path) and *len then name. */
+static int resolve_parent(struct walk *w, int dirfd, char *path, const char **name, size_t *len)
+{
+	size_t n = strlen(path);
+	char *last, saved;
+	int rc;
+
+	if (n == 0)
+		return -ENOENT;
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	last = path + n;
+	while (last > path && last[-1] != '/')
+		last--;
+	*name = last;
+	*len = (size_t)(path + n - last);
+	if (*len == 0)
+		return -EBUSY; /* "/" itself */
+	if (*len > NAME_MAX)
+		return -ENAMETOOLONG;
+	saved = *last;
+	*last = '\0';
+	rc = walk_start(w, dirfd, path);
+	if (rc == 0)
+		rc = walk_path(w, path, true);
+	*last = saved;
+	if (rc == 0 && !S_ISDIR(w->node.mode))
+		rc = -ENOTDIR;
+	return rc;
+}
+
+static struct walk *walk_alloc(void)
+{
+	return kmalloc(sizeof(struct walk));
+}
+
+int vfs_resolve(int dirfd, const char *path, bool follow_last, struct vnode *node, char *canon)
+{
+	struct walk *w = walk_alloc();
+	int rc;
+
+	if (w == NULL)
+		return -ENOMEM;
+	rc = resolve(w, dirfd, path, follow_last);
+	if (rc == 0) {
+		*node = w->node;
+		if (canon)
+			memcpy(canon, w->path, w->path_len + 1);
+	}
+	kfree(w);
+	return rc;
+}
+
+int vfs_stat(int dirfd, const char *path, bool follow_last, struct stat *st)
+{
+	struct walk *w = walk_alloc();
+	int rc;
+
+	if (w == NULL)
+		return -ENOMEM;
+	rc = resolve(w, dirfd, path, follow_last);
+	if (rc == 0)
+		rc = w->node.ops->stat(&w->node, w->path, st);
+	kfree(w);
+	return rc;
+}
+
+int64_t vfs_readlink(int dirfd, const char *path, char *buf, uint64_t size)
+{
+	struct walk *w = walk_alloc();
+	int64_t rc;
+
+	if (w == NULL)
+		return -ENOMEM;
+	rc = resolve(w, dirfd, path, false);
+	if (rc == 0)
+		rc = S_ISLNK(w->node.mode) ? w->node.ops->readlink(&w->node, w->path, buf, size)
+					   : -EINVAL;
+	kfree(w);
+	return rc;
+}
+
+static int open_node(struct walk *w, uint32_t flags, struct file **out)
+{
+	if (S_ISLNK(w->node.mode))
+		return -ELOOP; /* O_NOFOLLOW on a symlink */
+	if (S_ISDIR(w->node.mode) && ((flags & O_ACCMODE) != O_RDONLY || (flags & O_CREAT)))
+		return -EISDIR;
+	if ((flags & O_DIRECTORY) && !S_ISDIR(w->node.mode))
 		return -ENOTDIR;
-	*node = w.node;
-	if (canon)
-		memcpy(canon, w.path, w.path_len + 1);
-	return 0;
+	return w->node.ops->open(&w->node, w->path, flags, out);
+}
+
+/* O_CREAT of a name that does not exist yet. */
+static int create_and_open(struct walk *w, int dirfd, const char *path, uint32_t flags,
+			   uint32_t mode, struct file **out)
+{
+	char *copy = kmalloc(PATH_MAX);
+	const char *name;
+	struct vnode node;
+	size_t len;
+	int rc;
+
+	if (copy == NULL)
+		return -ENOMEM;
+	memcpy(copy, path, strlen(path) + 1);
+	rc = resolve_parent(w, dirfd, copy, &name, &len);
+	if (rc == 0 && (is_dot(name, len) || is_dotdot(name, len) || copy[strlen(copy) - 1] == '/'))
+		rc = -EISDIR;
+	if (rc == 0 && w->node.ops->create == NULL)
+		rc = -EROFS;
+	if (rc == 0)
+		rc = w->node.ops->create(&w->node, w->path, name, len, S_IFREG | (mode & 07777),
+					 &node);
+	if (rc == 0) {
+		path_append(w, name, len);
+		w->node = node;
+		rc = w->node.ops->open(&w->node, w->path, flags & ~(uint32_t)O_TRUNC, out);
+	}
+	kfree(copy);
+	return rc;
 }
 
 int vfs_open(int dirfd, const char *path, uint32_t flags, uint32_t mode, struct file **out)
 {
-	struct imagefs_node node;
-	char canon[PATH_MAX];
+	struct walk *w = walk_alloc();
 	int rc;
 
-	(void)mode;
-	rc = vfs_resolve(dirfd, path, !(flags & O_NOFOLLOW), &node, canon);
+	if (w == NULL)
+		return -ENOMEM;
+	rc = resolve(w, dirfd, path, !(flags & O_NOFOLLOW));
 	if (rc == -ENOENT && (flags & O_CREAT))
-		return -EROFS;
+		rc = create_and_open(w, dirfd, path, flags, mode, out);
+	else if (rc == 0 && (flags & O_CREAT) && (flags & O_EXCL))
+		rc = -EEXIST;
+	else if (rc == 0)
+		rc = open_node(w, flags, out);
+	kfree(w);
+	return rc;
+}
+
+/* ---- changes to the namespace ---- */
+
+/* The parent directory of path and the last name, for a change. */
+struct target {
+	struct walk w;
+	char path[PATH_MAX];
+	const char *name;
+	size_t len;
+	struct vnode child; /* valid when exists */
+	bool exists, is_mount;
+};
+
+static int target_resolve(struct target *t, int dirfd, const char *path)
+{
+	int rc;
+
+	memcpy(t->path, path, strlen(path) + 1);
+	rc = resolve_parent(&t->w, dirfd, t->path, &t->name, &t->len);
 	if (rc < 0)
 		return rc;
-	if ((flags & O_CREAT) && (flags & O_EXCL))
-		return -EEXIST;
-	if (S_ISLNK(node.inode.mode))
-		return -ELOOP; /* O_NOFOLLOW on a symlink */
-	if (S_ISDIR(node.inode.mode) && (flags & O_ACCMODE) != O_RDONLY)
-		return -EISDIR;
-	return imagefs_open(&node, flags, canon, out);
+	t->is_mount = mount_at(&t->w, t->name, t->len) != NULL;
+	if (is_dot(t->name, t->len) || is_dotdot(t->name, t->len)) {
+		t->exists = true;
+		return 0;
+	}
+	rc = lookup_child(&t->w, t->name, t->len, &t->child);
+	t->exists = rc == 0;
+	return rc == -ENOENT ? 0 : rc;
+}
+
+static struct target *target_alloc(int dirfd, const char *path, int *rc)
+{
+	struct target *t = kmalloc(sizeof(*t));
+
+	if (t == NULL) {
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	*rc = target_resolve(t, dirfd, path);
+	if (*rc < 0) {
+		kfree(t);
+		return NULL;
+	}
+	return t;
+}
+
+int vfs_mkdir(int dirfd, const char *path, uint32_t mode)
+{
+	int rc;
+	struct target *t = target_alloc(dirfd, path, &rc);
+
+	if (t == NULL)
+		return rc;
+	if (t->exists || t->is_mount)
+		rc = -EEXIST;
+	else if (t->w.node.ops->mkdir == NULL)
+		rc = -EROFS;
+	else
+		rc = t->w.node.ops->mkdir(&t->w.node, t->w.path, t->name, t->len, mode & 07777);
+	kfree(t);
+	return rc;
+}
+
+int vfs_unlink(int dirfd, const char *path)
+{
+	int rc;
+	struct target *t = target_alloc(dirfd, path, &rc);
+
+	if (t == NULL)
+		return rc;
+	if (!t->exists)
+		rc = -ENOENT;
+	else if (t->is_mount || is_dot(t->name, t->len) || is_dotdot(t->name, t->len) ||
+		 S_ISDIR(t->child.mode))
+		rc = -EISDIR;
+	else if (t->w.node.ops->unlink == NULL)
+		rc = -EROFS;
+	else
+		rc = t->w.node.ops->unlink(&t->w.node, t->w.path, t->name, t->len);
+	kfree(t);
+	return rc;
+}
+
+int vfs_rmdir(int dirfd, const char *path)
+{
+	int rc;
+	struct target *t = target_alloc(dirfd, path, &rc);
+
+	if (t == NULL)
+		return rc;
+	if (is_dot(t->name, t->len))
+		rc = -EINVAL;
+	else if (is_dotdot(t->name, t->len))
+		rc = -ENOTEMPTY;
+	else if (!t->exists)
+		rc = -ENOENT;
+	else if (t->is_mount)
+		rc = -EBUSY;
+	else if (!S_ISDIR(t->child.mode))
+		rc = -ENOTDIR;
+	else if (t->w.node.ops->rmdir == NULL)
+		rc = -EROFS;
+	else
+		rc = t->w.node.ops->rmdir(&t->w.node, t->w.path, t->name, t->len);
+	kfree(t);
+	return rc;
+}
+
+/* True if the canonical path b lies inside directory a (or is a). */
+static bool path_within(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+
+	return strncmp(a, b, n) == 0 && (b[n] == '\0' || b[n] == '/' || n == 1);
+}
+
+static int rename_checked(struct target *from, struct target *to)
+{
+	char *from_full = kmalloc(PATH_MAX), *to_full = kmalloc(PATH_MAX);
+	struct walk *fw = &from->w;
+	size_t fl = fw->path_len, tl = to->w.path_len;
+	int rc = 0;
+
+	if (from_full == NULL || to_full == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	path_append(fw, from->name, from->len);
+	memcpy(from_full, fw->path, fw->path_len + 1);
+	path_truncate(fw, fl);
+	path_append(&to->w, to->name, to->len);
+	memcpy(to_full, to->w.path, to->w.path_len + 1);
+	path_truncate(&to->w, tl);
+	if (strcmp(from_full, to_full) == 0)
+		goto out; /* the same name: nothing to do */
+	if (S_ISDIR(from->child.mode) && path_within(from_full, to_full))
+		rc = -EINVAL; /* a directory into itself */
+	else if (to->exists && S_ISDIR(to->child.mode) && !S_ISDIR(from->child.mode))
+		rc = -EISDIR;
+	else if (to->exists && !S_ISDIR(to->child.mode) && S_ISDIR(from->child.mode))
+		rc = -ENOTDIR;
+	else
+		rc = fw->node.ops->rename(&fw->node, fw->path, from->name, from->len, &to->w.node,
+					  to->w.path, to->name, to->len);
+out:
+	kfree(from_full);
+	kfree(to_full);
+	return rc;
+}
+
+int vfs_rename(int from_dirfd, const char *from, int to_dirfd, const char *to)
+{
+	struct target *f, *t = NULL;
+	int rc;
+
+	f = target_alloc(from_dirfd, from, &rc);
+	if (f != NULL)
+		t = target_alloc(to_dirfd, to, &rc);
+	if (t == NULL)
+		goto out;
+	if (!f->exists)
+		rc = -ENOENT;
+	else if (is_dot(f->name, f->len) || is_dotdot(f->name, f->len) || is_dot(t->name, t->len) ||
+		 is_dotdot(t->name, t->len))
+		rc = -EBUSY;
+	else if (f->is_mount || t->is_mount)
+		rc = -EBUSY;
+	else if (f->w.node.fs_id != t->w.node.fs_id)
+		rc = -EXDEV;
+	else if (f->w.node.ops->rename == NULL)
+		rc = -EROFS;
+	else
+		rc = rename_checked(f, t);
+out:
+	kfree(f);
+	kfree(t);
+	return rc;
+}
+
+int vfs_symlink(const char *target, int dirfd, const char *path)
+{
+	int rc;
+	struct target *t = target_alloc(dirfd, path, &rc);
+
+	if (t == NULL)
+		return rc;
+	if (t->exists || t->is_mount)
+		rc = -EEXIST;
+	else if (target[0] == '\0')
+		rc = -ENOENT;
+	else if (t->w.node.ops->symlink == NULL)
+		rc = -EROFS;
+	else
+		rc = t->w.node.ops->symlink(&t->w.node, t->w.path, t->name, t->len, target);
+	kfree(t);
+	return rc;
+}
+
+/* ---- the standard mounts ---- */
+
+static int mount_tmpfs(const char *path)
+{
+	struct vnode root;
+	int rc = tmpfs_new(&root);
+
+	return rc < 0 ? rc : vfs_mount(path, &root);
+}
+
+/* $HOME gets its own tmpfs unless a mount already provides it. */
+static int mount_home(const char *home)
+{
+	for (unsigned int i = 0; i < ns.nr_mounts; i++)
+		if (path_within(ns.mounts[i].path, home))
+			return 0;
+	if (!is_canonical(home) || home[1] == '\0')
+		return 0;
+	return mount_tmpfs(home);
+}
+
+int vfs_init(const struct boot_info *bi, const char *home)
+{
+	struct vnode node;
+	int rc;
+
+	if (bi->nr_images > 0) {
+		rc = imagefs_init(bi);
+		if (rc < 0)
+			return rc;
+		imagefs_root(&ns.root);
+	} else if ((rc = tmpfs_new(&ns.root)) < 0) {
+		return rc;
+	}
+	/* Host directories first: a --mount at /tmp replaces the tmpfs. */
+	rc = hostfs_init(bi);
+	for (unsigned int i = 0; rc == 0 && i < bi->nr_mounts; i++) {
+		hostfs_root(i, &node);
+		rc = vfs_mount(bi->mounts[i].guest_path, &node);
+		if (rc < 0)
+			printk("lispvm: cannot mount %s (%d)\n", bi->mounts[i].guest_path, rc);
+	}
+	if (rc == 0 && mount_exact("/tmp") == NULL)
+		rc = mount_tmpfs("/tmp");
+	if (rc == 0 && mount_exact("/dev") == NULL) {
+		devfs_root(&node);
+		rc = vfs_mount("/dev", &node);
+	}
+	if (rc == 0 && mount_exact("/proc") == NULL) {
+		procfs_root(&node);
+		rc = vfs_mount("/proc", &node);
+	}
+	if (rc == 0 && home != NULL)
+		rc = mount_home(home);
+	return rc;
 }

@@ -126,6 +126,27 @@ static void parse_images(const void *fdt, struct boot_info *bi)
 	}
 }
 
+static void parse_mounts(const void *fdt, struct boot_info *bi)
+{
+	int mounts = fdt_path_offset(fdt, "/" LISPVM_FDT_NODE_MOUNTS), node;
+
+	if (mounts < 0)
+		return;
+	fdt_for_each_subnode(node, fdt, mounts)
+	{
+		const char *path = prop_string(fdt, node, LISPVM_FDT_PROP_GUEST_PATH);
+
+		if (bi->nr_mounts == BOOT_MAX_MOUNTS)
+			panic("device tree: more than %d mounts", BOOT_MAX_MOUNTS);
+		if (path == NULL || path[0] != '/')
+			panic("device tree: mount without an absolute " LISPVM_FDT_PROP_GUEST_PATH);
+		bi->mounts[bi->nr_mounts++] = (struct boot_mount){
+			.guest_path = path,
+			.readonly = fdt_getprop(fdt, node, LISPVM_FDT_PROP_READONLY, NULL) != NULL,
+		};
+	}
+}
+
 /* The VMM's ABI version, the program and the images.  Every libfdt call
  * walks the blob in ring 0, which nested PVM emulates slowly, so the
  * command line is taken from the PVH start info (the VMM writes the same
@@ -148,6 +169,7 @@ static void parse_fdt(const void *fdt, struct boot_info *bi)
 		      bi->vmm_abi_version, LISPVM_ABI_VERSION);
 	parse_program(fdt, &bi->program);
 	parse_images(fdt, bi);
+	parse_mounts(fdt, bi);
 }
 
 /* RAM comes from the PVH memory map on every platform: it is the standard

@@ -24,6 +24,14 @@ struct boot_image {
 	const char *path; /* host path, for messages (points into the FDT) */
 };
 
+#define BOOT_MAX_MOUNTS 8
+
+/* A host directory (--mount), served through LISPVM_HC_HOSTFS. */
+struct boot_mount {
+	const char *guest_path; /* absolute, canonical (points into the FDT) */
+	bool readonly;
+};
+
 /* The program lispvm exec asked for.  The strings point into the device
  * tree, which stays in reserved low memory for good. */
 struct boot_program {
@@ -46,6 +54,8 @@ struct boot_info {
 	char cmdline[BOOT_CMDLINE_MAX];
 	struct boot_image images[BOOT_MAX_IMAGES];
 	unsigned int nr_images;
+	struct boot_mount mounts[BOOT_MAX_MOUNTS];
+	unsigned int nr_mounts;
 	struct boot_program program;
 };
 

@@ -7,8 +7,6 @@
 #include "kernel/memory.h"
 #include "kernel/percpu.h"
 
-#define NSEC_PER_SEC 1000000000ull
-
 /* KVM paravirtual clock (Documentation/virt/kvm/x86/msr.rst). */
 #define KVM_CPUID_SIGNATURE	 0x40000000u
 #define KVM_CPUID_FEATURES	 0x40000001u

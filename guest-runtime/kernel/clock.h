@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#define NSEC_PER_SEC 1000000000ull
+
 void clock_init(void);
 uint64_t clock_monotonic_ns(void);
 /* Wall-clock time (kvmclock's wall clock; without it, counts from the

@@ -211,6 +211,17 @@ static uint64_t load_program(struct process *p, const char *path, struct elf_ima
 	return interp.entry;
 }
 
+/* The value of NAME in a NUL-separated environment block, or NULL. */
+static const char *env_value(const char *envp, int len, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *e = envp; e && e < envp + len; e += strlen(e) + 1)
+		if (strncmp(e, name, n) == 0 && e[n] == '=')
+			return e + n + 1;
+	return NULL;
+}
+
 _Noreturn void exec_boot_program(const struct boot_info *bi)
 {
 	static struct elf_image exe;
@@ -235,7 +246,9 @@ _Noreturn void exec_boot_program(const struct boot_info *bi)
 		panic("out of memory opening stdio");
 	memcpy(p->cwd, prog->cwd, strnlen(prog->cwd, sizeof(p->cwd) - 1));
 	p->start_ns = clock_monotonic_ns();
-	rc = vfs_init(bi);
+	p->cmdline = prog->argv;
+	p->cmdline_len = (uint64_t)prog->argv_len;
+	rc = vfs_init(bi, env_value(prog->envp, prog->envp_len, "HOME"));
 	if (rc < 0)
 		platform_exit(EXIT_CANNOT_RUN);
 	if ((rc = map_stack(p)) < 0)

@@ -36,7 +36,9 @@ struct process {
 	struct fd_table fds;
 	char cwd[PATH_MAX];
 	uint32_t umask;
-	char exe[PATH_MAX]; /* /proc/self/exe */
+	char exe[PATH_MAX];  /* /proc/self/exe */
+	const char *cmdline; /* /proc/self/cmdline: argv, NUL-separated */
+	uint64_t cmdline_len;
 	struct rlimit64 rlimits[RLIM_NLIMITS];
 	uint64_t start_ns; /* CLOCK_MONOTONIC at exec */
 };

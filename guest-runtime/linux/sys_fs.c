@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "fs/file.h"
-#include "fs/imagefs.h"
 #include "fs/vfs.h"
 #include "kernel/kheap.h"
 #include "linux/fd.h"
@@ -22,24 +21,6 @@
 	 O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | __O_SYNC |    \
 	 O_PATH | __O_TMPFILE | FASYNC)
 
-/* A path argument copied in: the caller kfrees *out. */
-static int get_path(uint64_t user, char **out)
-{
-	char *buf = kmalloc(PATH_MAX);
-	int64_t n;
-
-	*out = NULL;
-	if (buf == NULL)
-		return -ENOMEM;
-	n = strncpy_from_user(buf, user, PATH_MAX);
-	if (n < 0) {
-		kfree(buf);
-		return (int)n;
-	}
-	*out = buf;
-	return 0;
-}
-
 static int64_t do_openat(int dirfd, uint64_t upath, uint32_t flags, uint32_t mode)
 {
 	struct file *f;
@@ -48,7 +29,7 @@ static int64_t do_openat(int dirfd, uint64_t upath, uint32_t flags, uint32_t mod
 
 	if (flags & ~(uint32_t)OPEN_FLAGS_KNOWN)
 		return -EINVAL;
-	rc = get_path(upath, &path);
+	rc = user_path_get(upath, &path);
 	if (rc < 0)
 		return rc;
 	rc = vfs_open(dirfd, path, flags, mode & ~current_process()->umask, &f);
@@ -95,14 +76,13 @@ SYSCALL_DEFINE(close_range)
 
 static int stat_path(int dirfd, uint64_t upath, uint32_t flags, struct stat *st)
 {
-	struct imagefs_node node;
 	struct file *f;
 	char *path;
 	int rc;
 
 	if (flags & ~(uint32_t)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT))
 		return -EINVAL;
-	rc = get_path(upath, &path);
+	rc = user_path_get(upath, &path);
 	if (rc < 0)
 		return rc;
 	if (path[0] == '\0' && (flags & AT_EMPTY_PATH) && dirfd == AT_FDCWD) {
@@ -118,10 +98,8 @@ static int stat_path(int dirfd, uint64_t upath, uint32_t flags, struct stat *st)
 		file_put(f);
 		return rc;
 	}
-	rc = vfs_resolve(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &node, NULL);
+	rc = vfs_stat(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), st);
 	kfree(path);
-	if (rc == 0)
-		imagefs_stat(&node, st);
 	return rc;
 }
 
@@ -196,25 +174,25 @@ SYSCALL_DEFINE(statx)
 
 static int64_t do_faccessat(int dirfd, uint64_t upath, uint32_t mode, uint32_t flags)
 {
-	struct imagefs_node node;
+	struct vnode node;
 	char *path;
 	int rc;
 
 	if (mode & ~(uint32_t)7 ||
 	    flags & ~(uint32_t)(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
 		return -EINVAL;
-	rc = get_path(upath, &path);
+	rc = user_path_get(upath, &path);
 	if (rc < 0)
 		return rc;
 	rc = vfs_resolve(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &node, NULL);
 	kfree(path);
 	if (rc < 0)
 		return rc;
-	/* Root may do anything, but images are read-only and execute needs
-	 * some x bit, as for root on Linux. */
-	if ((mode & 2) && !S_ISDIR(node.inode.mode))
+	/* Root may do anything, but read-only places refuse writing and
+	 * execute needs some x bit, as for root on Linux. */
+	if ((mode & 2) && !S_ISDIR(node.mode) && node.ops->create == NULL && !S_ISCHR(node.mode))
 		return -EROFS;
-	if ((mode & 1) && !(node.inode.mode & 0111) && !S_ISDIR(node.inode.mode))
+	if ((mode & 1) && !(node.mode & 0111) && !S_ISDIR(node.mode))
 		return -EACCES;
 	return 0;
 }
@@ -234,43 +212,19 @@ SYSCALL_DEFINE(faccessat2)
 	return do_faccessat((int)a0, a1, (uint32_t)a2, (uint32_t)a3);
 }
 
-static int64_t readlink_proc_self(const char *path, uint64_t ubuf, uint64_t size)
-{
-	const char *target = current_process()->exe;
-	uint64_t len = strlen(target);
-
-	if (strcmp(path, "/proc/self/exe") != 0)
-		return -ENOENT;
-	if (len > size)
-		len = size;
-	return copy_to_user(ubuf, target, len) < 0 ? -EFAULT : (int64_t)len;
-}
-
 static int64_t do_readlinkat(int dirfd, uint64_t upath, uint64_t ubuf, uint64_t size)
 {
-	struct imagefs_node node;
 	char *path, *target;
 	int64_t rc;
 
 	if ((int64_t)size <= 0)
 		return -EINVAL;
-	rc = get_path(upath, &path);
-	if (rc < 0)
-		return rc;
-	/* Until /proc arrives: the one link programs (and SBCL) need. */
-	if (strncmp(path, "/proc/", 6) == 0) {
-		rc = readlink_proc_self(path, ubuf, size);
-		kfree(path);
-		return rc;
-	}
-	rc = vfs_resolve(dirfd, path, false, &node, NULL);
-	kfree(path);
+	rc = user_path_get(upath, &path);
 	if (rc < 0)
 		return rc;
 	target = kmalloc(PATH_MAX);
-	if (target == NULL)
-		return -ENOMEM;
-	rc = imagefs_readlink(&node, target, PATH_MAX);
+	rc = target ? vfs_readlink(dirfd, path, target, PATH_MAX) : -ENOMEM;
+	kfree(path);
 	if (rc >= 0) {
 		if ((uint64_t)rc > size)
 			rc = (int64_t)size;
@@ -309,16 +263,16 @@ static int change_dir(const char *canon)
 
 SYSCALL_DEFINE(chdir)
 {
-	struct imagefs_node node;
+	struct vnode node;
 	char *path, *canon;
-	int rc = get_path(a0, &path);
+	int rc = user_path_get(a0, &path);
 
 	if (rc < 0)
 		return rc;
 	canon = kmalloc(PATH_MAX);
 	rc = canon ? vfs_resolve(AT_FDCWD, path, true, &node, canon) : -ENOMEM;
 	if (rc == 0)
-		rc = S_ISDIR(node.inode.mode) ? change_dir(canon) : -ENOTDIR;
+		rc = S_ISDIR(node.mode) ? change_dir(canon) : -ENOTDIR;
 	kfree(canon);
 	kfree(path);
 	return rc;

@@ -10,8 +10,6 @@
 #include "linux/syscall.h"
 #include "linux/uaccess.h"
 
-#define NSEC_PER_SEC 1000000000ull
-
 /* With one runnable thread and no other work, all time since exec is the
  * process's (and its thread's) CPU time. */
 static int clock_now(uint64_t id, uint64_t *ns)

@@ -70,6 +70,32 @@
 	X(__NR_statx, statx)                                                                       \
 	X(__NR_rseq, rseq)                                                                         \
 	X(__NR_close_range, close_range)                                                           \
-	X(__NR_faccessat2, faccessat2)
+	X(__NR_faccessat2, faccessat2)                                                             \
+	X(__NR_pipe, pipe)                                                                         \
+	X(__NR_pipe2, pipe2)                                                                       \
+	X(__NR_mkdir, mkdir)                                                                       \
+	X(__NR_mkdirat, mkdirat)                                                                   \
+	X(__NR_unlink, unlink)                                                                     \
+	X(__NR_unlinkat, unlinkat)                                                                 \
+	X(__NR_rmdir, rmdir)                                                                       \
+	X(__NR_rename, rename)                                                                     \
+	X(__NR_renameat, renameat)                                                                 \
+	X(__NR_renameat2, renameat2)                                                               \
+	X(__NR_symlink, symlink)                                                                   \
+	X(__NR_symlinkat, symlinkat)                                                               \
+	X(__NR_link, link)                                                                         \
+	X(__NR_linkat, linkat)                                                                     \
+	X(__NR_truncate, truncate)                                                                 \
+	X(__NR_ftruncate, ftruncate)                                                               \
+	X(__NR_fsync, fsync)                                                                       \
+	X(__NR_fdatasync, fdatasync)                                                               \
+	X(__NR_chmod, chmod)                                                                       \
+	X(__NR_fchmod, fchmod)                                                                     \
+	X(__NR_fchmodat, fchmodat)                                                                 \
+	X(__NR_chown, chown)                                                                       \
+	X(__NR_fchown, fchown)                                                                     \
+	X(__NR_lchown, lchown)                                                                     \
+	X(__NR_fchownat, fchownat)                                                                 \
+	X(__NR_utimensat, utimensat)
 
 #endif

@@ -2,6 +2,9 @@
 #include "linux/uaccess.h"
 
 #include <errno.h>
+#include <linux/limits.h>
+
+#include "kernel/kheap.h"
 
 extern const char uaccess_copy_insn[], uaccess_copy_fixup[];
 
@@ -44,4 +47,21 @@ int64_t strncpy_from_user(char *dst, uint64_t user_src, uint64_t size)
 uint64_t uaccess_fixup_for(uint64_t rip)
 {
 	return rip == (uint64_t)uaccess_copy_insn ? (uint64_t)uaccess_copy_fixup : 0;
+}
+
+int user_path_get(uint64_t user, char **out)
+{
+	char *buf = kmalloc(PATH_MAX);
+	int64_t n;
+
+	*out = NULL;
+	if (buf == NULL)
+		return -ENOMEM;
+	n = strncpy_from_user(buf, user, PATH_MAX);
+	if (n < 0) {
+		kfree(buf);
+		return (int)n;
+	}
+	*out = buf;
+	return 0;
 }

@@ -31,4 +31,9 @@ int64_t strncpy_from_user(char *dst, uint64_t user_src, uint64_t size);
 /* Where a kernel-mode fault at rip should resume, or 0 if it is a bug. */
 uint64_t uaccess_fixup_for(uint64_t rip);
 
+/* A path argument copied in from user memory (PATH_MAX bytes from the
+ * kernel heap, which the caller kfrees): 0, -EFAULT, -ENAMETOOLONG or
+ * -ENOMEM. */
+int user_path_get(uint64_t user, char **out);
+
 #endif

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * /dev: the character devices programs expect (null, zero, full, random,
+ * urandom; tty, which has no controlling terminal here: ENXIO) and the
+ * stdin/stdout/stderr/fd links into /proc/self/fd.
+ */
+#ifndef GUEST_FS_DEVFS_H
+#define GUEST_FS_DEVFS_H
+
+#include "fs/vnode.h"
+
+void devfs_root(struct vnode *out);
+
+#endif

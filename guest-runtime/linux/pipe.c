@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pipe(2) and pipe2(2) inside the guest: a 64 KiB ring shared by a read
+ * end and a write end.  With one thread per process (until the threads
+ * issue), a read of an empty pipe whose writer is still open, or a write
+ * to a full one, could never finish: they return EAGAIN instead of
+ * hanging; the scheduler will make them wait.
+ */
+#include <errno.h>
+#include <linux/fcntl.h>
+#include <linux/stat.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fs/file.h"
+#include "kernel/kheap.h"
+#include "kernel/memory.h"
+#include "linux/fd.h"
+#include "linux/syscall.h"
+#include "linux/uaccess.h"
+
+#define PIPE_SIZE (64 * 1024)
+#define PIPE_DEV  0x000c
+
+struct pipe {
+	uint8_t *buf;
+	uint64_t head, tail; /* bytes written / read, ever */
+	int readers, writers;
+	uint64_t ino;
+};
+
+static uint64_t next_pipe_ino = 1;
+
+static int64_t pipe_read(struct file *f, void *buf, uint64_t len, uint64_t off)
+{
+	struct pipe *p = f->priv;
+	uint64_t done = 0;
+
+	(void)off;
+	if (p->head == p->tail)
+		return p->writers ? -EAGAIN : 0;
+	while (done < len && p->tail < p->head) {
+		uint64_t at = p->tail % PIPE_SIZE, n = PIPE_SIZE - at;
+
+		if (n > p->head - p->tail)
+			n = p->head - p->tail;
+		if (n > len - done)
+			n = len - done;
+		if (uaccess_copy((uint8_t *)buf + done, p->buf + at, n) != 0)
+			return done ? (int64_t)done : -EFAULT;
+		p->tail += n;
+		done += n;
+	}
+	return (int64_t)done;
+}
+
+static int64_t pipe_write(struct file *f, const void *buf, uint64_t len, uint64_t off)
+{
+	struct pipe *p = f->priv;
+	uint64_t done = 0;
+
+	(void)off;
+	if (p->readers == 0)
+		return -EPIPE;
+	while (done < len && p->head - p->tail < PIPE_SIZE) {
+		uint64_t at = p->head % PIPE_SIZE, n = PIPE_SIZE - at;
+
+		if (n > PIPE_SIZE - (p->head - p->tail))
+			n = PIPE_SIZE - (p->head - p->tail);
+		if (n > len - done)
+			n = len - done;
+		if (uaccess_copy(p->buf + at, (const uint8_t *)buf + done, n) != 0)
+			return done ? (int64_t)done : -EFAULT;
+		p->head += n;
+		done += n;
+	}
+	return done ? (int64_t)done : -EAGAIN;
+}
+
+static int pipe_stat(struct file *f, struct stat *st)
+{
+	const struct pipe *p = f->priv;
+
+	memset(st, 0, sizeof(*st));
+	st->st_dev = PIPE_DEV;
+	st->st_ino = p->ino;
+	st->st_mode = S_IFIFO | 0600;
+	st->st_nlink = 1;
+	st->st_blksize = PAGE_SIZE;
+	return 0;
+}
+
+static void pipe_release(struct file *f)
+{
+	struct pipe *p = f->priv;
+
+	if ((f->flags & O_ACCMODE) == O_RDONLY)
+		p->readers--;
+	else
+		p->writers--;
+	if (p->readers == 0 && p->writers == 0) {
+		kfree(p->buf);
+		kfree(p);
+	}
+}
+
+static const struct file_ops pipe_ops = {
+	.read = pipe_read,
+	.write = pipe_write,
+	.stat = pipe_stat,
+	.release = pipe_release,
+};
+
+static struct file *pipe_end(struct pipe *p, uint32_t flags)
+{
+	char name[32];
+	struct file *f;
+
+	snprintf(name, sizeof(name), "pipe:[%lu]", p->ino);
+	f = file_alloc(&pipe_ops, flags, name);
+	if (f == NULL)
+		return NULL;
+	f->priv = p;
+	f->stream = true;
+	if ((flags & O_ACCMODE) == O_RDONLY)
+		p->readers++;
+	else
+		p->writers++;
+	return f;
+}
+
+SYSCALL_DEFINE(pipe2)
+{
+	uint32_t flags = (uint32_t)a1;
+	struct file *r, *w;
+	struct pipe *p;
+	int fds[2];
+
+	if (flags & ~(uint32_t)(O_CLOEXEC | O_NONBLOCK | O_DIRECT))
+		return -EINVAL;
+	p = kzalloc(sizeof(*p));
+	if (p == NULL || (p->buf = kmalloc(PIPE_SIZE)) == NULL) {
+		kfree(p);
+		return -ENOMEM;
+	}
+	p->ino = next_pipe_ino++;
+	r = pipe_end(p, O_RDONLY | (flags & O_NONBLOCK));
+	if (r == NULL) {
+		kfree(p->buf);
+		kfree(p);
+		return -ENOMEM;
+	}
+	w = pipe_end(p, O_WRONLY | (flags & O_NONBLOCK));
+	if (w == NULL) {
+		file_put(r); /* the last end frees the pipe */
+		return -ENOMEM;
+	}
+	fds[0] = fd_install(r, 0, flags & O_CLOEXEC);
+	if (fds[0] < 0) {
+		file_put(r);
+		file_put(w);
+		return fds[0];
+	}
+	fds[1] = fd_install(w, 0, flags & O_CLOEXEC);
+	if (fds[1] < 0) {
+		fd_close(fds[0]);
+		file_put(w);
+		return fds[1];
+	}
+	if (copy_to_user(a0, fds, sizeof(fds)) < 0) {
+		fd_close(fds[0]);
+		fd_close(fds[1]);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+SYSCALL_DEFINE(pipe)
+{
+	return sys_pipe2(a0, 0, 0, 0, 0, 0);
+}

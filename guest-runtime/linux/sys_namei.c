@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: MIT */
+/* Changes to the file namespace and to file sizes: mkdir, unlink, rmdir,
+ * rename, symlink, truncate, fsync, and the metadata calls that a single
+ * root-owned guest accepts (chmod, chown, utimes). */
+#include <errno.h>
+#include <linux/fcntl.h>
+#include <linux/fs.h>
+#include <linux/limits.h>
+
+#include "fs/file.h"
+#include "fs/vfs.h"
+#include "kernel/kheap.h"
+#include "linux/fd.h"
+#include "linux/process.h"
+#include "linux/syscall.h"
+#include "linux/uaccess.h"
+
+/* Calls fn on a path argument copied in; frees it after. */
+#define WITH_PATH(user, path, expr)                                                                \
+	({                                                                                         \
+		char *path;                                                                        \
+		int rc_ = user_path_get(user, &path);                                              \
+		if (rc_ == 0)                                                                      \
+			rc_ = (expr);                                                              \
+		kfree(path);                                                                       \
+		rc_;                                                                               \
+	})
+
+SYSCALL_DEFINE(mkdirat)
+{
+	uint32_t mode = (uint32_t)a2 & ~current_process()->umask & 07777;
+
+	return WITH_PATH(a1, path, vfs_mkdir((int)a0, path, mode));
+}
+
+SYSCALL_DEFINE(mkdir)
+{
+	return sys_mkdirat(AT_FDCWD, a0, a1, 0, 0, 0);
+}
+
+SYSCALL_DEFINE(unlinkat)
+{
+	if (a2 & ~(uint64_t)AT_REMOVEDIR)
+		return -EINVAL;
+	if (a2 & AT_REMOVEDIR)
+		return WITH_PATH(a1, path, vfs_rmdir((int)a0, path));
+	return WITH_PATH(a1, path, vfs_unlink((int)a0, path));
+}
+
+SYSCALL_DEFINE(unlink)
+{
+	return sys_unlinkat(AT_FDCWD, a0, 0, 0, 0, 0);
+}
+
+SYSCALL_DEFINE(rmdir)
+{
+	return sys_unlinkat(AT_FDCWD, a0, AT_REMOVEDIR, 0, 0, 0);
+}
+
+static int64_t do_rename(int from_dirfd, uint64_t from, int to_dirfd, uint64_t to)
+{
+	char *to_path;
+	int rc = user_path_get(to, &to_path);
+
+	if (rc < 0)
+		return rc;
+	rc = WITH_PATH(from, from_path, vfs_rename(from_dirfd, from_path, to_dirfd, to_path));
+	kfree(to_path);
+	return rc;
+}
+
+SYSCALL_DEFINE(renameat2)
+{
+	/* RENAME_NOREPLACE etc. need atomic checks no filesystem here
+	 * offers through one call yet. */
+	if (a4 != 0)
+		return -EINVAL;
+	return do_rename((int)a0, a1, (int)a2, a3);
+}
+
+SYSCALL_DEFINE(renameat)
+{
+	return do_rename((int)a0, a1, (int)a2, a3);
+}
+
+SYSCALL_DEFINE(rename)
+{
+	return do_rename(AT_FDCWD, a0, AT_FDCWD, a1);
+}
+
+SYSCALL_DEFINE(symlinkat)
+{
+	char *target;
+	int rc = user_path_get(a0, &target);
+
+	if (rc < 0)
+		return rc;
+	rc = WITH_PATH(a2, path, vfs_symlink(target, (int)a1, path));
+	kfree(target);
+	return rc;
+}
+
+SYSCALL_DEFINE(symlink)
+{
+	return sys_symlinkat(a0, AT_FDCWD, a1, 0, 0, 0);
+}
+
+/* Hard links would need shared inodes across filesystems' naming. */
+SYSCALL_DEFINE(link)
+{
+	return -EPERM;
+}
+
+SYSCALL_DEFINE(linkat)
+{
+	return -EPERM;
+}
+
+static int64_t truncate_file(struct file *f, uint64_t size)
+{
+	if ((int64_t)size < 0)
+		return -EINVAL;
+	if ((f->flags & O_ACCMODE) == O_RDONLY)
+		return -EINVAL;
+	return f->ops->truncate ? f->ops->truncate(f, size) : -EINVAL;
+}
+
+SYSCALL_DEFINE(ftruncate)
+{
+	struct file *f = fd_get((int)a0);
+	int64_t rc;
+
+	if (f == NULL)
+		return -EBADF;
+	rc = truncate_file(f, a1);
+	file_put(f);
+	return rc;
+}
+
+SYSCALL_DEFINE(truncate)
+{
+	struct file *f;
+	int rc = WITH_PATH(a0, path, vfs_open(AT_FDCWD, path, O_WRONLY, 0, &f));
+
+	if (rc < 0)
+		return rc;
+	rc = (int)truncate_file(f, a1);
+	file_put(f);
+	return rc;
+}
+
+SYSCALL_DEFINE(fsync)
+{
+	struct file *f = fd_get((int)a0);
+	int rc;
+
+	if (f == NULL)
+		return -EBADF;
+	rc = f->ops->fsync ? f->ops->fsync(f) : 0;
+	file_put(f);
+	return rc;
+}
+
+SYSCALL_DEFINE(fdatasync)
+{
+	return sys_fsync(a0, 0, 0, 0, 0, 0);
+}
+
+/* One root user: permission and ownership changes are accepted and, with
+ * no other user to protect from, not recorded (yet) by the tmpfs. */
+static int64_t exists(int dirfd, uint64_t upath, bool follow)
+{
+	struct stat st;
+
+	return WITH_PATH(upath, path, vfs_stat(dirfd, path, follow, &st));
+}
+
+SYSCALL_DEFINE(chmod)
+{
+	return exists(AT_FDCWD, a0, true);
+}
+
+SYSCALL_DEFINE(fchmodat)
+{
+	return exists((int)a0, a1, true);
+}
+
+SYSCALL_DEFINE(chown)
+{
+	return exists(AT_FDCWD, a0, true);
+}
+
+SYSCALL_DEFINE(lchown)
+{
+	return exists(AT_FDCWD, a0, false);
+}
+
+SYSCALL_DEFINE(fchownat)
+{
+	return exists((int)a0, a1, !(a4 & AT_SYMLINK_NOFOLLOW));
+}
+
+static int64_t fd_exists(uint64_t fd)
+{
+	struct file *f = fd_get((int)fd);
+
+	if (f == NULL)
+		return -EBADF;
+	file_put(f);
+	return 0;
+}
+
+SYSCALL_DEFINE(fchmod)
+{
+	return fd_exists(a0);
+}
+
+SYSCALL_DEFINE(fchown)
+{
+	return fd_exists(a0);
+}
+
+SYSCALL_DEFINE(utimensat)
+{
+	if (a1 == 0)
+		return fd_exists(a0);
+	return exists((int)a0, a1, !(a3 & AT_SYMLINK_NOFOLLOW));
+}
