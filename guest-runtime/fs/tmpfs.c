@@ -503,6 +503,8 @@ static int64_t tmpfs_getdents(struct file *f, void *buf, uint64_t len, uint64_t 
 
 	if (!S_ISDIR(dir->mode))
 		return -ENOTDIR;
+	if (dir->nlink == 0)
+		return -ENOENT; /* removed while open */
 	if (dirent_out_init(&o, len) < 0)
 		return -ENOMEM;
 	if (*pos == 0 && dirent_out_put(&o, dir->ino, 1, dirent_type(S_IFDIR), ".", 1))
@@ -554,7 +556,29 @@ static int tmpfs_open(const struct vnode *n, const char *path, uint32_t flags, s
 	return 0;
 }
 
+static int tmpfs_link(const struct vnode *from, const struct vnode *dir, const char *path,
+		      const char *name, size_t len)
+{
+	(void)path;
+	if (find(dir->tmp, name, len, NULL))
+		return -EEXIST;
+	if (from->tmp->nlink == 0)
+		return -ENOENT;
+	from->tmp->ctime = clock_realtime_ns();
+	return link_into(dir->tmp, name, len, from->tmp);
+}
+
+static int tmpfs_chmod(const struct vnode *n, const char *path, uint32_t mode)
+{
+	(void)path;
+	n->tmp->mode = (n->tmp->mode & S_IFMT) | (mode & 07777);
+	n->tmp->ctime = clock_realtime_ns();
+	return 0;
+}
+
 static const struct vnode_ops tmpfs_vnode_ops = {
+	.link = tmpfs_link,
+	.chmod = tmpfs_chmod,
 	.lookup = tmpfs_lookup,
 	.readlink = tmpfs_readlink,
 	.stat = tmpfs_stat,

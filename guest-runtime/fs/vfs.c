@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <linux/fcntl.h>
+#include <linux/fs.h>
 #include <linux/limits.h>
 #include <linux/stat.h>
 #include <string.h>
@@ -600,11 +601,13 @@ out:
 	return rc;
 }
 
-int vfs_rename(int from_dirfd, const char *from, int to_dirfd, const char *to)
+int vfs_rename(int from_dirfd, const char *from, int to_dirfd, const char *to, unsigned int flags)
 {
-	struct target *f, *t = NULL;
+	struct target *f = NULL, *t = NULL;
 	int rc;
 
+	if (flags & ~(unsigned int)RENAME_NOREPLACE)
+		return -EINVAL;
 	f = target_alloc(from_dirfd, from, &rc);
 	if (f != NULL)
 		t = target_alloc(to_dirfd, to, &rc);
@@ -617,6 +620,8 @@ int vfs_rename(int from_dirfd, const char *from, int to_dirfd, const char *to)
 		rc = -EBUSY;
 	else if (f->is_mount || t->is_mount)
 		rc = -EBUSY;
+	else if ((flags & RENAME_NOREPLACE) && t->exists)
+		rc = -EEXIST;
 	else if (f->w.node.fs_id != t->w.node.fs_id)
 		rc = -EXDEV;
 	else if (f->w.node.ops->rename == NULL)
@@ -645,6 +650,45 @@ int vfs_symlink(const char *target, int dirfd, const char *path)
 	else
 		rc = t->w.node.ops->symlink(&t->w.node, t->w.path, t->name, t->len, target);
 	kfree(t);
+	return rc;
+}
+
+int vfs_link(int from_dirfd, const char *from, int to_dirfd, const char *to, bool follow)
+{
+	struct walk *w = walk_alloc();
+	struct target *t = NULL;
+	int rc = w ? resolve(w, from_dirfd, from, follow) : -ENOMEM;
+
+	if (rc == 0)
+		t = target_alloc(to_dirfd, to, &rc);
+	if (t == NULL)
+		goto out;
+	if (S_ISDIR(w->node.mode))
+		rc = -EPERM;
+	else if (t->exists || t->is_mount)
+		rc = -EEXIST;
+	else if (w->node.fs_id != t->w.node.fs_id)
+		rc = -EXDEV;
+	else if (t->w.node.ops->link == NULL)
+		rc = t->w.node.ops->create ? -EPERM : -EROFS;
+	else
+		rc = t->w.node.ops->link(&w->node, &t->w.node, t->w.path, t->name, t->len);
+out:
+	kfree(t);
+	kfree(w);
+	return rc;
+}
+
+int vfs_chmod(int dirfd, const char *path, uint32_t mode, bool follow)
+{
+	struct walk *w = walk_alloc();
+	int rc = w ? resolve(w, dirfd, path, follow) : -ENOMEM;
+
+	if (rc == 0 && w->node.ops->chmod)
+		rc = w->node.ops->chmod(&w->node, w->path, mode & 07777);
+	else if (rc == 0 && w->node.ops->create == NULL && !S_ISCHR(w->node.mode))
+		rc = -EROFS;
+	kfree(w);
 	return rc;
 }
 

@@ -47,7 +47,11 @@ int64_t vfs_readlink(int dirfd, const char *path, char *buf, uint64_t size);
 int vfs_mkdir(int dirfd, const char *path, uint32_t mode);
 int vfs_unlink(int dirfd, const char *path);
 int vfs_rmdir(int dirfd, const char *path);
-int vfs_rename(int from_dirfd, const char *from, int to_dirfd, const char *to);
+/* flags: RENAME_NOREPLACE (RENAME_EXCHANGE and others are -EINVAL). */
+int vfs_rename(int from_dirfd, const char *from, int to_dirfd, const char *to, unsigned int flags);
+/* link(2); follow: AT_SYMLINK_FOLLOW. */
+int vfs_link(int from_dirfd, const char *from, int to_dirfd, const char *to, bool follow);
+int vfs_chmod(int dirfd, const char *path, uint32_t mode, bool follow);
 int vfs_symlink(const char *target, int dirfd, const char *path);
 
 #endif

@@ -45,6 +45,11 @@ struct vnode_ops {
 		      const char *to_name, size_t to_len);
 	int (*symlink)(const struct vnode *dir, const char *path, const char *name, size_t len,
 		       const char *target);
+	/* A second name for the file `from` (same filesystem instance). */
+	int (*link)(const struct vnode *from, const struct vnode *dir, const char *path,
+		    const char *name, size_t len);
+	/* Permission bits; NULL: accepted without effect where writable. */
+	int (*chmod)(const struct vnode *n, const char *path, uint32_t mode);
 };
 
 struct tmpfs_inode;

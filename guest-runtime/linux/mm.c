@@ -415,13 +415,33 @@ int mm_protect(struct mm *mm, uint64_t addr, uint64_t len, uint32_t prot)
 	return 0;
 }
 
+bool mm_range_mapped(struct mm *mm, uint64_t addr, uint64_t len)
+{
+	uint64_t at = addr, end = addr + page_up(len);
+
+	for (struct vma *v = mm->areas; v != NULL && at < end; v = v->next) {
+		if (v->end <= at)
+			continue;
+		if (v->start > at)
+			return false;
+		at = v->end;
+	}
+	return at >= end;
+}
+
 int mm_discard(struct mm *mm, uint64_t addr, uint64_t len)
 {
+	uint64_t end = addr + page_up(len);
 	int rc = check_range(addr, len);
 
 	if (rc < 0)
 		return rc;
-	for_each_pte(mm, addr, addr + page_up(len), release_fn, NULL);
+	/* Shared anonymous memory lives on in its object (for the one
+	 * process here: in these very pages), so only private areas drop. */
+	for (struct vma *v = mm->areas; v != NULL && v->start < end; v = v->next)
+		if (v->end > addr && !(v->flags & MAP_SHARED))
+			for_each_pte(mm, v->start > addr ? v->start : addr,
+				     v->end < end ? v->end : end, release_fn, NULL);
 	/* Image areas read the file again, as Linux does for private file
 	 * mappings. */
 	for (struct vma *v = mm->areas; v != NULL && v->start < addr + page_up(len); v = v->next)

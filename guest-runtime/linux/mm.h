@@ -13,6 +13,7 @@
 #ifndef GUEST_LINUX_MM_H
 #define GUEST_LINUX_MM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "kernel/paging.h"
@@ -86,6 +87,9 @@ uint64_t mm_brk(struct mm *mm, uint64_t new_brk);
 
 /* Resolves a fault at addr (user or kernel access to a user address). */
 enum mm_fault_result mm_fault(struct mm *mm, uint64_t addr, unsigned int access);
+
+/* True if every page of [addr, addr + len) is in some area. */
+bool mm_range_mapped(struct mm *mm, uint64_t addr, uint64_t len);
 
 /* The area containing addr, or NULL. */
 struct vma *mm_find(struct mm *mm, uint64_t addr);

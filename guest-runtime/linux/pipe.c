@@ -6,6 +6,7 @@
  * to a full one, could never finish: they return EAGAIN instead of
  * hanging; the scheduler will make them wait.
  */
+#include <asm/ioctls.h>
 #include <errno.h>
 #include <linux/fcntl.h>
 #include <linux/stat.h>
@@ -16,11 +17,11 @@
 #include "kernel/kheap.h"
 #include "kernel/memory.h"
 #include "linux/fd.h"
+#include "linux/pipe.h"
 #include "linux/syscall.h"
 #include "linux/uaccess.h"
 
-#define PIPE_SIZE (64 * 1024)
-#define PIPE_DEV  0x000c
+#define PIPE_DEV 0x000c
 
 struct pipe {
 	uint8_t *buf;
@@ -40,7 +41,7 @@ static int64_t pipe_read(struct file *f, void *buf, uint64_t len, uint64_t off)
 	if (p->head == p->tail)
 		return p->writers ? -EAGAIN : 0;
 	while (done < len && p->tail < p->head) {
-		uint64_t at = p->tail % PIPE_SIZE, n = PIPE_SIZE - at;
+		uint64_t at = p->tail % PIPE_CAPACITY, n = PIPE_CAPACITY - at;
 
 		if (n > p->head - p->tail)
 			n = p->head - p->tail;
@@ -62,11 +63,11 @@ static int64_t pipe_write(struct file *f, const void *buf, uint64_t len, uint64_
 	(void)off;
 	if (p->readers == 0)
 		return -EPIPE;
-	while (done < len && p->head - p->tail < PIPE_SIZE) {
-		uint64_t at = p->head % PIPE_SIZE, n = PIPE_SIZE - at;
+	while (done < len && p->head - p->tail < PIPE_CAPACITY) {
+		uint64_t at = p->head % PIPE_CAPACITY, n = PIPE_CAPACITY - at;
 
-		if (n > PIPE_SIZE - (p->head - p->tail))
-			n = PIPE_SIZE - (p->head - p->tail);
+		if (n > PIPE_CAPACITY - (p->head - p->tail))
+			n = PIPE_CAPACITY - (p->head - p->tail);
 		if (n > len - done)
 			n = len - done;
 		if (uaccess_copy(p->buf + at, (const uint8_t *)buf + done, n) != 0)
@@ -104,8 +105,19 @@ static void pipe_release(struct file *f)
 	}
 }
 
+static int64_t pipe_ioctl(struct file *f, unsigned int cmd, uint64_t arg)
+{
+	const struct pipe *p = f->priv;
+	int avail = (int)(p->head - p->tail);
+
+	if (cmd != FIONREAD)
+		return -ENOTTY;
+	return copy_to_user(arg, &avail, sizeof(avail));
+}
+
 static const struct file_ops pipe_ops = {
 	.read = pipe_read,
+	.ioctl = pipe_ioctl,
 	.write = pipe_write,
 	.stat = pipe_stat,
 	.release = pipe_release,
@@ -139,7 +151,7 @@ SYSCALL_DEFINE(pipe2)
 	if (flags & ~(uint32_t)(O_CLOEXEC | O_NONBLOCK | O_DIRECT))
 		return -EINVAL;
 	p = kzalloc(sizeof(*p));
-	if (p == NULL || (p->buf = kmalloc(PIPE_SIZE)) == NULL) {
+	if (p == NULL || (p->buf = kmalloc(PIPE_CAPACITY)) == NULL) {
 		kfree(p);
 		return -ENOMEM;
 	}

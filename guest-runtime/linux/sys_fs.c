@@ -12,6 +12,7 @@
 #include "fs/vfs.h"
 #include "kernel/kheap.h"
 #include "linux/fd.h"
+#include "linux/pipe.h"
 #include "linux/process.h"
 #include "linux/syscall.h"
 #include "linux/uaccess.h"
@@ -172,6 +173,22 @@ SYSCALL_DEFINE(statx)
 
 /* ---- access, readlink, cwd ---- */
 
+/* The node an open descriptor (or the cwd) names, for AT_EMPTY_PATH. */
+static int fd_node(int dirfd, struct vnode *node)
+{
+	struct file *f;
+	int rc;
+
+	if (dirfd == AT_FDCWD)
+		return vfs_resolve(AT_FDCWD, ".", true, node, NULL);
+	f = fd_get(dirfd);
+	if (f == NULL)
+		return -EBADF;
+	rc = vfs_resolve(AT_FDCWD, f->path, true, node, NULL);
+	file_put(f);
+	return rc;
+}
+
 static int64_t do_faccessat(int dirfd, uint64_t upath, uint32_t mode, uint32_t flags)
 {
 	struct vnode node;
@@ -184,7 +201,10 @@ static int64_t do_faccessat(int dirfd, uint64_t upath, uint32_t mode, uint32_t f
 	rc = user_path_get(upath, &path);
 	if (rc < 0)
 		return rc;
-	rc = vfs_resolve(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &node, NULL);
+	if (path[0] == '\0' && (flags & AT_EMPTY_PATH))
+		rc = fd_node(dirfd, &node);
+	else
+		rc = vfs_resolve(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &node, NULL);
 	kfree(path);
 	if (rc < 0)
 		return rc;
@@ -365,6 +385,13 @@ SYSCALL_DEFINE(dup3)
 	return dup_to((int)a0, (int)a1, a2 & O_CLOEXEC);
 }
 
+static bool is_pipe(struct file *f)
+{
+	struct stat st;
+
+	return f->ops->stat && f->ops->stat(f, &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
 /* F_SETFL may change these; the access mode and creation flags stay. */
 #define SETFL_MASK (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | FASYNC)
 
@@ -389,9 +416,13 @@ SYSCALL_DEFINE(fcntl)
 		f->flags = (f->flags & ~(uint32_t)SETFL_MASK) | ((uint32_t)a2 & SETFL_MASK);
 		rc = 0;
 		break;
+	case F_GETPIPE_SZ:
+	case F_SETPIPE_SZ:
+		rc = is_pipe(f) ? PIPE_CAPACITY : -EBADF;
+		break;
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
-		if (a2 >= FD_TABLE_SIZE) {
+		if (a2 >= current_process()->rlimits[RLIMIT_NOFILE].rlim_cur) {
 			rc = -EINVAL;
 			break;
 		}

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* read, write and their vectored and positional forms. */
+/* read and write in all their forms (plain, positional, vectored), and
+ * lseek: one transfer engine serves every one of them. */
 #include <errno.h>
 #include <linux/fcntl.h>
 #include <linux/fs.h>
@@ -14,194 +15,199 @@
 
 /* Linux caps a single transfer at 2 GiB - 4 KiB. */
 #define MAX_RW_COUNT 0x7ffff000ull
+/* No position given: use and advance the file's own. */
+#define AT_FILE_POS (-1)
 
-static int64_t do_write(struct file *f, uint64_t buf, uint64_t len)
+/* The file's size now: another descriptor may have changed it. */
+static uint64_t file_end(struct file *f)
+{
+	struct stat st;
+
+	if (f->ops->stat && f->ops->stat(f, &st) == 0)
+		return (uint64_t)st.st_size;
+	return f->size;
+}
+
+static int check_access(const struct file *f, bool write)
+{
+	if (write)
+		return (f->flags & O_ACCMODE) == O_RDONLY || f->ops->write == NULL ? -EBADF : 0;
+	return (f->flags & O_ACCMODE) == O_WRONLY || f->ops->read == NULL ? -EBADF : 0;
+}
+
+/* One buffer at *pos; advances *pos.  O_APPEND writes go to the end
+ * whatever the position, pwrite included (as Linux does). */
+static int64_t transfer(struct file *f, bool write, uint64_t buf, uint64_t len, uint64_t *pos)
 {
 	int64_t n;
 
-	if ((f->flags & O_ACCMODE) == O_RDONLY || f->ops->write == NULL)
-		return -EBADF;
 	if (!user_range_ok(buf, len))
 		return -EFAULT;
 	if (len > MAX_RW_COUNT)
 		len = MAX_RW_COUNT;
-	if (!f->stream && (f->flags & O_APPEND))
-		f->pos = f->size;
-	n = f->ops->write(f, (const void *)buf, len, f->pos);
+	if (write && (f->flags & O_APPEND) && !f->stream)
+		*pos = file_end(f);
+	n = write ? f->ops->write(f, (const void *)buf, len, *pos)
+		  : f->ops->read(f, (void *)buf, len, *pos);
 	if (n > 0 && !f->stream)
-		f->pos += (uint64_t)n;
+		*pos += (uint64_t)n;
 	return n;
 }
 
-SYSCALL_DEFINE(write)
+static int64_t transfer_vector(struct file *f, bool write, uint64_t uiov, uint64_t count,
+			       uint64_t *pos)
 {
-	struct file *f = fd_get((int)a0);
-	int64_t n;
-
-	if (f == NULL)
-		return -EBADF;
-	n = do_write(f, a1, a2);
-	file_put(f);
-	return n;
-}
-
-SYSCALL_DEFINE(writev)
-{
-	struct file *f = fd_get((int)a0);
 	int64_t total = 0;
 
-	if (f == NULL)
-		return -EBADF;
-	if (a2 > UIO_MAXIOV) {
-		file_put(f);
+	if (count > UIO_MAXIOV)
 		return -EINVAL;
-	}
-	for (uint64_t i = 0; i < a2; i++) {
+	for (uint64_t i = 0; i < count; i++) {
 		struct iovec iov;
 		int64_t n;
 
-		if (copy_from_user(&iov, a1 + i * sizeof(iov), sizeof(iov)) < 0) {
-			total = total ? total : -EFAULT;
-			break;
-		}
-		n = do_write(f, (uint64_t)iov.iov_base, iov.iov_len);
-		if (n < 0) {
-			total = total ? total : n;
-			break;
-		}
+		if (copy_from_user(&iov, uiov + i * sizeof(iov), sizeof(iov)) < 0)
+			return total ? total : -EFAULT;
+		if ((int64_t)iov.iov_len < 0)
+			return total ? total : -EINVAL;
+		n = transfer(f, write, (uint64_t)iov.iov_base, iov.iov_len, pos);
+		if (n < 0)
+			return total ? total : n;
 		total += n;
 		if ((uint64_t)n < iov.iov_len)
 			break;
 	}
-	file_put(f);
 	return total;
 }
 
-static int64_t do_read(struct file *f, uint64_t buf, uint64_t len, uint64_t off, bool positional)
+/* buf/len, or with `vector` an iovec array and its count; at offset, or
+ * at the file's position for AT_FILE_POS. */
+static int64_t do_rw(int fd, bool write, uint64_t buf, uint64_t len, bool vector, int64_t offset)
 {
+	struct file *f = fd_get(fd);
+	uint64_t pos;
 	int64_t n;
 
-	if ((f->flags & O_ACCMODE) == O_WRONLY || f->ops->read == NULL)
+	if (f == NULL)
 		return -EBADF;
-	if (!user_range_ok(buf, len))
-		return -EFAULT;
-	if (len > MAX_RW_COUNT)
-		len = MAX_RW_COUNT;
-	if (positional && f->stream)
-		return -ESPIPE;
-	n = f->ops->read(f, (void *)buf, len, positional ? off : f->pos);
-	if (n > 0 && !positional && !f->stream)
-		f->pos += (uint64_t)n;
+	n = check_access(f, write);
+	if (n == 0 && offset != AT_FILE_POS && f->stream)
+		n = -ESPIPE;
+	if (n == 0) {
+		pos = offset == AT_FILE_POS ? f->pos : (uint64_t)offset;
+		n = vector ? transfer_vector(f, write, buf, len, &pos)
+			   : transfer(f, write, buf, len, &pos);
+		if (offset == AT_FILE_POS && !f->stream)
+			f->pos = pos;
+	}
+	file_put(f);
 	return n;
 }
 
 SYSCALL_DEFINE(read)
 {
-	struct file *f = fd_get((int)a0);
-	int64_t n;
-
-	if (f == NULL)
-		return -EBADF;
-	n = do_read(f, a1, a2, 0, false);
-	file_put(f);
-	return n;
+	return do_rw((int)a0, false, a1, a2, false, AT_FILE_POS);
 }
 
-SYSCALL_DEFINE(pread64)
+SYSCALL_DEFINE(write)
 {
-	struct file *f = fd_get((int)a0);
-	int64_t n;
-
-	if (f == NULL)
-		return -EBADF;
-	n = (int64_t)a3 < 0 ? -EINVAL : do_read(f, a1, a2, a3, true);
-	file_put(f);
-	return n;
+	return do_rw((int)a0, true, a1, a2, false, AT_FILE_POS);
 }
 
 SYSCALL_DEFINE(readv)
 {
-	struct file *f = fd_get((int)a0);
-	int64_t total = 0;
+	return do_rw((int)a0, false, a1, a2, true, AT_FILE_POS);
+}
 
-	if (f == NULL)
-		return -EBADF;
-	if (a2 > UIO_MAXIOV) {
-		file_put(f);
-		return -EINVAL;
-	}
-	for (uint64_t i = 0; i < a2; i++) {
-		struct iovec iov;
-		int64_t n;
+SYSCALL_DEFINE(writev)
+{
+	return do_rw((int)a0, true, a1, a2, true, AT_FILE_POS);
+}
 
-		if (copy_from_user(&iov, a1 + i * sizeof(iov), sizeof(iov)) < 0) {
-			total = total ? total : -EFAULT;
-			break;
-		}
-		n = do_read(f, (uint64_t)iov.iov_base, iov.iov_len, 0, false);
-		if (n < 0) {
-			total = total ? total : n;
-			break;
-		}
-		total += n;
-		if ((uint64_t)n < iov.iov_len)
-			break;
-	}
-	file_put(f);
-	return total;
+SYSCALL_DEFINE(pread64)
+{
+	return (int64_t)a3 < 0 ? -EINVAL : do_rw((int)a0, false, a1, a2, false, (int64_t)a3);
 }
 
 SYSCALL_DEFINE(pwrite64)
 {
-	struct file *f = fd_get((int)a0);
-	int64_t n;
+	return (int64_t)a3 < 0 ? -EINVAL : do_rw((int)a0, true, a1, a2, false, (int64_t)a3);
+}
 
-	if (f == NULL)
-		return -EBADF;
-	if ((int64_t)a3 < 0)
-		n = -EINVAL;
-	else if (f->stream)
-		n = -ESPIPE;
-	else if ((f->flags & O_ACCMODE) == O_RDONLY || f->ops->write == NULL)
-		n = -EBADF;
-	else if (!user_range_ok(a1, a2))
-		n = -EFAULT;
-	else
-		n = f->ops->write(f, (const void *)a1, a2 > MAX_RW_COUNT ? MAX_RW_COUNT : a2, a3);
-	file_put(f);
-	return n;
+/* On x86-64 the whole offset is in the "low" argument. */
+SYSCALL_DEFINE(preadv)
+{
+	return (int64_t)a3 < 0 ? -EINVAL : do_rw((int)a0, false, a1, a2, true, (int64_t)a3);
+}
+
+SYSCALL_DEFINE(pwritev)
+{
+	return (int64_t)a3 < 0 ? -EINVAL : do_rw((int)a0, true, a1, a2, true, (int64_t)a3);
+}
+
+/* preadv2/pwritev2: offset -1 means the file position; no RWF_* flag
+ * changes anything for in-memory files, but unknown ones are refused. */
+#define RWF_KNOWN 0x1f
+
+static int64_t rw2(bool write, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a5)
+{
+	if (a5 & ~(uint64_t)RWF_KNOWN)
+		return -EOPNOTSUPP;
+	if ((int64_t)a3 < -1)
+		return -EINVAL;
+	return do_rw((int)a0, write, a1, a2, true, (int64_t)a3);
+}
+
+SYSCALL_DEFINE(preadv2)
+{
+	return rw2(false, a0, a1, a2, a3, a5);
+}
+
+SYSCALL_DEFINE(pwritev2)
+{
+	return rw2(true, a0, a1, a2, a3, a5);
+}
+
+static int64_t seek_base(struct file *f, uint64_t whence, int64_t off, int64_t *base)
+{
+	uint64_t end;
+
+	switch (whence) {
+	case SEEK_SET:
+		*base = 0;
+		return 0;
+	case SEEK_CUR:
+		*base = (int64_t)f->pos;
+		return 0;
+	case SEEK_END:
+		*base = (int64_t)file_end(f);
+		return 0;
+	case SEEK_DATA:
+	case SEEK_HOLE:
+		/* No holes are reported: data everywhere up to the end. */
+		end = file_end(f);
+		if (off < 0 || (uint64_t)off >= end)
+			return -ENXIO;
+		*base = whence == SEEK_DATA ? 0 : (int64_t)end - off;
+		return 0;
+	default:
+		return -EINVAL;
+	}
 }
 
 SYSCALL_DEFINE(lseek)
 {
 	struct file *f = fd_get((int)a0);
-	int64_t off = (int64_t)a1, base;
+	int64_t off = (int64_t)a1, base = 0, rc;
 
 	if (f == NULL)
 		return -EBADF;
-	if (f->stream) {
-		file_put(f);
-		return -ESPIPE;
+	rc = f->stream ? -ESPIPE : seek_base(f, a2, off, &base);
+	if (rc == 0 && ((off < 0 && base + off < 0) || (off > 0 && base > INT64_MAX - off)))
+		rc = -EINVAL;
+	if (rc == 0) {
+		f->pos = (uint64_t)(base + off);
+		rc = base + off;
 	}
-	switch (a2) {
-	case SEEK_SET:
-		base = 0;
-		break;
-	case SEEK_CUR:
-		base = (int64_t)f->pos;
-		break;
-	case SEEK_END:
-		base = (int64_t)f->size;
-		break;
-	default:
-		file_put(f);
-		return -EINVAL;
-	}
-	if ((off < 0 && base + off < 0) || (off > 0 && base > INT64_MAX - off)) {
-		file_put(f);
-		return -EINVAL;
-	}
-	f->pos = (uint64_t)(base + off);
 	file_put(f);
-	return (int64_t)(base + off);
+	return rc;
 }

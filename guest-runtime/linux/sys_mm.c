@@ -73,13 +73,11 @@ SYSCALL_DEFINE(mprotect)
 	return mm_protect(&current_process()->mm, a0, a1, (uint32_t)a2);
 }
 
-SYSCALL_DEFINE(madvise)
+static int64_t advise(uint64_t addr, uint64_t len, uint64_t advice)
 {
-	if (a0 & (PAGE_SIZE - 1))
-		return -EINVAL;
-	switch (a2) {
+	switch (advice) {
 	case MADV_DONTNEED:
-		return mm_discard(&current_process()->mm, a0, a1);
+		return mm_discard(&current_process()->mm, addr, len);
 	case MADV_NORMAL:
 	case MADV_RANDOM:
 	case MADV_SEQUENTIAL:
@@ -97,6 +95,30 @@ SYSCALL_DEFINE(madvise)
 	default:
 		return -EINVAL;
 	}
+}
+
+/* Linux applies the advice to what is mapped and then reports ENOMEM
+ * for any hole in the range. */
+SYSCALL_DEFINE(madvise)
+{
+	int64_t rc;
+
+	if (a0 & (PAGE_SIZE - 1))
+		return -EINVAL;
+	rc = advise(a0, a1, a2);
+	if (rc == 0 && a1 != 0 && !mm_range_mapped(&current_process()->mm, a0, a1))
+		rc = -ENOMEM;
+	return rc;
+}
+
+/* Memory is the only copy of a mapped file's pages that programs see
+ * here (private copies, or tmpfs), so there is nothing to write back. */
+SYSCALL_DEFINE(msync)
+{
+	if ((a0 & (PAGE_SIZE - 1)) || (a2 & ~(uint64_t)(MS_ASYNC | MS_SYNC | MS_INVALIDATE)) ||
+	    ((a2 & MS_ASYNC) && (a2 & MS_SYNC)))
+		return -EINVAL;
+	return mm_range_mapped(&current_process()->mm, a0, a1) ? 0 : -ENOMEM;
 }
 
 SYSCALL_DEFINE(mremap)

@@ -57,35 +57,33 @@ SYSCALL_DEFINE(rmdir)
 	return sys_unlinkat(AT_FDCWD, a0, AT_REMOVEDIR, 0, 0, 0);
 }
 
-static int64_t do_rename(int from_dirfd, uint64_t from, int to_dirfd, uint64_t to)
+static int64_t do_rename(int from_dirfd, uint64_t from, int to_dirfd, uint64_t to,
+			 unsigned int flags)
 {
 	char *to_path;
 	int rc = user_path_get(to, &to_path);
 
 	if (rc < 0)
 		return rc;
-	rc = WITH_PATH(from, from_path, vfs_rename(from_dirfd, from_path, to_dirfd, to_path));
+	rc = WITH_PATH(from, from_path,
+		       vfs_rename(from_dirfd, from_path, to_dirfd, to_path, flags));
 	kfree(to_path);
 	return rc;
 }
 
 SYSCALL_DEFINE(renameat2)
 {
-	/* RENAME_NOREPLACE etc. need atomic checks no filesystem here
-	 * offers through one call yet. */
-	if (a4 != 0)
-		return -EINVAL;
-	return do_rename((int)a0, a1, (int)a2, a3);
+	return do_rename((int)a0, a1, (int)a2, a3, (unsigned int)a4);
 }
 
 SYSCALL_DEFINE(renameat)
 {
-	return do_rename((int)a0, a1, (int)a2, a3);
+	return do_rename((int)a0, a1, (int)a2, a3, 0);
 }
 
 SYSCALL_DEFINE(rename)
 {
-	return do_rename(AT_FDCWD, a0, AT_FDCWD, a1);
+	return do_rename(AT_FDCWD, a0, AT_FDCWD, a1, 0);
 }
 
 SYSCALL_DEFINE(symlinkat)
@@ -105,15 +103,28 @@ SYSCALL_DEFINE(symlink)
 	return sys_symlinkat(a0, AT_FDCWD, a1, 0, 0, 0);
 }
 
-/* Hard links would need shared inodes across filesystems' naming. */
-SYSCALL_DEFINE(link)
+static int64_t do_link(int from_dirfd, uint64_t from, int to_dirfd, uint64_t to, bool follow)
 {
-	return -EPERM;
+	char *to_path;
+	int rc = user_path_get(to, &to_path);
+
+	if (rc < 0)
+		return rc;
+	rc = WITH_PATH(from, from_path, vfs_link(from_dirfd, from_path, to_dirfd, to_path, follow));
+	kfree(to_path);
+	return rc;
 }
 
 SYSCALL_DEFINE(linkat)
 {
-	return -EPERM;
+	if (a4 & ~(uint64_t)(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
+		return -EINVAL;
+	return do_link((int)a0, a1, (int)a2, a3, a4 & AT_SYMLINK_FOLLOW);
+}
+
+SYSCALL_DEFINE(link)
+{
+	return do_link(AT_FDCWD, a0, AT_FDCWD, a1, false);
 }
 
 static int64_t truncate_file(struct file *f, uint64_t size)
@@ -166,8 +177,8 @@ SYSCALL_DEFINE(fdatasync)
 	return sys_fsync(a0, 0, 0, 0, 0, 0);
 }
 
-/* One root user: permission and ownership changes are accepted and, with
- * no other user to protect from, not recorded (yet) by the tmpfs. */
+/* One root user: ownership changes are accepted where the file exists
+ * and, with no other user to protect from, not recorded. */
 static int64_t exists(int dirfd, uint64_t upath, bool follow)
 {
 	struct stat st;
@@ -175,14 +186,14 @@ static int64_t exists(int dirfd, uint64_t upath, bool follow)
 	return WITH_PATH(upath, path, vfs_stat(dirfd, path, follow, &st));
 }
 
-SYSCALL_DEFINE(chmod)
-{
-	return exists(AT_FDCWD, a0, true);
-}
-
 SYSCALL_DEFINE(fchmodat)
 {
-	return exists((int)a0, a1, true);
+	return WITH_PATH(a1, path, vfs_chmod((int)a0, path, (uint32_t)a2, true));
+}
+
+SYSCALL_DEFINE(chmod)
+{
+	return sys_fchmodat(AT_FDCWD, a0, a1, 0, 0, 0);
 }
 
 SYSCALL_DEFINE(chown)
@@ -212,7 +223,14 @@ static int64_t fd_exists(uint64_t fd)
 
 SYSCALL_DEFINE(fchmod)
 {
-	return fd_exists(a0);
+	struct file *f = fd_get((int)a0);
+	int rc;
+
+	if (f == NULL)
+		return -EBADF;
+	rc = vfs_chmod(AT_FDCWD, f->path, (uint32_t)a1, true);
+	file_put(f);
+	return rc;
 }
 
 SYSCALL_DEFINE(fchown)

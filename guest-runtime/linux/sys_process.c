@@ -216,3 +216,53 @@ SYSCALL_DEFINE(sched_setaffinity)
 {
 	return 0;
 }
+
+/* Everyone is root: real, effective and saved ids are all 0. */
+SYSCALL_DEFINE(getresuid)
+{
+	uint32_t ids[3] = {0, 0, 0};
+
+	if (copy_to_user(a0, &ids[0], 4) < 0 || copy_to_user(a1, &ids[1], 4) < 0 ||
+	    copy_to_user(a2, &ids[2], 4) < 0)
+		return -EFAULT;
+	return 0;
+}
+
+SYSCALL_DEFINE(getgroups)
+{
+	return (int64_t)a0 < 0 ? -EINVAL : 0; /* no supplementary groups */
+}
+
+/* PER_LINUX; changing the personality is refused, not ignored. */
+SYSCALL_DEFINE(personality)
+{
+	if (a0 == 0xffffffffu || a0 == 0)
+		return 0;
+	return -EINVAL;
+}
+
+SYSCALL_DEFINE(getcpu)
+{
+	uint32_t zero = 0;
+
+	if ((a0 && copy_to_user(a0, &zero, 4) < 0) || (a1 && copy_to_user(a1, &zero, 4) < 0))
+		return -EFAULT;
+	return 0;
+}
+
+/* All CPU time the process used is user time here: the guest does not
+ * split ring 0 from ring 3 yet. */
+SYSCALL_DEFINE(getrusage)
+{
+	struct rusage ru;
+	uint64_t us = (clock_monotonic_ns() - current_process()->start_ns) / 1000;
+
+	if ((int)a0 != RUSAGE_SELF && (int)a0 != RUSAGE_THREAD && (int)a0 != RUSAGE_CHILDREN)
+		return -EINVAL;
+	memset(&ru, 0, sizeof(ru));
+	if ((int)a0 != RUSAGE_CHILDREN) {
+		ru.ru_utime.tv_sec = (long)(us / 1000000);
+		ru.ru_utime.tv_usec = (long)(us % 1000000);
+	}
+	return copy_to_user(a1, &ru, sizeof(ru));
+}

@@ -96,6 +96,17 @@
 	X(__NR_fchown, fchown)                                                                     \
 	X(__NR_lchown, lchown)                                                                     \
 	X(__NR_fchownat, fchownat)                                                                 \
-	X(__NR_utimensat, utimensat)
+	X(__NR_utimensat, utimensat)                                                               \
+	X(__NR_preadv, preadv)                                                                     \
+	X(__NR_pwritev, pwritev)                                                                   \
+	X(__NR_preadv2, preadv2)                                                                   \
+	X(__NR_pwritev2, pwritev2)                                                                 \
+	X(__NR_msync, msync)                                                                       \
+	X(__NR_getresuid, getresuid)                                                               \
+	X(__NR_getresgid, getresuid)                                                               \
+	X(__NR_getgroups, getgroups)                                                               \
+	X(__NR_personality, personality)                                                           \
+	X(__NR_getcpu, getcpu)                                                                     \
+	X(__NR_getrusage, getrusage)
 
 #endif
