@@ -152,6 +152,19 @@ static int64_t hc_fault(struct hypercall_context *ctx, const struct lispvm_hyper
 	return 0;
 }
 
+static int64_t hc_hostfs(struct hypercall_context *ctx, const struct lispvm_hypercall *req)
+{
+	bool broken = false;
+	int64_t ret;
+
+	if (ctx->hostfs == NULL)
+		return -ENODEV;
+	ret = hostfs_serve(ctx->hostfs, ctx->mem, req->args[0], req->args[1], &broken);
+	if (broken)
+		stop_guest_crash(ctx);
+	return ret;
+}
+
 static const struct hypercall_entry hypercall_table[LISPVM_HC_COUNT] = {
 	[LISPVM_HC_CONSOLE_WRITE] = {"console_write", hc_console_write},
 	[LISPVM_HC_EXIT] = {"exit", hc_exit},
@@ -159,6 +172,7 @@ static const struct hypercall_entry hypercall_table[LISPVM_HC_COUNT] = {
 	[LISPVM_HC_STDIO_WRITE] = {"stdio_write", hc_stdio_write},
 	[LISPVM_HC_STDIO_READ] = {"stdio_read", hc_stdio_read},
 	[LISPVM_HC_GETRANDOM] = {"getrandom", hc_getrandom},
+	[LISPVM_HC_HOSTFS] = {"hostfs", hc_hostfs},
 };
 
 void hypercall_dispatch(struct hypercall_context *ctx, uint32_t request_gpa)

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "guest_memory.h"
+#include "hostfs.h"
 
 enum vm_stop_kind {
 	VM_RUNNING,
@@ -22,6 +23,7 @@ struct vm_stop {
 struct hypercall_context {
 	const struct guest_memory *mem;
 	int console_fd;
+	struct hostfs *hostfs; /* the --mount directories; NULL: none */
 	struct vm_stop stop;
 };
 

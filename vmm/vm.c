@@ -18,6 +18,7 @@
 #include "elf_loader.h"
 #include "fault_report.h"
 #include "guest_memory.h"
+#include "hostfs.h"
 #include "hypercall.h"
 #include "image_slots.h"
 #include "kvm_vm.h"
@@ -45,6 +46,7 @@ struct vm {
 	void *ram[MEMORY_LAYOUT_MAX_RAM];
 	struct guest_params params;
 	struct image_mapping images[GUEST_MAX_IMAGES];
+	struct hostfs hostfs;
 	char err[ERR_SIZE];
 };
 
@@ -142,6 +144,21 @@ static int load_kernel(struct vm *vm, struct elf_kernel *kernel)
 	return 0;
 }
 
+/* The host directories first: a wrong --mount is the user's mistake and
+ * should be reported before anything else is set up. */
+static int setup_mounts(struct vm *vm)
+{
+	const struct vm_config *config = vm->config;
+
+	if (hostfs_open(&vm->hostfs, config->mounts, config->nr_mounts, vm->err, sizeof(vm->err)) <
+	    0)
+		return -1;
+	for (unsigned int i = 0; i < config->nr_mounts; i++)
+		vm->params.mounts[i] = config->mounts[i];
+	vm->params.nr_mounts = config->nr_mounts;
+	return 0;
+}
+
 static int vm_setup(struct vm *vm)
 {
 	struct elf_kernel kernel;
@@ -153,7 +170,8 @@ static int vm_setup(struct vm *vm)
 			 vm->config->memory_size);
 		return -1;
 	}
-	if (read_file(vm->config->kernel_path, &vm->kernel, vm->err, sizeof(vm->err)) < 0 ||
+	if (setup_mounts(vm) < 0 ||
+	    read_file(vm->config->kernel_path, &vm->kernel, vm->err, sizeof(vm->err)) < 0 ||
 	    kvm_vm_create(&vm->kvm, vm->err, sizeof(vm->err)) < 0 || setup_ram(vm) < 0 ||
 	    image_slots_map(&vm->kvm, &vm->mem, vm->config->image_paths, vm->config->nr_images,
 			    memory_layout_image_base(&vm->layout), &vm->params, vm->images, vm->err,
@@ -311,7 +329,8 @@ static struct vm_stop deadline_stop(struct vm *vm)
 
 static struct vm_stop vm_loop(struct vm *vm)
 {
-	struct hypercall_context hc = {.mem = &vm->mem, .console_fd = vm->config->console_fd};
+	struct hypercall_context hc = {
+		.mem = &vm->mem, .console_fd = vm->config->console_fd, .hostfs = &vm->hostfs};
 
 	for (;;) {
 		struct vm_stop stop;
@@ -340,6 +359,7 @@ static void vm_teardown(struct vm *vm)
 			munmap(vm->ram[i], vm->layout.ram[i].size);
 	free(vm->kernel.data);
 	image_slots_unmap(vm->images, GUEST_MAX_IMAGES);
+	hostfs_close(&vm->hostfs);
 }
 
 int vm_run(const struct vm_config *config)

@@ -16,6 +16,8 @@ struct vm_config {
 	const struct guest_program *program; /* lispvm exec's program, or NULL */
 	const char *const *image_paths;	     /* read-only images, in order */
 	unsigned int nr_images;
+	const struct guest_mount *mounts; /* --mount directories, in order */
+	unsigned int nr_mounts;
 };
 
 /* Boots the guest and runs it until it stops.  Returns the exit status for

@@ -1,0 +1,509 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE /* O_PATH */
+#include "hostfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "hostfs_path.h"
+#include "log.h"
+
+/* One request being served: a private copy of it and of its paths, so a
+ * guest that rewrites its memory meanwhile cannot change what was checked. */
+struct hostfs_call {
+	struct hostfs *fs;
+	const struct guest_memory *mem;
+	struct lispvm_hostfs_req req;
+	const struct hostfs_mount *mount; /* for ops with a path */
+	bool broken;
+	char path[LISPVM_HOSTFS_PATH_MAX];
+	char path2[LISPVM_HOSTFS_PATH_MAX];
+};
+
+/* The entry a path names, as its directory plus last name, for the *at()
+ * calls that act on the entry itself and never follow it. */
+struct hostfs_entry {
+	int dir;
+	const char *name;
+};
+
+/* Guest flags are Linux's own x86-64 O_* values, the same as the host's. */
+#define HOSTFS_OPEN_FLAGS (O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_DIRECTORY)
+/* No set-user-ID or set-group-ID files made by a guest on the host. */
+#define HOSTFS_FILE_MODE 0777
+#define HOSTFS_DIR_MODE	 01777
+
+/* Every guest range goes through the checked accessor; one outside RAM
+ * means a broken guest, and the VM stops. */
+static void *call_buffer(struct hostfs_call *c, const char *what, uint64_t gpa, uint64_t len,
+			 enum guest_access access)
+{
+	void *p = guest_memory_access(c->mem, gpa, len, access);
+
+	if (p == NULL) {
+		log_error("guest error: hostfs %s buffer [0x%" PRIx64 ", +0x%" PRIx64
+			  ") is outside %sguest RAM",
+			  what, gpa, len, access == GUEST_WRITE ? "writable " : "");
+		c->broken = true;
+	}
+	return p;
+}
+
+/* Copies a path out of guest memory, then checks the copy: a plain-name
+ * path, or any text (a symlink's target). */
+static int fetch_path(struct hostfs_call *c, uint64_t gpa, uint64_t len, char *out, bool any_text)
+{
+	const char *src;
+
+	if (len == 0 || len > LISPVM_HOSTFS_PATH_MAX)
+		return -EINVAL;
+	src = call_buffer(c, "path", gpa, len, GUEST_READ);
+	if (src == NULL)
+		return -EFAULT;
+	memcpy(out, src, len);
+	return any_text ? hostfs_path_check_text(out, len) : hostfs_path_check(out, len);
+}
+
+static int fetch_entry(struct hostfs_call *c, uint64_t gpa, uint64_t len, char *path,
+		       struct hostfs_entry *e)
+{
+	int rc = fetch_path(c, gpa, len, path, false);
+
+	if (rc < 0)
+		return rc;
+	e->dir = hostfs_path_parent(c->mount->root_fd, path, &e->name);
+	return e->dir < 0 ? e->dir : 0;
+}
+
+/* A host call's result as the guest gets it. */
+static int64_t result(int64_t rc)
+{
+	return rc < 0 ? -errno : rc;
+}
+
+static int handle_fd(const struct hostfs_call *c)
+{
+	const struct hostfs_handle *h;
+
+	if (c->req.handle >= LISPVM_HOSTFS_MAX_HANDLES)
+		return -EBADF;
+	h = &c->fs->handles[c->req.handle];
+	return h->used ? h->fd : -EBADF;
+}
+
+static int free_handle(const struct hostfs *fs)
+{
+	for (int i = 0; i < LISPVM_HOSTFS_MAX_HANDLES; i++)
+		if (!fs->handles[i].used)
+			return i;
+	return -EMFILE;
+}
+
+static uint64_t io_length(const struct hostfs_call *c)
+{
+	return c->req.buf_len < LISPVM_HOSTFS_IO_MAX ? c->req.buf_len : LISPVM_HOSTFS_IO_MAX;
+}
+
+static void to_guest_stat(const struct stat *st, struct lispvm_hostfs_stat *out)
+{
+	*out = (struct lispvm_hostfs_stat){
+		.ino = st->st_ino,
+		.size = (uint64_t)st->st_size,
+		.blocks = (uint64_t)st->st_blocks,
+		.rdev = st->st_rdev,
+		.mode = st->st_mode,
+		.nlink = (uint32_t)st->st_nlink,
+		.uid = st->st_uid,
+		.gid = st->st_gid,
+		.atime_sec = st->st_atim.tv_sec,
+		.mtime_sec = st->st_mtim.tv_sec,
+		.ctime_sec = st->st_ctim.tv_sec,
+		.atime_nsec = (uint32_t)st->st_atim.tv_nsec,
+		.mtime_nsec = (uint32_t)st->st_mtim.tv_nsec,
+		.ctime_nsec = (uint32_t)st->st_ctim.tv_nsec,
+		.blksize = (uint32_t)st->st_blksize,
+	};
+}
+
+/* The guest's stat buffer, checked before the host does any work. */
+static void *stat_buffer(struct hostfs_call *c, int *rc)
+{
+	void *buf;
+
+	*rc = -EINVAL;
+	if (c->req.buf_len != sizeof(struct lispvm_hostfs_stat))
+		return NULL;
+	buf = call_buffer(c, "stat", c->req.buf_gpa, c->req.buf_len, GUEST_WRITE);
+	*rc = buf ? 0 : -EFAULT;
+	return buf;
+}
+
+static int64_t put_stat(void *buf, const struct stat *st)
+{
+	struct lispvm_hostfs_stat out;
+
+	to_guest_stat(st, &out);
+	memcpy(buf, &out, sizeof(out)); /* the guest's buffer may be unaligned */
+	return 0;
+}
+
+static int64_t op_lstat(struct hostfs_call *c)
+{
+	struct hostfs_entry e;
+	struct stat st;
+	int rc;
+	void *buf = stat_buffer(c, &rc);
+
+	if (buf == NULL || (rc = fetch_entry(c, c->req.path_gpa, c->req.path_len, c->path, &e)) < 0)
+		return rc;
+	rc = (int)result(fstatat(e.dir, e.name, &st, AT_SYMLINK_NOFOLLOW));
+	close(e.dir);
+	return rc < 0 ? rc : put_stat(buf, &st);
+}
+
+static int64_t op_readlink(struct hostfs_call *c)
+{
+	uint64_t len =
+		c->req.buf_len < LISPVM_HOSTFS_PATH_MAX ? c->req.buf_len : LISPVM_HOSTFS_PATH_MAX;
+	struct hostfs_entry e;
+	char *buf;
+	ssize_t n;
+	int rc;
+
+	if (len == 0)
+		return -EINVAL;
+	buf = call_buffer(c, "readlink", c->req.buf_gpa, len, GUEST_WRITE);
+	if (buf == NULL)
+		return -EFAULT;
+	rc = fetch_entry(c, c->req.path_gpa, c->req.path_len, c->path, &e);
+	if (rc < 0)
+		return rc;
+	n = readlinkat(e.dir, e.name, buf, len);
+	rc = n < 0 ? -errno : 0;
+	close(e.dir);
+	return rc < 0 ? rc : n;
+}
+
+/* Only regular files and directories: opening or reading a FIFO or device
+ * could block the vCPU or reach host hardware. */
+static int check_file_type(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	return S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) ? 0 : -ENXIO;
+}
+
+static int open_flags(const struct hostfs_call *c, int *flags)
+{
+	uint32_t f = c->req.flags;
+	int access = (int)(f & O_ACCMODE);
+
+	if (access == O_ACCMODE)
+		return -EINVAL;
+	if (c->mount->readonly && (access != O_RDONLY || (f & (O_CREAT | O_TRUNC))))
+		return -EROFS;
+	/* O_NONBLOCK so that a FIFO cannot block the open (check_file_type
+	 * then refuses it); it does nothing to files and directories. */
+	*flags = access | (int)(f & HOSTFS_OPEN_FLAGS) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	return 0;
+}
+
+static int64_t op_open(struct hostfs_call *c)
+{
+	int flags, fd, rc, slot = free_handle(c->fs);
+
+	if ((rc = open_flags(c, &flags)) < 0)
+		return rc;
+	if (slot < 0)
+		return slot;
+	if ((rc = fetch_path(c, c->req.path_gpa, c->req.path_len, c->path, false)) < 0)
+		return rc;
+	fd = hostfs_path_open(c->mount->root_fd, c->path, flags, c->req.mode & HOSTFS_FILE_MODE);
+	if (fd < 0)
+		return fd;
+	if ((rc = check_file_type(fd)) < 0) {
+		close(fd);
+		return rc;
+	}
+	c->fs->handles[slot] = (struct hostfs_handle){.fd = fd, .used = true};
+	return slot;
+}
+
+static int64_t op_close(struct hostfs_call *c)
+{
+	int fd = handle_fd(c);
+
+	if (fd < 0)
+		return fd;
+	c->fs->handles[c->req.handle] = (struct hostfs_handle){0};
+	/* Linux closes the fd even when close reports an error. */
+	return result(close(fd));
+}
+
+static int64_t op_pread(struct hostfs_call *c)
+{
+	int fd = handle_fd(c);
+	uint64_t len = io_length(c);
+	void *buf;
+
+	if (fd < 0 || len == 0)
+		return fd < 0 ? fd : 0;
+	if (c->req.offset > INT64_MAX)
+		return -EINVAL;
+	buf = call_buffer(c, "pread", c->req.buf_gpa, len, GUEST_WRITE);
+	if (buf == NULL)
+		return -EFAULT;
+	return result(pread(fd, buf, len, (off_t)c->req.offset));
+}
+
+static int64_t op_pwrite(struct hostfs_call *c)
+{
+	int fd = handle_fd(c);
+	uint64_t len = io_length(c);
+	const void *buf;
+
+	if (fd < 0 || len == 0)
+		return fd < 0 ? fd : 0;
+	if (c->req.offset > INT64_MAX)
+		return -EINVAL;
+	buf = call_buffer(c, "pwrite", c->req.buf_gpa, len, GUEST_READ);
+	if (buf == NULL)
+		return -EFAULT;
+	return result(pwrite(fd, buf, len, (off_t)c->req.offset));
+}
+
+static int64_t op_fstat(struct hostfs_call *c)
+{
+	int fd = handle_fd(c), rc;
+	struct stat st;
+	void *buf;
+
+	if (fd < 0)
+		return fd;
+	buf = stat_buffer(c, &rc);
+	if (buf == NULL)
+		return rc;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	return put_stat(buf, &st);
+}
+
+/* The records go straight into the guest's buffer: their d_off values are
+ * the host's own cookies, which the next call's offset hands back. */
+static int64_t op_getdents(struct hostfs_call *c)
+{
+	int fd = handle_fd(c);
+	uint64_t len = io_length(c);
+	void *buf;
+
+	if (fd < 0 || len == 0)
+		return fd < 0 ? fd : -EINVAL;
+	if (c->req.offset > INT64_MAX)
+		return -EINVAL;
+	buf = call_buffer(c, "getdents", c->req.buf_gpa, len, GUEST_WRITE);
+	if (buf == NULL)
+		return -EFAULT;
+	if (lseek(fd, (off_t)c->req.offset, SEEK_SET) < 0)
+		return -errno;
+	return result(syscall(SYS_getdents64, fd, buf, len));
+}
+
+static int64_t op_ftruncate(struct hostfs_call *c)
+{
+	int fd = handle_fd(c);
+
+	if (fd < 0)
+		return fd;
+	if (c->req.offset > INT64_MAX)
+		return -EINVAL;
+	return result(ftruncate(fd, (off_t)c->req.offset));
+}
+
+static int64_t op_fsync(struct hostfs_call *c)
+{
+	int fd = handle_fd(c);
+
+	return fd < 0 ? fd : result(fsync(fd));
+}
+
+static int64_t op_mkdir(struct hostfs_call *c)
+{
+	struct hostfs_entry e;
+	int rc = fetch_entry(c, c->req.path_gpa, c->req.path_len, c->path, &e);
+
+	if (rc < 0)
+		return rc;
+	rc = (int)result(mkdirat(e.dir, e.name, c->req.mode & HOSTFS_DIR_MODE));
+	close(e.dir);
+	return rc;
+}
+
+static int64_t remove_entry(struct hostfs_call *c, int at_flags)
+{
+	struct hostfs_entry e;
+	int rc = fetch_entry(c, c->req.path_gpa, c->req.path_len, c->path, &e);
+
+	if (rc < 0)
+		return rc;
+	rc = (int)result(unlinkat(e.dir, e.name, at_flags));
+	close(e.dir);
+	return rc;
+}
+
+static int64_t op_unlink(struct hostfs_call *c)
+{
+	return remove_entry(c, 0);
+}
+
+static int64_t op_rmdir(struct hostfs_call *c)
+{
+	return remove_entry(c, AT_REMOVEDIR);
+}
+
+static int64_t op_rename(struct hostfs_call *c)
+{
+	struct hostfs_entry from, to;
+	int rc = fetch_entry(c, c->req.path_gpa, c->req.path_len, c->path, &from);
+
+	if (rc < 0)
+		return rc;
+	rc = fetch_entry(c, c->req.path2_gpa, c->req.path2_len, c->path2, &to);
+	if (rc == 0) {
+		rc = (int)result(renameat(from.dir, from.name, to.dir, to.name));
+		close(to.dir);
+	}
+	close(from.dir);
+	return rc;
+}
+
+/* path is the new link's target, stored as given: the host never follows
+ * it, the guest resolves it in its own namespace. */
+static int64_t op_symlink(struct hostfs_call *c)
+{
+	struct hostfs_entry e;
+	int rc = fetch_path(c, c->req.path_gpa, c->req.path_len, c->path, true);
+
+	if (rc < 0 || (rc = fetch_entry(c, c->req.path2_gpa, c->req.path2_len, c->path2, &e)) < 0)
+		return rc;
+	rc = (int)result(symlinkat(c->path, e.dir, e.name));
+	close(e.dir);
+	return rc;
+}
+
+typedef int64_t (*hostfs_op_fn)(struct hostfs_call *c);
+
+enum {
+	OP_PATH = 1 << 0,    /* names req.mount and a path in it */
+	OP_CHANGES = 1 << 1, /* refused on a read-only mount */
+};
+
+struct hostfs_op {
+	const char *name;
+	hostfs_op_fn fn;
+	unsigned int kind;
+};
+
+static const struct hostfs_op hostfs_ops[LISPVM_HOSTFS_OP_COUNT] = {
+	[LISPVM_HOSTFS_LSTAT] = {"lstat", op_lstat, OP_PATH},
+	[LISPVM_HOSTFS_READLINK] = {"readlink", op_readlink, OP_PATH},
+	[LISPVM_HOSTFS_OPEN] = {"open", op_open, OP_PATH}, /* checks its flags */
+	[LISPVM_HOSTFS_CLOSE] = {"close", op_close, 0},
+	[LISPVM_HOSTFS_PREAD] = {"pread", op_pread, 0},
+	/* Handles on a read-only mount are read-only on the host too. */
+	[LISPVM_HOSTFS_PWRITE] = {"pwrite", op_pwrite, 0},
+	[LISPVM_HOSTFS_FSTAT] = {"fstat", op_fstat, 0},
+	[LISPVM_HOSTFS_GETDENTS] = {"getdents", op_getdents, 0},
+	[LISPVM_HOSTFS_FTRUNCATE] = {"ftruncate", op_ftruncate, 0},
+	[LISPVM_HOSTFS_FSYNC] = {"fsync", op_fsync, 0},
+	[LISPVM_HOSTFS_MKDIR] = {"mkdir", op_mkdir, OP_PATH | OP_CHANGES},
+	[LISPVM_HOSTFS_UNLINK] = {"unlink", op_unlink, OP_PATH | OP_CHANGES},
+	[LISPVM_HOSTFS_RMDIR] = {"rmdir", op_rmdir, OP_PATH | OP_CHANGES},
+	[LISPVM_HOSTFS_RENAME] = {"rename", op_rename, OP_PATH | OP_CHANGES},
+	[LISPVM_HOSTFS_SYMLINK] = {"symlink", op_symlink, OP_PATH | OP_CHANGES},
+};
+
+static int64_t dispatch(struct hostfs_call *c, const struct hostfs_op *op)
+{
+	if (op->kind & OP_PATH) {
+		if (c->req.mount >= c->fs->nr_mounts)
+			return -ENODEV;
+		c->mount = &c->fs->mounts[c->req.mount];
+		if ((op->kind & OP_CHANGES) && c->mount->readonly)
+			return -EROFS;
+	}
+	return op->fn(c);
+}
+
+int64_t hostfs_serve(struct hostfs *fs, const struct guest_memory *mem, uint64_t req_gpa,
+		     uint64_t req_size, bool *broken)
+{
+	struct hostfs_call c = {.fs = fs, .mem = mem};
+	const struct hostfs_op *op;
+	int64_t ret;
+
+	if (req_size != sizeof(c.req) ||
+	    guest_memory_read(mem, &c.req, req_gpa, sizeof(c.req)) < 0) {
+		log_error("guest error: hostfs request [0x%" PRIx64 ", +0x%" PRIx64
+			  ") is outside guest RAM or not a struct lispvm_hostfs_req",
+			  req_gpa, req_size);
+		*broken = true;
+		return -EFAULT;
+	}
+	if (c.req.op >= LISPVM_HOSTFS_OP_COUNT)
+		return -ENOSYS;
+	op = &hostfs_ops[c.req.op];
+	ret = dispatch(&c, op);
+	*broken = c.broken;
+	log_verbose("hostfs %s (mount %" PRIu32 ", handle %" PRIu64 ") = %" PRId64, op->name,
+		    c.req.mount, c.req.handle, ret);
+	return ret;
+}
+
+int hostfs_open(struct hostfs *fs, const struct guest_mount *mounts, unsigned int n, char *err,
+		size_t err_size)
+{
+	if (n > GUEST_MAX_MOUNTS) {
+		snprintf(err, err_size, "at most %d --mount directories", GUEST_MAX_MOUNTS);
+		return -1;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		int fd = open(mounts[i].host_path, O_PATH | O_DIRECTORY | O_CLOEXEC), probe;
+
+		if (fd < 0) {
+			snprintf(err, err_size, "--mount: cannot use host directory %s: %s",
+				 mounts[i].host_path, strerror(errno));
+			return -1;
+		}
+		fs->mounts[i] =
+			(struct hostfs_mount){.root_fd = fd, .readonly = mounts[i].readonly};
+		fs->nr_mounts = i + 1;
+		/* Every later lookup depends on openat2 (Linux 5.6). */
+		probe = hostfs_path_open(fd, "", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+		if (probe < 0) {
+			snprintf(err, err_size, "--mount: cannot look up files beneath %s: %s%s",
+				 mounts[i].host_path, strerror(-probe),
+				 probe == -ENOSYS ? " (openat2 needs Linux 5.6 or later)" : "");
+			return -1;
+		}
+		close(probe);
+	}
+	return 0;
+}
+
+void hostfs_close(struct hostfs *fs)
+{
+	for (int i = 0; i < LISPVM_HOSTFS_MAX_HANDLES; i++)
+		if (fs->handles[i].used)
+			close(fs->handles[i].fd);
+	for (unsigned int i = 0; i < fs->nr_mounts; i++)
+		close(fs->mounts[i].root_fd);
+	*fs = (struct hostfs){0};
+}
