@@ -250,7 +250,7 @@ static void gen_maps(struct text *t)
 			name = "[heap]";
 		else if (v->end == mm->stack_top)
 			name = "[stack]";
-		else if (v->backing.kind == VMA_FILE)
+		else if (v->backing.kind == VMA_FILE || v->backing.kind == VMA_SHARED)
 			name = v->backing.file->path;
 		text_add(t, "%08lx-%08lx %c%c%c%c %08lx 00:00 0 %s%s\n", v->start, v->end,
 			 v->prot & PROT_READ ? 'r' : '-', v->prot & PROT_WRITE ? 'w' : '-',

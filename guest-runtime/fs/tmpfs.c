@@ -42,6 +42,9 @@ struct tmpfs_inode {
 	uint64_t *pages; /* regular files: physical address per page, 0 = hole */
 	uint64_t nr_slots;
 	char *target; /* symlinks */
+	/* Some MAP_SHARED mapping holds its pages: truncation zeros them
+	 * rather than freeing what a page table may still point at. */
+	bool pages_lent;
 };
 
 static const struct vnode_ops tmpfs_vnode_ops;
@@ -454,6 +457,19 @@ static int64_t tmpfs_write(struct file *f, const void *buf, uint64_t len, uint64
 	return (int64_t)done;
 }
 
+static uint64_t tmpfs_page(struct file *f, uint64_t off)
+{
+	struct tmpfs_inode *ino = inode_of(f);
+	uint64_t page = off / PAGE_SIZE;
+
+	if (grow_slots(ino, page + 1) < 0)
+		return 0;
+	if (ino->pages[page] == 0)
+		ino->pages[page] = pmem_alloc_zeroed_page();
+	ino->pages_lent = true;
+	return ino->pages[page];
+}
+
 static int tmpfs_file_stat(struct file *f, struct stat *st)
 {
 	inode_stat(inode_of(f), st);
@@ -469,7 +485,15 @@ static int tmpfs_truncate(struct file *f, uint64_t size)
 		return -EINVAL;
 	if (size > (1ull << 40))
 		return -EFBIG;
-	if (size < ino->size) {
+	if (size < ino->size && ino->pages_lent) {
+		for (uint64_t i = size / PAGE_SIZE; i < ino->nr_slots; i++)
+			if (ino->pages[i])
+				memset((uint8_t *)phys_to_virt(ino->pages[i]) +
+					       (i == size / PAGE_SIZE ? size % PAGE_SIZE : 0),
+				       0,
+				       i == size / PAGE_SIZE ? PAGE_SIZE - size % PAGE_SIZE
+							     : PAGE_SIZE);
+	} else if (size < ino->size) {
 		free_pages_from(ino, keep);
 		/* The tail of the last kept page must read back as zeros. */
 		if (size % PAGE_SIZE && keep - 1 < ino->nr_slots && ino->pages[keep - 1])
@@ -536,6 +560,7 @@ static const struct file_ops tmpfs_file_ops = {
 	.stat = tmpfs_file_stat,
 	.getdents = tmpfs_getdents,
 	.mmap = tmpfs_mmap,
+	.page = tmpfs_page,
 	.truncate = tmpfs_truncate,
 	.release = tmpfs_release,
 };

@@ -38,15 +38,17 @@ void mm_init(struct mm *mm, uint64_t *pml4)
 
 /* ---- page-table entries ---- */
 
-static uint64_t pte_make(uint64_t phys, uint32_t prot, bool owned)
+/* soft: PTE_OWNED (a private page), PTE_SHARED (a file's own page) or
+ * 0 (a read-only image page). */
+static uint64_t pte_make(uint64_t phys, uint32_t prot, uint64_t soft)
 {
-	uint64_t pte = phys | (owned ? PTE_OWNED : 0);
+	uint64_t pte = phys | soft;
 
 	if (prot == PROT_NONE)
 		return pte | PTE_PROTNONE;
 	pte |= PTE_PRESENT | PTE_USER;
 	/* Image pages stay read-only: the first write copies them. */
-	if ((prot & PROT_WRITE) && owned)
+	if ((prot & PROT_WRITE) && soft != 0)
 		pte |= PTE_WRITE;
 	if (!(prot & PROT_EXEC))
 		pte |= PTE_NX;
@@ -113,7 +115,7 @@ static void reprotect_fn(uint64_t *pte, uint64_t va, void *ctx)
 {
 	uint32_t prot = *(uint32_t *)ctx;
 
-	*pte = pte_make(*pte & PTE_ADDR_MASK, prot, *pte & PTE_OWNED);
+	*pte = pte_make(*pte & PTE_ADDR_MASK, prot, *pte & (PTE_OWNED | PTE_SHARED));
 	paging_invalidate(va);
 }
 
@@ -129,13 +131,13 @@ struct vma *mm_find(struct mm *mm, uint64_t addr)
 
 static void backing_hold(struct mm_backing *b)
 {
-	if (b->kind == VMA_FILE)
+	if (b->kind == VMA_FILE || b->kind == VMA_SHARED)
 		file_get(b->file);
 }
 
 static void vma_free(struct vma *v)
 {
-	if (v->backing.kind == VMA_FILE)
+	if (v->backing.kind == VMA_FILE || v->backing.kind == VMA_SHARED)
 		file_put(v->backing.file);
 	kfree(v);
 }
@@ -293,7 +295,7 @@ static void populate_image(struct mm *mm, struct vma *v)
 
 		if (pte == NULL)
 			return; /* out of memory for tables: faults will retry */
-		*pte = pte_make(v->backing.image_phys + (va - v->start), v->prot, false);
+		*pte = pte_make(v->backing.image_phys + (va - v->start), v->prot, 0);
 	}
 }
 
@@ -477,17 +479,21 @@ static int fill_from_file(struct vma *v, uint64_t page, uint64_t phys)
 }
 
 /* The page of the area at page: a fresh owned one, unless it is an image
- * page that may be shared (read access). */
-static uint64_t populate(struct vma *v, uint64_t page, bool write, bool *owned)
+ * page that may be shared (read access) or a shared file's own page. */
+static uint64_t populate(struct vma *v, uint64_t page, bool write, uint64_t *soft)
 {
 	uint64_t delta = page - v->start, phys;
 
-	*owned = true;
+	*soft = PTE_OWNED;
+	if (v->backing.kind == VMA_SHARED) {
+		*soft = PTE_SHARED;
+		return v->backing.file->ops->page(v->backing.file, v->backing.offset + delta);
+	}
 	if (v->backing.kind == VMA_IMAGE && delta < v->backing.file_bytes) {
 		uint64_t src = v->backing.image_phys + delta;
 
 		if (!write) {
-			*owned = false;
+			*soft = 0;
 			return src;
 		}
 		phys = pmem_alloc_pages(1);
@@ -511,7 +517,7 @@ static enum mm_fault_result copy_on_write(struct vma *v, uint64_t *pte, uint64_t
 	if (phys == 0)
 		return MM_FAULT_NO_MEMORY;
 	memcpy(phys_to_virt(phys), phys_to_virt(*pte & PTE_ADDR_MASK), PAGE_SIZE);
-	*pte = pte_make(phys, v->prot, true);
+	*pte = pte_make(phys, v->prot, PTE_OWNED);
 	paging_invalidate(page);
 	return MM_FAULT_DONE;
 }
@@ -520,7 +526,7 @@ enum mm_fault_result mm_fault(struct mm *mm, uint64_t addr, unsigned int access)
 {
 	uint64_t page = addr & PAGE_MASK, *pte, phys;
 	struct vma *v = mm_find(mm, addr);
-	bool owned;
+	uint64_t soft;
 
 	if (v == NULL)
 		return MM_FAULT_UNMAPPED;
@@ -530,16 +536,17 @@ enum mm_fault_result mm_fault(struct mm *mm, uint64_t addr, unsigned int access)
 	if (pte == NULL)
 		return MM_FAULT_NO_MEMORY;
 	if (*pte & PTE_PRESENT) {
-		if ((access & MM_ACCESS_WRITE) && !(*pte & PTE_WRITE) && !(*pte & PTE_OWNED))
+		if ((access & MM_ACCESS_WRITE) && !(*pte & PTE_WRITE) &&
+		    !(*pte & (PTE_OWNED | PTE_SHARED)))
 			return copy_on_write(v, pte, page);
 		/* Already resolved (a stale TLB entry): retry. */
 		paging_invalidate(page);
 		return MM_FAULT_DONE;
 	}
-	phys = populate(v, page, access & MM_ACCESS_WRITE, &owned);
+	phys = populate(v, page, access & MM_ACCESS_WRITE, &soft);
 	if (phys == 0)
 		return MM_FAULT_NO_MEMORY;
-	*pte = pte_make(phys, v->prot, owned);
+	*pte = pte_make(phys, v->prot, soft);
 	paging_invalidate(page);
 	return MM_FAULT_DONE;
 }
@@ -600,7 +607,8 @@ int64_t mm_remap(struct mm *mm, uint64_t old_addr, uint64_t old_len, uint64_t ne
 		return -EINVAL;
 	old_len = page_up(old_len);
 	new_len = page_up(new_len);
-	if (v == NULL || v->start != old_addr || v->end < old_addr + old_len || old_len == 0)
+	/* The old range may be any part of one area (neighbours merge). */
+	if (v == NULL || v->end < old_addr + old_len || old_len == 0)
 		return -EFAULT;
 	if (new_len <= old_len && !(flags & MREMAP_FIXED)) {
 		if (new_len < old_len)
@@ -616,6 +624,7 @@ int64_t mm_remap(struct mm *mm, uint64_t old_addr, uint64_t old_len, uint64_t ne
 	if (!(flags & MREMAP_MAYMOVE))
 		return -ENOMEM;
 	backing = v->backing;
+	backing_advance(&backing, old_addr - v->start);
 	where = mm_map(mm, new_addr, new_len, v->prot,
 		       v->flags | ((flags & MREMAP_FIXED) ? MAP_FIXED : 0), &backing);
 	if (where < 0)

@@ -7,6 +7,8 @@
  * Page-table entries carry two software bits: PTE_OWNED marks a private
  * page from pmem (freed on unmap, writable when the area is); pages
  * without it belong to a read-only image and are copied on first write.
+ * PTE_SHARED marks a page that belongs to a file (MAP_SHARED of a tmpfs
+ * file): writable in place, never freed by unmapping.
  * PTE_PROTNONE keeps a populated page under PROT_NONE (not present, but
  * its contents survive until the protection is lifted).
  */
@@ -21,12 +23,14 @@
 
 #define PTE_OWNED    (1ull << 9)
 #define PTE_PROTNONE (1ull << 10)
+#define PTE_SHARED   (1ull << 11)
 
 /* Where the program's pages come from. */
 enum vma_backing {
-	VMA_ANON,  /* zero-filled on first touch */
-	VMA_IMAGE, /* pages of a read-only image, mapped as they are */
-	VMA_FILE,  /* copied from a file (tmpfs, host mounts) on first touch */
+	VMA_ANON,   /* zero-filled on first touch */
+	VMA_IMAGE,  /* pages of a read-only image, mapped as they are */
+	VMA_FILE,   /* copied from a file (tmpfs, host mounts) on first touch */
+	VMA_SHARED, /* MAP_SHARED of a file that lends its own pages (tmpfs) */
 };
 
 struct file;

@@ -35,6 +35,8 @@ static int file_backing(int fd, uint64_t offset, uint32_t prot, uint32_t flags,
 	rc = f->ops->mmap(f, offset, out);
 	if (rc < 0)
 		return rc;
+	if ((flags & MAP_TYPE_MASK) != MAP_PRIVATE && out->kind == VMA_FILE && f->ops->page)
+		out->kind = VMA_SHARED;
 	out->offset = offset;
 	return 0;
 }
