@@ -51,10 +51,38 @@ def run_extra_argument(lispvm):
     usage_error(lispvm, ["run", "a", "b"], "unexpected argument 'b'")
 
 
+def mount_bad_spec(lispvm):
+    for spec in ["/tmp", "/tmp:data", "/tmp:/", "/tmp:/a/../b", "/tmp:/a:rx", ":/a"]:
+        usage_error(lispvm, ["exec", "--mount", spec, "--", "/bin/true"],
+                    f"--mount: '{spec}'")
+
+
+def mount_twice(lispvm):
+    usage_error(lispvm, ["exec", "--mount", "/tmp:/a", "--mount", "/var:/a:ro", "--",
+                         "/bin/true"], "a second time")
+
+
+def mount_too_many(lispvm):
+    args = ["exec"]
+    for i in range(9):
+        args += ["--mount", f"/tmp:/m{i}"]
+    usage_error(lispvm, args + ["--", "/bin/true"], "at most 8")
+
+
+def mount_host_not_a_directory(lispvm):
+    """Checked when the VM is set up, before anything else: exit 125."""
+    for host in ["/nonexistent/lispvm-mount", lispvm]:
+        proc = run([lispvm, "exec", "--mount", f"{host}:/data", "--", "/bin/true"])
+        expect_exit(proc, 125)
+        expect_in(f"cannot use host directory {host}", proc.stderr, proc)
+        expect(len(proc.stderr.splitlines()) == 1, f"expected one line, got {proc.stderr!r}")
+
+
 def help_text(lispvm):
     proc = run([lispvm, "--help"])
     expect_exit(proc, 0)
-    for needle in ["Usage: lispvm", "--memory", "--timeout", "Exit status"]:
+    for needle in ["Usage: lispvm", "--memory", "--timeout", "--mount HOST:GUEST[:ro|rw]",
+                   "Exit status"]:
         expect_in(needle, proc.stdout, proc)
 
 

@@ -11,9 +11,19 @@
 
 #include "lispvm_config.h"
 #include "memory_layout.h"
+#include "mount_spec.h"
 #include "size_parse.h"
 
-enum { OPT_KERNEL = 256, OPT_APPEND, OPT_TIMEOUT, OPT_IMAGE, OPT_ENV, OPT_CWD, OPT_STRACE };
+enum {
+	OPT_KERNEL = 256,
+	OPT_APPEND,
+	OPT_TIMEOUT,
+	OPT_IMAGE,
+	OPT_ENV,
+	OPT_CWD,
+	OPT_STRACE,
+	OPT_MOUNT,
+};
 
 static const struct option long_options[] = {
 	{"help", no_argument, NULL, 'h'},
@@ -27,6 +37,7 @@ static const struct option long_options[] = {
 	{"env", required_argument, NULL, OPT_ENV},
 	{"cwd", required_argument, NULL, OPT_CWD},
 	{"strace", no_argument, NULL, OPT_STRACE},
+	{"mount", required_argument, NULL, OPT_MOUNT},
 	{NULL, 0, NULL, 0},
 };
 
@@ -59,6 +70,11 @@ void cli_print_help(void)
 	       "      --env K=V      add to the program's environment (repeatable); the default\n"
 	       "                     environment is PATH, HOME=/root, LANG=C.UTF-8 and the\n"
 	       "                     host's TERM\n"
+	       "      --mount HOST:GUEST[:ro|rw]\n"
+	       "                     give the program host directory HOST at GUEST (an\n"
+	       "                     absolute path, not /); rw (the default) lets it change\n"
+	       "                     files there, ro does not; symlinks are resolved inside\n"
+	       "                     the guest, never out of HOST (repeatable, at most %d)\n"
 	       "      --cwd DIR      the program's working directory (default /)\n"
 	       "      --strace       print every system call and its result on stderr\n"
 	       "  -h, --help         show this help and exit\n"
@@ -67,7 +83,7 @@ void cli_print_help(void)
 	       "Exit status: the guest's own exit status; %d for a usage error, %d when\n"
 	       "--timeout stopped the guest, %d when lispvm cannot start the VM, %d when\n"
 	       "the guest runtime crashes.\n",
-	       LISPVM_EXIT_USAGE, LISPVM_EXIT_TIMEOUT, LISPVM_EXIT_HOST_ERROR,
+	       CLI_MAX_MOUNTS, LISPVM_EXIT_USAGE, LISPVM_EXIT_TIMEOUT, LISPVM_EXIT_HOST_ERROR,
 	       LISPVM_EXIT_GUEST_CRASH);
 }
 
@@ -103,6 +119,36 @@ static int parse_timeout(const char *arg, unsigned int *out)
 				   "to 86400",
 				   arg);
 	*out = (unsigned int)seconds;
+	return 0;
+}
+
+/* The parts keep pointing into a copy of the argument for the life of the
+ * process; the argument itself stays intact for messages. */
+static int parse_mount(const char *arg, struct cli_options *out)
+{
+	struct guest_mount m;
+	char *spec = strdup(arg);
+	const char *why;
+
+	if (spec == NULL)
+		return usage_error("--mount: out of memory for '%s'", arg);
+	why = mount_spec_parse(spec, &m);
+	if (why != NULL) {
+		fprintf(stderr, "lispvm: --mount: '%s' %s (try 'lispvm --help')\n", arg, why);
+		free(spec);
+		return -1;
+	}
+	for (unsigned int i = 0; i < out->nr_mounts; i++) {
+		if (strcmp(out->mounts[i].guest_path, m.guest_path) == 0) {
+			free(spec);
+			return usage_error("--mount: '%s' mounts a GUEST path a second time", arg);
+		}
+	}
+	if (out->nr_mounts == CLI_MAX_MOUNTS) {
+		free(spec);
+		return usage_error("--mount: at most %s directories", "8");
+	}
+	out->mounts[out->nr_mounts++] = m;
 	return 0;
 }
 
@@ -148,6 +194,8 @@ static int parse_option(int opt, struct cli_options *out)
 	case OPT_STRACE:
 		out->strace = true;
 		return 0;
+	case OPT_MOUNT:
+		return parse_mount(optarg, out);
 	default:
 		/* getopt has printed what was wrong. */
 		return usage_error("%s", "bad option");

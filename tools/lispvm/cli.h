@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "guest_params.h"
+
 #define CLI_DEFAULT_MEMORY (2ULL << 30)
 #define CLI_MAX_TIMEOUT	   86400
 
@@ -20,6 +22,7 @@ enum cli_command {
 
 #define CLI_MAX_IMAGES 8
 #define CLI_MAX_ENV    256
+#define CLI_MAX_MOUNTS GUEST_MAX_MOUNTS
 
 struct cli_options {
 	enum cli_command command;
@@ -34,6 +37,8 @@ struct cli_options {
 	unsigned int nr_images;
 	char *env[CLI_MAX_ENV]; /* K=V from --env, in order */
 	unsigned int nr_env;
+	struct guest_mount mounts[CLI_MAX_MOUNTS]; /* --mount, in order */
+	unsigned int nr_mounts;
 	const char *cwd; /* NULL: "/" */
 	bool strace;
 	char **exec_argv; /* the program and its arguments */

@@ -59,6 +59,8 @@ static int exec_command(const struct cli_options *opts)
 		.program = &env.program,
 		.image_paths = opts->images,
 		.nr_images = opts->nr_images,
+		.mounts = opts->mounts,
+		.nr_mounts = opts->nr_mounts,
 	};
 
 	exec_env_build(opts, &env);
