@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: MIT
+"""The Linux syscall conformance program inside lispvm: the same binary as
+the native runs, packed into an image and run with `lispvm exec`. Every
+check that passes natively must pass in the guest (and the guest may not
+pass checks the host fails); faults and exit statuses end the guest
+program exactly as they end the native one (128+signal for a signal, as a
+shell reports it).
+Usage: guest.py suite|signal|exit LISPVM PROGRAM [ARGS...]"""
+
+import os
+import re
+import shutil
+import signal as signals
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from lispvm_test import describe, expect, main, require_kvm, run  # noqa: E402
+
+GUEST_PATH = "/bin/linux-syscalls"
+RESULT = re.compile(r"^(ok|not ok) \d+ (\S+?)(?::|$)", re.M)
+
+
+def guest_run(lispvm, program, *args):
+    """Packs program (with its libraries when dynamic) and runs it."""
+    require_kvm()
+    lispvm, program = os.path.abspath(lispvm), os.path.abspath(program)
+    tmp = tempfile.mkdtemp(prefix="lispvm-linux-test-")
+    try:
+        image = os.path.join(tmp, "prog.erofs")
+        # --ldd packs a static binary alone, at its host path.
+        built = run([lispvm, "image", "build", "-o", image, "--ldd", program])
+        expect(built.returncode == 0, f"image build failed: {describe(built)}")
+        return run([lispvm, "exec", "--memory", "512M", "--timeout", "300", "--image", image,
+                    "--", program, *args], timeout=400)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def results(output):
+    return {name: status == "ok" for status, name in RESULT.findall(output)}
+
+
+def suite(lispvm, program):
+    native = run([os.path.abspath(program)], cwd="/")
+    want = results(native.stdout)
+    expect(len(want) > 100, f"the native run reported too few checks: {describe(native)}")
+    proc = guest_run(lispvm, program)
+    got = results(proc.stdout)
+    differ = sorted(name for name in set(want) | set(got) if want.get(name) != got.get(name))
+    expect(not differ, "checks that differ from the native run (native, guest): " +
+           ", ".join(f"{n} ({want.get(n)}, {got.get(n)})" for n in differ[:40]) +
+           f"\n{proc.stderr[-3000:]}")
+    expect(proc.returncode == native.returncode,
+           f"exit {proc.returncode}, natively {native.returncode}; {describe(proc)[-3000:]}")
+
+
+def signal(name, lispvm, program, command):
+    proc = guest_run(lispvm, program, command)
+    status = 128 + signals.Signals[name]
+    expect(proc.returncode == status, f"expected exit {status} ({name}), got {describe(proc)}")
+    expect(f"{command}: " in proc.stdout and "survived" not in proc.stdout,
+           f"expected the line announcing the fault; {describe(proc)}")
+
+
+def exit_status(status, lispvm, program, *args):
+    proc = guest_run(lispvm, program, *args)
+    expect(proc.returncode == int(status), f"expected exit {status}, got {describe(proc)}")
+    expect(proc.stdout == "", f"expected no output; {describe(proc)}")
+
+
+main({"suite": suite, "signal": signal, "exit": exit_status})
