@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "kernel/printk.h"
+#include "linux/strace.h"
 #include "linux/syscall_table.h"
 
 #define SYSCALL_COUNT 512
@@ -14,13 +15,8 @@
 	int64_t sys_##name(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 SYSCALL_LIST(DECLARE_HANDLER)
 
-struct syscall_entry {
-	syscall_fn fn;
-	const char *name;
-};
-
-#define TABLE_ENTRY(nr, name) [nr] = {sys_##name, #name},
-static const struct syscall_entry table[SYSCALL_COUNT] = {SYSCALL_LIST(TABLE_ENTRY)};
+#define TABLE_ENTRY(nr, name) [nr] = sys_##name,
+static const syscall_fn table[SYSCALL_COUNT] = {SYSCALL_LIST(TABLE_ENTRY)};
 
 static int trace;
 /* Unimplemented calls are named once each in the log. */
@@ -35,7 +31,8 @@ static int64_t missing(uint64_t nr)
 {
 	if (nr < SYSCALL_COUNT && !(reported_missing[nr / 64] & (1ull << (nr % 64)))) {
 		reported_missing[nr / 64] |= 1ull << (nr % 64);
-		printk("lispvm: system call %lu is not implemented (ENOSYS)\n", nr);
+		printk("lispvm: system call %s (%lu) is not implemented (ENOSYS)\n",
+		       syscall_name(nr) ? syscall_name(nr) : "?", nr);
 	}
 	return -ENOSYS;
 }
@@ -46,14 +43,14 @@ void syscall_dispatch(struct trap_frame *f)
 	uint64_t a0 = f->gpr[LISPVM_GPR_RDI], a1 = f->gpr[LISPVM_GPR_RSI],
 		 a2 = f->gpr[LISPVM_GPR_RDX], a3 = f->gpr[LISPVM_GPR_R10],
 		 a4 = f->gpr[LISPVM_GPR_R8], a5 = f->gpr[LISPVM_GPR_R9];
-	const struct syscall_entry *e = nr < SYSCALL_COUNT ? &table[nr] : NULL;
+	syscall_fn fn = nr < SYSCALL_COUNT ? table[nr] : NULL;
+	uint64_t args[6] = {a0, a1, a2, a3, a4, a5};
 	int64_t ret;
 
-	if (trace && e && e->fn)
-		printk("%s(0x%lx, 0x%lx, 0x%lx, 0x%lx, 0x%lx, 0x%lx) ...\n", e->name, a0, a1, a2,
-		       a3, a4, a5);
-	ret = e && e->fn ? e->fn(a0, a1, a2, a3, a4, a5) : missing(nr);
+	if (trace && (nr == __NR_exit || nr == __NR_exit_group))
+		strace_print(nr, args, 0, 0);
+	ret = fn ? fn(a0, a1, a2, a3, a4, a5) : missing(nr);
 	if (trace)
-		printk("  = %ld\n", ret);
+		strace_print(nr, args, ret, 1);
 	f->gpr[LISPVM_GPR_RAX] = (uint64_t)ret;
 }
