@@ -229,6 +229,8 @@ static int devfs_open(const struct vnode *n, const char *path, uint32_t flags, s
 }
 
 static const struct vnode_ops devfs_vnode_ops = {
+	.magic = 0x01021994,
+	.readonly = false,
 	.lookup = devfs_lookup,
 	.readlink = devfs_readlink,
 	.stat = devfs_stat,

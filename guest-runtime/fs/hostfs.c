@@ -538,6 +538,8 @@ static int hostfs_create(const struct vnode *dir, const char *path, const char *
 }
 
 static const struct vnode_ops hostfs_vnode_ops = {
+	.magic = 0x65735546,
+	.readonly = false,
 	.lookup = hostfs_lookup,
 	.readlink = hostfs_readlink,
 	.stat = hostfs_stat,

@@ -390,6 +390,8 @@ static int imagefs_vnode_stat(const struct vnode *v, const char *path, struct st
 }
 
 static const struct vnode_ops imagefs_vnode_ops = {
+	.magic = 0xe0f5e1e2,
+	.readonly = true,
 	.lookup = imagefs_lookup,
 	.readlink = imagefs_readlink,
 	.stat = imagefs_vnode_stat,

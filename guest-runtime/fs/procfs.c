@@ -450,6 +450,8 @@ static int procfs_open(const struct vnode *n, const char *path, uint32_t flags, 
 }
 
 static const struct vnode_ops procfs_vnode_ops = {
+	.magic = 0x9fa0,
+	.readonly = true,
 	.lookup = procfs_lookup,
 	.readlink = procfs_readlink,
 	.stat = procfs_stat,

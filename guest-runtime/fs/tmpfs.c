@@ -602,6 +602,8 @@ static int tmpfs_chmod(const struct vnode *n, const char *path, uint32_t mode)
 }
 
 static const struct vnode_ops tmpfs_vnode_ops = {
+	.magic = 0x01021994,
+	.readonly = false,
 	.link = tmpfs_link,
 	.chmod = tmpfs_chmod,
 	.lookup = tmpfs_lookup,

@@ -13,6 +13,7 @@
 #define GUEST_FS_VNODE_H
 
 #include <asm/stat.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,9 @@ struct file;
 struct vnode;
 
 struct vnode_ops {
+	/* statfs(2)'s f_type, and whether changes are refused (ST_RDONLY). */
+	unsigned long magic;
+	bool readonly;
 	/* name[0..len) in directory dir: 0 and *out, or -ENOENT... */
 	int (*lookup)(const struct vnode *dir, const char *path, const char *name, size_t len,
 		      struct vnode *out);

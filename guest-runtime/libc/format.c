@@ -149,6 +149,9 @@ static void convert(struct out *o, char c, const struct spec *sp, va_list *ap)
 	case 'X':
 		put_number(o, sp, arg_unsigned(sp, ap), false, 16, c == 'X', "");
 		break;
+	case 'o':
+		put_number(o, sp, arg_unsigned(sp, ap), false, 8, false, "");
+		break;
 	case 'p':
 		put_number(o, sp, (uintptr_t)va_arg(*ap, void *), false, 16, false, "0x");
 		break;

@@ -107,6 +107,19 @@
 	X(__NR_getgroups, getgroups)                                                               \
 	X(__NR_personality, personality)                                                           \
 	X(__NR_getcpu, getcpu)                                                                     \
-	X(__NR_getrusage, getrusage)
+	X(__NR_getrusage, getrusage)                                                               \
+	X(__NR_statfs, statfs)                                                                     \
+	X(__NR_fstatfs, fstatfs)                                                                   \
+	X(__NR_getxattr, getxattr)                                                                 \
+	X(__NR_lgetxattr, lgetxattr)                                                               \
+	X(__NR_fgetxattr, fgetxattr)                                                               \
+	X(__NR_listxattr, listxattr)                                                               \
+	X(__NR_llistxattr, llistxattr)                                                             \
+	X(__NR_flistxattr, flistxattr)                                                             \
+	X(__NR_setxattr, setxattr)                                                                 \
+	X(__NR_lsetxattr, lsetxattr)                                                               \
+	X(__NR_fsetxattr, fsetxattr)                                                               \
+	X(__NR_fadvise64, fadvise64)                                                               \
+	X(__NR_socket, socket)
 
 #endif
