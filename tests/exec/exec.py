@@ -11,7 +11,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from lispvm_test import expect, expect_exit, expect_in, main, require_kvm, run  # noqa: E402
+from lispvm_test import (describe, expect, expect_exit, expect_in, main, require_kvm,  # noqa: E402
+                         run)
 
 HOST_ERROR, CANNOT_RUN, NOT_FOUND = 125, 126, 127
 ARGS = ["first", "two words", ""]
@@ -163,10 +164,86 @@ def corrupt_image(e):
     expect_one_line(e.exec([img], ["/bin/hello"]), HOST_ERROR, "not an EROFS image")
 
 
-CASES = {name: fn for name, fn in dict(globals()).items()
-         if callable(fn) and fn.__module__ == "__main__" and name not in
-         ("native", "expect_same_as_native", "expect_one_line", "Env", "main", "run",
-          "expect", "expect_exit", "expect_in", "require_kvm")}
+BUSYBOX = "/bin/busybox"  # busybox-static: one file, no libraries
+
+
+def mount_tree(e):
+    """host/secret outside the mount, host/m the mounted directory with a
+    file, a subdirectory and symlinks that point outside three ways."""
+    host = os.path.join(e.tmp, "host")
+    os.makedirs(os.path.join(host, "m", "sub"))
+    with open(os.path.join(host, "secret"), "w") as f:
+        f.write("TOPSECRET\n")
+    with open(os.path.join(host, "m", "data.txt"), "w") as f:
+        f.write("inside\n")
+    os.symlink("../secret", os.path.join(host, "m", "up"))
+    os.symlink(os.path.join(host, "secret"), os.path.join(host, "m", "abs"))
+    os.symlink("/proc/self/root" + os.path.join(host, "secret"), os.path.join(host, "m", "proc"))
+    os.symlink("sub", os.path.join(host, "m", "here"))
+    return host
+
+
+def busybox_in_vm(e, img, mount, *argv, stdin=None):
+    """One busybox applet in a fresh VM (the guest has no fork, so no
+    shell pipelines: one program per VM)."""
+    return e.exec([img], ["/bin/busybox", *argv], "--mount", mount, stdin=stdin)
+
+
+def mount_reads_and_writes(e):
+    host = mount_tree(e)
+    img = e.image(f"{BUSYBOX}:/bin/busybox")
+    mount = f"{os.path.join(host, 'm')}:/mnt"
+    steps = [(["cat", "/mnt/data.txt"], None, "inside\n"),
+             (["tee", "/mnt/sub/made.txt"], "new\n", "new\n"),
+             (["mkdir", "/mnt/dir"], None, ""),
+             (["mv", "/mnt/sub/made.txt", "/mnt/dir/moved.txt"], None, ""),
+             (["cat", "/mnt/here/../dir/moved.txt"], None, "new\n"),
+             (["ls", "/mnt/dir"], None, "moved.txt\n"),
+             (["rm", "/mnt/data.txt"], None, "")]
+    for argv, stdin, want in steps:
+        proc = busybox_in_vm(e, img, mount, *argv, stdin=stdin)
+        expect_exit(proc, 0)
+        expect(proc.stdout == want, f"{argv}: {proc.stdout!r}, want {want!r}; {proc.stderr!r}")
+    with open(os.path.join(host, "m", "dir", "moved.txt")) as f:
+        expect(f.read() == "new\n", "the guest's file did not reach the host")
+    expect(not os.path.exists(os.path.join(host, "m", "data.txt")), "rm did not reach the host")
+
+
+def mount_read_only(e):
+    host = mount_tree(e)
+    img = e.image(f"{BUSYBOX}:/bin/busybox")
+    mount = f"{os.path.join(host, 'm')}:/mnt:ro"
+    proc = busybox_in_vm(e, img, mount, "cat", "/mnt/data.txt")
+    expect_exit(proc, 0)
+    expect(proc.stdout == "inside\n", f"unexpected output {proc.stdout!r}")
+    for argv in (["tee", "/mnt/new.txt"], ["rm", "/mnt/data.txt"], ["mkdir", "/mnt/d"],
+                 ["mv", "/mnt/data.txt", "/mnt/sub/x"]):
+        proc = busybox_in_vm(e, img, mount, *argv, stdin="x\n")
+        expect(proc.returncode == 1 and "Read-only file system" in proc.stderr,
+               f"{argv} was not refused with EROFS: {describe(proc)}")
+    expect(sorted(os.listdir(os.path.join(host, "m"))) ==
+           ["abs", "data.txt", "here", "proc", "sub", "up"], "the read-only mount changed")
+
+
+def mount_escapes(e):
+    host = mount_tree(e)
+    img = e.image(f"{BUSYBOX}:/bin/busybox")
+    targets = ["/mnt/../secret", "/mnt/up", "/mnt/abs", "/mnt/proc",
+               "/proc/self/root" + os.path.join(host, "secret"), os.path.join(host, "secret"),
+               "/mnt/sub/../../secret", "/mnt/here/../../secret"]
+    proc = e.exec([img], ["/bin/busybox", "cat", *targets],
+                  "--mount", f"{os.path.join(host, 'm')}:/mnt")
+    expect("TOPSECRET" not in proc.stdout + proc.stderr,
+           f"a guest read a host file outside its mount: {proc.stdout!r}")
+    expect(proc.returncode == 1 and proc.stderr.count("No such file or directory") == len(targets),
+           f"expected every read refused with ENOENT; {proc.returncode} {proc.stderr!r}")
+
+
+CASES = {fn.__name__: fn for fn in [
+    static_hello, static_pie_hello, dynamic_hello, exit_status, environment_and_cwd, stdin_read,
+    missing_program, not_an_elf, other_machine, missing_interpreter, missing_image,
+    truncated_image, corrupt_image, dynamic_true, strace, mount_reads_and_writes, mount_read_only,
+    mount_escapes]}
 
 
 def run_case(name):
