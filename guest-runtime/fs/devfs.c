@@ -8,9 +8,11 @@
 #include "fs/dirent_out.h"
 #include "fs/file.h"
 #include "fs/vfs.h"
+#include "kernel/clock.h"
 #include "kernel/entropy.h"
 #include "kernel/memory.h"
 #include "linux/mm.h"
+#include "linux/process.h"
 #include "linux/uaccess.h"
 
 #define DEVFS_DEV 0x0005 /* st_dev of /dev itself, as devtmpfs has */
@@ -106,6 +108,8 @@ static void dev_stat(unsigned int dev, struct stat *st)
 	st->st_blksize = PAGE_SIZE;
 	if (S_ISLNK(entries[dev].mode))
 		st->st_size = (long)strlen(entries[dev].target);
+	st->st_atime = st->st_mtime = st->st_ctime =
+		(long)(process_start_realtime_ns() / NSEC_PER_SEC);
 }
 
 static int devfs_stat(const struct vnode *n, const char *path, struct stat *st)

@@ -13,6 +13,7 @@
 #include "fs/dirent_out.h"
 #include "fs/file.h"
 #include "fs/vfs.h"
+#include "kernel/clock.h"
 #include "kernel/kheap.h"
 #include "kernel/memory.h"
 #include "kernel/pmem.h"
@@ -169,6 +170,8 @@ static void proc_stat(const struct vnode *n, struct stat *st)
 	st->st_mode = n->mode;
 	st->st_nlink = S_ISDIR(n->mode) ? 2 : 1;
 	st->st_blksize = PAGE_SIZE;
+	st->st_atime = st->st_mtime = st->st_ctime =
+		(long)(process_start_realtime_ns() / NSEC_PER_SEC);
 }
 
 static int procfs_stat(const struct vnode *n, const char *path, struct stat *st)

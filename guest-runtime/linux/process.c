@@ -8,6 +8,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpu_features.h"
 #include "fs/console.h"
+#include "kernel/clock.h"
 #include "kernel/kheap.h"
 #include "kernel/memory.h"
 #include "kernel/paging.h"
@@ -134,4 +135,9 @@ int process_open_stdio(struct process *p)
 			return -ENOMEM;
 	}
 	return 0;
+}
+
+uint64_t process_start_realtime_ns(void)
+{
+	return clock_realtime_ns() - (clock_monotonic_ns() - current_process()->start_ns);
 }

@@ -78,6 +78,10 @@ _Noreturn void process_exit(int status);
  * naming the fault on the console. */
 _Noreturn void process_kill_by_fault(int sig, const char *what, uint64_t addr, uint64_t rip);
 
+/* Wall-clock time at which the program started (for /proc and /dev
+ * timestamps, which Linux gives their mount time). */
+uint64_t process_start_realtime_ns(void);
+
 /* Makes t the thread running on this CPU: kernel stack, TLS base. */
 void thread_switch_to(struct thread *t);
 
