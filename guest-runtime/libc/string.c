@@ -2,16 +2,20 @@
 #include <stdint.h>
 #include <string.h>
 
-/* memcpy and memset are one rep-string instruction each: fast on CPUs with
- * ERMS, and one instruction to emulate where ring 0 is emulated.  The
- * rest are plain loops, built with -fno-tree-loop-distribute-patterns so
- * the compiler does not turn them back into calls to themselves. */
+/* memcpy and memset are rep-string instructions, in 8-byte units for the
+ * bulk: fast on any CPU, and where ring 0 is emulated (nested PVM) the
+ * emulator pays per iteration, so movsq/stosq move 4 KiB 7x faster than
+ * movsb/stosb (measured: 1.0 vs 7.5 Mcycles for a page).  The rest are
+ * plain loops, built with -fno-tree-loop-distribute-patterns so the
+ * compiler does not turn them back into calls to themselves. */
 
 void *memcpy(void *restrict dst, const void *restrict src, size_t n)
 {
 	void *d = dst;
+	size_t q = n / 8, r = n % 8;
 
-	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+	__asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(q) : : "memory");
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(r) : : "memory");
 	return dst;
 }
 
@@ -35,8 +39,11 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
 	void *d = dst;
+	size_t q = n / 8, r = n % 8;
+	uint64_t v = (uint8_t)c * 0x0101010101010101ull;
 
-	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	__asm__ volatile("rep stosq" : "+D"(d), "+c"(q) : "a"(v) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(r) : "a"(v) : "memory");
 	return dst;
 }
 

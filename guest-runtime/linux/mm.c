@@ -279,6 +279,8 @@ static void merge_around(struct mm *mm, struct vma *v)
 	}
 }
 
+#define PTES_PER_TABLE 512
+
 static void populate_image(struct mm *mm, struct vma *v)
 {
 	uint64_t end = v->start + page_up(v->backing.file_bytes);
@@ -290,12 +292,17 @@ static void populate_image(struct mm *mm, struct vma *v)
 	/* Mapped now rather than on fault: filling an entry is a few
 	 * instructions, a fault is a trip through the kernel (see
 	 * docs/architecture.md on PVM). */
-	for (uint64_t va = v->start; va < end; va += PAGE_SIZE) {
+	uint64_t entry = pte_make(v->backing.image_phys, v->prot, 0);
+
+	for (uint64_t va = v->start; va < end;) {
+		/* One table walk per page table, then a store per page. */
 		uint64_t *pte = paging_pte(mm->pml4, va, 1);
+		uint64_t table_end = (va | (PTES_PER_TABLE * PAGE_SIZE - 1)) + 1;
 
 		if (pte == NULL)
 			return; /* out of memory for tables: faults will retry */
-		*pte = pte_make(v->backing.image_phys + (va - v->start), v->prot, 0);
+		for (; va < end && va < table_end; va += PAGE_SIZE)
+			*pte++ = entry + (va - v->start);
 	}
 }
 

@@ -6,6 +6,8 @@
 
 #include "kernel/kheap.h"
 
+#define STRING_STEP 64
+
 extern const char uaccess_copy_insn[], uaccess_copy_fixup[];
 
 int copy_from_user(void *dst, uint64_t user_src, uint64_t n)
@@ -32,6 +34,10 @@ int64_t strncpy_from_user(char *dst, uint64_t user_src, uint64_t size)
 		uint64_t addr = user_src + done;
 		uint64_t chunk = PAGE_SIZE - (addr & (PAGE_SIZE - 1));
 
+		/* Small steps: copying costs per byte where ring 0 is
+		 * emulated, and paths are short. */
+		if (chunk > STRING_STEP)
+			chunk = STRING_STEP;
 		if (chunk > size - done)
 			chunk = size - done;
 		if (copy_from_user(dst + done, addr, chunk) < 0)
