@@ -2,6 +2,7 @@
 #include "linux/process.h"
 
 #include <asm/signal.h>
+#include <linux/signal.h>
 #include <errno.h>
 #include <string.h>
 
@@ -122,6 +123,7 @@ struct thread *thread_create(struct process *p, int tid)
 	t->tid = tid;
 	t->proc = p;
 	t->kstack_top = (uint64_t)phys_to_virt(stack) + THREAD_STACK_SIZE;
+	t->altstack.ss_flags = SS_DISABLE;
 	return t;
 }
 

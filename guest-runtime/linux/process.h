@@ -10,6 +10,7 @@
 #define GUEST_LINUX_PROCESS_H
 
 #include <linux/limits.h>
+#include <asm/signal.h>
 #include <linux/resource.h>
 #include <stdint.h>
 
@@ -21,6 +22,8 @@
 /* Path buffers (PATH_MAX) live on it: twice Linux's 16 KiB. */
 #define THREAD_STACK_SIZE (32 * 1024)
 #define TASK_COMM_LEN	  16
+/* Linux x86-64 has 64 signals; the UAPI header only names the first 32. */
+#define SIGNAL_COUNT 64
 
 struct file;
 
@@ -40,7 +43,8 @@ struct process {
 	const char *cmdline; /* /proc/self/cmdline: argv, NUL-separated */
 	uint64_t cmdline_len;
 	struct rlimit64 rlimits[RLIM_NLIMITS];
-	uint64_t start_ns; /* CLOCK_MONOTONIC at exec */
+	uint64_t start_ns;			/* CLOCK_MONOTONIC at exec */
+	struct sigaction actions[SIGNAL_COUNT]; /* index = signal - 1 */
 };
 
 struct thread {
@@ -51,6 +55,8 @@ struct thread {
 	uint64_t clear_child_tid;
 	uint64_t robust_list, robust_list_len;
 	char comm[TASK_COMM_LEN];
+	uint64_t sigmask; /* bit sig-1 blocked */
+	stack_t altstack; /* ss_flags SS_DISABLE when none */
 };
 
 static inline struct thread *current_thread(void)

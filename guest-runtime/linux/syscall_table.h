@@ -120,6 +120,10 @@
 	X(__NR_lsetxattr, lsetxattr)                                                               \
 	X(__NR_fsetxattr, fsetxattr)                                                               \
 	X(__NR_fadvise64, fadvise64)                                                               \
-	X(__NR_socket, socket)
+	X(__NR_socket, socket)                                                                     \
+	X(__NR_rt_sigaction, rt_sigaction)                                                         \
+	X(__NR_rt_sigprocmask, rt_sigprocmask)                                                     \
+	X(__NR_rt_sigpending, rt_sigpending)                                                       \
+	X(__NR_sigaltstack, sigaltstack)
 
 #endif
