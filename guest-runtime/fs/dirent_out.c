@@ -15,7 +15,7 @@ int dirent_out_init(struct dirent_out *o, uint64_t len)
 {
 	o->cap = len < DIRENT_STAGING_MAX ? len : DIRENT_STAGING_MAX;
 	o->used = 0;
-	o->user_len = len;
+	o->full = false;
 	o->buf = kmalloc(o->cap ? o->cap : 1);
 	return o->buf ? 0 : -ENOMEM;
 }
@@ -26,8 +26,10 @@ bool dirent_out_put(struct dirent_out *o, uint64_t ino, int64_t next, unsigned i
 	uint64_t reclen = (offsetof(struct linux_dirent64, d_name) + len + 1 + 7) & ~7ull;
 	struct linux_dirent64 *d;
 
-	if (o->used + reclen > o->cap)
+	if (o->used + reclen > o->cap) {
+		o->full = true;
 		return false;
+	}
 	d = (struct linux_dirent64 *)(o->buf + o->used);
 	memset(d, 0, reclen);
 	d->d_ino = ino;
@@ -43,7 +45,7 @@ int64_t dirent_out_finish(struct dirent_out *o, void *user_buf)
 {
 	int64_t rc;
 
-	if (o->used == 0 && o->user_len < offsetof(struct linux_dirent64, d_name) + 2 + 7)
+	if (o->used == 0 && o->full)
 		rc = -EINVAL;
 	else
 		rc = uaccess_copy(user_buf, o->buf, o->used) ? -EFAULT : (int64_t)o->used;

@@ -11,7 +11,7 @@
 struct dirent_out {
 	uint8_t *buf;
 	uint64_t cap, used;
-	uint64_t user_len; /* what the caller offered */
+	bool full; /* a record did not fit */
 };
 
 /* A staging buffer for a getdents64 of len bytes; -ENOMEM. */
@@ -22,7 +22,7 @@ bool dirent_out_put(struct dirent_out *o, uint64_t ino, int64_t next, unsigned i
 		    const char *name, size_t len);
 
 /* Copies the records to the user buffer and frees the staging: the byte
- * count, -EINVAL if not even one record fit, or -EFAULT. */
+ * count (0 at the end), -EINVAL if not even one record fit, or -EFAULT. */
 int64_t dirent_out_finish(struct dirent_out *o, void *user_buf);
 
 /* DT_* of a mode: Linux's d_type is the S_IF* type bits. */

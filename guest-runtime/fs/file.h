@@ -38,6 +38,9 @@ struct file_ops {
 	int (*truncate)(struct file *f, uint64_t size);
 	/* fsync/fdatasync; NULL: nothing to flush. */
 	int (*fsync)(struct file *f);
+	/* POLL* bits ready now; NULL: always readable and writable, as
+	 * regular files are. */
+	unsigned int (*poll)(struct file *f);
 	void (*release)(struct file *f);
 };
 

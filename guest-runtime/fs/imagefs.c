@@ -6,11 +6,11 @@
 #include <linux/stat.h>
 #include <string.h>
 
+#include "fs/dirent_out.h"
 #include "fs/file.h"
 #include "kernel/kheap.h"
 #include "kernel/memory.h"
 #include "kernel/printk.h"
-#include "linux/dirent.h"
 #include "linux/mm.h"
 #include "linux/uaccess.h"
 
@@ -157,7 +157,9 @@ static void node_stat(const struct imagefs_node *n, struct stat *st)
 	st->st_gid = n->inode.gid;
 	st->st_size = (long)n->inode.size;
 	st->st_blksize = PAGE_SIZE;
-	st->st_blocks = (long)((n->inode.size + 511) / 512);
+	/* As Linux's erofs: whole blocks, in 512-byte units. */
+	st->st_blocks =
+		(long)(((n->inode.size + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1)) / 512);
 	st->st_atime = st->st_mtime = st->st_ctime = (long)n->inode.mtime;
 	st->st_atime_nsec = st->st_mtime_nsec = st->st_ctime_nsec = n->inode.mtime_nsec;
 }
@@ -251,8 +253,7 @@ static int imagefs_mmap(struct file *f, uint64_t off, struct mm_backing *out)
 }
 
 struct dirent_sink {
-	uint8_t *buf; /* kernel staging */
-	uint64_t cap, used;
+	struct dirent_out out;
 	uint64_t *pos;
 	unsigned int image; /* which image of the union is being listed */
 	const struct imagefs_node *dir;
@@ -280,27 +281,19 @@ static int put_dirent(void *ctx, const char *name, size_t namelen, uint64_t nid,
 		      uint64_t next_cookie)
 {
 	struct dirent_sink *s = ctx;
-	uint64_t reclen = (offsetof(struct linux_dirent64, d_name) + namelen + 1 + 7) & ~7ull;
 	uint64_t next = ((uint64_t)s->image << POS_IMAGE_SHIFT) | next_cookie;
-	struct linux_dirent64 *d;
+	/* The first image that has the directory lists "." and ".."; later
+	 * ones repeat them, and names an earlier image shadows. */
+	bool first = s->image == (unsigned int)__builtin_ctz(s->dir->dir_mask);
 
-	/* Later images of a union repeat "." and "..", and shadowed names. */
-	if (s->image > 0 &&
+	if (!first &&
 	    ((namelen == 1 && name[0] == '.') ||
 	     (namelen == 2 && name[0] == '.' && name[1] == '.') || shadowed(s, name, namelen))) {
 		*s->pos = next;
 		return 0;
 	}
-	if (s->used + reclen > s->cap)
+	if (!dirent_out_put(&s->out, nid, (int64_t)next, dtype, name, namelen))
 		return 1;
-	d = (struct linux_dirent64 *)(s->buf + s->used);
-	d->d_ino = nid;
-	d->d_off = (int64_t)next;
-	d->d_reclen = (uint16_t)reclen;
-	d->d_type = (uint8_t)dtype;
-	memcpy(d->d_name, name, namelen);
-	memset(d->d_name + namelen, 0, reclen - offsetof(struct linux_dirent64, d_name) - namelen);
-	s->used += reclen;
 	*s->pos = next;
 	return 0;
 }
@@ -308,13 +301,12 @@ static int put_dirent(void *ctx, const char *name, size_t namelen, uint64_t nid,
 static int64_t imagefs_getdents(struct file *f, void *buf, uint64_t len, uint64_t *pos)
 {
 	const struct imagefs_node *n = node_of(f);
-	struct dirent_sink sink = {.cap = len < 32768 ? len : 32768, .pos = pos, .dir = n};
+	struct dirent_sink sink = {.pos = pos, .dir = n};
 	int rc = 0;
 
 	if (!is_dir(&n->inode))
 		return -ENOTDIR;
-	sink.buf = kmalloc(sink.cap);
-	if (sink.buf == NULL)
+	if (dirent_out_init(&sink.out, len) < 0)
 		return -ENOMEM;
 	for (unsigned int i = (unsigned int)(*pos >> POS_IMAGE_SHIFT); i < images.n && rc == 0;
 	     i++) {
@@ -331,17 +323,11 @@ static int64_t imagefs_getdents(struct file *f, void *buf, uint64_t len, uint64_
 		if (rc == 0 && i + 1 < images.n)
 			*pos = (uint64_t)(i + 1) << POS_IMAGE_SHIFT;
 	}
-	if (rc < 0 && sink.used == 0) {
-		kfree(sink.buf);
+	if (rc < 0 && sink.out.used == 0) {
+		kfree(sink.out.buf);
 		return rc;
 	}
-	if (rc > 0 && sink.used == 0) {
-		kfree(sink.buf);
-		return -EINVAL; /* the buffer cannot hold one entry */
-	}
-	rc = uaccess_copy(buf, sink.buf, sink.used) ? -EFAULT : 0;
-	kfree(sink.buf);
-	return rc < 0 ? rc : (int64_t)sink.used;
+	return dirent_out_finish(&sink.out, buf);
 }
 
 static void imagefs_release(struct file *f)

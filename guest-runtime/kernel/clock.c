@@ -200,6 +200,12 @@ uint64_t clock_realtime_ns(void)
 	return clock_monotonic_ns() + clock.realtime_offset;
 }
 
+void clock_wait_until(uint64_t deadline)
+{
+	while (clock_monotonic_ns() < deadline)
+		cpu_relax();
+}
+
 uint64_t clock_tsc_hz(void)
 {
 	return clock.tsc_hz;

@@ -9,6 +9,7 @@
 #include <asm/ioctls.h>
 #include <errno.h>
 #include <linux/fcntl.h>
+#include <linux/poll.h>
 #include <linux/stat.h>
 #include <stdio.h>
 #include <string.h>
@@ -115,7 +116,19 @@ static int64_t pipe_ioctl(struct file *f, unsigned int cmd, uint64_t arg)
 	return copy_to_user(arg, &avail, sizeof(avail));
 }
 
+static unsigned int pipe_poll(struct file *f)
+{
+	const struct pipe *p = f->priv;
+
+	if ((f->flags & O_ACCMODE) == O_RDONLY)
+		return (p->head != p->tail ? POLLIN | POLLRDNORM : 0) | (p->writers ? 0 : POLLHUP);
+	if (p->readers == 0)
+		return POLLERR;
+	return p->head - p->tail < PIPE_CAPACITY ? POLLOUT | POLLWRNORM : 0;
+}
+
 static const struct file_ops pipe_ops = {
+	.poll = pipe_poll,
 	.read = pipe_read,
 	.ioctl = pipe_ioctl,
 	.write = pipe_write,

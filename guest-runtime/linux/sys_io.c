@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "fs/file.h"
+#include "kernel/kheap.h"
 #include "linux/fd.h"
 #include "linux/syscall.h"
 #include "linux/uaccess.h"
@@ -209,5 +210,115 @@ SYSCALL_DEFINE(lseek)
 		rc = base + off;
 	}
 	file_put(f);
+	return rc;
+}
+
+/* ---- in-kernel copies: sendfile, copy_file_range ---- */
+
+#define COPY_CHUNK (64 * 1024)
+
+/* Moves up to count bytes from in at *in_pos to out at *out_pos (the
+ * positions advance; streams ignore them) through a kernel buffer. */
+static int64_t copy_between(struct file *in, uint64_t *in_pos, struct file *out, uint64_t *out_pos,
+			    uint64_t count)
+{
+	uint64_t chunk = count < COPY_CHUNK ? count : COPY_CHUNK, done = 0;
+	uint8_t *buf;
+
+	if (count == 0)
+		return 0;
+	buf = kmalloc(chunk);
+	if (buf == NULL)
+		return -ENOMEM;
+	while (done < count) {
+		uint64_t want = count - done < chunk ? count - done : chunk;
+		int64_t got = in->ops->read(in, buf, want, *in_pos), put;
+
+		if (got <= 0) {
+			kfree(buf);
+			return done ? (int64_t)done : got;
+		}
+		if ((out->flags & O_APPEND) && !out->stream)
+			*out_pos = file_end(out);
+		put = out->ops->write(out, buf, (uint64_t)got, *out_pos);
+		if (put <= 0) {
+			kfree(buf);
+			return done ? (int64_t)done : put;
+		}
+		if (!in->stream)
+			*in_pos += (uint64_t)put; /* what was written is what was consumed */
+		if (!out->stream)
+			*out_pos += (uint64_t)put;
+		done += (uint64_t)put;
+		if (put < got || (uint64_t)got < want)
+			break;
+	}
+	kfree(buf);
+	return (int64_t)done;
+}
+
+/* The common checks of both calls; the caller puts the files. */
+static int64_t open_pair(int in_fd, int out_fd, struct file **in, struct file **out)
+{
+	*in = fd_get(in_fd);
+	*out = fd_get(out_fd);
+	if (*in == NULL || *out == NULL)
+		return -EBADF;
+	if (check_access(*in, false) < 0 || check_access(*out, true) < 0)
+		return -EBADF;
+	return 0;
+}
+
+/* sendfile(out, in, offset*, count): with offset, in's position stays. */
+SYSCALL_DEFINE(sendfile)
+{
+	struct file *in, *out;
+	uint64_t in_pos = 0, *in_at;
+	int64_t rc = open_pair((int)a1, (int)a0, &in, &out);
+
+	if (rc == 0 && a2 && copy_from_user(&in_pos, a2, sizeof(in_pos)) < 0)
+		rc = -EFAULT;
+	if (rc == 0 && (int64_t)in_pos < 0)
+		rc = -EINVAL;
+	if (rc == 0 && (out->flags & O_APPEND))
+		rc = -EINVAL;
+	if (rc == 0) {
+		in_at = a2 ? &in_pos : &in->pos;
+		rc = copy_between(in, in_at, out, &out->pos, a3 > MAX_RW_COUNT ? MAX_RW_COUNT : a3);
+		if (rc >= 0 && a2 && copy_to_user(a2, &in_pos, sizeof(in_pos)) < 0)
+			rc = -EFAULT;
+	}
+	file_put(in);
+	file_put(out);
+	return rc;
+}
+
+/* copy_file_range(in, off_in*, out, off_out*, len, flags): regular files;
+ * a null offset uses and advances the file's position. */
+SYSCALL_DEFINE(copy_file_range)
+{
+	struct file *in, *out;
+	uint64_t in_pos = 0, out_pos = 0;
+	int64_t rc = open_pair((int)a0, (int)a2, &in, &out);
+
+	if (rc == 0 && a5 != 0)
+		rc = -EINVAL;
+	if (rc == 0 && (in->stream || out->stream))
+		rc = -EINVAL;
+	if (rc == 0 && (out->flags & O_APPEND))
+		rc = -EBADF;
+	if (rc == 0 && ((a1 && copy_from_user(&in_pos, a1, 8) < 0) ||
+			(a3 && copy_from_user(&out_pos, a3, 8) < 0)))
+		rc = -EFAULT;
+	if (rc == 0) {
+		uint64_t *ip = a1 ? &in_pos : &in->pos, *op = a3 ? &out_pos : &out->pos;
+
+		rc = copy_between(in, ip, out, op, a4 > MAX_RW_COUNT ? MAX_RW_COUNT : a4);
+		if (rc >= 0 && ((a1 && copy_to_user(a1, &in_pos, 8) < 0) ||
+				(a3 && copy_to_user(a3, &out_pos, 8) < 0)))
+			rc = -EFAULT;
+	}
+	file_put(in);
+	file_put(out);
 	return rc;
 }

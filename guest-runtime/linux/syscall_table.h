@@ -124,6 +124,14 @@
 	X(__NR_rt_sigaction, rt_sigaction)                                                         \
 	X(__NR_rt_sigprocmask, rt_sigprocmask)                                                     \
 	X(__NR_rt_sigpending, rt_sigpending)                                                       \
-	X(__NR_sigaltstack, sigaltstack)
+	X(__NR_sigaltstack, sigaltstack)                                                           \
+	X(__NR_poll, poll)                                                                         \
+	X(__NR_ppoll, ppoll)                                                                       \
+	X(__NR_select, select)                                                                     \
+	X(__NR_pselect6, pselect6)                                                                 \
+	X(__NR_wait4, wait4)                                                                       \
+	X(__NR_waitid, waitid)                                                                     \
+	X(__NR_sendfile, sendfile)                                                                 \
+	X(__NR_copy_file_range, copy_file_range)
 
 #endif

@@ -47,5 +47,6 @@ void group_errno(void);
 void group_time(void);
 void group_process(int argc, char **argv);
 void group_dev(void);
+void group_io(void);
 
 #endif

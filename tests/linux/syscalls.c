@@ -117,8 +117,8 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 
 static int run_groups(const char *only, int argc, char **argv)
 {
-	static const char *const names[] = {"files", "dirs", "pipes",	"memory",
-					    "errno", "time", "process", "dev"};
+	static const char *const names[] = {"files", "dirs",	"pipes", "memory", "errno",
+					    "time",  "process", "dev",	 "io"};
 	char tmpl[PATH_MAX];
 	bool found = false;
 
@@ -157,6 +157,8 @@ static int run_groups(const char *only, int argc, char **argv)
 			group_process(argc, argv);
 		else if (!strcmp(g, "dev"))
 			group_dev();
+		else if (!strcmp(g, "io"))
+			group_io();
 	}
 
 	// Failed checks may leave files behind; remove whatever is there.

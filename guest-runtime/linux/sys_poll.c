@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * poll, ppoll, select, pselect6 and the wait calls of a process without
+ * children.  With one thread, nothing but time can change what is ready
+ * while the caller waits: a finite timeout is waited out, and an endless
+ * wait with nothing ready is said once on stderr and then waits, as Linux
+ * would hang.  The scheduler (next issue) makes these real waits.
+ */
+#include <errno.h>
+#include <linux/poll.h>
+#include <linux/time_types.h>
+#include <linux/wait.h>
+
+#include "fs/file.h"
+#include "kernel/clock.h"
+#include "kernel/kheap.h"
+#include "kernel/printk.h"
+#include "linux/fd.h"
+#include "linux/process.h"
+#include "linux/syscall.h"
+#include "linux/uaccess.h"
+
+#define NO_TIMEOUT   UINT64_MAX
+#define ALWAYS_READY (POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM)
+#define FD_SET_BITS  1024 /* glibc's FD_SETSIZE */
+
+/* POLL* bits of fd that are ready, POLLNVAL for a bad descriptor. */
+static unsigned int fd_ready(int fd)
+{
+	struct file *f = fd_get(fd);
+	unsigned int ready;
+
+	if (f == NULL)
+		return POLLNVAL;
+	ready = f->ops->poll ? f->ops->poll(f) : ALWAYS_READY;
+	file_put(f);
+	return ready;
+}
+
+static void wait_for_nothing(uint64_t timeout_ns)
+{
+	static bool said;
+
+	if (timeout_ns != NO_TIMEOUT) {
+		clock_wait_until(clock_monotonic_ns() + timeout_ns);
+		return;
+	}
+	if (!said) {
+		said = true;
+		printk("lispvm: %s waits forever: nothing it waits for can become ready in a "
+		       "single-threaded guest\n",
+		       current_process()->exe);
+	}
+	clock_wait_until(NO_TIMEOUT);
+}
+
+static int64_t do_poll(uint64_t ufds, uint64_t nfds, uint64_t timeout_ns)
+{
+	struct pollfd *fds;
+	int64_t ready = 0;
+
+	if (nfds > current_process()->rlimits[RLIMIT_NOFILE].rlim_cur)
+		return -EINVAL;
+	fds = kmalloc(nfds * sizeof(*fds) + 1);
+	if (fds == NULL)
+		return -ENOMEM;
+	if (copy_from_user(fds, ufds, nfds * sizeof(*fds)) < 0) {
+		kfree(fds);
+		return -EFAULT;
+	}
+	for (uint64_t i = 0; i < nfds; i++) {
+		unsigned int mask = (unsigned int)fds[i].events | POLLERR | POLLHUP | POLLNVAL;
+
+		fds[i].revents = fds[i].fd < 0 ? 0 : (short)(fd_ready(fds[i].fd) & mask);
+		ready += fds[i].revents != 0;
+	}
+	if (ready == 0 && timeout_ns != 0)
+		wait_for_nothing(timeout_ns);
+	if (copy_to_user(ufds, fds, nfds * sizeof(*fds)) < 0)
+		ready = -EFAULT;
+	kfree(fds);
+	return ready;
+}
+
+SYSCALL_DEFINE(poll)
+{
+	int timeout_ms = (int)a2;
+
+	return do_poll(a0, a1, timeout_ms < 0 ? NO_TIMEOUT : (uint64_t)timeout_ms * 1000000);
+}
+
+static int timespec_ns(uint64_t uts, uint64_t *ns)
+{
+	struct __kernel_timespec ts;
+
+	if (uts == 0) {
+		*ns = NO_TIMEOUT;
+		return 0;
+	}
+	if (copy_from_user(&ts, uts, sizeof(ts)) < 0)
+		return -EFAULT;
+	if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= (long long)NSEC_PER_SEC)
+		return -EINVAL;
+	*ns = (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+	return 0;
+}
+
+/* The signal mask argument changes nothing while no signal is delivered. */
+SYSCALL_DEFINE(ppoll)
+{
+	uint64_t ns;
+	int rc = timespec_ns(a2, &ns);
+
+	return rc < 0 ? rc : do_poll(a0, a1, ns);
+}
+
+/* One fd_set: nfds bits in 64-bit words. */
+static int64_t select_sets(int nfds, uint64_t sets[3], uint64_t timeout_ns)
+{
+	uint64_t words = ((uint64_t)nfds + 63) / 64, in[3][FD_SET_BITS / 64] = {{0}},
+		 out[3][FD_SET_BITS / 64] = {{0}};
+	static const unsigned int want[3] = {POLLIN | POLLRDNORM | POLLHUP | POLLERR,
+					     POLLOUT | POLLWRNORM | POLLERR, POLLPRI};
+	int64_t ready = 0;
+
+	if (nfds < 0 || nfds > FD_SET_BITS)
+		return -EINVAL;
+	for (int s = 0; s < 3; s++)
+		if (sets[s] && copy_from_user(in[s], sets[s], words * 8) < 0)
+			return -EFAULT;
+	for (int fd = 0; fd < nfds; fd++) {
+		uint64_t bit = 1ull << (fd % 64);
+		unsigned int r;
+
+		if (!((in[0][fd / 64] | in[1][fd / 64] | in[2][fd / 64]) & bit))
+			continue;
+		r = fd_ready(fd);
+		if (r & POLLNVAL)
+			return -EBADF;
+		for (int s = 0; s < 3; s++) {
+			if ((in[s][fd / 64] & bit) && (r & want[s])) {
+				out[s][fd / 64] |= bit;
+				ready++;
+			}
+		}
+	}
+	if (ready == 0 && timeout_ns != 0)
+		wait_for_nothing(timeout_ns);
+	for (int s = 0; s < 3; s++)
+		if (sets[s] && copy_to_user(sets[s], out[s], words * 8) < 0)
+			return -EFAULT;
+	return ready;
+}
+
+SYSCALL_DEFINE(select)
+{
+	uint64_t sets[3] = {a1, a2, a3}, ns = NO_TIMEOUT;
+	struct __kernel_old_timeval tv;
+
+	if (a4) {
+		if (copy_from_user(&tv, a4, sizeof(tv)) < 0)
+			return -EFAULT;
+		if (tv.tv_sec < 0 || tv.tv_usec < 0 || tv.tv_usec >= 1000000)
+			return -EINVAL;
+		ns = (uint64_t)tv.tv_sec * NSEC_PER_SEC + (uint64_t)tv.tv_usec * 1000;
+	}
+	return select_sets((int)a0, sets, ns);
+}
+
+SYSCALL_DEFINE(pselect6)
+{
+	uint64_t sets[3] = {a1, a2, a3}, ns;
+	int rc = timespec_ns(a4, &ns);
+
+	return rc < 0 ? rc : select_sets((int)a0, sets, ns);
+}
+
+/* No children: fork does not exist here. */
+SYSCALL_DEFINE(wait4)
+{
+	return -ECHILD;
+}
+
+SYSCALL_DEFINE(waitid)
+{
+	return -ECHILD;
+}

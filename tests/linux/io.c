@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: MIT
+// Readiness (poll, select), in-kernel copies (sendfile, copy_file_range),
+// signal state (sigaction, sigprocmask, sigaltstack), statfs and the wait
+// calls of a process without children.
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void readiness(void)
+{
+	struct pollfd pfd[3];
+	struct timeval tv = {0, 0};
+	char path[PATH_MAX];
+	fd_set rd, wr;
+	int p[2], f;
+
+	if (t_ok("pipe", pipe(p)) < 0)
+		return;
+	f = t_ok("open_file", open(t_path(path, "poll.txt"), O_RDWR | O_CREAT | O_TRUNC, 0644));
+	pfd[0] = (struct pollfd){.fd = p[0], .events = POLLIN};
+	pfd[1] = (struct pollfd){.fd = p[1], .events = POLLOUT};
+	pfd[2] = (struct pollfd){.fd = f, .events = POLLIN | POLLOUT};
+	t_eq("poll_empty_pipe", poll(pfd, 3, 0), 2);
+	t_eq("poll_empty_pipe_not_readable", pfd[0].revents, 0);
+	t_eq("poll_pipe_writable", pfd[1].revents, POLLOUT);
+	t_eq("poll_file_ready", pfd[2].revents, POLLIN | POLLOUT);
+	t_eq("pipe_write", write(p[1], "abc", 3), 3);
+	t_eq("poll_pipe_has_data", poll(pfd, 1, 0), 1);
+	t_eq("poll_pipe_readable", pfd[0].revents, POLLIN);
+	pfd[0].fd = 999;
+	t_eq("poll_bad_fd", poll(pfd, 1, 0), 1);
+	t_eq("poll_bad_fd_nval", pfd[0].revents, POLLNVAL);
+	pfd[0].fd = -1;
+	t_eq("poll_negative_fd_ignored", poll(pfd, 1, 0), 0);
+	FD_ZERO(&rd);
+	FD_ZERO(&wr);
+	FD_SET(p[0], &rd);
+	FD_SET(p[1], &wr);
+	t_eq("select_ready", select(p[1] + 1, &rd, &wr, NULL, &tv), 2);
+	t_check("select_sets", FD_ISSET(p[0], &rd) && FD_ISSET(p[1], &wr), "sets changed");
+	close(p[1]);
+	pfd[0] = (struct pollfd){.fd = p[0], .events = POLLIN};
+	t_eq("poll_after_writer_closed", poll(pfd, 1, 0), 1);
+	t_eq("poll_hup_with_data", pfd[0].revents, POLLIN | POLLHUP);
+	close(p[0]);
+	close(f);
+}
+
+static void copies(void)
+{
+	char src[PATH_MAX], dst[PATH_MAX], buf[64] = {0};
+	off_t off = 2;
+	int in, out;
+
+	in = t_ok("open_src", open(t_path(src, "copy-src"), O_RDWR | O_CREAT | O_TRUNC, 0644));
+	out = t_ok("open_dst", open(t_path(dst, "copy-dst"), O_RDWR | O_CREAT | O_TRUNC, 0644));
+	if (in < 0 || out < 0)
+		return;
+	t_eq("write_src", write(in, "0123456789", 10), 10);
+	t_eq("sendfile_offset", sendfile(out, in, &off, 4), 4);
+	t_eq("sendfile_offset_advanced", off, 6);
+	t_eq("sendfile_in_pos_unchanged", lseek(in, 0, SEEK_CUR), 10);
+	t_eq("pread_dst", pread(out, buf, sizeof buf, 0), 4);
+	t_mem("sendfile_bytes", buf, "2345", 4);
+	lseek(in, 8, SEEK_SET);
+	t_eq("sendfile_position", sendfile(out, in, NULL, 100), 2);
+	t_eq("sendfile_eof", sendfile(out, in, NULL, 100), 0);
+	t_err("sendfile_bad_fd", sendfile(out, 999, NULL, 1), EBADF);
+	off = 0;
+	t_eq("copy_file_range", copy_file_range(in, &off, out, NULL, 3, 0), 3);
+	t_eq("pread_dst_all", pread(out, buf, sizeof buf, 0), 9);
+	t_mem("copy_file_range_bytes", buf, "234589012", 9);
+	t_err("copy_file_range_flags", copy_file_range(in, &off, out, NULL, 3, 1), EINVAL);
+	close(in);
+	close(out);
+}
+
+static void handler(int sig)
+{
+	(void)sig;
+}
+
+static void signal_state(void)
+{
+	struct sigaction sa = {0}, old;
+	sigset_t set, cur;
+	stack_t ss = {0}, oss;
+	void *stack = malloc(SIGSTKSZ);
+
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGUSR2);
+	t_eq("sigaction_set", sigaction(SIGUSR1, &sa, NULL), 0);
+	t_eq("sigaction_get", sigaction(SIGUSR1, NULL, &old), 0);
+	t_check("sigaction_kept", old.sa_handler == handler && sigismember(&old.sa_mask, SIGUSR2),
+		"handler or mask lost");
+	t_err("sigaction_sigkill", sigaction(SIGKILL, &sa, NULL), EINVAL);
+	t_err("sigaction_bad_signal", sigaction(65, &sa, NULL), EINVAL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGKILL);
+	t_eq("sigprocmask_block", sigprocmask(SIG_BLOCK, &set, NULL), 0);
+	t_eq("sigprocmask_get", sigprocmask(SIG_BLOCK, NULL, &cur), 0);
+	t_check("sigprocmask_blocked", sigismember(&cur, SIGUSR1) && !sigismember(&cur, SIGKILL),
+		"mask wrong");
+	t_eq("sigprocmask_unblock", sigprocmask(SIG_UNBLOCK, &set, NULL), 0);
+	t_err("sigprocmask_bad_how", sigprocmask(99, &set, NULL), EINVAL);
+	t_eq("sigpending", sigpending(&cur), 0);
+	t_check("sigpending_empty", !sigismember(&cur, SIGUSR1), "SIGUSR1 pending");
+	t_eq("sigaltstack_none", sigaltstack(NULL, &oss), 0);
+	t_check("sigaltstack_disabled", oss.ss_flags == SS_DISABLE, "flags %d", oss.ss_flags);
+	ss.ss_sp = stack;
+	ss.ss_size = 100;
+	t_err("sigaltstack_small", sigaltstack(&ss, NULL), ENOMEM);
+	ss.ss_size = SIGSTKSZ;
+	t_eq("sigaltstack_set", sigaltstack(&ss, NULL), 0);
+	t_eq("sigaltstack_get", sigaltstack(NULL, &oss), 0);
+	t_check("sigaltstack_kept",
+		oss.ss_sp == stack && oss.ss_size == (size_t)SIGSTKSZ && oss.ss_flags == 0,
+		"stack not kept");
+	ss.ss_flags = SS_DISABLE;
+	t_eq("sigaltstack_disable", sigaltstack(&ss, NULL), 0);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGUSR1, &sa, NULL);
+	free(stack);
+}
+
+static void filesystems(void)
+{
+	struct statfs st;
+	int status;
+
+	t_eq("statfs_tmp", statfs(t_tmpdir(), &st), 0);
+	t_check("statfs_tmp_sizes", st.f_bsize > 0 && st.f_namelen == 255, "bsize %ld namelen %ld",
+		(long)st.f_bsize, (long)st.f_namelen);
+	t_err("statfs_missing", statfs("/no/such/dir", &st), ENOENT);
+	t_err("wait4_no_children", wait4(-1, &status, WNOHANG, NULL), ECHILD);
+	t_err("waitpid_no_children", waitpid(-1, &status, 0), ECHILD);
+}
+
+void group_io(void)
+{
+	readiness();
+	copies();
+	signal_state();
+	filesystems();
+}
