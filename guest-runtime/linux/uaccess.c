@@ -8,7 +8,8 @@
 
 #define STRING_STEP 64
 
-extern const char uaccess_copy_insn[], uaccess_copy_fixup[];
+extern const char uaccess_copy_insn_q[], uaccess_copy_fixup_q[];
+extern const char uaccess_copy_insn_b[], uaccess_copy_fixup_b[];
 
 int copy_from_user(void *dst, uint64_t user_src, uint64_t n)
 {
@@ -52,7 +53,9 @@ int64_t strncpy_from_user(char *dst, uint64_t user_src, uint64_t size)
 
 uint64_t uaccess_fixup_for(uint64_t rip)
 {
-	return rip == (uint64_t)uaccess_copy_insn ? (uint64_t)uaccess_copy_fixup : 0;
+	if (rip == (uint64_t)uaccess_copy_insn_q)
+		return (uint64_t)uaccess_copy_fixup_q;
+	return rip == (uint64_t)uaccess_copy_insn_b ? (uint64_t)uaccess_copy_fixup_b : 0;
 }
 
 int user_path_get(uint64_t user, char **out)
