@@ -97,8 +97,12 @@ static int union_lookup(const struct imagefs_node *dir, const char *name, uint64
 
 		if (!(dir->dir_mask & (1u << i)))
 			continue;
-		if (erofs_read_inode(&images.fs[i], dir->dir_nids[i], &d) < 0 ||
-		    erofs_lookup(&images.fs[i], &d, name, namelen, &nid) < 0 ||
+		/* The node already holds the first image's directory inode. */
+		if (i == dir->image)
+			d = dir->inode;
+		else if (erofs_read_inode(&images.fs[i], dir->dir_nids[i], &d) < 0)
+			continue;
+		if (erofs_lookup(&images.fs[i], &d, name, namelen, &nid) < 0 ||
 		    erofs_read_inode(&images.fs[i], nid, &ino) < 0)
 			continue;
 		if (!found) {

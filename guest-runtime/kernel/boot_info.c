@@ -50,14 +50,6 @@ static const void *find_lispvm_fdt(const struct hvm_start_info *si)
 	return phys_to_virt(mods[0].paddr);
 }
 
-static uint32_t prop_u32(const void *fdt, int node, const char *name, uint32_t dflt)
-{
-	int len;
-	const fdt32_t *p = fdt_getprop(fdt, node, name, &len);
-
-	return p != NULL && len == sizeof(*p) ? fdt32_to_cpu(*p) : dflt;
-}
-
 static const char *prop_string(const void *fdt, int node, const char *name)
 {
 	int len;
@@ -66,38 +58,56 @@ static const char *prop_string(const void *fdt, int node, const char *name)
 	return p != NULL && len > 0 && p[len - 1] == '\0' ? p : NULL;
 }
 
-/* A string list must end in NUL (an empty list is fine). */
-static const char *prop_string_list(const void *fdt, int node, const char *name, int *len)
-{
-	const char *p = fdt_getprop(fdt, node, name, len);
-
-	if (p == NULL || (*len > 0 && p[*len - 1] != '\0'))
-		panic("device tree: bad %s", name);
-	return p;
-}
-
+/* One pass over /chosen's properties: every fdt_getprop would walk the
+ * list again, and each ring-0 instruction is expensive where ring 0 is
+ * emulated (nested PVM). */
 static void parse_program(const void *fdt, struct boot_program *prog)
 {
-	int chosen = fdt_path_offset(fdt, "/chosen"), len;
-	const fdt32_t *winsize;
+	int chosen = fdt_path_offset(fdt, "/chosen"), prop;
+	bool has_envp = false;
 
-	if (chosen < 0 || fdt_getprop(fdt, chosen, LISPVM_FDT_PROP_ARGV, NULL) == NULL)
+	if (chosen < 0)
 		return;
-	prog->present = true;
-	prog->argv = prop_string_list(fdt, chosen, LISPVM_FDT_PROP_ARGV, &prog->argv_len);
-	prog->envp = prop_string_list(fdt, chosen, LISPVM_FDT_PROP_ENVP, &prog->envp_len);
-	if (prog->argv_len == 0)
-		panic("device tree: empty %s", LISPVM_FDT_PROP_ARGV);
-	prog->cwd = prop_string(fdt, chosen, LISPVM_FDT_PROP_CWD);
-	if (prog->cwd == NULL)
-		prog->cwd = "/";
-	prog->tty_mask = prop_u32(fdt, chosen, LISPVM_FDT_PROP_TTY, 0);
-	winsize = fdt_getprop(fdt, chosen, LISPVM_FDT_PROP_WINSIZE, &len);
-	if (winsize != NULL && len == 2 * sizeof(*winsize)) {
-		prog->rows = (uint16_t)fdt32_to_cpu(winsize[0]);
-		prog->cols = (uint16_t)fdt32_to_cpu(winsize[1]);
+	prog->cwd = "/";
+	fdt_for_each_property_offset(prop, fdt, chosen)
+	{
+		const char *name;
+		int len;
+		const void *val = fdt_getprop_by_offset(fdt, prop, &name, &len);
+		const char *str = val;
+		bool is_argv;
+
+		if (val == NULL)
+			panic("device tree: bad property in /chosen");
+		is_argv = strcmp(name, LISPVM_FDT_PROP_ARGV) == 0;
+		if (is_argv || strcmp(name, LISPVM_FDT_PROP_ENVP) == 0) {
+			/* A string list must end in NUL (an empty list is fine). */
+			if (len > 0 && str[len - 1] != '\0')
+				panic("device tree: bad %s", name);
+			if (is_argv) {
+				prog->present = true;
+				prog->argv = str;
+				prog->argv_len = len;
+			} else {
+				has_envp = true;
+				prog->envp = str;
+				prog->envp_len = len;
+			}
+		} else if (strcmp(name, LISPVM_FDT_PROP_CWD) == 0 && len > 0 &&
+			   str[len - 1] == '\0') {
+			prog->cwd = str;
+		} else if (strcmp(name, LISPVM_FDT_PROP_TTY) == 0 && len == sizeof(fdt32_t)) {
+			prog->tty_mask = fdt32_ld(val);
+		} else if (strcmp(name, LISPVM_FDT_PROP_WINSIZE) == 0 &&
+			   len == 2 * sizeof(fdt32_t)) {
+			prog->rows = (uint16_t)fdt32_ld(val);
+			prog->cols = (uint16_t)fdt32_ld((const fdt32_t *)val + 1);
+		} else if (strcmp(name, LISPVM_FDT_PROP_STRACE) == 0) {
+			prog->strace = true;
+		}
 	}
-	prog->strace = fdt_getprop(fdt, chosen, LISPVM_FDT_PROP_STRACE, NULL) != NULL;
+	if (prog->present && (prog->argv_len == 0 || !has_envp))
+		panic("device tree: empty %s or no %s", LISPVM_FDT_PROP_ARGV, LISPVM_FDT_PROP_ENVP);
 }
 
 static void parse_images(const void *fdt, struct boot_info *bi)

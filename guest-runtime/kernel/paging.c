@@ -71,13 +71,15 @@ int paging_map(uint64_t *pml4, uint64_t virt, uint64_t phys, uint64_t size, uint
 		if (table == NULL)
 			return -1;
 		/* Fill the rest of this table in one go: one walk per table,
-		 * not per page. */
+		 * not per page.  Within one table no entry can start a larger
+		 * page (that boundary is the next table's first entry), so the
+		 * level holds while entries remain and fit. */
 		do {
 			table[i++] = phys | leaf;
 			virt += step;
 			phys += step;
 			size -= step;
-		} while (i < 512 && size >= step && largest_level(virt, phys, size) == level);
+		} while (i < 512 && size >= step);
 	}
 	return 0;
 }
