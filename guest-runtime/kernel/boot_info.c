@@ -61,13 +61,11 @@ static const char *prop_string(const void *fdt, int node, const char *name)
 /* One pass over /chosen's properties: every fdt_getprop would walk the
  * list again, and each ring-0 instruction is expensive where ring 0 is
  * emulated (nested PVM). */
-static void parse_program(const void *fdt, struct boot_program *prog)
+static void parse_program(const void *fdt, int chosen, struct boot_program *prog)
 {
-	int chosen = fdt_path_offset(fdt, "/chosen"), prop;
 	bool has_envp = false;
+	int prop;
 
-	if (chosen < 0)
-		return;
 	prog->cwd = "/";
 	fdt_for_each_property_offset(prop, fdt, chosen)
 	{
@@ -110,12 +108,10 @@ static void parse_program(const void *fdt, struct boot_program *prog)
 		panic("device tree: empty %s or no %s", LISPVM_FDT_PROP_ARGV, LISPVM_FDT_PROP_ENVP);
 }
 
-static void parse_images(const void *fdt, struct boot_info *bi)
+static void parse_images(const void *fdt, int images, struct boot_info *bi)
 {
-	int images = fdt_path_offset(fdt, "/" LISPVM_FDT_NODE_IMAGES), node;
+	int node;
 
-	if (images < 0)
-		return;
 	fdt_for_each_subnode(node, fdt, images)
 	{
 		const fdt64_t *reg;
@@ -136,12 +132,10 @@ static void parse_images(const void *fdt, struct boot_info *bi)
 	}
 }
 
-static void parse_mounts(const void *fdt, struct boot_info *bi)
+static void parse_mounts(const void *fdt, int mounts, struct boot_info *bi)
 {
-	int mounts = fdt_path_offset(fdt, "/" LISPVM_FDT_NODE_MOUNTS), node;
+	int node;
 
-	if (mounts < 0)
-		return;
 	fdt_for_each_subnode(node, fdt, mounts)
 	{
 		const char *path = prop_string(fdt, node, LISPVM_FDT_PROP_GUEST_PATH);
@@ -157,29 +151,65 @@ static void parse_mounts(const void *fdt, struct boot_info *bi)
 	}
 }
 
-/* The VMM's ABI version, the program and the images.  Every libfdt call
- * walks the blob in ring 0, which nested PVM emulates slowly, so the
- * command line is taken from the PVH start info (the VMM writes the same
- * string to both) rather than from /chosen. */
-static void parse_fdt(const void *fdt, struct boot_info *bi)
+/* The root's properties, in one pass: compatible, the cell sizes, the
+ * VMM's ABI version. */
+static void parse_root(const void *fdt, struct boot_info *bi)
 {
-	const fdt32_t *abi;
-	int len;
+	bool compatible = false;
+	int prop, cells = 0;
 
-	if (fdt_node_check_compatible(fdt, 0, LISPVM_FDT_COMPATIBLE) != 0)
+	fdt_for_each_property_offset(prop, fdt, 0)
+	{
+		const char *name;
+		int len;
+		const void *val = fdt_getprop_by_offset(fdt, prop, &name, &len);
+
+		if (val == NULL)
+			panic("device tree: bad property at the root");
+		if (strcmp(name, "compatible") == 0)
+			compatible = len == sizeof(LISPVM_FDT_COMPATIBLE) &&
+				     memcmp(val, LISPVM_FDT_COMPATIBLE, len) == 0;
+		else if ((strcmp(name, "#address-cells") == 0 ||
+			  strcmp(name, "#size-cells") == 0) &&
+			 len == sizeof(fdt32_t) && fdt32_ld(val) == 2)
+			cells++;
+		else if (strcmp(name, LISPVM_FDT_PROP_ABI) == 0 && len == sizeof(fdt32_t))
+			bi->vmm_abi_version = fdt32_ld(val);
+	}
+	if (!compatible)
 		panic("device tree is not " LISPVM_FDT_COMPATIBLE);
-	if (fdt_address_cells(fdt, 0) != 2 || fdt_size_cells(fdt, 0) != 2)
+	if (cells != 2)
 		panic("device tree: expected #address-cells = #size-cells = 2");
-	abi = fdt_getprop(fdt, 0, LISPVM_FDT_PROP_ABI, &len);
-	if (abi == NULL || len != sizeof(*abi))
+	if (bi->vmm_abi_version == 0)
 		panic("device tree has no " LISPVM_FDT_PROP_ABI);
-	bi->vmm_abi_version = fdt32_to_cpu(*abi);
 	if (bi->vmm_abi_version != LISPVM_ABI_VERSION)
 		panic("the VMM speaks lispvm ABI %u, this guest runtime speaks %d",
 		      bi->vmm_abi_version, LISPVM_ABI_VERSION);
-	parse_program(fdt, &bi->program);
-	parse_images(fdt, bi);
-	parse_mounts(fdt, bi);
+}
+
+/* The VMM's ABI version, the program, the images and the mounts.  Every
+ * libfdt lookup walks the blob in ring 0, which nested PVM emulates
+ * slowly, so the root's children are visited once and dispatched by name,
+ * and the command line is taken from the PVH start info (the VMM writes
+ * the same string to both) rather than from /chosen. */
+static void parse_fdt(const void *fdt, struct boot_info *bi)
+{
+	int node;
+
+	parse_root(fdt, bi);
+	fdt_for_each_subnode(node, fdt, 0)
+	{
+		const char *name = fdt_get_name(fdt, node, NULL);
+
+		if (name == NULL)
+			panic("device tree: bad node at the root");
+		if (strcmp(name, "chosen") == 0)
+			parse_program(fdt, node, &bi->program);
+		else if (strcmp(name, LISPVM_FDT_NODE_IMAGES) == 0)
+			parse_images(fdt, node, bi);
+		else if (strcmp(name, LISPVM_FDT_NODE_MOUNTS) == 0)
+			parse_mounts(fdt, node, bi);
+	}
 }
 
 /* RAM comes from the PVH memory map on every platform: it is the standard

@@ -64,22 +64,23 @@ int paging_map(uint64_t *pml4, uint64_t virt, uint64_t phys, uint64_t size, uint
 	while (size > 0) {
 		int level = largest_level(virt, phys, size);
 		uint64_t step = 1ull << (PAGE_SHIFT + 9 * level);
-		uint64_t leaf = flags | PTE_PRESENT | (level ? PTE_LARGE : 0);
 		uint64_t *table = walk_to(pml4, virt, level);
 		unsigned int i = table_index(virt, level);
+		uint64_t n = size / step < 512 - i ? size / step : 512 - i;
+		uint64_t entry = phys | flags | PTE_PRESENT | (level ? PTE_LARGE : 0);
 
 		if (table == NULL)
 			return -1;
 		/* Fill the rest of this table in one go: one walk per table,
-		 * not per page.  Within one table no entry can start a larger
-		 * page (that boundary is the next table's first entry), so the
-		 * level holds while entries remain and fit. */
-		do {
-			table[i++] = phys | leaf;
-			virt += step;
-			phys += step;
-			size -= step;
-		} while (i < 512 && size >= step);
+		 * not per page, and a store per entry (each ring-0 instruction
+		 * counts where ring 0 is emulated).  Within one table no entry
+		 * can start a larger page (that boundary is the next table's
+		 * first entry), so the level holds for all n. */
+		for (uint64_t k = 0; k < n; k++, entry += step)
+			table[i + k] = entry;
+		virt += n * step;
+		phys += n * step;
+		size -= n * step;
 	}
 	return 0;
 }
