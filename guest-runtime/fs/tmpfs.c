@@ -601,7 +601,19 @@ static int tmpfs_chmod(const struct vnode *n, const char *path, uint32_t mode)
 	return 0;
 }
 
+static int tmpfs_set_times(const struct vnode *n, const char *path, uint64_t atime, uint64_t mtime)
+{
+	(void)path;
+	if (atime != VFS_TIME_OMIT)
+		n->tmp->atime = atime;
+	if (mtime != VFS_TIME_OMIT)
+		n->tmp->mtime = mtime;
+	n->tmp->ctime = clock_realtime_ns();
+	return 0;
+}
+
 static const struct vnode_ops tmpfs_vnode_ops = {
+	.set_times = tmpfs_set_times,
 	.magic = 0x01021994,
 	.readonly = false,
 	.link = tmpfs_link,

@@ -692,6 +692,19 @@ int vfs_chmod(int dirfd, const char *path, uint32_t mode, bool follow)
 	return rc;
 }
 
+int vfs_set_times(int dirfd, const char *path, bool follow, uint64_t atime, uint64_t mtime)
+{
+	struct walk *w = walk_alloc();
+	int rc = w ? resolve(w, dirfd, path, follow) : -ENOMEM;
+
+	if (rc == 0 && w->node.ops->set_times)
+		rc = w->node.ops->set_times(&w->node, w->path, atime, mtime);
+	else if (rc == 0 && w->node.ops->create == NULL && !S_ISCHR(w->node.mode))
+		rc = -EROFS;
+	kfree(w);
+	return rc;
+}
+
 /* ---- the standard mounts ---- */
 
 static int mount_tmpfs(const char *path)

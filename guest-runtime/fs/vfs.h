@@ -52,6 +52,8 @@ int vfs_rename(int from_dirfd, const char *from, int to_dirfd, const char *to, u
 /* link(2); follow: AT_SYMLINK_FOLLOW. */
 int vfs_link(int from_dirfd, const char *from, int to_dirfd, const char *to, bool follow);
 int vfs_chmod(int dirfd, const char *path, uint32_t mode, bool follow);
+/* utimensat(2) with the times already resolved (VFS_TIME_OMIT keeps). */
+int vfs_set_times(int dirfd, const char *path, bool follow, uint64_t atime, uint64_t mtime);
 int vfs_symlink(const char *target, int dirfd, const char *path);
 
 #endif

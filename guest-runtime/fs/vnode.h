@@ -54,9 +54,14 @@ struct vnode_ops {
 		    const char *name, size_t len);
 	/* Permission bits; NULL: accepted without effect where writable. */
 	int (*chmod)(const struct vnode *n, const char *path, uint32_t mode);
+	/* Access and modification times in ns since the epoch, VFS_TIME_OMIT
+	 * to keep one; NULL: accepted without effect where writable. */
+	int (*set_times)(const struct vnode *n, const char *path, uint64_t atime, uint64_t mtime);
 };
 
 struct tmpfs_inode;
+
+#define VFS_TIME_OMIT UINT64_MAX
 
 struct vnode {
 	const struct vnode_ops *ops;

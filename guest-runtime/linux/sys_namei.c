@@ -6,9 +6,11 @@
 #include <linux/fcntl.h>
 #include <linux/fs.h>
 #include <linux/limits.h>
+#include <linux/time_types.h>
 
 #include "fs/file.h"
 #include "fs/vfs.h"
+#include "kernel/clock.h"
 #include "kernel/kheap.h"
 #include "linux/fd.h"
 #include "linux/process.h"
@@ -238,9 +240,52 @@ SYSCALL_DEFINE(fchown)
 	return fd_exists(a0);
 }
 
+/* Linux's UTIME_NOW and UTIME_OMIT (tv_nsec values). */
+#define UTIME_NOW  ((1l << 30) - 1l)
+#define UTIME_OMIT ((1l << 30) - 2l)
+
+static int time_arg(const struct __kernel_timespec *ts, uint64_t now, uint64_t *out)
+{
+	if (ts->tv_nsec == UTIME_OMIT) {
+		*out = VFS_TIME_OMIT;
+		return 0;
+	}
+	if (ts->tv_nsec == UTIME_NOW) {
+		*out = now;
+		return 0;
+	}
+	if (ts->tv_nsec < 0 || ts->tv_nsec >= (long long)NSEC_PER_SEC || ts->tv_sec < 0)
+		return -EINVAL;
+	*out = (uint64_t)ts->tv_sec * NSEC_PER_SEC + (uint64_t)ts->tv_nsec;
+	return 0;
+}
+
+/* utimensat(dirfd, path, times[2], flags); a null path is futimens on
+ * dirfd.  No times means both now. */
 SYSCALL_DEFINE(utimensat)
 {
-	if (a1 == 0)
-		return fd_exists(a0);
-	return exists((int)a0, a1, !(a3 & AT_SYMLINK_NOFOLLOW));
+	struct __kernel_timespec ts[2];
+	uint64_t now = clock_realtime_ns(), atime = now, mtime = now;
+	struct file *f;
+	int rc;
+
+	if (a3 & ~(uint64_t)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+		return -EINVAL;
+	if (a2) {
+		if (copy_from_user(ts, a2, sizeof(ts)) < 0)
+			return -EFAULT;
+		if ((rc = time_arg(&ts[0], now, &atime)) < 0 ||
+		    (rc = time_arg(&ts[1], now, &mtime)) < 0)
+			return rc;
+	}
+	if (a1)
+		return WITH_PATH(
+			a1, path,
+			vfs_set_times((int)a0, path, !(a3 & AT_SYMLINK_NOFOLLOW), atime, mtime));
+	f = fd_get((int)a0);
+	if (f == NULL)
+		return -EBADF;
+	rc = f->path[0] == '/' ? vfs_set_times(AT_FDCWD, f->path, true, atime, mtime) : 0;
+	file_put(f);
+	return rc;
 }

@@ -151,10 +151,42 @@ static void filesystems(void)
 	t_err("waitpid_no_children", waitpid(-1, &status, 0), ECHILD);
 }
 
+static void file_times(void)
+{
+	struct timespec ts[2] = {{.tv_sec = 1000000000, .tv_nsec = 5}, {.tv_sec = 1200000000}};
+	char path[PATH_MAX];
+	struct stat st;
+	int fd = t_ok("times_open", open(t_path(path, "times"), O_RDWR | O_CREAT | O_TRUNC, 0644));
+
+	if (fd < 0)
+		return;
+	t_eq("utimensat", utimensat(AT_FDCWD, path, ts, 0), 0);
+	t_check("utimensat_set",
+		stat(path, &st) == 0 && st.st_atim.tv_sec == 1000000000 &&
+			st.st_atim.tv_nsec == 5 && st.st_mtim.tv_sec == 1200000000,
+		"atime %ld.%09ld mtime %ld", (long)st.st_atim.tv_sec, st.st_atim.tv_nsec,
+		(long)st.st_mtim.tv_sec);
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1] = (struct timespec){.tv_sec = 1300000000};
+	t_eq("futimens_omit", futimens(fd, ts), 0);
+	t_check("futimens_kept_atime",
+		fstat(fd, &st) == 0 && st.st_atim.tv_sec == 1000000000 &&
+			st.st_mtim.tv_sec == 1300000000,
+		"atime %ld mtime %ld", (long)st.st_atim.tv_sec, (long)st.st_mtim.tv_sec);
+	t_eq("utimensat_now", utimensat(AT_FDCWD, path, NULL, 0), 0);
+	t_check("utimensat_now_recent", stat(path, &st) == 0 && st.st_mtim.tv_sec > 1600000000,
+		"mtime %ld", (long)st.st_mtim.tv_sec);
+	ts[0].tv_nsec = 1000000000;
+	t_err("utimensat_bad_nsec", utimensat(AT_FDCWD, path, ts, 0), EINVAL);
+	t_err("utimensat_missing", utimensat(AT_FDCWD, "/no/such/file", NULL, 0), ENOENT);
+	close(fd);
+}
+
 void group_io(void)
 {
 	readiness();
 	copies();
 	signal_state();
 	filesystems();
+	file_times();
 }
