@@ -398,6 +398,50 @@ static int64_t op_symlink(struct hostfs_call *c)
 	return rc;
 }
 
+/* Permission bits only, as for files the guest creates; the last name is
+ * never followed (a symlink is EOPNOTSUPP, as fchmodat(2) says). */
+static int64_t op_chmod(struct hostfs_call *c)
+{
+	struct hostfs_entry e;
+	int rc = fetch_entry(c, c->req.path_gpa, c->req.path_len, c->path, &e);
+
+	if (rc < 0)
+		return rc;
+	rc = (int)result(
+		fchmodat(e.dir, e.name, c->req.mode & HOSTFS_DIR_MODE, AT_SYMLINK_NOFOLLOW));
+	close(e.dir);
+	return rc;
+}
+
+static int64_t op_utimens(struct hostfs_call *c)
+{
+	struct lispvm_hostfs_times t;
+	struct hostfs_entry e;
+	struct timespec ts[2];
+	const void *buf;
+	int rc;
+
+	if (c->req.buf_len != sizeof(t))
+		return -EINVAL;
+	buf = call_buffer(c, "times", c->req.buf_gpa, sizeof(t), GUEST_READ);
+	if (buf == NULL)
+		return -EFAULT;
+	memcpy(&t, buf, sizeof(t));
+	ts[0] = (struct timespec){.tv_sec = t.atime_sec, .tv_nsec = t.atime_nsec};
+	ts[1] = (struct timespec){.tv_sec = t.mtime_sec, .tv_nsec = t.mtime_nsec};
+	/* UTIME_NOW is resolved by the guest: only plain times and OMIT. */
+	for (int i = 0; i < 2; i++)
+		if (ts[i].tv_nsec != LISPVM_HOSTFS_TIME_OMIT &&
+		    (ts[i].tv_nsec < 0 || ts[i].tv_nsec >= 1000000000L || ts[i].tv_sec < 0))
+			return -EINVAL;
+	rc = fetch_entry(c, c->req.path_gpa, c->req.path_len, c->path, &e);
+	if (rc < 0)
+		return rc;
+	rc = (int)result(utimensat(e.dir, e.name, ts, AT_SYMLINK_NOFOLLOW));
+	close(e.dir);
+	return rc;
+}
+
 typedef int64_t (*hostfs_op_fn)(struct hostfs_call *c);
 
 enum {
@@ -428,6 +472,8 @@ static const struct hostfs_op hostfs_ops[LISPVM_HOSTFS_OP_COUNT] = {
 	[LISPVM_HOSTFS_RMDIR] = {"rmdir", op_rmdir, OP_PATH | OP_CHANGES},
 	[LISPVM_HOSTFS_RENAME] = {"rename", op_rename, OP_PATH | OP_CHANGES},
 	[LISPVM_HOSTFS_SYMLINK] = {"symlink", op_symlink, OP_PATH | OP_CHANGES},
+	[LISPVM_HOSTFS_CHMOD] = {"chmod", op_chmod, OP_PATH | OP_CHANGES},
+	[LISPVM_HOSTFS_UTIMENS] = {"utimens", op_utimens, OP_PATH | OP_CHANGES},
 };
 
 static int64_t dispatch(struct hostfs_call *c, const struct hostfs_op *op)

@@ -36,7 +36,10 @@ static const struct vnode_ops hostfs_vnode_ops;
  * addresses of its parts. */
 struct call {
 	struct lispvm_hostfs_req req;
-	struct lispvm_hostfs_stat st;
+	union {
+		struct lispvm_hostfs_stat st;	  /* LSTAT, FSTAT */
+		struct lispvm_hostfs_times times; /* UTIMENS */
+	};
 	char path[LISPVM_HOSTFS_PATH_MAX];
 	char path2[LISPVM_HOSTFS_PATH_MAX];
 };
@@ -274,6 +277,43 @@ static int hostfs_symlink(const struct vnode *dir, const char *path, const char 
 	c->req.path_gpa = virt_to_phys(c->path);
 	c->req.path_len = n;
 	rc = set_path2(c, path, name, len);
+	if (rc == 0)
+		rc = call_do(c);
+	kfree(c);
+	return (int)rc;
+}
+
+static int hostfs_chmod(const struct vnode *n, const char *path, uint32_t mode)
+{
+	return path_op(LISPVM_HOSTFS_CHMOD, n->host_mount, path, NULL, 0, NULL, NULL, 0, mode);
+}
+
+static void to_host_time(uint64_t ns, int64_t *sec, int64_t *nsec)
+{
+	if (ns == VFS_TIME_OMIT) {
+		*sec = 0;
+		*nsec = LISPVM_HOSTFS_TIME_OMIT;
+	} else {
+		*sec = (int64_t)(ns / 1000000000u);
+		*nsec = (int64_t)(ns % 1000000000u);
+	}
+}
+
+static int hostfs_set_times(const struct vnode *n, const char *path, uint64_t atime, uint64_t mtime)
+{
+	struct call *c;
+	int64_t rc;
+
+	if (mounts[n->host_mount].readonly)
+		return -EROFS;
+	c = call_new(LISPVM_HOSTFS_UTIMENS, n->host_mount);
+	if (c == NULL)
+		return -ENOMEM;
+	to_host_time(atime, &c->times.atime_sec, &c->times.atime_nsec);
+	to_host_time(mtime, &c->times.mtime_sec, &c->times.mtime_nsec);
+	c->req.buf_gpa = virt_to_phys(&c->times);
+	c->req.buf_len = sizeof(c->times);
+	rc = set_path(c, path, NULL, 0);
 	if (rc == 0)
 		rc = call_do(c);
 	kfree(c);
@@ -550,4 +590,6 @@ static const struct vnode_ops hostfs_vnode_ops = {
 	.rmdir = hostfs_rmdir,
 	.rename = hostfs_rename,
 	.symlink = hostfs_symlink,
+	.chmod = hostfs_chmod,
+	.set_times = hostfs_set_times,
 };

@@ -131,6 +131,13 @@ enum lispvm_hostfs_op {
 	LISPVM_HOSTFS_RENAME = 13,
 	/* path2 = a new symlink whose target is path (any text).  ret 0. */
 	LISPVM_HOSTFS_SYMLINK = 14,
+	/* path, mode (permission bits; set-ID bits are dropped).  A symlink
+	 * is -EOPNOTSUPP: nothing is changed through one.  ret 0. */
+	LISPVM_HOSTFS_CHMOD = 15,
+	/* path, buf = struct lispvm_hostfs_times (buf_len its size): the
+	 * entry's own access and modification times, a symlink's included.
+	 * ret 0. */
+	LISPVM_HOSTFS_UTIMENS = 16,
 	LISPVM_HOSTFS_OP_COUNT
 };
 
@@ -143,6 +150,12 @@ struct lispvm_hostfs_req {
 	uint64_t buf_gpa, buf_len;
 	uint64_t offset;
 	uint32_t flags, mode;
+};
+
+/* UTIMENS's times; nsec LISPVM_HOSTFS_TIME_OMIT keeps that time. */
+#define LISPVM_HOSTFS_TIME_OMIT ((1l << 30) - 2l)
+struct lispvm_hostfs_times {
+	int64_t atime_sec, atime_nsec, mtime_sec, mtime_nsec;
 };
 
 /* What LSTAT/FSTAT return: Linux's stat, fixed-width. */

@@ -199,13 +199,19 @@ def mount_reads_and_writes(e):
              (["mv", "/mnt/sub/made.txt", "/mnt/dir/moved.txt"], None, ""),
              (["cat", "/mnt/here/../dir/moved.txt"], None, "new\n"),
              (["ls", "/mnt/dir"], None, "moved.txt\n"),
+             (["chmod", "640", "/mnt/dir/moved.txt"], None, ""),
+             (["touch", "-d", "2001-09-09 01:46:40", "/mnt/dir/moved.txt"], None, ""),
              (["rm", "/mnt/data.txt"], None, "")]
     for argv, stdin, want in steps:
         proc = busybox_in_vm(e, img, mount, *argv, stdin=stdin)
         expect_exit(proc, 0)
         expect(proc.stdout == want, f"{argv}: {proc.stdout!r}, want {want!r}; {proc.stderr!r}")
-    with open(os.path.join(host, "m", "dir", "moved.txt")) as f:
+    moved = os.path.join(host, "m", "dir", "moved.txt")
+    with open(moved) as f:
         expect(f.read() == "new\n", "the guest's file did not reach the host")
+    st = os.stat(moved)
+    expect(st.st_mode & 0o7777 == 0o640 and int(st.st_mtime) == 1000000000,
+           f"chmod/touch did not reach the host: mode {st.st_mode:o} mtime {st.st_mtime}")
     expect(not os.path.exists(os.path.join(host, "m", "data.txt")), "rm did not reach the host")
 
 

@@ -400,6 +400,63 @@ static bool has_name(const char *names, const char *name)
 	return strstr(names, needle) != NULL || strncmp(names, needle + 1, strlen(name) + 1) == 0;
 }
 
+static req_t times_req(uint32_t mount, const char *path, int64_t asec, int64_t ansec, int64_t msec,
+		       int64_t mnsec)
+{
+	struct lispvm_hostfs_times t = {asec, ansec, msec, mnsec};
+	req_t r = with_path(LISPVM_HOSTFS_UTIMENS, mount, path);
+
+	memcpy(ram + BUF_GPA, &t, sizeof(t));
+	r.buf_gpa = BUF_GPA;
+	r.buf_len = sizeof(t);
+	return r;
+}
+
+static void test_chmod_utimens(void)
+{
+	struct stat st, secret_before, secret_after;
+	char path[256], secret[256];
+	req_t r;
+
+	snprintf(path, sizeof(path), "%s/file.txt", mnt);
+	snprintf(secret, sizeof(secret), "%s/secret", base);
+	CHECK(lstat(secret, &secret_before) == 0);
+	r = with_path(LISPVM_HOSTFS_CHMOD, RW, "file.txt");
+	r.mode = 06751; /* set-ID bits are dropped */
+	CHECK(call(r) == 0);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0751);
+	r.mode = 0644;
+	CHECK(call(r) == 0);
+	/* Never through a symlink, even one pointing outside. */
+	r = with_path(LISPVM_HOSTFS_CHMOD, RW, "abs");
+	r.mode = 0777;
+	CHECK(call(r) == -EOPNOTSUPP);
+	r = with_path(LISPVM_HOSTFS_CHMOD, RW, "up/x");
+	CHECK(call(r) == -ELOOP);
+	CHECK(call(with_path(LISPVM_HOSTFS_CHMOD, RO, "file.txt")) == -EROFS);
+
+	CHECK(call(times_req(RW, "file.txt", 1000000000, 5, 1200000000, 0)) == 0);
+	CHECK(stat(path, &st) == 0 && st.st_atim.tv_sec == 1000000000 && st.st_atim.tv_nsec == 5 &&
+	      st.st_mtim.tv_sec == 1200000000);
+	CHECK(call(times_req(RW, "file.txt", 0, LISPVM_HOSTFS_TIME_OMIT, 1300000000, 0)) == 0);
+	CHECK(stat(path, &st) == 0 && st.st_atim.tv_sec == 1000000000 &&
+	      st.st_mtim.tv_sec == 1300000000);
+	/* A symlink's own times, never its target's. */
+	CHECK(call(times_req(RW, "abs", 1, 0, 1, 0)) == 0);
+	CHECK(lstat(secret, &secret_after) == 0 &&
+	      secret_after.st_mtim.tv_sec == secret_before.st_mtim.tv_sec &&
+	      (secret_after.st_mode & 07777) == (secret_before.st_mode & 07777));
+	CHECK(call(times_req(RW, "file.txt", 0, 1000000000, 0, 0)) == -EINVAL);
+	CHECK(call(times_req(RW, "/etc/passwd", 0, 0, 0, 0)) == -EINVAL);
+	CHECK(call(times_req(RO, "file.txt", 0, 0, 0, 0)) == -EROFS);
+	r = times_req(RW, "file.txt", 0, 0, 0, 0);
+	r.buf_len = 8;
+	CHECK(call(r) == -EINVAL);
+	r = times_req(RW, "file.txt", 0, 0, 0, 0);
+	r.buf_gpa = RAM_SIZE - 8;
+	expect_crash(r);
+}
+
 static void test_getdents(void)
 {
 	char all[512], one[512];
@@ -715,6 +772,7 @@ int main(void)
 	test_read_file();
 	test_write_file();
 	test_namespace_ops();
+	test_chmod_utimens();
 	test_getdents();
 	test_escapes();
 	test_bad_paths();
