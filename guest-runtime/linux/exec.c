@@ -4,7 +4,10 @@
 #include <errno.h>
 #include <linux/auxvec.h>
 #include <linux/fcntl.h>
+#include <linux/limits.h>
 #include <linux/mman.h>
+#include <linux/stat.h>
+#include <lispvm/abi.h>
 #include <string.h>
 
 #include "arch/x86/cpu.h"
@@ -211,6 +214,24 @@ static uint64_t load_program(struct process *p, const char *path, struct elf_ima
 	return interp.entry;
 }
 
+/* The working directory must exist: resolved once, it becomes canonical
+ * (what getcwd returns on Linux).  Exit status 125, as env -C gives. */
+static void enter_cwd(struct process *p)
+{
+	static char canon[PATH_MAX];
+	struct vnode node;
+	int rc = vfs_resolve(AT_FDCWD, p->cwd, true, &node, canon);
+
+	if (rc == 0 && !S_ISDIR(node.mode))
+		rc = -ENOTDIR;
+	if (rc < 0) {
+		printk("lispvm: --cwd %s: no such directory in the guest (errno %d)\n", p->cwd,
+		       -rc);
+		platform_exit(LISPVM_EXIT_HOST_ERROR);
+	}
+	memcpy(p->cwd, canon, strlen(canon) + 1);
+}
+
 /* The value of NAME in a NUL-separated environment block, or NULL. */
 static const char *env_value(const char *envp, int len, const char *name)
 {
@@ -251,6 +272,7 @@ _Noreturn void exec_boot_program(const struct boot_info *bi)
 	rc = vfs_init(bi, env_value(prog->envp, prog->envp_len, "HOME"));
 	if (rc < 0)
 		platform_exit(EXIT_CANNOT_RUN);
+	enter_cwd(p);
 	if ((rc = map_stack(p)) < 0)
 		fail(args.path, "cannot map the stack", rc);
 	entry = load_program(p, args.path, &exe, &interp_base);

@@ -145,6 +145,14 @@ def missing_interpreter(e):
     expect_one_line(e.exec([img], ["/bin/hello"]), NOT_FOUND, "interpreter not found")
 
 
+def bad_cwd(e):
+    img = e.image(f"{e.static}:/bin/hello")
+    expect_one_line(e.exec([img], ["/bin/hello"], "--cwd", "/nowhere"), HOST_ERROR,
+                    "--cwd /nowhere")
+    expect_one_line(e.exec([img], ["/bin/hello"], "--cwd", "/bin/hello"), HOST_ERROR,
+                    "--cwd /bin/hello")
+
+
 def missing_image(e):
     expect_one_line(e.exec([os.path.join(e.tmp, "none.erofs")], ["/bin/hello"]), HOST_ERROR,
                     "cannot open image")
@@ -247,7 +255,7 @@ def mount_escapes(e):
 
 CASES = {fn.__name__: fn for fn in [
     static_hello, static_pie_hello, dynamic_hello, exit_status, environment_and_cwd, stdin_read,
-    missing_program, not_an_elf, other_machine, missing_interpreter, missing_image,
+    missing_program, bad_cwd, not_an_elf, other_machine, missing_interpreter, missing_image,
     truncated_image, corrupt_image, dynamic_true, strace, mount_reads_and_writes, mount_read_only,
     mount_escapes]}
 
