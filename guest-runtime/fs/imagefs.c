@@ -120,6 +120,62 @@ static int union_lookup(const struct imagefs_node *dir, const char *name, uint64
 	return found ? 0 : -ENOENT;
 }
 
+/* Images never change, so lookups are cached, found and missing alike:
+ * ld.so probes the same directories again and again, and a cached answer
+ * costs a hash and a compare instead of two binary searches and an inode
+ * read (ring-0 instructions are what costs where ring 0 is emulated).  A
+ * directory of the union is identified by its first image and inode. */
+#define LOOKUP_CACHE_SIZE 256 /* entries, a power of two */
+#define LOOKUP_NAME_MAX	  56  /* longer names are not cached */
+
+struct lookup_entry {
+	uint64_t dir_nid;
+	uint32_t dir_image;
+	uint8_t name_len; /* 0: empty slot */
+	char name[LOOKUP_NAME_MAX];
+	int rc;
+	struct imagefs_node node;
+};
+
+static struct lookup_entry lookup_cache[LOOKUP_CACHE_SIZE];
+
+static struct lookup_entry *cache_slot(const struct imagefs_node *dir, const char *name, size_t len)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)dir->inode.nid ^ (dir->image << 24);
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)name[i]) * 16777619u;
+	return &lookup_cache[h & (LOOKUP_CACHE_SIZE - 1)];
+}
+
+static int cached_lookup(const struct imagefs_node *dir, const char *name, size_t len,
+			 struct imagefs_node *out)
+{
+	struct lookup_entry *e;
+	int rc;
+
+	if (len > LOOKUP_NAME_MAX)
+		return union_lookup(dir, name, len, out);
+	e = cache_slot(dir, name, len);
+	if (e->name_len == len && e->dir_nid == dir->inode.nid && e->dir_image == dir->image &&
+	    memcmp(e->name, name, len) == 0) {
+		if (e->rc == 0)
+			*out = e->node;
+		return e->rc;
+	}
+	rc = union_lookup(dir, name, len, out);
+	if (rc == 0 || rc == -ENOENT) {
+		e->dir_nid = dir->inode.nid;
+		e->dir_image = dir->image;
+		e->name_len = (uint8_t)len;
+		memcpy(e->name, name, len);
+		e->rc = rc;
+		if (rc == 0)
+			e->node = *out;
+	}
+	return rc;
+}
+
 static int imagefs_lookup(const struct vnode *dir, const char *path, const char *name, size_t len,
 			  struct vnode *out)
 {
@@ -127,7 +183,7 @@ static int imagefs_lookup(const struct vnode *dir, const char *path, const char 
 	int rc;
 
 	(void)path;
-	rc = union_lookup(&dir->image, name, len, &n);
+	rc = cached_lookup(&dir->image, name, len, &n);
 	if (rc == 0)
 		to_vnode(&n, out);
 	return rc;
