@@ -192,13 +192,10 @@ static int64_t op_readlink(struct hostfs_call *c)
 
 /* Only regular files and directories: opening or reading a FIFO or device
  * could block the vCPU or reach host hardware. */
-static int check_file_type(int fd)
+/* Only regular files and directories are ever opened for the guest. */
+static int check_mode(mode_t mode)
 {
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	return S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) ? 0 : -ENXIO;
+	return S_ISREG(mode) || S_ISDIR(mode) ? 0 : -ENXIO;
 }
 
 static int open_flags(const struct hostfs_call *c, int *flags)
@@ -210,15 +207,30 @@ static int open_flags(const struct hostfs_call *c, int *flags)
 		return -EINVAL;
 	if (c->mount->readonly && (access != O_RDONLY || (f & (O_CREAT | O_TRUNC))))
 		return -EROFS;
-	/* O_NONBLOCK so that a FIFO cannot block the open (check_file_type
-	 * then refuses it); it does nothing to files and directories. */
+	/* O_NONBLOCK so that a FIFO swapped in after look_before_open still
+	 * cannot block the open; it does nothing to files and directories. */
 	*flags = access | (int)(f & HOSTFS_OPEN_FLAGS) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
 	return 0;
+}
+
+/* What the path names now, looked at without opening it: opening a FIFO
+ * or a device runs host code (it wakes a FIFO's writer, calls a driver's
+ * open), so those are refused before any open.  -ENOENT if absent. */
+static int look_before_open(struct hostfs_call *c, struct stat *st)
+{
+	int fd = hostfs_path_open(c->mount->root_fd, c->path, O_PATH | O_CLOEXEC, 0), rc;
+
+	if (fd < 0)
+		return fd;
+	rc = fstat(fd, st) < 0 ? -errno : check_mode(st->st_mode);
+	close(fd);
+	return rc;
 }
 
 static int64_t op_open(struct hostfs_call *c)
 {
 	int flags, fd, rc, slot = free_handle(c->fs);
+	struct stat before, after;
 
 	if ((rc = open_flags(c, &flags)) < 0)
 		return rc;
@@ -226,12 +238,17 @@ static int64_t op_open(struct hostfs_call *c)
 		return slot;
 	if ((rc = fetch_path(c, c->req.path_gpa, c->req.path_len, c->path, false)) < 0)
 		return rc;
+	rc = look_before_open(c, &before);
+	if (rc < 0 && !(rc == -ENOENT && (flags & O_CREAT)))
+		return rc;
 	fd = hostfs_path_open(c->mount->root_fd, c->path, flags, c->req.mode & HOSTFS_FILE_MODE);
 	if (fd < 0)
 		return fd;
-	if ((rc = check_file_type(fd)) < 0) {
+	/* The file opened must be the one looked at (or a new one). */
+	if (fstat(fd, &after) < 0 || check_mode(after.st_mode) < 0 ||
+	    (rc == 0 && (after.st_dev != before.st_dev || after.st_ino != before.st_ino))) {
 		close(fd);
-		return rc;
+		return -ENXIO;
 	}
 	c->fs->handles[slot] = (struct hostfs_handle){.fd = fd, .used = true};
 	return slot;

@@ -31,7 +31,8 @@ struct file_ops {
 	int (*mmap)(struct file *f, uint64_t off, struct mm_backing *out);
 	int64_t (*ioctl)(struct file *f, unsigned int cmd, uint64_t arg);
 	/* The physical page holding offset off (page-aligned), allocated if
-	 * need be, for MAP_SHARED; 0 when out of memory.  NULL: shared
+	 * need be, for MAP_SHARED; 0 past the end of the file (SIGBUS) or when
+	 * out of memory.  NULL: shared
 	 * mappings get private copies. */
 	uint64_t (*page)(struct file *f, uint64_t off);
 	/* ftruncate; NULL: -EINVAL (not a regular file on a writable place). */

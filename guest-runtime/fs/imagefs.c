@@ -285,6 +285,11 @@ static int imagefs_file_stat(struct file *f, struct stat *st)
 	return 0;
 }
 
+static uint64_t page_up(uint64_t x)
+{
+	return (x + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+}
+
 static int imagefs_mmap(struct file *f, uint64_t off, struct mm_backing *out)
 {
 	const struct imagefs_node *n = node_of(f);
@@ -296,9 +301,12 @@ static int imagefs_mmap(struct file *f, uint64_t off, struct mm_backing *out)
 		.file_bytes = off < n->inode.size ? n->inode.size - off : 0,
 	};
 	at = erofs_page_offset(&images.fs[n->image], &n->inode, off);
-	/* Zero-copy only if every page from off on is a whole image block;
-	 * for FLAT_PLAIN files (noinline_data) they are contiguous. */
-	if (at >= 0 && n->inode.layout == EROFS_INODE_FLAT_PLAIN) {
+	/* Zero-copy only if every page from off on is a whole image block
+	 * inside the image; for FLAT_PLAIN files (noinline_data) they are
+	 * contiguous.  A corrupt size falls back to copying, which reads
+	 * through the checked reader. */
+	if (at >= 0 && n->inode.layout == EROFS_INODE_FLAT_PLAIN &&
+	    page_up(n->inode.size - off) <= images.fs[n->image].size - (uint64_t)at) {
 		out->kind = VMA_IMAGE;
 		out->image_phys = images.gpa[n->image] + (uint64_t)at;
 		return 0;

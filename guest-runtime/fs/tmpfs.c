@@ -462,6 +462,9 @@ static uint64_t tmpfs_page(struct file *f, uint64_t off)
 	struct tmpfs_inode *ino = inode_of(f);
 	uint64_t page = off / PAGE_SIZE;
 
+	/* Past the end of the file there is no page: SIGBUS, as Linux. */
+	if (page >= (ino->size + PAGE_SIZE - 1) / PAGE_SIZE)
+		return 0;
 	if (grow_slots(ino, page + 1) < 0)
 		return 0;
 	if (ino->pages[page] == 0)

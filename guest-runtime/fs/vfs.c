@@ -461,13 +461,16 @@ struct target {
 	size_t len;
 	struct vnode child; /* valid when exists */
 	bool exists, is_mount;
+	bool dir_only; /* "name/": only a directory may be meant */
 };
 
 static int target_resolve(struct target *t, int dirfd, const char *path)
 {
+	size_t n = strlen(path);
 	int rc;
 
-	memcpy(t->path, path, strlen(path) + 1);
+	memcpy(t->path, path, n + 1);
+	t->dir_only = n > 1 && path[n - 1] == '/';
 	rc = resolve_parent(&t->w, dirfd, t->path, &t->name, &t->len);
 	if (rc < 0)
 		return rc;
@@ -526,6 +529,8 @@ int vfs_unlink(int dirfd, const char *path)
 	else if (t->is_mount || is_dot(t->name, t->len) || is_dotdot(t->name, t->len) ||
 		 S_ISDIR(t->child.mode))
 		rc = -EISDIR;
+	else if (t->dir_only)
+		rc = -ENOTDIR;
 	else if (t->w.node.ops->unlink == NULL)
 		rc = -EROFS;
 	else
@@ -615,6 +620,8 @@ int vfs_rename(int from_dirfd, const char *from, int to_dirfd, const char *to, u
 		goto out;
 	if (!f->exists)
 		rc = -ENOENT;
+	else if ((f->dir_only || t->dir_only) && !S_ISDIR(f->child.mode))
+		rc = -ENOTDIR;
 	else if (is_dot(f->name, f->len) || is_dotdot(f->name, f->len) || is_dot(t->name, t->len) ||
 		 is_dotdot(t->name, t->len))
 		rc = -EBUSY;

@@ -261,6 +261,28 @@ static bool can_merge(const struct vma *a, const struct vma *b)
 
 /* Joins v with equal anonymous neighbours, so that brk growth and
  * repeated mprotect do not leave a trail of areas. */
+/* Merges every mergeable pair from the area before start to the one
+ * after end.  Only the later area of a pair is freed and the walk holds
+ * the earlier one, so no freed area is touched. */
+static void merge_range(struct mm *mm, uint64_t start, uint64_t end)
+{
+	struct vma *v = mm_find(mm, start);
+
+	if (v != NULL && v->prev != NULL)
+		v = v->prev;
+	while (v != NULL && v->start <= end) {
+		struct vma *n = v->next;
+
+		if (n != NULL && can_merge(v, n)) {
+			v->end = n->end;
+			unlink_vma(mm, n);
+			vma_free(n);
+		} else {
+			v = n;
+		}
+	}
+}
+
 static void merge_around(struct mm *mm, struct vma *v)
 {
 	if (v->next && can_merge(v, v->next)) {
@@ -281,20 +303,22 @@ static void merge_around(struct mm *mm, struct vma *v)
 
 #define PTES_PER_TABLE 512
 
-static void populate_image(struct mm *mm, struct vma *v)
+/* Maps the image pages of v that lie in [from, to). */
+static void populate_image_range(struct mm *mm, struct vma *v, uint64_t from, uint64_t to)
 {
 	uint64_t end = v->start + page_up(v->backing.file_bytes);
+	uint64_t entry = pte_make(v->backing.image_phys, v->prot, 0);
 
 	if (v->prot == PROT_NONE)
 		return;
 	if (end > v->end)
 		end = v->end;
+	if (end > to)
+		end = to;
 	/* Mapped now rather than on fault: filling an entry is a few
 	 * instructions, a fault is a trip through the kernel (see
 	 * docs/architecture.md on PVM). */
-	uint64_t entry = pte_make(v->backing.image_phys, v->prot, 0);
-
-	for (uint64_t va = v->start; va < end;) {
+	for (uint64_t va = from > v->start ? from : v->start; va < end;) {
 		/* One table walk per page table, then a store per page. */
 		uint64_t *pte = paging_pte(mm->pml4, va, 1);
 		uint64_t table_end = (va | (PTES_PER_TABLE * PAGE_SIZE - 1)) + 1;
@@ -304,6 +328,11 @@ static void populate_image(struct mm *mm, struct vma *v)
 		for (; va < end && va < table_end; va += PAGE_SIZE)
 			*pte++ = entry + (va - v->start);
 	}
+}
+
+static void populate_image(struct mm *mm, struct vma *v)
+{
+	populate_image_range(mm, v, v->start, v->end);
 }
 
 static int64_t place(struct mm *mm, uint64_t addr, uint64_t len, uint32_t flags)
@@ -413,13 +442,9 @@ int mm_protect(struct mm *mm, uint64_t addr, uint64_t len, uint32_t prot)
 		return -ENOMEM;
 	if (isolate(mm, addr, end) < 0)
 		return -ENOMEM;
-	for (struct vma *v = mm_find(mm, addr); v != NULL && v->start < end;) {
-		struct vma *next = v->next;
-
+	for (struct vma *v = mm_find(mm, addr); v != NULL && v->start < end; v = v->next)
 		v->prot = prot;
-		merge_around(mm, v);
-		v = next;
-	}
+	merge_range(mm, addr, end);
 	for_each_pte(mm, addr, end, reprotect_fn, &prot);
 	return 0;
 }
@@ -441,9 +466,9 @@ bool mm_range_mapped(struct mm *mm, uint64_t addr, uint64_t len)
 int mm_discard(struct mm *mm, uint64_t addr, uint64_t len)
 {
 	uint64_t end = addr + page_up(len);
-	int rc = check_range(addr, len);
+	int rc = len == 0 ? 0 : check_range(addr, len);
 
-	if (rc < 0)
+	if (rc < 0 || len == 0)
 		return rc;
 	/* Shared anonymous memory lives on in its object (for the one
 	 * process here: in these very pages), so only private areas drop. */
@@ -451,11 +476,11 @@ int mm_discard(struct mm *mm, uint64_t addr, uint64_t len)
 		if (v->end > addr && !(v->flags & MAP_SHARED))
 			for_each_pte(mm, v->start > addr ? v->start : addr,
 				     v->end < end ? v->end : end, release_fn, NULL);
-	/* Image areas read the file again, as Linux does for private file
-	 * mappings. */
-	for (struct vma *v = mm->areas; v != NULL && v->start < addr + page_up(len); v = v->next)
-		if (v->end > addr && v->backing.kind == VMA_IMAGE)
-			populate_image(mm, v);
+	/* Image areas read the file again in the range, as Linux does for
+	 * private file mappings; copies outside it stay. */
+	for (struct vma *v = mm->areas; v != NULL && v->start < end; v = v->next)
+		if (v->end > addr && v->backing.kind == VMA_IMAGE && !(v->flags & MAP_SHARED))
+			populate_image_range(mm, v, addr, end);
 	return 0;
 }
 
@@ -612,8 +637,18 @@ int64_t mm_remap(struct mm *mm, uint64_t old_addr, uint64_t old_len, uint64_t ne
 	    (flags & ~(uint32_t)(MREMAP_MAYMOVE | MREMAP_FIXED)) ||
 	    ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)))
 		return -EINVAL;
+	/* Lengths that wrap when rounded, or ranges past the lower half. */
+	if (old_len > USER_SPACE_END || new_len > USER_SPACE_END || old_addr >= USER_SPACE_END)
+		return -EINVAL;
 	old_len = page_up(old_len);
 	new_len = page_up(new_len);
+	if (old_len > USER_SPACE_END - old_addr)
+		return -EFAULT;
+	if ((flags & MREMAP_FIXED) &&
+	    ((new_addr & (PAGE_SIZE - 1)) || new_addr >= USER_SPACE_END ||
+	     new_len > USER_SPACE_END - new_addr ||
+	     (new_addr < old_addr + old_len && old_addr < new_addr + new_len)))
+		return -EINVAL;
 	/* The old range may be any part of one area (neighbours merge). */
 	if (v == NULL || v->end < old_addr + old_len || old_len == 0)
 		return -EFAULT;
@@ -622,7 +657,7 @@ int64_t mm_remap(struct mm *mm, uint64_t old_addr, uint64_t old_len, uint64_t ne
 			mm_unmap(mm, old_addr + new_len, old_len - new_len);
 		return (int64_t)old_addr;
 	}
-	if (!(flags & MREMAP_FIXED) && old_addr + new_len <= USER_SPACE_END &&
+	if (!(flags & MREMAP_FIXED) && new_len <= USER_SPACE_END - old_addr &&
 	    range_is_free(mm, old_addr + old_len, old_addr + new_len) &&
 	    v->end == old_addr + old_len) {
 		v->end = old_addr + new_len; /* grow in place */
@@ -637,7 +672,9 @@ int64_t mm_remap(struct mm *mm, uint64_t old_addr, uint64_t old_len, uint64_t ne
 	if (where < 0)
 		return where;
 	move.to = (uint64_t)where;
-	for_each_pte(mm, old_addr, old_addr + old_len, move_fn, &move);
+	/* Pages past a smaller new size stay behind and go with the unmap. */
+	for_each_pte(mm, old_addr, old_addr + (new_len < old_len ? new_len : old_len), move_fn,
+		     &move);
 	if (move.failed)
 		return -ENOMEM;
 	mm_unmap(mm, old_addr, old_len);

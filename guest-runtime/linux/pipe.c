@@ -23,6 +23,7 @@
 #include "linux/uaccess.h"
 
 #define PIPE_DEV 0x000c
+#define PIPE_BUF 4096 /* POSIX atomic write size, as Linux */
 
 struct pipe {
 	uint8_t *buf;
@@ -64,6 +65,9 @@ static int64_t pipe_write(struct file *f, const void *buf, uint64_t len, uint64_
 	(void)off;
 	if (p->readers == 0)
 		return -EPIPE;
+	/* Writes of up to PIPE_BUF bytes are atomic: all or nothing. */
+	if (len <= PIPE_BUF && PIPE_CAPACITY - (p->head - p->tail) < len)
+		return -EAGAIN;
 	while (done < len && p->head - p->tail < PIPE_CAPACITY) {
 		uint64_t at = p->head % PIPE_CAPACITY, n = PIPE_CAPACITY - at;
 

@@ -282,6 +282,9 @@ SYSCALL_DEFINE(sendfile)
 		rc = -EINVAL;
 	if (rc == 0 && (out->flags & O_APPEND))
 		rc = -EINVAL;
+	/* A stream cannot give back what a short write left over. */
+	if (rc == 0 && in->stream)
+		rc = -EINVAL;
 	if (rc == 0) {
 		in_at = a2 ? &in_pos : &in->pos;
 		rc = copy_between(in, in_at, out, &out->pos, a3 > MAX_RW_COUNT ? MAX_RW_COUNT : a3);
@@ -291,6 +294,18 @@ SYSCALL_DEFINE(sendfile)
 	file_put(in);
 	file_put(out);
 	return rc;
+}
+
+/* The same file with ranges that overlap: Linux refuses the copy. */
+static bool overlapping(struct file *in, uint64_t in_pos, struct file *out, uint64_t out_pos,
+			uint64_t len)
+{
+	struct stat a, b;
+
+	if (!in->ops->stat || !out->ops->stat || in->ops->stat(in, &a) < 0 ||
+	    out->ops->stat(out, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return false;
+	return in_pos < out_pos + len && out_pos < in_pos + len;
 }
 
 /* copy_file_range(in, off_in*, out, off_out*, len, flags): regular files;
@@ -310,6 +325,9 @@ SYSCALL_DEFINE(copy_file_range)
 	if (rc == 0 && ((a1 && copy_from_user(&in_pos, a1, 8) < 0) ||
 			(a3 && copy_from_user(&out_pos, a3, 8) < 0)))
 		rc = -EFAULT;
+	if (rc == 0 && overlapping(in, a1 ? in_pos : in->pos, out, a3 ? out_pos : out->pos,
+				   a4 > MAX_RW_COUNT ? MAX_RW_COUNT : a4))
+		rc = -EINVAL;
 	if (rc == 0) {
 		uint64_t *ip = a1 ? &in_pos : &in->pos, *op = a3 ? &out_pos : &out->pos;
 

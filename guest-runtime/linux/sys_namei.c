@@ -256,7 +256,12 @@ static int time_arg(const struct __kernel_timespec *ts, uint64_t now, uint64_t *
 	}
 	if (ts->tv_nsec < 0 || ts->tv_nsec >= (long long)NSEC_PER_SEC || ts->tv_sec < 0)
 		return -EINVAL;
-	*out = (uint64_t)ts->tv_sec * NSEC_PER_SEC + (uint64_t)ts->tv_nsec;
+	/* Times are kept in 64-bit nanoseconds: clamp at year 2554 rather
+	 * than wrap (or become VFS_TIME_OMIT). */
+	if ((uint64_t)ts->tv_sec >= (VFS_TIME_OMIT - NSEC_PER_SEC) / NSEC_PER_SEC)
+		*out = (VFS_TIME_OMIT - NSEC_PER_SEC) / NSEC_PER_SEC * NSEC_PER_SEC;
+	else
+		*out = (uint64_t)ts->tv_sec * NSEC_PER_SEC + (uint64_t)ts->tv_nsec;
 	return 0;
 }
 
@@ -278,13 +283,23 @@ SYSCALL_DEFINE(utimensat)
 		    (rc = time_arg(&ts[1], now, &mtime)) < 0)
 			return rc;
 	}
-	if (a1)
-		return WITH_PATH(
-			a1, path,
-			vfs_set_times((int)a0, path, !(a3 & AT_SYMLINK_NOFOLLOW), atime, mtime));
+	if (a1) {
+		char *path;
+
+		if ((rc = user_path_get(a1, &path)) < 0)
+			return rc;
+		if (path[0] != '\0' || !(a3 & AT_EMPTY_PATH)) {
+			rc = vfs_set_times((int)a0, path, !(a3 & AT_SYMLINK_NOFOLLOW), atime,
+					   mtime);
+			kfree(path);
+			return rc;
+		}
+		kfree(path); /* "" with AT_EMPTY_PATH: the descriptor itself */
+	}
 	f = fd_get((int)a0);
 	if (f == NULL)
 		return -EBADF;
+	/* Pipes and the console have no times to keep. */
 	rc = f->path[0] == '/' ? vfs_set_times(AT_FDCWD, f->path, true, atime, mtime) : 0;
 	file_put(f);
 	return rc;

@@ -54,12 +54,13 @@ static void wait_for_nothing(uint64_t timeout_ns)
 	clock_wait_until(NO_TIMEOUT);
 }
 
-static int64_t do_poll(uint64_t ufds, uint64_t nfds, uint64_t timeout_ns)
+static int64_t do_poll(uint64_t ufds, uint64_t nfds_arg, uint64_t timeout_ns)
 {
+	uint32_t nfds = (uint32_t)nfds_arg; /* Linux's is an unsigned int */
 	struct pollfd *fds;
 	int64_t ready = 0;
 
-	if (nfds > current_process()->rlimits[RLIMIT_NOFILE].rlim_cur)
+	if (nfds > current_process()->rlimits[RLIMIT_NOFILE].rlim_cur || nfds > FD_TABLE_SIZE)
 		return -EINVAL;
 	fds = kmalloc(nfds * sizeof(*fds) + 1);
 	if (fds == NULL)
@@ -123,8 +124,10 @@ static int64_t select_sets(int nfds, uint64_t sets[3], uint64_t timeout_ns)
 					     POLLOUT | POLLWRNORM | POLLERR, POLLPRI};
 	int64_t ready = 0;
 
-	if (nfds < 0 || nfds > FD_SET_BITS)
+	if (nfds < 0)
 		return -EINVAL;
+	if (nfds > FD_SET_BITS)
+		nfds = FD_SET_BITS; /* as Linux caps it at the table's size */
 	for (int s = 0; s < 3; s++)
 		if (sets[s] && copy_from_user(in[s], sets[s], words * 8) < 0)
 			return -EFAULT;

@@ -137,6 +137,9 @@ SYSCALL_DEFINE(prlimit64)
 			return -EFAULT;
 		if (new_limit.rlim_cur > new_limit.rlim_max)
 			return -EINVAL;
+		/* Linux refuses descriptors beyond nr_open; here, the table. */
+		if (a1 == RLIMIT_NOFILE && new_limit.rlim_max > FD_TABLE_SIZE)
+			return -EPERM;
 	}
 	if (a3 != 0 && copy_to_user(a3, &p->rlimits[a1], sizeof(p->rlimits[a1])) < 0)
 		return -EFAULT;

@@ -12,10 +12,14 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <stdio.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -182,6 +186,99 @@ static void file_times(void)
 	close(fd);
 }
 
+/* Cases a review found wrong in the guest once; each compares with Linux. */
+static void mm_edges(void)
+{
+	long pg = PG;
+	char *p = mmap(NULL, 3 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *a, *dst, *q;
+	int fd;
+
+	if (p == MAP_FAILED)
+		return;
+	memset(p, 7, 3 * pg);
+	// Protecting ranges that make areas merge keeps every page mapped.
+	t_eq("mprotect_tail", mprotect(p + pg, 2 * pg, PROT_READ), 0);
+	t_eq("mprotect_head_merges", mprotect(p, 2 * pg, PROT_READ), 0);
+	t_check("mprotect_merge_keeps_pages", p[0] == 7 && p[pg] == 7 && p[2 * pg] == 7,
+		"pages lost");
+	munmap(p, 3 * pg);
+	t_eq("madvise_zero_length", madvise(p, 0, MADV_DONTNEED), 0);
+	// A length that wraps when rounded up is refused.
+	a = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	t_check("mremap_wrapping_length", mremap(a, pg, -(unsigned long)pg / 2, 0) == MAP_FAILED,
+		"accepted");
+	// Moving to a smaller size leaves nothing behind past the new end.
+	dst = mmap(NULL, 4 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	munmap(a, pg);
+	a = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memset(a, 'Z', 2 * pg);
+	q = mremap(a, 2 * pg, pg, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	t_check("mremap_fixed_shrink", q == dst && q[0] == 'Z', "moved wrong");
+	q = mmap(dst + pg, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+		 0);
+	t_check("mremap_fixed_shrink_no_leftover", q != MAP_FAILED && q[0] == 0, "byte %d",
+		q == MAP_FAILED ? -1 : q[0]);
+	t_check("mremap_fixed_overlap",
+		mremap(dst, pg, pg, MREMAP_MAYMOVE | MREMAP_FIXED, dst) == MAP_FAILED &&
+			errno == EINVAL,
+		"accepted");
+	munmap(dst, 4 * pg);
+	// Dropping one page of a private file mapping keeps writes elsewhere.
+	fd = open("/proc/self/exe", O_RDONLY);
+	p = fd < 0 ? MAP_FAILED : mmap(NULL, 3 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	if (p != MAP_FAILED) {
+		p[0] = 'W';
+		t_eq("madvise_one_page_of_file", madvise(p + 2 * pg, pg, MADV_DONTNEED), 0);
+		t_check("madvise_keeps_other_copies", p[0] == 'W', "write lost");
+		munmap(p, 3 * pg);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+static void fs_edges(void)
+{
+	char f1[PATH_MAX], f2[PATH_MAX], f3[PATH_MAX + 2];
+	struct rlimit rl = {.rlim_cur = 1ul << 62, .rlim_max = 1ul << 62};
+	struct pollfd pf = {.fd = -1, .events = POLLIN};
+	char buf[4096] = {0};
+	int fd, p[2];
+	off_t off = 0;
+
+	fd = open(t_path(f1, "edge-file"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	close(fd);
+	t_path(f2, "edge-dest");
+	snprintf(f3, sizeof f3, "%s/", f1);
+	t_err("unlink_file_slash", unlink(f3), ENOTDIR);
+	snprintf(f3, sizeof f3, "%s/", f2);
+	t_err("rename_to_slash", rename(f1, f3), ENOTDIR);
+	t_eq("file_still_there", access(f1, F_OK), 0);
+	fd = open(f1, O_RDWR);
+	t_eq("overlap_write", write(fd, buf, sizeof buf), (long)sizeof buf);
+	off = 100;
+	off_t out_off = 500;
+	t_err("copy_file_range_overlap", copy_file_range(fd, &off, fd, &out_off, 1000, 0), EINVAL);
+	close(fd);
+	unlink(f1);
+	if (pipe2(p, O_NONBLOCK) == 0) {
+		long n = 0;
+
+		while (write(p[1], buf, 1000) == 1000 && n < 1000000)
+			n += 1000;
+		// 1000 bytes free: a write of PIPE_BUF bytes or fewer is all
+		// or nothing.
+		t_eq("pipe_drain_some", read(p[0], buf, 1000), 1000);
+		t_err("pipe_small_write_atomic", write(p[1], buf, 4096), EAGAIN);
+		close(p[0]);
+		close(p[1]);
+	}
+	t_eq("select_large_nfds", select(2000, NULL, NULL, NULL, &(struct timeval){0, 0}), 0);
+	// Through syscall(): the kernel takes nfds as an unsigned int.
+	t_eq("poll_nfds_is_unsigned_int", syscall(SYS_poll, &pf, (1ul << 32) + 1, 0), 0);
+	t_err("setrlimit_nofile_huge", setrlimit(RLIMIT_NOFILE, &rl), EPERM);
+}
+
 void group_io(void)
 {
 	readiness();
@@ -189,4 +286,6 @@ void group_io(void)
 	signal_state();
 	filesystems();
 	file_times();
+	mm_edges();
+	fs_edges();
 }

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <lispvm/abi.h>
@@ -457,6 +459,29 @@ static void test_chmod_utimens(void)
 	expect_crash(r);
 }
 
+/* A FIFO with a host writer waiting on it: refusing it must not open it
+ * (that would release the writer into a pipe nobody reads). */
+static void test_fifo_untouched(void)
+{
+	char path[256];
+	int status;
+	pid_t writer;
+
+	snprintf(path, sizeof(path), "%s/fifo", mnt);
+	writer = fork();
+	if (writer == 0) {
+		alarm(10); /* never outlive the test */
+		_exit(open(path, O_WRONLY) >= 0 ? 1 : 2);
+	}
+	usleep(100000); /* let it block in open */
+	CHECK(open_path(RW, "fifo", O_RDONLY, 0) == -ENXIO);
+	CHECK(open_path(RW, "fifo", O_WRONLY | O_CREAT, 0644) == -ENXIO);
+	usleep(100000);
+	CHECK(waitpid(writer, &status, WNOHANG) == 0); /* still waiting */
+	kill(writer, SIGKILL);
+	waitpid(writer, &status, 0);
+}
+
 static void test_getdents(void)
 {
 	char all[512], one[512];
@@ -773,6 +798,7 @@ int main(void)
 	test_write_file();
 	test_namespace_ops();
 	test_chmod_utimens();
+	test_fifo_untouched();
 	test_getdents();
 	test_escapes();
 	test_bad_paths();

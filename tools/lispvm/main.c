@@ -39,6 +39,9 @@ static int boot(const struct cli_options *opts, struct vm_config *config)
 	/* A console reader that goes away (lispvm run | head) must give a
 	 * write error the VMM can report, not kill lispvm with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
+	/* A guest write past the host's RLIMIT_FSIZE on a --mount must be
+	 * EFBIG for the guest, not SIGXFSZ for lispvm. */
+	signal(SIGXFSZ, SIG_IGN);
 	return vm_run(config);
 }
 
