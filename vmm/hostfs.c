@@ -415,6 +415,23 @@ static int64_t op_symlink(struct hostfs_call *c)
 	return rc;
 }
 
+static int64_t op_link(struct hostfs_call *c)
+{
+	struct hostfs_entry from, to;
+	int rc = fetch_entry(c, c->req.path_gpa, c->req.path_len, c->path, &from);
+
+	if (rc < 0)
+		return rc;
+	rc = fetch_entry(c, c->req.path2_gpa, c->req.path2_len, c->path2, &to);
+	if (rc == 0) {
+		/* Flags 0: the source is never followed if it is a symlink. */
+		rc = (int)result(linkat(from.dir, from.name, to.dir, to.name, 0));
+		close(to.dir);
+	}
+	close(from.dir);
+	return rc;
+}
+
 /* Permission bits only, as for files the guest creates; the last name is
  * never followed (a symlink is EOPNOTSUPP, as fchmodat(2) says). */
 static int64_t op_chmod(struct hostfs_call *c)
@@ -491,6 +508,7 @@ static const struct hostfs_op hostfs_ops[LISPVM_HOSTFS_OP_COUNT] = {
 	[LISPVM_HOSTFS_SYMLINK] = {"symlink", op_symlink, OP_PATH | OP_CHANGES},
 	[LISPVM_HOSTFS_CHMOD] = {"chmod", op_chmod, OP_PATH | OP_CHANGES},
 	[LISPVM_HOSTFS_UTIMENS] = {"utimens", op_utimens, OP_PATH | OP_CHANGES},
+	[LISPVM_HOSTFS_LINK] = {"link", op_link, OP_PATH | OP_CHANGES},
 };
 
 static int64_t dispatch(struct hostfs_call *c, const struct hostfs_op *op)

@@ -283,6 +283,14 @@ static int hostfs_symlink(const struct vnode *dir, const char *path, const char 
 	return (int)rc;
 }
 
+static int hostfs_link(const struct vnode *from, const char *from_path, const struct vnode *dir,
+		       const char *path, const char *name, size_t len)
+{
+	(void)dir;
+	return path_op(LISPVM_HOSTFS_LINK, from->host_mount, from_path, NULL, 0, path, name, len,
+		       0);
+}
+
 static int hostfs_chmod(const struct vnode *n, const char *path, uint32_t mode)
 {
 	return path_op(LISPVM_HOSTFS_CHMOD, n->host_mount, path, NULL, 0, NULL, NULL, 0, mode);
@@ -537,10 +545,10 @@ static void close_handle(unsigned int mount, uint64_t handle)
 	kfree(c);
 }
 
-static int hostfs_open(const struct vnode *n, const char *path, uint32_t flags, struct file **out)
+/* An open file for a handle the VMM gave; closes it on failure. */
+static int file_for_handle(unsigned int mount, int64_t handle, const char *path, uint32_t flags,
+			   struct file **out)
 {
-	int64_t handle = host_open(n->host_mount, path, NULL, 0,
-				   flags & (O_ACCMODE | O_TRUNC | O_APPEND | O_DIRECTORY), 0);
 	struct host_file *h;
 	struct file *f;
 	struct stat st;
@@ -551,16 +559,36 @@ static int hostfs_open(const struct vnode *n, const char *path, uint32_t flags, 
 	f = h ? file_alloc(&host_file_ops, flags, path) : NULL;
 	if (f == NULL) {
 		kfree(h);
-		close_handle(n->host_mount, (uint64_t)handle);
+		close_handle(mount, (uint64_t)handle);
 		return -ENOMEM;
 	}
-	h->mount = n->host_mount;
+	h->mount = mount;
 	h->handle = (uint64_t)handle;
 	f->priv = h;
 	if (host_file_stat(f, &st) == 0)
 		f->size = (uint64_t)st.st_size;
 	*out = f;
 	return 0;
+}
+
+static int hostfs_open(const struct vnode *n, const char *path, uint32_t flags, struct file **out)
+{
+	int64_t handle = host_open(n->host_mount, path, NULL, 0,
+				   flags & (O_ACCMODE | O_TRUNC | O_APPEND | O_DIRECTORY), 0);
+
+	return file_for_handle(n->host_mount, handle, path, flags, out);
+}
+
+/* One host open creates and opens, so a new 0444 file is still writable
+ * through this descriptor, as on Linux. */
+static int hostfs_create_open(const struct vnode *dir, const char *path, uint32_t mode,
+			      uint32_t flags, struct file **out)
+{
+	int64_t handle =
+		host_open(dir->host_mount, path, NULL, 0,
+			  (flags & (O_ACCMODE | O_APPEND)) | O_CREAT | O_EXCL, mode & 07777);
+
+	return file_for_handle(dir->host_mount, handle, path, flags, out);
 }
 
 static int hostfs_create(const struct vnode *dir, const char *path, const char *name, size_t len,
@@ -585,11 +613,13 @@ static const struct vnode_ops hostfs_vnode_ops = {
 	.stat = hostfs_stat,
 	.open = hostfs_open,
 	.create = hostfs_create,
+	.create_open = hostfs_create_open,
 	.mkdir = hostfs_mkdir,
 	.unlink = hostfs_unlink,
 	.rmdir = hostfs_rmdir,
 	.rename = hostfs_rename,
 	.symlink = hostfs_symlink,
+	.link = hostfs_link,
 	.chmod = hostfs_chmod,
 	.set_times = hostfs_set_times,
 };

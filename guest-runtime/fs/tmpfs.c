@@ -584,9 +584,10 @@ static int tmpfs_open(const struct vnode *n, const char *path, uint32_t flags, s
 	return 0;
 }
 
-static int tmpfs_link(const struct vnode *from, const struct vnode *dir, const char *path,
-		      const char *name, size_t len)
+static int tmpfs_link(const struct vnode *from, const char *from_path, const struct vnode *dir,
+		      const char *path, const char *name, size_t len)
 {
+	(void)from_path;
 	(void)path;
 	if (find(dir->tmp, name, len, NULL))
 		return -EEXIST;

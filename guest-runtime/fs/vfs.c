@@ -403,33 +403,79 @@ static int open_node(struct walk *w, uint32_t flags, struct file **out)
 	return w->node.ops->open(&w->node, w->path, flags, out);
 }
 
-/* O_CREAT of a name that does not exist yet. */
-static int create_and_open(struct walk *w, int dirfd, const char *path, uint32_t flags,
-			   uint32_t mode, struct file **out)
+/* Creates name[0..len) in the directory w is at and opens it. */
+static int create_in(struct walk *w, const char *name, size_t len, uint32_t flags, uint32_t mode,
+		     struct file **out)
 {
-	char *copy = kmalloc(PATH_MAX);
-	const char *name;
+	const struct vnode_ops *ops = w->node.ops;
 	struct vnode node;
-	size_t len;
 	int rc;
 
-	if (copy == NULL)
-		return -ENOMEM;
-	memcpy(copy, path, strlen(path) + 1);
-	rc = resolve_parent(w, dirfd, copy, &name, &len);
-	if (rc == 0 && (is_dot(name, len) || is_dotdot(name, len) || copy[strlen(copy) - 1] == '/'))
-		rc = -EISDIR;
-	if (rc == 0 && w->node.ops->create == NULL)
-		rc = -EROFS;
-	if (rc == 0)
-		rc = w->node.ops->create(&w->node, w->path, name, len, S_IFREG | (mode & 07777),
-					 &node);
+	if (ops->create == NULL)
+		return -EROFS;
+	if (ops->create_open) {
+		path_append(w, name, len);
+		return ops->create_open(&w->node, w->path, S_IFREG | (mode & 07777), flags, out);
+	}
+	rc = ops->create(&w->node, w->path, name, len, S_IFREG | (mode & 07777), &node);
 	if (rc == 0) {
 		path_append(w, name, len);
 		w->node = node;
 		rc = w->node.ops->open(&w->node, w->path, flags & ~(uint32_t)O_TRUNC, out);
 	}
+	return rc;
+}
+
+/* O_CREAT of a name that does not exist yet.  A dangling symlink in the
+ * last place is followed: its target is what gets created, as on Linux. */
+static int create_and_open(struct walk *w, int dirfd, const char *path, uint32_t flags,
+			   uint32_t mode, struct file **out)
+{
+	char *copy = kmalloc(PATH_MAX), *target = kmalloc(PATH_MAX);
+	int rc = copy && target ? 0 : -ENOMEM;
+
+	if (rc == 0)
+		memcpy(copy, path, strlen(path) + 1);
+	for (int links = 0; rc == 0; links++) {
+		struct vnode child;
+		const char *name;
+		size_t len, dir_len;
+		int64_t n;
+
+		rc = resolve_parent(w, dirfd, copy, &name, &len);
+		if (rc == 0 &&
+		    (is_dot(name, len) || is_dotdot(name, len) || copy[strlen(copy) - 1] == '/'))
+			rc = -EISDIR;
+		if (rc < 0)
+			break;
+		if (lookup_child(w, name, len, &child) < 0 || !S_ISLNK(child.mode)) {
+			rc = create_in(w, name, len, flags, mode, out);
+			break;
+		}
+		if ((flags & O_EXCL) || links == MAX_SYMLINKS) {
+			rc = links == MAX_SYMLINKS ? -ELOOP : -EEXIST;
+			break;
+		}
+		/* Its target, relative to the link's directory. */
+		dir_len = w->path_len;
+		path_append(w, name, len);
+		n = child.ops->readlink(&child, w->path, target, PATH_MAX);
+		path_truncate(w, dir_len);
+		if (n < 0 || (target[0] != '/' && w->path_len + 1 + (size_t)n >= PATH_MAX)) {
+			rc = n < 0 ? (int)n : -ENAMETOOLONG;
+			break;
+		}
+		if (target[0] == '/') {
+			memcpy(copy, target, (size_t)n + 1);
+		} else {
+			memcpy(copy, w->path, w->path_len);
+			copy[w->path_len] = '/';
+			memcpy(copy + w->path_len + 1, target, (size_t)n + 1);
+		}
+		dirfd = AT_FDCWD;
+	}
 	kfree(copy);
+	kfree(target);
 	return rc;
 }
 
@@ -679,7 +725,7 @@ int vfs_link(int from_dirfd, const char *from, int to_dirfd, const char *to, boo
 	else if (t->w.node.ops->link == NULL)
 		rc = t->w.node.ops->create ? -EPERM : -EROFS;
 	else
-		rc = t->w.node.ops->link(&w->node, &t->w.node, t->w.path, t->name, t->len);
+		rc = t->w.node.ops->link(&w->node, w->path, &t->w.node, t->w.path, t->name, t->len);
 out:
 	kfree(t);
 	kfree(w);

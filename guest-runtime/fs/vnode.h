@@ -39,6 +39,11 @@ struct vnode_ops {
 	 * the parent, path the parent's path, name the last component. */
 	int (*create)(const struct vnode *dir, const char *path, const char *name, size_t len,
 		      uint32_t mode, struct vnode *out);
+	/* Optional: creates and opens in one step (where a second open could
+	 * be refused, as for a 0444 file on a host directory); path is the
+	 * new file's. */
+	int (*create_open)(const struct vnode *dir, const char *path, uint32_t mode, uint32_t flags,
+			   struct file **out);
 	int (*mkdir)(const struct vnode *dir, const char *path, const char *name, size_t len,
 		     uint32_t mode);
 	int (*unlink)(const struct vnode *dir, const char *path, const char *name, size_t len);
@@ -49,9 +54,10 @@ struct vnode_ops {
 		      const char *to_name, size_t to_len);
 	int (*symlink)(const struct vnode *dir, const char *path, const char *name, size_t len,
 		       const char *target);
-	/* A second name for the file `from` (same filesystem instance). */
-	int (*link)(const struct vnode *from, const struct vnode *dir, const char *path,
-		    const char *name, size_t len);
+	/* A second name for the file `from`, whose path is from_path (same
+	 * filesystem instance). */
+	int (*link)(const struct vnode *from, const char *from_path, const struct vnode *dir,
+		    const char *path, const char *name, size_t len);
 	/* Permission bits; NULL: accepted without effect where writable. */
 	int (*chmod)(const struct vnode *n, const char *path, uint32_t mode);
 	/* Access and modification times in ns since the epoch, VFS_TIME_OMIT

@@ -138,6 +138,9 @@ enum lispvm_hostfs_op {
 	 * entry's own access and modification times, a symlink's included.
 	 * ret 0. */
 	LISPVM_HOSTFS_UTIMENS = 16,
+	/* path2 = a new name for the existing file path (not a directory;
+	 * a symlink is linked as itself).  ret 0. */
+	LISPVM_HOSTFS_LINK = 17,
 	LISPVM_HOSTFS_OP_COUNT
 };
 

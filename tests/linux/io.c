@@ -273,6 +273,22 @@ static void fs_edges(void)
 		close(p[0]);
 		close(p[1]);
 	}
+	// O_CREAT through a dangling symlink creates its target.
+	t_path(f1, "dangle");
+	t_path(f2, "dangle-target");
+	t_eq("symlink_dangling", symlink("dangle-target", f1), 0);
+	fd = open(f1, O_WRONLY | O_CREAT, 0644);
+	t_check("creat_through_dangling_link", fd >= 0 && access(f2, F_OK) == 0, "errno %d", errno);
+	if (fd >= 0)
+		close(fd);
+	t_err("creat_excl_on_link", open(f1, O_WRONLY | O_CREAT | O_EXCL, 0644), EEXIST);
+	unlink(f1);
+	unlink(f2);
+	// A new 0444 file is writable through the descriptor that made it.
+	fd = open(t_path(f1, "readonly-new"), O_RDWR | O_CREAT | O_EXCL, 0444);
+	t_eq("write_new_readonly_file", write(fd, "ok", 2), 2);
+	close(fd);
+	unlink(f1);
 	t_eq("select_large_nfds", select(2000, NULL, NULL, NULL, &(struct timeval){0, 0}), 0);
 	// Through syscall(): the kernel takes nfds as an unsigned int.
 	t_eq("poll_nfds_is_unsigned_int", syscall(SYS_poll, &pf, (1ul << 32) + 1, 0), 0);

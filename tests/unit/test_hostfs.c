@@ -459,6 +459,36 @@ static void test_chmod_utimens(void)
 	expect_crash(r);
 }
 
+static bool host_exists(const char *rel)
+{
+	char path[256];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", base, rel);
+	return lstat(path, &st) == 0;
+}
+
+static void test_link(void)
+{
+	char path[256];
+	struct stat st;
+
+	CHECK(call(with_paths(LISPVM_HOSTFS_LINK, RW, "file.txt", "sub/hard.txt")) == 0);
+	snprintf(path, sizeof(path), "%s/sub/hard.txt", mnt);
+	CHECK(stat(path, &st) == 0 && st.st_nlink == 2);
+	CHECK(call(with_paths(LISPVM_HOSTFS_LINK, RW, "file.txt", "sub/hard.txt")) == -EEXIST);
+	/* A symlink is linked as itself, never its target outside. */
+	CHECK(call(with_paths(LISPVM_HOSTFS_LINK, RW, "abs", "abs2")) == 0);
+	snprintf(path, sizeof(path), "%s/abs2", mnt);
+	CHECK(lstat(path, &st) == 0 && S_ISLNK(st.st_mode));
+	CHECK(call(with_paths(LISPVM_HOSTFS_LINK, RW, "file.txt", "../escaped")) == -EINVAL);
+	CHECK(call(with_paths(LISPVM_HOSTFS_LINK, RW, "up/x", "inside")) == -ELOOP);
+	CHECK(call(with_paths(LISPVM_HOSTFS_LINK, RO, "file.txt", "x")) == -EROFS);
+	CHECK(!host_exists("escaped"));
+	CHECK(path_op(LISPVM_HOSTFS_UNLINK, RW, "sub/hard.txt") == 0);
+	CHECK(path_op(LISPVM_HOSTFS_UNLINK, RW, "abs2") == 0);
+}
+
 /* A FIFO with a host writer waiting on it: refusing it must not open it
  * (that would release the writer into a pipe nobody reads). */
 static void test_fifo_untouched(void)
@@ -548,15 +578,6 @@ static void expect_refused(const char *path, int64_t want)
 	CHECK(call(with_paths(LISPVM_HOSTFS_RENAME, RW, "file.txt", path)) == want);
 	CHECK(call(with_paths(LISPVM_HOSTFS_RENAME, RW, path, "stolen")) == want);
 	CHECK(call(with_paths(LISPVM_HOSTFS_SYMLINK, RW, "x", path)) == want);
-}
-
-static bool host_exists(const char *rel)
-{
-	char path[256];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s/%s", base, rel);
-	return lstat(path, &st) == 0;
 }
 
 static void test_escapes(void)
@@ -799,6 +820,7 @@ int main(void)
 	test_namespace_ops();
 	test_chmod_utimens();
 	test_fifo_untouched();
+	test_link();
 	test_getdents();
 	test_escapes();
 	test_bad_paths();
