@@ -96,26 +96,27 @@ static int64_t relative(unsigned int mount, const char *path, const char *name, 
 	return (int64_t)n + 1;
 }
 
-static int set_path(struct call *c, const char *path, const char *name, size_t len)
+/* Puts the relative form of path[/name] in buf and points gpa/len at it. */
+static int put_path(struct call *c, char *buf, uint64_t *gpa, uint64_t *len, const char *path,
+		    const char *name, size_t name_len)
 {
-	int64_t n = relative(c->req.mount, path, name, len, c->path);
+	int64_t n = relative(c->req.mount, path, name, name_len, buf);
 
 	if (n < 0)
 		return (int)n;
-	c->req.path_gpa = virt_to_phys(c->path);
-	c->req.path_len = (uint64_t)n;
+	*gpa = virt_to_phys(buf);
+	*len = (uint64_t)n;
 	return 0;
+}
+
+static int set_path(struct call *c, const char *path, const char *name, size_t len)
+{
+	return put_path(c, c->path, &c->req.path_gpa, &c->req.path_len, path, name, len);
 }
 
 static int set_path2(struct call *c, const char *path, const char *name, size_t len)
 {
-	int64_t n = relative(c->req.mount, path, name, len, c->path2);
-
-	if (n < 0)
-		return (int)n;
-	c->req.path2_gpa = virt_to_phys(c->path2);
-	c->req.path2_len = (uint64_t)n;
-	return 0;
+	return put_path(c, c->path2, &c->req.path2_gpa, &c->req.path2_len, path, name, len);
 }
 
 static int64_t call_do(struct call *c)
