@@ -29,11 +29,14 @@ def guest_run(lispvm, program, *args, options=()):
     tmp = tempfile.mkdtemp(prefix="lispvm-linux-test-")
     try:
         image = os.path.join(tmp, "prog.erofs")
-        # --ldd packs a static binary alone, at its host path.
-        built = run([lispvm, "image", "build", "-o", image, "--ldd", program])
+        # --ldd brings the libraries (and the program at its host path,
+        # which may lie under /tmp, where the guest mounts its own tmpfs):
+        # the program runs from a fixed place instead.
+        built = run([lispvm, "image", "build", "-o", image, "--ldd", program,
+                     f"{program}:{GUEST_PATH}"])
         expect(built.returncode == 0, f"image build failed: {describe(built)}")
         return run([lispvm, "exec", "--memory", "512M", "--timeout", "300", "--image", image,
-                    *options, "--", program, *args], timeout=400)
+                    *options, "--", GUEST_PATH, *args], timeout=400)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
