@@ -35,7 +35,8 @@ enum proc_kind {
 	PROC_MAPS,
 	PROC_STATUS,
 	PROC_CMDLINE,
-	PROC_FD, /* arg = the descriptor */
+	PROC_FD,      /* arg = the descriptor */
+	PROC_FD_OPEN, /* what fd `arg` has open, reached through PROC_FD */
 	PROC_KIND_COUNT
 };
 
@@ -58,6 +59,7 @@ static const struct proc_entry entries[PROC_KIND_COUNT] = {
 	[PROC_STATUS] = {"status", S_IFREG | 0444, PROC_PID},
 	[PROC_CMDLINE] = {"cmdline", S_IFREG | 0444, PROC_PID},
 	[PROC_FD] = {NULL, S_IFLNK | 0700, PROC_FD_DIR}, /* named by the fd */
+	[PROC_FD_OPEN] = {NULL, 0, PROC_FD_DIR},	 /* never listed */
 };
 
 static const struct vnode_ops procfs_vnode_ops;
@@ -162,6 +164,29 @@ static int64_t procfs_readlink(const struct vnode *n, const char *path, char *bu
 	}
 }
 
+/* /proc/self/fd/N followed: the open file itself, as Linux's magic
+ * links give, unless a directory (whose path is real and canonical). */
+static int procfs_follow_magic(const struct vnode *link, struct vnode *out)
+{
+	struct file *f;
+	struct stat st;
+	int rc;
+
+	if (link->proc.kind != PROC_FD)
+		return -ENOENT;
+	f = fd_get((int)link->proc.arg);
+	if (f == NULL)
+		return -ENOENT;
+	rc = f->ops->stat ? f->ops->stat(f, &st) : -ENOENT;
+	file_put(f);
+	if (rc < 0 || S_ISDIR(st.st_mode))
+		return -ENOENT;
+	*out = *link;
+	out->proc.kind = PROC_FD_OPEN;
+	out->mode = st.st_mode;
+	return 0;
+}
+
 static void proc_stat(const struct vnode *n, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -176,9 +201,20 @@ static void proc_stat(const struct vnode *n, struct stat *st)
 
 static int procfs_stat(const struct vnode *n, const char *path, struct stat *st)
 {
+	struct file *f;
+	int rc;
+
 	(void)path;
-	proc_stat(n, st);
-	return 0;
+	if (n->proc.kind != PROC_FD_OPEN) {
+		proc_stat(n, st);
+		return 0;
+	}
+	f = fd_get((int)n->proc.arg);
+	if (f == NULL)
+		return -ENOENT;
+	rc = f->ops->stat(f, st);
+	file_put(f);
+	return rc;
 }
 
 /* ---- generated text ---- */
@@ -411,6 +447,12 @@ static int procfs_open(const struct vnode *n, const char *path, uint32_t flags, 
 	struct text *t;
 	struct file *f;
 
+	if (n->proc.kind == PROC_FD_OPEN) {
+		/* The same open file, shared, as reopening a pipe or a
+		 * terminal gives. */
+		*out = fd_get((int)n->proc.arg);
+		return *out ? 0 : -ENOENT;
+	}
 	if (S_ISDIR(n->mode))
 		return open_dir(n, path, flags, out);
 	if ((flags & 3) != 0)
@@ -453,6 +495,7 @@ static int procfs_open(const struct vnode *n, const char *path, uint32_t flags, 
 }
 
 static const struct vnode_ops procfs_vnode_ops = {
+	.follow_magic = procfs_follow_magic,
 	.magic = 0x9fa0,
 	.readonly = true,
 	.lookup = procfs_lookup,

@@ -240,8 +240,13 @@ static int step(struct walk *w, const char *name, size_t len, bool follow)
 	rc = lookup_child(w, name, len, &next);
 	if (rc < 0)
 		return rc;
-	if (S_ISLNK(next.mode) && follow)
-		return follow_link(w, &next, name, len);
+	if (S_ISLNK(next.mode) && follow) {
+		struct vnode target;
+
+		if (next.ops->follow_magic == NULL || next.ops->follow_magic(&next, &target) < 0)
+			return follow_link(w, &next, name, len);
+		next = target;
+	}
 	w->node = next;
 	path_append(w, name, len);
 	return 0;

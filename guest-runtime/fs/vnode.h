@@ -29,6 +29,10 @@ struct vnode_ops {
 	/* name[0..len) in directory dir: 0 and *out, or -ENOENT... */
 	int (*lookup)(const struct vnode *dir, const char *path, const char *name, size_t len,
 		      struct vnode *out);
+	/* Optional, for /proc's magic links: the object a followed link
+	 * names, when no path leads there (a pipe, the console, an unlinked
+	 * file); -ENOENT: follow the link's text as usual. */
+	int (*follow_magic)(const struct vnode *link, struct vnode *out);
 	/* The symlink's target, NUL-terminated; its length or -errno. */
 	int64_t (*readlink)(const struct vnode *n, const char *path, char *buf, uint64_t size);
 	int (*stat)(const struct vnode *n, const char *path, struct stat *st);

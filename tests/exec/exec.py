@@ -105,6 +105,19 @@ def stdin_read(e):
     expect(proc.stdout == data, f"cat echoed {len(proc.stdout)} bytes, not {len(data)}")
 
 
+def dev_stdio_links(e):
+    """/dev/stdin and /dev/stderr lead, through /proc/self/fd, to the open
+    files themselves (magic links), as on Linux."""
+    img = e.image(f"{BUSYBOX}:/bin/busybox")
+    proc = e.exec([img], ["/bin/busybox", "cat", "/dev/stdin"], stdin="through stdin\n")
+    expect_exit(proc, 0)
+    expect(proc.stdout == "through stdin\n", f"cat /dev/stdin gave {proc.stdout!r}")
+    proc = e.exec([img], ["/bin/busybox", "tee", "/dev/stderr"], stdin="both\n")
+    expect_exit(proc, 0)
+    expect(proc.stdout == "both\n" and proc.stderr == "both\n",
+           f"tee /dev/stderr: {proc.stdout!r} {proc.stderr!r}")
+
+
 def dynamic_true(e):
     img = e.image("--ldd", "/bin/true")
     proc = e.exec([img], ["/bin/true"])
@@ -260,8 +273,8 @@ def mount_escapes(e):
 CASES = {fn.__name__: fn for fn in [
     static_hello, static_pie_hello, dynamic_hello, exit_status, environment_and_cwd, stdin_read,
     missing_program, bad_cwd, not_an_elf, other_machine, missing_interpreter, missing_image,
-    truncated_image, corrupt_image, dynamic_true, strace, mount_reads_and_writes, mount_read_only,
-    mount_escapes]}
+    truncated_image, corrupt_image, dynamic_true, dev_stdio_links, strace,
+    mount_reads_and_writes, mount_read_only, mount_escapes]}
 
 
 def run_case(name):
