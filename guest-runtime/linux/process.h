@@ -26,6 +26,7 @@
 #define SIGNAL_COUNT 64
 
 struct file;
+struct trap_frame;
 
 struct fd_table {
 	struct spinlock lock;
@@ -56,6 +57,9 @@ struct thread {
 	uint64_t robust_list, robust_list_len;
 	char comm[TASK_COMM_LEN];
 	uint64_t sigmask; /* bit sig-1 blocked */
+	/* The program's registers as its last system call or fault left
+	 * them (on this thread's kernel stack). */
+	struct trap_frame *frame;
 	stack_t altstack; /* ss_flags SS_DISABLE when none */
 };
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "kernel/printk.h"
+#include "linux/process.h"
 #include "linux/strace.h"
 #include "linux/syscall_table.h"
 
@@ -37,6 +38,11 @@ static int64_t missing(uint64_t nr)
 	return -ENOSYS;
 }
 
+struct trap_frame *syscall_frame(void)
+{
+	return current_thread()->frame;
+}
+
 void syscall_dispatch(struct trap_frame *f)
 {
 	uint64_t nr = f->gpr[LISPVM_GPR_RAX];
@@ -47,6 +53,7 @@ void syscall_dispatch(struct trap_frame *f)
 	uint64_t args[6] = {a0, a1, a2, a3, a4, a5};
 	int64_t ret;
 
+	current_thread()->frame = f;
 	if (trace && (nr == __NR_exit || nr == __NR_exit_group))
 		strace_print(nr, args, 0, 0);
 	ret = fn ? fn(a0, a1, a2, a3, a4, a5) : missing(nr);

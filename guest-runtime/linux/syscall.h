@@ -20,6 +20,10 @@ typedef int64_t (*syscall_fn)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, 
 /* Called by the SYSCALL entry with the caller's registers. */
 void syscall_dispatch(struct trap_frame *frame);
 
+/* The registers of the system call being served (rt_sigreturn rewrites
+ * them). */
+struct trap_frame *syscall_frame(void);
+
 /* Print every call (lispvm --strace). */
 void syscall_set_trace(int on);
 

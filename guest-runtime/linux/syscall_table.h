@@ -125,6 +125,7 @@
 	X(__NR_rt_sigprocmask, rt_sigprocmask)                                                     \
 	X(__NR_rt_sigpending, rt_sigpending)                                                       \
 	X(__NR_sigaltstack, sigaltstack)                                                           \
+	X(__NR_rt_sigreturn, rt_sigreturn)                                                         \
 	X(__NR_poll, poll)                                                                         \
 	X(__NR_ppoll, ppoll)                                                                       \
 	X(__NR_select, select)                                                                     \

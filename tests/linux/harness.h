@@ -48,5 +48,7 @@ void group_time(void);
 void group_process(int argc, char **argv);
 void group_dev(void);
 void group_io(void);
+void group_signals(void);
+int forged_sigreturn(void);
 
 #endif

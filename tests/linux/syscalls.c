@@ -118,7 +118,7 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 static int run_groups(const char *only, int argc, char **argv)
 {
 	static const char *const names[] = {"files", "dirs",	"pipes", "memory", "errno",
-					    "time",  "process", "dev",	 "io"};
+					    "time",  "process", "dev",	 "io",	   "signals"};
 	char tmpl[PATH_MAX];
 	bool found = false;
 
@@ -159,6 +159,8 @@ static int run_groups(const char *only, int argc, char **argv)
 			group_dev();
 		else if (!strcmp(g, "io"))
 			group_io();
+		else if (!strcmp(g, "signals"))
+			group_signals();
 	}
 
 	// Failed checks may leave files behind; remove whatever is there.
@@ -192,9 +194,11 @@ int main(int argc, char **argv)
 		return fault_mprotect();
 	if (argc == 2 && !strcmp(argv[1], "fault-ro-file-map"))
 		return fault_ro_file_map();
+	if (argc == 2 && !strcmp(argv[1], "forged-sigreturn"))
+		return forged_sigreturn();
 	if (argc > 2) {
 		fprintf(stderr, "usage: syscalls [GROUP | fault-guard | fault-mprotect | "
-				"fault-ro-file-map | exit N]\n");
+				"fault-ro-file-map | forged-sigreturn | exit N]\n");
 		return 2;
 	}
 	return run_groups(argc == 2 ? argv[1] : NULL, argc, argv);

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 #include "arch/x86/trap.h"
 
+#include <asm/siginfo.h>
 #include <asm/signal.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include "arch/x86/cpu.h"
 #include "arch/x86/trap_vectors.h"
 #include "arch/x86/user_mode.h"
 #include "linux/process.h"
+#include "linux/signal_frame.h"
 #include "linux/uaccess.h"
 #include "kernel/percpu.h"
 #include "kernel/platform.h"
@@ -79,11 +82,19 @@ static bool handle_user_page_fault(struct trap_frame *f)
 	r = mm_fault(&current_process()->mm, addr, pf_access(f->error_code));
 	if (r == MM_FAULT_DONE)
 		return true;
-	if ((f->cs & 3) == 3)
-		process_kill_by_fault(r == MM_FAULT_NO_MEMORY ? SIGBUS : SIGSEGV,
+	if ((f->cs & 3) == 3) {
+		int sig = r == MM_FAULT_NO_MEMORY ? SIGBUS : SIGSEGV;
+		int code = sig == SIGBUS	     ? BUS_ADRERR
+			   : r == MM_FAULT_PROTECTED ? SEGV_ACCERR
+						     : SEGV_MAPERR;
+
+		if (signal_deliver_fault(f, sig, code, addr) == 0)
+			return true;
+		process_kill_by_fault(sig,
 				      r == MM_FAULT_PROTECTED ? "access to a protected page"
 							      : "access to an unmapped address",
 				      addr, f->rip);
+	}
 	fixup = uaccess_fixup_for(f->rip);
 	if (fixup == 0)
 		return false;
@@ -91,8 +102,59 @@ static bool handle_user_page_fault(struct trap_frame *f)
 	return true;
 }
 
-/* What Linux sends for a CPU exception in a program (no handlers yet:
- * the next issue delivers these as signals). */
+/* The si_code of an SSE floating-point exception: the first unmasked
+ * exception flag in MXCSR, in Linux's order. */
+static int simd_fpe_code(void)
+{
+	/* fxsave, not stmxcsr: KVM's emulator (ring 0 on nested PVM) has
+	 * only the former. */
+	uint8_t fx[512] __attribute__((aligned(16)));
+	uint32_t mxcsr, pending;
+
+	__asm__ volatile("fxsave64 %0" : "=m"(fx));
+	memcpy(&mxcsr, fx + 24, sizeof(mxcsr));
+	pending = mxcsr & ~(mxcsr >> 7) & 0x3f;
+	if (pending & 0x01)
+		return FPE_FLTINV;
+	if (pending & 0x04)
+		return FPE_FLTDIV;
+	if (pending & 0x08)
+		return FPE_FLTOVF;
+	if (pending & 0x12)
+		return FPE_FLTUND;
+	if (pending & 0x20)
+		return FPE_FLTRES;
+	return 0;
+}
+
+/* Linux's si_code and si_addr for a CPU exception in a program. */
+static void fault_info(const struct trap_frame *f, int *code, uint64_t *addr)
+{
+	*addr = f->rip;
+	switch (f->vector) {
+	case TRAP_VECTOR_DE:
+		*code = FPE_INTDIV;
+		break;
+	case TRAP_VECTOR_XM:
+		*code = simd_fpe_code();
+		break;
+	case TRAP_VECTOR_UD:
+		*code = ILL_ILLOPN;
+		break;
+	case TRAP_VECTOR_DB:
+		*code = TRAP_TRACE; /* single step */
+		break;
+	case 17: /* #AC */
+		*code = BUS_ADRALN;
+		break;
+	default: /* #BP, #GP...: the kernel's own code, no address */
+		*code = SI_KERNEL;
+		*addr = 0;
+		break;
+	}
+}
+
+/* What Linux sends for a CPU exception in a program. */
 static int signal_for_vector(uint64_t vector)
 {
 	switch (vector) {
@@ -125,9 +187,15 @@ void trap_dispatch(struct trap_frame *frame)
 	}
 	if (frame->vector == TRAP_VECTOR_PF && handle_user_page_fault(frame))
 		return;
-	if ((frame->cs & 3) == 3 && cpu->current != NULL)
-		process_kill_by_fault(signal_for_vector(frame->vector), "CPU exception",
-				      frame->vector, frame->rip);
+	if ((frame->cs & 3) == 3 && cpu->current != NULL) {
+		int sig = signal_for_vector(frame->vector), code;
+		uint64_t addr;
+
+		fault_info(frame, &code, &addr);
+		if (signal_deliver_fault(frame, sig, code, addr) == 0)
+			return;
+		process_kill_by_fault(sig, "CPU exception", frame->vector, frame->rip);
+	}
 
 	if (cpu->in_fatal_fault++)
 		platform_exit(LISPVM_EXIT_GUEST_CRASH);

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Signals delivered to a handler in the program: Linux's x86-64 signal
+ * frame (return address, ucontext with the registers and the FXSAVE image,
+ * siginfo) built on the program's stack or its alternate stack, and taken
+ * down again by rt_sigreturn.
+ */
+#ifndef GUEST_LINUX_SIGNAL_FRAME_H
+#define GUEST_LINUX_SIGNAL_FRAME_H
+
+#include <stdint.h>
+
+#include "arch/x86/trap.h"
+
+/* A signal the CPU raised in the program (a fault).  If the program
+ * handles sig and does not block it, frame now enters the handler and the
+ * result is 0; otherwise the caller ends the program (-1), as Linux does
+ * for a fault it cannot deliver. */
+int signal_deliver_fault(struct trap_frame *frame, int sig, int code, uint64_t addr);
+
+#endif

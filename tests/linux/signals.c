@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: MIT
+// Signals from CPU faults delivered to handlers, as SBCL relies on them: a
+// SIGSEGV handler that maps the page and returns, SIGILL and SIGFPE
+// handlers that move RIP past the faulting instruction in the ucontext, an
+// SSE exception fixed by editing MXCSR in the saved FPU state, SIGTRAP from
+// int3, the alternate stack, the mask while a handler runs, SA_RESETHAND.
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+static volatile int hits;
+static volatile int last_code;
+static volatile uintptr_t last_addr;
+static volatile uintptr_t handler_stack;
+static volatile int blocked_inside;
+
+static void install(int sig, void (*fn)(int, siginfo_t *, void *), int flags)
+{
+	struct sigaction sa = {0};
+
+	sa.sa_sigaction = fn;
+	sa.sa_flags = SA_SIGINFO | flags;
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+}
+
+static void restore_default(int sig)
+{
+	signal(sig, SIG_DFL);
+}
+
+static void map_on_fault(int sig, siginfo_t *si, void *uc)
+{
+	sigset_t now;
+	int local;
+
+	(void)sig;
+	(void)uc;
+	hits++;
+	last_code = si->si_code;
+	last_addr = (uintptr_t)si->si_addr;
+	handler_stack = (uintptr_t)&local;
+	sigprocmask(SIG_BLOCK, NULL, &now);
+	blocked_inside = sigismember(&now, SIGSEGV);
+	mprotect((void *)((uintptr_t)si->si_addr & ~(uintptr_t)(PG - 1)), PG,
+		 PROT_READ | PROT_WRITE);
+}
+
+static void segv_handler_maps_page(void)
+{
+	volatile char *p = t_map_none(PG);
+	sigset_t now;
+
+	if (p == NULL)
+		return;
+	hits = 0;
+	install(SIGSEGV, map_on_fault, 0);
+	p[10] = 42; // faults once; the handler makes it writable
+	t_eq("segv_handled_once", hits, 1);
+	t_eq("segv_code_accerr", last_code, SEGV_ACCERR);
+	t_check("segv_addr", last_addr == (uintptr_t)(p + 10), "si_addr off by %ld",
+		(long)(last_addr - (uintptr_t)(p + 10)));
+	t_check("segv_write_landed", p[10] == 42, "byte %d", p[10]);
+	t_check("segv_blocked_inside_handler", blocked_inside == 1, "not blocked");
+	sigprocmask(SIG_BLOCK, NULL, &now);
+	t_check("segv_unblocked_after", !sigismember(&now, SIGSEGV), "still blocked");
+	restore_default(SIGSEGV);
+	munmap((void *)p, PG);
+}
+
+static void skip_bytes(void *ucv, int n)
+{
+	ucontext_t *uc = ucv;
+
+	uc->uc_mcontext.gregs[REG_RIP] += n;
+}
+
+static void skip_ud2(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	hits++;
+	last_code = si->si_code;
+	last_addr = (uintptr_t)si->si_addr;
+	skip_bytes(uc, 2);
+}
+
+static void sigill_skips_ud2(void)
+{
+	uintptr_t at;
+
+	hits = 0;
+	install(SIGILL, skip_ud2, 0);
+	__asm__ volatile("lea 0f(%%rip), %0\n0: ud2" : "=r"(at));
+	t_eq("sigill_handled", hits, 1);
+	t_eq("sigill_code", last_code, ILL_ILLOPN);
+	t_check("sigill_addr_is_rip", last_addr == at, "si_addr %#lx rip %#lx",
+		(unsigned long)last_addr, (unsigned long)at);
+	restore_default(SIGILL);
+}
+
+static void count_trap(int sig, siginfo_t *si, void *uc)
+{
+	ucontext_t *u = uc;
+
+	(void)sig;
+	(void)si;
+	hits++;
+	last_addr = (uintptr_t)u->uc_mcontext.gregs[REG_RIP];
+}
+
+static void sigtrap_int3(void)
+{
+	uintptr_t after;
+
+	hits = 0;
+	install(SIGTRAP, count_trap, 0);
+	__asm__ volatile("int3\n lea 0(%%rip), %0" : "=r"(after));
+	t_eq("sigtrap_handled", hits, 1);
+	// RIP in the ucontext is after the int3 (the lea follows it).
+	t_check("sigtrap_rip_after_int3", last_addr == after - 7, "rip %#lx, lea at %#lx",
+		(unsigned long)last_addr, (unsigned long)(after - 7));
+	restore_default(SIGTRAP);
+}
+
+static void skip_div(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	hits++;
+	last_code = si->si_code;
+	skip_bytes(uc, 3); // div %rcx: 48 f7 f1
+}
+
+static void sigfpe_integer_divide(void)
+{
+	uint64_t rax = 1, rdx = 0, zero = 0;
+
+	hits = 0;
+	install(SIGFPE, skip_div, 0);
+	__asm__ volatile("div %%rcx" : "+a"(rax), "+d"(rdx) : "c"(zero));
+	t_eq("sigfpe_intdiv_handled", hits, 1);
+	t_eq("sigfpe_intdiv_code", last_code, FPE_INTDIV);
+	restore_default(SIGFPE);
+}
+
+// The SSE divide-by-zero exception, unmasked: the handler masks it again
+// in the saved MXCSR and clears the flag, so the retried divide gives inf.
+static void mask_zero_divide(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+
+	(void)sig;
+	hits++;
+	last_code = si->si_code;
+	uc->uc_mcontext.fpregs->mxcsr |= 1u << 9;
+	uc->uc_mcontext.fpregs->mxcsr &= ~(1u << 2);
+}
+
+static void sigfpe_sse_mxcsr(void)
+{
+	double num = 1.0, den = 0.0;
+	unsigned int mxcsr, saved;
+
+	hits = 0;
+	install(SIGFPE, mask_zero_divide, 0);
+	__asm__ volatile("stmxcsr %0" : "=m"(saved));
+	mxcsr = saved & ~(1u << 9); // unmask divide-by-zero
+	__asm__ volatile("ldmxcsr %0" ::"m"(mxcsr));
+	__asm__ volatile("divsd %1, %0" : "+x"(num) : "x"(den));
+	__asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
+	__asm__ volatile("ldmxcsr %0" ::"m"(saved));
+	t_eq("sigfpe_sse_handled_once", hits, 1);
+	t_eq("sigfpe_sse_code", last_code, FPE_FLTDIV);
+	t_check("sigfpe_sse_result_inf", num > 1e308, "got %g", num);
+	t_check("sigfpe_sse_mxcsr_from_handler", mxcsr & (1u << 9), "mxcsr %#x", mxcsr);
+	restore_default(SIGFPE);
+}
+
+static void altstack_delivery(void)
+{
+	size_t size = 64 * 1024;
+	char *alt = malloc(size);
+	stack_t ss = {.ss_sp = alt, .ss_size = size};
+	volatile char *p = t_map_none(PG);
+
+	if (alt == NULL || p == NULL)
+		return;
+	sigaltstack(&ss, NULL);
+	install(SIGSEGV, map_on_fault, SA_ONSTACK);
+	handler_stack = 0;
+	p[0] = 1;
+	t_check("altstack_used",
+		handler_stack >= (uintptr_t)alt && handler_stack < (uintptr_t)alt + size,
+		"handler stack outside");
+	ss.ss_flags = SS_DISABLE;
+	sigaltstack(&ss, NULL);
+	restore_default(SIGSEGV);
+	munmap((void *)p, PG);
+	free(alt);
+}
+
+static void resethand(void)
+{
+	volatile char *p = t_map_none(PG);
+	struct sigaction now;
+
+	if (p == NULL)
+		return;
+	install(SIGSEGV, map_on_fault, SA_RESETHAND);
+	p[0] = 1;
+	sigaction(SIGSEGV, NULL, &now);
+	t_check("resethand_back_to_default", now.sa_handler == SIG_DFL, "handler kept");
+	munmap((void *)p, PG);
+}
+
+void group_signals(void)
+{
+	segv_handler_maps_page();
+	sigill_skips_ud2();
+	sigtrap_int3();
+	sigfpe_integer_divide();
+	sigfpe_sse_mxcsr();
+	altstack_delivery();
+	resethand();
+}
+
+// rt_sigreturn with a forged frame whose RIP is not a user address: the
+// process dies of SIGSEGV (the kernel does not crash).
+int forged_sigreturn(void)
+{
+	uint64_t frame[64] = {0};
+
+	printf("forged-sigreturn: calling rt_sigreturn\n");
+	fflush(stdout);
+	// ucontext starts at frame+8 bytes: after flags, link, stack (24),
+	// the sigcontext; rip is its 17th word.
+	frame[1 + 1 + 1 + 3 + 16] = 0x8000000000000000ull;
+	__asm__ volatile("mov %0, %%rsp\n mov %1, %%eax\n syscall" ::"r"(frame + 1),
+			 "i"(SYS_rt_sigreturn)
+			 : "memory");
+	printf("forged-sigreturn: survived\n");
+	return 1;
+}
