@@ -10,6 +10,7 @@
 #define GUEST_LINUX_PROCESS_H
 
 #include <linux/limits.h>
+#include <asm/siginfo.h>
 #include <asm/signal.h>
 #include <linux/resource.h>
 #include <stdint.h>
@@ -57,6 +58,8 @@ struct thread {
 	uint64_t robust_list, robust_list_len;
 	char comm[TASK_COMM_LEN];
 	uint64_t sigmask; /* bit sig-1 blocked */
+	uint64_t pending; /* bit sig-1 sent, not yet delivered */
+	siginfo_t pending_info[SIGNAL_COUNT];
 	/* The program's registers as its last system call or fault left
 	 * them (on this thread's kernel stack). */
 	struct trap_frame *frame;

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Signal state, as Linux keeps it: the process's actions, each thread's
- * mask and alternate stack.  glibc and SBCL set these up at start; the
- * calls answer exactly as Linux does.  Delivery (handlers run on faults,
- * kill, timers) comes with the threads-and-signals issue: until then a
- * fault ends the program as an unhandled one would.
+ * mask, alternate stack and pending set, and the calls that send signals
+ * to the one process (kill, tgkill, tkill).  Delivery is in
+ * signal_frame.c: faults at once, sent signals on the way back from the
+ * system call.  Timers (setitimer, alarm) come with the scheduler.
  */
+#include <asm/siginfo.h>
 #include <asm/signal.h>
 #include <errno.h>
 #include <linux/signal.h>
@@ -70,14 +71,57 @@ SYSCALL_DEFINE(rt_sigprocmask)
 	return 0;
 }
 
-/* Nothing is ever pending before delivery exists. */
 SYSCALL_DEFINE(rt_sigpending)
 {
-	uint64_t none = 0;
-
 	if (a1 > KERNEL_SIGSET)
 		return -EINVAL;
-	return copy_to_user(a0, &none, a1);
+	return copy_to_user(a0, &current_thread()->pending, a1);
+}
+
+/* Queues sig for thread t (standard signals do not queue twice); it is
+ * delivered on the way back to the program. */
+static void send_signal(struct thread *t, int sig, int code)
+{
+	if (t->pending & SIG_BIT(sig))
+		return;
+	t->pending |= SIG_BIT(sig);
+	t->pending_info[sig - 1] = (siginfo_t){.si_signo = sig, .si_code = code};
+	t->pending_info[sig - 1]._sifields._kill._pid = t->proc->pid;
+	t->pending_info[sig - 1]._sifields._kill._uid = 0;
+}
+
+static int64_t signal_to(int pid_ok, int tid_ok, uint64_t sig, int code)
+{
+	if (sig > SIGNAL_COUNT)
+		return -EINVAL;
+	if (!pid_ok || !tid_ok)
+		return -ESRCH;
+	if (sig != 0)
+		send_signal(current_thread(), (int)sig, code);
+	return 0;
+}
+
+/* One process of one thread: pid 0, -1 and its own pid name it. */
+SYSCALL_DEFINE(kill)
+{
+	int pid = (int)a0;
+
+	return signal_to(pid == 0 || pid == -1 || pid == current_process()->pid, 1, a1, SI_USER);
+}
+
+SYSCALL_DEFINE(tgkill)
+{
+	if ((int)a0 <= 0 || (int)a1 <= 0)
+		return -EINVAL;
+	return signal_to((int)a0 == current_process()->pid, (int)a1 == current_thread()->tid, a2,
+			 SI_TKILL);
+}
+
+SYSCALL_DEFINE(tkill)
+{
+	if ((int)a0 <= 0)
+		return -EINVAL;
+	return signal_to(1, (int)a0 == current_thread()->tid, a1, SI_TKILL);
 }
 
 SYSCALL_DEFINE(sigaltstack)

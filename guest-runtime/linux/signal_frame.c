@@ -136,7 +136,9 @@ static void restore_registers(struct trap_frame *f, const struct sigcontext_64 *
 	f->ss = USER_SS;
 }
 
-int signal_deliver_fault(struct trap_frame *f, int sig, int code, uint64_t addr)
+/* Enters sig's handler with a frame holding the registers of f and info.
+ * -1 when the frame does not fit on the stack. */
+static int enter_handler(struct trap_frame *f, int sig, const siginfo_t *info, uint64_t cr2)
 {
 	struct thread *t = current_thread();
 	struct sigaction *act = &t->proc->actions[sig - 1];
@@ -144,16 +146,11 @@ int signal_deliver_fault(struct trap_frame *f, int sig, int code, uint64_t addr)
 	struct _fpstate_64 fx __attribute__((aligned(16)));
 	struct rt_sigframe frame;
 
-	/* A fault that is blocked or not handled ends the program. */
-	if (handler == (uint64_t)SIG_DFL || handler == (uint64_t)SIG_IGN ||
-	    (t->sigmask & SIG_BIT(sig)))
-		return -1;
 	if ((act->sa_flags & SA_ONSTACK) && !(t->altstack.ss_flags & SS_DISABLE) &&
-	    !on_altstack(t, sp)) {
+	    !on_altstack(t, sp))
 		sp = (uint64_t)t->altstack.ss_sp + t->altstack.ss_size;
-	} else {
+	else
 		sp -= RED_ZONE;
-	}
 	fx_at = (sp - FXSAVE_SIZE) & ~63ull;
 	sp = ((fx_at - sizeof(frame)) & ~15ull) - 8; /* as a call leaves it */
 
@@ -165,13 +162,11 @@ int signal_deliver_fault(struct trap_frame *f, int sig, int code, uint64_t addr)
 	if (on_altstack(t, f->rsp))
 		frame.uc.uc_stack.ss_flags = SS_ONSTACK;
 	save_registers(f, &frame.uc.uc_mcontext);
-	frame.uc.uc_mcontext.cr2 = addr;
+	frame.uc.uc_mcontext.cr2 = cr2;
 	frame.uc.uc_mcontext.oldmask = t->sigmask;
 	frame.uc.uc_mcontext.fpstate = fx_at;
 	frame.uc.uc_sigmask = t->sigmask;
-	frame.info.si_signo = sig;
-	frame.info.si_code = code;
-	frame.info.si_addr = (void *)addr;
+	frame.info = *info;
 	if (copy_to_user(fx_at, &fx, sizeof(fx)) < 0 || copy_to_user(sp, &frame, sizeof(frame)) < 0)
 		return -1; /* no room for the frame: Linux kills with SIGSEGV */
 
@@ -185,9 +180,56 @@ int signal_deliver_fault(struct trap_frame *f, int sig, int code, uint64_t addr)
 	f->gpr[LISPVM_GPR_RDX] = sp + offsetof(struct rt_sigframe, uc);
 	f->gpr[LISPVM_GPR_RAX] = 0;
 	f->rsp = sp;
-	f->rip = handler;
+	f->rip = handler; /* read before SA_RESETHAND cleared it */
 	f->rflags = user_rflags_sanitize(f->rflags & ~(uint64_t)(0x100 | 0x400)); /* TF, DF */
 	return 0;
+}
+
+static bool has_handler(const struct sigaction *act)
+{
+	return act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN;
+}
+
+int signal_deliver_fault(struct trap_frame *f, int sig, int code, uint64_t addr)
+{
+	struct thread *t = current_thread();
+	siginfo_t info = {.si_signo = sig, .si_code = code};
+
+	/* A fault that is blocked or not handled ends the program. */
+	if (!has_handler(&t->proc->actions[sig - 1]) || (t->sigmask & SIG_BIT(sig)))
+		return -1;
+	info.si_addr = (void *)addr;
+	return enter_handler(f, sig, &info, addr);
+}
+
+/* Signals whose default action is to do nothing: the ones Linux ignores,
+ * and the job-control stops, which have no terminal to stop for here. */
+#define DEFAULT_IGNORED                                                                            \
+	(SIG_BIT(SIGCHLD) | SIG_BIT(SIGURG) | SIG_BIT(SIGWINCH) | SIG_BIT(SIGCONT) |               \
+	 SIG_BIT(SIGSTOP) | SIG_BIT(SIGTSTP) | SIG_BIT(SIGTTIN) | SIG_BIT(SIGTTOU))
+
+void signal_deliver_pending(struct trap_frame *f)
+{
+	struct thread *t = current_thread();
+	uint64_t ready = t->pending & ~t->sigmask;
+
+	while (ready) {
+		int sig = __builtin_ctzll(ready) + 1;
+		struct sigaction *act = &t->proc->actions[sig - 1];
+		siginfo_t info = t->pending_info[sig - 1];
+
+		t->pending &= ~SIG_BIT(sig);
+		ready &= ~SIG_BIT(sig);
+		if (act->sa_handler == SIG_IGN ||
+		    (act->sa_handler == SIG_DFL && (DEFAULT_IGNORED & SIG_BIT(sig))))
+			continue;
+		if (act->sa_handler == SIG_DFL)
+			process_exit(sig); /* terminated: 128+sig, as a shell says */
+		if (enter_handler(f, sig, &info, 0) < 0)
+			process_kill_by_fault(SIGSEGV, "no room for a signal frame", f->rsp,
+					      f->rip);
+		return; /* one handler at a time: the next after it returns */
+	}
 }
 
 /* The handler returned into sa_restorer, which called this: the frame

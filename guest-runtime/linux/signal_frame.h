@@ -18,4 +18,9 @@
  * for a fault it cannot deliver. */
 int signal_deliver_fault(struct trap_frame *frame, int sig, int code, uint64_t addr);
 
+/* On the way back to the program: the first pending signal it does not
+ * block gets its action (a handler entered through frame, ignored, or
+ * the program terminated). */
+void signal_deliver_pending(struct trap_frame *frame);
+
 #endif

@@ -7,6 +7,7 @@
 
 #include "kernel/printk.h"
 #include "linux/process.h"
+#include "linux/signal_frame.h"
 #include "linux/strace.h"
 #include "linux/syscall_table.h"
 
@@ -60,4 +61,6 @@ void syscall_dispatch(struct trap_frame *f)
 	if (trace)
 		strace_print(nr, args, ret, 1);
 	f->gpr[LISPVM_GPR_RAX] = (uint64_t)ret;
+	if (current_thread()->pending)
+		signal_deliver_pending(f);
 }

@@ -126,6 +126,9 @@
 	X(__NR_rt_sigpending, rt_sigpending)                                                       \
 	X(__NR_sigaltstack, sigaltstack)                                                           \
 	X(__NR_rt_sigreturn, rt_sigreturn)                                                         \
+	X(__NR_kill, kill)                                                                         \
+	X(__NR_tgkill, tgkill)                                                                     \
+	X(__NR_tkill, tkill)                                                                       \
 	X(__NR_poll, poll)                                                                         \
 	X(__NR_ppoll, ppoll)                                                                       \
 	X(__NR_select, select)                                                                     \

@@ -231,6 +231,7 @@ void group_signals(void)
 	sigfpe_sse_mxcsr();
 	altstack_delivery();
 	resethand();
+	group_sent_signals();
 }
 
 // rt_sigreturn with a forged frame whose RIP is not a user address: the
@@ -249,4 +250,60 @@ int forged_sigreturn(void)
 			 : "memory");
 	printf("forged-sigreturn: survived\n");
 	return 1;
+}
+
+static volatile int usr1_hits, usr1_code;
+
+static void on_usr1(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	usr1_hits++;
+	usr1_code = si->si_code;
+}
+
+// Signals sent with kill/tgkill/raise reach the handler before the call
+// returns; blocked ones wait in the pending set until unblocked; ignored
+// ones and those whose default is to ignore do nothing.
+void group_sent_signals(void)
+{
+	sigset_t set, pending;
+
+	install(SIGUSR1, on_usr1, 0);
+	usr1_hits = 0;
+	t_eq("kill_self", kill(getpid(), SIGUSR1), 0);
+	t_eq("kill_handled_before_return", usr1_hits, 1);
+	t_eq("kill_code_si_user", usr1_code, SI_USER);
+	t_eq("raise", raise(SIGUSR1), 0);
+	t_eq("raise_handled", usr1_hits, 2);
+	t_eq("raise_code_si_tkill", usr1_code, SI_TKILL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	kill(getpid(), SIGUSR1);
+	kill(getpid(), SIGUSR1); // standard signals do not queue twice
+	t_eq("blocked_not_delivered", usr1_hits, 2);
+	sigpending(&pending);
+	t_check("blocked_is_pending", sigismember(&pending, SIGUSR1), "not pending");
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	t_eq("delivered_on_unblock_once", usr1_hits, 3);
+	sigpending(&pending);
+	t_check("pending_cleared", !sigismember(&pending, SIGUSR1), "still pending");
+	signal(SIGUSR1, SIG_IGN);
+	t_eq("kill_ignored", kill(getpid(), SIGUSR1), 0);
+	signal(SIGUSR1, SIG_DFL);
+	t_eq("kill_sigchld_default_ignored", kill(getpid(), SIGCHLD), 0);
+	t_eq("kill_signal_zero", kill(getpid(), 0), 0);
+	t_err("kill_bad_signal", kill(getpid(), 65), EINVAL);
+	t_err("kill_other_pid", kill(999999, SIGUSR1), ESRCH);
+	t_err("tgkill_other_tid", syscall(SYS_tgkill, getpid(), 999999, SIGUSR1), ESRCH);
+	t_err("tgkill_bad_tgid", syscall(SYS_tgkill, -1, gettid(), SIGUSR1), EINVAL);
+}
+
+// abort(): SIGABRT's default action ends the process (exit 134 in a shell).
+int sent_abort(void)
+{
+	printf("sent-abort: calling abort\n");
+	fflush(stdout);
+	abort();
 }
