@@ -348,12 +348,17 @@ static int64_t place(struct mm *mm, uint64_t addr, uint64_t len, uint32_t flags)
 			return -EEXIST;
 		return (int64_t)addr;
 	}
+	/* MAP_32BIT searches the second GiB, but a free hint below its top
+	 * wins, as on Linux (SBCL asks for 0x50000000 this way). */
 	if (flags & MAP_32BIT) {
 		low = MAP_32BIT_LOW;
 		high = MAP_32BIT_HIGH;
-	} else if (addr != 0) {
+	}
+	if (addr != 0) {
+		uint64_t top = (flags & MAP_32BIT) ? MAP_32BIT_HIGH : USER_SPACE_END;
+
 		addr = page_up(addr);
-		if (addr >= low && addr < USER_SPACE_END && len <= USER_SPACE_END - addr &&
+		if (addr >= MMAP_MIN_ADDR && addr < top && len <= top - addr &&
 		    range_is_free(mm, addr, addr + len))
 			return (int64_t)addr;
 	}

@@ -129,6 +129,7 @@
 	X(__NR_kill, kill)                                                                         \
 	X(__NR_tgkill, tgkill)                                                                     \
 	X(__NR_tkill, tkill)                                                                       \
+	X(__NR_futex, futex)                                                                       \
 	X(__NR_poll, poll)                                                                         \
 	X(__NR_ppoll, ppoll)                                                                       \
 	X(__NR_select, select)                                                                     \

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -295,6 +297,24 @@ static void fs_edges(void)
 	t_err("setrlimit_nofile_huge", setrlimit(RLIMIT_NOFILE, &rl), EPERM);
 }
 
+// futex with one thread: nobody to wake, a differing word is EAGAIN,
+// a timed wait times out.
+static void futexes(void)
+{
+	static uint32_t word = 7;
+	struct timespec short_wait = {0, 20000000};
+
+	t_eq("futex_wake_nobody", syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, NULL), 0);
+	t_err("futex_wait_value_differs", syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 8, NULL),
+	      EAGAIN);
+	t_err("futex_wait_times_out", syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 7, &short_wait),
+	      ETIMEDOUT);
+	t_err("futex_unaligned", syscall(SYS_futex, (char *)&word + 1, FUTEX_WAKE_PRIVATE, 1, NULL),
+	      EINVAL);
+	t_err("futex_bitset_zero",
+	      syscall(SYS_futex, &word, FUTEX_WAIT_BITSET_PRIVATE, 7, NULL, NULL, 0), EINVAL);
+}
+
 void group_io(void)
 {
 	readiness();
@@ -304,4 +324,5 @@ void group_io(void)
 	file_times();
 	mm_edges();
 	fs_edges();
+	futexes();
 }
