@@ -23,6 +23,7 @@
 #include "kernel/printk.h"
 #include "linux/elf_load.h"
 #include "linux/process.h"
+#include "linux/scheduler.h"
 #include "linux/syscall.h"
 #include "linux/uaccess.h"
 
@@ -261,6 +262,7 @@ _Noreturn void exec_boot_program(const struct boot_info *bi)
 	if (t == NULL)
 		panic("out of memory starting the program");
 	thread_switch_to(t);
+	sched_start(t);
 	syscall_set_trace(prog->strace);
 	console_configure(prog->tty_mask, prog->rows, prog->cols);
 	if (process_open_stdio(p) < 0)

@@ -10,9 +10,11 @@
 #include <asm/signal.h>
 #include <errno.h>
 #include <linux/signal.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "linux/process.h"
+#include "linux/scheduler.h"
 #include "linux/syscall.h"
 #include "linux/uaccess.h"
 
@@ -90,38 +92,43 @@ static void send_signal(struct thread *t, int sig, int code)
 	t->pending_info[sig - 1]._sifields._kill._uid = 0;
 }
 
-static int64_t signal_to(int pid_ok, int tid_ok, uint64_t sig, int code)
+/* Sends sig to t (NULL: no such thread); a blocked thread wakes with
+ * EINTR to take it on its way back. */
+static int64_t signal_to(bool pid_ok, struct thread *t, uint64_t sig, int code)
 {
 	if (sig > SIGNAL_COUNT)
 		return -EINVAL;
-	if (!pid_ok || !tid_ok)
+	if (!pid_ok || t == NULL)
 		return -ESRCH;
-	if (sig != 0)
-		send_signal(current_thread(), (int)sig, code);
+	if (sig != 0) {
+		send_signal(t, (int)sig, code);
+		sched_wake(t, -EINTR);
+	}
 	return 0;
 }
 
-/* One process of one thread: pid 0, -1 and its own pid name it. */
+/* One process: pid 0, -1 and its own pid name it; the calling thread
+ * takes a signal sent to the process. */
 SYSCALL_DEFINE(kill)
 {
 	int pid = (int)a0;
 
-	return signal_to(pid == 0 || pid == -1 || pid == current_process()->pid, 1, a1, SI_USER);
+	return signal_to(pid == 0 || pid == -1 || pid == current_process()->pid, current_thread(),
+			 a1, SI_USER);
 }
 
 SYSCALL_DEFINE(tgkill)
 {
 	if ((int)a0 <= 0 || (int)a1 <= 0)
 		return -EINVAL;
-	return signal_to((int)a0 == current_process()->pid, (int)a1 == current_thread()->tid, a2,
-			 SI_TKILL);
+	return signal_to((int)a0 == current_process()->pid, sched_find((int)a1), a2, SI_TKILL);
 }
 
 SYSCALL_DEFINE(tkill)
 {
 	if ((int)a0 <= 0)
 		return -EINVAL;
-	return signal_to(1, (int)a0 == current_thread()->tid, a1, SI_TKILL);
+	return signal_to(true, sched_find((int)a0), a1, SI_TKILL);
 }
 
 SYSCALL_DEFINE(sigaltstack)

@@ -28,12 +28,6 @@ SYSCALL_DEFINE(exit_group)
 	process_exit((int)((a0 & 0xff) << 8));
 }
 
-/* With one thread, leaving the thread leaves the process. */
-SYSCALL_DEFINE(exit)
-{
-	process_exit((int)((a0 & 0xff) << 8));
-}
-
 SYSCALL_DEFINE(getpid)
 {
 	return current_process()->pid;
@@ -156,11 +150,6 @@ SYSCALL_DEFINE(getrlimit)
 SYSCALL_DEFINE(setrlimit)
 {
 	return sys_prlimit64(0, a0, a1, 0, 0, 0);
-}
-
-SYSCALL_DEFINE(sched_yield)
-{
-	return 0;
 }
 
 /* glibc registers rseq when the kernel has it; without, it carries on. */

@@ -130,6 +130,8 @@
 	X(__NR_tgkill, tgkill)                                                                     \
 	X(__NR_tkill, tkill)                                                                       \
 	X(__NR_futex, futex)                                                                       \
+	X(__NR_clone, clone)                                                                       \
+	X(__NR_clone3, clone3)                                                                     \
 	X(__NR_poll, poll)                                                                         \
 	X(__NR_ppoll, ppoll)                                                                       \
 	X(__NR_select, select)                                                                     \

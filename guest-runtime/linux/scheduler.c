@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+#include "linux/scheduler.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "arch/x86/trap.h"
+#include "kernel/clock.h"
+#include "kernel/kheap.h"
+#include "kernel/printk.h"
+#include "linux/process.h"
+
+#define FXSAVE_SIZE	  512
+#define SWITCH_SAVED_REGS 6 /* rbp, rbx, r12-r15: see switch.S */
+
+void switch_stacks(uint64_t *save_rsp, uint64_t new_rsp);
+void thread_first_run(void);
+
+static struct thread *threads;
+static int next_tid;
+
+struct thread *sched_threads(void)
+{
+	return threads;
+}
+
+struct thread *sched_find(int tid)
+{
+	for (struct thread *t = threads; t; t = t->next)
+		if (t->tid == tid && t->state != THREAD_DEAD)
+			return t;
+	return NULL;
+}
+
+static void fpu_save(void *area)
+{
+	__asm__ volatile("fxsave64 (%0)" ::"r"(area) : "memory");
+}
+
+static void fpu_load(const void *area)
+{
+	__asm__ volatile("fxrstor64 (%0)" ::"r"(area) : "memory");
+}
+
+void sched_start(struct thread *t)
+{
+	t->state = THREAD_RUNNING;
+	t->fpu = kzalloc(FXSAVE_SIZE);
+	if (t->fpu == NULL)
+		panic("out of memory for the first thread");
+	threads = t;
+	next_tid = t->tid + 1;
+}
+
+struct thread *sched_spawn(const struct trap_frame *frame, uint64_t stack, uint64_t tls,
+			   bool set_tls)
+{
+	struct thread *cur = current_thread(), *t = thread_create(cur->proc, next_tid);
+	struct trap_frame *child;
+	uint64_t *sp;
+
+	if (t == NULL)
+		return NULL;
+	t->fpu = kzalloc(FXSAVE_SIZE);
+	if (t->fpu == NULL)
+		return NULL; /* the thread's stack stays: out of memory anyway */
+	next_tid++;
+	fpu_save(t->fpu); /* a new thread starts with its parent's FPU state */
+	child = (struct trap_frame *)t->kstack_top - 1;
+	*child = *frame;
+	child->gpr[LISPVM_GPR_RAX] = 0;
+	if (stack)
+		child->rsp = stack;
+	t->fs_base = set_tls ? tls : cur->fs_base;
+	t->sigmask = cur->sigmask;
+	memcpy(t->comm, cur->comm, sizeof(t->comm));
+	/* The first switch to it "returns" into thread_first_run. */
+	sp = (uint64_t *)child;
+	*--sp = (uint64_t)thread_first_run;
+	for (int i = 0; i < SWITCH_SAVED_REGS; i++)
+		*--sp = 0;
+	t->ksp = (uint64_t)sp;
+	t->state = THREAD_RUNNABLE;
+	t->next = NULL;
+	{
+		struct thread **tail = &threads;
+
+		while (*tail)
+			tail = &(*tail)->next;
+		*tail = t;
+	}
+	return t;
+}
+
+static void wake_expired(void)
+{
+	uint64_t now = clock_monotonic_ns();
+
+	for (struct thread *t = threads; t; t = t->next)
+		if (t->state == THREAD_BLOCKED && t->deadline <= now)
+			sched_wake(t, -ETIMEDOUT);
+}
+
+/* Round robin: the next runnable thread after cur, cur itself last. */
+static struct thread *pick_next(struct thread *cur)
+{
+	struct thread *t = cur;
+
+	do {
+		t = t->next ? t->next : threads;
+		if (t->state == THREAD_RUNNABLE)
+			return t;
+	} while (t != cur);
+	return NULL;
+}
+
+static uint64_t earliest_deadline(void)
+{
+	uint64_t d = NO_DEADLINE;
+
+	for (struct thread *t = threads; t; t = t->next)
+		if (t->state == THREAD_BLOCKED && t->deadline < d)
+			d = t->deadline;
+	return d;
+}
+
+/* Nothing can run: wait for the first deadline; with none, every thread
+ * waits on another forever, which is what Linux would do too. */
+static void idle(void)
+{
+	static bool said;
+	uint64_t d = earliest_deadline();
+
+	if (d == NO_DEADLINE && !said) {
+		said = true;
+		printk("lispvm: %s: every thread waits and nothing can wake one\n",
+		       current_process()->exe);
+	}
+	clock_wait_until(d);
+}
+
+static void schedule(void)
+{
+	struct thread *cur = current_thread(), *next;
+
+	for (;;) {
+		wake_expired();
+		next = pick_next(cur);
+		if (next != NULL)
+			break;
+		idle();
+	}
+	next->state = THREAD_RUNNING;
+	if (next == cur)
+		return;
+	fpu_save(cur->fpu);
+	thread_switch_to(next);
+	fpu_load(next->fpu);
+	switch_stacks(&cur->ksp, next->ksp);
+}
+
+int64_t sched_block(uint64_t deadline)
+{
+	struct thread *cur = current_thread();
+
+	cur->state = THREAD_BLOCKED;
+	cur->deadline = deadline;
+	cur->wake_result = 0;
+	schedule();
+	return cur->wake_result;
+}
+
+void sched_wake(struct thread *t, int64_t result)
+{
+	if (t->state != THREAD_BLOCKED)
+		return;
+	t->state = THREAD_RUNNABLE;
+	t->wake_result = result;
+}
+
+void sched_yield_now(void)
+{
+	current_thread()->state = THREAD_RUNNABLE;
+	schedule();
+}
+
+_Noreturn void sched_exit_thread(int status)
+{
+	struct thread *cur = current_thread();
+	bool others = false;
+
+	cur->state = THREAD_DEAD;
+	for (struct thread *t = threads; t; t = t->next)
+		others |= t->state != THREAD_DEAD;
+	if (!others)
+		process_exit(status);
+	/* Its kernel stack is the one running: it stays allocated. */
+	schedule();
+	panic("a dead thread was scheduled");
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * clone and clone3 for threads (the flags glibc's pthread_create uses),
+ * thread exit with the clear-child-tid futex wake, sched_yield.  A new
+ * process (fork, vfork, clone without CLONE_VM|CLONE_THREAD...) does not
+ * exist in one address space: ENOSYS.
+ */
+#include <errno.h>
+#include <linux/futex.h>
+#include <linux/sched.h>
+
+#include "kernel/printk.h"
+#include "linux/futex_queue.h"
+#include "linux/process.h"
+#include "linux/scheduler.h"
+#include "linux/syscall.h"
+#include "linux/uaccess.h"
+
+#define THREAD_FLAGS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD)
+#define KNOWN_FLAGS                                                                                \
+	(THREAD_FLAGS | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID |                       \
+	 CLONE_CHILD_CLEARTID | CLONE_DETACHED)
+
+static int64_t new_thread(uint64_t flags, uint64_t stack, uint64_t parent_tid, uint64_t child_tid,
+			  uint64_t tls)
+{
+	static bool said;
+	struct thread *t;
+
+	if ((flags & THREAD_FLAGS) != THREAD_FLAGS) {
+		if (!said) {
+			said = true;
+			printk("lispvm: %s: no new processes in one address space (clone "
+			       "without CLONE_VM|CLONE_THREAD): ENOSYS\n",
+			       current_process()->exe);
+		}
+		return -ENOSYS;
+	}
+	if (flags & ~(uint64_t)KNOWN_FLAGS)
+		return -EINVAL;
+	t = sched_spawn(syscall_frame(), stack, tls, flags & CLONE_SETTLS);
+	if (t == NULL)
+		return -EAGAIN;
+	if (flags & CLONE_CHILD_CLEARTID)
+		t->clear_child_tid = child_tid;
+	if ((flags & CLONE_PARENT_SETTID) && copy_to_user(parent_tid, &t->tid, sizeof(int)) < 0)
+		return -EFAULT;
+	return t->tid;
+}
+
+/* x86-64 order: flags, stack, parent_tid, child_tid, tls. */
+SYSCALL_DEFINE(clone)
+{
+	return new_thread(a0 & ~(uint64_t)CSIGNAL, a1, a2, a3, a4);
+}
+
+SYSCALL_DEFINE(clone3)
+{
+	struct clone_args args = {0};
+
+	if (a1 < CLONE_ARGS_SIZE_VER0 || a1 > sizeof(args) + 4096)
+		return -EINVAL;
+	if (copy_from_user(&args, a0, a1 < sizeof(args) ? a1 : sizeof(args)) < 0)
+		return -EFAULT;
+	if (args.exit_signal != 0 && (args.flags & THREAD_FLAGS) == THREAD_FLAGS)
+		return -EINVAL;
+	if ((args.stack == 0) != (args.stack_size == 0))
+		return -EINVAL;
+	return new_thread(args.flags, args.stack ? args.stack + args.stack_size : 0,
+			  args.parent_tid, args.child_tid, args.tls);
+}
+
+/* The thread ends; CLONE_CHILD_CLEARTID's word is zeroed and one waiter
+ * woken (pthread_join waits on it).  The last thread ends the process. */
+SYSCALL_DEFINE(exit)
+{
+	struct thread *t = current_thread();
+	int zero = 0;
+
+	if (t->clear_child_tid && copy_to_user(t->clear_child_tid, &zero, sizeof(zero)) == 0)
+		futex_wake_address(t->clear_child_tid, 1, FUTEX_BITSET_MATCH_ANY);
+	sched_exit_thread((int)((a0 & 0xff) << 8));
+}
+
+SYSCALL_DEFINE(sched_yield)
+{
+	sched_yield_now();
+	return 0;
+}
