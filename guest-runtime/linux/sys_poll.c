@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * poll, ppoll, select, pselect6 and the wait calls of a process without
- * children.  With one thread, nothing but time can change what is ready
- * while the caller waits: a finite timeout is waited out, and an endless
- * wait with nothing ready is said once on stderr and then waits, as Linux
- * would hang.  The scheduler (next issue) makes these real waits.
+ * children.  Readiness is checked once: with nothing ready, the caller
+ * sleeps out its timeout while other threads run (an endless wait with
+ * no other thread is said once on stderr, then waits, as Linux would
+ * hang).  Waking on readiness comes with wait queues on files.
  */
 #include <errno.h>
 #include <linux/poll.h>
@@ -14,9 +14,9 @@
 #include "fs/file.h"
 #include "kernel/clock.h"
 #include "kernel/kheap.h"
-#include "kernel/printk.h"
 #include "linux/fd.h"
 #include "linux/process.h"
+#include "linux/scheduler.h"
 #include "linux/syscall.h"
 #include "linux/uaccess.h"
 
@@ -37,21 +37,11 @@ static unsigned int fd_ready(int fd)
 	return ready;
 }
 
+/* Nothing is ready: let other threads run until the timeout (they
+ * cannot make a file ready yet: readiness is not waited on, only time). */
 static void wait_for_nothing(uint64_t timeout_ns)
 {
-	static bool said;
-
-	if (timeout_ns != NO_TIMEOUT) {
-		clock_wait_until(clock_monotonic_ns() + timeout_ns);
-		return;
-	}
-	if (!said) {
-		said = true;
-		printk("lispvm: %s waits forever: nothing it waits for can become ready in a "
-		       "single-threaded guest\n",
-		       current_process()->exe);
-	}
-	clock_wait_until(NO_TIMEOUT);
+	sched_block(timeout_ns == NO_TIMEOUT ? NO_DEADLINE : clock_monotonic_ns() + timeout_ns);
 }
 
 static int64_t do_poll(uint64_t ufds, uint64_t nfds_arg, uint64_t timeout_ns)

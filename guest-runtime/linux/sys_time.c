@@ -7,6 +7,7 @@
 #include "arch/x86/cpu.h"
 #include "kernel/clock.h"
 #include "linux/process.h"
+#include "linux/scheduler.h"
 #include "linux/syscall.h"
 #include "linux/uaccess.h"
 
@@ -90,12 +91,23 @@ SYSCALL_DEFINE(time)
 }
 
 /* No timer interrupt yet (the scheduler brings one): wait on the clock. */
-static void wait_until(uint64_t id, uint64_t deadline)
+/* Sleeps until clock id reaches deadline: other threads run meanwhile,
+ * and a signal ends it early (-EINTR).  CPU-time clocks only advance
+ * while something runs, so those are waited out on the spot. */
+static int64_t wait_until(uint64_t id, uint64_t deadline)
 {
 	uint64_t now;
+	int64_t rc;
 
-	while (clock_now(id, &now) == 0 && now < deadline)
-		cpu_relax();
+	if (clock_now(id, &now) < 0 || now >= deadline)
+		return 0;
+	if (id == CLOCK_PROCESS_CPUTIME_ID || id == CLOCK_THREAD_CPUTIME_ID) {
+		while (clock_now(id, &now) == 0 && now < deadline)
+			cpu_relax();
+		return 0;
+	}
+	rc = sched_block(clock_monotonic_ns() + (deadline - now));
+	return rc == -ETIMEDOUT ? 0 : rc;
 }
 
 static int64_t sleep_for(uint64_t id, uint64_t uts, bool absolute)
@@ -109,9 +121,8 @@ static int64_t sleep_for(uint64_t id, uint64_t uts, bool absolute)
 		return -EINVAL;
 	if (clock_now(id, &now) < 0)
 		return -EINVAL;
-	wait_until(id, (absolute ? 0 : now) + (uint64_t)ts.tv_sec * NSEC_PER_SEC +
-			       (uint64_t)ts.tv_nsec);
-	return 0;
+	return wait_until(id, (absolute ? 0 : now) + (uint64_t)ts.tv_sec * NSEC_PER_SEC +
+				      (uint64_t)ts.tv_nsec);
 }
 
 SYSCALL_DEFINE(nanosleep)

@@ -49,6 +49,7 @@ void group_process(int argc, char **argv);
 void group_dev(void);
 void group_io(void);
 void group_signals(void);
+void group_threads(void);
 void group_sent_signals(void);
 int sent_abort(void);
 int forged_sigreturn(void);

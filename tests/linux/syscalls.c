@@ -117,8 +117,8 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 
 static int run_groups(const char *only, int argc, char **argv)
 {
-	static const char *const names[] = {"files", "dirs",	"pipes", "memory", "errno",
-					    "time",  "process", "dev",	 "io",	   "signals"};
+	static const char *const names[] = {"files",   "dirs", "pipes", "memory",  "errno",  "time",
+					    "process", "dev",  "io",	"signals", "threads"};
 	char tmpl[PATH_MAX];
 	bool found = false;
 
@@ -161,6 +161,8 @@ static int run_groups(const char *only, int argc, char **argv)
 			group_io();
 		else if (!strcmp(g, "signals"))
 			group_signals();
+		else if (!strcmp(g, "threads"))
+			group_threads();
 	}
 
 	// Failed checks may leave files behind; remove whatever is there.

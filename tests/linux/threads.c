@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: MIT
+// Threads through glibc: pthread create/join, mutexes, condition
+// variables, barriers, rwlocks, thread-local storage, and a signal sent
+// with pthread_kill to a thread blocked in a condition wait.
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#define WORKERS 8
+#define ROUNDS	2000
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
+static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+static pthread_barrier_t barrier;
+static long counter, arrived, read_sum;
+static __thread long mine;
+
+static void *worker(void *arg)
+{
+	long id = (long)(intptr_t)arg;
+
+	mine = id;
+	for (int i = 0; i < ROUNDS; i++) {
+		pthread_mutex_lock(&lock);
+		counter++;
+		pthread_mutex_unlock(&lock);
+		if (i % 256 == 0)
+			sched_yield();
+	}
+	pthread_rwlock_rdlock(&rw);
+	__atomic_add_fetch(&read_sum, mine, __ATOMIC_RELAXED);
+	pthread_rwlock_unlock(&rw);
+	pthread_barrier_wait(&barrier);
+	pthread_mutex_lock(&lock);
+	arrived++;
+	pthread_cond_broadcast(&changed);
+	pthread_mutex_unlock(&lock);
+	return (void *)(intptr_t)(mine * 10 + gettid() - getpid() - gettid() + getpid());
+}
+
+static void stress(void)
+{
+	pthread_t t[WORKERS];
+	long joined = 0;
+	int created = 0;
+
+	pthread_barrier_init(&barrier, NULL, WORKERS);
+	for (long i = 0; i < WORKERS; i++)
+		created += pthread_create(&t[i], NULL, worker, (void *)(intptr_t)i) == 0;
+	t_eq("pthread_create", created, WORKERS);
+	pthread_mutex_lock(&lock);
+	while (arrived < WORKERS)
+		pthread_cond_wait(&changed, &lock);
+	pthread_mutex_unlock(&lock);
+	for (int i = 0; i < WORKERS; i++) {
+		void *r;
+
+		if (pthread_join(t[i], &r) == 0)
+			joined += (long)(intptr_t)r;
+	}
+	t_eq("mutex_counter", counter, (long)WORKERS * ROUNDS);
+	t_eq("tls_and_join_values", joined, 280);
+	t_eq("rwlock_readers", read_sum, 28);
+	pthread_barrier_destroy(&barrier);
+}
+
+static volatile int usr1_thread_hits;
+static pthread_mutex_t wait_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wait_cond = PTHREAD_COND_INITIALIZER;
+static int release;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1_thread_hits++;
+}
+
+static void *waiter(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&wait_lock);
+	while (!release)
+		pthread_cond_wait(&wait_cond, &wait_lock);
+	pthread_mutex_unlock(&wait_lock);
+	return NULL;
+}
+
+static void signal_to_blocked_thread(void)
+{
+	pthread_t t;
+
+	signal(SIGUSR1, on_usr1);
+	if (pthread_create(&t, NULL, waiter, NULL) != 0)
+		return;
+	usleep(20000); // let it block in the condition wait
+	t_eq("pthread_kill", pthread_kill(t, SIGUSR1), 0);
+	usleep(20000);
+	t_eq("blocked_thread_ran_handler", usr1_thread_hits, 1);
+	pthread_mutex_lock(&wait_lock);
+	release = 1;
+	pthread_cond_signal(&wait_cond);
+	pthread_mutex_unlock(&wait_lock);
+	t_eq("waiter_joined", pthread_join(t, NULL), 0);
+	signal(SIGUSR1, SIG_DFL);
+}
+
+void group_threads(void)
+{
+	stress();
+	signal_to_blocked_thread();
+}
