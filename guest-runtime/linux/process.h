@@ -13,6 +13,7 @@
 #include <asm/siginfo.h>
 #include <asm/signal.h>
 #include <linux/resource.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "kernel/percpu.h"
@@ -59,6 +60,10 @@ struct thread {
 	char comm[TASK_COMM_LEN];
 	uint64_t sigmask; /* bit sig-1 blocked */
 	uint64_t pending; /* bit sig-1 sent, not yet delivered */
+	/* rt_sigsuspend's caller mask, put back by the handler's sigreturn
+	 * (or at once if no handler runs). */
+	uint64_t saved_sigmask;
+	bool has_saved_sigmask;
 	siginfo_t pending_info[SIGNAL_COUNT];
 	/* The program's registers as its last system call or fault left
 	 * them (on this thread's kernel stack). */

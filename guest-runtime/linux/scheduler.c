@@ -2,6 +2,7 @@
 #include "linux/scheduler.h"
 
 #include <errno.h>
+#include <linux/signal.h>
 #include <string.h>
 
 #include "arch/x86/trap.h"
@@ -52,19 +53,53 @@ void sched_start(struct thread *t)
 	next_tid = t->tid + 1;
 }
 
-struct thread *sched_spawn(const struct trap_frame *frame, uint64_t stack, uint64_t tls,
-			   bool set_tls)
+/* A thread that has exited, for its kernel stack and FPU area: its stack
+ * is not in use once another thread runs, which is when spawn is called. */
+static struct thread *recycle_dead(struct thread *cur)
 {
-	struct thread *cur = current_thread(), *t = thread_create(cur->proc, next_tid);
-	struct trap_frame *child;
-	uint64_t *sp;
+	for (struct thread *t = threads; t; t = t->next) {
+		if (t->state == THREAD_DEAD && t != cur) {
+			uint64_t top = t->kstack_top;
+			void *fpu = t->fpu;
+			struct thread *next = t->next;
+
+			memset(t, 0, sizeof(*t));
+			t->kstack_top = top;
+			t->fpu = fpu;
+			t->next = next;
+			t->proc = cur->proc;
+			t->altstack.ss_flags = SS_DISABLE;
+			return t;
+		}
+	}
+	return NULL;
+}
+
+static struct thread *new_thread(struct thread *cur)
+{
+	struct thread *t = thread_create(cur->proc, next_tid), **tail = &threads;
 
 	if (t == NULL)
 		return NULL;
 	t->fpu = kzalloc(FXSAVE_SIZE);
 	if (t->fpu == NULL)
 		return NULL; /* the thread's stack stays: out of memory anyway */
-	next_tid++;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = t;
+	return t;
+}
+
+struct thread *sched_spawn(const struct trap_frame *frame, uint64_t stack, uint64_t tls,
+			   bool set_tls)
+{
+	struct thread *cur = current_thread(), *t = recycle_dead(cur);
+	struct trap_frame *child;
+	uint64_t *sp;
+
+	if (t == NULL && (t = new_thread(cur)) == NULL)
+		return NULL;
+	t->tid = next_tid++;
 	fpu_save(t->fpu); /* a new thread starts with its parent's FPU state */
 	child = (struct trap_frame *)t->kstack_top - 1;
 	*child = *frame;
@@ -81,14 +116,6 @@ struct thread *sched_spawn(const struct trap_frame *frame, uint64_t stack, uint6
 		*--sp = 0;
 	t->ksp = (uint64_t)sp;
 	t->state = THREAD_RUNNABLE;
-	t->next = NULL;
-	{
-		struct thread **tail = &threads;
-
-		while (*tail)
-			tail = &(*tail)->next;
-		*tail = t;
-	}
 	return t;
 }
 
@@ -194,7 +221,7 @@ _Noreturn void sched_exit_thread(int status)
 		others |= t->state != THREAD_DEAD;
 	if (!others)
 		process_exit(status);
-	/* Its kernel stack is the one running: it stays allocated. */
+	/* Its kernel stack is the one running: the next spawn reuses it. */
 	schedule();
 	panic("a dead thread was scheduled");
 }

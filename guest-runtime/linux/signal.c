@@ -10,9 +10,11 @@
 #include <asm/signal.h>
 #include <errno.h>
 #include <linux/signal.h>
+#include <linux/time_types.h>
 #include <stdbool.h>
 #include <string.h>
 
+#include "kernel/clock.h"
 #include "linux/process.h"
 #include "linux/scheduler.h"
 #include "linux/syscall.h"
@@ -153,4 +155,63 @@ SYSCALL_DEFINE(sigaltstack)
 		return -ENOMEM;
 	t->altstack = ss;
 	return 0;
+}
+
+/* Waits, with mask as the signal mask, until a signal is delivered; its
+ * handler returns to the caller with the old mask back.  Always -EINTR. */
+SYSCALL_DEFINE(rt_sigsuspend)
+{
+	struct thread *t = current_thread();
+	uint64_t mask;
+
+	if (a1 != KERNEL_SIGSET)
+		return -EINVAL;
+	if (copy_from_user(&mask, a0, sizeof(mask)) < 0)
+		return -EFAULT;
+	t->saved_sigmask = t->sigmask;
+	t->has_saved_sigmask = true;
+	t->sigmask = mask & ~UNBLOCKABLE;
+	while (!(t->pending & ~t->sigmask))
+		sched_block(NO_DEADLINE);
+	return -EINTR;
+}
+
+/* Takes a pending signal of set without running its handler, waiting up
+ * to the timeout for one: its number, or -EAGAIN when the time is up. */
+SYSCALL_DEFINE(rt_sigtimedwait)
+{
+	struct thread *t = current_thread();
+	struct __kernel_timespec ts;
+	uint64_t set, deadline = NO_DEADLINE;
+
+	if (a3 != KERNEL_SIGSET)
+		return -EINVAL;
+	if (copy_from_user(&set, a0, sizeof(set)) < 0)
+		return -EFAULT;
+	set &= ~UNBLOCKABLE;
+	if (a2) {
+		if (copy_from_user(&ts, a2, sizeof(ts)) < 0)
+			return -EFAULT;
+		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= (long long)NSEC_PER_SEC)
+			return -EINVAL;
+		deadline = clock_monotonic_ns() + (uint64_t)ts.tv_sec * NSEC_PER_SEC +
+			   (uint64_t)ts.tv_nsec;
+	}
+	for (;;) {
+		uint64_t ready = t->pending & set;
+
+		if (ready) {
+			int sig = __builtin_ctzll(ready) + 1;
+
+			t->pending &= ~SIG_BIT(sig);
+			if (a1 &&
+			    copy_to_user(a1, &t->pending_info[sig - 1], sizeof(siginfo_t)) < 0)
+				return -EFAULT;
+			return sig;
+		}
+		if (t->pending & ~t->sigmask)
+			return -EINTR; /* another signal arrived: its handler runs */
+		if (sched_block(deadline) == -ETIMEDOUT)
+			return -EAGAIN;
+	}
 }

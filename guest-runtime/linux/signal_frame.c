@@ -163,12 +163,13 @@ static int enter_handler(struct trap_frame *f, int sig, const siginfo_t *info, u
 		frame.uc.uc_stack.ss_flags = SS_ONSTACK;
 	save_registers(f, &frame.uc.uc_mcontext);
 	frame.uc.uc_mcontext.cr2 = cr2;
-	frame.uc.uc_mcontext.oldmask = t->sigmask;
+	frame.uc.uc_sigmask = t->has_saved_sigmask ? t->saved_sigmask : t->sigmask;
+	frame.uc.uc_mcontext.oldmask = frame.uc.uc_sigmask;
 	frame.uc.uc_mcontext.fpstate = fx_at;
-	frame.uc.uc_sigmask = t->sigmask;
 	frame.info = *info;
 	if (copy_to_user(fx_at, &fx, sizeof(fx)) < 0 || copy_to_user(sp, &frame, sizeof(frame)) < 0)
-		return -1; /* no room for the frame: Linux kills with SIGSEGV */
+		return -1;	      /* no room for the frame: Linux kills with SIGSEGV */
+	t->has_saved_sigmask = false; /* the frame carries it now */
 
 	t->sigmask |= act->sa_mask | ((act->sa_flags & SA_NODEFER) ? 0 : SIG_BIT(sig));
 	t->sigmask &= ~UNBLOCKABLE;
@@ -229,6 +230,11 @@ void signal_deliver_pending(struct trap_frame *f)
 			process_kill_by_fault(SIGSEGV, "no room for a signal frame", f->rsp,
 					      f->rip);
 		return; /* one handler at a time: the next after it returns */
+	}
+	/* No handler ran: rt_sigsuspend's mask goes back now. */
+	if (t->has_saved_sigmask) {
+		t->sigmask = t->saved_sigmask;
+		t->has_saved_sigmask = false;
 	}
 }
 

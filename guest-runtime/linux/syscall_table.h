@@ -132,6 +132,8 @@
 	X(__NR_futex, futex)                                                                       \
 	X(__NR_clone, clone)                                                                       \
 	X(__NR_clone3, clone3)                                                                     \
+	X(__NR_rt_sigsuspend, rt_sigsuspend)                                                       \
+	X(__NR_rt_sigtimedwait, rt_sigtimedwait)                                                   \
 	X(__NR_poll, poll)                                                                         \
 	X(__NR_ppoll, ppoll)                                                                       \
 	X(__NR_select, select)                                                                     \

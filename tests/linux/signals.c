@@ -298,6 +298,27 @@ void group_sent_signals(void)
 	t_err("kill_other_pid", kill(999999, SIGUSR1), ESRCH);
 	t_err("tgkill_other_tid", syscall(SYS_tgkill, getpid(), 999999, SIGUSR1), ESRCH);
 	t_err("tgkill_bad_tgid", syscall(SYS_tgkill, -1, gettid(), SIGUSR1), EINVAL);
+
+	// sigsuspend: a pending blocked signal is let in by the temporary
+	// mask, its handler runs, and the old mask (blocking it) comes back.
+	install(SIGUSR1, on_usr1, 0);
+	usr1_hits = 0;
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	raise(SIGUSR1);
+	sigemptyset(&pending);
+	t_err("sigsuspend", sigsuspend(&pending), EINTR);
+	t_eq("sigsuspend_ran_handler", usr1_hits, 1);
+	sigprocmask(SIG_BLOCK, NULL, &pending);
+	t_check("sigsuspend_restored_mask", sigismember(&pending, SIGUSR1), "mask lost");
+	// sigtimedwait takes a pending signal without its handler.
+	raise(SIGUSR1);
+	t_eq("sigtimedwait_takes_pending", sigtimedwait(&set, NULL, &(struct timespec){0, 0}),
+	     SIGUSR1);
+	t_eq("sigtimedwait_no_handler", usr1_hits, 1);
+	t_err("sigtimedwait_times_out", sigtimedwait(&set, NULL, &(struct timespec){0, 10000000}),
+	      EAGAIN);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	signal(SIGUSR1, SIG_DFL);
 }
 
 // abort(): SIGABRT's default action ends the process (exit 134 in a shell).
