@@ -70,13 +70,57 @@ SYSCALL_DEFINE(clone3)
 			  args.parent_tid, args.child_tid, args.tls);
 }
 
-/* The thread ends; CLONE_CHILD_CLEARTID's word is zeroed and one waiter
- * woken (pthread_join waits on it).  The last thread ends the process. */
+/* Linux's walk of a dying thread's robust-futex list: every lock it
+ * still holds is marked FUTEX_OWNER_DIED and one waiter woken, so the
+ * next locker gets EOWNERDEAD instead of waiting forever. */
+#define ROBUST_LIST_LIMIT 2048
+
+static void release_robust_futex(struct thread *t, uint64_t entry, int64_t offset)
+{
+	uint64_t uaddr = entry + (uint64_t)offset;
+	uint32_t word, next;
+
+	if ((uaddr & 3) || copy_from_user(&word, uaddr, sizeof(word)) < 0)
+		return;
+	if ((word & FUTEX_TID_MASK) != (uint32_t)t->tid)
+		return;
+	next = (word & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+	if (copy_to_user(uaddr, &next, sizeof(next)) == 0 && (word & FUTEX_WAITERS))
+		futex_wake_address(uaddr, 1, FUTEX_BITSET_MATCH_ANY);
+}
+
+static void release_robust_list(struct thread *t)
+{
+	struct robust_list_head head;
+	uint64_t entry;
+
+	if (t->robust_list == 0 || t->robust_list_len != sizeof(head) ||
+	    copy_from_user(&head, t->robust_list, sizeof(head)) < 0)
+		return;
+	entry = (uint64_t)head.list.next;
+	for (int n = 0; entry != t->robust_list && n < ROBUST_LIST_LIMIT; n++) {
+		uint64_t next;
+
+		/* Read the link first: waking may let another thread reuse it. */
+		if (copy_from_user(&next, entry, sizeof(next)) < 0)
+			return;
+		if (entry != (uint64_t)head.list_op_pending)
+			release_robust_futex(t, entry, head.futex_offset);
+		entry = next;
+	}
+	if (head.list_op_pending)
+		release_robust_futex(t, (uint64_t)head.list_op_pending, head.futex_offset);
+}
+
+/* The thread ends: the robust futexes it holds are released, then
+ * CLONE_CHILD_CLEARTID's word is zeroed and one waiter woken
+ * (pthread_join waits on it).  The last thread ends the process. */
 SYSCALL_DEFINE(exit)
 {
 	struct thread *t = current_thread();
 	int zero = 0;
 
+	release_robust_list(t);
 	if (t->clear_child_tid && copy_to_user(t->clear_child_tid, &zero, sizeof(zero)) == 0)
 		futex_wake_address(t->clear_child_tid, 1, FUTEX_BITSET_MATCH_ANY);
 	sched_exit_thread((int)((a0 & 0xff) << 8));

@@ -110,8 +110,38 @@ static void signal_to_blocked_thread(void)
 	signal(SIGUSR1, SIG_DFL);
 }
 
+static pthread_mutex_t robust;
+
+static void *die_holding(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&robust);
+	return NULL; // exits holding it
+}
+
+// A thread that dies holding a robust mutex: the next locker gets
+// EOWNERDEAD, and the mutex works again once made consistent.
+static void robust_mutex(void)
+{
+	pthread_mutexattr_t attr;
+	pthread_t t;
+
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(&robust, &attr);
+	if (pthread_create(&t, NULL, die_holding, NULL) != 0)
+		return;
+	pthread_join(t, NULL);
+	t_eq("robust_owner_died", pthread_mutex_lock(&robust), EOWNERDEAD);
+	t_eq("robust_consistent", pthread_mutex_consistent(&robust), 0);
+	t_eq("robust_unlock", pthread_mutex_unlock(&robust), 0);
+	t_eq("robust_relock", pthread_mutex_lock(&robust), 0);
+	pthread_mutex_unlock(&robust);
+}
+
 void group_threads(void)
 {
 	stress();
 	signal_to_blocked_thread();
+	robust_mutex();
 }
