@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pipe(2) and pipe2(2) inside the guest: a 64 KiB ring shared by a read
- * end and a write end.  With one thread per process (until the threads
- * issue), a read of an empty pipe whose writer is still open, or a write
- * to a full one, could never finish: they return EAGAIN instead of
- * hanging; the scheduler will make them wait.
+ * end and a write end.  A read of an empty pipe whose writer is open, or
+ * a write to a full one, waits (other threads run) unless O_NONBLOCK;
+ * a signal ends the wait with EINTR.
  */
 #include <asm/ioctls.h>
 #include <errno.h>
@@ -19,6 +18,7 @@
 #include "kernel/memory.h"
 #include "linux/fd.h"
 #include "linux/pipe.h"
+#include "linux/scheduler.h"
 #include "linux/syscall.h"
 #include "linux/uaccess.h"
 
@@ -34,14 +34,10 @@ struct pipe {
 
 static uint64_t next_pipe_ino = 1;
 
-static int64_t pipe_read(struct file *f, void *buf, uint64_t len, uint64_t off)
+static uint64_t copy_out(struct pipe *p, uint8_t *buf, uint64_t len, int *fault)
 {
-	struct pipe *p = f->priv;
 	uint64_t done = 0;
 
-	(void)off;
-	if (p->head == p->tail)
-		return p->writers ? -EAGAIN : 0;
 	while (done < len && p->tail < p->head) {
 		uint64_t at = p->tail % PIPE_CAPACITY, n = PIPE_CAPACITY - at;
 
@@ -49,25 +45,20 @@ static int64_t pipe_read(struct file *f, void *buf, uint64_t len, uint64_t off)
 			n = p->head - p->tail;
 		if (n > len - done)
 			n = len - done;
-		if (uaccess_copy((uint8_t *)buf + done, p->buf + at, n) != 0)
-			return done ? (int64_t)done : -EFAULT;
+		if (uaccess_copy(buf + done, p->buf + at, n) != 0) {
+			*fault = 1;
+			break;
+		}
 		p->tail += n;
 		done += n;
 	}
-	return (int64_t)done;
+	return done;
 }
 
-static int64_t pipe_write(struct file *f, const void *buf, uint64_t len, uint64_t off)
+static uint64_t copy_in(struct pipe *p, const uint8_t *buf, uint64_t len, int *fault)
 {
-	struct pipe *p = f->priv;
 	uint64_t done = 0;
 
-	(void)off;
-	if (p->readers == 0)
-		return -EPIPE;
-	/* Writes of up to PIPE_BUF bytes are atomic: all or nothing. */
-	if (len <= PIPE_BUF && PIPE_CAPACITY - (p->head - p->tail) < len)
-		return -EAGAIN;
 	while (done < len && p->head - p->tail < PIPE_CAPACITY) {
 		uint64_t at = p->head % PIPE_CAPACITY, n = PIPE_CAPACITY - at;
 
@@ -75,12 +66,64 @@ static int64_t pipe_write(struct file *f, const void *buf, uint64_t len, uint64_
 			n = PIPE_CAPACITY - (p->head - p->tail);
 		if (n > len - done)
 			n = len - done;
-		if (uaccess_copy(p->buf + at, (const uint8_t *)buf + done, n) != 0)
-			return done ? (int64_t)done : -EFAULT;
+		if (uaccess_copy(p->buf + at, buf + done, n) != 0) {
+			*fault = 1;
+			break;
+		}
 		p->head += n;
 		done += n;
 	}
-	return done ? (int64_t)done : -EAGAIN;
+	return done;
+}
+
+static int64_t pipe_read(struct file *f, void *buf, uint64_t len, uint64_t off)
+{
+	struct pipe *p = f->priv;
+	int fault = 0;
+
+	(void)off;
+	for (;;) {
+		uint64_t got;
+		int64_t rc;
+
+		if (p->head != p->tail) {
+			got = copy_out(p, buf, len, &fault);
+			sched_wake_all(p); /* room for writers */
+			return got ? (int64_t)got : (fault ? -EFAULT : 0);
+		}
+		if (p->writers == 0)
+			return 0;
+		if (f->flags & O_NONBLOCK)
+			return -EAGAIN;
+		if ((rc = sched_wait_on(p)) < 0)
+			return rc;
+	}
+}
+
+static int64_t pipe_write(struct file *f, const void *buf, uint64_t len, uint64_t off)
+{
+	struct pipe *p = f->priv;
+	uint64_t done = 0;
+	int fault = 0;
+
+	(void)off;
+	for (;;) {
+		int64_t rc;
+
+		if (p->readers == 0)
+			return done ? (int64_t)done : -EPIPE;
+		/* Writes of up to PIPE_BUF bytes are atomic: all or nothing. */
+		if (len > PIPE_BUF || PIPE_CAPACITY - (p->head - p->tail) >= len) {
+			done += copy_in(p, (const uint8_t *)buf + done, len - done, &fault);
+			sched_wake_all(p); /* data for readers */
+		}
+		if (done == len || fault)
+			return done ? (int64_t)done : -EFAULT;
+		if (f->flags & O_NONBLOCK)
+			return done ? (int64_t)done : -EAGAIN;
+		if ((rc = sched_wait_on(p)) < 0)
+			return done ? (int64_t)done : rc;
+	}
 }
 
 static int pipe_stat(struct file *f, struct stat *st)
@@ -104,6 +147,7 @@ static void pipe_release(struct file *f)
 		p->readers--;
 	else
 		p->writers--;
+	sched_wake_all(p); /* readers see end of file, writers EPIPE */
 	if (p->readers == 0 && p->writers == 0) {
 		kfree(p->buf);
 		kfree(p);

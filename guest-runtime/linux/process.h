@@ -70,12 +70,13 @@ struct thread {
 	struct trap_frame *frame;
 	/* Scheduling (linux/scheduler.c). */
 	enum { THREAD_RUNNING, THREAD_RUNNABLE, THREAD_BLOCKED, THREAD_DEAD } state;
-	struct thread *next; /* all threads of the process */
-	uint64_t ksp;	     /* kernel stack pointer while switched out */
-	void *fpu;	     /* FXSAVE image while switched out (512 bytes) */
-	uint64_t deadline;   /* CLOCK_MONOTONIC ns a block ends, or NO_DEADLINE */
-	int64_t wake_result; /* what sched_block returns */
-	uint64_t futex_addr; /* the futex word waited on, or 0 */
+	struct thread *next;   /* all threads of the process */
+	uint64_t ksp;	       /* kernel stack pointer while switched out */
+	void *fpu;	       /* FXSAVE image while switched out (512 bytes) */
+	uint64_t deadline;     /* CLOCK_MONOTONIC ns a block ends, or NO_DEADLINE */
+	int64_t wake_result;   /* what sched_block returns */
+	uint64_t futex_addr;   /* the futex word waited on, or 0 */
+	const void *wait_chan; /* what sched_wait_on waits for, or NULL */
 	uint32_t futex_bitset;
 	stack_t altstack; /* ss_flags SS_DISABLE when none */
 };

@@ -197,6 +197,24 @@ int64_t sched_block(uint64_t deadline)
 	return cur->wake_result;
 }
 
+int64_t sched_wait_on(const void *chan)
+{
+	struct thread *cur = current_thread();
+	int64_t rc;
+
+	cur->wait_chan = chan;
+	rc = sched_block(NO_DEADLINE);
+	cur->wait_chan = NULL;
+	return rc;
+}
+
+void sched_wake_all(const void *chan)
+{
+	for (struct thread *t = threads; t; t = t->next)
+		if (t->state == THREAD_BLOCKED && t->wait_chan == chan)
+			sched_wake(t, 0);
+}
+
 void sched_wake(struct thread *t, int64_t result)
 {
 	if (t->state != THREAD_BLOCKED)

@@ -28,6 +28,13 @@ struct thread *sched_spawn(const struct trap_frame *frame, uint64_t stack, uint6
  * deadline; returns the wake's result, or -ETIMEDOUT. */
 int64_t sched_block(uint64_t deadline);
 
+/* Blocks until sched_wake_all(chan) (0) or a signal (-EINTR): the wait
+ * of a pipe for data or room. */
+int64_t sched_wait_on(const void *chan);
+
+/* Wakes every thread waiting on chan. */
+void sched_wake_all(const void *chan);
+
 /* Makes a blocked t runnable; its sched_block returns result. */
 void sched_wake(struct thread *t, int64_t result);
 

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <string.h>
 #include <unistd.h>
 
 #define WORKERS 8
@@ -139,8 +140,36 @@ static void robust_mutex(void)
 	pthread_mutex_unlock(&robust);
 }
 
+static int pipe_fds[2];
+
+static void *late_writer(void *arg)
+{
+	(void)arg;
+	usleep(20000);
+	write(pipe_fds[1], "late", 4);
+	close(pipe_fds[1]);
+	return NULL;
+}
+
+// A blocking read of an empty pipe waits for another thread's write, then
+// sees end of file when the writer closes.
+static void blocking_pipe(void)
+{
+	char buf[8] = {0};
+	pthread_t t;
+
+	if (pipe(pipe_fds) != 0 || pthread_create(&t, NULL, late_writer, NULL) != 0)
+		return;
+	t_eq("pipe_read_waits_for_writer", read(pipe_fds[0], buf, sizeof buf), 4);
+	t_check("pipe_read_data", memcmp(buf, "late", 4) == 0, "got %.4s", buf);
+	t_eq("pipe_read_eof_after_close", read(pipe_fds[0], buf, sizeof buf), 0);
+	pthread_join(t, NULL);
+	close(pipe_fds[0]);
+}
+
 void group_threads(void)
 {
+	blocking_pipe();
 	stress();
 	signal_to_blocked_thread();
 	robust_mutex();
