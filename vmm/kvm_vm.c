@@ -78,6 +78,12 @@ int kvm_vm_create(struct kvm_vm *vm, char *err, size_t err_size)
 		snprintf(err, err_size, "KVM_CREATE_VM: %s", strerror(errno));
 		return -1;
 	}
+	/* The in-kernel LAPIC gives the guest its timer interrupt (thread
+	 * preemption) without a VM exit per tick.  Where KVM has none, the
+	 * guest sees no x2APIC and schedules cooperatively. */
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP) > 0 &&
+	    ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) == 0)
+		vm->irqchip = true;
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_GPA) < 0) {
 		snprintf(err, err_size, "KVM_SET_TSS_ADDR: %s", strerror(errno));
 		return -1;

@@ -13,6 +13,7 @@ struct kvm_vm {
 	size_t vcpu_mmap_size;
 	unsigned int next_slot;
 	unsigned int max_slots;
+	bool irqchip; /* KVM's in-kernel LAPIC/IOAPIC exist */
 };
 
 /* Opens /dev/kvm, checks the API version and every capability lispvm needs

@@ -19,6 +19,7 @@
 #include "kernel/clock.h"
 #include "kernel/entropy.h"
 #include "kernel/kheap.h"
+#include "kernel/lapic_timer.h"
 #include "kernel/platform.h"
 #include "kernel/printk.h"
 #include "linux/elf_load.h"
@@ -288,5 +289,6 @@ _Noreturn void exec_boot_program(const struct boot_info *bi)
 	frame->rsp = rsp;
 	frame->rflags = USER_RFLAGS_INITIAL;
 	user_mode_init();
+	lapic_timer_start(); /* without it, threads switch only when they block */
 	user_mode_enter(frame);
 }

@@ -10,6 +10,7 @@
 #include "kernel/kheap.h"
 #include "kernel/printk.h"
 #include "linux/process.h"
+#include "linux/signal_frame.h"
 
 #define FXSAVE_SIZE	  512
 #define SWITCH_SAVED_REGS 6 /* rbp, rbx, r12-r15: see switch.S */
@@ -221,6 +222,19 @@ void sched_wake(struct thread *t, int64_t result)
 		return;
 	t->state = THREAD_RUNNABLE;
 	t->wake_result = result;
+}
+
+void sched_tick(struct trap_frame *frame)
+{
+	struct thread *cur = current_thread();
+
+	/* Only a program can be interrupted: the kernel runs with interrupts
+	 * off. */
+	if (cur == NULL || (frame->cs & 3) != 3)
+		return;
+	sched_yield_now();
+	if (cur->pending)
+		signal_deliver_pending(frame);
 }
 
 void sched_yield_now(void)

@@ -38,6 +38,10 @@ void sched_wake_all(const void *chan);
 /* Makes a blocked t runnable; its sched_block returns result. */
 void sched_wake(struct thread *t, int64_t result);
 
+/* The timer interrupted the program (frame): another runnable thread
+ * gets the CPU, then this one takes any signal pending for it. */
+void sched_tick(struct trap_frame *frame);
+
 /* Lets another runnable thread run. */
 void sched_yield_now(void);
 

@@ -167,8 +167,34 @@ static void blocking_pipe(void)
 	close(pipe_fds[0]);
 }
 
+static volatile int stop_spinning;
+static volatile long spins;
+
+static void *spinner(void *arg)
+{
+	(void)arg;
+	while (!stop_spinning)
+		spins++;
+	return NULL;
+}
+
+// A thread that computes without a system call is preempted: the sleeper
+// wakes on time and stops it.
+static void preemption(void)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, spinner, NULL) != 0)
+		return;
+	usleep(30000);
+	stop_spinning = 1;
+	t_eq("spinner_preempted_and_joined", pthread_join(t, NULL), 0);
+	t_check("spinner_ran", spins > 0, "never ran");
+}
+
 void group_threads(void)
 {
+	preemption();
 	blocking_pipe();
 	stress();
 	signal_to_blocked_thread();

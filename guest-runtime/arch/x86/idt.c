@@ -5,11 +5,10 @@
 
 /* Each stub in trap_entry.S is aligned to 16 bytes. */
 #define TRAP_STUB_SIZE 16
-/* Only the CPU exceptions for now: nothing raises interrupts yet, and an
- * interrupt to a vector past the IDT limit still arrives, as a #GP whose
- * error code names the vector.  Filling fewer gates also keeps boot short
- * where ring 0 is slow (see docs/architecture.md, "Boot cost"). */
-#define IDT_VECTORS 32
+/* The CPU exceptions, then the LAPIC timer (32) and spurious (33)
+ * vectors (kernel/lapic_timer.h): nothing else raises interrupts, and
+ * filling few gates keeps boot short where ring 0 is slow. */
+#define IDT_VECTORS 34
 
 #define VECTOR_NMI	     2
 #define VECTOR_DOUBLE_FAULT  8

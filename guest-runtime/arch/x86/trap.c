@@ -10,8 +10,10 @@
 #include "arch/x86/trap_vectors.h"
 #include "arch/x86/user_mode.h"
 #include "linux/process.h"
+#include "linux/scheduler.h"
 #include "linux/signal_frame.h"
 #include "linux/uaccess.h"
+#include "kernel/lapic_timer.h"
 #include "kernel/percpu.h"
 #include "kernel/platform.h"
 
@@ -185,6 +187,13 @@ void trap_dispatch(struct trap_frame *frame)
 		finish_stranded_syscall(frame);
 		return;
 	}
+	if (frame->vector == TIMER_VECTOR) {
+		lapic_timer_tick();
+		sched_tick(frame);
+		return;
+	}
+	if (frame->vector == SPURIOUS_VECTOR)
+		return; /* no EOI for a spurious interrupt */
 	if (frame->vector == TRAP_VECTOR_PF && handle_user_page_fault(frame))
 		return;
 	if ((frame->cs & 3) == 3 && cpu->current != NULL) {

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+#include "kernel/lapic_timer.h"
+
+#include <stdint.h>
+
+#include "arch/x86/cpu.h"
+#include "kernel/clock.h"
+
+#define CPUID1_ECX_X2APIC	(1u << 21)
+#define CPUID1_ECX_TSC_DEADLINE (1u << 24)
+
+#define MSR_APIC_BASE	     0x1b
+#define APIC_BASE_ENABLE     (1ull << 11)
+#define APIC_BASE_X2APIC     (1ull << 10)
+#define MSR_X2APIC_EOI	     0x80b
+#define MSR_X2APIC_SVR	     0x80f
+#define MSR_X2APIC_LVT_TIMER 0x832
+#define MSR_TSC_DEADLINE     0x6e0
+
+#define SVR_ENABLE	       (1u << 8)
+#define LVT_TIMER_TSC_DEADLINE (2u << 17)
+
+#define TICKS_PER_SECOND 100 /* a 10 ms time slice, as Linux's default HZ */
+
+static uint64_t tsc_per_tick;
+
+static void arm(void)
+{
+	wrmsr(MSR_TSC_DEADLINE, rdtsc() + tsc_per_tick);
+}
+
+bool lapic_timer_start(void)
+{
+	struct cpuid_regs r = cpuid(1, 0);
+
+	if (!(r.ecx & CPUID1_ECX_X2APIC) || !(r.ecx & CPUID1_ECX_TSC_DEADLINE) ||
+	    clock_tsc_hz() == 0)
+		return false;
+	tsc_per_tick = clock_tsc_hz() / TICKS_PER_SECOND;
+	wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | APIC_BASE_ENABLE | APIC_BASE_X2APIC);
+	wrmsr(MSR_X2APIC_SVR, SVR_ENABLE | SPURIOUS_VECTOR);
+	wrmsr(MSR_X2APIC_LVT_TIMER, LVT_TIMER_TSC_DEADLINE | TIMER_VECTOR);
+	arm();
+	return true;
+}
+
+void lapic_timer_tick(void)
+{
+	wrmsr(MSR_X2APIC_EOI, 0);
+	arm();
+}
