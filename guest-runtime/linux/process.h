@@ -48,6 +48,11 @@ struct process {
 	struct rlimit64 rlimits[RLIM_NLIMITS];
 	uint64_t start_ns;			/* CLOCK_MONOTONIC at exec */
 	struct sigaction actions[SIGNAL_COUNT]; /* index = signal - 1 */
+	/* setitimer's ITIMER_REAL, _VIRTUAL, _PROF: CLOCK_MONOTONIC ns of
+	 * the next expiry (0: disarmed) and the interval. */
+	struct {
+		uint64_t deadline, interval;
+	} itimers[3];
 };
 
 struct thread {

@@ -9,6 +9,7 @@
 #include "kernel/clock.h"
 #include "kernel/kheap.h"
 #include "kernel/printk.h"
+#include "linux/itimer.h"
 #include "linux/process.h"
 #include "linux/signal_frame.h"
 
@@ -124,6 +125,7 @@ static void wake_expired(void)
 {
 	uint64_t now = clock_monotonic_ns();
 
+	itimers_check(now);
 	for (struct thread *t = threads; t; t = t->next)
 		if (t->state == THREAD_BLOCKED && t->deadline <= now)
 			sched_wake(t, -ETIMEDOUT);
@@ -144,7 +146,7 @@ static struct thread *pick_next(struct thread *cur)
 
 static uint64_t earliest_deadline(void)
 {
-	uint64_t d = NO_DEADLINE;
+	uint64_t d = itimers_next();
 
 	for (struct thread *t = threads; t; t = t->next)
 		if (t->state == THREAD_BLOCKED && t->deadline < d)
@@ -232,7 +234,7 @@ void sched_tick(struct trap_frame *frame)
 	 * off. */
 	if (cur == NULL || (frame->cs & 3) != 3)
 		return;
-	sched_yield_now();
+	sched_yield_now(); /* checks the interval timers too */
 	if (cur->pending)
 		signal_deliver_pending(frame);
 }

@@ -94,6 +94,25 @@ static void send_signal(struct thread *t, int sig, int code)
 	t->pending_info[sig - 1]._sifields._kill._uid = 0;
 }
 
+void signal_send_process(int sig, int code)
+{
+	struct thread *target = NULL;
+
+	/* Linux gives a process-directed signal to a thread that does not
+	 * block it, if there is one. */
+	for (struct thread *t = sched_threads(); t; t = t->next) {
+		if (t->state == THREAD_DEAD)
+			continue;
+		if (target == NULL ||
+		    (!(t->sigmask & SIG_BIT(sig)) && (target->sigmask & SIG_BIT(sig))))
+			target = t;
+	}
+	if (target) {
+		send_signal(target, sig, code);
+		sched_wake(target, -EINTR);
+	}
+}
+
 /* Sends sig to t (NULL: no such thread); a blocked thread wakes with
  * EINTR to take it on its way back. */
 static int64_t signal_to(bool pid_ok, struct thread *t, uint64_t sig, int code)

@@ -23,4 +23,8 @@ int signal_deliver_fault(struct trap_frame *frame, int sig, int code, uint64_t a
  * the program terminated). */
 void signal_deliver_pending(struct trap_frame *frame);
 
+/* A signal for the process (timers): one thread that does not block it
+ * takes it, woken if it waits. */
+void signal_send_process(int sig, int code);
+
 #endif

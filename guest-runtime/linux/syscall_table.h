@@ -134,6 +134,9 @@
 	X(__NR_clone3, clone3)                                                                     \
 	X(__NR_rt_sigsuspend, rt_sigsuspend)                                                       \
 	X(__NR_rt_sigtimedwait, rt_sigtimedwait)                                                   \
+	X(__NR_setitimer, setitimer)                                                               \
+	X(__NR_getitimer, getitimer)                                                               \
+	X(__NR_alarm, alarm)                                                                       \
 	X(__NR_poll, poll)                                                                         \
 	X(__NR_ppoll, ppoll)                                                                       \
 	X(__NR_select, select)                                                                     \

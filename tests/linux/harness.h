@@ -51,6 +51,7 @@ void group_io(void);
 void group_signals(void);
 void group_threads(void);
 void group_sent_signals(void);
+void group_timers(void);
 int sent_abort(void);
 int forged_sigreturn(void);
 

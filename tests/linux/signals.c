@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/time.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -232,6 +234,7 @@ void group_signals(void)
 	altstack_delivery();
 	resethand();
 	group_sent_signals();
+	group_timers();
 }
 
 // rt_sigreturn with a forged frame whose RIP is not a user address: the
@@ -327,4 +330,59 @@ int sent_abort(void)
 	printf("sent-abort: calling abort\n");
 	fflush(stdout);
 	abort();
+}
+
+static volatile int alarms;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+}
+
+static void set_timer(long usec, long interval_usec)
+{
+	struct itimerval v = {.it_value = {usec / 1000000, usec % 1000000},
+			      .it_interval = {interval_usec / 1000000, interval_usec % 1000000}};
+
+	setitimer(ITIMER_REAL, &v, NULL);
+}
+
+// setitimer/alarm: SIGALRM ends a sleep and a blocked pipe read with
+// EINTR, reaches a thread computing without system calls, and repeats
+// with an interval.
+void group_timers(void)
+{
+	struct timespec long_sleep = {5, 0};
+	struct itimerval now;
+	struct sigaction sa = {0};
+	char c;
+	int p[2];
+
+	sa.sa_handler = on_alarm; // no SA_RESTART: interrupted calls fail
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	alarms = 0;
+	set_timer(20000, 0);
+	t_err("itimer_interrupts_sleep", nanosleep(&long_sleep, NULL), EINTR);
+	t_eq("itimer_fired_once", alarms, 1);
+	if (pipe(p) == 0) {
+		set_timer(20000, 0);
+		t_err("itimer_interrupts_pipe_read", read(p[0], &c, 1), EINTR);
+		close(p[0]);
+		close(p[1]);
+	}
+	alarms = 0;
+	set_timer(10000, 10000);
+	for (volatile long i = 0; alarms < 3 && i < 4000000000L; i++)
+		;
+	set_timer(0, 0);
+	t_check("itimer_reaches_busy_thread", alarms >= 3, "%d alarms", alarms);
+	set_timer(3000000, 0);
+	getitimer(ITIMER_REAL, &now);
+	t_check("getitimer_remaining", now.it_value.tv_sec >= 2 && now.it_value.tv_sec <= 3,
+		"%ld s left", (long)now.it_value.tv_sec);
+	t_eq("alarm_returns_previous", alarm(0), 3);
+	t_eq("alarm_none_left", alarm(0), 0);
+	signal(SIGALRM, SIG_DFL);
 }
