@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: MIT
 """Debian's SBCL in lispvm exec, against native SBCL: the same script on
 stdin (`sbcl --script /dev/stdin`), same stdout and exit status.  A first
-proof of what the Lisp issues build on: the core maps, threads start,
-Lisp errors arrive as conditions from traps, the GC and the compiler run.
+proof of what the Lisp issues build on: the core maps, threads start and
+are preempted, Lisp errors arrive as conditions from traps, with-timeout
+(SIGALRM), interrupt-thread (tgkill), GC with allocating threads
+(stop-the-world signals) and the compiler work.
 Usage: sbcl.py CASE LISPVM"""
 
 import os
@@ -31,6 +33,17 @@ SCRIPT = """
                  (sb-thread:make-thread
                    (lambda () (dotimes (i 100) (sb-thread:with-mutex (m) (incf n)))))))
          n))
+(print (handler-case (sb-ext:with-timeout 0.2 (loop)) (sb-ext:timeout () :timed-out)))
+(let* ((flag nil)
+       (th (sb-thread:make-thread (lambda () (loop until flag) :interrupted))))
+  (sleep 0.05)
+  (sb-thread:interrupt-thread th (lambda () (setf flag t)))
+  (print (sb-thread:join-thread th)))
+(print (mapcar #'sb-thread:join-thread
+               (loop repeat 4 collect
+                 (sb-thread:make-thread
+                   (lambda () (let ((l nil)) (dotimes (i 100000) (push i l)) (length l)))))))
+(sb-ext:gc :full t)
 (terpri)
 (sb-ext:exit :code 7)
 """
