@@ -12,6 +12,7 @@
 #include <lispvm/abi.h>
 
 #include "fault_report.h"
+#include "host_signals.h"
 #include "log.h"
 #include "run_deadline.h"
 
@@ -165,6 +166,16 @@ static int64_t hc_hostfs(struct hypercall_context *ctx, const struct lispvm_hype
 	return ret;
 }
 
+static int64_t hc_host_signals(struct hypercall_context *ctx, const struct lispvm_hypercall *req)
+{
+	(void)ctx;
+	if (req->args[0] == 1) {
+		host_signals_set_ready();
+		return 0;
+	}
+	return req->args[0] == 0 ? (int64_t)host_signals_take() : -EINVAL;
+}
+
 static const struct hypercall_entry hypercall_table[LISPVM_HC_COUNT] = {
 	[LISPVM_HC_CONSOLE_WRITE] = {"console_write", hc_console_write},
 	[LISPVM_HC_EXIT] = {"exit", hc_exit},
@@ -173,6 +184,7 @@ static const struct hypercall_entry hypercall_table[LISPVM_HC_COUNT] = {
 	[LISPVM_HC_STDIO_READ] = {"stdio_read", hc_stdio_read},
 	[LISPVM_HC_GETRANDOM] = {"getrandom", hc_getrandom},
 	[LISPVM_HC_HOSTFS] = {"hostfs", hc_hostfs},
+	[LISPVM_HC_HOST_SIGNALS] = {"host_signals", hc_host_signals},
 };
 
 void hypercall_dispatch(struct hypercall_context *ctx, uint32_t request_gpa)

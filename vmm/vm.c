@@ -18,6 +18,7 @@
 #include "elf_loader.h"
 #include "fault_report.h"
 #include "guest_memory.h"
+#include "host_signals.h"
 #include "hostfs.h"
 #include "hypercall.h"
 #include "image_slots.h"
@@ -327,8 +328,31 @@ static struct vm_stop deadline_stop(struct vm *vm)
 	return (struct vm_stop){.kind = VM_STOP_GUEST_CRASH, .status = LISPVM_EXIT_TIMEOUT};
 }
 
+/* MSI to LAPIC 0 (the x86 MSI address range, destination ID 0). */
+#define MSI_ADDRESS_LAPIC0 0xfee00000u
+
+/* Signals sent to lispvm: to the program once it can take them, else the
+ * end of the VM as for a program with no handler (128+signal). */
+static struct vm_stop forward_host_signals(struct vm *vm, uint64_t *announced)
+{
+	uint64_t pending = host_signals_pending();
+	struct kvm_msi msi = {.address_lo = MSI_ADDRESS_LAPIC0, .data = LISPVM_HOST_SIGNAL_VECTOR};
+
+	vm->vcpu.run->immediate_exit = 0;
+	*announced &= pending; /* what the guest took is no longer announced */
+	if ((pending & ~*announced) == 0)
+		return (struct vm_stop){.kind = VM_RUNNING};
+	if (!host_signals_ready() || !vm->kvm.irqchip ||
+	    ioctl(vm->kvm.vm_fd, KVM_SIGNAL_MSI, &msi) <= 0)
+		return (struct vm_stop){.kind = VM_STOP_EXIT,
+					.status = 128 + __builtin_ctzll(pending) + 1};
+	*announced = pending;
+	return (struct vm_stop){.kind = VM_RUNNING};
+}
+
 static struct vm_stop vm_loop(struct vm *vm)
 {
+	uint64_t announced = 0;
 	struct hypercall_context hc = {
 		.mem = &vm->mem, .console_fd = vm->config->console_fd, .hostfs = &vm->hostfs};
 
@@ -338,7 +362,13 @@ static struct vm_stop vm_loop(struct vm *vm)
 		if (ioctl(vm->vcpu.fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR && run_deadline_expired())
 				return deadline_stop(vm);
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR) {
+				stop = forward_host_signals(vm, &announced);
+				if (stop.kind != VM_RUNNING)
+					return stop;
+				continue;
+			}
+			if (errno == EAGAIN)
 				continue;
 			log_error("KVM_RUN: %s", strerror(errno));
 			return (struct vm_stop){.kind = VM_STOP_HOST_ERROR,
@@ -377,7 +407,14 @@ int vm_run(const struct vm_config *config)
 		vm_teardown(&vm);
 		return LISPVM_EXIT_HOST_ERROR;
 	}
+	if (host_signals_catch(vm.vcpu.run) < 0) {
+		log_error("cannot catch signals for the guest: %s", strerror(errno));
+		run_deadline_disarm();
+		vm_teardown(&vm);
+		return LISPVM_EXIT_HOST_ERROR;
+	}
 	stop = vm_loop(&vm);
+	host_signals_release();
 	run_deadline_disarm();
 	vm_teardown(&vm);
 	fflush(stdout);

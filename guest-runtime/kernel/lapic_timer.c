@@ -22,7 +22,7 @@
 
 #define TICKS_PER_SECOND 100 /* a 10 ms time slice, as Linux's default HZ */
 
-static uint64_t tsc_per_tick;
+static uint64_t tsc_per_tick; /* 0 until the timer runs */
 
 static void arm(void)
 {
@@ -36,16 +36,26 @@ bool lapic_timer_start(void)
 	if (!(r.ecx & CPUID1_ECX_X2APIC) || !(r.ecx & CPUID1_ECX_TSC_DEADLINE) ||
 	    clock_tsc_hz() == 0)
 		return false;
-	tsc_per_tick = clock_tsc_hz() / TICKS_PER_SECOND;
 	wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | APIC_BASE_ENABLE | APIC_BASE_X2APIC);
 	wrmsr(MSR_X2APIC_SVR, SVR_ENABLE | SPURIOUS_VECTOR);
 	wrmsr(MSR_X2APIC_LVT_TIMER, LVT_TIMER_TSC_DEADLINE | TIMER_VECTOR);
+	tsc_per_tick = clock_tsc_hz() / TICKS_PER_SECOND;
 	arm();
 	return true;
 }
 
-void lapic_timer_tick(void)
+void lapic_eoi(void)
 {
 	wrmsr(MSR_X2APIC_EOI, 0);
+}
+
+void lapic_timer_tick(void)
+{
+	lapic_eoi();
 	arm();
+}
+
+bool lapic_timer_running(void)
+{
+	return tsc_per_tick != 0;
 }

@@ -19,4 +19,10 @@ bool lapic_timer_start(void);
 /* Acknowledges the tick and arms the next one. */
 void lapic_timer_tick(void);
 
+/* Acknowledges any other interrupt. */
+void lapic_eoi(void);
+
+/* True once the timer runs: an idle CPU may then halt until a tick. */
+bool lapic_timer_running(void);
+
 #endif

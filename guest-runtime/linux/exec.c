@@ -25,6 +25,7 @@
 #include "linux/elf_load.h"
 #include "linux/process.h"
 #include "linux/scheduler.h"
+#include "linux/signal_frame.h"
 #include "linux/syscall.h"
 #include "linux/uaccess.h"
 
@@ -289,6 +290,9 @@ _Noreturn void exec_boot_program(const struct boot_info *bi)
 	frame->rsp = rsp;
 	frame->rflags = USER_RFLAGS_INITIAL;
 	user_mode_init();
-	lapic_timer_start(); /* without it, threads switch only when they block */
+	/* Without the timer, threads switch only when they block, and
+	 * signals sent to lispvm end it (the VMM cannot interrupt us). */
+	if (lapic_timer_start())
+		signal_accept_host_signals();
 	user_mode_enter(frame);
 }

@@ -8,6 +8,7 @@
 #include "arch/x86/trap.h"
 #include "kernel/clock.h"
 #include "kernel/kheap.h"
+#include "kernel/lapic_timer.h"
 #include "kernel/printk.h"
 #include "linux/itimer.h"
 #include "linux/process.h"
@@ -161,10 +162,16 @@ static void idle(void)
 	static bool said;
 	uint64_t d = earliest_deadline();
 
-	if (d == NO_DEADLINE && !said) {
+	if (d == NO_DEADLINE && !said && !lapic_timer_running()) {
 		said = true;
 		printk("lispvm: %s: every thread waits and nothing can wake one\n",
 		       current_process()->exe);
+	}
+	/* With the timer running, halt until the next interrupt (a tick, or
+	 * a signal from the host) and let schedule() look again. */
+	if (lapic_timer_running()) {
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+		return;
 	}
 	clock_wait_until(d);
 }

@@ -234,3 +234,13 @@ SYSCALL_DEFINE(rt_sigtimedwait)
 			return -EAGAIN;
 	}
 }
+
+/* Waits until a signal is delivered (its handler returns to -EINTR). */
+SYSCALL_DEFINE(pause)
+{
+	struct thread *t = current_thread();
+
+	while (!(t->pending & ~t->sigmask))
+		sched_block(NO_DEADLINE);
+	return -EINTR;
+}

@@ -11,6 +11,7 @@
 
 #include "arch/x86/selectors.h"
 #include "arch/x86/user_mode.h"
+#include "kernel/hypercall.h"
 #include "linux/process.h"
 #include "linux/syscall.h"
 #include "linux/uaccess.h"
@@ -267,4 +268,25 @@ SYSCALL_DEFINE(rt_sigreturn)
 	t->sigmask = frame.uc.uc_sigmask & ~UNBLOCKABLE;
 	/* RAX is the result of this call: give back the restored one. */
 	return (int64_t)f->gpr[LISPVM_GPR_RAX];
+}
+
+void signal_take_host_signals(struct trap_frame *f)
+{
+	uint64_t sigs = (uint64_t)hypercall(LISPVM_HC_HOST_SIGNALS, 0, 0);
+	struct thread *t = current_thread();
+
+	while (sigs) {
+		int sig = __builtin_ctzll(sigs) + 1;
+
+		sigs &= sigs - 1;
+		if (sig <= SIGNAL_COUNT)
+			signal_send_process(sig, SI_USER);
+	}
+	if (t != NULL && (f->cs & 3) == 3 && t->pending)
+		signal_deliver_pending(f);
+}
+
+void signal_accept_host_signals(void)
+{
+	hypercall(LISPVM_HC_HOST_SIGNALS, 1, 0);
 }

@@ -27,4 +27,11 @@ void signal_deliver_pending(struct trap_frame *frame);
  * takes it, woken if it waits. */
 void signal_send_process(int sig, int code);
 
+/* The VMM's interrupt: the signals sent to lispvm (Ctrl-C, kill) go to
+ * the program; taken at once if frame is the program's. */
+void signal_take_host_signals(struct trap_frame *frame);
+
+/* Tells the VMM that signals sent to lispvm may come as interrupts. */
+void signal_accept_host_signals(void);
+
 #endif

@@ -137,6 +137,7 @@
 	X(__NR_setitimer, setitimer)                                                               \
 	X(__NR_getitimer, getitimer)                                                               \
 	X(__NR_alarm, alarm)                                                                       \
+	X(__NR_pause, pause)                                                                       \
 	X(__NR_poll, poll)                                                                         \
 	X(__NR_ppoll, ppoll)                                                                       \
 	X(__NR_select, select)                                                                     \

@@ -62,6 +62,14 @@ enum lispvm_hypercall_nr {
 	 * args[0] = gpa of struct lispvm_hostfs_req, args[1] = its size.
 	 * ret = the operation's result (below) or -errno, as Linux gives it. */
 	LISPVM_HC_HOSTFS = 6,
+	/* Signals sent to the lispvm process, for the program.  args[0] = 1:
+	 * the guest can take them from now on (it has an x2APIC and the
+	 * LISPVM_HOST_SIGNAL_VECTOR handler), ret 0; args[0] = 0: ret = the
+	 * signals that arrived since the last call (bit n-1 = signal n), and
+	 * the VMM forgets them.  Until the guest is ready, SIGINT, SIGTERM,
+	 * SIGHUP and SIGQUIT end lispvm as they would end a program with no
+	 * handler: exit status 128+n. */
+	LISPVM_HC_HOST_SIGNALS = 7,
 	LISPVM_HC_COUNT
 };
 
@@ -73,6 +81,10 @@ struct lispvm_hypercall {
 };
 
 #define LISPVM_RANDOM_MAX 256
+
+/* The vector of the MSI the VMM sends (to LAPIC 0) when a signal for the
+ * program arrives; the guest answers with LISPVM_HC_HOST_SIGNALS. */
+#define LISPVM_HOST_SIGNAL_VECTOR 34
 
 /* ---- Host directories (--mount HOST:GUEST[:ro|rw]) ----
  *

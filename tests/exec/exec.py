@@ -2,10 +2,11 @@
 """lispvm exec end to end: static, static-pie and dynamic programs from
 images, compared with a native run of the same binary; bad programs and
 bad images give one clear line and a distinct exit status.
-Usage: exec.py CASE LISPVM HELLO_STATIC HELLO_DYNAMIC HELLO_STATIC_PIE"""
+Usage: exec.py CASE LISPVM HELLO_STATIC HELLO_DYNAMIC HELLO_STATIC_PIE SIGWAIT"""
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -20,10 +21,10 @@ COMMON = ["--memory", "256M", "--timeout", "120"]
 
 
 class Env:
-    def __init__(self, lispvm, static, dynamic, static_pie):
+    def __init__(self, lispvm, static, dynamic, static_pie, sigwait):
         # Absolute: native runs happen in other working directories.
-        self.lispvm, self.static, self.dynamic, self.static_pie = (
-            os.path.abspath(p) for p in (lispvm, static, dynamic, static_pie))
+        self.lispvm, self.static, self.dynamic, self.static_pie, self.sigwait = (
+            os.path.abspath(p) for p in (lispvm, static, dynamic, static_pie, sigwait))
         self.tmp = tempfile.mkdtemp(prefix="lispvm-exec-test-")
 
     def image(self, *entries):
@@ -116,6 +117,29 @@ def dev_stdio_links(e):
     expect_exit(proc, 0)
     expect(proc.stdout == "both\n" and proc.stderr == "both\n",
            f"tee /dev/stderr: {proc.stdout!r} {proc.stderr!r}")
+
+
+def host_signals(e):
+    """SIGINT and SIGTERM sent to lispvm reach the program: a handler runs
+    (exit 0), or the default action ends it with 128+signal, as natively."""
+    require_kvm()
+    img = e.image(f"{e.sigwait}:/bin/sigwait")
+    for args, sig, out, status in ((["handle"], signal.SIGINT, "got SIGINT\n", 0),
+                                   (["handle"], signal.SIGTERM, "got SIGTERM\n", 0),
+                                   ([], signal.SIGINT, "", 130), ([], signal.SIGTERM, "", 143)):
+        proc = subprocess.Popen([e.lispvm, "exec", *COMMON, "--image", img, "--", "/bin/sigwait",
+                                 *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        try:
+            ready = proc.stdout.readline()
+            expect(ready == "ready\n", f"the program did not start: {ready!r}")
+            proc.send_signal(sig)
+            rest, err = proc.communicate(timeout=120)
+        finally:
+            proc.kill()
+        expect(rest == out and proc.returncode == status,
+               f"{args} {sig.name}: {rest!r} exit {proc.returncode}, want {out!r} {status}; "
+               f"{err!r}")
 
 
 def dynamic_true(e):
@@ -273,13 +297,13 @@ def mount_escapes(e):
 CASES = {fn.__name__: fn for fn in [
     static_hello, static_pie_hello, dynamic_hello, exit_status, environment_and_cwd, stdin_read,
     missing_program, bad_cwd, not_an_elf, other_machine, missing_interpreter, missing_image,
-    truncated_image, corrupt_image, dynamic_true, dev_stdio_links, strace,
+    truncated_image, corrupt_image, dynamic_true, dev_stdio_links, host_signals, strace,
     mount_reads_and_writes, mount_read_only, mount_escapes]}
 
 
 def run_case(name):
-    def case(lispvm, static, dynamic, static_pie):
-        e = Env(lispvm, static, dynamic, static_pie)
+    def case(lispvm, static, dynamic, static_pie, sigwait):
+        e = Env(lispvm, static, dynamic, static_pie, sigwait)
         try:
             CASES[name](e)
         finally:

@@ -194,6 +194,11 @@ void trap_dispatch(struct trap_frame *frame)
 	}
 	if (frame->vector == SPURIOUS_VECTOR)
 		return; /* no EOI for a spurious interrupt */
+	if (frame->vector == LISPVM_HOST_SIGNAL_VECTOR) {
+		lapic_eoi();
+		signal_take_host_signals(frame);
+		return;
+	}
 	if (frame->vector == TRAP_VECTOR_PF && handle_user_page_fault(frame))
 		return;
 	if ((frame->cs & 3) == 3 && cpu->current != NULL) {

@@ -2,8 +2,8 @@
 /*
  * Every way into the kernel and back out.
  *
- * One stub per IDT vector (the 32 CPU exceptions, then the LAPIC timer
- * and spurious vectors).  Each makes the stack
+ * One stub per IDT vector (the 32 CPU exceptions, then the LAPIC timer,
+ * spurious and host-signal vectors).  Each makes the stack
  * look the same (a dummy error code where the CPU pushes none, then the
  * vector) and jumps to trap_common, which saves the general registers in
  * the order of enum lispvm_gpr / struct trap_frame and calls
@@ -38,7 +38,7 @@
 	.globl trap_stubs
 trap_stubs:
 	.set vec, 0
-	.rept 34
+	.rept 35
 	.p2align 4
 	.if HAS_ERROR_CODE(vec)
 	.else
