@@ -265,7 +265,9 @@ static int64_t op_close(struct hostfs_call *c)
 	return result(close(fd));
 }
 
-static int64_t op_pread(struct hostfs_call *c)
+/* PREAD and PWRITE: the guest buffer is written by a read, read by a
+ * write. */
+static int64_t io_at(struct hostfs_call *c, bool write)
 {
 	int fd = handle_fd(c);
 	uint64_t len = io_length(c);
@@ -275,26 +277,22 @@ static int64_t op_pread(struct hostfs_call *c)
 		return fd < 0 ? fd : 0;
 	if (c->req.offset > INT64_MAX)
 		return -EINVAL;
-	buf = call_buffer(c, "pread", c->req.buf_gpa, len, GUEST_WRITE);
+	buf = call_buffer(c, write ? "pwrite" : "pread", c->req.buf_gpa, len,
+			  write ? GUEST_READ : GUEST_WRITE);
 	if (buf == NULL)
 		return -EFAULT;
-	return result(pread(fd, buf, len, (off_t)c->req.offset));
+	return result(write ? pwrite(fd, buf, len, (off_t)c->req.offset)
+			    : pread(fd, buf, len, (off_t)c->req.offset));
+}
+
+static int64_t op_pread(struct hostfs_call *c)
+{
+	return io_at(c, false);
 }
 
 static int64_t op_pwrite(struct hostfs_call *c)
 {
-	int fd = handle_fd(c);
-	uint64_t len = io_length(c);
-	const void *buf;
-
-	if (fd < 0 || len == 0)
-		return fd < 0 ? fd : 0;
-	if (c->req.offset > INT64_MAX)
-		return -EINVAL;
-	buf = call_buffer(c, "pwrite", c->req.buf_gpa, len, GUEST_READ);
-	if (buf == NULL)
-		return -EFAULT;
-	return result(pwrite(fd, buf, len, (off_t)c->req.offset));
+	return io_at(c, true);
 }
 
 static int64_t op_fstat(struct hostfs_call *c)
