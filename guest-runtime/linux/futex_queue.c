@@ -75,7 +75,8 @@ static int64_t futex_wait(uint64_t uaddr, uint32_t val, uint64_t uts, int op, ui
 	t->futex_bitset = bitset;
 	rc = sched_block(deadline);
 	t->futex_addr = 0;
-	return rc;
+	/* As Linux: an untimed wait restarts after an SA_RESTART handler. */
+	return rc == -EINTR && deadline == NO_DEADLINE ? -ERESTARTSYS : rc;
 }
 
 /* Moves up to n waiters of uaddr to uaddr2; returns how many. */

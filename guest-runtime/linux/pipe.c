@@ -96,7 +96,7 @@ static int64_t pipe_read(struct file *f, void *buf, uint64_t len, uint64_t off)
 		if (f->flags & O_NONBLOCK)
 			return -EAGAIN;
 		if ((rc = sched_wait_on(p)) < 0)
-			return rc;
+			return rc == -EINTR ? -ERESTARTSYS : rc;
 	}
 }
 
@@ -122,7 +122,7 @@ static int64_t pipe_write(struct file *f, const void *buf, uint64_t len, uint64_
 		if (f->flags & O_NONBLOCK)
 			return done ? (int64_t)done : -EAGAIN;
 		if ((rc = sched_wait_on(p)) < 0)
-			return done ? (int64_t)done : rc;
+			return done ? (int64_t)done : (rc == -EINTR ? -ERESTARTSYS : rc);
 	}
 }
 

@@ -243,7 +243,7 @@ void sched_tick(struct trap_frame *frame)
 		return;
 	sched_yield_now(); /* checks the interval timers too */
 	if (cur->pending)
-		signal_deliver_pending(frame);
+		signal_deliver_pending(frame, NOT_A_SYSCALL);
 }
 
 void sched_yield_now(void)

@@ -210,7 +210,23 @@ int signal_deliver_fault(struct trap_frame *f, int sig, int code, uint64_t addr)
 	(SIG_BIT(SIGCHLD) | SIG_BIT(SIGURG) | SIG_BIT(SIGWINCH) | SIG_BIT(SIGCONT) |               \
 	 SIG_BIT(SIGSTOP) | SIG_BIT(SIGTSTP) | SIG_BIT(SIGTTIN) | SIG_BIT(SIGTTOU))
 
-void signal_deliver_pending(struct trap_frame *f)
+/* A call that ended with -ERESTARTSYS either starts again (RIP back on
+ * the SYSCALL instruction, RAX its number again) or fails with EINTR,
+ * before the handler's frame saves the registers.  act is the handler
+ * about to run, or NULL when none does. */
+static void settle_interrupted_call(struct trap_frame *f, int64_t nr, const struct sigaction *act)
+{
+	if (nr == NOT_A_SYSCALL || (int64_t)f->gpr[LISPVM_GPR_RAX] != -ERESTARTSYS)
+		return;
+	if (act && !(act->sa_flags & SA_RESTART)) {
+		f->gpr[LISPVM_GPR_RAX] = (uint64_t)-EINTR;
+		return;
+	}
+	f->gpr[LISPVM_GPR_RAX] = (uint64_t)nr;
+	f->rip -= SYSCALL_INSN_LEN;
+}
+
+void signal_deliver_pending(struct trap_frame *f, int64_t syscall_nr)
 {
 	struct thread *t = current_thread();
 	uint64_t ready = t->pending & ~t->sigmask;
@@ -227,11 +243,13 @@ void signal_deliver_pending(struct trap_frame *f)
 			continue;
 		if (act->sa_handler == SIG_DFL)
 			process_exit(sig); /* terminated: 128+sig, as a shell says */
+		settle_interrupted_call(f, syscall_nr, act);
 		if (enter_handler(f, sig, &info, 0) < 0)
 			process_kill_by_fault(SIGSEGV, "no room for a signal frame", f->rsp,
 					      f->rip);
 		return; /* one handler at a time: the next after it returns */
 	}
+	settle_interrupted_call(f, syscall_nr, NULL);
 	/* No handler ran: rt_sigsuspend's mask goes back now. */
 	if (t->has_saved_sigmask) {
 		t->sigmask = t->saved_sigmask;
@@ -283,7 +301,7 @@ void signal_take_host_signals(struct trap_frame *f)
 			signal_send_process(sig, SI_USER);
 	}
 	if (t != NULL && (f->cs & 3) == 3 && t->pending)
-		signal_deliver_pending(f);
+		signal_deliver_pending(f, NOT_A_SYSCALL);
 }
 
 void signal_accept_host_signals(void)

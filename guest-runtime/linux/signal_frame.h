@@ -20,8 +20,10 @@ int signal_deliver_fault(struct trap_frame *frame, int sig, int code, uint64_t a
 
 /* On the way back to the program: the first pending signal it does not
  * block gets its action (a handler entered through frame, ignored, or
- * the program terminated). */
-void signal_deliver_pending(struct trap_frame *frame);
+ * the program terminated).  syscall_nr is the call frame returns from
+ * (it may be restarted), or NOT_A_SYSCALL. */
+#define NOT_A_SYSCALL (-1)
+void signal_deliver_pending(struct trap_frame *frame, int64_t syscall_nr);
 
 /* A signal for the process (timers): one thread that does not block it
  * takes it, woken if it waits. */

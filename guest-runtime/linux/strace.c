@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kernel/printk.h"
+#include "linux/syscall.h"
 #include "linux/uaccess.h"
 #include "syscall_names.h"
 
@@ -149,6 +150,8 @@ void strace_print(uint64_t nr, const uint64_t args[6], int64_t ret, int returns)
 	}
 	if (!returns)
 		add(&l, ") = ?");
+	else if (ret == -ERESTARTSYS) /* settled on the way out, as strace shows it */
+		add(&l, ") = ? ERESTARTSYS (To be restarted if SA_RESTART is set)");
 	else if (ret < 0 && ret >= -4095)
 		add(&l, ") = -1 %s",
 		    -ret < (int64_t)ARRAY_LEN(errno_names) && errno_names[-ret] ? errno_names[-ret]

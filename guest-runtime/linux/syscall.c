@@ -61,6 +61,6 @@ void syscall_dispatch(struct trap_frame *f)
 	if (trace)
 		strace_print(nr, args, ret, 1);
 	f->gpr[LISPVM_GPR_RAX] = (uint64_t)ret;
-	if (current_thread()->pending || current_thread()->has_saved_sigmask)
-		signal_deliver_pending(f);
+	if (current_thread()->pending || current_thread()->has_saved_sigmask || ret == -ERESTARTSYS)
+		signal_deliver_pending(f, (int64_t)nr);
 }

@@ -15,6 +15,15 @@
 		uint64_t a2 __attribute__((unused)), uint64_t a3 __attribute__((unused)),          \
 		uint64_t a4 __attribute__((unused)), uint64_t a5 __attribute__((unused)))
 
+/* A kernel-internal result, never seen by the program (Linux's value,
+ * from include/linux/errno.h): a wait a signal interrupted.  After a
+ * handler with SA_RESTART, or when no handler runs, the call starts
+ * again; after any other handler it fails with EINTR. */
+#define ERESTARTSYS 512
+
+/* The SYSCALL instruction's length: a restart returns to it. */
+#define SYSCALL_INSN_LEN 2
+
 typedef int64_t (*syscall_fn)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 
 /* Called by the SYSCALL entry with the caller's registers. */

@@ -348,6 +348,43 @@ static void set_timer(long usec, long interval_usec)
 	setitimer(ITIMER_REAL, &v, NULL);
 }
 
+static int restart_pipe_write_end = -1;
+
+// The third alarm gives the restarted read its byte.
+static void on_alarm_feed_pipe(int sig)
+{
+	(void)sig;
+	if (++alarms == 3 && write(restart_pipe_write_end, "r", 1) != 1)
+		_exit(99);
+}
+
+// SA_RESTART: a pipe read interrupted by handlers starts again each time
+// and returns the byte the third handler wrote.
+static void check_sa_restart_pipe_read(void)
+{
+	struct sigaction sa = {0};
+	char c = 0;
+	long got;
+	int p[2];
+
+	if (pipe(p) != 0)
+		return;
+	restart_pipe_write_end = p[1];
+	sa.sa_handler = on_alarm_feed_pipe;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	alarms = 0;
+	set_timer(10000, 10000);
+	got = read(p[0], &c, 1);
+	set_timer(0, 0);
+	t_eq("sa_restart_pipe_read", got, 1);
+	t_eq("sa_restart_read_byte", c, 'r');
+	t_check("sa_restart_handlers_ran", alarms >= 3, "%d alarms", alarms);
+	close(p[0]);
+	close(p[1]);
+}
+
 // setitimer/alarm: SIGALRM ends a sleep and a blocked pipe read with
 // EINTR, reaches a thread computing without system calls, and repeats
 // with an interval.
@@ -384,5 +421,6 @@ void group_timers(void)
 		"%ld s left", (long)now.it_value.tv_sec);
 	t_eq("alarm_returns_previous", alarm(0), 3);
 	t_eq("alarm_none_left", alarm(0), 0);
+	check_sa_restart_pipe_read();
 	signal(SIGALRM, SIG_DFL);
 }
