@@ -63,8 +63,9 @@ struct thread {
 	uint64_t clear_child_tid;
 	uint64_t robust_list, robust_list_len;
 	char comm[TASK_COMM_LEN];
-	uint64_t sigmask; /* bit sig-1 blocked */
-	uint64_t pending; /* bit sig-1 sent, not yet delivered */
+	uint64_t sigmask;     /* bit sig-1 blocked */
+	uint64_t pending;     /* bit sig-1 sent, not yet delivered */
+	uint64_t sigwait_set; /* rt_sigtimedwait's set while it waits */
 	/* rt_sigsuspend's caller mask, put back by the handler's sigreturn
 	 * (or at once if no handler runs). */
 	uint64_t saved_sigmask;

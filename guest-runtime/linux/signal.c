@@ -17,6 +17,7 @@
 #include "kernel/clock.h"
 #include "linux/process.h"
 #include "linux/scheduler.h"
+#include "linux/signal_frame.h"
 #include "linux/syscall.h"
 #include "linux/uaccess.h"
 
@@ -94,6 +95,16 @@ static void send_signal(struct thread *t, int sig, int code)
 	t->pending_info[sig - 1]._sifields._kill._uid = 0;
 }
 
+/* As Linux: a signal ends a wait only if it will do something there (a
+ * handler or termination, not blocked) or rt_sigtimedwait waits for it.
+ * A blocked or ignored one leaves a sleep or a read alone. */
+static void wake_for_signal(struct thread *t, int sig)
+{
+	if ((t->sigwait_set & SIG_BIT(sig)) ||
+	    (!(t->sigmask & SIG_BIT(sig)) && !signal_is_ignored(t, sig)))
+		sched_wake(t, -EINTR);
+}
+
 void signal_send_process(int sig, int code)
 {
 	struct thread *target = NULL;
@@ -109,7 +120,7 @@ void signal_send_process(int sig, int code)
 	}
 	if (target) {
 		send_signal(target, sig, code);
-		sched_wake(target, -EINTR);
+		wake_for_signal(target, sig);
 	}
 }
 
@@ -123,7 +134,7 @@ static int64_t signal_to(bool pid_ok, struct thread *t, uint64_t sig, int code)
 		return -ESRCH;
 	if (sig != 0) {
 		send_signal(t, (int)sig, code);
-		sched_wake(t, -EINTR);
+		wake_for_signal(t, (int)sig);
 	}
 	return 0;
 }
@@ -202,6 +213,7 @@ SYSCALL_DEFINE(rt_sigtimedwait)
 	struct thread *t = current_thread();
 	struct __kernel_timespec ts;
 	uint64_t set, deadline = NO_DEADLINE;
+	int64_t rc;
 
 	if (a3 != KERNEL_SIGSET)
 		return -EINVAL;
@@ -230,7 +242,10 @@ SYSCALL_DEFINE(rt_sigtimedwait)
 		}
 		if (t->pending & ~t->sigmask)
 			return -EINTR; /* another signal arrived: its handler runs */
-		if (sched_block(deadline) == -ETIMEDOUT)
+		t->sigwait_set = set;
+		rc = sched_block(deadline);
+		t->sigwait_set = 0;
+		if (rc == -ETIMEDOUT)
 			return -EAGAIN;
 	}
 }

@@ -226,6 +226,14 @@ static void settle_interrupted_call(struct trap_frame *f, int64_t nr, const stru
 	f->rip -= SYSCALL_INSN_LEN;
 }
 
+bool signal_is_ignored(const struct thread *t, int sig)
+{
+	const struct sigaction *act = &t->proc->actions[sig - 1];
+
+	return act->sa_handler == SIG_IGN ||
+	       (act->sa_handler == SIG_DFL && (DEFAULT_IGNORED & SIG_BIT(sig)));
+}
+
 void signal_deliver_pending(struct trap_frame *f, int64_t syscall_nr)
 {
 	struct thread *t = current_thread();
@@ -238,8 +246,7 @@ void signal_deliver_pending(struct trap_frame *f, int64_t syscall_nr)
 
 		t->pending &= ~SIG_BIT(sig);
 		ready &= ~SIG_BIT(sig);
-		if (act->sa_handler == SIG_IGN ||
-		    (act->sa_handler == SIG_DFL && (DEFAULT_IGNORED & SIG_BIT(sig))))
+		if (signal_is_ignored(t, sig))
 			continue;
 		if (act->sa_handler == SIG_DFL)
 			process_exit(sig); /* terminated: 128+sig, as a shell says */

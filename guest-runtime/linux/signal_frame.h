@@ -8,15 +8,22 @@
 #ifndef GUEST_LINUX_SIGNAL_FRAME_H
 #define GUEST_LINUX_SIGNAL_FRAME_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "arch/x86/trap.h"
+
+struct thread;
 
 /* A signal the CPU raised in the program (a fault).  If the program
  * handles sig and does not block it, frame now enters the handler and the
  * result is 0; otherwise the caller ends the program (-1), as Linux does
  * for a fault it cannot deliver. */
 int signal_deliver_fault(struct trap_frame *frame, int sig, int code, uint64_t addr);
+
+/* Whether sig's action for t is to do nothing (SIG_IGN, or a default
+ * that ignores). */
+bool signal_is_ignored(const struct thread *t, int sig);
 
 /* On the way back to the program: the first pending signal it does not
  * block gets its action (a handler entered through frame, ignored, or

@@ -385,6 +385,31 @@ static void check_sa_restart_pipe_read(void)
 	close(p[1]);
 }
 
+// A blocked or an ignored signal leaves a sleep alone, as Linux does not
+// wake the sleeper; the blocked one pends and runs its handler once
+// unblocked.
+static void check_unwanted_signal_leaves_sleep(void)
+{
+	struct timespec sleep_100ms = {0, 100000000};
+	sigset_t alrm, old, pend;
+
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	signal(SIGALRM, on_alarm);
+	alarms = 0;
+	sigprocmask(SIG_BLOCK, &alrm, &old);
+	set_timer(20000, 0);
+	t_eq("blocked_signal_leaves_sleep", nanosleep(&sleep_100ms, NULL), 0);
+	sigpending(&pend);
+	t_eq("blocked_signal_pends", sigismember(&pend, SIGALRM), 1);
+	t_eq("blocked_signal_waits", alarms, 0);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	t_eq("unblocked_signal_delivered", alarms, 1);
+	signal(SIGALRM, SIG_IGN);
+	set_timer(20000, 0);
+	t_eq("ignored_signal_leaves_sleep", nanosleep(&sleep_100ms, NULL), 0);
+}
+
 // setitimer/alarm: SIGALRM ends a sleep and a blocked pipe read with
 // EINTR, reaches a thread computing without system calls, and repeats
 // with an interval.
@@ -422,5 +447,6 @@ void group_timers(void)
 	t_eq("alarm_returns_previous", alarm(0), 3);
 	t_eq("alarm_none_left", alarm(0), 0);
 	check_sa_restart_pipe_read();
+	check_unwanted_signal_leaves_sleep();
 	signal(SIGALRM, SIG_DFL);
 }
