@@ -34,6 +34,13 @@ struct pipe {
 
 static uint64_t next_pipe_ino = 1;
 
+/* Wakes the pipe's waiting readers and writers, and every poller. */
+static void pipe_changed(struct pipe *p)
+{
+	sched_wake_all(p);
+	sched_wake_all(&sched_poll_chan);
+}
+
 static uint64_t copy_out(struct pipe *p, uint8_t *buf, uint64_t len, int *fault)
 {
 	uint64_t done = 0;
@@ -88,7 +95,7 @@ static int64_t pipe_read(struct file *f, void *buf, uint64_t len, uint64_t off)
 
 		if (p->head != p->tail) {
 			got = copy_out(p, buf, len, &fault);
-			sched_wake_all(p); /* room for writers */
+			pipe_changed(p); /* room for writers */
 			return got ? (int64_t)got : (fault ? -EFAULT : 0);
 		}
 		if (p->writers == 0)
@@ -115,7 +122,7 @@ static int64_t pipe_write(struct file *f, const void *buf, uint64_t len, uint64_
 		/* Writes of up to PIPE_BUF bytes are atomic: all or nothing. */
 		if (len > PIPE_BUF || PIPE_CAPACITY - (p->head - p->tail) >= len) {
 			done += copy_in(p, (const uint8_t *)buf + done, len - done, &fault);
-			sched_wake_all(p); /* data for readers */
+			pipe_changed(p); /* data for readers */
 		}
 		if (done == len || fault)
 			return done ? (int64_t)done : -EFAULT;
@@ -147,7 +154,7 @@ static void pipe_release(struct file *f)
 		p->readers--;
 	else
 		p->writers--;
-	sched_wake_all(p); /* readers see end of file, writers EPIPE */
+	pipe_changed(p); /* readers see end of file, writers EPIPE */
 	if (p->readers == 0 && p->writers == 0) {
 		kfree(p->buf);
 		kfree(p);

@@ -207,15 +207,22 @@ int64_t sched_block(uint64_t deadline)
 	return cur->wake_result;
 }
 
-int64_t sched_wait_on(const void *chan)
+const char sched_poll_chan;
+
+int64_t sched_wait_on_until(const void *chan, uint64_t deadline)
 {
 	struct thread *cur = current_thread();
 	int64_t rc;
 
 	cur->wait_chan = chan;
-	rc = sched_block(NO_DEADLINE);
+	rc = sched_block(deadline);
 	cur->wait_chan = NULL;
 	return rc;
+}
+
+int64_t sched_wait_on(const void *chan)
+{
+	return sched_wait_on_until(chan, NO_DEADLINE);
 }
 
 void sched_wake_all(const void *chan)

@@ -32,6 +32,14 @@ int64_t sched_block(uint64_t deadline);
  * of a pipe for data or room. */
 int64_t sched_wait_on(const void *chan);
 
+/* As sched_wait_on, ending at deadline too (-ETIMEDOUT). */
+int64_t sched_wait_on_until(const void *chan, uint64_t deadline);
+
+/* The channel poll and select wait on.  A file whose readiness changed
+ * wakes it with sched_wake_all; one channel serves every file, since few
+ * threads poll and a spurious wake only costs them a rescan. */
+extern const char sched_poll_chan;
+
 /* Wakes every thread waiting on chan. */
 void sched_wake_all(const void *chan);
 

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * poll, ppoll, select, pselect6 and the wait calls of a process without
- * children.  Readiness is checked once: with nothing ready, the caller
- * sleeps out its timeout while other threads run (an endless wait with
- * no other thread is said once on stderr, then waits, as Linux would
- * hang).  Waking on readiness comes with wait queues on files.
+ * children.  With nothing ready, the caller waits on the scheduler's
+ * poll channel, which a file whose readiness changed wakes, and scans
+ * again; a timeout ends the wait with nothing ready, a signal with EINTR
+ * (an endless wait with no other thread is said once on stderr, then
+ * waits, as Linux would hang).
  */
 #include <errno.h>
 #include <linux/poll.h>
 #include <linux/time_types.h>
 #include <linux/wait.h>
+#include <string.h>
 
 #include "fs/file.h"
 #include "kernel/clock.h"
@@ -37,18 +39,42 @@ static unsigned int fd_ready(int fd)
 	return ready;
 }
 
-/* Nothing is ready: let other threads run until the timeout (they
- * cannot make a file ready yet: readiness is not waited on, only time). */
-static void wait_for_nothing(uint64_t timeout_ns)
+static uint64_t deadline_after(uint64_t timeout_ns)
 {
-	sched_block(timeout_ns == NO_TIMEOUT ? NO_DEADLINE : clock_monotonic_ns() + timeout_ns);
+	return timeout_ns == NO_TIMEOUT ? NO_DEADLINE : clock_monotonic_ns() + timeout_ns;
+}
+
+/* Nothing was ready: 0 to scan again (some file changed), or the
+ * result the call ends with: nothing ready at the deadline, or -EINTR. */
+static int64_t wait_for_readiness(uint64_t timeout_ns, uint64_t deadline)
+{
+	int64_t rc;
+
+	if (timeout_ns == 0)
+		return 1;
+	rc = sched_wait_on_until(&sched_poll_chan, deadline);
+	return rc == -ETIMEDOUT ? 1 : rc;
+}
+
+static int64_t poll_scan(struct pollfd *fds, uint32_t nfds)
+{
+	int64_t ready = 0;
+
+	for (uint32_t i = 0; i < nfds; i++) {
+		unsigned int mask = (unsigned int)fds[i].events | POLLERR | POLLHUP | POLLNVAL;
+
+		fds[i].revents = fds[i].fd < 0 ? 0 : (short)(fd_ready(fds[i].fd) & mask);
+		ready += fds[i].revents != 0;
+	}
+	return ready;
 }
 
 static int64_t do_poll(uint64_t ufds, uint64_t nfds_arg, uint64_t timeout_ns)
 {
 	uint32_t nfds = (uint32_t)nfds_arg; /* Linux's is an unsigned int */
+	uint64_t deadline = deadline_after(timeout_ns);
 	struct pollfd *fds;
-	int64_t ready = 0;
+	int64_t ready, rc;
 
 	if (nfds > current_process()->rlimits[RLIMIT_NOFILE].rlim_cur || nfds > FD_TABLE_SIZE)
 		return -EINVAL;
@@ -59,14 +85,12 @@ static int64_t do_poll(uint64_t ufds, uint64_t nfds_arg, uint64_t timeout_ns)
 		kfree(fds);
 		return -EFAULT;
 	}
-	for (uint64_t i = 0; i < nfds; i++) {
-		unsigned int mask = (unsigned int)fds[i].events | POLLERR | POLLHUP | POLLNVAL;
-
-		fds[i].revents = fds[i].fd < 0 ? 0 : (short)(fd_ready(fds[i].fd) & mask);
-		ready += fds[i].revents != 0;
+	while ((ready = poll_scan(fds, nfds)) == 0) {
+		if ((rc = wait_for_readiness(timeout_ns, deadline)) != 0) {
+			ready = rc > 0 ? 0 : rc;
+			break;
+		}
 	}
-	if (ready == 0 && timeout_ns != 0)
-		wait_for_nothing(timeout_ns);
 	if (copy_to_user(ufds, fds, nfds * sizeof(*fds)) < 0)
 		ready = -EFAULT;
 	kfree(fds);
@@ -105,22 +129,18 @@ SYSCALL_DEFINE(ppoll)
 	return rc < 0 ? rc : do_poll(a0, a1, ns);
 }
 
-/* One fd_set: nfds bits in 64-bit words. */
-static int64_t select_sets(int nfds, uint64_t sets[3], uint64_t timeout_ns)
+#define FD_SET_WORDS (FD_SET_BITS / 64)
+
+/* The descriptors of in[] that are ready, as bits in out[]; their count,
+ * or -EBADF. */
+static int64_t select_scan(int nfds, const uint64_t in[3][FD_SET_WORDS],
+			   uint64_t out[3][FD_SET_WORDS])
 {
-	uint64_t words = ((uint64_t)nfds + 63) / 64, in[3][FD_SET_BITS / 64] = {{0}},
-		 out[3][FD_SET_BITS / 64] = {{0}};
 	static const unsigned int want[3] = {POLLIN | POLLRDNORM | POLLHUP | POLLERR,
 					     POLLOUT | POLLWRNORM | POLLERR, POLLPRI};
 	int64_t ready = 0;
 
-	if (nfds < 0)
-		return -EINVAL;
-	if (nfds > FD_SET_BITS)
-		nfds = FD_SET_BITS; /* as Linux caps it at the table's size */
-	for (int s = 0; s < 3; s++)
-		if (sets[s] && copy_from_user(in[s], sets[s], words * 8) < 0)
-			return -EFAULT;
+	memset(out, 0, 3 * FD_SET_WORDS * sizeof(uint64_t));
 	for (int fd = 0; fd < nfds; fd++) {
 		uint64_t bit = 1ull << (fd % 64);
 		unsigned int r;
@@ -137,8 +157,33 @@ static int64_t select_sets(int nfds, uint64_t sets[3], uint64_t timeout_ns)
 			}
 		}
 	}
-	if (ready == 0 && timeout_ns != 0)
-		wait_for_nothing(timeout_ns);
+	return ready;
+}
+
+/* One fd_set: nfds bits in 64-bit words. */
+static int64_t select_sets(int nfds, uint64_t sets[3], uint64_t timeout_ns)
+{
+	uint64_t in[3][FD_SET_WORDS] = {{0}}, out[3][FD_SET_WORDS],
+		 deadline = deadline_after(timeout_ns), words;
+	int64_t ready, rc;
+
+	if (nfds < 0)
+		return -EINVAL;
+	if (nfds > FD_SET_BITS)
+		nfds = FD_SET_BITS;	    /* as Linux caps it at the table's size */
+	words = ((uint64_t)nfds + 63) / 64; /* after the cap: in[] holds no more */
+	for (int s = 0; s < 3; s++)
+		if (sets[s] && copy_from_user(in[s], sets[s], words * 8) < 0)
+			return -EFAULT;
+	while ((ready = select_scan(nfds, (const uint64_t(*)[FD_SET_WORDS])in, out)) == 0) {
+		if ((rc = wait_for_readiness(timeout_ns, deadline)) != 0) {
+			if (rc < 0)
+				return rc; /* the sets are left as they were, as Linux does */
+			break;
+		}
+	}
+	if (ready < 0)
+		return ready;
 	for (int s = 0; s < 3; s++)
 		if (sets[s] && copy_to_user(sets[s], out[s], words * 8) < 0)
 			return -EFAULT;

@@ -57,6 +57,12 @@ static void readiness(void)
 	FD_SET(p[1], &wr);
 	t_eq("select_ready", select(p[1] + 1, &rd, &wr, NULL, &tv), 2);
 	t_check("select_sets", FD_ISSET(p[0], &rd) && FD_ISSET(p[1], &wr), "sets changed");
+	// nfds past the descriptor table, with sets that long: only the
+	// table's part is read.
+	uint64_t big[4096 / 64] = {0};
+	big[p[1] / 64] = 1ull << (p[1] % 64);
+	big[3000 / 64] = ~0ull; // no such descriptors, but past the cap
+	t_eq("select_sets_past_table", select(4096, NULL, (fd_set *)big, NULL, &tv), 1);
 	close(p[1]);
 	pfd[0] = (struct pollfd){.fd = p[0], .events = POLLIN};
 	t_eq("poll_after_writer_closed", poll(pfd, 1, 0), 1);

@@ -6,10 +6,12 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/select.h>
 #include <unistd.h>
 
 #define WORKERS 8
@@ -167,6 +169,30 @@ static void blocking_pipe(void)
 	close(pipe_fds[0]);
 }
 
+// poll and select with a long timeout wake when another thread makes the
+// pipe ready, not when the timeout ends.
+static void poll_wakes_on_readiness(void)
+{
+	struct pollfd pfd;
+	struct timeval long_wait = {30, 0};
+	fd_set rd;
+	char buf[8];
+	pthread_t t;
+
+	if (pipe(pipe_fds) != 0 || pthread_create(&t, NULL, late_writer, NULL) != 0)
+		return;
+	pfd = (struct pollfd){.fd = pipe_fds[0], .events = POLLIN};
+	t_eq("poll_wakes_on_write", poll(&pfd, 1, 30000), 1);
+	// The writer may have closed too: POLLHUP may come with it.
+	t_check("poll_wakes_readable", pfd.revents & POLLIN, "revents %#x", pfd.revents);
+	t_eq("poll_wakes_read", read(pipe_fds[0], buf, sizeof buf), 4);
+	FD_ZERO(&rd);
+	FD_SET(pipe_fds[0], &rd);
+	t_eq("select_wakes_on_close", select(pipe_fds[0] + 1, &rd, NULL, NULL, &long_wait), 1);
+	pthread_join(t, NULL);
+	close(pipe_fds[0]);
+}
+
 static volatile int stop_spinning;
 static volatile long spins;
 
@@ -196,6 +222,7 @@ void group_threads(void)
 {
 	preemption();
 	blocking_pipe();
+	poll_wakes_on_readiness();
 	stress();
 	signal_to_blocked_thread();
 	robust_mutex();
