@@ -26,6 +26,8 @@
 #define TASK_COMM_LEN	  16
 /* Linux x86-64 has 64 signals; the UAPI header only names the first 32. */
 #define SIGNAL_COUNT 64
+/* timer_create's timers per process (Linux allows thousands). */
+#define POSIX_TIMER_MAX 32
 
 struct file;
 struct trap_frame;
@@ -53,6 +55,19 @@ struct process {
 	struct {
 		uint64_t deadline, interval;
 	} itimers[3];
+	/* timer_create's timers; a timer's id is its index. */
+	struct posix_timer {
+		bool used;
+		int clock;  /* the clockid timer_settime's times are on */
+		int notify; /* SIGEV_SIGNAL, SIGEV_NONE or SIGEV_THREAD_ID */
+		int signo;
+		int target_tid; /* SIGEV_THREAD_ID's thread */
+		sigval_t value;
+		/* CLOCK_MONOTONIC ns of the next expiry (0: disarmed), and
+		 * the interval. */
+		uint64_t deadline, interval;
+		int overrun; /* expiries missed before the last signal */
+	} posix_timers[POSIX_TIMER_MAX];
 };
 
 struct thread {

@@ -11,6 +11,7 @@
 #include "kernel/lapic_timer.h"
 #include "kernel/printk.h"
 #include "linux/itimer.h"
+#include "linux/posix_timer.h"
 #include "linux/process.h"
 #include "linux/signal_frame.h"
 
@@ -127,6 +128,7 @@ static void wake_expired(void)
 	uint64_t now = clock_monotonic_ns();
 
 	itimers_check(now);
+	posix_timers_check(now);
 	for (struct thread *t = threads; t; t = t->next)
 		if (t->state == THREAD_BLOCKED && t->deadline <= now)
 			sched_wake(t, -ETIMEDOUT);
@@ -147,7 +149,10 @@ static struct thread *pick_next(struct thread *cur)
 
 static uint64_t earliest_deadline(void)
 {
-	uint64_t d = itimers_next();
+	uint64_t d = itimers_next(), timers = posix_timers_next();
+
+	if (timers < d)
+		d = timers;
 
 	for (struct thread *t = threads; t; t = t->next)
 		if (t->state == THREAD_BLOCKED && t->deadline < d)

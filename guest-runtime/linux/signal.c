@@ -83,16 +83,28 @@ SYSCALL_DEFINE(rt_sigpending)
 	return copy_to_user(a0, &current_thread()->pending, a1);
 }
 
-/* Queues sig for thread t (standard signals do not queue twice); it is
- * delivered on the way back to the program. */
-static void send_signal(struct thread *t, int sig, int code)
+/* Queues info's signal for thread t (a signal does not queue twice);
+ * false when it was pending already.  It is delivered on the way back to
+ * the program. */
+static bool queue_signal(struct thread *t, const siginfo_t *info)
 {
+	int sig = info->si_signo;
+
 	if (t->pending & SIG_BIT(sig))
-		return;
+		return false;
 	t->pending |= SIG_BIT(sig);
-	t->pending_info[sig - 1] = (siginfo_t){.si_signo = sig, .si_code = code};
-	t->pending_info[sig - 1]._sifields._kill._pid = t->proc->pid;
-	t->pending_info[sig - 1]._sifields._kill._uid = 0;
+	t->pending_info[sig - 1] = *info;
+	return true;
+}
+
+/* The siginfo of a signal the process sent itself (or the kernel sent). */
+static siginfo_t sent_info(int sig, int code)
+{
+	siginfo_t info = {.si_signo = sig, .si_code = code};
+
+	info._sifields._kill._pid = current_process()->pid;
+	info._sifields._kill._uid = 0;
+	return info;
 }
 
 /* As Linux: a signal ends a wait only if it will do something there (a
@@ -105,7 +117,8 @@ static void wake_for_signal(struct thread *t, int sig)
 		sched_wake(t, -EINTR);
 }
 
-void signal_send_process(int sig, int code)
+/* The thread that takes a signal sent to the process. */
+static struct thread *process_target(int sig)
 {
 	struct thread *target = NULL;
 
@@ -118,10 +131,28 @@ void signal_send_process(int sig, int code)
 		    (!(t->sigmask & SIG_BIT(sig)) && (target->sigmask & SIG_BIT(sig))))
 			target = t;
 	}
-	if (target) {
-		send_signal(target, sig, code);
-		wake_for_signal(target, sig);
-	}
+	return target;
+}
+
+bool signal_send_info(struct thread *target, const siginfo_t *info)
+{
+	int sig = info->si_signo;
+	bool queued;
+
+	if (target == NULL)
+		target = process_target(sig);
+	if (target == NULL)
+		return false;
+	queued = queue_signal(target, info);
+	wake_for_signal(target, sig);
+	return queued;
+}
+
+void signal_send_process(int sig, int code)
+{
+	siginfo_t info = sent_info(sig, code);
+
+	signal_send_info(NULL, &info);
 }
 
 /* Sends sig to t (NULL: no such thread); a blocked thread wakes with
@@ -133,8 +164,9 @@ static int64_t signal_to(bool pid_ok, struct thread *t, uint64_t sig, int code)
 	if (!pid_ok || t == NULL)
 		return -ESRCH;
 	if (sig != 0) {
-		send_signal(t, (int)sig, code);
-		wake_for_signal(t, (int)sig);
+		siginfo_t info = sent_info((int)sig, code);
+
+		signal_send_info(t, &info);
 	}
 	return 0;
 }

@@ -8,6 +8,7 @@
 #ifndef GUEST_LINUX_SIGNAL_FRAME_H
 #define GUEST_LINUX_SIGNAL_FRAME_H
 
+#include <asm/siginfo.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -35,6 +36,10 @@ void signal_deliver_pending(struct trap_frame *frame, int64_t syscall_nr);
 /* A signal for the process (timers): one thread that does not block it
  * takes it, woken if it waits. */
 void signal_send_process(int sig, int code);
+
+/* Sends info's signal to target, or to the process when target is NULL;
+ * false when it was already pending there (it does not queue twice). */
+bool signal_send_info(struct thread *target, const siginfo_t *info);
 
 /* The VMM's interrupt: the signals sent to lispvm (Ctrl-C, kill) go to
  * the program; taken at once if frame is the program's. */

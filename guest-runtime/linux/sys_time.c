@@ -6,6 +6,7 @@
 
 #include "arch/x86/cpu.h"
 #include "kernel/clock.h"
+#include "linux/clocks.h"
 #include "linux/process.h"
 #include "linux/scheduler.h"
 #include "linux/syscall.h"
@@ -13,7 +14,7 @@
 
 /* With one runnable thread and no other work, all time since exec is the
  * process's (and its thread's) CPU time. */
-static int clock_now(uint64_t id, uint64_t *ns)
+int clock_id_now(uint64_t id, uint64_t *ns)
 {
 	switch (id) {
 	case CLOCK_REALTIME:
@@ -46,7 +47,7 @@ SYSCALL_DEFINE(clock_gettime)
 {
 	struct __kernel_timespec ts;
 	uint64_t ns;
-	int rc = clock_now(a0, &ns);
+	int rc = clock_id_now(a0, &ns);
 
 	if (rc < 0)
 		return rc;
@@ -58,7 +59,7 @@ SYSCALL_DEFINE(clock_getres)
 {
 	struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 1};
 	uint64_t ns;
-	int rc = clock_now(a0, &ns);
+	int rc = clock_id_now(a0, &ns);
 
 	if (rc < 0)
 		return rc;
@@ -99,10 +100,10 @@ static int64_t wait_until(uint64_t id, uint64_t deadline)
 	uint64_t now;
 	int64_t rc;
 
-	if (clock_now(id, &now) < 0 || now >= deadline)
+	if (clock_id_now(id, &now) < 0 || now >= deadline)
 		return 0;
 	if (id == CLOCK_PROCESS_CPUTIME_ID || id == CLOCK_THREAD_CPUTIME_ID) {
-		while (clock_now(id, &now) == 0 && now < deadline)
+		while (clock_id_now(id, &now) == 0 && now < deadline)
 			cpu_relax();
 		return 0;
 	}
@@ -119,7 +120,7 @@ static int64_t sleep_for(uint64_t id, uint64_t uts, bool absolute)
 		return -EFAULT;
 	if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= (long long)NSEC_PER_SEC)
 		return -EINVAL;
-	if (clock_now(id, &now) < 0)
+	if (clock_id_now(id, &now) < 0)
 		return -EINVAL;
 	return wait_until(id, (absolute ? 0 : now) + (uint64_t)ts.tv_sec * NSEC_PER_SEC +
 				      (uint64_t)ts.tv_nsec);

@@ -137,6 +137,11 @@
 	X(__NR_setitimer, setitimer)                                                               \
 	X(__NR_getitimer, getitimer)                                                               \
 	X(__NR_alarm, alarm)                                                                       \
+	X(__NR_timer_create, timer_create)                                                         \
+	X(__NR_timer_settime, timer_settime)                                                       \
+	X(__NR_timer_gettime, timer_gettime)                                                       \
+	X(__NR_timer_getoverrun, timer_getoverrun)                                                 \
+	X(__NR_timer_delete, timer_delete)                                                         \
 	X(__NR_pause, pause)                                                                       \
 	X(__NR_poll, poll)                                                                         \
 	X(__NR_ppoll, ppoll)                                                                       \
