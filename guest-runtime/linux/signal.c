@@ -219,6 +219,30 @@ SYSCALL_DEFINE(sigaltstack)
 	return 0;
 }
 
+int signal_mask_for_wait(uint64_t umask, uint64_t size)
+{
+	struct thread *t = current_thread();
+	uint64_t mask;
+
+	if (umask == 0)
+		return 0;
+	if (size != KERNEL_SIGSET)
+		return -EINVAL;
+	if (copy_from_user(&mask, umask, sizeof(mask)) < 0)
+		return -EFAULT;
+	t->saved_sigmask = t->sigmask;
+	t->has_saved_sigmask = true;
+	t->sigmask = mask & ~UNBLOCKABLE;
+	return 0;
+}
+
+bool signal_wanted_pending(void)
+{
+	struct thread *t = current_thread();
+
+	return (t->pending & ~t->sigmask) != 0;
+}
+
 /* Waits, with mask as the signal mask, until a signal is delivered; its
  * handler returns to the caller with the old mask back.  Always -EINTR. */
 SYSCALL_DEFINE(rt_sigsuspend)

@@ -37,6 +37,14 @@ void signal_deliver_pending(struct trap_frame *frame, int64_t syscall_nr);
  * takes it, woken if it waits. */
 void signal_send_process(int sig, int code);
 
+/* ppoll's and pselect6's mask (umask, size bytes; none when 0): the
+ * calling thread waits with it, and gets its own mask back on the way
+ * out, after a handler if one runs (as rt_sigsuspend does).  0 or -errno. */
+int signal_mask_for_wait(uint64_t umask, uint64_t size);
+
+/* Whether the calling thread has a pending signal it does not block. */
+bool signal_wanted_pending(void);
+
 /* Sends info's signal to target, or to the process when target is NULL;
  * false when it was already pending there (it does not queue twice). */
 bool signal_send_info(struct thread *target, const siginfo_t *info);

@@ -4,6 +4,7 @@
  * children.  With nothing ready, the caller waits on the scheduler's
  * poll channel, which a file whose readiness changed wakes, and scans
  * again; a timeout ends the wait with nothing ready, a signal with EINTR
+ * (ppoll and pselect6 wait with the mask they are given)
  * (an endless wait with no other thread is said once on stderr, then
  * waits, as Linux would hang).
  */
@@ -19,6 +20,7 @@
 #include "linux/fd.h"
 #include "linux/process.h"
 #include "linux/scheduler.h"
+#include "linux/signal_frame.h"
 #include "linux/syscall.h"
 #include "linux/uaccess.h"
 
@@ -52,6 +54,8 @@ static int64_t wait_for_readiness(uint64_t timeout_ns, uint64_t deadline)
 
 	if (timeout_ns == 0)
 		return 1;
+	if (signal_wanted_pending())
+		return -EINTR; /* e.g. one ppoll's mask just unblocked */
 	rc = sched_wait_on_until(&sched_poll_chan, deadline);
 	return rc == -ETIMEDOUT ? 1 : rc;
 }
@@ -120,13 +124,14 @@ static int timespec_ns(uint64_t uts, uint64_t *ns)
 	return 0;
 }
 
-/* The signal mask argument changes nothing while no signal is delivered. */
 SYSCALL_DEFINE(ppoll)
 {
 	uint64_t ns;
 	int rc = timespec_ns(a2, &ns);
 
-	return rc < 0 ? rc : do_poll(a0, a1, ns);
+	if (rc < 0 || (rc = signal_mask_for_wait(a3, a4)) < 0)
+		return rc;
+	return do_poll(a0, a1, ns);
 }
 
 #define FD_SET_WORDS (FD_SET_BITS / 64)
@@ -208,9 +213,18 @@ SYSCALL_DEFINE(select)
 SYSCALL_DEFINE(pselect6)
 {
 	uint64_t sets[3] = {a1, a2, a3}, ns;
+	struct {
+		uint64_t mask, size;
+	} sigmask = {0, 0};
 	int rc = timespec_ns(a4, &ns);
 
-	return rc < 0 ? rc : select_sets((int)a0, sets, ns);
+	if (rc < 0)
+		return rc;
+	if (a5 && copy_from_user(&sigmask, a5, sizeof(sigmask)) < 0)
+		return -EFAULT;
+	if ((rc = signal_mask_for_wait(sigmask.mask, sigmask.size)) < 0)
+		return rc;
+	return select_sets((int)a0, sets, ns);
 }
 
 /* No children: fork does not exist here. */

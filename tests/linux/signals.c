@@ -8,12 +8,14 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/select.h>
 #include <sys/time.h>
 #include <time.h>
 #include <sys/syscall.h>
@@ -502,6 +504,43 @@ static void check_posix_timers(void)
 	signal(SIGUSR2, SIG_DFL);
 }
 
+// ppoll's and pselect's mask: a signal blocked outside the call and
+// already pending ends the wait with EINTR, its handler runs, and the
+// caller's mask comes back.
+static void check_wait_with_mask(void)
+{
+	struct timespec five_s = {5, 0};
+	struct pollfd pfd;
+	sigset_t usr1, empty, old, cur;
+	fd_set rd;
+	int p[2];
+
+	if (pipe(p) != 0)
+		return;
+	signal(SIGUSR1, on_alarm);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigemptyset(&empty);
+	sigprocmask(SIG_BLOCK, &usr1, &old);
+	alarms = 0;
+	raise(SIGUSR1);
+	pfd = (struct pollfd){.fd = p[0], .events = POLLIN};
+	t_err("ppoll_mask_lets_signal_in", ppoll(&pfd, 1, &five_s, &empty), EINTR);
+	t_eq("ppoll_mask_handler_ran", alarms, 1);
+	sigprocmask(SIG_BLOCK, NULL, &cur);
+	t_eq("ppoll_mask_restored", sigismember(&cur, SIGUSR1), 1);
+	raise(SIGUSR1);
+	FD_ZERO(&rd);
+	FD_SET(p[0], &rd);
+	t_err("pselect_mask_lets_signal_in", pselect(p[0] + 1, &rd, NULL, NULL, &five_s, &empty),
+	      EINTR);
+	t_eq("pselect_mask_handler_ran", alarms, 2);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	signal(SIGUSR1, SIG_DFL);
+	close(p[0]);
+	close(p[1]);
+}
+
 // setitimer/alarm: SIGALRM ends a sleep and a blocked pipe read with
 // EINTR, reaches a thread computing without system calls, and repeats
 // with an interval.
@@ -541,5 +580,6 @@ void group_timers(void)
 	check_sa_restart_pipe_read();
 	check_unwanted_signal_leaves_sleep();
 	check_posix_timers();
+	check_wait_with_mask();
 	signal(SIGALRM, SIG_DFL);
 }
