@@ -247,17 +247,13 @@ bool signal_wanted_pending(void)
  * handler returns to the caller with the old mask back.  Always -EINTR. */
 SYSCALL_DEFINE(rt_sigsuspend)
 {
-	struct thread *t = current_thread();
-	uint64_t mask;
+	int rc;
 
-	if (a1 != KERNEL_SIGSET)
-		return -EINVAL;
-	if (copy_from_user(&mask, a0, sizeof(mask)) < 0)
-		return -EFAULT;
-	t->saved_sigmask = t->sigmask;
-	t->has_saved_sigmask = true;
-	t->sigmask = mask & ~UNBLOCKABLE;
-	while (!(t->pending & ~t->sigmask))
+	if (a0 == 0)
+		return -EFAULT; /* the mask is not optional here */
+	if ((rc = signal_mask_for_wait(a0, a1)) < 0)
+		return rc;
+	while (!signal_wanted_pending())
 		sched_block(NO_DEADLINE);
 	return -EINTR;
 }
