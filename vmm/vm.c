@@ -332,27 +332,26 @@ static struct vm_stop deadline_stop(struct vm *vm)
 #define MSI_ADDRESS_LAPIC0 0xfee00000u
 
 /* Signals sent to lispvm: to the program once it can take them, else the
- * end of the VM as for a program with no handler (128+signal). */
-static struct vm_stop forward_host_signals(struct vm *vm, uint64_t *announced)
+ * end of the VM as for a program with no handler (128+signal).  Every
+ * signal sends the MSI again, even for signals the guest has not taken
+ * yet: a repeated Ctrl-C must reach a guest that missed the first. */
+static struct vm_stop forward_host_signals(struct vm *vm)
 {
 	uint64_t pending = host_signals_pending();
 	struct kvm_msi msi = {.address_lo = MSI_ADDRESS_LAPIC0, .data = LISPVM_HOST_SIGNAL_VECTOR};
 
 	vm->vcpu.run->immediate_exit = 0;
-	*announced &= pending; /* what the guest took is no longer announced */
-	if ((pending & ~*announced) == 0)
+	if (pending == 0)
 		return (struct vm_stop){.kind = VM_RUNNING};
 	if (!host_signals_ready() || !vm->kvm.irqchip ||
 	    ioctl(vm->kvm.vm_fd, KVM_SIGNAL_MSI, &msi) <= 0)
 		return (struct vm_stop){.kind = VM_STOP_EXIT,
 					.status = 128 + __builtin_ctzll(pending) + 1};
-	*announced = pending;
 	return (struct vm_stop){.kind = VM_RUNNING};
 }
 
 static struct vm_stop vm_loop(struct vm *vm)
 {
-	uint64_t announced = 0;
 	struct hypercall_context hc = {
 		.mem = &vm->mem, .console_fd = vm->config->console_fd, .hostfs = &vm->hostfs};
 
@@ -363,7 +362,7 @@ static struct vm_stop vm_loop(struct vm *vm)
 			if (errno == EINTR && run_deadline_expired())
 				return deadline_stop(vm);
 			if (errno == EINTR) {
-				stop = forward_host_signals(vm, &announced);
+				stop = forward_host_signals(vm);
 				if (stop.kind != VM_RUNNING)
 					return stop;
 				continue;
