@@ -383,7 +383,10 @@ static int64_t op_rmdir(struct hostfs_call *c)
 	return remove_entry(c, AT_REMOVEDIR);
 }
 
-static int64_t op_rename(struct hostfs_call *c)
+/* The calls that name two entries: path (from) and path2 (to). */
+typedef int (*two_entry_fn)(int from_dir, const char *from, int to_dir, const char *to);
+
+static int64_t on_two_entries(struct hostfs_call *c, two_entry_fn fn)
 {
 	struct hostfs_entry from, to;
 	int rc = fetch_entry(c, c->req.path_gpa, c->req.path_len, c->path, &from);
@@ -392,11 +395,16 @@ static int64_t op_rename(struct hostfs_call *c)
 		return rc;
 	rc = fetch_entry(c, c->req.path2_gpa, c->req.path2_len, c->path2, &to);
 	if (rc == 0) {
-		rc = (int)result(renameat(from.dir, from.name, to.dir, to.name));
+		rc = (int)result(fn(from.dir, from.name, to.dir, to.name));
 		close(to.dir);
 	}
 	close(from.dir);
 	return rc;
+}
+
+static int64_t op_rename(struct hostfs_call *c)
+{
+	return on_two_entries(c, renameat);
 }
 
 /* path is the new link's target, stored as given: the host never follows
@@ -413,21 +421,15 @@ static int64_t op_symlink(struct hostfs_call *c)
 	return rc;
 }
 
+/* Flags 0: the source is never followed if it is a symlink. */
+static int link_no_follow(int from_dir, const char *from, int to_dir, const char *to)
+{
+	return linkat(from_dir, from, to_dir, to, 0);
+}
+
 static int64_t op_link(struct hostfs_call *c)
 {
-	struct hostfs_entry from, to;
-	int rc = fetch_entry(c, c->req.path_gpa, c->req.path_len, c->path, &from);
-
-	if (rc < 0)
-		return rc;
-	rc = fetch_entry(c, c->req.path2_gpa, c->req.path2_len, c->path2, &to);
-	if (rc == 0) {
-		/* Flags 0: the source is never followed if it is a symlink. */
-		rc = (int)result(linkat(from.dir, from.name, to.dir, to.name, 0));
-		close(to.dir);
-	}
-	close(from.dir);
-	return rc;
+	return on_two_entries(c, link_no_follow);
 }
 
 /* Permission bits only, as for files the guest creates; the last name is
