@@ -12,6 +12,7 @@
 #include <linux/time_types.h>
 
 #include "kernel/clock.h"
+#include "linux/clocks.h"
 #include "linux/process.h"
 #include "linux/scheduler.h"
 #include "linux/syscall.h"
@@ -45,7 +46,7 @@ static int64_t futex_deadline(uint64_t uts, int op, uint64_t *deadline)
 		return 0;
 	if (copy_from_user(&ts, uts, sizeof(ts)) < 0)
 		return -EFAULT;
-	if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= (long long)NSEC_PER_SEC)
+	if (!timespec_valid(&ts))
 		return -EINVAL;
 	ns = (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 	if ((op & FUTEX_CMD_MASK) == FUTEX_WAIT)

@@ -139,25 +139,15 @@ static uint64_t ts_ns(const struct __kernel_timespec *ts)
 	return (uint64_t)ts->tv_sec * NSEC_PER_SEC + (uint64_t)ts->tv_nsec;
 }
 
-static bool ts_valid(const struct __kernel_timespec *ts)
-{
-	return ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < (long long)NSEC_PER_SEC;
-}
-
-static struct __kernel_timespec ns_ts(uint64_t ns)
-{
-	return (struct __kernel_timespec){.tv_sec = (long long)(ns / NSEC_PER_SEC),
-					  .tv_nsec = (long long)(ns % NSEC_PER_SEC)};
-}
-
 static struct __kernel_itimerspec current_setting(const struct posix_timer *t)
 {
 	uint64_t now = clock_monotonic_ns();
 
 	return (struct __kernel_itimerspec){
-		.it_interval = ns_ts(t->interval),
+		.it_interval = ns_to_timespec(t->interval),
 		/* Due but not yet checked: 1 ns left, never "disarmed". */
-		.it_value = ns_ts(t->deadline > now ? t->deadline - now : (t->deadline ? 1 : 0)),
+		.it_value = ns_to_timespec(t->deadline > now ? t->deadline - now
+							     : (t->deadline ? 1 : 0)),
 	};
 }
 
@@ -183,7 +173,7 @@ SYSCALL_DEFINE(timer_settime)
 		return -EINVAL;
 	if (copy_from_user(&v, a2, sizeof(v)) < 0)
 		return -EFAULT;
-	if (!ts_valid(&v.it_value) || !ts_valid(&v.it_interval))
+	if (!timespec_valid(&v.it_value) || !timespec_valid(&v.it_interval))
 		return -EINVAL;
 	old = current_setting(t);
 	if (a3 && copy_to_user(a3, &old, sizeof(old)) < 0)

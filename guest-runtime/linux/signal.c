@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "kernel/clock.h"
+#include "linux/clocks.h"
 #include "linux/process.h"
 #include "linux/scheduler.h"
 #include "linux/signal_frame.h"
@@ -275,7 +276,7 @@ SYSCALL_DEFINE(rt_sigtimedwait)
 	if (a2) {
 		if (copy_from_user(&ts, a2, sizeof(ts)) < 0)
 			return -EFAULT;
-		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= (long long)NSEC_PER_SEC)
+		if (!timespec_valid(&ts))
 			return -EINVAL;
 		deadline = clock_monotonic_ns() + (uint64_t)ts.tv_sec * NSEC_PER_SEC +
 			   (uint64_t)ts.tv_nsec;

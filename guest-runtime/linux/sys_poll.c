@@ -18,6 +18,7 @@
 #include "kernel/clock.h"
 #include "kernel/kheap.h"
 #include "linux/fd.h"
+#include "linux/clocks.h"
 #include "linux/process.h"
 #include "linux/scheduler.h"
 #include "linux/signal_frame.h"
@@ -118,7 +119,7 @@ static int timespec_ns(uint64_t uts, uint64_t *ns)
 	}
 	if (copy_from_user(&ts, uts, sizeof(ts)) < 0)
 		return -EFAULT;
-	if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= (long long)NSEC_PER_SEC)
+	if (!timespec_valid(&ts))
 		return -EINVAL;
 	*ns = (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 	return 0;

@@ -37,12 +37,6 @@ int clock_id_now(uint64_t id, uint64_t *ns)
 	}
 }
 
-static struct __kernel_timespec to_timespec(uint64_t ns)
-{
-	return (struct __kernel_timespec){.tv_sec = (long long)(ns / NSEC_PER_SEC),
-					  .tv_nsec = (long long)(ns % NSEC_PER_SEC)};
-}
-
 SYSCALL_DEFINE(clock_gettime)
 {
 	struct __kernel_timespec ts;
@@ -51,7 +45,7 @@ SYSCALL_DEFINE(clock_gettime)
 
 	if (rc < 0)
 		return rc;
-	ts = to_timespec(ns);
+	ts = ns_to_timespec(ns);
 	return copy_to_user(a1, &ts, sizeof(ts));
 }
 
@@ -118,7 +112,7 @@ static int64_t sleep_for(uint64_t id, uint64_t uts, bool absolute)
 
 	if (copy_from_user(&ts, uts, sizeof(ts)) < 0)
 		return -EFAULT;
-	if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= (long long)NSEC_PER_SEC)
+	if (!timespec_valid(&ts))
 		return -EINVAL;
 	if (clock_id_now(id, &now) < 0)
 		return -EINVAL;
