@@ -32,16 +32,6 @@ static int add_memory_node(void *fdt, const struct ram_range *r, char *err, size
 	return 0;
 }
 
-/* An empty container node that later issues fill (images, devices). */
-static int add_container_node(void *fdt, const char *name, char *err, size_t err_size)
-{
-	TRY(fdt_begin_node(fdt, name));
-	TRY(fdt_property_u32(fdt, "#address-cells", 2));
-	TRY(fdt_property_u32(fdt, "#size-cells", 2));
-	TRY(fdt_end_node(fdt));
-	return 0;
-}
-
 /* A string-list property: the strings back to back, each NUL-terminated. */
 static int add_string_list(void *fdt, const char *name, char *const *strings, int n, char *err,
 			   size_t err_size)
@@ -131,6 +121,27 @@ static int add_mounts(void *fdt, const struct guest_params *params, char *err, s
 	return 0;
 }
 
+static int add_devices(void *fdt, const struct guest_params *params, char *err, size_t err_size)
+{
+	TRY(fdt_begin_node(fdt, LISPVM_FDT_NODE_DEVICES));
+	TRY(fdt_property_u32(fdt, "#address-cells", 2));
+	TRY(fdt_property_u32(fdt, "#size-cells", 2));
+	for (unsigned int i = 0; i < params->nr_devices; i++) {
+		const struct guest_device *d = &params->devices[i];
+		fdt64_t reg[2] = {cpu_to_fdt64(d->gpa), cpu_to_fdt64(d->size)};
+		char name[32];
+
+		snprintf(name, sizeof(name), "virtio_mmio@%" PRIx64, d->gpa);
+		TRY(fdt_begin_node(fdt, name));
+		TRY(fdt_property_string(fdt, "compatible", LISPVM_FDT_VIRTIO_MMIO));
+		TRY(fdt_property(fdt, "reg", reg, sizeof(reg)));
+		TRY(fdt_property_u32(fdt, LISPVM_FDT_PROP_MSI_VECTOR, d->msi_vector));
+		TRY(fdt_end_node(fdt));
+	}
+	TRY(fdt_end_node(fdt));
+	return 0;
+}
+
 int fdt_build(void *buf, size_t size, const struct memory_layout *layout, const char *bootargs,
 	      const struct guest_params *params, char *err, size_t err_size)
 {
@@ -153,7 +164,7 @@ int fdt_build(void *buf, size_t size, const struct memory_layout *layout, const 
 			return -1;
 	if (add_images(buf, params, err, err_size) < 0 ||
 	    add_mounts(buf, params, err, err_size) < 0 ||
-	    add_container_node(buf, LISPVM_FDT_NODE_DEVICES, err, err_size) < 0)
+	    add_devices(buf, params, err, err_size) < 0)
 		return -1;
 
 	TRY(fdt_end_node(buf));

@@ -10,6 +10,7 @@
 
 #define GUEST_MAX_IMAGES 8
 #define GUEST_MAX_MOUNTS 8
+#define GUEST_MAX_DEVICES 4
 
 struct guest_image {
 	const char *path; /* host path, for messages */
@@ -23,6 +24,13 @@ struct guest_mount {
 	const char *host_path;	/* as given on the command line */
 	const char *guest_path; /* absolute and normalized, not "/" */
 	bool readonly;
+};
+
+/* A virtio-mmio device: its registers and the vector of its MSI. */
+struct guest_device {
+	uint64_t gpa;
+	uint64_t size;
+	uint32_t msi_vector;
 };
 
 struct guest_program {
@@ -42,6 +50,8 @@ struct guest_params {
 	unsigned int nr_images;
 	struct guest_mount mounts[GUEST_MAX_MOUNTS];
 	unsigned int nr_mounts;
+	struct guest_device devices[GUEST_MAX_DEVICES];
+	unsigned int nr_devices;
 };
 
 #endif

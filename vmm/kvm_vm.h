@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define KVM_VM_MAX_MSI_ROUTES 8
+
 struct kvm_vm {
 	int kvm_fd;
 	int vm_fd;
@@ -14,6 +16,8 @@ struct kvm_vm {
 	unsigned int next_slot;
 	unsigned int max_slots;
 	bool irqchip; /* KVM's in-kernel LAPIC/IOAPIC exist */
+	uint32_t msi_routes[KVM_VM_MAX_MSI_ROUTES]; /* vector of GSI 24 + i */
+	unsigned int nr_msi_routes;
 };
 
 /* Opens /dev/kvm, checks the API version and every capability lispvm needs

@@ -22,6 +22,7 @@
 #include "hostfs.h"
 #include "hypercall.h"
 #include "image_slots.h"
+#include "kvm_irq.h"
 #include "kvm_vm.h"
 #include "log.h"
 #include "memory_layout.h"
@@ -29,6 +30,8 @@
 #include "run_deadline.h"
 #include "sandbox.h"
 #include "vcpu.h"
+#include "vcpu_kick.h"
+#include "virtio_console.h"
 
 #define ERR_SIZE 256
 
@@ -48,6 +51,7 @@ struct vm {
 	struct guest_params params;
 	struct image_mapping images[GUEST_MAX_IMAGES];
 	struct hostfs hostfs;
+	struct virtio_console console;
 	char err[ERR_SIZE];
 };
 
@@ -160,6 +164,26 @@ static int setup_mounts(struct vm *vm)
 	return 0;
 }
 
+/* A program gets the console device for its stdin (so a thread reading it
+ * blocks alone) where KVM can deliver the device's interrupt; elsewhere
+ * stdin falls back to the blocking STDIO_READ hypercall. */
+static int setup_console(struct vm *vm)
+{
+	struct guest_device *d = &vm->params.devices[vm->params.nr_devices];
+
+	if (vm->config->program == NULL || !vm->kvm.irqchip)
+		return 0;
+	if (virtio_console_open(&vm->console, &vm->kvm, &vm->mem, LISPVM_VIRTIO_MMIO_BASE,
+				LISPVM_VIRTIO_CONSOLE_VECTOR, STDIN_FILENO, STDOUT_FILENO, vm->err,
+				sizeof(vm->err)) < 0)
+		return -1;
+	*d = (struct guest_device){.gpa = LISPVM_VIRTIO_MMIO_BASE,
+				   .size = LISPVM_VIRTIO_MMIO_SIZE,
+				   .msi_vector = LISPVM_VIRTIO_CONSOLE_VECTOR};
+	vm->params.nr_devices++;
+	return 0;
+}
+
 static int vm_setup(struct vm *vm)
 {
 	struct elf_kernel kernel;
@@ -177,7 +201,7 @@ static int vm_setup(struct vm *vm)
 	    image_slots_map(&vm->kvm, &vm->mem, vm->config->image_paths, vm->config->nr_images,
 			    memory_layout_image_base(&vm->layout), &vm->params, vm->images, vm->err,
 			    sizeof(vm->err)) < 0 ||
-	    load_kernel(vm, &kernel) < 0 ||
+	    load_kernel(vm, &kernel) < 0 || setup_console(vm) < 0 ||
 	    pvh_boot_write(&vm->mem, &vm->layout, vm->config->cmdline, &vm->params, &start_info,
 			   vm->err, sizeof(vm->err)) < 0 ||
 	    vcpu_create(&vm->vcpu, &vm->kvm, 0, vm->err, sizeof(vm->err)) < 0 ||
@@ -281,6 +305,24 @@ static struct vm_stop handle_io(struct vm *vm, struct hypercall_context *hc)
 	return guest_crash();
 }
 
+static struct vm_stop console_failure(const char *why)
+{
+	log_error("guest broke the console device: %s", why);
+	return guest_crash();
+}
+
+static struct vm_stop handle_console_mmio(struct vm *vm)
+{
+	struct kvm_run *run = vm->vcpu.run;
+	const char *why = NULL;
+
+	if (run->mmio.len > sizeof(run->mmio.data) ||
+	    virtio_mmio_access(&vm->console.mmio, run->mmio.phys_addr, run->mmio.data,
+			       run->mmio.len, run->mmio.is_write, &why) < 0)
+		return console_failure(why ? why : "register access wider than 8 bytes");
+	return (struct vm_stop){.kind = VM_RUNNING};
+}
+
 static struct vm_stop handle_exit(struct vm *vm, struct hypercall_context *hc)
 {
 	struct kvm_run *run = vm->vcpu.run;
@@ -296,6 +338,8 @@ static struct vm_stop handle_exit(struct vm *vm, struct hypercall_context *hc)
 		report_vcpu_state(vm, "guest halted with nothing to wake it");
 		return guest_crash();
 	case KVM_EXIT_MMIO:
+		if (vm->console.opened && virtio_mmio_claims(&vm->console.mmio, run->mmio.phys_addr))
+			return handle_console_mmio(vm);
 		snprintf(what, sizeof(what), "guest %s unmapped guest-physical address 0x%llx",
 			 run->mmio.is_write ? "wrote" : "read",
 			 (unsigned long long)run->mmio.phys_addr);
@@ -328,9 +372,6 @@ static struct vm_stop deadline_stop(struct vm *vm)
 	return (struct vm_stop){.kind = VM_STOP_GUEST_CRASH, .status = LISPVM_EXIT_TIMEOUT};
 }
 
-/* MSI to LAPIC 0 (the x86 MSI address range, destination ID 0). */
-#define MSI_ADDRESS_LAPIC0 0xfee00000u
-
 /* Signals sent to lispvm: to the program once it can take them, else the
  * end of the VM as for a program with no handler (128+signal).  Every
  * signal sends the MSI again, even for signals the guest has not taken
@@ -338,7 +379,7 @@ static struct vm_stop deadline_stop(struct vm *vm)
 static struct vm_stop forward_host_signals(struct vm *vm)
 {
 	uint64_t pending = host_signals_pending();
-	struct kvm_msi msi = {.address_lo = MSI_ADDRESS_LAPIC0, .data = LISPVM_HOST_SIGNAL_VECTOR};
+	struct kvm_msi msi = {.address_lo = KVM_MSI_ADDRESS_LAPIC0, .data = LISPVM_HOST_SIGNAL_VECTOR};
 
 	vm->vcpu.run->immediate_exit = 0;
 	if (pending == 0)
@@ -361,6 +402,9 @@ static struct vm_stop vm_loop(struct vm *vm)
 		if (ioctl(vm->vcpu.fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR && run_deadline_expired())
 				return deadline_stop(vm);
+			if (errno == EINTR && vm->console.opened &&
+			    virtio_console_failure(&vm->console) != NULL)
+				return console_failure(virtio_console_failure(&vm->console));
 			if (errno == EINTR) {
 				stop = forward_host_signals(vm);
 				if (stop.kind != VM_RUNNING)
@@ -381,6 +425,7 @@ static struct vm_stop vm_loop(struct vm *vm)
 
 static void vm_teardown(struct vm *vm)
 {
+	virtio_console_close(&vm->console);
 	vcpu_destroy(&vm->vcpu);
 	kvm_vm_destroy(&vm->kvm);
 	for (unsigned int i = 0; i < vm->layout.nr_ram; i++)
@@ -406,8 +451,9 @@ int vm_run(const struct vm_config *config)
 		vm_teardown(&vm);
 		return LISPVM_EXIT_HOST_ERROR;
 	}
-	if (host_signals_catch(vm.vcpu.run) < 0) {
+	if (host_signals_catch(vm.vcpu.run) < 0 || vcpu_kick_attach(vm.vcpu.run) < 0) {
 		log_error("cannot catch signals for the guest: %s", strerror(errno));
+		host_signals_release();
 		run_deadline_disarm();
 		vm_teardown(&vm);
 		return LISPVM_EXIT_HOST_ERROR;
@@ -416,6 +462,7 @@ int vm_run(const struct vm_config *config)
 	host_signals_release();
 	run_deadline_disarm();
 	vm_teardown(&vm);
+	vcpu_kick_detach();
 	fflush(stdout);
 	log_verbose("guest stopped with status %d", stop.status);
 	return stop.status;

@@ -17,7 +17,7 @@
 #include <stdint.h>
 #endif
 
-#define LISPVM_ABI_VERSION 2
+#define LISPVM_ABI_VERSION 3
 
 /* ---- ELF note identifying a lispvm guest (in a PT_NOTE segment) ---- */
 
@@ -53,7 +53,8 @@ enum lispvm_hypercall_nr {
 	LISPVM_HC_STDIO_WRITE = 3,
 	/* args[0] = fd (0), args[1] = gpa, args[2] = length.  ret = bytes
 	 * read, 0 at end of file, or -errno.  Blocks the vCPU until input
-	 * arrives (until a later issue moves stdin to a virtqueue). */
+	 * arrives: only for VMs without a console device (no in-kernel
+	 * irqchip); stdin is the console's receive queue otherwise. */
 	LISPVM_HC_STDIO_READ = 4,
 	/* args[0] = gpa, args[1] = length (at most LISPVM_RANDOM_MAX).
 	 * Fills the buffer from the host's getrandom(2); ret = length. */
@@ -85,6 +86,31 @@ struct lispvm_hypercall {
 /* The vector of the MSI the VMM sends (to LAPIC 0) when a signal for the
  * program arrives; the guest answers with LISPVM_HC_HOST_SIGNALS. */
 #define LISPVM_HOST_SIGNAL_VECTOR 34
+
+/* ---- virtio-mmio devices ----
+ *
+ * Virtio 1.x devices on the virtio-mmio transport (version 2 registers,
+ * linux/virtio_mmio.h), LISPVM_VIRTIO_MMIO_STRIDE apart from
+ * LISPVM_VIRTIO_MMIO_BASE in the MMIO hole, each listed in the device
+ * tree under /devices with the vector of the MSI it raises (the VMM
+ * routes the device's interrupt to LAPIC 0 with that vector; there is no
+ * interrupt line to acknowledge).  Writes to QueueNotify reach the device
+ * through an ioeventfd and take no exit to the VMM's vCPU thread.
+ *
+ * The console (VIRTIO_ID_CONSOLE, no features beyond VIRTIO_F_VERSION_1)
+ * is port 0 only: receiveq (queue 0) carries lispvm's stdin, transmitq
+ * (queue 1) writes to lispvm's stdout.  The host reads stdin only into a
+ * buffer the guest made available and reads at most its length, so it
+ * consumes no more input than the program asked for.  A receive buffer
+ * returned with 0 bytes written is an end of file (read(2) returned 0 or
+ * failed); input may follow it, as on a terminal after Ctrl-D.
+ */
+#define LISPVM_VIRTIO_MMIO_BASE	    0xd0000000ULL
+#define LISPVM_VIRTIO_MMIO_STRIDE   0x1000ULL
+#define LISPVM_VIRTIO_MMIO_SIZE	    0x200ULL
+#define LISPVM_VIRTIO_CONSOLE_VECTOR 35
+#define LISPVM_VIRTIO_CONSOLE_RX    0
+#define LISPVM_VIRTIO_CONSOLE_TX    1
 
 /* ---- Host directories (--mount HOST:GUEST[:ro|rw]) ----
  *
@@ -246,7 +272,9 @@ struct lispvm_fault_report {
  *       mounts { mount@N { lispvm,guest-path = "/abs/dir"; lispvm,path = "host dir";
  *                          lispvm,readonly; (empty, when :ro) }; ... };
  *                        -- host directories, N = the index in hostfs requests
- *       devices { };     -- virtio-mmio devices (later issues)
+ *       devices { virtio_mmio@GPA { compatible = "virtio,mmio";
+ *                                    reg = <GPA SIZE>; lispvm,msi-vector = <u32>; }; ... };
+ *                        -- virtio-mmio devices (above)
  *   };
  */
 #define LISPVM_FDT_MODULE_NAME	   "lispvm,fdt"
@@ -264,6 +292,8 @@ struct lispvm_fault_report {
 #define LISPVM_FDT_NODE_MOUNTS	   "mounts"
 #define LISPVM_FDT_PROP_GUEST_PATH "lispvm,guest-path"
 #define LISPVM_FDT_PROP_READONLY   "lispvm,readonly"
+#define LISPVM_FDT_VIRTIO_MMIO	   "virtio,mmio"
+#define LISPVM_FDT_PROP_MSI_VECTOR "lispvm,msi-vector"
 /* Bounds argv + environment too (Linux allows 2 MiB; 512 KiB here). */
 #define LISPVM_FDT_MAX_SIZE 0x80000
 

@@ -43,6 +43,8 @@ def decompile(test_exe, dtc):
             "mount@1 {",
             "lispvm,readonly;",
             "devices {",
+            "virtio_mmio@d0000000 {",
+            'compatible = "virtio,mmio";',
         ]:
             expect_in(line, dts, proc)
 

@@ -116,6 +116,25 @@ static void check_mounts(const void *fdt)
 	CHECK(fdt_path_offset(fdt, "/" LISPVM_FDT_NODE_MOUNTS "/mount@2") < 0);
 }
 
+static void check_devices(const void *fdt)
+{
+	int d = fdt_path_offset(fdt, "/" LISPVM_FDT_NODE_DEVICES "/virtio_mmio@d0000000");
+	const fdt64_t *reg;
+	const fdt32_t *vector;
+	int len;
+
+	CHECK(d >= 0);
+	if (d < 0)
+		return;
+	CHECK(fdt_node_check_compatible(fdt, d, LISPVM_FDT_VIRTIO_MMIO) == 0);
+	reg = fdt_getprop(fdt, d, "reg", &len);
+	CHECK(reg != NULL && len == 16 && fdt64_to_cpu(reg[0]) == LISPVM_VIRTIO_MMIO_BASE &&
+	      fdt64_to_cpu(reg[1]) == LISPVM_VIRTIO_MMIO_SIZE);
+	vector = fdt_getprop(fdt, d, LISPVM_FDT_PROP_MSI_VECTOR, &len);
+	CHECK(vector != NULL && len == 4 &&
+	      fdt32_to_cpu(*vector) == LISPVM_VIRTIO_CONSOLE_VECTOR);
+}
+
 static void check_tree(const void *fdt)
 {
 	const fdt32_t *abi;
@@ -161,6 +180,10 @@ int main(int argc, char **argv)
 		.mounts = {{.host_path = "/srv/data", .guest_path = "/data"},
 			   {.host_path = "rel/lib", .guest_path = "/src/lib", .readonly = true}},
 		.nr_mounts = 2,
+		.devices = {{.gpa = LISPVM_VIRTIO_MMIO_BASE,
+			     .size = LISPVM_VIRTIO_MMIO_SIZE,
+			     .msi_vector = LISPVM_VIRTIO_CONSOLE_VECTOR}},
+		.nr_devices = 1,
 	};
 
 	CHECK(memory_layout_compute(5ULL << 30, &layout) == 0);
@@ -170,6 +193,7 @@ int main(int argc, char **argv)
 	check_program(blob);
 	check_images(blob);
 	check_mounts(blob);
+	check_devices(blob);
 	test_too_small_buffer(&layout);
 	if (argc == 3 && strcmp(argv[1], "--dtb") == 0) {
 		FILE *f = fopen(argv[2], "wb");
