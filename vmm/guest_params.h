@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define GUEST_MAX_IMAGES 8
-#define GUEST_MAX_MOUNTS 8
+#define GUEST_MAX_IMAGES  8
+#define GUEST_MAX_MOUNTS  8
 #define GUEST_MAX_DEVICES 4
 
 struct guest_image {

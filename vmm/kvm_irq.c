@@ -39,8 +39,7 @@ static int set_routes(struct kvm_vm *vm, char *err, size_t err_size)
 	return 0;
 }
 
-int kvm_irq_route_msi(struct kvm_vm *vm, uint32_t vector, int eventfd, char *err,
-		      size_t err_size)
+int kvm_irq_route_msi(struct kvm_vm *vm, uint32_t vector, int eventfd, char *err, size_t err_size)
 {
 	struct kvm_irqfd irqfd = {.fd = (uint32_t)eventfd};
 

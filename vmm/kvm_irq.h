@@ -15,8 +15,7 @@
 
 /* Writing eventfd raises an MSI with `vector` at LAPIC 0.  Needs the
  * in-kernel irqchip.  Returns 0, or -1 with the reason in err. */
-int kvm_irq_route_msi(struct kvm_vm *vm, uint32_t vector, int eventfd, char *err,
-		      size_t err_size);
+int kvm_irq_route_msi(struct kvm_vm *vm, uint32_t vector, int eventfd, char *err, size_t err_size);
 
 /* A guest write of `len` bytes at gpa signals eventfd instead of exiting
  * to the VMM.  Returns 0, or -1 with the reason in err. */

@@ -15,7 +15,7 @@ struct kvm_vm {
 	size_t vcpu_mmap_size;
 	unsigned int next_slot;
 	unsigned int max_slots;
-	bool irqchip; /* KVM's in-kernel LAPIC/IOAPIC exist */
+	bool irqchip;				    /* KVM's in-kernel LAPIC/IOAPIC exist */
 	uint32_t msi_routes[KVM_VM_MAX_MSI_ROUTES]; /* vector of GSI 24 + i */
 	unsigned int nr_msi_routes;
 };

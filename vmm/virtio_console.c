@@ -271,7 +271,8 @@ int virtio_console_open(struct virtio_console *c, struct kvm_vm *kvm,
 	virtio_mmio_init(&c->mmio, gpa, VIRTIO_ID_CONSOLE, 0, 2, &console_ops, c);
 	if (make_eventfds(c, err, err_size) < 0 ||
 	    kvm_irq_route_msi(kvm, vector, c->irq_fd, err, err_size) < 0 ||
-	    kvm_irq_mmio_eventfd(kvm, gpa + VIRTIO_MMIO_QUEUE_NOTIFY, 4, c->notify_fd, err, err_size) < 0)
+	    kvm_irq_mmio_eventfd(kvm, gpa + VIRTIO_MMIO_QUEUE_NOTIFY, 4, c->notify_fd, err,
+				 err_size) < 0)
 		return -1;
 	return start_thread(c, err, err_size);
 }

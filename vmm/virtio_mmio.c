@@ -106,8 +106,7 @@ static int write_status(struct virtio_mmio *m, uint32_t value, const char **why)
 
 static void set_half(uint64_t *v, bool high, uint32_t value)
 {
-	*v = high ? (*v & 0xffffffffull) | ((uint64_t)value << 32)
-		  : (*v & ~0xffffffffull) | value;
+	*v = high ? (*v & 0xffffffffull) | ((uint64_t)value << 32) : (*v & ~0xffffffffull) | value;
 }
 
 /* Queue registers hold while the queue is live. */

@@ -338,7 +338,8 @@ static struct vm_stop handle_exit(struct vm *vm, struct hypercall_context *hc)
 		report_vcpu_state(vm, "guest halted with nothing to wake it");
 		return guest_crash();
 	case KVM_EXIT_MMIO:
-		if (vm->console.opened && virtio_mmio_claims(&vm->console.mmio, run->mmio.phys_addr))
+		if (vm->console.opened &&
+		    virtio_mmio_claims(&vm->console.mmio, run->mmio.phys_addr))
 			return handle_console_mmio(vm);
 		snprintf(what, sizeof(what), "guest %s unmapped guest-physical address 0x%llx",
 			 run->mmio.is_write ? "wrote" : "read",
@@ -379,7 +380,8 @@ static struct vm_stop deadline_stop(struct vm *vm)
 static struct vm_stop forward_host_signals(struct vm *vm)
 {
 	uint64_t pending = host_signals_pending();
-	struct kvm_msi msi = {.address_lo = KVM_MSI_ADDRESS_LAPIC0, .data = LISPVM_HOST_SIGNAL_VECTOR};
+	struct kvm_msi msi = {.address_lo = KVM_MSI_ADDRESS_LAPIC0,
+			      .data = LISPVM_HOST_SIGNAL_VECTOR};
 
 	vm->vcpu.run->immediate_exit = 0;
 	if (pending == 0)

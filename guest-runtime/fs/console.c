@@ -6,11 +6,13 @@
 #include <asm/termios.h>
 #include <errno.h>
 #include <linux/fcntl.h>
+#include <linux/poll.h>
 #include <linux/stat.h>
 #include <string.h>
 
 #include <lispvm/abi.h>
 
+#include "drivers/virtio_console.h"
 #include "fs/file.h"
 #include "kernel/hypercall.h"
 #include "kernel/memory.h"
@@ -87,6 +89,8 @@ static int64_t console_read(struct file *f, void *buf, uint64_t len, uint64_t of
 	int64_t n;
 
 	(void)off;
+	if (vconsole_present())
+		return vconsole_read(buf, len, (f->flags & O_NONBLOCK) != 0);
 	if (platform_kind() != PLATFORM_LISPVM || len == 0)
 		return 0;
 	if (len > BOUNCE_SIZE)
@@ -98,6 +102,16 @@ static int64_t console_read(struct file *f, void *buf, uint64_t len, uint64_t of
 		n = -EFAULT;
 	spin_unlock(&console.lock);
 	return n;
+}
+
+/* stdin is readable when the console has input (or, without the
+ * device, always: the hypercall would block the vCPU); stdout and
+ * stderr are always writable. */
+static unsigned int console_poll(struct file *f)
+{
+	if (stream_fd(f) != 0)
+		return POLLOUT | POLLWRNORM;
+	return vconsole_present() ? vconsole_poll() : POLLIN | POLLRDNORM;
 }
 
 /* What fstat says: a terminal or a pipe (the host side may really be a
@@ -163,6 +177,7 @@ static const struct file_ops console_ops = {
 	.write = console_write,
 	.stat = console_stat,
 	.ioctl = console_ioctl,
+	.poll = console_poll,
 };
 
 struct file *console_open(int fd)

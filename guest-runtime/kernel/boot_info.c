@@ -108,27 +108,60 @@ static void parse_program(const void *fdt, int chosen, struct boot_program *prog
 		panic("device tree: empty %s or no %s", LISPVM_FDT_PROP_ARGV, LISPVM_FDT_PROP_ENVP);
 }
 
+/* reg = <ADDR SIZE> with two cells each; false if absent or otherwise. */
+static bool read_reg(const void *fdt, int node, uint64_t *gpa, uint64_t *size)
+{
+	fdt64_t cells[2];
+	int len;
+	const void *reg = fdt_getprop(fdt, node, "reg", &len);
+
+	if (reg == NULL || len != sizeof(cells))
+		return false;
+	memcpy(cells, reg, sizeof(cells));
+	*gpa = fdt64_to_cpu(cells[0]);
+	*size = fdt64_to_cpu(cells[1]);
+	return true;
+}
+
 static void parse_images(const void *fdt, int images, struct boot_info *bi)
 {
 	int node;
 
 	fdt_for_each_subnode(node, fdt, images)
 	{
-		const fdt64_t *reg;
-		fdt64_t cells[2];
-		int len;
+		struct boot_image *img = &bi->images[bi->nr_images];
 
 		if (bi->nr_images == BOOT_MAX_IMAGES)
 			panic("device tree: more than %d images", BOOT_MAX_IMAGES);
-		reg = fdt_getprop(fdt, node, "reg", &len);
-		if (reg == NULL || len != sizeof(cells))
+		if (!read_reg(fdt, node, &img->gpa, &img->size))
 			panic("device tree: image without reg");
-		memcpy(cells, reg, sizeof(cells));
-		bi->images[bi->nr_images++] = (struct boot_image){
-			.gpa = fdt64_to_cpu(cells[0]),
-			.size = fdt64_to_cpu(cells[1]),
-			.path = prop_string(fdt, node, LISPVM_FDT_PROP_PATH),
-		};
+		img->path = prop_string(fdt, node, LISPVM_FDT_PROP_PATH);
+		bi->nr_images++;
+	}
+}
+
+/* virtio-mmio devices; each must lie in the MMIO hole, where no RAM is. */
+static void parse_devices(const void *fdt, int devices, struct boot_info *bi)
+{
+	int node;
+
+	fdt_for_each_subnode(node, fdt, devices)
+	{
+		struct boot_device *d = &bi->devices[bi->nr_devices];
+		const fdt32_t *vector;
+		int len;
+
+		if (fdt_node_check_compatible(fdt, node, LISPVM_FDT_VIRTIO_MMIO) != 0)
+			continue;
+		if (bi->nr_devices == BOOT_MAX_DEVICES)
+			panic("device tree: more than %d devices", BOOT_MAX_DEVICES);
+		vector = fdt_getprop(fdt, node, LISPVM_FDT_PROP_MSI_VECTOR, &len);
+		if (!read_reg(fdt, node, &d->gpa, &d->size) || vector == NULL || len != 4 ||
+		    d->gpa < LISPVM_MMIO_HOLE_START || d->size > LISPVM_VIRTIO_MMIO_STRIDE ||
+		    d->gpa % LISPVM_VIRTIO_MMIO_STRIDE || d->gpa + d->size > LISPVM_HIGH_RAM_START)
+			panic("device tree: bad virtio-mmio device");
+		d->msi_vector = fdt32_ld(vector);
+		bi->nr_devices++;
 	}
 }
 
@@ -209,6 +242,8 @@ static void parse_fdt(const void *fdt, struct boot_info *bi)
 			parse_images(fdt, node, bi);
 		else if (strcmp(name, LISPVM_FDT_NODE_MOUNTS) == 0)
 			parse_mounts(fdt, node, bi);
+		else if (strcmp(name, LISPVM_FDT_NODE_DEVICES) == 0)
+			parse_devices(fdt, node, bi);
 	}
 }
 

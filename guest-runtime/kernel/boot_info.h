@@ -32,6 +32,14 @@ struct boot_mount {
 	bool readonly;
 };
 
+#define BOOT_MAX_DEVICES 4
+
+/* A virtio-mmio device: its register page and the vector it raises. */
+struct boot_device {
+	uint64_t gpa, size;
+	uint32_t msi_vector;
+};
+
 /* The program lispvm exec asked for.  The strings point into the device
  * tree, which stays in reserved low memory for good. */
 struct boot_program {
@@ -56,6 +64,8 @@ struct boot_info {
 	unsigned int nr_images;
 	struct boot_mount mounts[BOOT_MAX_MOUNTS];
 	unsigned int nr_mounts;
+	struct boot_device devices[BOOT_MAX_DEVICES];
+	unsigned int nr_devices;
 	struct boot_program program;
 };
 

@@ -129,6 +129,10 @@ void paging_init(const struct boot_info *bi)
 			panic("image above the 64 TiB the direct map covers");
 		map_or_panic(DIRECT_MAP_BASE + start, start, end - start, PTE_GLOBAL | PTE_NX);
 	}
+	/* Device registers, uncached, where the direct map would put them. */
+	for (unsigned int i = 0; i < bi->nr_devices; i++)
+		map_or_panic(DIRECT_MAP_BASE + bi->devices[i].gpa, bi->devices[i].gpa, PAGE_SIZE,
+			     PTE_WRITE | PTE_PCD | PTE_PWT | PTE_GLOBAL | PTE_NX);
 	map_kernel_section(_text_start, _text_end, 0);
 	map_kernel_section(_rodata_start, _rodata_end, PTE_NX);
 	map_kernel_section(_data_start, _kernel_end, PTE_WRITE | PTE_NX);

@@ -11,6 +11,8 @@
 #define PTE_PRESENT   (1ull << 0)
 #define PTE_WRITE     (1ull << 1)
 #define PTE_USER      (1ull << 2)
+#define PTE_PWT	      (1ull << 3)
+#define PTE_PCD	      (1ull << 4)
 #define PTE_LARGE     (1ull << 7)
 #define PTE_GLOBAL    (1ull << 8)
 #define PTE_NX	      (1ull << 63)

@@ -13,6 +13,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpu_features.h"
 #include "arch/x86/user_mode.h"
+#include "drivers/virtio_console.h"
 #include "fs/console.h"
 #include "fs/file.h"
 #include "fs/vfs.h"
@@ -291,8 +292,11 @@ _Noreturn void exec_boot_program(const struct boot_info *bi)
 	frame->rflags = USER_RFLAGS_INITIAL;
 	user_mode_init();
 	/* Without the timer, threads switch only when they block, and
-	 * signals sent to lispvm end it (the VMM cannot interrupt us). */
-	if (lapic_timer_start())
+	 * signals sent to lispvm end it (the VMM cannot interrupt us); with
+	 * no LAPIC to take its interrupt, stdin stays the hypercall. */
+	if (lapic_timer_start()) {
 		signal_accept_host_signals();
+		vconsole_configure(bi);
+	}
 	user_mode_enter(frame);
 }

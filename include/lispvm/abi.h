@@ -105,12 +105,12 @@ struct lispvm_hypercall {
  * returned with 0 bytes written is an end of file (read(2) returned 0 or
  * failed); input may follow it, as on a terminal after Ctrl-D.
  */
-#define LISPVM_VIRTIO_MMIO_BASE	    0xd0000000ULL
-#define LISPVM_VIRTIO_MMIO_STRIDE   0x1000ULL
-#define LISPVM_VIRTIO_MMIO_SIZE	    0x200ULL
+#define LISPVM_VIRTIO_MMIO_BASE	     0xd0000000ULL
+#define LISPVM_VIRTIO_MMIO_STRIDE    0x1000ULL
+#define LISPVM_VIRTIO_MMIO_SIZE	     0x200ULL
 #define LISPVM_VIRTIO_CONSOLE_VECTOR 35
-#define LISPVM_VIRTIO_CONSOLE_RX    0
-#define LISPVM_VIRTIO_CONSOLE_TX    1
+#define LISPVM_VIRTIO_CONSOLE_RX     0
+#define LISPVM_VIRTIO_CONSOLE_TX     1
 
 /* ---- Host directories (--mount HOST:GUEST[:ro|rw]) ----
  *

@@ -2,7 +2,7 @@
 """lispvm exec end to end: static, static-pie and dynamic programs from
 images, compared with a native run of the same binary; bad programs and
 bad images give one clear line and a distinct exit status.
-Usage: exec.py CASE LISPVM HELLO_STATIC HELLO_DYNAMIC HELLO_STATIC_PIE SIGWAIT"""
+Usage: exec.py CASE LISPVM HELLO_STATIC HELLO_DYNAMIC HELLO_STATIC_PIE SIGWAIT STDIN_THREAD"""
 
 import os
 import shutil
@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from lispvm_test import (describe, expect, expect_exit, expect_in, main, require_kvm,  # noqa: E402
@@ -21,10 +22,11 @@ COMMON = ["--memory", "256M", "--timeout", "120"]
 
 
 class Env:
-    def __init__(self, lispvm, static, dynamic, static_pie, sigwait):
+    def __init__(self, lispvm, static, dynamic, static_pie, sigwait, stdin_thread):
         # Absolute: native runs happen in other working directories.
-        self.lispvm, self.static, self.dynamic, self.static_pie, self.sigwait = (
-            os.path.abspath(p) for p in (lispvm, static, dynamic, static_pie, sigwait))
+        (self.lispvm, self.static, self.dynamic, self.static_pie, self.sigwait,
+         self.stdin_thread) = (os.path.abspath(p) for p in (lispvm, static, dynamic, static_pie,
+                                                            sigwait, stdin_thread))
         self.tmp = tempfile.mkdtemp(prefix="lispvm-exec-test-")
 
     def image(self, *entries):
@@ -156,6 +158,42 @@ def host_signals(e):
         expect(rest == out and proc.returncode == status,
                f"{args} {sig.name}: {rest!r} exit {proc.returncode}, want {out!r} {status}; "
                f"{err!r}")
+
+
+def converse(argv, first_line_prefix, then_send):
+    """Runs argv with stdin held open until its first line of output
+    starts with first_line_prefix, then sends then_send and closes stdin.
+    Returns (first line, the rest of stdout, stderr, exit status).  A
+    program that never prints that line is killed after 120 s, so a guest
+    whose stdin reader freezes every thread fails here rather than hangs."""
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    guard = threading.Timer(120, proc.kill)
+    guard.start()
+    try:
+        first = proc.stdout.readline()
+        rest, err = proc.communicate(then_send if first.startswith(first_line_prefix) else "")
+    finally:
+        guard.cancel()
+        proc.kill()
+    return first, rest, err, proc.returncode
+
+
+def stdin_blocks_one_thread(e):
+    """A thread waiting for stdin waits alone: another thread's output
+    comes out while stdin is still open; a signal ends the wait with
+    EINTR; poll sees stdin's input arrive.  Each as natively."""
+    require_kvm()
+    img = e.image(f"{e.stdin_thread}:/bin/stdin_thread")
+    vm = [e.lispvm, "exec", *COMMON, "--image", img, "--", "/bin/stdin_thread"]
+    for mode, prefix, send in (("reader", "computed ", "hello through stdin\n"),
+                               ("alarm", "read returned", ""),
+                               ("poll", "first poll:", "data\n")):
+        got = converse(vm + [mode], prefix, send)
+        want = converse([e.stdin_thread, mode], prefix, send)
+        expect(got[0].startswith(prefix),
+               f"{mode}: no {prefix!r} while stdin was open: {got[0]!r} {got[2]!r}")
+        expect(got == want, f"{mode}: lispvm gave {got!r}, native {want!r}")
 
 
 def dynamic_true(e):
@@ -314,12 +352,12 @@ CASES = {fn.__name__: fn for fn in [
     static_hello, static_pie_hello, dynamic_hello, exit_status, environment_and_cwd, stdin_read,
     missing_program, bad_cwd, not_an_elf, other_machine, missing_interpreter, missing_image,
     truncated_image, corrupt_image, dynamic_true, dev_stdio_links, host_signals, strace,
-    mount_reads_and_writes, mount_read_only, mount_escapes]}
+    mount_reads_and_writes, mount_read_only, mount_escapes, stdin_blocks_one_thread]}
 
 
 def run_case(name):
-    def case(lispvm, static, dynamic, static_pie, sigwait):
-        e = Env(lispvm, static, dynamic, static_pie, sigwait)
+    def case(lispvm, static, dynamic, static_pie, sigwait, stdin_thread):
+        e = Env(lispvm, static, dynamic, static_pie, sigwait, stdin_thread)
         try:
             CASES[name](e)
         finally:

@@ -131,8 +131,7 @@ static void check_devices(const void *fdt)
 	CHECK(reg != NULL && len == 16 && fdt64_to_cpu(reg[0]) == LISPVM_VIRTIO_MMIO_BASE &&
 	      fdt64_to_cpu(reg[1]) == LISPVM_VIRTIO_MMIO_SIZE);
 	vector = fdt_getprop(fdt, d, LISPVM_FDT_PROP_MSI_VECTOR, &len);
-	CHECK(vector != NULL && len == 4 &&
-	      fdt32_to_cpu(*vector) == LISPVM_VIRTIO_CONSOLE_VECTOR);
+	CHECK(vector != NULL && len == 4 && fdt32_to_cpu(*vector) == LISPVM_VIRTIO_CONSOLE_VECTOR);
 }
 
 static void check_tree(const void *fdt)

@@ -38,7 +38,7 @@
 	.globl trap_stubs
 trap_stubs:
 	.set vec, 0
-	.rept 35
+	.rept 36
 	.p2align 4
 	.if HAS_ERROR_CODE(vec)
 	.else
