@@ -264,6 +264,18 @@ void signal_deliver_pending(struct trap_frame *f, int64_t syscall_nr)
 	}
 }
 
+/* Linux returns through the frame's CS and SS (RPL forced to 3), and
+ * its IRET faults on a selector that is not a user segment; SS is only
+ * made valid for frames without UC_STRICT_RESTORE_SS.  The one 64-bit
+ * user code and stack segments are all there is here, so any other
+ * (even Linux's 32-bit code segment) ends the program with SIGSEGV. */
+static bool frame_selectors_valid(const struct user_ucontext *uc)
+{
+	if ((uc->uc_mcontext.cs | 3) != USER_CS)
+		return false;
+	return !(uc->uc_flags & UC_STRICT_RESTORE_SS) || (uc->uc_mcontext.ss | 3) == USER_SS;
+}
+
 /* The handler returned into sa_restorer, which called this: the frame
  * lies just above the stack pointer (the return address was popped).
  * What the handler changed in the ucontext takes effect. */
@@ -280,6 +292,9 @@ SYSCALL_DEFINE(rt_sigreturn)
 	if (frame.uc.uc_mcontext.ip >= USER_SPACE_END)
 		process_kill_by_fault(SIGSEGV, "sigreturn to a kernel address",
 				      frame.uc.uc_mcontext.ip, f->rip);
+	if (!frame_selectors_valid(&frame.uc))
+		process_kill_by_fault(SIGSEGV, "sigreturn to a segment that does not exist",
+				      frame.uc.uc_mcontext.cs, f->rip);
 	if (frame.uc.uc_mcontext.fpstate) {
 		if (copy_from_user(&fx, frame.uc.uc_mcontext.fpstate, sizeof(fx)) < 0 ||
 		    (fx.mxcsr & ~mxcsr_valid_bits()))

@@ -27,6 +27,10 @@ static int64_t new_thread(uint64_t flags, uint64_t stack, uint64_t parent_tid, u
 	static bool said;
 	struct thread *t;
 
+	/* Combinations Linux refuses before it would make anything. */
+	if (((flags & CLONE_THREAD) && !(flags & CLONE_SIGHAND)) ||
+	    ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM)))
+		return -EINVAL;
 	if ((flags & THREAD_FLAGS) != THREAD_FLAGS) {
 		if (!said) {
 			said = true;

@@ -2,7 +2,7 @@
 """lispvm exec end to end: static, static-pie and dynamic programs from
 images, compared with a native run of the same binary; bad programs and
 bad images give one clear line and a distinct exit status.
-Usage: exec.py CASE LISPVM HELLO_STATIC HELLO_DYNAMIC HELLO_STATIC_PIE SIGWAIT STDIN_THREAD"""
+Usage: exec.py CASE LISPVM HELLO_STATIC HELLO_DYNAMIC HELLO_STATIC_PIE SIGWAIT STDIN_THREAD NOFORK"""
 
 import os
 import shutil
@@ -22,11 +22,12 @@ COMMON = ["--memory", "256M", "--timeout", "120"]
 
 
 class Env:
-    def __init__(self, lispvm, static, dynamic, static_pie, sigwait, stdin_thread):
+    def __init__(self, lispvm, static, dynamic, static_pie, sigwait, stdin_thread, nofork):
         # Absolute: native runs happen in other working directories.
         (self.lispvm, self.static, self.dynamic, self.static_pie, self.sigwait,
-         self.stdin_thread) = (os.path.abspath(p) for p in (lispvm, static, dynamic, static_pie,
-                                                            sigwait, stdin_thread))
+         self.stdin_thread, self.nofork) = (
+            os.path.abspath(p) for p in (lispvm, static, dynamic, static_pie, sigwait,
+                                         stdin_thread, nofork))
         self.tmp = tempfile.mkdtemp(prefix="lispvm-exec-test-")
 
     def image(self, *entries):
@@ -196,6 +197,20 @@ def stdin_blocks_one_thread(e):
         expect(got == want, f"{mode}: lispvm gave {got!r}, native {want!r}")
 
 
+def no_new_processes(e):
+    """fork, vfork and fork-like clone/clone3 fail with ENOSYS (named
+    once on stderr) and the program goes on."""
+    img = e.image(f"{e.nofork}:/bin/nofork")
+    proc = e.exec([img], ["/bin/nofork"])
+    expect_exit(proc, 0)
+    want = "".join(f"{call}: -1 Function not implemented\n"
+                   for call in ("fork", "vfork", "clone", "clone3")) + "still running\n"
+    expect(proc.stdout == want, f"got {proc.stdout!r}, want {want!r}")
+    for notice in ("system call fork (57) is not implemented", "system call vfork (58)",
+                   "no new processes in one address space"):
+        expect_in(notice, proc.stderr, proc)
+
+
 def dynamic_true(e):
     img = e.image("--ldd", "/bin/true")
     proc = e.exec([img], ["/bin/true"])
@@ -352,12 +367,13 @@ CASES = {fn.__name__: fn for fn in [
     static_hello, static_pie_hello, dynamic_hello, exit_status, environment_and_cwd, stdin_read,
     missing_program, bad_cwd, not_an_elf, other_machine, missing_interpreter, missing_image,
     truncated_image, corrupt_image, dynamic_true, dev_stdio_links, host_signals, strace,
-    mount_reads_and_writes, mount_read_only, mount_escapes, stdin_blocks_one_thread]}
+    mount_reads_and_writes, mount_read_only, mount_escapes, stdin_blocks_one_thread,
+    no_new_processes]}
 
 
 def run_case(name):
-    def case(lispvm, static, dynamic, static_pie, sigwait, stdin_thread):
-        e = Env(lispvm, static, dynamic, static_pie, sigwait, stdin_thread)
+    def case(*paths):
+        e = Env(*paths)
         try:
             CASES[name](e)
         finally:

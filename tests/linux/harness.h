@@ -54,5 +54,6 @@ void group_sent_signals(void);
 void group_timers(void);
 int sent_abort(void);
 int forged_sigreturn(void);
+int sigreturn_bad_selector(const char *which);
 
 #endif

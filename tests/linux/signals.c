@@ -257,6 +257,32 @@ int forged_sigreturn(void)
 	return 1;
 }
 
+// A handler that names a code or stack segment the program does not
+// have: rt_sigreturn cannot return there and the process dies of SIGSEGV
+// (natively the return's IRET faults).  Which selector is spoiled comes
+// from the command: cs, or ss (the frame says UC_STRICT_RESTORE_SS).
+static int spoiled_selector_shift;
+
+static void spoil_selector(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+
+	(void)sig;
+	(void)si;
+	uc->uc_mcontext.gregs[REG_CSGSFS] &= ~(0xffffll << spoiled_selector_shift);
+}
+
+int sigreturn_bad_selector(const char *which)
+{
+	spoiled_selector_shift = strcmp(which, "ss") == 0 ? 48 : 0;
+	install(SIGUSR1, spoil_selector, 0);
+	printf("sigreturn-bad-%s: raising\n", which);
+	fflush(stdout);
+	raise(SIGUSR1);
+	printf("sigreturn-bad-%s: survived\n", which);
+	return 1;
+}
+
 static volatile int usr1_hits, usr1_code;
 
 static void on_usr1(int sig, siginfo_t *si, void *uc)
@@ -300,6 +326,21 @@ void group_sent_signals(void)
 	t_eq("kill_sigchld_default_ignored", kill(getpid(), SIGCHLD), 0);
 	t_eq("kill_signal_zero", kill(getpid(), 0), 0);
 	t_err("kill_bad_signal", kill(getpid(), 65), EINVAL);
+	t_err("kill_negative_signal", kill(getpid(), -1), EINVAL);
+	t_err("tgkill_bad_signal", syscall(SYS_tgkill, getpid(), gettid(), 65), EINVAL);
+	t_err("sigaction_signal_0", sigaction(0, NULL, NULL), EINVAL);
+	t_err("sigaction_signal_65", sigaction(65, NULL, NULL), EINVAL);
+	t_err("sigaction_sigkill",
+	      sigaction(SIGKILL, &(struct sigaction){.sa_handler = SIG_IGN}, NULL), EINVAL);
+	t_err("sigaction_sigstop_handler",
+	      sigaction(SIGSTOP, &(struct sigaction){.sa_handler = SIG_IGN}, NULL), EINVAL);
+	t_err("rt_sigaction_bad_setsize", syscall(SYS_rt_sigaction, SIGUSR1, NULL, NULL, 4),
+	      EINVAL);
+	t_err("rt_sigprocmask_bad_how",
+	      syscall(SYS_rt_sigprocmask, 99, &(uint64_t){0}, NULL, sizeof(uint64_t)), EINVAL);
+	t_err("rt_sigprocmask_bad_setsize", syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, NULL, 4),
+	      EINVAL);
+	t_err("rt_sigpending_bad_setsize", syscall(SYS_rt_sigpending, &(uint64_t){0}, 16), EINVAL);
 	t_err("kill_other_pid", kill(999999, SIGUSR1), ESRCH);
 	t_err("tgkill_other_tid", syscall(SYS_tgkill, getpid(), 999999, SIGUSR1), ESRCH);
 	t_err("tgkill_bad_tgid", syscall(SYS_tgkill, -1, gettid(), SIGUSR1), EINVAL);

@@ -11,7 +11,9 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <linux/sched.h>
 #include <sys/select.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define WORKERS 8
@@ -218,8 +220,26 @@ static void preemption(void)
 	t_check("spinner_ran", spins > 0, "never ran");
 }
 
+// Flag combinations Linux refuses before it makes anything.
+static void clone_bad_flags(void)
+{
+	t_err("clone_thread_without_sighand",
+	      syscall(SYS_clone, CLONE_VM | CLONE_THREAD, 0, NULL, NULL, 0), EINVAL);
+	t_err("clone_sighand_without_vm",
+	      syscall(SYS_clone, CLONE_SIGHAND | CLONE_THREAD, 0, NULL, NULL, 0), EINVAL);
+	t_err("clone3_too_small", syscall(SYS_clone3, &(struct clone_args){0}, 8), EINVAL);
+	t_err("clone3_thread_with_exit_signal",
+	      syscall(SYS_clone3,
+		      &(struct clone_args){.flags = CLONE_VM | CLONE_FS | CLONE_FILES |
+						    CLONE_SIGHAND | CLONE_THREAD,
+					   .exit_signal = SIGCHLD},
+		      sizeof(struct clone_args)),
+	      EINVAL);
+}
+
 void group_threads(void)
 {
+	clone_bad_flags();
 	preemption();
 	blocking_pipe();
 	poll_wakes_on_readiness();
