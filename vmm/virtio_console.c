@@ -22,7 +22,6 @@
 
 #include <lispvm/abi.h>
 
-#include "kvm_irq.h"
 #include "vcpu_kick.h"
 
 static void *access_guest(void *ctx, uint64_t addr, uint64_t len, bool write)
@@ -259,9 +258,8 @@ static int start_thread(struct virtio_console *c, char *err, size_t err_size)
 	return 0;
 }
 
-int virtio_console_open(struct virtio_console *c, struct kvm_vm *kvm,
-			const struct guest_memory *mem, uint64_t gpa, uint32_t vector, int in_fd,
-			int out_fd, char *err, size_t err_size)
+int virtio_console_open(struct virtio_console *c, const struct guest_memory *mem, uint64_t gpa,
+			int in_fd, int out_fd, char *err, size_t err_size)
 {
 	*c = (struct virtio_console){.opened = true, .notify_fd = -1, .irq_fd = -1, .stop_fd = -1};
 	pthread_mutex_init(&c->lock, NULL);
@@ -269,10 +267,7 @@ int virtio_console_open(struct virtio_console *c, struct kvm_vm *kvm,
 	c->in_fd = in_fd;
 	c->out_fd = out_fd;
 	virtio_mmio_init(&c->mmio, gpa, VIRTIO_ID_CONSOLE, 0, 2, &console_ops, c);
-	if (make_eventfds(c, err, err_size) < 0 ||
-	    kvm_irq_route_msi(kvm, vector, c->irq_fd, err, err_size) < 0 ||
-	    kvm_irq_mmio_eventfd(kvm, gpa + VIRTIO_MMIO_QUEUE_NOTIFY, 4, c->notify_fd, err,
-				 err_size) < 0)
+	if (make_eventfds(c, err, err_size) < 0)
 		return -1;
 	return start_thread(c, err, err_size);
 }

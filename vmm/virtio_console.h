@@ -14,7 +14,6 @@
 #include <stdint.h>
 
 #include "guest_memory.h"
-#include "kvm_vm.h"
 #include "virtio_mmio.h"
 #include "virtqueue.h"
 
@@ -35,11 +34,12 @@ struct virtio_console {
 	const char *failure; /* how the guest broke a queue; ends the VM */
 };
 
-/* Makes the device at gpa whose interrupt is an MSI with `vector`, and
- * starts its thread.  0, or -1 with the reason in err. */
-int virtio_console_open(struct virtio_console *c, struct kvm_vm *kvm,
-			const struct guest_memory *mem, uint64_t gpa, uint32_t vector, int in_fd,
-			int out_fd, char *err, size_t err_size);
+/* Makes the device whose registers are at gpa and starts its thread.
+ * The VMM then has KVM signal notify_fd on QueueNotify writes and turn
+ * irq_fd into the device's interrupt (kvm_irq.h); tests use the two
+ * eventfds directly.  0, or -1 with the reason in err. */
+int virtio_console_open(struct virtio_console *c, const struct guest_memory *mem, uint64_t gpa,
+			int in_fd, int out_fd, char *err, size_t err_size);
 
 /* NULL, or why the device stopped (a malformed queue). */
 const char *virtio_console_failure(struct virtio_console *c);

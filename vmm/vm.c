@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/kvm.h>
+#include <linux/virtio_mmio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,9 +174,12 @@ static int setup_console(struct vm *vm)
 
 	if (vm->config->program == NULL || !vm->kvm.irqchip)
 		return 0;
-	if (virtio_console_open(&vm->console, &vm->kvm, &vm->mem, LISPVM_VIRTIO_MMIO_BASE,
-				LISPVM_VIRTIO_CONSOLE_VECTOR, STDIN_FILENO, STDOUT_FILENO, vm->err,
-				sizeof(vm->err)) < 0)
+	if (virtio_console_open(&vm->console, &vm->mem, LISPVM_VIRTIO_MMIO_BASE, STDIN_FILENO,
+				STDOUT_FILENO, vm->err, sizeof(vm->err)) < 0 ||
+	    kvm_irq_route_msi(&vm->kvm, LISPVM_VIRTIO_CONSOLE_VECTOR, vm->console.irq_fd, vm->err,
+			      sizeof(vm->err)) < 0 ||
+	    kvm_irq_mmio_eventfd(&vm->kvm, LISPVM_VIRTIO_MMIO_BASE + VIRTIO_MMIO_QUEUE_NOTIFY, 4,
+				 vm->console.notify_fd, vm->err, sizeof(vm->err)) < 0)
 		return -1;
 	*d = (struct guest_device){.gpa = LISPVM_VIRTIO_MMIO_BASE,
 				   .size = LISPVM_VIRTIO_MMIO_SIZE,
