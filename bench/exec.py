@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Wall time of `lispvm exec` next to the native run of the same command:
-/bin/true (dynamic, image from --ldd) and `busybox sha256sum` of a large
-file packed in an image.  Prints medians and lispvm/native ratios, then the
+/bin/true (dynamic, image from --ldd), `busybox sha256sum` of a large
+file packed in an image, and of a smaller one piped into stdin (the
+virtio console's receive queue).  Prints medians and lispvm/native ratios, then the
 KVM exits of one lispvm /bin/true run, counted with perf's kvm tracepoints.
 
     python3 bench/exec.py [--runs-true 20] [--runs-sha 5] [--size-mb 100]
-                          [--lispvm build/tools/lispvm/lispvm]
+                          [--stdin-mb 20] [--lispvm build/tools/lispvm/lispvm]
 
 Run from the source tree after tools/setup, as root (perf tracepoints)."""
 
@@ -82,6 +83,7 @@ def main():
     parser.add_argument("--runs-true", type=int, default=20)
     parser.add_argument("--runs-sha", type=int, default=5)
     parser.add_argument("--size-mb", type=int, default=100, help="sha256sum input size")
+    parser.add_argument("--stdin-mb", type=int, default=20, help="sha256sum input through stdin")
     parser.add_argument("--memory", default="1G", help="guest RAM for lispvm exec")
     parser.add_argument("--lispvm", default=DEFAULT_LISPVM)
     args = parser.parse_args()
@@ -113,10 +115,18 @@ def main():
         sha_argv = [BUSYBOX, "sha256sum", "data.bin"]
         sha_guest = exec_ + ["--image", sha_img, "--cwd", "/bench", "--"] + sha_argv
 
+        # stdin is a pipe on both sides, fed by cat from the page cache.
+        piped = f"head -c {args.stdin_mb << 20} {data} | "
+        stdin_native = ["sh", "-c", piped + f"{BUSYBOX} sha256sum"]
+        stdin_guest = ["sh", "-c", piped + " ".join(
+            exec_ + ["--image", sha_img, "--", BUSYBOX, "sha256sum"])]
+
         rows = []
         for name, runs, native_argv, guest_argv in [
                 ("/bin/true", args.runs_true, ["/bin/true"], true_guest),
-                (f"busybox sha256sum ({args.size_mb} MB)", args.runs_sha, sha_argv, sha_guest)]:
+                (f"busybox sha256sum ({args.size_mb} MB)", args.runs_sha, sha_argv, sha_guest),
+                (f"sha256sum < pipe ({args.stdin_mb} MB)", args.runs_sha, stdin_native,
+                 stdin_guest)]:
             native = measure(native_argv, runs, cwd=tmp)
             guest = measure(guest_argv, runs)
             if native[2] != guest[2]:  # a wrong answer fast is no benchmark

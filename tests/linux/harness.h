@@ -53,6 +53,7 @@ void group_threads(void);
 void group_sent_signals(void);
 void group_timers(void);
 int sent_abort(void);
+int sent_segv(void);
 int forged_sigreturn(void);
 int sigreturn_bad_selector(const char *which);
 

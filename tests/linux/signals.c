@@ -375,6 +375,15 @@ int sent_abort(void)
 	abort();
 }
 
+// kill -SEGV: the default action ends the process (exit 139 in a shell).
+int sent_segv(void)
+{
+	printf("sent-segv: killing myself\n");
+	fflush(stdout);
+	kill(getpid(), SIGSEGV);
+	return 1;
+}
+
 static volatile int alarms;
 
 static void on_alarm(int sig)

@@ -202,12 +202,14 @@ int main(int argc, char **argv)
 		return sigreturn_bad_selector("cs");
 	if (argc == 2 && !strcmp(argv[1], "sigreturn-bad-ss"))
 		return sigreturn_bad_selector("ss");
+	if (argc == 2 && !strcmp(argv[1], "sent-segv"))
+		return sent_segv();
 	if (argc == 2 && !strcmp(argv[1], "sent-abort"))
 		return sent_abort();
 	if (argc > 2) {
 		fprintf(stderr, "usage: syscalls [GROUP | fault-guard | fault-mprotect | "
 				"fault-ro-file-map | forged-sigreturn | sigreturn-bad-cs | "
-				"sigreturn-bad-ss | sent-abort | exit N]\n");
+				"sigreturn-bad-ss | sent-segv | sent-abort | exit N]\n");
 		return 2;
 	}
 	return run_groups(argc == 2 ? argv[1] : NULL, argc, argv);

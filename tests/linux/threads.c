@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <linux/sched.h>
+#include <setjmp.h>
 #include <sys/select.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -220,6 +221,119 @@ static void preemption(void)
 	t_check("spinner_ran", spins > 0, "never ran");
 }
 
+// A thread recurses until its stack runs into glibc's guard page; the
+// SIGSEGV is delivered on the thread's alternate stack (the overflowed
+// one has no room) and the handler jumps back out: how SBCL survives
+// control stack exhaustion.
+static __thread sigjmp_buf overflow_return;
+static __thread uintptr_t overflow_handler_sp;
+
+static void on_overflow(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)si;
+	(void)uc;
+	overflow_handler_sp = (uintptr_t)__builtin_frame_address(0);
+	siglongjmp(overflow_return, 1);
+}
+
+static long __attribute__((noinline)) recurse(volatile char *prev, long depth)
+{
+	volatile char frame[512];
+
+	frame[0] = (char)depth;
+	frame[511] = prev ? prev[0] : 0;
+	if (depth > (1L << 40)) // never: the stack ends long before
+		return 0;
+	return recurse(frame, depth + 1) + frame[511];
+}
+
+static void *overflow_thread(void *arg)
+{
+	static char alt[64 * 1024];
+	stack_t ss = {.ss_sp = alt, .ss_size = sizeof(alt)};
+	struct sigaction sa = {.sa_sigaction = on_overflow, .sa_flags = SA_SIGINFO | SA_ONSTACK};
+	long recovered = 0;
+
+	(void)arg;
+	sigaltstack(&ss, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
+	if (sigsetjmp(overflow_return, 1) == 0)
+		recurse(NULL, 0);
+	else
+		recovered = overflow_handler_sp >= (uintptr_t)alt &&
+			    overflow_handler_sp < (uintptr_t)alt + sizeof(alt);
+	ss.ss_flags = SS_DISABLE;
+	sigaltstack(&ss, NULL);
+	return (void *)recovered;
+}
+
+static void stack_overflow_on_altstack(void)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	void *recovered = NULL;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	t_eq("overflow_thread_create", pthread_create(&t, &attr, overflow_thread, NULL), 0);
+	pthread_join(t, &recovered);
+	t_check("overflow_caught_on_altstack", recovered != NULL, "handler not on altstack");
+	signal(SIGSEGV, SIG_DFL);
+	pthread_attr_destroy(&attr);
+}
+
+// Two threads pass a ball with tgkill: each waits in sigwaitinfo for
+// SIGUSR2 and sends it to the other.
+#define PING_ROUNDS 500
+static pid_t pong_tid;
+static volatile pid_t ping_tid;
+
+static void *pong(void *arg)
+{
+	sigset_t set;
+	long hits = 0;
+
+	(void)arg;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	pong_tid = gettid();
+	for (int i = 0; i < PING_ROUNDS; i++) {
+		if (sigwaitinfo(&set, NULL) != SIGUSR2)
+			break;
+		hits++;
+		syscall(SYS_tgkill, getpid(), ping_tid, SIGUSR2);
+	}
+	return (void *)hits;
+}
+
+static void tgkill_ping_pong(void)
+{
+	sigset_t set, old;
+	pthread_t t;
+	void *pong_hits = NULL;
+	long hits = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &set, &old); // the new thread inherits it
+	ping_tid = gettid();
+	pong_tid = 0;
+	t_eq("pingpong_create", pthread_create(&t, NULL, pong, NULL), 0);
+	while (__atomic_load_n(&pong_tid, __ATOMIC_ACQUIRE) == 0)
+		sched_yield();
+	for (int i = 0; i < PING_ROUNDS; i++) {
+		syscall(SYS_tgkill, getpid(), pong_tid, SIGUSR2);
+		if (sigwaitinfo(&set, NULL) != SIGUSR2)
+			break;
+		hits++;
+	}
+	pthread_join(t, &pong_hits);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	t_eq("pingpong_ping_hits", hits, PING_ROUNDS);
+	t_eq("pingpong_pong_hits", (long)pong_hits, PING_ROUNDS);
+}
+
 // Flag combinations Linux refuses before it makes anything.
 static void clone_bad_flags(void)
 {
@@ -240,6 +354,8 @@ static void clone_bad_flags(void)
 void group_threads(void)
 {
 	clone_bad_flags();
+	stack_overflow_on_altstack();
+	tgkill_ping_pong();
 	preemption();
 	blocking_pipe();
 	poll_wakes_on_readiness();
