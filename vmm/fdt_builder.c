@@ -71,19 +71,37 @@ static int add_program(void *fdt, const struct guest_program *p, char *err, size
 	return 0;
 }
 
-static int add_images(void *fdt, const struct guest_params *params, char *err, size_t err_size)
+/* Opens a container node whose children are addressed by <gpa size>. */
+static int begin_region_container(void *fdt, const char *name, char *err, size_t err_size)
 {
-	TRY(fdt_begin_node(fdt, LISPVM_FDT_NODE_IMAGES));
+	TRY(fdt_begin_node(fdt, name));
 	TRY(fdt_property_u32(fdt, "#address-cells", 2));
 	TRY(fdt_property_u32(fdt, "#size-cells", 2));
+	return 0;
+}
+
+/* Opens the child node kind@gpa with reg = <gpa size>. */
+static int begin_region_node(void *fdt, const char *kind, uint64_t gpa, uint64_t size, char *err,
+			     size_t err_size)
+{
+	fdt64_t reg[2] = {cpu_to_fdt64(gpa), cpu_to_fdt64(size)};
+	char name[48];
+
+	snprintf(name, sizeof(name), "%s@%" PRIx64, kind, gpa);
+	TRY(fdt_begin_node(fdt, name));
+	TRY(fdt_property(fdt, "reg", reg, sizeof(reg)));
+	return 0;
+}
+
+static int add_images(void *fdt, const struct guest_params *params, char *err, size_t err_size)
+{
+	if (begin_region_container(fdt, LISPVM_FDT_NODE_IMAGES, err, err_size) < 0)
+		return -1;
 	for (unsigned int i = 0; i < params->nr_images; i++) {
 		const struct guest_image *img = &params->images[i];
-		fdt64_t reg[2] = {cpu_to_fdt64(img->gpa), cpu_to_fdt64(img->size)};
-		char name[32];
 
-		snprintf(name, sizeof(name), "image@%" PRIx64, img->gpa);
-		TRY(fdt_begin_node(fdt, name));
-		TRY(fdt_property(fdt, "reg", reg, sizeof(reg)));
+		if (begin_region_node(fdt, "image", img->gpa, img->size, err, err_size) < 0)
+			return -1;
 		TRY(fdt_property_string(fdt, LISPVM_FDT_PROP_PATH, img->path));
 		TRY(fdt_end_node(fdt));
 	}
@@ -123,18 +141,14 @@ static int add_mounts(void *fdt, const struct guest_params *params, char *err, s
 
 static int add_devices(void *fdt, const struct guest_params *params, char *err, size_t err_size)
 {
-	TRY(fdt_begin_node(fdt, LISPVM_FDT_NODE_DEVICES));
-	TRY(fdt_property_u32(fdt, "#address-cells", 2));
-	TRY(fdt_property_u32(fdt, "#size-cells", 2));
+	if (begin_region_container(fdt, LISPVM_FDT_NODE_DEVICES, err, err_size) < 0)
+		return -1;
 	for (unsigned int i = 0; i < params->nr_devices; i++) {
 		const struct guest_device *d = &params->devices[i];
-		fdt64_t reg[2] = {cpu_to_fdt64(d->gpa), cpu_to_fdt64(d->size)};
-		char name[32];
 
-		snprintf(name, sizeof(name), "virtio_mmio@%" PRIx64, d->gpa);
-		TRY(fdt_begin_node(fdt, name));
+		if (begin_region_node(fdt, "virtio_mmio", d->gpa, d->size, err, err_size) < 0)
+			return -1;
 		TRY(fdt_property_string(fdt, "compatible", LISPVM_FDT_VIRTIO_MMIO));
-		TRY(fdt_property(fdt, "reg", reg, sizeof(reg)));
 		TRY(fdt_property_u32(fdt, LISPVM_FDT_PROP_MSI_VECTOR, d->msi_vector));
 		TRY(fdt_end_node(fdt));
 	}

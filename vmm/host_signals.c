@@ -5,9 +5,10 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "vcpu_kick.h"
+
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
-static struct kvm_run *volatile signal_run;
 static volatile uint64_t caught; /* updated only in the handler, read-and-cleared outside */
 static volatile sig_atomic_t guest_ready;
 static struct sigaction previous[sizeof(forwarded) / sizeof(forwarded[0])];
@@ -16,21 +17,13 @@ static bool catching;
 static void on_signal(int sig)
 {
 	__atomic_or_fetch(&caught, 1ull << (sig - 1), __ATOMIC_SEQ_CST);
-	if (signal_run != NULL)
-		signal_run->immediate_exit = 1;
+	vcpu_kick_from_handler();
 }
 
-int host_signals_catch(struct kvm_run *run)
+int host_signals_catch(void)
 {
-	struct sigaction action;
-
-	memset(&action, 0, sizeof(action));
-	action.sa_handler = on_signal;
-	sigemptyset(&action.sa_mask);
-	/* No SA_RESTART: KVM_RUN must come back with EINTR. */
-	signal_run = run;
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		if (sigaction(forwarded[i], &action, &previous[i]) < 0)
+		if (vcpu_kick_catch(forwarded[i], on_signal, &previous[i]) < 0)
 			return -1;
 	catching = true;
 	return 0;
@@ -42,7 +35,6 @@ void host_signals_release(void)
 		return;
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaction(forwarded[i], &previous[i], NULL);
-	signal_run = NULL;
 	catching = false;
 }
 

@@ -9,12 +9,11 @@
 #ifndef LISPVM_VMM_HOST_SIGNALS_H
 #define LISPVM_VMM_HOST_SIGNALS_H
 
-#include <linux/kvm.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Catches the signals; each makes KVM_RUN return (run->immediate_exit). */
-int host_signals_catch(struct kvm_run *run);
+/* Catches the signals; each makes KVM_RUN return (vcpu_kick.h). */
+int host_signals_catch(void);
 void host_signals_release(void);
 
 /* Signals caught and not yet handed over (bit n-1 = signal n). */

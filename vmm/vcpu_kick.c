@@ -2,7 +2,6 @@
 #include "vcpu_kick.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
@@ -11,28 +10,39 @@
 
 static struct kvm_run *volatile kick_run;
 static pthread_t vcpu_thread;
-static struct sigaction previous_action;
+static struct sigaction previous_kick_action;
 static volatile bool attached;
+
+void vcpu_kick_from_handler(void)
+{
+	struct kvm_run *run = kick_run;
+
+	if (run != NULL)
+		run->immediate_exit = 1;
+}
 
 static void on_kick(int sig)
 {
 	(void)sig;
-	if (kick_run != NULL)
-		kick_run->immediate_exit = 1;
+	vcpu_kick_from_handler();
 }
 
-int vcpu_kick_attach(struct kvm_run *run)
+int vcpu_kick_catch(int sig, void (*handler)(int), struct sigaction *previous)
 {
 	struct sigaction action;
 
 	memset(&action, 0, sizeof(action));
-	action.sa_handler = on_kick;
+	action.sa_handler = handler;
 	sigemptyset(&action.sa_mask);
-	/* No SA_RESTART: KVM_RUN must come back with EINTR. */
-	if (sigaction(KICK_SIGNAL, &action, &previous_action) < 0)
-		return -1;
+	return sigaction(sig, &action, previous);
+}
+
+int vcpu_kick_attach(struct kvm_run *run)
+{
 	kick_run = run;
 	vcpu_thread = pthread_self();
+	if (vcpu_kick_catch(KICK_SIGNAL, on_kick, &previous_kick_action) < 0)
+		return -1;
 	attached = true;
 	return 0;
 }
@@ -45,9 +55,9 @@ void vcpu_kick(void)
 
 void vcpu_kick_detach(void)
 {
-	if (!attached)
-		return;
-	attached = false;
-	sigaction(KICK_SIGNAL, &previous_action, NULL);
+	if (attached) {
+		attached = false;
+		sigaction(KICK_SIGNAL, &previous_kick_action, NULL);
+	}
 	kick_run = NULL;
 }

@@ -452,16 +452,13 @@ int vm_run(const struct vm_config *config)
 		vm_teardown(&vm);
 		return LISPVM_EXIT_HOST_ERROR;
 	}
-	if (run_deadline_arm(vm.vcpu.run, config->timeout_seconds) < 0) {
-		log_error("cannot arm --timeout: %s", strerror(errno));
-		vm_teardown(&vm);
-		return LISPVM_EXIT_HOST_ERROR;
-	}
-	if (host_signals_catch(vm.vcpu.run) < 0 || vcpu_kick_attach(vm.vcpu.run) < 0) {
-		log_error("cannot catch signals for the guest: %s", strerror(errno));
+	if (vcpu_kick_attach(vm.vcpu.run) < 0 || run_deadline_arm(config->timeout_seconds) < 0 ||
+	    host_signals_catch() < 0) {
+		log_error("cannot catch signals for the VM: %s", strerror(errno));
 		host_signals_release();
 		run_deadline_disarm();
 		vm_teardown(&vm);
+		vcpu_kick_detach();
 		return LISPVM_EXIT_HOST_ERROR;
 	}
 	stop = vm_loop(&vm);
