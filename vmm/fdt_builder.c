@@ -63,6 +63,8 @@ static int add_program(void *fdt, const struct guest_program *p, char *err, size
 	    add_string_list(fdt, LISPVM_FDT_PROP_ENVP, p->envp, p->envc, err, err_size) < 0)
 		return -1;
 	TRY(fdt_property_string(fdt, LISPVM_FDT_PROP_CWD, p->cwd));
+	if (p->exec_path != NULL)
+		TRY(fdt_property_string(fdt, LISPVM_FDT_PROP_EXEC_PATH, p->exec_path));
 	TRY(fdt_property_u32(fdt, LISPVM_FDT_PROP_TTY, p->tty_mask));
 	if (p->tty_mask)
 		TRY(fdt_property(fdt, LISPVM_FDT_PROP_WINSIZE, winsize, sizeof(winsize)));

@@ -34,7 +34,8 @@ struct guest_device {
 };
 
 struct guest_program {
-	char *const *argv; /* argc strings; argv[0] is the path in the guest */
+	char *const *argv;     /* argc strings */
+	const char *exec_path; /* the file to run in the guest; NULL: argv[0] */
 	int argc;
 	char *const *envp;
 	int envc;

@@ -5,6 +5,7 @@
 #include <linux/fcntl.h>
 #include <linux/fs.h>
 #include <linux/limits.h>
+#include <linux/magic.h>
 #include <linux/stat.h>
 #include <string.h>
 
@@ -784,6 +785,49 @@ static int mount_home(const char *home)
 	return mount_tmpfs(home);
 }
 
+/* ancestor[0..len) is missing: a directory in its parent when that is a
+ * tmpfs (one we made for a level above, or /tmp), else an empty tmpfs of
+ * its own (never a directory made on the host or refused by an image). */
+static int make_missing_directory(char *ancestor)
+{
+	struct vnode parent;
+	char *slash = strrchr(ancestor, '/');
+	int rc;
+
+	*slash = '\0';
+	rc = vfs_resolve(AT_FDCWD, slash == ancestor ? "/" : ancestor, true, &parent, NULL);
+	*slash = '/';
+	if (rc == 0 && parent.ops->magic == TMPFS_MAGIC)
+		return vfs_mkdir(AT_FDCWD, ancestor, 0755);
+	return mount_tmpfs(ancestor);
+}
+
+/* A mount point needs the directories above it, as on Linux; where the
+ * images lack one (a --mount at /home/me/src in an image with no /home),
+ * it is made, so paths through it resolve and cwd can be below it. */
+static int make_mount_parents(void)
+{
+	unsigned int n = ns.nr_mounts;
+	char *path = kmalloc(PATH_MAX);
+	int rc = path ? 0 : -ENOMEM;
+
+	for (unsigned int i = 0; rc == 0 && i < n; i++) {
+		struct stat st;
+
+		memcpy(path, ns.mounts[i].path, strlen(ns.mounts[i].path) + 1);
+		for (char *p = strchr(path + 1, '/'); rc == 0 && p != NULL;
+		     p = strchr(p + 1, '/')) {
+			*p = '\0';
+			rc = vfs_stat(AT_FDCWD, path, true, &st);
+			if (rc == -ENOENT)
+				rc = make_missing_directory(path);
+			*p = '/';
+		}
+	}
+	kfree(path);
+	return rc;
+}
+
 int vfs_init(const struct boot_info *bi, const char *home)
 {
 	struct vnode node;
@@ -817,5 +861,5 @@ int vfs_init(const struct boot_info *bi, const char *home)
 	}
 	if (rc == 0 && home != NULL)
 		rc = mount_home(home);
-	return rc;
+	return rc == 0 ? make_mount_parents() : rc;
 }

@@ -94,6 +94,9 @@ static void parse_program(const void *fdt, int chosen, struct boot_program *prog
 		} else if (strcmp(name, LISPVM_FDT_PROP_CWD) == 0 && len > 0 &&
 			   str[len - 1] == '\0') {
 			prog->cwd = str;
+		} else if (strcmp(name, LISPVM_FDT_PROP_EXEC_PATH) == 0 && len > 1 &&
+			   str[len - 1] == '\0' && str[0] == '/') {
+			prog->exec_path = str;
 		} else if (strcmp(name, LISPVM_FDT_PROP_TTY) == 0 && len == sizeof(fdt32_t)) {
 			prog->tty_mask = fdt32_ld(val);
 		} else if (strcmp(name, LISPVM_FDT_PROP_WINSIZE) == 0 &&

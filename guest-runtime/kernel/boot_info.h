@@ -49,6 +49,7 @@ struct boot_program {
 	const char *envp;
 	int envp_len;
 	const char *cwd;
+	const char *exec_path; /* the file to run; NULL: argv[0] */
 	uint32_t tty_mask;
 	uint16_t rows, cols;
 	bool strace;

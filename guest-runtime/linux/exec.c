@@ -255,7 +255,7 @@ _Noreturn void exec_boot_program(const struct boot_info *bi)
 				 .argv_len = prog->argv_len,
 				 .envp = prog->envp,
 				 .envp_len = prog->envp_len,
-				 .path = prog->argv};
+				 .path = prog->exec_path ? prog->exec_path : prog->argv};
 	struct process *p = process_create(args.path);
 	struct thread *t = thread_create(p, p->pid);
 	struct trap_frame *frame;

@@ -261,6 +261,8 @@ struct lispvm_fault_report {
  *                lispvm,argv = "prog", "arg1", ...;   (string list)
  *                lispvm,envp = "K=V", ...;            (string list, may be empty)
  *                lispvm,cwd = "/dir";
+ *                lispvm,exec-path = "/abs/file";    (optional: the file to run
+ *                                                    when argv[0] is not its path)
  *                lispvm,stdio-tty = <u32>;   bit n set: fd n is a terminal
  *                lispvm,winsize = <rows cols>;       (when any is)
  *                lispvm,strace;                      (empty: trace syscalls)
@@ -285,6 +287,7 @@ struct lispvm_fault_report {
 #define LISPVM_FDT_PROP_ARGV	   "lispvm,argv"
 #define LISPVM_FDT_PROP_ENVP	   "lispvm,envp"
 #define LISPVM_FDT_PROP_CWD	   "lispvm,cwd"
+#define LISPVM_FDT_PROP_EXEC_PATH  "lispvm,exec-path"
 #define LISPVM_FDT_PROP_TTY	   "lispvm,stdio-tty"
 #define LISPVM_FDT_PROP_WINSIZE	   "lispvm,winsize"
 #define LISPVM_FDT_PROP_STRACE	   "lispvm,strace"

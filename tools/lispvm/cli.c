@@ -23,6 +23,9 @@ enum {
 	OPT_CWD,
 	OPT_STRACE,
 	OPT_MOUNT,
+	OPT_SBCL_OPTION,
+	OPT_CACHE,
+	OPT_NO_CACHE,
 };
 
 static const struct option long_options[] = {
@@ -38,6 +41,9 @@ static const struct option long_options[] = {
 	{"cwd", required_argument, NULL, OPT_CWD},
 	{"strace", no_argument, NULL, OPT_STRACE},
 	{"mount", required_argument, NULL, OPT_MOUNT},
+	{"sbcl-option", required_argument, NULL, OPT_SBCL_OPTION},
+	{"cache", required_argument, NULL, OPT_CACHE},
+	{"no-cache", no_argument, NULL, OPT_NO_CACHE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -47,8 +53,16 @@ void cli_print_help(void)
 	       "Run a program in its own KVM microVM.\n"
 	       "\n"
 	       "Commands:\n"
-	       "  run               boot a fresh microVM with the guest runtime; it prints\n"
-	       "                    its banner and exits (Lisp programs come next)\n"
+	       "  run [OPTIONS] PROGRAM [--] [ARGS...]\n"
+	       "                    run a Lisp program (a .fasl or .lisp file) with Debian's\n"
+	       "                    SBCL in a fresh microVM, as 'sbcl --script PROGRAM ARGS'\n"
+	       "  eval [OPTIONS] FORMS\n"
+	       "                    evaluate the forms in the string, printing each one's\n"
+	       "                    values, one per line\n"
+	       "  repl [OPTIONS]    an interactive SBCL in a fresh microVM (Ctrl-C interrupts,\n"
+	       "                    Ctrl-D leaves)\n"
+	       "  boot              boot the guest runtime alone: it prints its banner and\n"
+	       "                    exits\n"
 	       "  exec [OPTIONS] -- /PATH/IN/GUEST [ARGS...]\n"
 	       "                    run that Linux program in a fresh microVM, with its\n"
 	       "                    files from the --image images\n"
@@ -63,6 +77,16 @@ void cli_print_help(void)
 	       "                     or $LISPVM_KERNEL)\n"
 	       "      --append ARGS  add to the guest kernel command line\n"
 	       "      --timeout SECS stop the guest if it still runs after SECS seconds\n"
+	       "\n"
+	       "run, eval and repl options (and --mount, --env, --strace below):\n"
+	       "      --sbcl-option OPT\n"
+	       "                     pass OPT to SBCL before its own options, e.g.\n"
+	       "                     --sbcl-option --dynamic-space-size --sbcl-option 4GB\n"
+	       "      --cache DIR    the host directory holding SBCL's image and ASDF's\n"
+	       "                     compiled files (default $XDG_CACHE_HOME/lispvm or\n"
+	       "                     ~/.cache/lispvm); it appears in the guest as\n"
+	       "                     ~/.cache/common-lisp\n"
+	       "      --no-cache     ASDF compiles into the guest's tmpfs, forgotten at exit\n"
 	       "\n"
 	       "exec options:\n"
 	       "      --image IMG    an image from 'lispvm image build' (repeatable; the guest's\n"
@@ -196,6 +220,19 @@ static int parse_option(int opt, struct cli_options *out)
 		return 0;
 	case OPT_MOUNT:
 		return parse_mount(optarg, out);
+	case OPT_SBCL_OPTION:
+		if (out->nr_sbcl_options == CLI_MAX_SBCL_OPTIONS)
+			return usage_error("--sbcl-option: at most %s options", "32");
+		out->sbcl_options[out->nr_sbcl_options++] = optarg;
+		return 0;
+	case OPT_CACHE:
+		if (optarg[0] == '\0')
+			return usage_error("--cache: %s", "empty directory name");
+		out->cache_dir = optarg;
+		return 0;
+	case OPT_NO_CACHE:
+		out->no_cache = true;
+		return 0;
 	default:
 		/* getopt has printed what was wrong. */
 		return usage_error("%s", "bad option");
@@ -214,18 +251,51 @@ static int parse_options(int argc, char **argv, struct cli_options *out)
 	return 0;
 }
 
-static int parse_run(int argc, char **argv, struct cli_options *out)
+static int parse_boot(int argc, char **argv, struct cli_options *out)
 {
 	if (parse_options(argc, argv, out) < 0)
 		return -1;
 	if (optind < argc)
-		out->program = argv[optind++];
+		return usage_error("boot: unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+/* run [OPTIONS] PROGRAM [--] [ARGS...]: what follows PROGRAM is the
+ * program's, options included, as after 'sbcl --script PROGRAM'. */
+static int parse_run(int argc, char **argv, struct cli_options *out)
+{
+	if (parse_options(argc, argv, out) < 0)
+		return -1;
+	if (optind >= argc)
+		return usage_error("%s", "run: no program given (run [OPTIONS] PROGRAM [ARGS...])");
+	out->lisp_file = argv[optind++];
+	if (optind < argc && strcmp(argv[optind], "--") == 0)
+		optind++;
+	out->lisp_args = argv + optind;
+	out->lisp_argc = argc - optind;
+	return 0;
+}
+
+static int parse_eval(int argc, char **argv, struct cli_options *out)
+{
+	if (parse_options(argc, argv, out) < 0)
+		return -1;
+	if (optind >= argc)
+		return usage_error("%s", "eval: no forms given (eval [OPTIONS] '(FORM)')");
+	out->eval_form = argv[optind++];
 	if (optind < argc)
-		return usage_error("run: unexpected argument '%s'", argv[optind]);
-	if (out->program != NULL)
-		return usage_error("run: running '%s' needs the Linux personality, which this "
-				   "lispvm does not have yet",
-				   out->program);
+		return usage_error("eval: unexpected argument '%s' (quote the forms as one "
+				   "argument)",
+				   argv[optind]);
+	return 0;
+}
+
+static int parse_repl(int argc, char **argv, struct cli_options *out)
+{
+	if (parse_options(argc, argv, out) < 0)
+		return -1;
+	if (optind < argc)
+		return usage_error("repl: unexpected argument '%s'", argv[optind]);
 	return 0;
 }
 
@@ -264,9 +334,21 @@ int cli_parse(int argc, char **argv, struct cli_options *out)
 	argc -= optind;
 	argv += optind;
 	optind = 1;
+	if (strcmp(command, "boot") == 0) {
+		out->command = CLI_BOOT;
+		return parse_boot(argc, argv, out);
+	}
 	if (strcmp(command, "run") == 0) {
 		out->command = CLI_RUN;
 		return parse_run(argc, argv, out);
+	}
+	if (strcmp(command, "eval") == 0) {
+		out->command = CLI_EVAL;
+		return parse_eval(argc, argv, out);
+	}
+	if (strcmp(command, "repl") == 0) {
+		out->command = CLI_REPL;
+		return parse_repl(argc, argv, out);
 	}
 	if (strcmp(command, "exec") == 0) {
 		out->command = CLI_EXEC;

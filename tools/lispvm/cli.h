@@ -15,14 +15,18 @@ enum cli_command {
 	CLI_NONE,
 	CLI_HELP,
 	CLI_VERSION,
+	CLI_BOOT,
 	CLI_RUN,
+	CLI_EVAL,
+	CLI_REPL,
 	CLI_EXEC,
 	CLI_IMAGE,
 };
 
-#define CLI_MAX_IMAGES 8
-#define CLI_MAX_ENV    256
-#define CLI_MAX_MOUNTS GUEST_MAX_MOUNTS
+#define CLI_MAX_IMAGES	     8
+#define CLI_MAX_ENV	     256
+#define CLI_MAX_MOUNTS	     GUEST_MAX_MOUNTS
+#define CLI_MAX_SBCL_OPTIONS 32
 
 struct cli_options {
 	enum cli_command command;
@@ -31,8 +35,16 @@ struct cli_options {
 	const char *kernel_path;      /* NULL: the default */
 	const char *append;	      /* extra guest command line, or NULL */
 	unsigned int timeout_seconds; /* 0: none */
-	const char *program;	      /* run's PROGRAM, or NULL */
-	/* exec */
+	/* run, eval, repl */
+	const char *lisp_file; /* run's PROGRAM */
+	char **lisp_args;      /* its arguments */
+	int lisp_argc;
+	const char *eval_form;
+	const char *sbcl_options[CLI_MAX_SBCL_OPTIONS]; /* --sbcl-option, in order */
+	unsigned int nr_sbcl_options;
+	const char *cache_dir; /* --cache DIR; NULL: the default */
+	bool no_cache;
+	/* exec (and, filled in by lisp_run.c, run/eval/repl) */
 	const char *images[CLI_MAX_IMAGES];
 	unsigned int nr_images;
 	char *env[CLI_MAX_ENV]; /* K=V from --env, in order */
@@ -43,6 +55,7 @@ struct cli_options {
 	bool strace;
 	char **exec_argv; /* the program and its arguments */
 	int exec_argc;
+	const char *exec_path; /* the file to run when argv[0] is not its path */
 	/* image: its own argv (argv[0] = "image") */
 	char **image_argv;
 	int image_argc;

@@ -64,6 +64,7 @@ void exec_env_build(const struct cli_options *opts, struct exec_env *env)
 	memset(env, 0, sizeof(*env));
 	env->program.argv = opts->exec_argv;
 	env->program.argc = opts->exec_argc;
+	env->program.exec_path = opts->exec_path;
 	env->program.envp = env->envp;
 	env->program.cwd = opts->cwd ? opts->cwd : "/";
 	env->program.strace = opts->strace;

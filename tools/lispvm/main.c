@@ -10,6 +10,7 @@
 #include "exec_env.h"
 #include "image_command.h"
 #include "kernel_path.h"
+#include "lisp_run.h"
 #include "lispvm_config.h"
 #include "log.h"
 #include "vm.h"
@@ -45,7 +46,7 @@ static int boot(const struct cli_options *opts, struct vm_config *config)
 	return vm_run(config);
 }
 
-static int run_command(const struct cli_options *opts)
+static int boot_command(const struct cli_options *opts)
 {
 	struct vm_config config = {.console_fd = STDOUT_FILENO};
 
@@ -70,6 +71,13 @@ static int exec_command(const struct cli_options *opts)
 	return boot(opts, &config);
 }
 
+static int lisp_command(struct cli_options *opts)
+{
+	int rc = lisp_run_prepare(opts);
+
+	return rc != 0 ? rc : exec_command(opts);
+}
+
 int main(int argc, char **argv)
 {
 	struct cli_options opts;
@@ -84,8 +92,12 @@ int main(int argc, char **argv)
 	case CLI_VERSION:
 		printf("lispvm %s (ABI %d)\n", LISPVM_VERSION, LISPVM_ABI_VERSION);
 		return 0;
+	case CLI_BOOT:
+		return boot_command(&opts);
 	case CLI_RUN:
-		return run_command(&opts);
+	case CLI_EVAL:
+	case CLI_REPL:
+		return lisp_command(&opts);
 	case CLI_EXEC:
 		return exec_command(&opts);
 	case CLI_IMAGE:

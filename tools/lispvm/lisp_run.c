@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+#include "lisp_run.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lispvm/abi.h>
+
+#include "sbcl_image.h"
+
+/* A missing program file, as exec's missing program. */
+#define EXIT_NO_PROGRAM 127
+
+/* What lispvm eval runs: read the forms from the last argument (so no
+ * quoting is needed) and print every value of each, one per line. */
+static const char eval_printer[] =
+	"(with-input-from-string (s (car (last sb-ext:*posix-argv*)))"
+	" (loop with eof = (gensym) for form = (read s nil eof) until (eq form eof)"
+	" do (dolist (v (multiple-value-list (eval form))) (prin1 v) (terpri))))";
+
+static int fail(int status, const char *what, const char *detail)
+{
+	fprintf(stderr, "lispvm: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
+	return status;
+}
+
+static char *must_strdup(const char *s)
+{
+	char *copy = strdup(s);
+
+	if (copy == NULL) {
+		fputs("lispvm: out of memory\n", stderr);
+		exit(LISPVM_EXIT_HOST_ERROR);
+	}
+	return copy;
+}
+
+static bool mounted_at(const struct cli_options *opts, const char *guest_path)
+{
+	for (unsigned int i = 0; i < opts->nr_mounts; i++)
+		if (strcmp(opts->mounts[i].guest_path, guest_path) == 0)
+			return true;
+	return false;
+}
+
+/* HOST at the same path in the guest, unless something is mounted there
+ * already (the user's --mount wins) or it is / (which cannot be). */
+static int add_mount(struct cli_options *opts, const char *host, const char *guest, bool readonly)
+{
+	if (strcmp(guest, "/") == 0 || mounted_at(opts, guest))
+		return 0;
+	if (opts->nr_mounts == CLI_MAX_MOUNTS)
+		return fail(LISPVM_EXIT_USAGE, "too many --mount directories for a Lisp run",
+			    "at most 5 besides the program's own");
+	opts->mounts[opts->nr_mounts++] = (struct guest_mount){.host_path = must_strdup(host),
+							       .guest_path = must_strdup(guest),
+							       .readonly = readonly};
+	return 0;
+}
+
+static bool is_below(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(path, dir, n) == 0 &&
+	       (path[n] == '\0' || path[n] == '/' || (n == 1 && dir[0] == '/'));
+}
+
+/* The program, made absolute and symlink-free, must be a readable file. */
+static int resolve_program(const char *file, char *abs)
+{
+	struct stat st;
+
+	if (realpath(file, abs) == NULL)
+		return fail(EXIT_NO_PROGRAM, file, strerror(errno));
+	if (stat(abs, &st) < 0 || !S_ISREG(st.st_mode))
+		return fail(EXIT_NO_PROGRAM, file, "not a regular file");
+	if (access(abs, R_OK) < 0)
+		return fail(EXIT_NO_PROGRAM, file, strerror(errno));
+	return 0;
+}
+
+/* The guest's HOME: the --env HOME, else the exec default. */
+static const char *guest_home(const struct cli_options *opts)
+{
+	const char *home = "/root";
+
+	for (unsigned int i = 0; i < opts->nr_env; i++)
+		if (strncmp(opts->env[i], "HOME=", 5) == 0 && opts->env[i][5] == '/')
+			home = opts->env[i] + 5;
+	return home;
+}
+
+static int mount_caches(struct cli_options *opts, const char *cache_dir)
+{
+	char host[PATH_MAX], made[PATH_MAX], guest[PATH_MAX];
+	char err[512];
+	int rc;
+
+	if (access(LISP_LIBRARIES_DIR, X_OK) == 0 &&
+	    (rc = add_mount(opts, LISP_LIBRARIES_DIR, LISP_LIBRARIES_DIR, true)) != 0)
+		return rc;
+	if (opts->no_cache)
+		return 0;
+	if ((size_t)snprintf(host, sizeof(host), "%s/common-lisp", cache_dir) >= sizeof(host) ||
+	    (size_t)snprintf(guest, sizeof(guest), "%s/.cache/common-lisp", guest_home(opts)) >=
+		    sizeof(guest))
+		return fail(LISPVM_EXIT_USAGE, "--cache", "path too long");
+	if (lisp_cache_dir(host, made, sizeof(made), err, sizeof(err)) < 0)
+		return fail(LISPVM_EXIT_HOST_ERROR, "--cache", err);
+	return add_mount(opts, made, guest, false);
+}
+
+/* The program's directory, and the working directory where the program
+ * can reach it as natively (the guest's cwd is the host's). */
+static int mount_program_and_cwd(struct cli_options *opts, const char *program_dir)
+{
+	static char cwd[PATH_MAX];
+	int rc;
+
+	if (program_dir != NULL && (rc = add_mount(opts, program_dir, program_dir, true)) != 0)
+		return rc;
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return fail(LISPVM_EXIT_HOST_ERROR, "cannot get the working directory",
+			    strerror(errno));
+	if ((program_dir == NULL || !is_below(cwd, program_dir)) &&
+	    (rc = add_mount(opts, cwd, cwd, true)) != 0)
+		return rc;
+	opts->cwd = cwd;
+	return 0;
+}
+
+/* sbcl, the --sbcl-option options, then the command's own. */
+static void build_argv(struct cli_options *opts, const char *program)
+{
+	size_t max = 1 + opts->nr_sbcl_options + 16 + (size_t)opts->lisp_argc;
+	char **argv = calloc(max + 1, sizeof(char *));
+	int n = 0;
+
+	if (argv == NULL)
+		exit(fail(LISPVM_EXIT_HOST_ERROR, "out of memory", NULL));
+	argv[n++] = "sbcl";
+	for (unsigned int i = 0; i < opts->nr_sbcl_options; i++)
+		argv[n++] = (char *)opts->sbcl_options[i];
+	if (opts->command == CLI_RUN) {
+		argv[n++] = "--script";
+		argv[n++] = (char *)program;
+		for (int i = 0; i < opts->lisp_argc; i++)
+			argv[n++] = opts->lisp_args[i];
+	} else if (opts->command == CLI_EVAL) {
+		static char *const eval_argv[] = {
+			"--noinform",	"--disable-ldb",      "--end-runtime-options",
+			"--no-sysinit", "--no-userinit",      "--non-interactive",
+			"--eval",	(char *)eval_printer, "--end-toplevel-options"};
+
+		for (size_t i = 0; i < sizeof(eval_argv) / sizeof(eval_argv[0]); i++)
+			argv[n++] = eval_argv[i];
+		argv[n++] = (char *)opts->eval_form;
+	}
+	opts->exec_argv = argv;
+	opts->exec_argc = n;
+	opts->exec_path = SBCL_BINARY;
+}
+
+int lisp_run_prepare(struct cli_options *opts)
+{
+	static char program[PATH_MAX], program_dir[PATH_MAX], cache_dir[PATH_MAX], image[PATH_MAX];
+	char err[1024];
+	int rc;
+
+	if (opts->command == CLI_RUN) {
+		if ((rc = resolve_program(opts->lisp_file, program)) != 0)
+			return rc;
+		snprintf(program_dir, sizeof(program_dir), "%s", program);
+		*strrchr(program_dir, '/') = '\0';
+		if (program_dir[0] == '\0')
+			strcpy(program_dir, "/");
+	}
+	if (lisp_cache_dir(opts->cache_dir, cache_dir, sizeof(cache_dir), err, sizeof(err)) < 0)
+		return fail(LISPVM_EXIT_HOST_ERROR, "--cache", err);
+	if (sbcl_image_ensure(cache_dir, image, sizeof(image), err, sizeof(err)) < 0)
+		return fail(LISPVM_EXIT_HOST_ERROR, err, NULL);
+	if (opts->nr_images == CLI_MAX_IMAGES)
+		return fail(LISPVM_EXIT_USAGE, "--image", "at most 7 besides SBCL's");
+	opts->images[opts->nr_images++] = image;
+	if ((rc = mount_program_and_cwd(opts, opts->command == CLI_RUN ? program_dir : NULL)) !=
+		    0 ||
+	    (rc = mount_caches(opts, cache_dir)) != 0)
+		return rc;
+	build_argv(opts, program);
+	return 0;
+}

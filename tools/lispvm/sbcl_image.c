@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+#include "sbcl_image.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image_build.h"
+
+/* Bump when what goes into the image changes. */
+#define IMAGE_RECIPE "lispvm-sbcl-image-1"
+
+static const char *const identity_paths[] = {
+	SBCL_BINARY,
+	SBCL_LIBRARY "/sbcl.core",
+	SBCL_LIBRARY "/contrib",
+	SBCL_LIBRARY,
+};
+
+/* mkdir -p, the last component private to the user. */
+static int make_dirs(char *path, char *err, size_t err_size)
+{
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+			snprintf(err, err_size, "cannot create %s: %s", path, strerror(errno));
+			*p = '/';
+			return -1;
+		}
+		*p = '/';
+	}
+	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, err_size, "cannot create %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int lisp_cache_dir(const char *option, char *out, size_t size, char *err, size_t err_size)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	int n;
+
+	if (option != NULL)
+		n = snprintf(out, size, "%s", option);
+	else if (xdg != NULL && xdg[0] == '/')
+		n = snprintf(out, size, "%s/lispvm", xdg);
+	else if (home != NULL && home[0] == '/')
+		n = snprintf(out, size, "%s/.cache/lispvm", home);
+	else
+		n = snprintf(out, size, "/var/cache/lispvm");
+	if (n < 0 || (size_t)n >= size) {
+		snprintf(err, err_size, "cache directory path too long");
+		return -1;
+	}
+	return make_dirs(out, err, err_size);
+}
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
+{
+	const uint8_t *p = data;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* The image's key; -1 with err when SBCL is not installed. */
+static int identity_key(uint64_t *key, char *err, size_t err_size)
+{
+	uint64_t h = fnv1a(0xcbf29ce484222325ull, IMAGE_RECIPE, sizeof(IMAGE_RECIPE));
+
+	for (size_t i = 0; i < sizeof(identity_paths) / sizeof(identity_paths[0]); i++) {
+		struct stat st;
+		uint64_t fields[5];
+
+		if (stat(identity_paths[i], &st) < 0) {
+			snprintf(err, err_size,
+				 "SBCL is not installed: %s: %s (apt-get install sbcl, or "
+				 "tools/setup)",
+				 identity_paths[i], strerror(errno));
+			return -1;
+		}
+		fields[0] = st.st_dev;
+		fields[1] = st.st_ino;
+		fields[2] = (uint64_t)st.st_size;
+		fields[3] = (uint64_t)st.st_mtim.tv_sec;
+		fields[4] = (uint64_t)st.st_mtim.tv_nsec;
+		h = fnv1a(h, fields, sizeof(fields));
+	}
+	*key = h;
+	return 0;
+}
+
+/* Images of SBCL versions no longer installed. */
+static void remove_stale_images(const char *dir, const char *keep)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[4096];
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
+
+		if (strncmp(e->d_name, "sbcl-", 5) != 0 || n < 6 ||
+		    strcmp(e->d_name + n - 6, ".erofs") != 0 || strcmp(e->d_name, keep) == 0)
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < sizeof(path))
+			unlink(path);
+	}
+	closedir(d);
+}
+
+static int build_image(const char *path, char *err, size_t err_size)
+{
+	const struct image_entry entries[] = {
+		{.kind = IMAGE_ENTRY_LDD, .host_path = SBCL_BINARY},
+		{.kind = IMAGE_ENTRY_PATH, .host_path = SBCL_LIBRARY},
+	};
+
+	if (isatty(STDERR_FILENO))
+		fprintf(stderr, "lispvm: packing SBCL into %s (once per SBCL version)\n", path);
+	return image_build(path, entries, sizeof(entries) / sizeof(entries[0]), err, err_size);
+}
+
+int sbcl_image_ensure(const char *cache_dir, char *out, size_t size, char *err, size_t err_size)
+{
+	char dir[4096], name[64];
+	uint64_t key;
+
+	if (identity_key(&key, err, err_size) < 0)
+		return -1;
+	snprintf(name, sizeof(name), "sbcl-%016" PRIx64 ".erofs", key);
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/images", cache_dir) >= sizeof(dir) ||
+	    (size_t)snprintf(out, size, "%s/%s", dir, name) >= size) {
+		snprintf(err, err_size, "cache directory path too long");
+		return -1;
+	}
+	if (access(out, R_OK) == 0)
+		return 0;
+	if (make_dirs(dir, err, err_size) < 0 || build_image(out, err, err_size) < 0)
+		return -1;
+	remove_stale_images(dir, name);
+	return 0;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Debian's SBCL as a read-only image, built once and kept in lispvm's
+ * cache directory.  The image's name is a hash of the identity (device,
+ * inode, size, mtime) of SBCL's binary, core and library directory, so an
+ * upgrade of the sbcl package makes a new image and the old one is
+ * deleted.
+ */
+#ifndef LISPVM_TOOLS_SBCL_IMAGE_H
+#define LISPVM_TOOLS_SBCL_IMAGE_H
+
+#include <stddef.h>
+
+#define SBCL_BINARY  "/usr/bin/sbcl"
+#define SBCL_LIBRARY "/usr/lib/sbcl"
+
+/* lispvm's cache directory: `option` (--cache), else $XDG_CACHE_HOME/lispvm,
+ * else $HOME/.cache/lispvm; created if missing.  0, or -1 with err. */
+int lisp_cache_dir(const char *option, char *out, size_t size, char *err, size_t err_size);
+
+/* The path of SBCL's image under cache_dir/images, built first if it is
+ * not there.  0, or -1 with err (SBCL not installed, build failed). */
+int sbcl_image_ensure(const char *cache_dir, char *out, size_t size, char *err, size_t err_size);
+
+#endif
