@@ -72,8 +72,8 @@ def main():
 
         results = [measure("native sbcl --script hello.fasl",
                            ["sbcl", "--script", fasl], args.runs)]
-        results.append(measure(f"lispvm run --memory {args.memory} (guest boot+exit)",
-                               [LISPVM, "run", "--memory", args.memory], args.runs))
+        results.append(measure(f"lispvm boot --memory {args.memory} (guest boot+exit)",
+                               [LISPVM, "boot", "--memory", args.memory], args.runs))
         results.append(measure("qemu -M microvm -accel tcg (same ELF)",
                                qemu_argv("tcg", args.memory), args.runs, ok_codes=(1,)))
         if qemu_kvm_works(args.memory):

@@ -26,7 +26,7 @@ def lispvm(exe, *args, env=None):
 
 
 def selftest(exe, name, memory="64M", extra=()):
-    return lispvm(exe, "run", "--memory", memory, "--timeout", "60", *extra,
+    return lispvm(exe, "boot", "--memory", memory, "--timeout", "60", *extra,
                   "--append", f"selftest={name}")
 
 
@@ -61,34 +61,34 @@ def expect_fault(proc, needles):
 
 
 def banner(exe, elf):
-    proc = lispvm(exe, "run", "--kernel", elf, *SMALL)
+    proc = lispvm(exe, "boot", "--kernel", elf, *SMALL)
     expect_exit(proc, 0)
     expect_banner(proc, 64)
     expect(proc.stderr == "", f"unexpected stderr: {proc.stderr!r}")
 
 
 def default_memory(exe, elf):
-    proc = lispvm(exe, "run", "--timeout", "60")
+    proc = lispvm(exe, "boot", "--timeout", "60")
     expect_exit(proc, 0)
     expect_banner(proc, 2048)
 
 
 def memory_above_4g(exe, elf):
     # 5 GiB: 3 GiB below the MMIO hole and 2 GiB above 4 GiB.
-    proc = lispvm(exe, "run", "--memory", "5G", "--timeout", "60")
+    proc = lispvm(exe, "boot", "--memory", "5G", "--timeout", "60")
     expect_exit(proc, 0)
     expect_banner(proc, 5120)
 
 
 def exit_status(exe, elf):
     for status in (0, 1, 3, 42, 255):
-        proc = lispvm(exe, "run", *SMALL, "--append", f"exit={status}")
+        proc = lispvm(exe, "boot", *SMALL, "--append", f"exit={status}")
         expect_exit(proc, status)
 
 
 def kernel_from_environment(exe, elf):
     env = dict(os.environ, LISPVM_KERNEL="/nonexistent/guest.elf")
-    proc = lispvm(exe, "run", *SMALL, env=env)
+    proc = lispvm(exe, "boot", *SMALL, env=env)
     expect_exit(proc, HOST_ERROR)
     expect_one_line_error(proc, "/nonexistent/guest.elf")
 
@@ -129,7 +129,7 @@ def guest_panic(exe, elf):
 
 
 def timeout(exe, elf):
-    proc = lispvm(exe, "run", "--memory", "64M", "--timeout", "2", "--append", "selftest=hang")
+    proc = lispvm(exe, "boot", "--memory", "64M", "--timeout", "2", "--append", "selftest=hang")
     expect_exit(proc, TIMEOUT)
     expect_in("still running after --timeout 2s", proc.stderr, proc)
     expect_in("RIP 0x", proc.stderr, proc)
@@ -166,7 +166,7 @@ def ring3(exe, elf):
 
 
 def missing_kernel(exe, elf):
-    proc = lispvm(exe, "run", "--kernel", "/nonexistent/guest.elf", *SMALL)
+    proc = lispvm(exe, "boot", "--kernel", "/nonexistent/guest.elf", *SMALL)
     expect_exit(proc, HOST_ERROR)
     expect_one_line_error(proc, "cannot open guest kernel /nonexistent/guest.elf")
 
@@ -176,14 +176,14 @@ def not_an_elf(exe, elf):
         path = os.path.join(tmp, "kernel.txt")
         with open(path, "w") as f:
             f.write("this is a text file, not a guest kernel\n" * 4)
-        proc = lispvm(exe, "run", "--kernel", path, *SMALL)
+        proc = lispvm(exe, "boot", "--kernel", path, *SMALL)
     expect_exit(proc, HOST_ERROR)
     expect_one_line_error(proc, "not an ELF file")
 
 
 def not_a_pvh_kernel(exe, elf):
     # A real x86-64 executable, but a PIE user program, not a PVH kernel.
-    proc = lispvm(exe, "run", "--kernel", shutil.which("true") or "/bin/true", *SMALL)
+    proc = lispvm(exe, "boot", "--kernel", shutil.which("true") or "/bin/true", *SMALL)
     expect_exit(proc, HOST_ERROR)
     expect_one_line_error(proc, "bad guest kernel")
 
@@ -204,7 +204,7 @@ def wrong_abi_version(exe, elf):
     old = note + b"lispvm\0\0" + version.to_bytes(4, "little")
     new = note + b"lispvm\0\0" + (99).to_bytes(4, "little")
     with tempfile.TemporaryDirectory() as tmp:
-        proc = lispvm(exe, "run", "--kernel", _patched_kernel(elf, tmp, old, new), *SMALL)
+        proc = lispvm(exe, "boot", "--kernel", _patched_kernel(elf, tmp, old, new), *SMALL)
     expect_exit(proc, HOST_ERROR)
     expect_one_line_error(proc, "ABI")
 
@@ -216,7 +216,7 @@ def truncated_kernel(exe, elf):
         with open(path, "wb") as f:
             # Keep the headers, cut into the first loadable segment's data.
             f.write(data[:0x1020])
-        proc = lispvm(exe, "run", "--kernel", path, *SMALL)
+        proc = lispvm(exe, "boot", "--kernel", path, *SMALL)
     expect_exit(proc, HOST_ERROR)
     expect_one_line_error(proc, "bad guest kernel")
 

@@ -30,25 +30,33 @@ def unknown_command(lispvm):
 
 
 def bad_option(lispvm):
-    usage_error(lispvm, ["--no-such-option", "run"], "bad option")
+    usage_error(lispvm, ["--no-such-option", "boot"], "bad option")
 
 
 def memory_not_a_size(lispvm):
-    usage_error(lispvm, ["--memory", "lots", "run"], "'lots' is not a size")
+    usage_error(lispvm, ["--memory", "lots", "boot"], "'lots' is not a size")
 
 
 def memory_impossible(lispvm):
     for size in ["8M", "2T", "0", "1025K"]:
-        usage_error(lispvm, ["run", "--memory", size], "is impossible")
+        usage_error(lispvm, ["boot", "--memory", size], "is impossible")
 
 
 def bad_timeout(lispvm):
     for value in ["0", "-1", "1.5", "forever", "86401"]:
-        usage_error(lispvm, ["run", "--timeout", value], "--timeout")
+        usage_error(lispvm, ["boot", "--timeout", value], "--timeout")
 
 
-def run_extra_argument(lispvm):
-    usage_error(lispvm, ["run", "a", "b"], "unexpected argument 'b'")
+def boot_extra_argument(lispvm):
+    usage_error(lispvm, ["boot", "a"], "unexpected argument 'a'")
+
+
+def lisp_commands_missing_arguments(lispvm):
+    usage_error(lispvm, ["run"], "run: no program given")
+    usage_error(lispvm, ["eval"], "eval: no forms given")
+    usage_error(lispvm, ["eval", "(+ 1 2)", "(+ 3 4)"], "unexpected argument '(+ 3 4)'")
+    usage_error(lispvm, ["repl", "extra"], "repl: unexpected argument 'extra'")
+    usage_error(lispvm, ["run", "--cache", "", "x.lisp"], "--cache")
 
 
 def mount_bad_spec(lispvm):
@@ -82,6 +90,8 @@ def help_text(lispvm):
     proc = run([lispvm, "--help"])
     expect_exit(proc, 0)
     for needle in ["Usage: lispvm", "--memory", "--timeout", "--mount HOST:GUEST[:ro|rw]",
+                   "run [OPTIONS] PROGRAM", "eval [OPTIONS] FORMS", "repl [OPTIONS]",
+                   "--sbcl-option OPT", "--cache DIR",
                    "Exit status"]:
         expect_in(needle, proc.stdout, proc)
 
