@@ -100,11 +100,7 @@ static int mount_caches(struct cli_options *opts, const char *cache_dir)
 {
 	char host[PATH_MAX], made[PATH_MAX], guest[PATH_MAX];
 	char err[512];
-	int rc;
 
-	if (access(LISP_LIBRARIES_DIR, X_OK) == 0 &&
-	    (rc = add_mount(opts, LISP_LIBRARIES_DIR, LISP_LIBRARIES_DIR, true)) != 0)
-		return rc;
 	if (opts->no_cache)
 		return 0;
 	if ((size_t)snprintf(host, sizeof(host), "%s/common-lisp", cache_dir) >= sizeof(host) ||

@@ -2,6 +2,7 @@
 #include "sbcl_image.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -14,13 +15,23 @@
 #include "image_build.h"
 
 /* Bump when what goes into the image changes. */
-#define IMAGE_RECIPE "lispvm-sbcl-image-1"
+#define IMAGE_RECIPE "lispvm-sbcl-image-2"
 
 static const char *const identity_paths[] = {
 	SBCL_BINARY,
 	SBCL_LIBRARY "/sbcl.core",
 	SBCL_LIBRARY "/contrib",
 	SBCL_LIBRARY,
+};
+
+/* Lisp libraries: dpkg adds and replaces files by renaming them into
+ * place, which changes the mtime of the directory holding them, so the
+ * directories two levels down (source/alexandria, systems) say when a
+ * cl-* package came, went or changed. */
+static const char *const library_roots[] = {
+	LISP_LIBRARIES_DIR,
+	LISP_LIBRARIES_DIR "/source",
+	LISP_LIBRARIES_DIR "/systems",
 };
 
 /* mkdir -p, the last component private to the user. */
@@ -75,14 +86,45 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
 	return h;
 }
 
-/* The image's key; -1 with err when SBCL is not installed. */
+static uint64_t hash_identity(uint64_t h, const struct stat *st)
+{
+	uint64_t fields[5] = {st->st_dev, st->st_ino, (uint64_t)st->st_size,
+			      (uint64_t)st->st_mtim.tv_sec, (uint64_t)st->st_mtim.tv_nsec};
+
+	return fnv1a(h, fields, sizeof(fields));
+}
+
+/* A missing library directory is part of the identity too (nothing
+ * installed yet). */
+static uint64_t hash_library_dir(uint64_t h, const char *dir, bool descend)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+	char path[4096];
+
+	if (stat(dir, &st) < 0)
+		return fnv1a(h, dir, strlen(dir));
+	h = hash_identity(h, &st);
+	if (!descend || (d = opendir(dir)) == NULL)
+		return h;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' &&
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < sizeof(path) &&
+		    stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			h = hash_identity(fnv1a(h, e->d_name, strlen(e->d_name)), &st);
+	closedir(d);
+	return h;
+}
+
+/* The image's key; -1 with err when SBCL is not installed.  (readdir
+ * order is stable for an unchanged directory, so the key is too.) */
 static int identity_key(uint64_t *key, char *err, size_t err_size)
 {
 	uint64_t h = fnv1a(0xcbf29ce484222325ull, IMAGE_RECIPE, sizeof(IMAGE_RECIPE));
 
 	for (size_t i = 0; i < sizeof(identity_paths) / sizeof(identity_paths[0]); i++) {
 		struct stat st;
-		uint64_t fields[5];
 
 		if (stat(identity_paths[i], &st) < 0) {
 			snprintf(err, err_size,
@@ -91,13 +133,10 @@ static int identity_key(uint64_t *key, char *err, size_t err_size)
 				 identity_paths[i], strerror(errno));
 			return -1;
 		}
-		fields[0] = st.st_dev;
-		fields[1] = st.st_ino;
-		fields[2] = (uint64_t)st.st_size;
-		fields[3] = (uint64_t)st.st_mtim.tv_sec;
-		fields[4] = (uint64_t)st.st_mtim.tv_nsec;
-		h = fnv1a(h, fields, sizeof(fields));
+		h = hash_identity(h, &st);
 	}
+	for (size_t i = 0; i < sizeof(library_roots) / sizeof(library_roots[0]); i++)
+		h = hash_library_dir(h, library_roots[i], i > 0);
 	*key = h;
 	return 0;
 }
@@ -128,11 +167,15 @@ static int build_image(const char *path, char *err, size_t err_size)
 	const struct image_entry entries[] = {
 		{.kind = IMAGE_ENTRY_LDD, .host_path = SBCL_BINARY},
 		{.kind = IMAGE_ENTRY_PATH, .host_path = SBCL_LIBRARY},
+		{.kind = IMAGE_ENTRY_PATH, .host_path = LISP_LIBRARIES_DIR},
 	};
+	size_t count = sizeof(entries) / sizeof(entries[0]);
 
+	if (access(LISP_LIBRARIES_DIR, X_OK) < 0)
+		count--;
 	if (isatty(STDERR_FILENO))
-		fprintf(stderr, "lispvm: packing SBCL into %s (once per SBCL version)\n", path);
-	return image_build(path, entries, sizeof(entries) / sizeof(entries[0]), err, err_size);
+		fprintf(stderr, "lispvm: packing SBCL and its libraries into %s (once)\n", path);
+	return image_build(path, entries, count, err, err_size);
 }
 
 int sbcl_image_ensure(const char *cache_dir, char *out, size_t size, char *err, size_t err_size)

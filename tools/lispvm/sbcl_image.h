@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Debian's SBCL as a read-only image, built once and kept in lispvm's
- * cache directory.  The image's name is a hash of the identity (device,
- * inode, size, mtime) of SBCL's binary, core and library directory, so an
- * upgrade of the sbcl package makes a new image and the old one is
- * deleted.
+ * Debian's SBCL and the Lisp libraries of the cl-* packages
+ * (/usr/share/common-lisp) as one read-only image, built once and kept in
+ * lispvm's cache directory.  The image's name is a hash of the identity
+ * (device, inode, size, mtime) of SBCL's binary, core and library
+ * directories and of the library directories, so installing, removing or
+ * upgrading a package makes a new image, and the old one is deleted.
+ * In an image, lookups never leave the guest (a host mount costs an exit
+ * per path component), which makes ASDF's scans of the libraries cheap.
  */
 #ifndef LISPVM_TOOLS_SBCL_IMAGE_H
 #define LISPVM_TOOLS_SBCL_IMAGE_H
@@ -13,6 +16,8 @@
 
 #define SBCL_BINARY  "/usr/bin/sbcl"
 #define SBCL_LIBRARY "/usr/lib/sbcl"
+/* Where Debian keeps Lisp libraries (the cl-* packages). */
+#define LISP_LIBRARIES_DIR "/usr/share/common-lisp"
 
 /* lispvm's cache directory: `option` (--cache), else $XDG_CACHE_HOME/lispvm,
  * else $HOME/.cache/lispvm; created if missing.  0, or -1 with err. */
