@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <inttypes.h>
+#include <string.h>
 #include <limits.h>
 #include <stdio.h>
 #include <sys/random.h>
@@ -130,6 +131,41 @@ static int64_t hc_getrandom(struct hypercall_context *ctx, const struct lispvm_h
 	return (int64_t)len;
 }
 
+/* Each segment is checked as a whole before a byte moves: a source in
+ * guest RAM or an image, a destination in writable guest RAM. */
+static int64_t hc_copy(struct hypercall_context *ctx, const struct lispvm_hypercall *req)
+{
+	struct lispvm_copy_segment seg[LISPVM_COPY_MAX_SEGMENTS];
+	uint64_t count = req->args[1];
+	uint8_t *list;
+
+	if (count == 0)
+		return 0;
+	if (count > LISPVM_COPY_MAX_SEGMENTS) {
+		log_error("guest error: copy of %" PRIu64 " segments (at most %d)", count,
+			  LISPVM_COPY_MAX_SEGMENTS);
+		stop_guest_crash(ctx);
+		return -EINVAL;
+	}
+	list = guest_buffer(ctx, "copy list", req->args[0], count * sizeof(seg[0]), GUEST_READ);
+	if (list == NULL)
+		return -EFAULT;
+	memcpy(seg, list, count * sizeof(seg[0]));
+	for (uint64_t i = 0; i < count; i++) {
+		uint8_t *dst, *src;
+
+		if (seg[i].len == 0)
+			continue;
+		dst = guest_buffer(ctx, "copy destination", seg[i].dst, seg[i].len, GUEST_WRITE);
+		src = dst ? guest_buffer(ctx, "copy source", seg[i].src, seg[i].len, GUEST_READ)
+			  : NULL;
+		if (src == NULL)
+			return -EFAULT;
+		memmove(dst, src, seg[i].len);
+	}
+	return 0;
+}
+
 static int64_t hc_exit(struct hypercall_context *ctx, const struct lispvm_hypercall *req)
 {
 	ctx->stop = (struct vm_stop){.kind = VM_STOP_EXIT, .status = (int)(req->args[0] & 0xff)};
@@ -185,6 +221,7 @@ static const struct hypercall_entry hypercall_table[LISPVM_HC_COUNT] = {
 	[LISPVM_HC_GETRANDOM] = {"getrandom", hc_getrandom},
 	[LISPVM_HC_HOSTFS] = {"hostfs", hc_hostfs},
 	[LISPVM_HC_HOST_SIGNALS] = {"host_signals", hc_host_signals},
+	[LISPVM_HC_COPY] = {"copy", hc_copy},
 };
 
 void hypercall_dispatch(struct hypercall_context *ctx, uint32_t request_gpa)

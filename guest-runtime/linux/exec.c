@@ -15,6 +15,7 @@
 #include "arch/x86/user_mode.h"
 #include "drivers/virtio_console.h"
 #include "fs/console.h"
+#include "linux/host_copy.h"
 #include "fs/file.h"
 #include "fs/vfs.h"
 #include "kernel/clock.h"
@@ -266,6 +267,7 @@ _Noreturn void exec_boot_program(const struct boot_info *bi)
 		panic("out of memory starting the program");
 	thread_switch_to(t);
 	sched_start(t);
+	host_copy_init();
 	syscall_set_trace(prog->strace);
 	console_configure(prog->tty_mask, prog->rows, prog->cols);
 	if (process_open_stdio(p) < 0)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "linux/mm.h"
+#include "linux/uaccess.h"
 
 #include <errno.h>
 #include <linux/mman.h>
@@ -535,7 +536,7 @@ static uint64_t populate(struct vma *v, uint64_t page, bool write, uint64_t *sof
 		}
 		phys = pmem_alloc_pages(1);
 		if (phys != 0)
-			memcpy(phys_to_virt(phys), phys_to_virt(src), PAGE_SIZE);
+			uaccess_copy(phys_to_virt(phys), phys_to_virt(src), PAGE_SIZE);
 		return phys;
 	}
 	phys = pmem_alloc_zeroed_page();
@@ -553,7 +554,7 @@ static enum mm_fault_result copy_on_write(struct vma *v, uint64_t *pte, uint64_t
 
 	if (phys == 0)
 		return MM_FAULT_NO_MEMORY;
-	memcpy(phys_to_virt(phys), phys_to_virt(*pte & PTE_ADDR_MASK), PAGE_SIZE);
+	uaccess_copy(phys_to_virt(phys), phys_to_virt(*pte & PTE_ADDR_MASK), PAGE_SIZE);
 	*pte = pte_make(phys, v->prot, PTE_OWNED);
 	paging_invalidate(page);
 	return MM_FAULT_DONE;

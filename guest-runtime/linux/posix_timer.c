@@ -55,6 +55,8 @@ void posix_timers_check(uint64_t now)
 {
 	struct process *p = current_process();
 
+	if (now < p->posix_timers_due)
+		return;
 	for (int id = 0; id < POSIX_TIMER_MAX; id++) {
 		struct posix_timer *t = &p->posix_timers[id];
 		uint64_t missed = 0;
@@ -69,6 +71,7 @@ void posix_timers_check(uint64_t now)
 		}
 		fire(t, id, missed);
 	}
+	p->posix_timers_due = posix_timers_next();
 }
 
 uint64_t posix_timers_next(void)
@@ -183,6 +186,7 @@ SYSCALL_DEFINE(timer_settime)
 	t->deadline = ts_ns(&v.it_value)
 			      ? monotonic_deadline(t, ts_ns(&v.it_value), a1 & TIMER_ABSTIME)
 			      : 0;
+	current_process()->posix_timers_due = 0;
 	return 0;
 }
 
@@ -211,5 +215,6 @@ SYSCALL_DEFINE(timer_delete)
 	if (t == NULL)
 		return -EINVAL;
 	t->used = false;
+	current_process()->posix_timers_due = 0;
 	return 0;
 }

@@ -68,6 +68,9 @@ struct process {
 		uint64_t deadline, interval;
 		int overrun; /* expiries missed before the last signal */
 	} posix_timers[POSIX_TIMER_MAX];
+	/* No timer expires before this (0: look again): spares the scan on
+	 * every reschedule, which costs where ring 0 is emulated. */
+	uint64_t posix_timers_due;
 };
 
 struct thread {

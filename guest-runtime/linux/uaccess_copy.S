@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * uint64_t uaccess_copy(void *dst, const void *src, uint64_t n)
+ * uint64_t uaccess_copy_cpu(void *dst, const void *src, uint64_t n)
  *
  * Copies n bytes where either side may be a program's address, and
  * returns how many were NOT copied.  A fault that the page-fault handler
@@ -13,9 +13,9 @@
  * uncounted as copied; callers only learn a shorter count.
  */
 	.text
-	.globl uaccess_copy, uaccess_copy_insn_q, uaccess_copy_fixup_q
+	.globl uaccess_copy_cpu, uaccess_copy_insn_q, uaccess_copy_fixup_q
 	.globl uaccess_copy_insn_b, uaccess_copy_fixup_b
-uaccess_copy:
+uaccess_copy_cpu:
 	mov	%rdx, %rcx
 	shr	$3, %rcx
 uaccess_copy_insn_q:

@@ -112,6 +112,15 @@ static int mount_caches(struct cli_options *opts, const char *cache_dir)
 	return add_mount(opts, made, guest, false);
 }
 
+/* A directory of the user's at its own path, read-only, except /tmp:
+ * mounted there it would hide the guest's own /tmp, so a program that
+ * lives in /tmp (or runs there) gets the host's /tmp read-write, as it
+ * would natively. */
+static int add_user_dir(struct cli_options *opts, const char *dir)
+{
+	return add_mount(opts, dir, dir, strcmp(dir, "/tmp") != 0);
+}
+
 /* The program's directory, and the working directory where the program
  * can reach it as natively (the guest's cwd is the host's). */
 static int mount_program_and_cwd(struct cli_options *opts, const char *program_dir)
@@ -119,13 +128,13 @@ static int mount_program_and_cwd(struct cli_options *opts, const char *program_d
 	static char cwd[PATH_MAX];
 	int rc;
 
-	if (program_dir != NULL && (rc = add_mount(opts, program_dir, program_dir, true)) != 0)
+	if (program_dir != NULL && (rc = add_user_dir(opts, program_dir)) != 0)
 		return rc;
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
 		return fail(LISPVM_EXIT_HOST_ERROR, "cannot get the working directory",
 			    strerror(errno));
 	if ((program_dir == NULL || !is_below(cwd, program_dir)) &&
-	    (rc = add_mount(opts, cwd, cwd, true)) != 0)
+	    (rc = add_user_dir(opts, cwd)) != 0)
 		return rc;
 	opts->cwd = cwd;
 	return 0;

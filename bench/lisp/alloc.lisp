@@ -1,0 +1,11 @@
+;;; Allocation with frequent GCs: short-lived lists and vectors.
+(defun churn (rounds)
+  (let ((keep 0))
+    (dotimes (i rounds keep)
+      (let ((l (make-list 10000 :initial-element i))
+            (v (make-array 1000)))
+        (incf keep (+ (length l) (length v)))))))
+(let ((start (get-internal-real-time)))
+  (churn 3000)
+  (format t "~d~%" (round (* 1000 (- (get-internal-real-time) start))
+                          internal-time-units-per-second)))
