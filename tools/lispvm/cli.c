@@ -251,12 +251,14 @@ static int parse_options(int argc, char **argv, struct cli_options *out)
 	return 0;
 }
 
-static int parse_boot(int argc, char **argv, struct cli_options *out)
+/* boot and repl: options only. */
+static int parse_no_arguments(int argc, char **argv, struct cli_options *out,
+			      const char *unexpected)
 {
 	if (parse_options(argc, argv, out) < 0)
 		return -1;
 	if (optind < argc)
-		return usage_error("boot: unexpected argument '%s'", argv[optind]);
+		return usage_error(unexpected, argv[optind]);
 	return 0;
 }
 
@@ -287,15 +289,6 @@ static int parse_eval(int argc, char **argv, struct cli_options *out)
 		return usage_error("eval: unexpected argument '%s' (quote the forms as one "
 				   "argument)",
 				   argv[optind]);
-	return 0;
-}
-
-static int parse_repl(int argc, char **argv, struct cli_options *out)
-{
-	if (parse_options(argc, argv, out) < 0)
-		return -1;
-	if (optind < argc)
-		return usage_error("repl: unexpected argument '%s'", argv[optind]);
 	return 0;
 }
 
@@ -336,7 +329,7 @@ int cli_parse(int argc, char **argv, struct cli_options *out)
 	optind = 1;
 	if (strcmp(command, "boot") == 0) {
 		out->command = CLI_BOOT;
-		return parse_boot(argc, argv, out);
+		return parse_no_arguments(argc, argv, out, "boot: unexpected argument '%s'");
 	}
 	if (strcmp(command, "run") == 0) {
 		out->command = CLI_RUN;
@@ -348,7 +341,7 @@ int cli_parse(int argc, char **argv, struct cli_options *out)
 	}
 	if (strcmp(command, "repl") == 0) {
 		out->command = CLI_REPL;
-		return parse_repl(argc, argv, out);
+		return parse_no_arguments(argc, argv, out, "repl: unexpected argument '%s'");
 	}
 	if (strcmp(command, "exec") == 0) {
 		out->command = CLI_EXEC;
