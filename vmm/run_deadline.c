@@ -3,7 +3,6 @@
 
 #include <signal.h>
 #include <stddef.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "vcpu_kick.h"

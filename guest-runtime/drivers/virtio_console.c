@@ -29,7 +29,6 @@ enum vconsole_state { VCONSOLE_ABSENT, VCONSOLE_IDLE, VCONSOLE_LIVE, VCONSOLE_BR
 static struct {
 	enum vconsole_state state;
 	uint64_t gpa;
-	uint32_t vector;
 	struct virtio_mmio_device dev;
 	struct virtq_driver rx, tx;
 	char *buf;
@@ -48,18 +47,12 @@ void vconsole_configure(const struct boot_info *bi)
 	if (bi->nr_devices == 0)
 		return;
 	vc.gpa = bi->devices[0].gpa;
-	vc.vector = bi->devices[0].msi_vector;
 	vc.state = VCONSOLE_IDLE;
 }
 
 bool vconsole_present(void)
 {
 	return vc.state != VCONSOLE_ABSENT;
-}
-
-uint32_t vconsole_vector(void)
-{
-	return vc.state == VCONSOLE_ABSENT ? 0 : vc.vector;
 }
 
 /* A zeroed page holding a queue of QUEUE_SIZE entries, given to the

@@ -32,7 +32,4 @@ unsigned int vconsole_poll(void);
 /* The device's interrupt: wake the readers and pollers. */
 void vconsole_interrupt(void);
 
-/* The vector the device's interrupt arrives on (0 when absent). */
-uint32_t vconsole_vector(void);
-
 #endif

@@ -146,6 +146,14 @@ static int parse_timeout(const char *arg, unsigned int *out)
 	return 0;
 }
 
+bool cli_mounted_at(const struct cli_options *opts, const char *guest_path)
+{
+	for (unsigned int i = 0; i < opts->nr_mounts; i++)
+		if (strcmp(opts->mounts[i].guest_path, guest_path) == 0)
+			return true;
+	return false;
+}
+
 /* The parts keep pointing into a copy of the argument for the life of the
  * process; the argument itself stays intact for messages. */
 static int parse_mount(const char *arg, struct cli_options *out)
@@ -162,11 +170,9 @@ static int parse_mount(const char *arg, struct cli_options *out)
 		free(spec);
 		return -1;
 	}
-	for (unsigned int i = 0; i < out->nr_mounts; i++) {
-		if (strcmp(out->mounts[i].guest_path, m.guest_path) == 0) {
-			free(spec);
-			return usage_error("--mount: '%s' mounts a GUEST path a second time", arg);
-		}
+	if (cli_mounted_at(out, m.guest_path)) {
+		free(spec);
+		return usage_error("--mount: '%s' mounts a GUEST path a second time", arg);
 	}
 	if (out->nr_mounts == CLI_MAX_MOUNTS) {
 		free(spec);

@@ -61,6 +61,9 @@ struct cli_options {
 	int image_argc;
 };
 
+/* Whether a --mount (or a mount lisp_run.c added) is at guest_path. */
+bool cli_mounted_at(const struct cli_options *opts, const char *guest_path);
+
 /* Parses argv.  Returns 0, or -1 after printing a one-line error (the
  * caller exits with LISPVM_EXIT_USAGE). */
 int cli_parse(int argc, char **argv, struct cli_options *out);

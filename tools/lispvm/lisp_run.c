@@ -40,19 +40,11 @@ static char *must_strdup(const char *s)
 	return copy;
 }
 
-static bool mounted_at(const struct cli_options *opts, const char *guest_path)
-{
-	for (unsigned int i = 0; i < opts->nr_mounts; i++)
-		if (strcmp(opts->mounts[i].guest_path, guest_path) == 0)
-			return true;
-	return false;
-}
-
 /* HOST at the same path in the guest, unless something is mounted there
  * already (the user's --mount wins) or it is / (which cannot be). */
 static int add_mount(struct cli_options *opts, const char *host, const char *guest, bool readonly)
 {
-	if (strcmp(guest, "/") == 0 || mounted_at(opts, guest))
+	if (strcmp(guest, "/") == 0 || cli_mounted_at(opts, guest))
 		return 0;
 	if (opts->nr_mounts == CLI_MAX_MOUNTS)
 		return fail(LISPVM_EXIT_USAGE, "too many --mount directories for a Lisp run",
