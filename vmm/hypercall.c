@@ -7,6 +7,7 @@
 #include <string.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -166,8 +167,55 @@ static int64_t hc_copy(struct hypercall_context *ctx, const struct lispvm_hyperc
 	return 0;
 }
 
+/* Each range is checked as a whole, then dropped: the next guest access
+ * finds a fresh zero page (MAP_PRIVATE anonymous memory) and KVM's MMU
+ * notifier has already unmapped the old one from the guest. */
+static int64_t hc_discard(struct hypercall_context *ctx, const struct lispvm_hypercall *req)
+{
+	struct lispvm_range range[LISPVM_DISCARD_MAX_RANGES];
+	uint64_t count = req->args[1];
+	uint8_t *list;
+
+	if (count == 0)
+		return 0;
+	if (count > LISPVM_DISCARD_MAX_RANGES) {
+		log_error("guest error: discard of %" PRIu64 " ranges (at most %d)", count,
+			  LISPVM_DISCARD_MAX_RANGES);
+		stop_guest_crash(ctx);
+		return -EINVAL;
+	}
+	list = guest_buffer(ctx, "discard list", req->args[0], count * sizeof(range[0]),
+			    GUEST_READ);
+	if (list == NULL)
+		return -EFAULT;
+	memcpy(range, list, count * sizeof(range[0]));
+	for (uint64_t i = 0; i < count; i++) {
+		uint8_t *host;
+
+		if (range[i].gpa % LISPVM_PAGE_SIZE || range[i].len % LISPVM_PAGE_SIZE) {
+			log_error("guest error: discard range [0x%" PRIx64 ", +0x%" PRIx64
+				  ") is not page-aligned",
+				  range[i].gpa, range[i].len);
+			stop_guest_crash(ctx);
+			return -EINVAL;
+		}
+		host = guest_buffer(ctx, "discard", range[i].gpa, range[i].len, GUEST_WRITE);
+		if (host == NULL)
+			return -EFAULT;
+		if (madvise(host, range[i].len, MADV_DONTNEED) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* The memory figures are optional and only ever printed (--stats), so a
+ * bad pointer loses them rather than the exit status. */
 static int64_t hc_exit(struct hypercall_context *ctx, const struct lispvm_hypercall *req)
 {
+	if (req->args[2] == sizeof(ctx->guest_stats) &&
+	    guest_memory_read(ctx->mem, &ctx->guest_stats, req->args[1],
+			      sizeof(ctx->guest_stats)) == 0)
+		ctx->have_guest_stats = true;
 	ctx->stop = (struct vm_stop){.kind = VM_STOP_EXIT, .status = (int)(req->args[0] & 0xff)};
 	return 0;
 }
@@ -222,6 +270,7 @@ static const struct hypercall_entry hypercall_table[LISPVM_HC_COUNT] = {
 	[LISPVM_HC_HOSTFS] = {"hostfs", hc_hostfs},
 	[LISPVM_HC_HOST_SIGNALS] = {"host_signals", hc_host_signals},
 	[LISPVM_HC_COPY] = {"copy", hc_copy},
+	[LISPVM_HC_DISCARD] = {"discard", hc_discard},
 };
 
 void hypercall_dispatch(struct hypercall_context *ctx, uint32_t request_gpa)

@@ -3,7 +3,10 @@
 #ifndef LISPVM_VMM_HYPERCALL_H
 #define LISPVM_VMM_HYPERCALL_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#include <lispvm/abi.h>
 
 #include "guest_memory.h"
 #include "hostfs.h"
@@ -25,6 +28,9 @@ struct hypercall_context {
 	int console_fd;
 	struct hostfs *hostfs; /* the --mount directories; NULL: none */
 	struct vm_stop stop;
+	/* What the guest reported with LISPVM_HC_EXIT, if it did. */
+	struct lispvm_memory_stats guest_stats;
+	bool have_guest_stats;
 };
 
 /* Serves the request at request_gpa (the value the guest wrote to

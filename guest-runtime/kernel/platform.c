@@ -5,6 +5,7 @@
 
 #include "arch/x86/cpu.h"
 #include "kernel/hypercall.h"
+#include "kernel/memory_stats.h"
 #include "kernel/memory.h"
 #include "kernel/uart16550.h"
 
@@ -40,9 +41,12 @@ void platform_console_write(const char *s, size_t len)
 
 _Noreturn void platform_exit(int status)
 {
-	if (kind == PLATFORM_LISPVM)
-		hypercall(LISPVM_HC_EXIT, (uint64_t)status, 0);
-	else
+	static struct lispvm_memory_stats stats;
+
+	if (kind == PLATFORM_LISPVM) {
+		memory_stats_collect(&stats);
+		hypercall3(LISPVM_HC_EXIT, (uint64_t)status, virt_to_phys(&stats), sizeof(stats));
+	} else
 		outl(ISA_DEBUG_EXIT_PORT, (uint32_t)status);
 	/* Without an exit device, the best a PVH guest can do is stop. */
 	cpu_halt_forever();

@@ -11,6 +11,7 @@
 #include "fs/file.h"
 #include "kernel/kheap.h"
 #include "kernel/memory.h"
+#include "kernel/memory_stats.h"
 #include "kernel/pmem.h"
 
 #define PAGE_MASK (~(uint64_t)(PAGE_SIZE - 1))
@@ -309,6 +310,7 @@ static void populate_image_range(struct mm *mm, struct vma *v, uint64_t from, ui
 {
 	uint64_t end = v->start + page_up(v->backing.file_bytes);
 	uint64_t entry = pte_make(v->backing.image_phys, v->prot, 0);
+	uint64_t first = from > v->start ? from : v->start;
 
 	if (v->prot == PROT_NONE)
 		return;
@@ -316,10 +318,12 @@ static void populate_image_range(struct mm *mm, struct vma *v, uint64_t from, ui
 		end = v->end;
 	if (end > to)
 		end = to;
+	if (end > first)
+		memory_fault_counters.image_page_maps += (end - first) / PAGE_SIZE;
 	/* Mapped now rather than on fault: filling an entry is a few
 	 * instructions, a fault is a trip through the kernel (see
 	 * docs/architecture.md on PVM). */
-	for (uint64_t va = from > v->start ? from : v->start; va < end;) {
+	for (uint64_t va = first; va < end;) {
 		/* One table walk per page table, then a store per page. */
 		uint64_t *pte = paging_pte(mm->pml4, va, 1);
 		uint64_t table_end = (va | (PTES_PER_TABLE * PAGE_SIZE - 1)) + 1;
@@ -426,6 +430,7 @@ int mm_unmap(struct mm *mm, uint64_t addr, uint64_t len)
 	if (isolate(mm, addr, addr + len) < 0)
 		return -ENOMEM;
 	remove_range(mm, addr, addr + len);
+	pmem_return_to_host();
 	return 0;
 }
 
@@ -487,6 +492,7 @@ int mm_discard(struct mm *mm, uint64_t addr, uint64_t len)
 	for (struct vma *v = mm->areas; v != NULL && v->start < end; v = v->next)
 		if (v->end > addr && v->backing.kind == VMA_IMAGE && !(v->flags & MAP_SHARED))
 			populate_image_range(mm, v, addr, end);
+	pmem_return_to_host();
 	return 0;
 }
 
@@ -532,11 +538,14 @@ static uint64_t populate(struct vma *v, uint64_t page, bool write, uint64_t *sof
 
 		if (!write) {
 			*soft = 0;
+			memory_fault_counters.image_page_maps++;
 			return src;
 		}
 		phys = pmem_alloc_pages(1);
-		if (phys != 0)
+		if (phys != 0) {
 			uaccess_copy(phys_to_virt(phys), phys_to_virt(src), PAGE_SIZE);
+			memory_fault_counters.cow_copies++;
+		}
 		return phys;
 	}
 	phys = pmem_alloc_zeroed_page();
@@ -555,6 +564,7 @@ static enum mm_fault_result copy_on_write(struct vma *v, uint64_t *pte, uint64_t
 	if (phys == 0)
 		return MM_FAULT_NO_MEMORY;
 	uaccess_copy(phys_to_virt(phys), phys_to_virt(*pte & PTE_ADDR_MASK), PAGE_SIZE);
+	memory_fault_counters.cow_copies++;
 	*pte = pte_make(phys, v->prot, PTE_OWNED);
 	paging_invalidate(page);
 	return MM_FAULT_DONE;
@@ -566,6 +576,7 @@ enum mm_fault_result mm_fault(struct mm *mm, uint64_t addr, unsigned int access)
 	struct vma *v = mm_find(mm, addr);
 	uint64_t soft;
 
+	memory_fault_counters.page_faults++;
 	if (v == NULL)
 		return MM_FAULT_UNMAPPED;
 	if (!access_allowed(v->prot, access))

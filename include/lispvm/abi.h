@@ -17,7 +17,7 @@
 #include <stdint.h>
 #endif
 
-#define LISPVM_ABI_VERSION 3
+#define LISPVM_ABI_VERSION 4
 
 /* ---- ELF note identifying a lispvm guest (in a PT_NOTE segment) ---- */
 
@@ -42,7 +42,9 @@ enum lispvm_hypercall_nr {
 	LISPVM_HC_CONSOLE_WRITE = 0,
 	/* args[0] = exit status; as on Linux only its low 8 bits are kept
 	 * (statuses 124..126 are indistinguishable from lispvm's own; see the
-	 * exit statuses below). Does not return. */
+	 * exit statuses below).  args[1] = gpa of the guest's struct
+	 * lispvm_memory_stats, args[2] = its size (0: none).  Does not
+	 * return. */
 	LISPVM_HC_EXIT = 1,
 	/* args[0] = gpa of struct lispvm_fault_report, args[1] = its size.
 	 * Does not return: the VMM reports the fault and stops the VM. */
@@ -78,6 +80,13 @@ enum lispvm_hypercall_nr {
 	 * For guests whose ring 0 is emulated (nested PVM hosts), where a
 	 * 4 KiB copy takes about half a millisecond on the vCPU. */
 	LISPVM_HC_COPY = 8,
+	/* Guest RAM the guest no longer uses: args[0] = gpa of an array of
+	 * struct lispvm_range, args[1] = their count (at most
+	 * LISPVM_DISCARD_MAX_RANGES), each page-aligned and inside writable
+	 * guest RAM.  The host drops the pages (MADV_DONTNEED on its RAM
+	 * mapping), so they cost it nothing until touched again, and they
+	 * read back as zero.  ret 0. */
+	LISPVM_HC_DISCARD = 9,
 	LISPVM_HC_COUNT
 };
 
@@ -93,6 +102,25 @@ struct lispvm_hypercall {
 #define LISPVM_COPY_MAX_SEGMENTS 64
 struct lispvm_copy_segment {
 	uint64_t dst, src, len;
+};
+
+#define LISPVM_PAGE_SIZE	  4096
+#define LISPVM_DISCARD_MAX_RANGES 64
+struct lispvm_range {
+	uint64_t gpa, len;
+};
+
+/* What the guest reports at exit (LISPVM_HC_EXIT), for `--stats`.
+ * Counts are 4 KiB pages or events since boot. */
+struct lispvm_memory_stats {
+	uint64_t ram_pages;	    /* RAM the guest's page allocator manages */
+	uint64_t touched_pages;	    /* ever handed out, so backed by the host */
+	uint64_t in_use_pages;	    /* allocated at exit */
+	uint64_t returned_pages;    /* discarded (LISPVM_HC_DISCARD), not reused since */
+	uint64_t discarded_total;   /* pages discarded over the run */
+	uint64_t page_faults;	    /* the program's page faults */
+	uint64_t image_page_maps;   /* image pages mapped as they are, shared */
+	uint64_t cow_copies;	    /* image pages copied on a write */
 };
 
 /* The vector of the MSI the VMM sends (to LAPIC 0) when a signal for the
