@@ -610,6 +610,9 @@ uint64_t mm_brk(struct mm *mm, uint64_t new_brk)
 	if (new_brk < mm->brk_start || new_brk >= USER_SPACE_END)
 		return mm->brk;
 	if (new_end > old_end) {
+		/* As mmap's overcommit check: a heap larger than RAM fails. */
+		if ((new_end - page_up(mm->brk_start)) / PAGE_SIZE > pmem_usable_count())
+			return mm->brk;
 		if (!range_is_free(mm, old_end, new_end))
 			return mm->brk;
 		if (mm_map(mm, old_end, new_end - old_end, PROT_READ | PROT_WRITE,

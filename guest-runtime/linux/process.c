@@ -55,6 +55,14 @@ _Noreturn void process_kill_by_fault(int sig, const char *what, uint64_t addr, u
 	process_exit(sig);
 }
 
+_Noreturn void process_kill_out_of_memory(uint64_t addr, uint64_t rip)
+{
+	printk("lispvm: %s killed by SIGKILL: out of memory, guest RAM (--memory) is full"
+	       " (a page at 0x%lx, rip 0x%lx)\n",
+	       current_process()->exe, addr, rip);
+	process_exit(SIGKILL);
+}
+
 static void write_fs_base(uint64_t base)
 {
 	if (cpu_features.fsgsbase)

@@ -129,6 +129,9 @@ _Noreturn void process_exit(int status);
 /* Kills the process with signal sig, as an unhandled fault would, after
  * naming the fault on the console. */
 _Noreturn void process_kill_by_fault(int sig, const char *what, uint64_t addr, uint64_t rip);
+/* A page the program touched cannot be given memory: killed as Linux's
+ * OOM killer would (SIGKILL, status 137), with one line saying why. */
+_Noreturn void process_kill_out_of_memory(uint64_t addr, uint64_t rip);
 
 /* Wall-clock time at which the program started (for /proc and /dev
  * timestamps, which Linux gives their mount time). */

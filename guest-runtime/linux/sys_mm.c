@@ -6,6 +6,7 @@
 
 #include "arch/x86/layout.h"
 #include "fs/file.h"
+#include "kernel/pmem.h"
 #include "linux/fd.h"
 #include "linux/process.h"
 #include "linux/syscall.h"
@@ -41,6 +42,17 @@ static int file_backing(int fd, uint64_t offset, uint32_t prot, uint32_t flags,
 	return 0;
 }
 
+/* Linux's default overcommit heuristic: one private writable mapping
+ * larger than all of RAM can never be backed, so it fails now; reserves
+ * made with MAP_NORESERVE (SBCL's heap, thread stacks) are not counted. */
+static bool exceeds_ram(uint64_t len, uint32_t prot, uint32_t flags)
+{
+	if ((flags & MAP_NORESERVE) || (flags & MAP_TYPE_MASK) != MAP_PRIVATE ||
+	    !(prot & PROT_WRITE))
+		return false;
+	return len / PAGE_SIZE > pmem_usable_count();
+}
+
 SYSCALL_DEFINE(mmap)
 {
 	uint64_t addr = a0, len = a1, offset = a5;
@@ -53,6 +65,8 @@ SYSCALL_DEFINE(mmap)
 		return -EINVAL;
 	if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE)
 		return -EINVAL;
+	if (exceeds_ram(len, prot, flags))
+		return -ENOMEM;
 	if (!(flags & MAP_ANONYMOUS)) {
 		rc = file_backing((int)a4, offset, prot, flags, &backing, &held);
 		if (rc < 0) {

@@ -2,7 +2,9 @@
 #include "lisp_run.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,16 +134,54 @@ static int mount_program_and_cwd(struct cli_options *opts, const char *program_d
 	return 0;
 }
 
-/* sbcl, the --sbcl-option options, then the command's own. */
+/* SBCL's own default (Debian's build reserves 1 GiB of heap). */
+#define SBCL_DEFAULT_HEAP_MIB 1024
+/* Guest memory SBCL needs beyond its heap, measured with --stats: the
+ * guest kernel, the core's written pages, C stacks, the GC's tables, the
+ * freed-page reserve; plus a sixteenth of RAM for page tables and slack. */
+#define HEAP_RESERVE_MIB 48
+
+static bool has_sbcl_option(const struct cli_options *opts, const char *name)
+{
+	for (unsigned int i = 0; i < opts->nr_sbcl_options; i++)
+		if (strncmp(opts->sbcl_options[i], name, strlen(name)) == 0)
+			return true;
+	return false;
+}
+
+/* A heap that fits in --memory, so a program that outgrows it gets SBCL's
+ * own HEAP-EXHAUSTED-ERROR (which it can handle) and not the guest's
+ * out-of-memory kill.  Only ever smaller than SBCL's default. */
+static const char *fitting_heap_size(const struct cli_options *opts)
+{
+	static char size[32];
+	uint64_t mib = opts->memory_size >> 20, heap;
+
+	if (has_sbcl_option(opts, "--dynamic-space-size"))
+		return NULL;
+	heap = mib > HEAP_RESERVE_MIB + mib / 16 ? mib - HEAP_RESERVE_MIB - mib / 16 : 0;
+	if (heap >= SBCL_DEFAULT_HEAP_MIB)
+		return NULL;
+	snprintf(size, sizeof(size), "%" PRIu64 "MB", heap < 32 ? 32 : heap);
+	return size;
+}
+
+/* sbcl, a heap size that fits, the --sbcl-option options, then the
+ * command's own. */
 static void build_argv(struct cli_options *opts, const char *program)
 {
-	size_t max = 1 + opts->nr_sbcl_options + 16 + (size_t)opts->lisp_argc;
+	size_t max = 3 + opts->nr_sbcl_options + 16 + (size_t)opts->lisp_argc;
 	char **argv = calloc(max + 1, sizeof(char *));
+	const char *heap = fitting_heap_size(opts);
 	int n = 0;
 
 	if (argv == NULL)
 		exit(fail(LISPVM_EXIT_HOST_ERROR, "out of memory", NULL));
 	argv[n++] = "sbcl";
+	if (heap != NULL) {
+		argv[n++] = "--dynamic-space-size";
+		argv[n++] = (char *)heap;
+	}
 	for (unsigned int i = 0; i < opts->nr_sbcl_options; i++)
 		argv[n++] = (char *)opts->sbcl_options[i];
 	if (opts->command == CLI_RUN) {

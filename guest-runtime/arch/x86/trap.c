@@ -92,15 +92,16 @@ static bool handle_user_page_fault(struct trap_frame *f)
 	r = mm_fault(&current_process()->mm, addr, pf_access(f->error_code));
 	if (r == MM_FAULT_DONE)
 		return true;
+	/* As Linux's OOM killer would: a handler could not run without
+	 * memory either, and the page may never be found. */
+	if ((f->cs & 3) == 3 && r == MM_FAULT_NO_MEMORY)
+		process_kill_out_of_memory(addr, f->rip);
 	if ((f->cs & 3) == 3) {
-		int sig = r == MM_FAULT_NO_MEMORY ? SIGBUS : SIGSEGV;
-		int code = sig == SIGBUS	     ? BUS_ADRERR
-			   : r == MM_FAULT_PROTECTED ? SEGV_ACCERR
-						     : SEGV_MAPERR;
+		int code = r == MM_FAULT_PROTECTED ? SEGV_ACCERR : SEGV_MAPERR;
 
-		if (signal_deliver_fault(f, sig, code, addr) == 0)
+		if (signal_deliver_fault(f, SIGSEGV, code, addr) == 0)
 			return true;
-		process_kill_by_fault(sig,
+		process_kill_by_fault(SIGSEGV,
 				      r == MM_FAULT_PROTECTED ? "access to a protected page"
 							      : "access to an unmapped address",
 				      addr, f->rip);
