@@ -26,6 +26,7 @@
 #include "kvm_irq.h"
 #include "kvm_vm.h"
 #include "log.h"
+#include "memory_report.h"
 #include "memory_layout.h"
 #include "pvh_boot.h"
 #include "run_deadline.h"
@@ -53,6 +54,7 @@ struct vm {
 	struct image_mapping images[GUEST_MAX_IMAGES];
 	struct hostfs hostfs;
 	struct virtio_console console;
+	struct hypercall_context hc;
 	char err[ERR_SIZE];
 };
 
@@ -399,9 +401,10 @@ static struct vm_stop forward_host_signals(struct vm *vm)
 
 static struct vm_stop vm_loop(struct vm *vm)
 {
-	struct hypercall_context hc = {
-		.mem = &vm->mem, .console_fd = vm->config->console_fd, .hostfs = &vm->hostfs};
+	struct hypercall_context *hc = &vm->hc;
 
+	*hc = (struct hypercall_context){
+		.mem = &vm->mem, .console_fd = vm->config->console_fd, .hostfs = &vm->hostfs};
 	for (;;) {
 		struct vm_stop stop;
 
@@ -423,10 +426,28 @@ static struct vm_stop vm_loop(struct vm *vm)
 			return (struct vm_stop){.kind = VM_STOP_HOST_ERROR,
 						.status = LISPVM_EXIT_HOST_ERROR};
 		}
-		stop = handle_exit(vm, &hc);
+		stop = handle_exit(vm, hc);
 		if (stop.kind != VM_RUNNING)
 			return stop;
 	}
+}
+
+/* Guest RAM first, then the images, as memory_report_print wants them. */
+static void print_memory_report(struct vm *vm)
+{
+	struct memory_report_region regions[MEMORY_LAYOUT_MAX_RAM + GUEST_MAX_IMAGES];
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < vm->layout.nr_ram; i++)
+		regions[n++] = (struct memory_report_region){
+			.name = "RAM", .host = vm->ram[i], .size = vm->layout.ram[i].size};
+	for (unsigned int i = 0; i < vm->config->nr_images; i++)
+		regions[n++] = (struct memory_report_region){.name = vm->config->image_paths[i],
+							     .host = vm->images[i].host,
+							     .size = vm->images[i].size};
+	fflush(stdout);
+	memory_report_print(stderr, vm->hc.have_guest_stats ? &vm->hc.guest_stats : NULL,
+			    vm->config->memory_size, regions, vm->layout.nr_ram, n);
 }
 
 static void vm_teardown(struct vm *vm)
@@ -462,6 +483,8 @@ int vm_run(const struct vm_config *config)
 		return LISPVM_EXIT_HOST_ERROR;
 	}
 	stop = vm_loop(&vm);
+	if (config->print_stats)
+		print_memory_report(&vm);
 	host_signals_release();
 	run_deadline_disarm();
 	vm_teardown(&vm);

@@ -3,6 +3,7 @@
 #ifndef LISPVM_VMM_VM_H
 #define LISPVM_VMM_VM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "guest_params.h"
@@ -18,6 +19,7 @@ struct vm_config {
 	unsigned int nr_images;
 	const struct guest_mount *mounts; /* --mount directories, in order */
 	unsigned int nr_mounts;
+	bool print_stats; /* --stats: a memory report on stderr at the end */
 };
 
 /* Boots the guest and runs it until it stops.  Returns the exit status for

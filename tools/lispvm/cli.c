@@ -26,6 +26,7 @@ enum {
 	OPT_SBCL_OPTION,
 	OPT_CACHE,
 	OPT_NO_CACHE,
+	OPT_STATS,
 };
 
 static const struct option long_options[] = {
@@ -44,6 +45,7 @@ static const struct option long_options[] = {
 	{"sbcl-option", required_argument, NULL, OPT_SBCL_OPTION},
 	{"cache", required_argument, NULL, OPT_CACHE},
 	{"no-cache", no_argument, NULL, OPT_NO_CACHE},
+	{"stats", no_argument, NULL, OPT_STATS},
 	{NULL, 0, NULL, 0},
 };
 
@@ -77,6 +79,10 @@ void cli_print_help(void)
 	       "                     or $LISPVM_KERNEL)\n"
 	       "      --append ARGS  add to the guest kernel command line\n"
 	       "      --timeout SECS stop the guest if it still runs after SECS seconds\n"
+	       "      --stats        at exit, print on stderr what the VM cost: guest RAM\n"
+	       "                     touched, in use and returned, page faults, shared image\n"
+	       "                     pages and copy-on-write copies, and the host's RSS/PSS\n"
+	       "                     of guest RAM, of each image and of the whole VMM\n"
 	       "\n"
 	       "run, eval and repl options (and --mount, --env, --strace below):\n"
 	       "      --sbcl-option OPT\n"
@@ -235,6 +241,9 @@ static int parse_option(int opt, struct cli_options *out)
 		if (optarg[0] == '\0')
 			return usage_error("--cache: %s", "empty directory name");
 		out->cache_dir = optarg;
+		return 0;
+	case OPT_STATS:
+		out->stats = true;
 		return 0;
 	case OPT_NO_CACHE:
 		out->no_cache = true;

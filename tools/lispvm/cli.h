@@ -35,6 +35,7 @@ struct cli_options {
 	const char *kernel_path;      /* NULL: the default */
 	const char *append;	      /* extra guest command line, or NULL */
 	unsigned int timeout_seconds; /* 0: none */
+	bool stats;		      /* --stats */
 	/* run, eval, repl */
 	const char *lisp_file; /* run's PROGRAM */
 	char **lisp_args;      /* its arguments */

@@ -24,6 +24,7 @@ static int boot(const struct cli_options *opts, struct vm_config *config)
 	config->memory_size = opts->memory_size;
 	config->cmdline = cmdline;
 	config->timeout_seconds = opts->timeout_seconds;
+	config->print_stats = opts->stats;
 
 	if (opts->kernel_path != NULL)
 		config->kernel_path = opts->kernel_path;
