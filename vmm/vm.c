@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/kvm.h>
 #include <linux/virtio_mmio.h>
 #include <stdio.h>
@@ -329,10 +330,28 @@ static struct vm_stop handle_console_mmio(struct vm *vm)
 	return (struct vm_stop){.kind = VM_RUNNING};
 }
 
+/* An access KVM could not satisfy from a memory slot: either no slot is
+ * there, or it is a write to an image's read-only slot. */
+static void describe_stray_access(struct vm *vm, uint64_t gpa, bool is_write, char *what,
+				  size_t size)
+{
+	for (unsigned int i = 0; i < vm->params.nr_images; i++) {
+		const struct guest_image *img = &vm->params.images[i];
+
+		if (is_write && gpa >= img->gpa && gpa - img->gpa < img->size) {
+			snprintf(what, size, "guest wrote to read-only image %s at 0x%" PRIx64,
+				 img->path, gpa);
+			return;
+		}
+	}
+	snprintf(what, size, "guest %s unmapped guest-physical address 0x%" PRIx64,
+		 is_write ? "wrote" : "read", gpa);
+}
+
 static struct vm_stop handle_exit(struct vm *vm, struct hypercall_context *hc)
 {
 	struct kvm_run *run = vm->vcpu.run;
-	char what[128];
+	char what[PATH_MAX + 96];
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
@@ -347,9 +366,8 @@ static struct vm_stop handle_exit(struct vm *vm, struct hypercall_context *hc)
 		if (vm->console.opened &&
 		    virtio_mmio_claims(&vm->console.mmio, run->mmio.phys_addr))
 			return handle_console_mmio(vm);
-		snprintf(what, sizeof(what), "guest %s unmapped guest-physical address 0x%llx",
-			 run->mmio.is_write ? "wrote" : "read",
-			 (unsigned long long)run->mmio.phys_addr);
+		describe_stray_access(vm, run->mmio.phys_addr, run->mmio.is_write, what,
+				      sizeof(what));
 		report_vcpu_state(vm, what);
 		return guest_crash();
 	case KVM_EXIT_FAIL_ENTRY:

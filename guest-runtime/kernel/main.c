@@ -57,7 +57,7 @@ _Noreturn void kmain(uint32_t start_info_paddr)
 		exec_boot_program(&boot_info);
 	print_banner(&boot_info);
 	if (boot_cmdline_get(&boot_info, "selftest", selftest, sizeof(selftest)) == 0) {
-		selftest_run(selftest);
+		selftest_run(selftest, &boot_info);
 		printk("selftest %s: passed\n", selftest);
 	}
 	platform_exit(exit_status(&boot_info));

@@ -31,6 +31,7 @@
 extern const char probe_user_start[], probe_user_end[];
 
 static void check(int ok, const char *what);
+static const struct boot_info *selftest_boot_info;
 
 /* Runs probe_user.S as a process: system calls, demand paging, and death
  * by SIGSEGV. */
@@ -204,6 +205,22 @@ static void clock_wait(void)
 	printk("selftest clock: %s waited %lu ns\n", clock_source_name(), now - start);
 }
 
+/* A buggy or hostile guest kernel writing to an image through a writable
+ * alias of its own making: the read-only memory slot must stop the VM
+ * (KVM reports the write as MMIO) and leave the image file unchanged. */
+static void image_write(void)
+{
+	const struct boot_info *bi = selftest_boot_info;
+	uint64_t alias = DIRECT_MAP_BASE + DIRECT_MAP_SIZE; /* above the direct map */
+
+	check(bi->nr_images > 0, "an image to write to (--image)");
+	check(paging_map(paging_kernel_pml4(), alias, bi->images[0].gpa, PAGE_SIZE,
+			 PTE_WRITE | PTE_NX) == 0,
+	      "alias mapped");
+	*(volatile uint8_t *)alias = 0x5a;
+	panic("a write to a read-only image went through");
+}
+
 struct selftest {
 	const char *name;
 	void (*fn)(void);
@@ -220,10 +237,12 @@ static const struct selftest selftests[] = {
 	{"heap", heap_patterns},
 	{"clock", clock_wait},
 	{"ring3", ring3},
+	{"image-write", image_write},
 };
 
-void selftest_run(const char *name)
+void selftest_run(const char *name, const struct boot_info *bi)
 {
+	selftest_boot_info = bi;
 	for (size_t i = 0; i < sizeof(selftests) / sizeof(selftests[0]); i++) {
 		if (strcmp(selftests[i].name, name) == 0) {
 			selftests[i].fn();

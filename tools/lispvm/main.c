@@ -49,7 +49,9 @@ static int boot(const struct cli_options *opts, struct vm_config *config)
 
 static int boot_command(const struct cli_options *opts)
 {
-	struct vm_config config = {.console_fd = STDOUT_FILENO};
+	struct vm_config config = {.console_fd = STDOUT_FILENO,
+				   .image_paths = opts->images,
+				   .nr_images = opts->nr_images};
 
 	return boot(opts, &config);
 }
