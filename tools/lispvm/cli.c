@@ -27,6 +27,7 @@ enum {
 	OPT_CACHE,
 	OPT_NO_CACHE,
 	OPT_STATS,
+	OPT_CORE,
 };
 
 static const struct option long_options[] = {
@@ -46,6 +47,7 @@ static const struct option long_options[] = {
 	{"cache", required_argument, NULL, OPT_CACHE},
 	{"no-cache", no_argument, NULL, OPT_NO_CACHE},
 	{"stats", no_argument, NULL, OPT_STATS},
+	{"core", required_argument, NULL, OPT_CORE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -93,6 +95,11 @@ void cli_print_help(void)
 	       "                     ~/.cache/lispvm); it appears in the guest as\n"
 	       "                     ~/.cache/common-lisp\n"
 	       "      --no-cache     ASDF compiles into the guest's tmpfs, forgotten at exit\n"
+	       "      --core CORE    run SBCL with this core (one saved with save-lisp-and-die,\n"
+	       "                     e.g. with libraries loaded); it is packed once into its\n"
+	       "                     own image in the cache and shared read-only by every VM\n"
+	       "                     that uses it ('lispvm image build --core CORE' packs it\n"
+	       "                     ahead of the first run)\n"
 	       "\n"
 	       "exec options:\n"
 	       "      --image IMG    an image from 'lispvm image build' (repeatable; the guest's\n"
@@ -245,6 +252,9 @@ static int parse_option(int opt, struct cli_options *out)
 	case OPT_STATS:
 		out->stats = true;
 		return 0;
+	case OPT_CORE:
+		out->core_path = optarg;
+		return 0;
 	case OPT_NO_CACHE:
 		out->no_cache = true;
 		return 0;
@@ -266,7 +276,18 @@ static int parse_options(int argc, char **argv, struct cli_options *out)
 	return 0;
 }
 
-/* boot and repl: options only. */
+/* image build --core CORE: lispvm's cache, not the generic image builder. */
+static bool is_core_image_build(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "build") != 0)
+		return false;
+	for (int i = 2; i < argc; i++)
+		if (strncmp(argv[i], "--core", 6) == 0)
+			return true;
+	return false;
+}
+
+/* boot, repl and image build --core: options only. */
 static int parse_no_arguments(int argc, char **argv, struct cli_options *out,
 			      const char *unexpected)
 {
@@ -361,6 +382,11 @@ int cli_parse(int argc, char **argv, struct cli_options *out)
 	if (strcmp(command, "exec") == 0) {
 		out->command = CLI_EXEC;
 		return parse_exec(argc, argv, out);
+	}
+	if (strcmp(command, "image") == 0 && is_core_image_build(argc, argv)) {
+		out->command = CLI_IMAGE_CORE;
+		return parse_no_arguments(argc - 1, argv + 1, out,
+					  "image build --core: unexpected argument '%s'");
 	}
 	if (strcmp(command, "image") == 0) {
 		out->command = CLI_IMAGE;

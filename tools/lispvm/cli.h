@@ -21,6 +21,7 @@ enum cli_command {
 	CLI_REPL,
 	CLI_EXEC,
 	CLI_IMAGE,
+	CLI_IMAGE_CORE, /* image build --core CORE */
 };
 
 #define CLI_MAX_IMAGES	     8
@@ -44,6 +45,7 @@ struct cli_options {
 	const char *sbcl_options[CLI_MAX_SBCL_OPTIONS]; /* --sbcl-option, in order */
 	unsigned int nr_sbcl_options;
 	const char *cache_dir; /* --cache DIR; NULL: the default */
+	const char *core_path; /* --core CORE; NULL: SBCL's own */
 	bool no_cache;
 	/* exec (and, filled in by lisp_run.c, run/eval/repl) */
 	const char *images[CLI_MAX_IMAGES];

@@ -166,11 +166,29 @@ static const char *fitting_heap_size(const struct cli_options *opts)
 	return size;
 }
 
-/* sbcl, a heap size that fits, the --sbcl-option options, then the
- * command's own. */
-static void build_argv(struct cli_options *opts, const char *program)
+/* The --core file's own image, ahead of SBCL's; core gets the path where
+ * the guest sees it. */
+static int add_core_image(struct cli_options *opts, const char *cache_dir, char *core,
+			  char *core_image)
 {
-	size_t max = 3 + opts->nr_sbcl_options + 16 + (size_t)opts->lisp_argc;
+	char err[1024], host_core[PATH_MAX];
+
+	if (realpath(opts->core_path, host_core) == NULL)
+		return fail(LISPVM_EXIT_HOST_ERROR, opts->core_path, strerror(errno));
+	if (sbcl_core_image_ensure(cache_dir, host_core, core, PATH_MAX, core_image, PATH_MAX, err,
+				   sizeof(err)) < 0)
+		return fail(LISPVM_EXIT_HOST_ERROR, err, NULL);
+	if (opts->nr_images == CLI_MAX_IMAGES)
+		return fail(LISPVM_EXIT_USAGE, "--image", "at most 6 besides SBCL's and the core's");
+	opts->images[opts->nr_images++] = core_image;
+	return 0;
+}
+
+/* sbcl, --core, a heap size that fits, the --sbcl-option options, then
+ * the command's own. */
+static void build_argv(struct cli_options *opts, const char *program, const char *core)
+{
+	size_t max = 5 + opts->nr_sbcl_options + 16 + (size_t)opts->lisp_argc;
 	char **argv = calloc(max + 1, sizeof(char *));
 	const char *heap = fitting_heap_size(opts);
 	int n = 0;
@@ -178,6 +196,10 @@ static void build_argv(struct cli_options *opts, const char *program)
 	if (argv == NULL)
 		exit(fail(LISPVM_EXIT_HOST_ERROR, "out of memory", NULL));
 	argv[n++] = "sbcl";
+	if (core != NULL) {
+		argv[n++] = "--core";
+		argv[n++] = (char *)core;
+	}
 	if (heap != NULL) {
 		argv[n++] = "--dynamic-space-size";
 		argv[n++] = (char *)heap;
@@ -206,7 +228,8 @@ static void build_argv(struct cli_options *opts, const char *program)
 
 int lisp_run_prepare(struct cli_options *opts)
 {
-	static char program[PATH_MAX], program_dir[PATH_MAX], cache_dir[PATH_MAX], image[PATH_MAX];
+	static char program[PATH_MAX], program_dir[PATH_MAX], cache_dir[PATH_MAX], image[PATH_MAX],
+		core[PATH_MAX], core_image[PATH_MAX];
 	char err[1024];
 	int rc;
 
@@ -220,6 +243,9 @@ int lisp_run_prepare(struct cli_options *opts)
 	}
 	if (lisp_cache_dir(opts->cache_dir, cache_dir, sizeof(cache_dir), err, sizeof(err)) < 0)
 		return fail(LISPVM_EXIT_HOST_ERROR, "--cache", err);
+	if (opts->core_path != NULL &&
+	    (rc = add_core_image(opts, cache_dir, core, core_image)) != 0)
+		return rc;
 	if (sbcl_image_ensure(cache_dir, image, sizeof(image), err, sizeof(err)) < 0)
 		return fail(LISPVM_EXIT_HOST_ERROR, err, NULL);
 	if (opts->nr_images == CLI_MAX_IMAGES)
@@ -229,6 +255,21 @@ int lisp_run_prepare(struct cli_options *opts)
 		    0 ||
 	    (rc = mount_caches(opts, cache_dir)) != 0)
 		return rc;
-	build_argv(opts, program);
+	build_argv(opts, program, opts->core_path != NULL ? core : NULL);
+	return 0;
+}
+
+int lisp_core_image_command(const char *cache_option, const char *core_arg)
+{
+	char cache_dir[PATH_MAX], core[PATH_MAX], guest_core[PATH_MAX], image[PATH_MAX], err[1024];
+
+	if (realpath(core_arg, core) == NULL)
+		return fail(LISPVM_EXIT_HOST_ERROR, core_arg, strerror(errno));
+	if (lisp_cache_dir(cache_option, cache_dir, sizeof(cache_dir), err, sizeof(err)) < 0)
+		return fail(LISPVM_EXIT_HOST_ERROR, "--cache", err);
+	if (sbcl_core_image_ensure(cache_dir, core, guest_core, sizeof(guest_core), image,
+				   sizeof(image), err, sizeof(err)) < 0)
+		return fail(LISPVM_EXIT_HOST_ERROR, err, NULL);
+	printf("%s\n", image);
 	return 0;
 }

@@ -14,4 +14,8 @@
  * run, eval or repl.  0, or an exit status after one line on stderr. */
 int lisp_run_prepare(struct cli_options *opts);
 
+/* `lispvm image build --core CORE`: packs the core's image into the cache
+ * (as a run with --core would) and prints its path.  An exit status. */
+int lisp_core_image_command(const char *cache_option, const char *core);
+
 #endif

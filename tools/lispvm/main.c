@@ -105,6 +105,8 @@ int main(int argc, char **argv)
 		return exec_command(&opts);
 	case CLI_IMAGE:
 		return image_command_main(opts.image_argc, opts.image_argv);
+	case CLI_IMAGE_CORE:
+		return lisp_core_image_command(opts.cache_dir, opts.core_path);
 	case CLI_NONE:
 		break;
 	}

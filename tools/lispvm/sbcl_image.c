@@ -16,6 +16,7 @@
 
 /* Bump when what goes into the image changes. */
 #define IMAGE_RECIPE "lispvm-sbcl-image-2"
+#define CORE_RECIPE  "lispvm-core-image-2"
 
 static const char *const identity_paths[] = {
 	SBCL_BINARY,
@@ -141,8 +142,9 @@ static int identity_key(uint64_t *key, char *err, size_t err_size)
 	return 0;
 }
 
-/* Images of SBCL versions no longer installed. */
-static void remove_stale_images(const char *dir, const char *keep)
+/* Images of SBCL versions no longer installed (or of a core's old
+ * versions): the names starting with prefix, except keep. */
+static void remove_stale_images(const char *dir, const char *prefix, const char *keep)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -153,7 +155,7 @@ static void remove_stale_images(const char *dir, const char *keep)
 	while ((e = readdir(d)) != NULL) {
 		size_t n = strlen(e->d_name);
 
-		if (strncmp(e->d_name, "sbcl-", 5) != 0 || n < 6 ||
+		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 || n < 6 ||
 		    strcmp(e->d_name + n - 6, ".erofs") != 0 || strcmp(e->d_name, keep) == 0)
 			continue;
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < sizeof(path))
@@ -178,6 +180,18 @@ static int build_image(const char *path, char *err, size_t err_size)
 	return image_build(path, entries, count, err, err_size);
 }
 
+/* cache_dir/images/name into out; -1 with err when too long. */
+static int image_path(const char *cache_dir, const char *name, char *dir, size_t dir_size,
+		      char *out, size_t size, char *err, size_t err_size)
+{
+	if ((size_t)snprintf(dir, dir_size, "%s/images", cache_dir) >= dir_size ||
+	    (size_t)snprintf(out, size, "%s/%s", dir, name) >= size) {
+		snprintf(err, err_size, "cache directory path too long");
+		return -1;
+	}
+	return 0;
+}
+
 int sbcl_image_ensure(const char *cache_dir, char *out, size_t size, char *err, size_t err_size)
 {
 	char dir[4096], name[64];
@@ -186,15 +200,52 @@ int sbcl_image_ensure(const char *cache_dir, char *out, size_t size, char *err, 
 	if (identity_key(&key, err, err_size) < 0)
 		return -1;
 	snprintf(name, sizeof(name), "sbcl-%016" PRIx64 ".erofs", key);
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/images", cache_dir) >= sizeof(dir) ||
-	    (size_t)snprintf(out, size, "%s/%s", dir, name) >= size) {
-		snprintf(err, err_size, "cache directory path too long");
+	if (image_path(cache_dir, name, dir, sizeof(dir), out, size, err, err_size) < 0)
 		return -1;
-	}
 	if (access(out, R_OK) == 0)
 		return 0;
 	if (make_dirs(dir, err, err_size) < 0 || build_image(out, err, err_size) < 0)
 		return -1;
-	remove_stale_images(dir, name);
+	remove_stale_images(dir, "sbcl-", name);
+	return 0;
+}
+
+/* The core alone, in SBCL_GUEST_CORES: an image per core file, named by
+ * a hash of the path and of the file's identity, so a rebuilt core makes a
+ * new image (and the old one goes) while other cores keep theirs. */
+int sbcl_core_image_ensure(const char *cache_dir, const char *core, char *guest_core,
+			   size_t guest_size, char *out, size_t size, char *err, size_t err_size)
+{
+	const char *base = strrchr(core, '/') ? strrchr(core, '/') + 1 : core;
+	const struct image_entry entry = {
+		.kind = IMAGE_ENTRY_PATH, .host_path = core, .guest_path = guest_core};
+	char dir[4096], name[80], prefix[32];
+	uint64_t path_key = fnv1a(0xcbf29ce484222325ull, CORE_RECIPE, sizeof(CORE_RECIPE));
+	struct stat st;
+
+	if ((size_t)snprintf(guest_core, guest_size, "%s/%s", SBCL_GUEST_CORES, base) >=
+	    guest_size) {
+		snprintf(err, err_size, "%s: name too long", core);
+		return -1;
+	}
+	if (stat(core, &st) < 0) {
+		snprintf(err, err_size, "%s: %s", core, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, err_size, "%s: not a regular file", core);
+		return -1;
+	}
+	path_key = fnv1a(path_key, core, strlen(core));
+	snprintf(prefix, sizeof(prefix), "core-%016" PRIx64 "-", path_key);
+	snprintf(name, sizeof(name), "%s%016" PRIx64 ".erofs", prefix,
+		 hash_identity(path_key, &st));
+	if (image_path(cache_dir, name, dir, sizeof(dir), out, size, err, err_size) < 0)
+		return -1;
+	if (access(out, R_OK) == 0)
+		return 0;
+	if (make_dirs(dir, err, err_size) < 0 || image_build(out, &entry, 1, err, err_size) < 0)
+		return -1;
+	remove_stale_images(dir, prefix, name);
 	return 0;
 }

@@ -27,4 +27,16 @@ int lisp_cache_dir(const char *option, char *out, size_t size, char *err, size_t
  * not there.  0, or -1 with err (SBCL not installed, build failed). */
 int sbcl_image_ensure(const char *cache_dir, char *out, size_t size, char *err, size_t err_size);
 
+/* Where custom cores appear in the guest: a directory no mount can
+ * shadow (the program's directory and the cwd are mounted from the host,
+ * and a core read through a mount would be copied, not shared). */
+#define SBCL_GUEST_CORES "/lispvm/cores"
+
+/* The same for a custom core (save-lisp-and-die): an image holding just
+ * the file `core` (absolute, canonical) as SBCL_GUEST_CORES/its name,
+ * which goes to guest_core, under cache_dir/images.  Shared by every VM
+ * that runs with that core. */
+int sbcl_core_image_ensure(const char *cache_dir, const char *core, char *guest_core,
+			   size_t guest_size, char *out, size_t size, char *err, size_t err_size);
+
 #endif
