@@ -2,6 +2,7 @@
 #include "memory_report.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <string.h>
 
 #define MAX_REPORT_REGIONS 16
@@ -72,17 +73,29 @@ static double pages_mib(uint64_t pages)
 	return (double)pages * LISPVM_PAGE_SIZE / (1024.0 * 1024.0);
 }
 
+/* One line: a label padded so at least two spaces precede the figure
+ * (tests and scripts split on that), then a note. */
+static void row_mib(FILE *out, const char *label, double value, const char *note)
+{
+	fprintf(out, "  %-28s %9.1f MiB%s%s\n", label, value, *note ? "  " : "", note);
+}
+
+static void row_count(FILE *out, const char *label, uint64_t value)
+{
+	fprintf(out, "  %-28s %9" PRIu64 "\n", label, value);
+}
+
 static void print_guest(FILE *out, const struct lispvm_memory_stats *g)
 {
-	fprintf(out, "  guest RAM touched         %9.1f MiB  (ever handed out by the guest)\n",
-		pages_mib(g->touched_pages));
-	fprintf(out, "  guest RAM in use          %9.1f MiB\n", pages_mib(g->in_use_pages));
-	fprintf(out, "  guest RAM returned        %9.1f MiB  (given back to the host, unused)\n",
-		pages_mib(g->returned_pages));
-	fprintf(out, "  returned over the run     %9.1f MiB\n", pages_mib(g->discarded_total));
-	fprintf(out, "  page faults               %9" PRIu64 "\n", g->page_faults);
-	fprintf(out, "  image pages mapped shared %9" PRIu64 "\n", g->image_page_maps);
-	fprintf(out, "  copy-on-write copies      %9" PRIu64 "\n", g->cow_copies);
+	row_mib(out, "guest RAM touched", pages_mib(g->touched_pages),
+		"(ever handed out by the guest)");
+	row_mib(out, "guest RAM in use", pages_mib(g->in_use_pages), "");
+	row_mib(out, "guest RAM returned", pages_mib(g->returned_pages),
+		"(given back to the host, unused since)");
+	row_mib(out, "returned over the run", pages_mib(g->discarded_total), "");
+	row_count(out, "page faults", g->page_faults);
+	row_count(out, "image pages mapped shared", g->image_page_maps);
+	row_count(out, "copy-on-write copies", g->cow_copies);
 }
 
 void memory_report_print(FILE *out, const struct lispvm_memory_stats *guest,
@@ -94,7 +107,7 @@ void memory_report_print(FILE *out, const struct lispvm_memory_stats *guest,
 	if (n > MAX_REPORT_REGIONS)
 		n = MAX_REPORT_REGIONS;
 	fprintf(out, "lispvm stats:\n");
-	fprintf(out, "  guest RAM size            %9.1f MiB\n", (double)ram_bytes / (1 << 20));
+	row_mib(out, "guest RAM size", (double)ram_bytes / (1 << 20), "");
 	if (guest != NULL)
 		print_guest(out, guest);
 	else
@@ -107,12 +120,16 @@ void memory_report_print(FILE *out, const struct lispvm_memory_stats *guest,
 		ram.rss += usage[i].rss;
 		ram.pss += usage[i].pss;
 	}
-	fprintf(out, "  host RSS of guest RAM     %9.1f MiB\n", mib(ram.rss));
-	for (unsigned int i = nr_ram; i < n; i++)
-		fprintf(out,
-			"  host RSS of image %-7u %9.1f MiB  (shared %.1f, private %.1f, PSS %.1f) %s\n",
-			i - nr_ram, mib(usage[i].rss), mib(usage[i].shared), mib(usage[i].private_),
-			mib(usage[i].pss), regions[i].name);
-	fprintf(out, "  host RSS of the VMM       %9.1f MiB  (PSS %.1f; all of this process)\n",
-		mib(total.rss), mib(total.pss));
+	row_mib(out, "host RSS of guest RAM", mib(ram.rss), "");
+	for (unsigned int i = nr_ram; i < n; i++) {
+		char label[32], note[PATH_MAX + 96];
+
+		snprintf(label, sizeof(label), "host RSS of image %u", i - nr_ram);
+		snprintf(note, sizeof(note), "(shared %.1f, private %.1f, PSS %.1f) %s",
+			 mib(usage[i].shared), mib(usage[i].private_), mib(usage[i].pss),
+			 regions[i].name);
+		row_mib(out, label, mib(usage[i].rss), note);
+	}
+	row_mib(out, "host RSS of the VMM", mib(total.rss), "(all of this process)");
+	row_mib(out, "host PSS of the VMM", mib(total.pss), "");
 }

@@ -128,6 +128,24 @@ def guest_panic(exe, elf):
     expect_in("unknown selftest 'no-such-selftest'", proc.stdout + proc.stderr, proc)
 
 
+def image_write(exe, elf):
+    """A guest kernel that writes through to an image hits the read-only
+    memory slot: only this VM stops, with the image named, and the image
+    file on the host is unchanged."""
+    with tempfile.TemporaryDirectory() as tmp:
+        payload, image = os.path.join(tmp, "payload"), os.path.join(tmp, "img.erofs")
+        with open(payload, "wb") as f:
+            f.write(b"original bytes\n" * 1000)
+        built = lispvm(exe, "image", "build", "-o", image, f"{payload}:/payload")
+        expect_exit(built, 0)
+        with open(image, "rb") as f:
+            before = f.read()
+        proc = selftest(exe, "image-write", extra=("--image", image))
+        expect_fault(proc, [f"guest wrote to read-only image {image} at 0x"])
+        with open(image, "rb") as f:
+            expect(f.read() == before, "the image file changed")
+
+
 def timeout(exe, elf):
     proc = lispvm(exe, "boot", "--memory", "64M", "--timeout", "2", "--append", "selftest=hang")
     expect_exit(proc, TIMEOUT)

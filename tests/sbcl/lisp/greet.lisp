@@ -1,0 +1,2 @@
+;;; Calls a function that only a custom core defines.
+(greet)
