@@ -98,9 +98,9 @@ static void print_guest(FILE *out, const struct lispvm_memory_stats *g)
 	row_count(out, "copy-on-write copies", g->cow_copies);
 }
 
-void memory_report_print(FILE *out, const struct lispvm_memory_stats *guest,
-			 uint64_t ram_bytes, const struct memory_report_region *regions,
-			 unsigned int nr_ram, unsigned int n)
+void memory_report_print(FILE *out, const struct lispvm_memory_stats *guest, uint64_t ram_bytes,
+			 const struct memory_report_region *regions, unsigned int nr_ram,
+			 unsigned int n)
 {
 	struct memory_usage usage[MAX_REPORT_REGIONS], total, ram = {0};
 

@@ -29,8 +29,8 @@ int memory_usage_measure(const struct memory_report_region *regions, unsigned in
 
 /* Prints the report; guest may be NULL (the guest did not exit cleanly).
  * regions[0..nr_ram) are guest RAM, the rest images. */
-void memory_report_print(FILE *out, const struct lispvm_memory_stats *guest,
-			 uint64_t ram_bytes, const struct memory_report_region *regions,
-			 unsigned int nr_ram, unsigned int n);
+void memory_report_print(FILE *out, const struct lispvm_memory_stats *guest, uint64_t ram_bytes,
+			 const struct memory_report_region *regions, unsigned int nr_ram,
+			 unsigned int n);
 
 #endif

@@ -113,14 +113,14 @@ struct lispvm_range {
 /* What the guest reports at exit (LISPVM_HC_EXIT), for `--stats`.
  * Counts are 4 KiB pages or events since boot. */
 struct lispvm_memory_stats {
-	uint64_t ram_pages;	    /* RAM the guest's page allocator manages */
-	uint64_t touched_pages;	    /* ever handed out, so backed by the host */
-	uint64_t in_use_pages;	    /* allocated at exit */
-	uint64_t returned_pages;    /* discarded (LISPVM_HC_DISCARD), not reused since */
-	uint64_t discarded_total;   /* pages discarded over the run */
-	uint64_t page_faults;	    /* the program's page faults */
-	uint64_t image_page_maps;   /* image pages mapped as they are, shared */
-	uint64_t cow_copies;	    /* image pages copied on a write */
+	uint64_t ram_pages;	  /* RAM the guest's page allocator manages */
+	uint64_t touched_pages;	  /* ever handed out, so backed by the host */
+	uint64_t in_use_pages;	  /* allocated at exit */
+	uint64_t returned_pages;  /* discarded (LISPVM_HC_DISCARD), not reused since */
+	uint64_t discarded_total; /* pages discarded over the run */
+	uint64_t page_faults;	  /* the program's page faults */
+	uint64_t image_page_maps; /* image pages mapped as they are, shared */
+	uint64_t cow_copies;	  /* image pages copied on a write */
 };
 
 /* The vector of the MSI the VMM sends (to LAPIC 0) when a signal for the

@@ -179,7 +179,8 @@ static int add_core_image(struct cli_options *opts, const char *cache_dir, char 
 				   sizeof(err)) < 0)
 		return fail(LISPVM_EXIT_HOST_ERROR, err, NULL);
 	if (opts->nr_images == CLI_MAX_IMAGES)
-		return fail(LISPVM_EXIT_USAGE, "--image", "at most 6 besides SBCL's and the core's");
+		return fail(LISPVM_EXIT_USAGE, "--image",
+			    "at most 6 besides SBCL's and the core's");
 	opts->images[opts->nr_images++] = core_image;
 	return 0;
 }
