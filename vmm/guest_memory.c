@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include "guest_memory.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
+
+#include <lispvm/abi.h>
 
 static bool range_end(uint64_t start, uint64_t len, uint64_t *end)
 {
@@ -76,4 +80,20 @@ int guest_memory_write(const struct guest_memory *mem, uint64_t gpa, const void 
 		return -1;
 	memcpy(dst, src, len);
 	return 0;
+}
+
+int guest_memory_discard(const struct guest_memory *mem, uint64_t gpa, uint64_t len)
+{
+	void *host;
+
+	if (gpa % LISPVM_PAGE_SIZE || len % LISPVM_PAGE_SIZE) {
+		errno = EINVAL;
+		return -1;
+	}
+	host = guest_memory_access(mem, gpa, len, GUEST_WRITE);
+	if (host == NULL) {
+		errno = EFAULT;
+		return -1;
+	}
+	return madvise(host, len, MADV_DONTNEED);
 }

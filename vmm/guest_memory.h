@@ -38,6 +38,12 @@ int guest_memory_add(struct guest_memory *mem, uint64_t gpa, uint64_t size, void
 void *guest_memory_access(const struct guest_memory *mem, uint64_t gpa, uint64_t len,
 			  enum guest_access access);
 
+/* Drops the host pages behind [gpa, gpa + len) of writable guest RAM
+ * (MADV_DONTNEED): they cost the host nothing until touched again and read
+ * back as zero.  gpa and len must be page-aligned.  0, or -1 (bad range,
+ * or errno from madvise). */
+int guest_memory_discard(const struct guest_memory *mem, uint64_t gpa, uint64_t len);
+
 /* Copies through guest_memory_access; return 0 or -1. */
 int guest_memory_read(const struct guest_memory *mem, void *dst, uint64_t gpa, uint64_t len);
 int guest_memory_write(const struct guest_memory *mem, uint64_t gpa, const void *src, uint64_t len);

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <limits.h>
 #include <stdio.h>
-#include <sys/mman.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -190,20 +189,15 @@ static int64_t hc_discard(struct hypercall_context *ctx, const struct lispvm_hyp
 		return -EFAULT;
 	memcpy(range, list, count * sizeof(range[0]));
 	for (uint64_t i = 0; i < count; i++) {
-		uint8_t *host;
-
-		if (range[i].gpa % LISPVM_PAGE_SIZE || range[i].len % LISPVM_PAGE_SIZE) {
-			log_error("guest error: discard range [0x%" PRIx64 ", +0x%" PRIx64
-				  ") is not page-aligned",
-				  range[i].gpa, range[i].len);
-			stop_guest_crash(ctx);
-			return -EINVAL;
-		}
-		host = guest_buffer(ctx, "discard", range[i].gpa, range[i].len, GUEST_WRITE);
-		if (host == NULL)
-			return -EFAULT;
-		if (madvise(host, range[i].len, MADV_DONTNEED) < 0)
+		if (guest_memory_discard(ctx->mem, range[i].gpa, range[i].len) == 0)
+			continue;
+		if (errno != EINVAL && errno != EFAULT)
 			return -errno;
+		log_error("guest error: discard range [0x%" PRIx64 ", +0x%" PRIx64
+			  ") is not page-aligned guest RAM",
+			  range[i].gpa, range[i].len);
+		stop_guest_crash(ctx);
+		return -EINVAL;
 	}
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "pvh_boot.h"
 
+#include <errno.h>
 #include <libfdt.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,18 +54,34 @@ int pvh_boot_write(const struct guest_memory *mem, const struct memory_layout *l
 		   const char *cmdline, const struct guest_params *params, uint64_t *start_info_gpa,
 		   char *err, size_t err_size)
 {
-	static uint8_t fdt[LISPVM_FDT_MAX_SIZE];
+	/* Built in place in guest RAM, so no host copy outlives boot.  libfdt
+	 * clears its whole buffer first; the pages past the finished tree go
+	 * back to the host below. */
+	void *fdt = guest_memory_access(mem, BOOT_FDT_GPA, LISPVM_FDT_MAX_SIZE, GUEST_WRITE);
 	struct hvm_memmap_table_entry map[MEMMAP_MAX_ENTRIES];
 	size_t cmdline_len = strlen(cmdline) + 1;
 	unsigned int nr_map;
+	uint64_t fdt_end;
 
 	if (cmdline_len > BOOT_CMDLINE_MAX) {
 		snprintf(err, err_size, "kernel command line longer than %llu bytes",
 			 BOOT_CMDLINE_MAX - 1);
 		return -1;
 	}
-	if (fdt_build(fdt, sizeof(fdt), layout, cmdline, params, err, err_size) < 0)
+	if (fdt == NULL) {
+		snprintf(err, err_size, "no guest RAM for the device tree");
 		return -1;
+	}
+	if (fdt_build(fdt, LISPVM_FDT_MAX_SIZE, layout, cmdline, params, err, err_size) < 0)
+		return -1;
+	fdt_end = (BOOT_FDT_GPA + fdt_totalsize(fdt) + LISPVM_PAGE_SIZE - 1) &
+		  ~(uint64_t)(LISPVM_PAGE_SIZE - 1);
+	if (fdt_end < BOOT_FDT_GPA + LISPVM_FDT_MAX_SIZE &&
+	    guest_memory_discard(mem, fdt_end, BOOT_FDT_GPA + LISPVM_FDT_MAX_SIZE - fdt_end) < 0) {
+		snprintf(err, err_size, "cannot release the device tree's spare room: %s",
+			 strerror(errno));
+		return -1;
+	}
 	nr_map = build_memmap(layout, map);
 
 	struct hvm_modlist_entry module = {
@@ -82,9 +99,7 @@ int pvh_boot_write(const struct guest_memory *mem, const struct memory_layout *l
 		.memmap_entries = nr_map,
 	};
 
-	if (write_or_fail(mem, BOOT_FDT_GPA, fdt, fdt_totalsize(fdt), "device tree", err,
-			  err_size) < 0 ||
-	    write_or_fail(mem, MODULE_NAME_GPA, LISPVM_FDT_MODULE_NAME,
+	if (write_or_fail(mem, MODULE_NAME_GPA, LISPVM_FDT_MODULE_NAME,
 			  sizeof(LISPVM_FDT_MODULE_NAME), "module name", err, err_size) < 0 ||
 	    write_or_fail(mem, MODLIST_GPA, &module, sizeof(module), "module list", err, err_size) <
 		    0 ||

@@ -24,11 +24,13 @@
  * Freed pages beyond the cap wait in a batch of ranges and go to the host
  * in one hypercall when the batch fills or the freeing operation ends
  * (pmem_return_to_host), so GC-sized frees cost a few exits, not one per
- * page.  Everything else is a handful of instructions: where ring 0 is
+ * page; when the guest goes idle it also gives back most of the dirty
+ * list (pmem_trim), so an idle VM holds only what its programs use.  Everything else is a handful of instructions: where ring 0 is
  * emulated (nested PVM) each one costs microseconds, and every page fault
  * of a program allocates.
  */
-#define DIRTY_CAP 1024 /* 4 MiB of freed memory stays with the guest */
+#define DIRTY_CAP	64 /* 256 KiB of freed memory stays with the guest */
+#define IDLE_DIRTY_KEEP 16 /* and 64 KiB of it while nothing runs */
 
 static struct {
 	struct spinlock lock;
@@ -224,6 +226,19 @@ void pmem_return_to_host(void)
 {
 	spin_lock(&pmem.lock);
 	flush_batch_locked();
+	spin_unlock(&pmem.lock);
+}
+
+static uint64_t pop_dirty(void);
+
+void pmem_trim(void)
+{
+	spin_lock(&pmem.lock);
+	if (pmem.can_return && (pmem.dirty > IDLE_DIRTY_KEEP || pmem.batch_len > 0)) {
+		while (pmem.dirty > IDLE_DIRTY_KEEP)
+			batch_add_locked(pop_dirty());
+		flush_batch_locked();
+	}
 	spin_unlock(&pmem.lock);
 }
 

@@ -27,6 +27,9 @@ uint64_t pmem_alloc_zeroed_page(void);
  * the host's memory follows the program's. */
 void pmem_return_to_host(void);
 
+/* Nothing runs: gives the batch and all but a few dirty pages back. */
+void pmem_trim(void);
+
 /* Fills the allocator's fields of *out (ram, touched, in use, returned,
  * discarded). */
 void pmem_stats(struct lispvm_memory_stats *out);

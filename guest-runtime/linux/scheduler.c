@@ -9,6 +9,7 @@
 #include "kernel/clock.h"
 #include "kernel/kheap.h"
 #include "kernel/lapic_timer.h"
+#include "kernel/pmem.h"
 #include "kernel/printk.h"
 #include "linux/itimer.h"
 #include "linux/posix_timer.h"
@@ -167,6 +168,7 @@ static void idle(void)
 	static bool said;
 	uint64_t d = earliest_deadline();
 
+	pmem_trim(); /* an idle VM should cost the host only what it uses */
 	if (d == NO_DEADLINE && !said && !lapic_timer_running()) {
 		said = true;
 		printk("lispvm: %s: every thread waits and nothing can wake one\n",
