@@ -63,6 +63,19 @@ static int check_header(struct elf_file *elf)
 	return 0;
 }
 
+/* A read-only segment the VMM mapped from this very file (the text span):
+ * present, read-only, byte for byte. */
+static bool already_mapped(const struct elf_file *elf, const Elf64_Phdr *ph,
+			   const struct guest_memory *mem)
+{
+	const uint8_t *there;
+
+	if ((ph->p_flags & PF_W) || ph->p_filesz != ph->p_memsz)
+		return false;
+	there = guest_memory_access(mem, ph->p_paddr, ph->p_memsz, GUEST_READ);
+	return there != NULL && memcmp(there, elf->bytes + ph->p_offset, ph->p_filesz) == 0;
+}
+
 static int check_load_segment(struct elf_file *elf, unsigned int i, const struct guest_memory *mem)
 {
 	const Elf64_Phdr *ph = &elf->phdrs[i];
@@ -79,7 +92,8 @@ static int check_load_segment(struct elf_file *elf, unsigned int i, const struct
 	if (ph->p_paddr < LISPVM_BOOT_DATA_END)
 		return fail(elf, "segment %u: loads at 0x%llx, inside the boot data below 0x%llx",
 			    i, (unsigned long long)ph->p_paddr, LISPVM_BOOT_DATA_END);
-	if (guest_memory_access(mem, ph->p_paddr, ph->p_memsz, GUEST_WRITE) == NULL)
+	if (guest_memory_access(mem, ph->p_paddr, ph->p_memsz, GUEST_WRITE) == NULL &&
+	    !already_mapped(elf, ph, mem))
 		return fail(elf, "segment %u: [0x%llx, 0x%llx) is outside guest RAM", i,
 			    (unsigned long long)ph->p_paddr, (unsigned long long)end);
 	for (unsigned int j = 0; j < i; j++) {
@@ -203,6 +217,8 @@ static void copy_segments(const struct elf_file *elf, const struct guest_memory 
 		/* validate() already checked this range; asking again keeps
 		 * every guest write behind the one accessor. */
 		dst = guest_memory_access(mem, ph->p_paddr, ph->p_memsz, GUEST_WRITE);
+		if (dst == NULL)
+			continue; /* already_mapped() */
 		memcpy(dst, elf->bytes + ph->p_offset, ph->p_filesz);
 		clear_unless_zero(dst + ph->p_filesz, ph->p_memsz - ph->p_filesz);
 	}
@@ -222,4 +238,72 @@ int elf_load_kernel(const void *file, size_t size, const struct guest_memory *me
 		return -1;
 	copy_segments(&elf, mem);
 	return 0;
+}
+
+static bool page_aligned(uint64_t v)
+{
+	return v % LISPVM_PAGE_SIZE == 0;
+}
+
+static uint64_t page_round_up(uint64_t v)
+{
+	return (v + LISPVM_PAGE_SIZE - 1) & ~(uint64_t)(LISPVM_PAGE_SIZE - 1);
+}
+
+static bool overlaps_writable(const Elf64_Phdr *phdrs, unsigned int n, uint64_t gpa, uint64_t len)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (phdrs[i].p_type == PT_LOAD && (phdrs[i].p_flags & PF_W) &&
+		    phdrs[i].p_paddr < gpa + len && gpa < phdrs[i].p_paddr + phdrs[i].p_memsz)
+			return true;
+	return false;
+}
+
+static bool text_segment(const Elf64_Phdr *ph)
+{
+	return ph->p_type == PT_LOAD && !(ph->p_flags & PF_W) && ph->p_memsz != 0 &&
+	       ph->p_filesz == ph->p_memsz && page_aligned(ph->p_paddr) &&
+	       page_aligned(ph->p_offset) && ph->p_paddr < UINT64_MAX / 2 &&
+	       ph->p_memsz < UINT64_MAX / 4;
+}
+
+/* The run of text segments starting at phdrs[i], as long as each one
+ * continues the last in memory and in the file. */
+static struct elf_text_span text_run(const Elf64_Phdr *phdrs, unsigned int n, unsigned int i)
+{
+	struct elf_text_span run = {.file_offset = phdrs[i].p_offset, .gpa = phdrs[i].p_paddr};
+	uint64_t end = page_round_up(phdrs[i].p_paddr + phdrs[i].p_memsz);
+
+	for (unsigned int j = i + 1;
+	     j < n && text_segment(&phdrs[j]) && phdrs[j].p_paddr == end &&
+	     phdrs[j].p_paddr - phdrs[j].p_offset == run.gpa - run.file_offset;
+	     j++)
+		end = page_round_up(phdrs[j].p_paddr + phdrs[j].p_memsz);
+	run.len = end - run.gpa;
+	return run;
+}
+
+/* The longest run that the file holds whole and no writable segment
+ * shares a page with. */
+bool elf_kernel_text_span(const void *file, size_t size, struct elf_text_span *span)
+{
+	char why[128];
+	struct elf_file elf = {.bytes = file, .size = size, .err = why, .err_size = sizeof(why)};
+	bool found = false;
+
+	if (check_header(&elf) < 0)
+		return false;
+	for (unsigned int i = 0; i < elf.ehdr->e_phnum; i++) {
+		struct elf_text_span run;
+
+		if (!text_segment(&elf.phdrs[i]))
+			continue;
+		run = text_run(elf.phdrs, elf.ehdr->e_phnum, i);
+		if ((!found || run.len > span->len) && in_file(&elf, run.file_offset, run.len) &&
+		    !overlaps_writable(elf.phdrs, elf.ehdr->e_phnum, run.gpa, run.len)) {
+			*span = run;
+			found = true;
+		}
+	}
+	return found;
 }

@@ -50,6 +50,8 @@ struct vm {
 	struct kvm_vm kvm;
 	struct vcpu vcpu;
 	struct kernel_file kernel;
+	struct elf_text_span text; /* the kernel's, when text_map holds it */
+	void *text_map;
 	void *ram[MEMORY_LAYOUT_MAX_RAM];
 	struct guest_params params;
 	struct image_mapping images[GUEST_MAX_IMAGES];
@@ -107,14 +109,53 @@ static int read_file(const char *path, struct kernel_file *out, char *err, size_
 	return 0;
 }
 
+static int add_slot(struct vm *vm, uint64_t gpa, uint64_t size, void *host, bool readonly)
+{
+	if (size == 0)
+		return 0;
+	if (guest_memory_add(&vm->mem, gpa, size, host, !readonly) < 0) {
+		snprintf(vm->err, sizeof(vm->err), "bad memory layout at 0x%" PRIx64, gpa);
+		return -1;
+	}
+	return kvm_vm_add_memslot(&vm->kvm, gpa, size, host, readonly, vm->err, sizeof(vm->err));
+}
+
+/* The kernel's code and read-only data straight from its file, MAP_SHARED:
+ * every VM runs the same page-cache pages instead of a copy each.  Only
+ * when the mapping holds what was read (the file did not change since). */
+static void map_kernel_text(struct vm *vm)
+{
+	struct elf_text_span span;
+	void *map;
+	int fd;
+
+	if (!elf_kernel_text_span(vm->kernel.data, vm->kernel.size, &span))
+		return;
+	fd = open(vm->config->kernel_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	map = mmap(NULL, span.len, PROT_READ, MAP_SHARED, fd, (off_t)span.file_offset);
+	close(fd);
+	if (map == MAP_FAILED)
+		return;
+	if (memcmp(map, vm->kernel.data + span.file_offset, span.len) != 0) {
+		munmap(map, span.len);
+		return;
+	}
+	vm->text = span;
+	vm->text_map = map;
+}
+
 /* RAM is anonymous MAP_NORESERVE memory: the host backs a page only when the
- * guest first touches it. */
+ * guest first touches it.  The kernel's text span, when mapped, is its own
+ * read-only slot inside the RAM range that holds it. */
 static int setup_ram(struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->layout.nr_ram; i++) {
 		const struct ram_range *r = &vm->layout.ram[i];
-		void *host = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
-				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		uint8_t *host = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		uint64_t cut = r->size, resume = r->size;
 
 		if (host == MAP_FAILED) {
 			snprintf(vm->err, sizeof(vm->err),
@@ -123,12 +164,15 @@ static int setup_ram(struct vm *vm)
 			return -1;
 		}
 		vm->ram[i] = host;
-		if (guest_memory_add(&vm->mem, r->gpa, r->size, host, true) < 0) {
-			snprintf(vm->err, sizeof(vm->err), "bad RAM layout at 0x%" PRIx64, r->gpa);
-			return -1;
+		if (vm->text_map != NULL && vm->text.gpa >= r->gpa &&
+		    vm->text.gpa + vm->text.len <= r->gpa + r->size) {
+			cut = vm->text.gpa - r->gpa;
+			resume = cut + vm->text.len;
 		}
-		if (kvm_vm_add_memslot(&vm->kvm, r->gpa, r->size, host, false, vm->err,
-				       sizeof(vm->err)) < 0)
+		if (add_slot(vm, r->gpa, cut, host, false) < 0 ||
+		    (resume != cut &&
+		     add_slot(vm, vm->text.gpa, vm->text.len, vm->text_map, true) < 0) ||
+		    add_slot(vm, r->gpa + resume, r->size - resume, host + resume, false) < 0)
 			return -1;
 	}
 	return 0;
@@ -204,7 +248,8 @@ static int vm_setup(struct vm *vm)
 	}
 	if (setup_mounts(vm) < 0 ||
 	    read_file(vm->config->kernel_path, &vm->kernel, vm->err, sizeof(vm->err)) < 0 ||
-	    kvm_vm_create(&vm->kvm, vm->err, sizeof(vm->err)) < 0 || setup_ram(vm) < 0 ||
+	    (map_kernel_text(vm), kvm_vm_create(&vm->kvm, vm->err, sizeof(vm->err)) < 0) ||
+	    setup_ram(vm) < 0 ||
 	    image_slots_map(&vm->kvm, &vm->mem, vm->config->image_paths, vm->config->nr_images,
 			    memory_layout_image_base(&vm->layout), &vm->params, vm->images, vm->err,
 			    sizeof(vm->err)) < 0 ||
@@ -480,6 +525,8 @@ static void vm_teardown(struct vm *vm)
 		if (vm->ram[i] != NULL)
 			munmap(vm->ram[i], vm->layout.ram[i].size);
 	free(vm->kernel.data);
+	if (vm->text_map != NULL)
+		munmap(vm->text_map, vm->text.len);
 	image_slots_unmap(vm->images, GUEST_MAX_IMAGES);
 	hostfs_close(&vm->hostfs);
 }

@@ -25,9 +25,9 @@
  * in one hypercall when the batch fills or the freeing operation ends
  * (pmem_return_to_host), so GC-sized frees cost a few exits, not one per
  * page; when the guest goes idle it also gives back most of the dirty
- * list (pmem_trim), so an idle VM holds only what its programs use.  Everything else is a handful of instructions: where ring 0 is
- * emulated (nested PVM) each one costs microseconds, and every page fault
- * of a program allocates.
+ * list (pmem_trim), so an idle VM holds only what its programs use.  Everything else is a handful
+ * of instructions: where ring 0 is emulated (nested PVM) each one costs microseconds, and every
+ * page fault of a program allocates.
  */
 #define DIRTY_CAP	64 /* 256 KiB of freed memory stays with the guest */
 #define IDLE_DIRTY_KEEP 16 /* and 64 KiB of it while nothing runs */

@@ -253,6 +253,52 @@ static void test_notes(void)
 	CHECK(k.abi_version == 0);
 }
 
+/* The built guest's code and read-only data form a span the VMM can map
+ * from the file; loaded with that span already in a read-only region, the
+ * loader leaves it alone and fills the rest. */
+static void test_built_guest_text(const uint8_t *file, size_t size, const struct elf_kernel *k)
+{
+	struct elf_text_span span;
+	struct guest_memory split = {0};
+	struct elf_kernel again;
+	uint8_t *ram2 = calloc(1, 64 << 20);
+
+	CHECK(elf_kernel_text_span(file, size, &span));
+	CHECK(span.len >= 64 * 1024 && span.len % 4096 == 0 && span.gpa % 4096 == 0);
+	CHECK(span.gpa >= k->load_start && span.gpa + span.len <= k->load_end);
+	CHECK(span.file_offset + span.len <= size);
+	CHECK(guest_memory_add(&split, 0, span.gpa, ram2, true) == 0);
+	CHECK(guest_memory_add(&split, span.gpa, span.len, (void *)(file + span.file_offset),
+			       false) == 0);
+	CHECK(guest_memory_add(&split, span.gpa + span.len, (64 << 20) - span.gpa - span.len,
+			       ram2 + span.gpa + span.len, true) == 0);
+	CHECK(elf_load_kernel(file, size, &split, &again, err, sizeof(err)) == 0);
+	CHECK(again.pvh_entry == k->pvh_entry);
+	/* A read-only region holding other bytes is not the kernel's. */
+	uint8_t *wrong = calloc(1, span.len);
+	struct guest_memory bad = {0};
+
+	CHECK(guest_memory_add(&bad, 0, span.gpa, ram2, true) == 0);
+	CHECK(guest_memory_add(&bad, span.gpa, span.len, wrong, false) == 0);
+	CHECK(guest_memory_add(&bad, span.gpa + span.len, (64 << 20) - span.gpa - span.len,
+			       ram2 + span.gpa + span.len, true) == 0);
+	CHECK(elf_load_kernel(file, size, &bad, &again, err, sizeof(err)) < 0);
+	CHECK_CONTAINS(err, "outside guest RAM");
+	free(wrong);
+	free(ram2);
+}
+
+/* The synthetic kernel's text has a .bss: nothing to map from the file. */
+static void test_no_text_span(void)
+{
+	static struct test_elf t;
+	struct elf_text_span span;
+
+	make_elf(&t);
+	CHECK(!elf_kernel_text_span(t.bytes, FILE_SIZE, &span));
+	CHECK(!elf_kernel_text_span(t.bytes, 10, &span));
+}
+
 /* The guest runtime this build produced must pass the same validation. */
 static void test_built_guest(const char *path)
 {
@@ -276,6 +322,7 @@ static void test_built_guest(const char *path)
 	CHECK(k.abi_version == LISPVM_ABI_VERSION);
 	CHECK(k.load_start >= 1 << 20);
 	CHECK(k.pvh_entry >= k.load_start && k.pvh_entry < k.load_end);
+	test_built_guest_text(file, (size_t)st.st_size, &k);
 	munmap(file, (size_t)st.st_size);
 	free(big_ram);
 }
@@ -289,6 +336,7 @@ int main(int argc, char **argv)
 	test_bad_header();
 	test_bad_segments();
 	test_notes();
+	test_no_text_span();
 	if (argc > 1)
 		test_built_guest(argv[1]);
 	free(ram);

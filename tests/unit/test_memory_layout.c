@@ -2,6 +2,7 @@
 /* Guest RAM placement and the PVH boot data written into it. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <xen/arch-x86/hvm/start_info.h>
 
 #include <lispvm/abi.h>
@@ -43,7 +44,10 @@ static void test_pvh_boot_data(void)
 	struct hvm_start_info info;
 	struct hvm_memmap_table_entry map[2];
 	struct hvm_modlist_entry module;
-	uint8_t *ram = calloc(1, ram_size);
+	/* As the VMM maps RAM: page-aligned, so spare device-tree room can be
+	 * dropped with madvise. */
+	uint8_t *ram =
+		mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	uint64_t start_info_gpa = 0;
 	char err[128] = "", name[32];
 
@@ -72,6 +76,15 @@ static void test_pvh_boot_data(void)
 	CHECK(module.size > 0 && module.size <= LISPVM_FDT_MAX_SIZE);
 	CHECK(module.paddr + module.size <= LISPVM_BOOT_DATA_END);
 
+	/* libfdt clears its whole buffer; the room past the tree goes back. */
+	unsigned char resident[LISPVM_FDT_MAX_SIZE / 4096];
+	size_t used = (module.size + 4095) / 4096, spare_resident = 0;
+
+	CHECK(mincore(ram + BOOT_FDT_GPA, LISPVM_FDT_MAX_SIZE, resident) == 0);
+	for (size_t i = used; i < sizeof(resident); i++)
+		spare_resident += resident[i] & 1;
+	CHECK(spare_resident == 0);
+
 	/* A command line that does not fit its page is refused, not cut. */
 	char *long_cmdline = malloc(BOOT_CMDLINE_MAX + 1);
 
@@ -81,7 +94,7 @@ static void test_pvh_boot_data(void)
 			     sizeof(err)) < 0);
 	CHECK_CONTAINS(err, "command line longer");
 	free(long_cmdline);
-	free(ram);
+	munmap(ram, ram_size);
 }
 
 int main(void)
