@@ -59,3 +59,25 @@ bool lapic_timer_running(void)
 {
 	return tsc_per_tick != 0;
 }
+
+#define MAX_SLEEP_NS 10000000000ull /* 10 s */
+
+void lapic_timer_sleep_until(uint64_t deadline_ns)
+{
+	uint64_t now = clock_monotonic_ns(), delta;
+
+	if (deadline_ns == UINT64_MAX) {
+		wrmsr(MSR_TSC_DEADLINE, 0); /* disarmed: only a device or the host wakes us */
+		return;
+	}
+	delta = deadline_ns > now ? deadline_ns - now : 0;
+	if (delta > MAX_SLEEP_NS)
+		delta = MAX_SLEEP_NS;
+	/* At most 1e10 ns times at most 1e7 TSC ticks per us: no overflow. */
+	wrmsr(MSR_TSC_DEADLINE, rdtsc() + delta * (clock_tsc_hz() / 1000) / 1000000 + 1);
+}
+
+void lapic_timer_resume(void)
+{
+	arm();
+}

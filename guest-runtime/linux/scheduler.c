@@ -174,10 +174,13 @@ static void idle(void)
 		printk("lispvm: %s: every thread waits and nothing can wake one\n",
 		       current_process()->exe);
 	}
-	/* With the timer running, halt until the next interrupt (a tick, or
-	 * a signal from the host) and let schedule() look again. */
+	/* With the timer running, halt until the first deadline (no ticks
+	 * while nothing runs: an idle VM costs the host no CPU), a device
+	 * or a signal from the host, and let schedule() look again. */
 	if (lapic_timer_running()) {
+		lapic_timer_sleep_until(d);
 		__asm__ volatile("sti; hlt; cli" ::: "memory");
+		lapic_timer_resume();
 		return;
 	}
 	clock_wait_until(d);
