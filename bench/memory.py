@@ -11,9 +11,10 @@ KVM keeps in the kernel: page tables, vCPU state).
 
 Heap return: a program keeps HEAP MiB live, drops it and runs
 (sb-ext:gc :full t); the process RSS before, at the peak and 100 ms after
-the GC, under lispvm and natively.
+the GC, under lispvm and natively.  Both get a 2 GB heap (SBCL's default
+1 GiB cannot hold 1 GiB of live data) and the VM 3 GiB of RAM.
 
-    python3 bench/memory.py [--counts 1,10,50,200] [--heap-mib 768] [--lispvm PATH]
+    python3 bench/memory.py [--counts 1,10,50,200] [--heap-mib 1024] [--lispvm PATH]
 
 Run from the source tree after tools/setup."""
 
@@ -135,8 +136,10 @@ def heap_return_row(argv):
 def heap_return(lispvm, program, heap_mib):
     print(f"\nHeap return: {heap_mib} MiB kept live, dropped, (gc :full t); process RSS (MiB)")
     print(f"{'':>8} | {'before':>8} {'peak':>8} {'100 ms after GC':>16}")
-    for name, argv in (("native", [SBCL, "--script", program, str(heap_mib)]),
-                       ("lispvm", [lispvm, "run", program, str(heap_mib)])):
+    heap = ["--dynamic-space-size", "2GB"]
+    for name, argv in (("native", [SBCL, *heap, "--script", program, str(heap_mib)]),
+                       ("lispvm", [lispvm, "--memory", "3G", "run", "--sbcl-option", heap[0],
+                                   "--sbcl-option", heap[1], program, str(heap_mib)])):
         before, peak, after = heap_return_row(argv)
         print(f"{name:>8} | {before:>8.1f} {peak:>8.1f} {after:>16.1f}", flush=True)
 
@@ -144,7 +147,7 @@ def heap_return(lispvm, program, heap_mib):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--counts", default="1,10,50,200")
-    parser.add_argument("--heap-mib", type=int, default=768)
+    parser.add_argument("--heap-mib", type=int, default=1024)
     parser.add_argument("--lispvm", default=DEFAULT_LISPVM)
     parser.add_argument("--skip-density", action="store_true")
     parser.add_argument("--skip-heap", action="store_true")
