@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "arch/x86/cpu.h"
 #include "arch/x86/layout.h"
 #include "fs/file.h"
 #include "kernel/kheap.h"
@@ -105,6 +106,39 @@ static void for_each_pte(struct mm *mm, uint64_t start, uint64_t end, pte_fn fn,
 			if (table[i] != 0)
 				fn(&table[i], va, ctx);
 	}
+}
+
+/* Frees the page tables of the 2 MiB spans wholly inside [start, end),
+ * whose entries the caller has just cleared: a GiB of heap given back
+ * would otherwise leave 2 MiB of empty tables behind.  The tables above
+ * (one per GiB) stay. */
+static void free_empty_tables(struct mm *mm, uint64_t start, uint64_t end)
+{
+	const uint64_t span = 1ull << (PAGE_SHIFT + 9);
+	bool freed = false;
+
+	for (uint64_t va = (start + span - 1) & ~(span - 1); va < end && end - va >= span;
+	     va += span) {
+		uint64_t *table = mm->pml4, *entry = NULL;
+
+		for (int level = 3; level >= 1; level--) {
+			entry = &table[table_index(va, level)];
+			if (!(*entry & PTE_PRESENT) || (*entry & PTE_LARGE)) {
+				entry = NULL;
+				break;
+			}
+			if (level > 1)
+				table = phys_to_virt(*entry & PTE_ADDR_MASK);
+		}
+		if (entry == NULL)
+			continue;
+		pmem_free_pages(*entry & PTE_ADDR_MASK, 1);
+		*entry = 0;
+		freed = true;
+	}
+	/* Paging-structure caches may hold the old entries. */
+	if (freed)
+		write_cr3(read_cr3());
 }
 
 static void release_fn(uint64_t *pte, uint64_t va, void *ctx)
@@ -244,6 +278,7 @@ static void remove_range(struct mm *mm, uint64_t start, uint64_t end)
 	struct vma *v = mm->areas;
 
 	for_each_pte(mm, start, end, release_fn, NULL);
+	free_empty_tables(mm, start, end);
 	while (v != NULL) {
 		struct vma *next = v->next;
 
@@ -483,10 +518,15 @@ int mm_discard(struct mm *mm, uint64_t addr, uint64_t len)
 		return rc;
 	/* Shared anonymous memory lives on in its object (for the one
 	 * process here: in these very pages), so only private areas drop. */
-	for (struct vma *v = mm->areas; v != NULL && v->start < end; v = v->next)
-		if (v->end > addr && !(v->flags & MAP_SHARED))
-			for_each_pte(mm, v->start > addr ? v->start : addr,
-				     v->end < end ? v->end : end, release_fn, NULL);
+	for (struct vma *v = mm->areas; v != NULL && v->start < end; v = v->next) {
+		uint64_t from = v->start > addr ? v->start : addr, to = v->end < end ? v->end : end;
+
+		if (v->end <= addr || (v->flags & MAP_SHARED))
+			continue;
+		for_each_pte(mm, from, to, release_fn, NULL);
+		if (v->backing.kind != VMA_IMAGE)
+			free_empty_tables(mm, from, to);
+	}
 	/* Image areas read the file again in the range, as Linux does for
 	 * private file mappings; copies outside it stay. */
 	for (struct vma *v = mm->areas; v != NULL && v->start < end; v = v->next)
