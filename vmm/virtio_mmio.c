@@ -30,6 +30,21 @@ void virtio_mmio_init(struct virtio_mmio *m, uint64_t gpa, uint32_t device_id, u
 	m->dev = dev;
 }
 
+void virtio_mmio_set_config(struct virtio_mmio *m, const void *config, uint32_t len)
+{
+	m->config = config;
+	m->config_len = len <= 256 ? len : 256;
+}
+
+/* Bytes past the end of the configuration space read as zero. */
+static void read_config(const struct virtio_mmio *m, uint64_t off, uint8_t *data, uint32_t len)
+{
+	memset(data, 0, len);
+	for (uint32_t i = 0; i < len; i++)
+		if (off + i < m->config_len)
+			data[i] = m->config[off + i];
+}
+
 bool virtio_mmio_claims(const struct virtio_mmio *m, uint64_t gpa)
 {
 	return gpa >= m->gpa && gpa - m->gpa < LISPVM_VIRTIO_MMIO_SIZE;
@@ -169,8 +184,13 @@ int virtio_mmio_access(struct virtio_mmio *m, uint64_t gpa, uint8_t *data, uint3
 	uint64_t off = gpa - m->gpa;
 	uint32_t value = 0;
 
-	/* Registers are 32-bit and aligned; the config space (all zero for
-	 * the features we offer) may be read in any width. */
+	/* Registers are 32-bit and aligned; the config space may be read in
+	 * any width and is not written. */
+	if (off >= VIRTIO_MMIO_CONFIG && len <= 8) {
+		if (!is_write)
+			read_config(m, off - VIRTIO_MMIO_CONFIG, data, len);
+		return 0;
+	}
 	if (len != 4 || off % 4 || off >= VIRTIO_MMIO_CONFIG) {
 		if (!is_write)
 			memset(data, 0, len);

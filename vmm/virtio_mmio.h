@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define VIRTIO_MMIO_MAX_QUEUES 2
+#define VIRTIO_MMIO_MAX_QUEUES 3 /* vsock: rx, tx, event */
 
 struct virtio_mmio_queue {
 	uint16_t num;
@@ -38,6 +38,10 @@ struct virtio_mmio {
 	unsigned int nr_queues;
 	const struct virtio_mmio_device_ops *ops;
 	void *dev;
+	/* The device-specific configuration space (read-only here; its
+	 * generation never changes), or NULL. */
+	const uint8_t *config;
+	uint32_t config_len;
 	/* What the driver wrote. */
 	uint32_t status;
 	uint32_t device_features_sel, driver_features_sel, queue_sel;
@@ -49,6 +53,10 @@ struct virtio_mmio {
 
 void virtio_mmio_init(struct virtio_mmio *m, uint64_t gpa, uint32_t device_id, uint64_t features,
 		      unsigned int nr_queues, const struct virtio_mmio_device_ops *ops, void *dev);
+
+/* Gives the device a configuration space of len bytes (at most 256), read
+ * by the driver at VIRTIO_MMIO_CONFIG in any width; it must outlive m. */
+void virtio_mmio_set_config(struct virtio_mmio *m, const void *config, uint32_t len);
 
 /* Whether gpa falls in this device's register page. */
 bool virtio_mmio_claims(const struct virtio_mmio *m, uint64_t gpa);
