@@ -12,22 +12,16 @@
 #include <linux/virtio_ids.h>
 #include <linux/virtio_mmio.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <lispvm/abi.h>
 
+#include "device_thread.h"
 #include "vcpu_kick.h"
-
-static void *access_guest(void *ctx, uint64_t addr, uint64_t len, bool write)
-{
-	return guest_memory_access(ctx, addr, len, write ? GUEST_WRITE : GUEST_READ);
-}
 
 static int take_queue(struct virtio_console *c, struct virtq_device *q,
 		      const struct virtio_mmio_queue *mq, const char **why)
@@ -36,7 +30,7 @@ static int take_queue(struct virtio_console *c, struct virtq_device *q,
 		*why = "queue not ready at DRIVER_OK";
 		return -1;
 	}
-	return virtq_device_init(q, mq->num, mq->desc, mq->avail, mq->used, access_guest,
+	return virtq_device_init(q, mq->num, mq->desc, mq->avail, mq->used, device_access_guest,
 				 (void *)c->mem, why);
 }
 
@@ -75,15 +69,6 @@ static const struct virtio_mmio_device_ops console_ops = {
 	.start = console_start,
 	.reset = console_reset,
 };
-
-static void raise_interrupt(struct virtio_console *c)
-{
-	uint64_t one = 1;
-
-	virtio_mmio_note_used(&c->mmio);
-	if (write(c->irq_fd, &one, sizeof(one)) < 0)
-		return; /* counter full: an interrupt is pending anyway */
-}
 
 /* Called with the lock held; the VM ends at the next kick. */
 static void fail(struct virtio_console *c, const char *why)
@@ -128,7 +113,7 @@ static void drain_transmit(struct virtio_console *c)
 	if (r == VIRTQ_MALFORMED)
 		fail(c, why);
 	if (used)
-		raise_interrupt(c);
+		device_interrupt(&c->mmio, c->irq_fd);
 }
 
 struct held_request {
@@ -184,18 +169,10 @@ static void complete_input(struct virtio_console *c, struct held_request *rx, ui
 	pthread_mutex_lock(&c->lock);
 	if (c->live && rx->generation == c->generation) {
 		virtq_device_push(&c->rx, rx->chain.head, len);
-		raise_interrupt(c);
+		device_interrupt(&c->mmio, c->irq_fd);
 	}
 	rx->held = false;
 	pthread_mutex_unlock(&c->lock);
-}
-
-static void drain_eventfd(int fd)
-{
-	uint64_t count;
-
-	if (read(fd, &count, sizeof(count)) < 0)
-		return; /* nothing pending (EAGAIN) */
 }
 
 static void *console_thread(void *arg)
@@ -216,7 +193,7 @@ static void *console_thread(void *arg)
 		if (fds[0].revents)
 			break;
 		if (fds[1].revents)
-			drain_eventfd(c->notify_fd);
+			device_drain_eventfd(c->notify_fd);
 		if (rx.held && fds[2].revents) {
 			int64_t got = (fds[2].revents & POLLNVAL) ? 0 : read_input(c, &rx.chain);
 
@@ -225,37 +202,6 @@ static void *console_thread(void *arg)
 		}
 	}
 	return NULL;
-}
-
-static int make_eventfds(struct virtio_console *c, char *err, size_t err_size)
-{
-	c->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	c->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	c->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (c->notify_fd < 0 || c->irq_fd < 0 || c->stop_fd < 0) {
-		snprintf(err, err_size, "eventfd for the console: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* The thread takes no signals: SIGINT and friends are the vCPU thread's,
- * to stop KVM_RUN. */
-static int start_thread(struct virtio_console *c, char *err, size_t err_size)
-{
-	sigset_t all, old;
-	int rc;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&c->thread, NULL, console_thread, c);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		snprintf(err, err_size, "cannot start the console thread: %s", strerror(rc));
-		return -1;
-	}
-	c->thread_started = true;
-	return 0;
 }
 
 int virtio_console_open(struct virtio_console *c, const struct guest_memory *mem, uint64_t gpa,
@@ -267,9 +213,12 @@ int virtio_console_open(struct virtio_console *c, const struct guest_memory *mem
 	c->in_fd = in_fd;
 	c->out_fd = out_fd;
 	virtio_mmio_init(&c->mmio, gpa, VIRTIO_ID_CONSOLE, 0, 2, &console_ops, c);
-	if (make_eventfds(c, err, err_size) < 0)
+	if (device_eventfds((int *const[]){&c->notify_fd, &c->irq_fd, &c->stop_fd}, 3, "console",
+			    err, err_size) < 0 ||
+	    device_thread_start(&c->thread, console_thread, c, "console", err, err_size) < 0)
 		return -1;
-	return start_thread(c, err, err_size);
+	c->thread_started = true;
+	return 0;
 }
 
 const char *virtio_console_failure(struct virtio_console *c)
