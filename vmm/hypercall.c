@@ -189,15 +189,19 @@ static int64_t hc_discard(struct hypercall_context *ctx, const struct lispvm_hyp
 		return -EFAULT;
 	memcpy(range, list, count * sizeof(range[0]));
 	for (uint64_t i = 0; i < count; i++) {
-		if (guest_memory_discard(ctx->mem, range[i].gpa, range[i].len) == 0)
-			continue;
-		if (errno != EINVAL && errno != EFAULT)
+		if (range[i].gpa % LISPVM_PAGE_SIZE || range[i].len % LISPVM_PAGE_SIZE ||
+		    guest_memory_access(ctx->mem, range[i].gpa, range[i].len, GUEST_WRITE) ==
+			    NULL) {
+			log_error("guest error: discard range [0x%" PRIx64 ", +0x%" PRIx64
+				  ") is not page-aligned guest RAM",
+				  range[i].gpa, range[i].len);
+			stop_guest_crash(ctx);
+			return -EINVAL;
+		}
+		/* The host's own refusal (locked memory, say): the guest keeps
+		 * its pages. */
+		if (guest_memory_discard(ctx->mem, range[i].gpa, range[i].len) < 0)
 			return -errno;
-		log_error("guest error: discard range [0x%" PRIx64 ", +0x%" PRIx64
-			  ") is not page-aligned guest RAM",
-			  range[i].gpa, range[i].len);
-		stop_guest_crash(ctx);
-		return -EINVAL;
 	}
 	return 0;
 }

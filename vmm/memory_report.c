@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_REPORT_REGIONS 16
@@ -40,14 +41,16 @@ int memory_usage_measure(const struct memory_report_region *regions, unsigned in
 			 struct memory_usage *usage, struct memory_usage *total)
 {
 	FILE *smaps = fopen("/proc/self/smaps", "re");
-	char line[512];
+	char *line = NULL;
+	size_t cap = 0;
 	unsigned int cur = n;
 
 	if (smaps == NULL)
 		return -1;
 	memset(usage, 0, n * sizeof(*usage));
 	memset(total, 0, sizeof(*total));
-	while (fgets(line, sizeof(line), smaps) != NULL) {
+	/* getline: a mapping's path may be as long as PATH_MAX. */
+	while (getline(&line, &cap, smaps) > 0) {
 		uintptr_t start, end;
 
 		/* Mapping headers are "start-end perms ..."; fields "Name: value". */
@@ -59,6 +62,7 @@ int memory_usage_measure(const struct memory_report_region *regions, unsigned in
 		if (cur < n)
 			add_field(&usage[cur], line);
 	}
+	free(line);
 	fclose(smaps);
 	return 0;
 }

@@ -17,6 +17,7 @@
 
 #include <lispvm/abi.h>
 
+#include "content_cache.h"
 #include "elf_loader.h"
 #include "fault_report.h"
 #include "guest_memory.h"
@@ -120,21 +121,28 @@ static int add_slot(struct vm *vm, uint64_t gpa, uint64_t size, void *host, bool
 	return kvm_vm_add_memslot(&vm->kvm, gpa, size, host, readonly, vm->err, sizeof(vm->err));
 }
 
-/* The kernel's code and read-only data straight from its file, MAP_SHARED:
- * every VM runs the same page-cache pages instead of a copy each.  Only
- * when the mapping holds what was read (the file did not change since). */
+/* The kernel's code and read-only data from a file, MAP_SHARED: every VM
+ * runs the same page-cache pages instead of a copy each.  Not the kernel
+ * ELF itself, which a reinstall may rewrite in place under running VMs,
+ * but a copy in the cache named by its content and never changed in
+ * place; used only when the mapping holds what was read. */
 static void map_kernel_text(struct vm *vm)
 {
 	struct elf_text_span span;
+	char path[4096];
 	void *map;
 	int fd;
 
-	if (!elf_kernel_text_span(vm->kernel.data, vm->kernel.size, &span))
+	if (vm->config->kernel_text_cache == NULL ||
+	    !elf_kernel_text_span(vm->kernel.data, vm->kernel.size, &span) ||
+	    content_cache_store(vm->config->kernel_text_cache, "kernel-text",
+				vm->kernel.data + span.file_offset, span.len, path,
+				sizeof(path)) < 0)
 		return;
-	fd = open(vm->config->kernel_path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	map = mmap(NULL, span.len, PROT_READ, MAP_SHARED, fd, (off_t)span.file_offset);
+	map = mmap(NULL, span.len, PROT_READ, MAP_SHARED, fd, 0);
 	close(fd);
 	if (map == MAP_FAILED)
 		return;

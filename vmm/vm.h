@@ -20,6 +20,9 @@ struct vm_config {
 	const struct guest_mount *mounts; /* --mount directories, in order */
 	unsigned int nr_mounts;
 	bool print_stats; /* --stats: a memory report on stderr at the end */
+	/* Where the kernel's shared text may be cached (content_cache.h);
+	 * NULL: every VM gets a copy. */
+	const char *kernel_text_cache;
 };
 
 /* Boots the guest and runs it until it stops.  Returns the exit status for

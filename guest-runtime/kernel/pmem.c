@@ -234,11 +234,12 @@ static uint64_t pop_dirty(void);
 void pmem_trim(void)
 {
 	spin_lock(&pmem.lock);
-	if (pmem.can_return && (pmem.dirty > IDLE_DIRTY_KEEP || pmem.batch_len > 0)) {
-		while (pmem.dirty > IDLE_DIRTY_KEEP)
-			batch_add_locked(pop_dirty());
+	/* A refused flush (can_return drops) puts the pages back on the
+	 * dirty list: stop then rather than loop on them. */
+	while (pmem.can_return && pmem.dirty > IDLE_DIRTY_KEEP)
+		batch_add_locked(pop_dirty());
+	if (pmem.can_return)
 		flush_batch_locked();
-	}
 	spin_unlock(&pmem.lock);
 }
 
@@ -320,8 +321,10 @@ static int was_allocated(uint64_t phys, size_t n)
 void pmem_free_pages(uint64_t phys, size_t n)
 {
 	spin_lock(&pmem.lock);
-	if (phys % PAGE_SIZE || phys == 0 || n == 0 || !was_allocated(phys, n))
+	if (phys % PAGE_SIZE || phys == 0 || n == 0 || !was_allocated(phys, n)) {
+		spin_unlock(&pmem.lock); /* panic's exit reads the figures */
 		panic("pmem_free_pages: bad range 0x%lx + %zu pages", phys, n);
+	}
 	for (size_t i = 0; i < n; i++) {
 		uint64_t page = phys + i * PAGE_SIZE;
 
@@ -347,11 +350,12 @@ size_t pmem_usable_count(void)
 	return pmem.usable;
 }
 
+/* Without the lock: the exit path (a panic, say) may hold it, and these
+ * are figures for people. */
 void pmem_stats(struct lispvm_memory_stats *out)
 {
 	uint64_t touched = 0;
 
-	spin_lock(&pmem.lock);
 	for (unsigned int i = 0; i < pmem.nr_ram; i++)
 		touched += (pmem.ram[i].next - pmem.ram[i].start) / PAGE_SIZE;
 	out->ram_pages = pmem.usable;
@@ -359,5 +363,4 @@ void pmem_stats(struct lispvm_memory_stats *out)
 	out->in_use_pages = pmem.usable - pmem.free;
 	out->returned_pages = pmem.nr_returned;
 	out->discarded_total = pmem.discarded_total;
-	spin_unlock(&pmem.lock);
 }

@@ -112,10 +112,23 @@ static void for_each_pte(struct mm *mm, uint64_t start, uint64_t end, pte_fn fn,
  * whose entries the caller has just cleared: a GiB of heap given back
  * would otherwise leave 2 MiB of empty tables behind.  The tables above
  * (one per GiB) stay. */
+static void free_tables(uint64_t *phys, unsigned int *n)
+{
+	/* Paging-structure caches may hold the old entries: flush them before
+	 * the pages can be reused. */
+	if (*n == 0)
+		return;
+	write_cr3(read_cr3());
+	for (unsigned int i = 0; i < *n; i++)
+		pmem_free_pages(phys[i], 1);
+	*n = 0;
+}
+
 static void free_empty_tables(struct mm *mm, uint64_t start, uint64_t end)
 {
 	const uint64_t span = 1ull << (PAGE_SHIFT + 9);
-	bool freed = false;
+	uint64_t unlinked[64];
+	unsigned int n = 0;
 
 	for (uint64_t va = (start + span - 1) & ~(span - 1); va < end && end - va >= span;
 	     va += span) {
@@ -132,13 +145,12 @@ static void free_empty_tables(struct mm *mm, uint64_t start, uint64_t end)
 		}
 		if (entry == NULL)
 			continue;
-		pmem_free_pages(*entry & PTE_ADDR_MASK, 1);
+		unlinked[n++] = *entry & PTE_ADDR_MASK;
 		*entry = 0;
-		freed = true;
+		if (n == sizeof(unlinked) / sizeof(unlinked[0]))
+			free_tables(unlinked, &n);
 	}
-	/* Paging-structure caches may hold the old entries. */
-	if (freed)
-		write_cr3(read_cr3());
+	free_tables(unlinked, &n);
 }
 
 static void release_fn(uint64_t *pte, uint64_t va, void *ctx)

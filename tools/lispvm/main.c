@@ -2,6 +2,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <lispvm/abi.h>
@@ -13,18 +14,24 @@
 #include "lisp_run.h"
 #include "lispvm_config.h"
 #include "log.h"
+#include "sbcl_image.h"
 #include "vm.h"
 
 /* Boots a VM with the options common to every command. */
 static int boot(const struct cli_options *opts, struct vm_config *config)
 {
-	char kernel[PATH_MAX];
+	char kernel[PATH_MAX], text_cache[PATH_MAX], why[256];
 	char cmdline[1024];
 
 	config->memory_size = opts->memory_size;
 	config->cmdline = cmdline;
 	config->timeout_seconds = opts->timeout_seconds;
 	config->print_stats = opts->stats;
+	if (lisp_cache_dir(opts->cache_dir, text_cache, sizeof(text_cache) - 8, why, sizeof(why)) ==
+	    0) {
+		strcat(text_cache, "/kernels");
+		config->kernel_text_cache = text_cache;
+	}
 
 	if (opts->kernel_path != NULL)
 		config->kernel_path = opts->kernel_path;

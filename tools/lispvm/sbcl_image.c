@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "content_cache.h"
 #include "image_build.h"
 
 /* Bump when what goes into the image changes. */
@@ -76,23 +77,12 @@ int lisp_cache_dir(const char *option, char *out, size_t size, char *err, size_t
 	return make_dirs(out, err, err_size);
 }
 
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
-{
-	const uint8_t *p = data;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
 static uint64_t hash_identity(uint64_t h, const struct stat *st)
 {
 	uint64_t fields[5] = {st->st_dev, st->st_ino, (uint64_t)st->st_size,
 			      (uint64_t)st->st_mtim.tv_sec, (uint64_t)st->st_mtim.tv_nsec};
 
-	return fnv1a(h, fields, sizeof(fields));
+	return content_hash(h, fields, sizeof(fields));
 }
 
 /* A missing library directory is part of the identity too (nothing
@@ -105,7 +95,7 @@ static uint64_t hash_library_dir(uint64_t h, const char *dir, bool descend)
 	char path[4096];
 
 	if (stat(dir, &st) < 0)
-		return fnv1a(h, dir, strlen(dir));
+		return content_hash(h, dir, strlen(dir));
 	h = hash_identity(h, &st);
 	if (!descend || (d = opendir(dir)) == NULL)
 		return h;
@@ -113,7 +103,7 @@ static uint64_t hash_library_dir(uint64_t h, const char *dir, bool descend)
 		if (e->d_name[0] != '.' &&
 		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < sizeof(path) &&
 		    stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-			h = hash_identity(fnv1a(h, e->d_name, strlen(e->d_name)), &st);
+			h = hash_identity(content_hash(h, e->d_name, strlen(e->d_name)), &st);
 	closedir(d);
 	return h;
 }
@@ -122,7 +112,7 @@ static uint64_t hash_library_dir(uint64_t h, const char *dir, bool descend)
  * order is stable for an unchanged directory, so the key is too.) */
 static int identity_key(uint64_t *key, char *err, size_t err_size)
 {
-	uint64_t h = fnv1a(0xcbf29ce484222325ull, IMAGE_RECIPE, sizeof(IMAGE_RECIPE));
+	uint64_t h = content_hash(CONTENT_HASH_INIT, IMAGE_RECIPE, sizeof(IMAGE_RECIPE));
 
 	for (size_t i = 0; i < sizeof(identity_paths) / sizeof(identity_paths[0]); i++) {
 		struct stat st;
@@ -220,7 +210,7 @@ int sbcl_core_image_ensure(const char *cache_dir, const char *core, char *guest_
 	const struct image_entry entry = {
 		.kind = IMAGE_ENTRY_PATH, .host_path = core, .guest_path = guest_core};
 	char dir[4096], name[80], prefix[32];
-	uint64_t path_key = fnv1a(0xcbf29ce484222325ull, CORE_RECIPE, sizeof(CORE_RECIPE));
+	uint64_t path_key = content_hash(CONTENT_HASH_INIT, CORE_RECIPE, sizeof(CORE_RECIPE));
 	struct stat st;
 
 	if ((size_t)snprintf(guest_core, guest_size, "%s/%s", SBCL_GUEST_CORES, base) >=
@@ -236,7 +226,7 @@ int sbcl_core_image_ensure(const char *cache_dir, const char *core, char *guest_
 		snprintf(err, err_size, "%s: not a regular file", core);
 		return -1;
 	}
-	path_key = fnv1a(path_key, core, strlen(core));
+	path_key = content_hash(path_key, core, strlen(core));
 	snprintf(prefix, sizeof(prefix), "core-%016" PRIx64 "-", path_key);
 	snprintf(name, sizeof(name), "%s%016" PRIx64 ".erofs", prefix,
 		 hash_identity(path_key, &st));
