@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include "content_cache.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +37,25 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* Other contents under the same prefix (older builds): a VM that maps one
+ * keeps its pages after the unlink, so this never disturbs a running VM. */
+static void remove_others(const char *dir, const char *prefix, const char *keep)
+{
+	size_t plen = strlen(prefix);
+	char path[4096];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, prefix, plen) == 0 && e->d_name[plen] == '-' &&
+		    strcmp(e->d_name, keep) != 0 &&
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < sizeof(path))
+			unlink(path);
+	closedir(d);
+}
+
 int content_cache_store(const char *dir, const char *prefix, const void *bytes, size_t len,
 			char *path, size_t path_size)
 {
@@ -62,5 +83,6 @@ int content_cache_store(const char *dir, const char *prefix, const void *bytes, 
 		errno = saved;
 		return -1;
 	}
+	remove_others(dir, prefix, strrchr(path, '/') + 1);
 	return 0;
 }

@@ -15,7 +15,8 @@
 uint64_t content_hash(uint64_t h, const void *data, size_t n);
 
 /* The path of dir/prefix-HASH.bin holding exactly bytes[0..len), made
- * (with dir, one level) if it is not there.  0, or -1 with errno. */
+ * (with dir, one level) if it is not there, when the other prefix-*
+ * files there go.  0, or -1 with errno. */
 int content_cache_store(const char *dir, const char *prefix, const void *bytes, size_t len,
 			char *path, size_t path_size);
 

@@ -35,6 +35,7 @@ int main(void)
 	CHECK(strcmp(a, b) == 0);
 	CHECK(content_cache_store(dir, "text", "hellp", 5, c, sizeof(c)) == 0);
 	CHECK(strcmp(a, c) != 0 && file_holds(c, "hellp", 5));
+	CHECK(access(a, F_OK) != 0); /* the older content went */
 	CHECK(strstr(a, "/text-") != NULL);
 	CHECK(content_hash(CONTENT_HASH_INIT, "", 0) == CONTENT_HASH_INIT);
 	CHECK(content_cache_store(dir, "text", "x", 1, a, 8) < 0); /* path too long */
