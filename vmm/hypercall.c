@@ -131,26 +131,42 @@ static int64_t hc_getrandom(struct hypercall_context *ctx, const struct lispvm_h
 	return (int64_t)len;
 }
 
+/* Copies a request's array of `count` (args[1]) entries of `size` bytes at
+ * args[0] out of guest memory, so the guest cannot change it while it is
+ * used.  0, or -errno after stopping the VM (more than `max` entries) or
+ * with the accessor's report (the array is not in guest memory). */
+static int64_t read_guest_list(struct hypercall_context *ctx, const struct lispvm_hypercall *req,
+			       const char *what, uint64_t max, size_t size, void *out)
+{
+	uint64_t count = req->args[1];
+	uint8_t *list;
+
+	if (count > max) {
+		log_error("guest error: %s of %" PRIu64 " entries (at most %" PRIu64 ")", what,
+			  count, max);
+		stop_guest_crash(ctx);
+		return -EINVAL;
+	}
+	list = guest_buffer(ctx, what, req->args[0], count * size, GUEST_READ);
+	if (list == NULL)
+		return -EFAULT;
+	memcpy(out, list, count * size);
+	return 0;
+}
+
 /* Each segment is checked as a whole before a byte moves: a source in
  * guest RAM or an image, a destination in writable guest RAM. */
 static int64_t hc_copy(struct hypercall_context *ctx, const struct lispvm_hypercall *req)
 {
 	struct lispvm_copy_segment seg[LISPVM_COPY_MAX_SEGMENTS];
 	uint64_t count = req->args[1];
-	uint8_t *list;
+	int64_t rc;
 
 	if (count == 0)
 		return 0;
-	if (count > LISPVM_COPY_MAX_SEGMENTS) {
-		log_error("guest error: copy of %" PRIu64 " segments (at most %d)", count,
-			  LISPVM_COPY_MAX_SEGMENTS);
-		stop_guest_crash(ctx);
-		return -EINVAL;
-	}
-	list = guest_buffer(ctx, "copy list", req->args[0], count * sizeof(seg[0]), GUEST_READ);
-	if (list == NULL)
-		return -EFAULT;
-	memcpy(seg, list, count * sizeof(seg[0]));
+	rc = read_guest_list(ctx, req, "copy list", LISPVM_COPY_MAX_SEGMENTS, sizeof(seg[0]), seg);
+	if (rc < 0)
+		return rc;
 	for (uint64_t i = 0; i < count; i++) {
 		uint8_t *dst, *src;
 
@@ -173,21 +189,14 @@ static int64_t hc_discard(struct hypercall_context *ctx, const struct lispvm_hyp
 {
 	struct lispvm_range range[LISPVM_DISCARD_MAX_RANGES];
 	uint64_t count = req->args[1];
-	uint8_t *list;
+	int64_t rc;
 
 	if (count == 0)
 		return 0;
-	if (count > LISPVM_DISCARD_MAX_RANGES) {
-		log_error("guest error: discard of %" PRIu64 " ranges (at most %d)", count,
-			  LISPVM_DISCARD_MAX_RANGES);
-		stop_guest_crash(ctx);
-		return -EINVAL;
-	}
-	list = guest_buffer(ctx, "discard list", req->args[0], count * sizeof(range[0]),
-			    GUEST_READ);
-	if (list == NULL)
-		return -EFAULT;
-	memcpy(range, list, count * sizeof(range[0]));
+	rc = read_guest_list(ctx, req, "discard list", LISPVM_DISCARD_MAX_RANGES, sizeof(range[0]),
+			     range);
+	if (rc < 0)
+		return rc;
 	for (uint64_t i = 0; i < count; i++) {
 		if (range[i].gpa % LISPVM_PAGE_SIZE || range[i].len % LISPVM_PAGE_SIZE ||
 		    guest_memory_access(ctx->mem, range[i].gpa, range[i].len, GUEST_WRITE) ==

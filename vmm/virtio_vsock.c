@@ -109,6 +109,13 @@ static uint32_t peer_credit(const struct vsock_conn *c)
 	return in_flight < c->peer_buf_alloc ? c->peer_buf_alloc - in_flight : 0;
 }
 
+/* Whether to read the host socket: a stream the host may still send on
+ * and the guest has room for, not yet known to have nothing waiting. */
+static bool wants_host_bytes(const struct vsock_conn *c)
+{
+	return c->state == CONN_ESTABLISHED && c->fd >= 0 && !c->host_eof && peer_credit(c) > 0;
+}
+
 static void owe_reset(struct virtio_vsock *v, uint32_t local, uint32_t peer)
 {
 	if (v->nr_resets < VSOCK_MAX_RSTS)
@@ -529,8 +536,7 @@ static uint32_t put_data(struct virtio_vsock *v, const struct virtq_chain *ch)
 		unsigned int n = 0;
 		ssize_t got;
 
-		if (c->state != CONN_ESTABLISHED || c->fd < 0 || !c->host_readable || c->host_eof ||
-		    peer_credit(c) == 0)
+		if (!c->host_readable || !wants_host_bytes(c))
 			continue;
 		if (room > peer_credit(c))
 			room = peer_credit(c);
@@ -683,9 +689,7 @@ static nfds_t wait_set(struct virtio_vsock *v, struct pollfd *fds, int *conn_of)
 
 		if (c->state == CONN_FREE || c->fd < 0)
 			continue;
-		if (c->state == CONN_HANDSHAKE ||
-		    (c->state == CONN_ESTABLISHED && !c->host_readable && !c->host_eof &&
-		     peer_credit(c) > 0))
+		if (c->state == CONN_HANDSHAKE || (!c->host_readable && wants_host_bytes(c)))
 			events |= POLLIN;
 		if (c->buf_len > 0)
 			events |= POLLOUT;

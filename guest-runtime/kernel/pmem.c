@@ -229,7 +229,16 @@ void pmem_return_to_host(void)
 	spin_unlock(&pmem.lock);
 }
 
-static uint64_t pop_dirty(void);
+static uint64_t pop_dirty(void)
+{
+	uint64_t phys = pmem.dirty_list;
+
+	if (phys != 0) {
+		pmem.dirty_list = *(uint64_t *)phys_to_virt(phys);
+		pmem.dirty--;
+	}
+	return phys;
+}
 
 void pmem_trim(void)
 {
@@ -244,17 +253,6 @@ void pmem_trim(void)
 }
 
 /* ---- allocating and freeing ---- */
-
-static uint64_t pop_dirty(void)
-{
-	uint64_t phys = pmem.dirty_list;
-
-	if (phys != 0) {
-		pmem.dirty_list = *(uint64_t *)phys_to_virt(phys);
-		pmem.dirty--;
-	}
-	return phys;
-}
 
 /* Returns the run and whether it came zero-filled. */
 static uint64_t alloc_locked(size_t n, int *is_zero)

@@ -166,22 +166,33 @@ static const char *fitting_heap_size(const struct cli_options *opts)
 	return size;
 }
 
-/* The --core file's own image, ahead of SBCL's; core gets the path where
- * the guest sees it. */
-static int add_core_image(struct cli_options *opts, const char *cache_dir, char *core,
-			  char *core_image)
+/* The image of the core file core_arg, built if need be: its path into
+ * image and the core's path in the guest into guest_core (PATH_MAX
+ * each).  0, or an exit status after one line. */
+static int core_image(const char *cache_dir, const char *core_arg, char *guest_core, char *image)
 {
 	char err[1024], host_core[PATH_MAX];
 
-	if (realpath(opts->core_path, host_core) == NULL)
-		return fail(LISPVM_EXIT_HOST_ERROR, opts->core_path, strerror(errno));
-	if (sbcl_core_image_ensure(cache_dir, host_core, core, PATH_MAX, core_image, PATH_MAX, err,
+	if (realpath(core_arg, host_core) == NULL)
+		return fail(LISPVM_EXIT_HOST_ERROR, core_arg, strerror(errno));
+	if (sbcl_core_image_ensure(cache_dir, host_core, guest_core, PATH_MAX, image, PATH_MAX, err,
 				   sizeof(err)) < 0)
 		return fail(LISPVM_EXIT_HOST_ERROR, err, NULL);
+	return 0;
+}
+
+/* The --core file's own image, ahead of SBCL's; core gets the path where
+ * the guest sees it. */
+static int add_core_image(struct cli_options *opts, const char *cache_dir, char *core, char *image)
+{
+	int rc = core_image(cache_dir, opts->core_path, core, image);
+
+	if (rc != 0)
+		return rc;
 	if (opts->nr_images == CLI_MAX_IMAGES)
 		return fail(LISPVM_EXIT_USAGE, "--image",
 			    "at most 6 besides SBCL's and the core's");
-	opts->images[opts->nr_images++] = core_image;
+	opts->images[opts->nr_images++] = image;
 	return 0;
 }
 
@@ -262,15 +273,13 @@ int lisp_run_prepare(struct cli_options *opts)
 
 int lisp_core_image_command(const char *cache_option, const char *core_arg)
 {
-	char cache_dir[PATH_MAX], core[PATH_MAX], guest_core[PATH_MAX], image[PATH_MAX], err[1024];
+	char cache_dir[PATH_MAX], guest_core[PATH_MAX], image[PATH_MAX], err[1024];
+	int rc;
 
-	if (realpath(core_arg, core) == NULL)
-		return fail(LISPVM_EXIT_HOST_ERROR, core_arg, strerror(errno));
 	if (lisp_cache_dir(cache_option, cache_dir, sizeof(cache_dir), err, sizeof(err)) < 0)
 		return fail(LISPVM_EXIT_HOST_ERROR, "--cache", err);
-	if (sbcl_core_image_ensure(cache_dir, core, guest_core, sizeof(guest_core), image,
-				   sizeof(image), err, sizeof(err)) < 0)
-		return fail(LISPVM_EXIT_HOST_ERROR, err, NULL);
+	if ((rc = core_image(cache_dir, core_arg, guest_core, image)) != 0)
+		return rc;
 	printf("%s\n", image);
 	return 0;
 }
