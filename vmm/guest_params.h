@@ -26,10 +26,12 @@ struct guest_mount {
 	bool readonly;
 };
 
-/* A virtio-mmio device: its registers and the vector of its MSI. */
+/* A virtio-mmio device: its registers, its kind and the vector of its
+ * MSI. */
 struct guest_device {
 	uint64_t gpa;
 	uint64_t size;
+	uint32_t device_id; /* VIRTIO_ID_* */
 	uint32_t msi_vector;
 };
 

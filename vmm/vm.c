@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/kvm.h>
+#include <linux/virtio_ids.h>
 #include <linux/virtio_mmio.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@
 #include "vcpu.h"
 #include "vcpu_kick.h"
 #include "virtio_console.h"
+#include "virtio_vsock.h"
 
 #define ERR_SIZE 256
 
@@ -58,6 +60,7 @@ struct vm {
 	struct image_mapping images[GUEST_MAX_IMAGES];
 	struct hostfs hostfs;
 	struct virtio_console console;
+	struct virtio_vsock vsock;
 	struct hypercall_context hc;
 	char err[ERR_SIZE];
 };
@@ -220,27 +223,59 @@ static int setup_mounts(struct vm *vm)
 	return 0;
 }
 
+static uint64_t device_gpa(const struct vm *vm)
+{
+	return LISPVM_VIRTIO_MMIO_BASE + vm->params.nr_devices * LISPVM_VIRTIO_MMIO_STRIDE;
+}
+
+/* The next device's registers, listed in the device tree with its kind
+ * and the vector its irqfd raises; QueueNotify writes go to notify_fd. */
+static int add_device(struct vm *vm, uint32_t device_id, uint32_t vector, int irq_fd, int notify_fd)
+{
+	uint64_t gpa = device_gpa(vm);
+
+	if (kvm_irq_route_msi(&vm->kvm, vector, irq_fd, vm->err, sizeof(vm->err)) < 0 ||
+	    kvm_irq_mmio_eventfd(&vm->kvm, gpa + VIRTIO_MMIO_QUEUE_NOTIFY, 4, notify_fd, vm->err,
+				 sizeof(vm->err)) < 0)
+		return -1;
+	vm->params.devices[vm->params.nr_devices++] = (struct guest_device){
+		.gpa = gpa,
+		.size = LISPVM_VIRTIO_MMIO_SIZE,
+		.device_id = device_id,
+		.msi_vector = vector,
+	};
+	return 0;
+}
+
 /* A program gets the console device for its stdin (so a thread reading it
  * blocks alone) where KVM can deliver the device's interrupt; elsewhere
  * stdin falls back to the blocking STDIO_READ hypercall. */
 static int setup_console(struct vm *vm)
 {
-	struct guest_device *d = &vm->params.devices[vm->params.nr_devices];
-
 	if (vm->config->program == NULL || !vm->kvm.irqchip)
 		return 0;
-	if (virtio_console_open(&vm->console, &vm->mem, LISPVM_VIRTIO_MMIO_BASE, STDIN_FILENO,
-				STDOUT_FILENO, vm->err, sizeof(vm->err)) < 0 ||
-	    kvm_irq_route_msi(&vm->kvm, LISPVM_VIRTIO_CONSOLE_VECTOR, vm->console.irq_fd, vm->err,
-			      sizeof(vm->err)) < 0 ||
-	    kvm_irq_mmio_eventfd(&vm->kvm, LISPVM_VIRTIO_MMIO_BASE + VIRTIO_MMIO_QUEUE_NOTIFY, 4,
-				 vm->console.notify_fd, vm->err, sizeof(vm->err)) < 0)
+	if (virtio_console_open(&vm->console, &vm->mem, device_gpa(vm), STDIN_FILENO, STDOUT_FILENO,
+				vm->err, sizeof(vm->err)) < 0)
 		return -1;
-	*d = (struct guest_device){.gpa = LISPVM_VIRTIO_MMIO_BASE,
-				   .size = LISPVM_VIRTIO_MMIO_SIZE,
-				   .msi_vector = LISPVM_VIRTIO_CONSOLE_VECTOR};
-	vm->params.nr_devices++;
-	return 0;
+	return add_device(vm, VIRTIO_ID_CONSOLE, LISPVM_VIRTIO_CONSOLE_VECTOR, vm->console.irq_fd,
+			  vm->console.notify_fd);
+}
+
+/* --vsock PATH: the device needs the in-kernel irqchip, so without it the
+ * VM does not start rather than run without the sockets it was asked for. */
+static int setup_vsock(struct vm *vm)
+{
+	if (vm->config->vsock_path == NULL)
+		return 0;
+	if (!vm->kvm.irqchip) {
+		snprintf(vm->err, sizeof(vm->err), "--vsock needs KVM's in-kernel irqchip");
+		return -1;
+	}
+	if (virtio_vsock_open(&vm->vsock, &vm->mem, device_gpa(vm), vm->config->vsock_path,
+			      vm->config->guest_cid, vm->err, sizeof(vm->err)) < 0)
+		return -1;
+	return add_device(vm, VIRTIO_ID_VSOCK, LISPVM_VIRTIO_VSOCK_VECTOR, vm->vsock.irq_fd,
+			  vm->vsock.notify_fd);
 }
 
 static int vm_setup(struct vm *vm)
@@ -261,7 +296,7 @@ static int vm_setup(struct vm *vm)
 	    image_slots_map(&vm->kvm, &vm->mem, vm->config->image_paths, vm->config->nr_images,
 			    memory_layout_image_base(&vm->layout), &vm->params, vm->images, vm->err,
 			    sizeof(vm->err)) < 0 ||
-	    load_kernel(vm, &kernel) < 0 || setup_console(vm) < 0 ||
+	    load_kernel(vm, &kernel) < 0 || setup_console(vm) < 0 || setup_vsock(vm) < 0 ||
 	    pvh_boot_write(&vm->mem, &vm->layout, vm->config->cmdline, &vm->params, &start_info,
 			   vm->err, sizeof(vm->err)) < 0 ||
 	    vcpu_create(&vm->vcpu, &vm->kvm, 0, vm->err, sizeof(vm->err)) < 0 ||
@@ -368,21 +403,48 @@ static struct vm_stop handle_io(struct vm *vm, struct hypercall_context *hc)
 	return guest_crash();
 }
 
-static struct vm_stop console_failure(const char *why)
+/* The device whose registers hold gpa, or NULL. */
+static struct virtio_mmio *device_at(struct vm *vm, uint64_t gpa)
 {
-	log_error("guest broke the console device: %s", why);
+	if (vm->console.opened && virtio_mmio_claims(&vm->console.mmio, gpa))
+		return &vm->console.mmio;
+	if (vm->vsock.opened && virtio_mmio_claims(&vm->vsock.mmio, gpa))
+		return &vm->vsock.mmio;
+	return NULL;
+}
+
+static struct vm_stop device_failure(const char *device, const char *why)
+{
+	log_error("guest broke the %s device: %s", device, why);
 	return guest_crash();
 }
 
-static struct vm_stop handle_console_mmio(struct vm *vm)
+/* A device thread stopped its device (a malformed queue): the VM ends. */
+static bool device_failed(struct vm *vm, struct vm_stop *stop)
+{
+	const char *why;
+
+	if (vm->console.opened && (why = virtio_console_failure(&vm->console)) != NULL) {
+		*stop = device_failure("console", why);
+		return true;
+	}
+	if (vm->vsock.opened && (why = virtio_vsock_failure(&vm->vsock)) != NULL) {
+		*stop = device_failure("vsock", why);
+		return true;
+	}
+	return false;
+}
+
+static struct vm_stop handle_device_mmio(struct vm *vm, struct virtio_mmio *m)
 {
 	struct kvm_run *run = vm->vcpu.run;
 	const char *why = NULL;
 
 	if (run->mmio.len > sizeof(run->mmio.data) ||
-	    virtio_mmio_access(&vm->console.mmio, run->mmio.phys_addr, run->mmio.data,
-			       run->mmio.len, run->mmio.is_write, &why) < 0)
-		return console_failure(why ? why : "register access wider than 8 bytes");
+	    virtio_mmio_access(m, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
+			       run->mmio.is_write, &why) < 0)
+		return device_failure(m == &vm->console.mmio ? "console" : "vsock",
+				      why ? why : "register access wider than 8 bytes");
 	return (struct vm_stop){.kind = VM_RUNNING};
 }
 
@@ -408,6 +470,7 @@ static struct vm_stop handle_exit(struct vm *vm, struct hypercall_context *hc)
 {
 	struct kvm_run *run = vm->vcpu.run;
 	char what[PATH_MAX + 96];
+	struct virtio_mmio *device;
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
@@ -419,9 +482,8 @@ static struct vm_stop handle_exit(struct vm *vm, struct hypercall_context *hc)
 		report_vcpu_state(vm, "guest halted with nothing to wake it");
 		return guest_crash();
 	case KVM_EXIT_MMIO:
-		if (vm->console.opened &&
-		    virtio_mmio_claims(&vm->console.mmio, run->mmio.phys_addr))
-			return handle_console_mmio(vm);
+		if ((device = device_at(vm, run->mmio.phys_addr)) != NULL)
+			return handle_device_mmio(vm, device);
 		describe_stray_access(vm, run->mmio.phys_addr, run->mmio.is_write, what,
 				      sizeof(what));
 		report_vcpu_state(vm, what);
@@ -485,9 +547,8 @@ static struct vm_stop vm_loop(struct vm *vm)
 		if (ioctl(vm->vcpu.fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR && run_deadline_expired())
 				return deadline_stop(vm);
-			if (errno == EINTR && vm->console.opened &&
-			    virtio_console_failure(&vm->console) != NULL)
-				return console_failure(virtio_console_failure(&vm->console));
+			if (errno == EINTR && device_failed(vm, &stop))
+				return stop;
 			if (errno == EINTR) {
 				stop = forward_host_signals(vm);
 				if (stop.kind != VM_RUNNING)
@@ -527,6 +588,7 @@ static void print_memory_report(struct vm *vm)
 static void vm_teardown(struct vm *vm)
 {
 	virtio_console_close(&vm->console);
+	virtio_vsock_close(&vm->vsock);
 	vcpu_destroy(&vm->vcpu);
 	kvm_vm_destroy(&vm->kvm);
 	for (unsigned int i = 0; i < vm->layout.nr_ram; i++)

@@ -20,6 +20,10 @@ struct vm_config {
 	const struct guest_mount *mounts; /* --mount directories, in order */
 	unsigned int nr_mounts;
 	bool print_stats; /* --stats: a memory report on stderr at the end */
+	/* --vsock: the host Unix socket of the VM's vsock device, and the
+	 * guest's CID; NULL: no device. */
+	const char *vsock_path;
+	uint32_t guest_cid;
 	/* Where the kernel's shared text may be cached (content_cache.h);
 	 * NULL: every VM gets a copy. */
 	const char *kernel_text_cache;

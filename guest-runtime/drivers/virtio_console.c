@@ -43,10 +43,11 @@ static const char vconsole_chan;
 
 void vconsole_configure(const struct boot_info *bi)
 {
-	/* The VMM lists the console first; it is the only device so far. */
-	if (bi->nr_devices == 0)
+	const struct boot_device *d = boot_device_find(bi, VIRTIO_ID_CONSOLE);
+
+	if (d == NULL)
 		return;
-	vc.gpa = bi->devices[0].gpa;
+	vc.gpa = d->gpa;
 	vc.state = VCONSOLE_IDLE;
 }
 

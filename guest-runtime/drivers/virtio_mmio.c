@@ -72,6 +72,11 @@ int virtio_mmio_setup_queue(struct virtio_mmio_device *d, unsigned int index, ui
 	return 0;
 }
 
+uint32_t virtio_mmio_config_read32(const struct virtio_mmio_device *d, unsigned int off)
+{
+	return reg_read(d, VIRTIO_MMIO_CONFIG + off);
+}
+
 void virtio_mmio_driver_ok(struct virtio_mmio_device *d)
 {
 	set_status(d, VIRTIO_CONFIG_S_DRIVER_OK);

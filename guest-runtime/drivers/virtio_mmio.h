@@ -24,6 +24,9 @@ int virtio_mmio_begin(struct virtio_mmio_device *d, uint64_t gpa, uint32_t devic
 int virtio_mmio_setup_queue(struct virtio_mmio_device *d, unsigned int index, uint16_t size,
 			    uint64_t phys);
 
+/* The 32-bit word at offset off of the device's configuration space. */
+uint32_t virtio_mmio_config_read32(const struct virtio_mmio_device *d, unsigned int off);
+
 /* All queues are set up: the device may use them. */
 void virtio_mmio_driver_ok(struct virtio_mmio_device *d);
 

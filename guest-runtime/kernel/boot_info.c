@@ -151,19 +151,22 @@ static void parse_devices(const void *fdt, int devices, struct boot_info *bi)
 	fdt_for_each_subnode(node, fdt, devices)
 	{
 		struct boot_device *d = &bi->devices[bi->nr_devices];
-		const fdt32_t *vector;
-		int len;
+		const fdt32_t *vector, *id;
+		int len, id_len;
 
 		if (fdt_node_check_compatible(fdt, node, LISPVM_FDT_VIRTIO_MMIO) != 0)
 			continue;
 		if (bi->nr_devices == BOOT_MAX_DEVICES)
 			panic("device tree: more than %d devices", BOOT_MAX_DEVICES);
 		vector = fdt_getprop(fdt, node, LISPVM_FDT_PROP_MSI_VECTOR, &len);
+		id = fdt_getprop(fdt, node, LISPVM_FDT_PROP_DEVICE_ID, &id_len);
 		if (!read_reg(fdt, node, &d->gpa, &d->size) || vector == NULL || len != 4 ||
+		    id == NULL || id_len != 4 ||
 		    d->gpa < LISPVM_MMIO_HOLE_START || d->size > LISPVM_VIRTIO_MMIO_STRIDE ||
 		    d->gpa % LISPVM_VIRTIO_MMIO_STRIDE || d->gpa + d->size > LISPVM_HIGH_RAM_START)
 			panic("device tree: bad virtio-mmio device");
 		d->msi_vector = fdt32_ld(vector);
+		d->device_id = fdt32_ld(id);
 		bi->nr_devices++;
 	}
 }
@@ -319,4 +322,12 @@ uint64_t boot_ram_bytes(const struct boot_info *bi)
 	for (unsigned int i = 0; i < bi->nr_ram; i++)
 		total += bi->ram[i].end - bi->ram[i].start;
 	return total;
+}
+
+const struct boot_device *boot_device_find(const struct boot_info *bi, uint32_t device_id)
+{
+	for (unsigned int i = 0; i < bi->nr_devices; i++)
+		if (bi->devices[i].device_id == device_id)
+			return &bi->devices[i];
+	return NULL;
 }

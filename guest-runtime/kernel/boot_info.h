@@ -34,9 +34,11 @@ struct boot_mount {
 
 #define BOOT_MAX_DEVICES 4
 
-/* A virtio-mmio device: its register page and the vector it raises. */
+/* A virtio-mmio device: its register page, its kind (VIRTIO_ID_*) and
+ * the vector it raises. */
 struct boot_device {
 	uint64_t gpa, size;
+	uint32_t device_id;
 	uint32_t msi_vector;
 };
 
@@ -79,5 +81,8 @@ void boot_info_parse(uint64_t start_info_paddr, struct boot_info *out);
 int boot_cmdline_get(const struct boot_info *bi, const char *key, char *val, unsigned int size);
 
 uint64_t boot_ram_bytes(const struct boot_info *bi);
+
+/* The first device of that kind (VIRTIO_ID_*), or NULL. */
+const struct boot_device *boot_device_find(const struct boot_info *bi, uint32_t device_id);
 
 #endif

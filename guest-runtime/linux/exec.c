@@ -14,6 +14,7 @@
 #include "arch/x86/cpu_features.h"
 #include "arch/x86/user_mode.h"
 #include "drivers/virtio_console.h"
+#include "drivers/virtio_vsock.h"
 #include "fs/console.h"
 #include "linux/host_copy.h"
 #include "fs/file.h"
@@ -299,6 +300,7 @@ _Noreturn void exec_boot_program(const struct boot_info *bi)
 	if (lapic_timer_start()) {
 		signal_accept_host_signals();
 		vconsole_configure(bi);
+		vvsock_configure(bi);
 	}
 	user_mode_enter(frame);
 }

@@ -161,9 +161,3 @@ SYSCALL_DEFINE(fadvise64)
 	file_put(f);
 	return rc;
 }
-
-/* Sockets arrive with vsock; until then no address family exists. */
-SYSCALL_DEFINE(socket)
-{
-	return -EAFNOSUPPORT;
-}

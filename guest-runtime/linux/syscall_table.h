@@ -121,6 +121,21 @@
 	X(__NR_fsetxattr, fsetxattr)                                                               \
 	X(__NR_fadvise64, fadvise64)                                                               \
 	X(__NR_socket, socket)                                                                     \
+	X(__NR_socketpair, socketpair)                                                             \
+	X(__NR_bind, bind)                                                                         \
+	X(__NR_connect, connect)                                                                   \
+	X(__NR_listen, listen)                                                                     \
+	X(__NR_accept, accept)                                                                     \
+	X(__NR_accept4, accept4)                                                                   \
+	X(__NR_getsockname, getsockname)                                                           \
+	X(__NR_getpeername, getpeername)                                                           \
+	X(__NR_sendto, sendto)                                                                     \
+	X(__NR_recvfrom, recvfrom)                                                                 \
+	X(__NR_sendmsg, sendmsg)                                                                   \
+	X(__NR_recvmsg, recvmsg)                                                                   \
+	X(__NR_shutdown, shutdown)                                                                 \
+	X(__NR_setsockopt, setsockopt)                                                             \
+	X(__NR_getsockopt, getsockopt)                                                             \
 	X(__NR_rt_sigaction, rt_sigaction)                                                         \
 	X(__NR_rt_sigprocmask, rt_sigprocmask)                                                     \
 	X(__NR_rt_sigpending, rt_sigpending)                                                       \

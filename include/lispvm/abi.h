@@ -17,7 +17,7 @@
 #include <stdint.h>
 #endif
 
-#define LISPVM_ABI_VERSION 4
+#define LISPVM_ABI_VERSION 5
 
 /* ---- ELF note identifying a lispvm guest (in a PT_NOTE segment) ---- */
 
@@ -151,6 +151,15 @@ struct lispvm_memory_stats {
 #define LISPVM_VIRTIO_CONSOLE_VECTOR 35
 #define LISPVM_VIRTIO_CONSOLE_RX     0
 #define LISPVM_VIRTIO_CONSOLE_TX     1
+
+/* The vsock device (VIRTIO_ID_VSOCK, --vsock PATH): stream sockets
+ * between the guest (its CID in the config space) and the host (CID 2),
+ * which joins them to Unix sockets: a client of PATH writes
+ * "CONNECT <port>\n" to reach the guest's listener on <port>; a guest
+ * connect to host port P reaches the Unix socket "PATH_P".  Credit is the
+ * spec's (buf_alloc, fwd_cnt in every header); the host resets a stream
+ * whose guest sender goes past the credit it was given. */
+#define LISPVM_VIRTIO_VSOCK_VECTOR 36
 
 /* ---- Host directories (--mount HOST:GUEST[:ro|rw]) ----
  *
@@ -315,8 +324,11 @@ struct lispvm_fault_report {
  *                          lispvm,readonly; (empty, when :ro) }; ... };
  *                        -- host directories, N = the index in hostfs requests
  *       devices { virtio_mmio@GPA { compatible = "virtio,mmio";
- *                                    reg = <GPA SIZE>; lispvm,msi-vector = <u32>; }; ... };
- *                        -- virtio-mmio devices (above)
+ *                                    reg = <GPA SIZE>; lispvm,msi-vector = <u32>;
+ *                                    lispvm,device-id = <u32>; }; ... };
+ *                        -- virtio-mmio devices (above); device-id is the
+ *                           DeviceID register's value, so the guest finds a
+ *                           device without an exit per register read
  *   };
  */
 #define LISPVM_FDT_MODULE_NAME	   "lispvm,fdt"
@@ -337,6 +349,7 @@ struct lispvm_fault_report {
 #define LISPVM_FDT_PROP_READONLY   "lispvm,readonly"
 #define LISPVM_FDT_VIRTIO_MMIO	   "virtio,mmio"
 #define LISPVM_FDT_PROP_MSI_VECTOR "lispvm,msi-vector"
+#define LISPVM_FDT_PROP_DEVICE_ID  "lispvm,device-id"
 /* Bounds argv + environment too (Linux allows 2 MiB; 512 KiB here). */
 #define LISPVM_FDT_MAX_SIZE 0x80000
 

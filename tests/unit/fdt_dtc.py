@@ -45,6 +45,7 @@ def decompile(test_exe, dtc):
             "devices {",
             "virtio_mmio@d0000000 {",
             'compatible = "virtio,mmio";',
+            "lispvm,device-id = <0x03>;",
         ]:
             expect_in(line, dts, proc)
 

@@ -2,6 +2,7 @@
 /* Builds the device tree the VMM hands the guest and reads it back with
  * libfdt.  With --dtb PATH it also writes the blob, for the dtc check. */
 #include <libfdt.h>
+#include <linux/virtio_ids.h>
 #include <stdint.h>
 
 #include <lispvm/abi.h>
@@ -120,7 +121,7 @@ static void check_devices(const void *fdt)
 {
 	int d = fdt_path_offset(fdt, "/" LISPVM_FDT_NODE_DEVICES "/virtio_mmio@d0000000");
 	const fdt64_t *reg;
-	const fdt32_t *vector;
+	const fdt32_t *vector, *id;
 	int len;
 
 	CHECK(d >= 0);
@@ -132,6 +133,8 @@ static void check_devices(const void *fdt)
 	      fdt64_to_cpu(reg[1]) == LISPVM_VIRTIO_MMIO_SIZE);
 	vector = fdt_getprop(fdt, d, LISPVM_FDT_PROP_MSI_VECTOR, &len);
 	CHECK(vector != NULL && len == 4 && fdt32_to_cpu(*vector) == LISPVM_VIRTIO_CONSOLE_VECTOR);
+	id = fdt_getprop(fdt, d, LISPVM_FDT_PROP_DEVICE_ID, &len);
+	CHECK(id != NULL && len == 4 && fdt32_to_cpu(*id) == VIRTIO_ID_CONSOLE);
 }
 
 static void check_tree(const void *fdt)
@@ -181,6 +184,7 @@ int main(int argc, char **argv)
 		.nr_mounts = 2,
 		.devices = {{.gpa = LISPVM_VIRTIO_MMIO_BASE,
 			     .size = LISPVM_VIRTIO_MMIO_SIZE,
+			     .device_id = VIRTIO_ID_CONSOLE,
 			     .msi_vector = LISPVM_VIRTIO_CONSOLE_VECTOR}},
 		.nr_devices = 1,
 	};

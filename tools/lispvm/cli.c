@@ -28,6 +28,8 @@ enum {
 	OPT_NO_CACHE,
 	OPT_STATS,
 	OPT_CORE,
+	OPT_VSOCK,
+	OPT_CID,
 };
 
 static const struct option long_options[] = {
@@ -48,6 +50,8 @@ static const struct option long_options[] = {
 	{"no-cache", no_argument, NULL, OPT_NO_CACHE},
 	{"stats", no_argument, NULL, OPT_STATS},
 	{"core", required_argument, NULL, OPT_CORE},
+	{"vsock", required_argument, NULL, OPT_VSOCK},
+	{"cid", required_argument, NULL, OPT_CID},
 	{NULL, 0, NULL, 0},
 };
 
@@ -85,6 +89,13 @@ void cli_print_help(void)
 	       "                     touched, in use and returned, page faults, shared image\n"
 	       "                     pages and copy-on-write copies, and the host's RSS/PSS\n"
 	       "                     of guest RAM, of each image and of the whole VMM\n"
+	       "      --vsock PATH   give the guest a virtio-vsock device; host tools reach a\n"
+	       "                     guest listener on port P by connecting to the Unix\n"
+	       "                     socket PATH and writing 'CONNECT P\\n' (the answer is\n"
+	       "                     'OK <hostport>\\n'), and a guest connect to host (CID 2)\n"
+	       "                     port P reaches the Unix socket PATH_P (Firecracker's\n"
+	       "                     convention); PATH must not exist and is removed at exit\n"
+	       "      --cid N        the guest's vsock CID, 3 to 4294967294 (default 3)\n"
 	       "\n"
 	       "run, eval and repl options (and --mount, --env, --strace below):\n"
 	       "      --sbcl-option OPT\n"
@@ -156,6 +167,22 @@ static int parse_timeout(const char *arg, unsigned int *out)
 				   "to 86400",
 				   arg);
 	*out = (unsigned int)seconds;
+	return 0;
+}
+
+/* CIDs 0-2 are the hypervisor's, the local loopback's and the host's;
+ * 2^32-1 is VMADDR_CID_ANY. */
+static int parse_cid(const char *arg, uint32_t *out)
+{
+	char *end;
+	unsigned long long cid;
+
+	errno = 0;
+	cid = strtoull(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 || cid < CLI_MIN_CID ||
+	    cid > CLI_MAX_CID)
+		return usage_error("--cid: '%s' is not a CID from 3 to 4294967294", arg);
+	*out = (uint32_t)cid;
 	return 0;
 }
 
@@ -258,6 +285,13 @@ static int parse_option(int opt, struct cli_options *out)
 	case OPT_NO_CACHE:
 		out->no_cache = true;
 		return 0;
+	case OPT_VSOCK:
+		if (optarg[0] == '\0')
+			return usage_error("--vsock: %s", "empty path");
+		out->vsock_path = optarg;
+		return 0;
+	case OPT_CID:
+		return parse_cid(optarg, &out->guest_cid);
 	default:
 		/* getopt has printed what was wrong. */
 		return usage_error("%s", "bad option");
@@ -348,7 +382,7 @@ int cli_parse(int argc, char **argv, struct cli_options *out)
 {
 	const char *command;
 
-	*out = (struct cli_options){.memory_size = CLI_DEFAULT_MEMORY};
+	*out = (struct cli_options){.memory_size = CLI_DEFAULT_MEMORY, .guest_cid = CLI_MIN_CID};
 	opterr = 1;
 	optind = 1;
 	if (parse_options(argc, argv, out) < 0)

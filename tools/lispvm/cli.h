@@ -10,6 +10,8 @@
 
 #define CLI_DEFAULT_MEMORY (2ULL << 30)
 #define CLI_MAX_TIMEOUT	   86400
+#define CLI_MIN_CID	   3u
+#define CLI_MAX_CID	   0xfffffffeu
 
 enum cli_command {
 	CLI_NONE,
@@ -37,6 +39,8 @@ struct cli_options {
 	const char *append;	      /* extra guest command line, or NULL */
 	unsigned int timeout_seconds; /* 0: none */
 	bool stats;		      /* --stats */
+	const char *vsock_path;	      /* --vsock PATH, or NULL */
+	uint32_t guest_cid;	      /* --cid */
 	/* run, eval, repl */
 	const char *lisp_file; /* run's PROGRAM */
 	char **lisp_args;      /* its arguments */

@@ -27,6 +27,8 @@ static int boot(const struct cli_options *opts, struct vm_config *config)
 	config->cmdline = cmdline;
 	config->timeout_seconds = opts->timeout_seconds;
 	config->print_stats = opts->stats;
+	config->vsock_path = opts->vsock_path;
+	config->guest_cid = opts->guest_cid;
 	if (lisp_cache_dir(opts->cache_dir, text_cache, sizeof(text_cache) - 8, why, sizeof(why)) ==
 	    0) {
 		strcat(text_cache, "/kernels");

@@ -6,10 +6,11 @@
 /* Each stub in trap_entry.S is aligned to 16 bytes. */
 #define TRAP_STUB_SIZE 16
 /* The CPU exceptions, then the LAPIC timer (32), spurious (33),
- * host-signal (34, LISPVM_HOST_SIGNAL_VECTOR) and console (35,
- * LISPVM_VIRTIO_CONSOLE_VECTOR) vectors: nothing else raises interrupts,
- * and filling few gates keeps boot short where ring 0 is slow. */
-#define IDT_VECTORS 36
+ * host-signal (34, LISPVM_HOST_SIGNAL_VECTOR), console (35,
+ * LISPVM_VIRTIO_CONSOLE_VECTOR) and vsock (36, LISPVM_VIRTIO_VSOCK_VECTOR)
+ * vectors: nothing else raises interrupts, and filling few gates keeps
+ * boot short where ring 0 is slow. */
+#define IDT_VECTORS 37
 
 #define VECTOR_NMI	     2
 #define VECTOR_DOUBLE_FAULT  8

@@ -10,6 +10,7 @@
 #include "arch/x86/trap_vectors.h"
 #include "arch/x86/user_mode.h"
 #include "drivers/virtio_console.h"
+#include "drivers/virtio_vsock.h"
 #include "linux/process.h"
 #include "linux/scheduler.h"
 #include "linux/signal_frame.h"
@@ -211,6 +212,11 @@ void trap_dispatch(struct trap_frame *frame)
 	if (frame->vector == LISPVM_VIRTIO_CONSOLE_VECTOR) {
 		lapic_eoi();
 		vconsole_interrupt();
+		return;
+	}
+	if (frame->vector == LISPVM_VIRTIO_VSOCK_VECTOR) {
+		lapic_eoi();
+		vvsock_interrupt();
 		return;
 	}
 	if (frame->vector == TRAP_VECTOR_PF && handle_user_page_fault(frame))

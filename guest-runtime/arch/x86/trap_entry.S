@@ -38,7 +38,7 @@
 	.globl trap_stubs
 trap_stubs:
 	.set vec, 0
-	.rept 36
+	.rept 37 /* IDT_VECTORS in idt.c */
 	.p2align 4
 	.if HAS_ERROR_CODE(vec)
 	.else

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vsock device's queues for the socket layer (net/vsock.c): packets
+ * out through the transmit queue, packets in through the receive queue,
+ * handed to vsock_receive from the device's interrupt.  The device is
+ * brought up by the first vsock socket, so programs that never make one
+ * pay nothing at boot.
+ */
+#ifndef GUEST_DRIVERS_VIRTIO_VSOCK_H
+#define GUEST_DRIVERS_VIRTIO_VSOCK_H
+
+#include <linux/virtio_vsock.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kernel/boot_info.h"
+
+/* The most payload one packet carries. */
+#define VVSOCK_MAX_PAYLOAD (4 * 4096 - (uint32_t)sizeof(struct virtio_vsock_hdr))
+
+/* Remembers the vsock device the device tree lists, if any. */
+void vvsock_configure(const struct boot_info *bi);
+
+/* Brings the device up if need be: 0, -ENODEV (no device: lispvm ran
+ * without --vsock) or -EIO (the device would not start). */
+int vvsock_start(void);
+
+/* The guest's CID (from the device); valid after vvsock_start. */
+uint32_t vvsock_guest_cid(void);
+
+/* Queues a packet: the header (src_cid and type are filled in here) and
+ * len bytes of payload from data, a user address when `user`.  0, -EAGAIN
+ * when no transmit buffer is free (wait on vvsock_tx_chan), -EFAULT. */
+int vvsock_send(struct virtio_vsock_hdr *h, const void *data, uint32_t len, bool user);
+
+/* Woken when transmit buffers free up. */
+extern const char vvsock_tx_chan;
+
+/* The device's interrupt: finished sends, received packets. */
+void vvsock_interrupt(void);
+
+#endif
