@@ -25,10 +25,9 @@
 #define QUEUE_RX	  0
 #define QUEUE_TX	  1
 #define QUEUE_EVENT	  2
-#define RX_QUEUE_SIZE	  16
+#define RX_QUEUE_SIZE	  8
 #define TX_QUEUE_SIZE	  128
-#define BUFFER_PAGES	  4 /* a data packet's buffer: header and payload */
-#define TX_DATA_SLOTS	  16
+#define TX_DATA_SLOTS	  4
 #define TX_CONTROL_SLOTS  64 /* header-only packets, in one page */
 #define CONTROL_SLOT_SIZE 64
 #define NO_SLOT		  0xffff
@@ -83,8 +82,7 @@ static int setup_queue(struct virtq_driver *q, unsigned int index, uint16_t size
 
 static bool offer_rx(uint64_t phys)
 {
-	struct virtq_segment seg = {
-		.addr = phys, .len = BUFFER_PAGES * PAGE_SIZE, .device_writes = true};
+	struct virtq_segment seg = {.addr = phys, .len = VVSOCK_BUFFER_SIZE, .device_writes = true};
 	int head = virtq_driver_add(&vv.rx, &seg, 1);
 
 	if (head < 0)
@@ -96,13 +94,13 @@ static bool offer_rx(uint64_t phys)
 static bool alloc_buffers(void)
 {
 	for (unsigned int i = 0; i < RX_QUEUE_SIZE; i++) {
-		uint64_t phys = pmem_alloc_pages(BUFFER_PAGES);
+		uint64_t phys = pmem_alloc_pages(VVSOCK_BUFFER_SIZE / PAGE_SIZE);
 
 		if (phys == 0 || !offer_rx(phys))
 			return false;
 	}
 	for (unsigned int i = 0; i < TX_DATA_SLOTS; i++)
-		if ((vv.tx_data[i] = pmem_alloc_pages(BUFFER_PAGES)) == 0)
+		if ((vv.tx_data[i] = pmem_alloc_pages(VVSOCK_BUFFER_SIZE / PAGE_SIZE)) == 0)
 			return false;
 	vv.tx_control = pmem_alloc_zeroed_page();
 	vv.tx_data_free = (1u << TX_DATA_SLOTS) - 1;
@@ -181,7 +179,7 @@ static void give_back_slot(uint16_t slot)
 		vv.tx_control_free |= 1ull << (slot - TX_DATA_SLOTS);
 }
 
-int vvsock_send(struct virtio_vsock_hdr *h, const void *data, uint32_t len, bool user)
+int vvsock_send(struct virtio_vsock_hdr *h, const void *data, uint32_t len)
 {
 	struct virtq_segment seg;
 	uint64_t phys;
@@ -202,8 +200,7 @@ int vvsock_send(struct virtio_vsock_hdr *h, const void *data, uint32_t len, bool
 	h->type = VIRTIO_VSOCK_TYPE_STREAM;
 	h->len = len;
 	memcpy(buf, h, HDR_SIZE);
-	if (len > 0 && (user ? uaccess_copy(buf + HDR_SIZE, data, len) != 0
-			     : (memcpy(buf + HDR_SIZE, data, len), false))) {
+	if (len > 0 && uaccess_copy(buf + HDR_SIZE, data, len) != 0) {
 		give_back_slot(slot);
 		return -EFAULT;
 	}

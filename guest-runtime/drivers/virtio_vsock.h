@@ -15,8 +15,12 @@
 
 #include "kernel/boot_info.h"
 
-/* The most payload one packet carries. */
-#define VVSOCK_MAX_PAYLOAD (4 * 4096 - (uint32_t)sizeof(struct virtio_vsock_hdr))
+/* A data packet's buffer, header and payload.  Every packet costs the
+ * guest's kernel the same few hundred instructions whatever its size,
+ * which where ring 0 is emulated is most of a transfer's cost: so packets
+ * are as large as the device takes (64 KiB of payload). */
+#define VVSOCK_BUFFER_SIZE (64 * 1024 + 4096)
+#define VVSOCK_MAX_PAYLOAD (64 * 1024)
 
 /* Remembers the vsock device the device tree lists, if any. */
 void vvsock_configure(const struct boot_info *bi);
@@ -28,10 +32,11 @@ int vvsock_start(void);
 /* The guest's CID (from the device); valid after vvsock_start. */
 uint32_t vvsock_guest_cid(void);
 
-/* Queues a packet: the header (src_cid and type are filled in here) and
- * len bytes of payload from data, a user address when `user`.  0, -EAGAIN
- * when no transmit buffer is free (wait on vvsock_tx_chan), -EFAULT. */
-int vvsock_send(struct virtio_vsock_hdr *h, const void *data, uint32_t len, bool user);
+/* Queues a packet: the header (src_cid, type and len are filled in here)
+ * and up to VVSOCK_MAX_PAYLOAD bytes of payload from data (a user or
+ * kernel address).  0, -EAGAIN when no transmit buffer is free (wait on
+ * vvsock_tx_chan), -EFAULT. */
+int vvsock_send(struct virtio_vsock_hdr *h, const void *data, uint32_t len);
 
 /* Woken when transmit buffers free up. */
 extern const char vvsock_tx_chan;

@@ -178,7 +178,7 @@ static int send_control(struct vsock *v, uint16_t op, uint32_t flags)
 {
 	struct virtio_vsock_hdr h = stream_header(v, op, flags);
 
-	return vvsock_send(&h, NULL, 0, false);
+	return vvsock_send(&h, NULL, 0);
 }
 
 /* As send_control, waiting for a buffer; -EINTR if a signal comes. */
@@ -221,7 +221,7 @@ static void refuse(const struct virtio_vsock_hdr *h)
 	};
 
 	if (h->op != VIRTIO_VSOCK_OP_RST)
-		vvsock_send(&r, NULL, 0, false);
+		vvsock_send(&r, NULL, 0);
 }
 
 /* ---- packets in ---- */
@@ -246,8 +246,9 @@ static void take_data(struct vsock *v, const uint8_t *payload, uint32_t len)
 	}
 	if (first > len)
 		first = len;
-	memcpy(v->rx + at, payload, first);
-	memcpy(v->rx, payload + first, len - first);
+	/* Kernel to kernel, but through the host where ring 0 is slow. */
+	uaccess_copy(v->rx + at, payload, first);
+	uaccess_copy(v->rx, payload + first, len - first);
 	v->rx_in += len;
 }
 
@@ -533,7 +534,7 @@ static int64_t vsock_send(struct socket *s, const void *buf, uint64_t len, int f
 
 			if (n > peer_credit(v))
 				n = peer_credit(v);
-			rc = vvsock_send(&h, (const uint8_t *)buf + done, (uint32_t)n, true);
+			rc = vvsock_send(&h, (const uint8_t *)buf + done, (uint32_t)n);
 			if (rc == -EAGAIN) {
 				chan = &vvsock_tx_chan; /* wait for a buffer, not credit */
 				break;
