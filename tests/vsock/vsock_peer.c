@@ -194,8 +194,8 @@ static int echo(unsigned int port, int count)
 		for (int i = 0; i < accepted; i++) {
 			struct echo_conn *c = &conns[i];
 
-			fds[i + 1] = (struct pollfd){.fd = c->fd, .events = c->done_reading ? POLLOUT
-											     : POLLIN};
+			fds[i + 1] = (struct pollfd){.fd = c->fd,
+						     .events = c->done_reading ? POLLOUT : POLLIN};
 		}
 		if (poll(fds, (nfds_t)accepted + 1, -1) < 0)
 			die("poll");
