@@ -161,9 +161,9 @@ static void parse_devices(const void *fdt, int devices, struct boot_info *bi)
 		vector = fdt_getprop(fdt, node, LISPVM_FDT_PROP_MSI_VECTOR, &len);
 		id = fdt_getprop(fdt, node, LISPVM_FDT_PROP_DEVICE_ID, &id_len);
 		if (!read_reg(fdt, node, &d->gpa, &d->size) || vector == NULL || len != 4 ||
-		    id == NULL || id_len != 4 ||
-		    d->gpa < LISPVM_MMIO_HOLE_START || d->size > LISPVM_VIRTIO_MMIO_STRIDE ||
-		    d->gpa % LISPVM_VIRTIO_MMIO_STRIDE || d->gpa + d->size > LISPVM_HIGH_RAM_START)
+		    id == NULL || id_len != 4 || d->gpa < LISPVM_MMIO_HOLE_START ||
+		    d->size > LISPVM_VIRTIO_MMIO_STRIDE || d->gpa % LISPVM_VIRTIO_MMIO_STRIDE ||
+		    d->gpa + d->size > LISPVM_HIGH_RAM_START)
 			panic("device tree: bad virtio-mmio device");
 		d->msi_vector = fdt32_ld(vector);
 		d->device_id = fdt32_ld(id);
