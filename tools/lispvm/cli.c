@@ -30,6 +30,9 @@ enum {
 	OPT_CORE,
 	OPT_VSOCK,
 	OPT_CID,
+	OPT_ATTACHABLE,
+	OPT_SWANK,
+	OPT_NAME,
 };
 
 static const struct option long_options[] = {
@@ -52,6 +55,9 @@ static const struct option long_options[] = {
 	{"core", required_argument, NULL, OPT_CORE},
 	{"vsock", required_argument, NULL, OPT_VSOCK},
 	{"cid", required_argument, NULL, OPT_CID},
+	{"attachable", no_argument, NULL, OPT_ATTACHABLE},
+	{"swank", required_argument, NULL, OPT_SWANK},
+	{"name", required_argument, NULL, OPT_NAME},
 	{NULL, 0, NULL, 0},
 };
 
@@ -74,6 +80,10 @@ void cli_print_help(void)
 	       "  exec [OPTIONS] -- /PATH/IN/GUEST [ARGS...]\n"
 	       "                    run that Linux program in a fresh microVM, with its\n"
 	       "                    files from the --image images\n"
+	       "  attach [VM]       a REPL into a program running with 'run --attachable':\n"
+	       "                    evaluate while it runs, :threads, :bt, :interrupt,\n"
+	       "                    :inspect, :help (VM: its --vsock socket path, its\n"
+	       "                    --name or its lispvm process id; none: the only one)\n"
 	       "  image build -o OUT [--ldd BINARY]... [HOST[:GUEST]]...\n"
 	       "                    pack host files into a read-only image (lispvm image --help)\n"
 	       "\n"
@@ -111,6 +121,13 @@ void cli_print_help(void)
 	       "                     own image in the cache and shared read-only by every VM\n"
 	       "                     that uses it ('lispvm image build --core CORE' packs it\n"
 	       "                     ahead of the first run)\n"
+	       "      --attachable   (run) start the attach agent in the program: 'lispvm\n"
+	       "                     attach' then reaches it over vsock\n"
+	       "      --swank PORT   (run) serve SLIME: Debian's Swank runs in the program and\n"
+	       "                     lispvm bridges 127.0.0.1:PORT to it, so M-x\n"
+	       "                     slime-connect to 127.0.0.1 PORT reaches it\n"
+	       "      --name NAME    (run) the name 'lispvm attach NAME' knows the VM by\n"
+	       "                     (default: lispvm's process id)\n"
 	       "\n"
 	       "exec options:\n"
 	       "      --image IMG    an image from 'lispvm image build' (repeatable; the guest's\n"
@@ -183,6 +200,19 @@ static int parse_cid(const char *arg, uint32_t *out)
 	    cid > CLI_MAX_CID)
 		return usage_error("--cid: '%s' is not a CID from 3 to 4294967294", arg);
 	*out = (uint32_t)cid;
+	return 0;
+}
+
+static int parse_port(const char *arg, unsigned int *out)
+{
+	char *end;
+	unsigned long port;
+
+	errno = 0;
+	port = strtoul(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 || port == 0 || port > 65535)
+		return usage_error("--swank: '%s' is not a TCP port from 1 to 65535", arg);
+	*out = (unsigned int)port;
 	return 0;
 }
 
@@ -292,6 +322,18 @@ static int parse_option(int opt, struct cli_options *out)
 		return 0;
 	case OPT_CID:
 		return parse_cid(optarg, &out->guest_cid);
+	case OPT_ATTACHABLE:
+		out->attachable = true;
+		return 0;
+	case OPT_SWANK:
+		return parse_port(optarg, &out->swank_port);
+	case OPT_NAME:
+		if (optarg[0] == '\0' || strchr(optarg, '/') != NULL || strlen(optarg) > 64)
+			return usage_error("--name: '%s' is not a name (1 to 64 characters, no "
+					   "'/')",
+					   optarg);
+		out->vm_name = optarg;
+		return 0;
 	default:
 		/* getopt has printed what was wrong. */
 		return usage_error("%s", "bad option");
@@ -416,6 +458,16 @@ int cli_parse(int argc, char **argv, struct cli_options *out)
 	if (strcmp(command, "exec") == 0) {
 		out->command = CLI_EXEC;
 		return parse_exec(argc, argv, out);
+	}
+	if (strcmp(command, "attach") == 0) {
+		out->command = CLI_ATTACH;
+		if (parse_options(argc, argv, out) < 0)
+			return -1;
+		if (optind < argc)
+			out->attach_target = argv[optind++];
+		if (optind < argc)
+			return usage_error("attach: unexpected argument '%s'", argv[optind]);
+		return 0;
 	}
 	if (strcmp(command, "image") == 0 && is_core_image_build(argc, argv)) {
 		out->command = CLI_IMAGE_CORE;

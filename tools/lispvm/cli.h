@@ -24,6 +24,7 @@ enum cli_command {
 	CLI_EXEC,
 	CLI_IMAGE,
 	CLI_IMAGE_CORE, /* image build --core CORE */
+	CLI_ATTACH,
 };
 
 #define CLI_MAX_IMAGES	     8
@@ -51,6 +52,10 @@ struct cli_options {
 	const char *cache_dir; /* --cache DIR; NULL: the default */
 	const char *core_path; /* --core CORE; NULL: SBCL's own */
 	bool no_cache;
+	bool attachable;	   /* --attachable */
+	unsigned int swank_port;   /* --swank PORT; 0: none */
+	const char *vm_name;	   /* --name */
+	const char *attach_target; /* attach's VM, or NULL */
 	/* exec (and, filled in by lisp_run.c, run/eval/repl) */
 	const char *images[CLI_MAX_IMAGES];
 	unsigned int nr_images;

@@ -13,7 +13,9 @@
 
 #include <lispvm/abi.h>
 
+#include "agent.h"
 #include "sbcl_image.h"
+#include "vm_socket.h"
 
 /* A missing program file, as exec's missing program. */
 #define EXIT_NO_PROGRAM 127
@@ -200,7 +202,7 @@ static int add_core_image(struct cli_options *opts, const char *cache_dir, char 
  * the command's own. */
 static void build_argv(struct cli_options *opts, const char *program, const char *core)
 {
-	size_t max = 5 + opts->nr_sbcl_options + 16 + (size_t)opts->lisp_argc;
+	size_t max = 5 + opts->nr_sbcl_options + 16 + AGENT_MAX_OPTIONS + (size_t)opts->lisp_argc;
 	char **argv = calloc(max + 1, sizeof(char *));
 	const char *heap = fitting_heap_size(opts);
 	int n = 0;
@@ -208,6 +210,13 @@ static void build_argv(struct cli_options *opts, const char *program, const char
 	if (argv == NULL)
 		exit(fail(LISPVM_EXIT_HOST_ERROR, "out of memory", NULL));
 	argv[n++] = "sbcl";
+	if (opts->attachable || opts->swank_port) {
+		/* What --script says as a runtime option; it comes after the
+		 * agent's --eval here, where it is a toplevel option only. */
+		argv[n++] = "--noinform";
+		argv[n++] = "--disable-ldb";
+		argv[n++] = "--lose-on-corruption";
+	}
 	if (core != NULL) {
 		argv[n++] = "--core";
 		argv[n++] = (char *)core;
@@ -219,6 +228,7 @@ static void build_argv(struct cli_options *opts, const char *program, const char
 	for (unsigned int i = 0; i < opts->nr_sbcl_options; i++)
 		argv[n++] = (char *)opts->sbcl_options[i];
 	if (opts->command == CLI_RUN) {
+		n += agent_sbcl_options(opts->attachable, opts->swank_port != 0, argv + n);
 		argv[n++] = "--script";
 		argv[n++] = (char *)program;
 		for (int i = 0; i < opts->lisp_argc; i++)
@@ -236,6 +246,31 @@ static void build_argv(struct cli_options *opts, const char *program, const char
 	opts->exec_argv = argv;
 	opts->exec_argc = n;
 	opts->exec_path = SBCL_BINARY;
+}
+
+/* --attachable and --swank: a vsock device (at the VM's socket in the
+ * runtime directory unless --vsock says where) and the agent, compiled
+ * by the host and mounted read-only. */
+static int prepare_agent(struct cli_options *opts, const char *cache_dir)
+{
+	static char socket_path[108], agent_dir[PATH_MAX];
+	char err[1024], pid[32];
+
+	if (!opts->attachable && opts->swank_port == 0)
+		return 0;
+	if (opts->command != CLI_RUN)
+		return fail(LISPVM_EXIT_USAGE, "--attachable and --swank", "only with run");
+	if (opts->vsock_path == NULL) {
+		snprintf(pid, sizeof(pid), "%d", (int)getpid());
+		if (vm_socket_path(opts->vm_name ? opts->vm_name : pid, socket_path,
+				   sizeof(socket_path), err, sizeof(err)) < 0)
+			return fail(LISPVM_EXIT_HOST_ERROR, err, NULL);
+		opts->vsock_path = socket_path;
+	}
+	if (agent_prepare(cache_dir, opts->swank_port != 0, agent_dir, sizeof(agent_dir), err,
+			  sizeof(err)) < 0)
+		return fail(LISPVM_EXIT_HOST_ERROR, err, NULL);
+	return add_mount(opts, agent_dir, AGENT_GUEST_DIR, true);
 }
 
 int lisp_run_prepare(struct cli_options *opts)
@@ -265,7 +300,7 @@ int lisp_run_prepare(struct cli_options *opts)
 	opts->images[opts->nr_images++] = image;
 	if ((rc = mount_program_and_cwd(opts, opts->command == CLI_RUN ? program_dir : NULL)) !=
 		    0 ||
-	    (rc = mount_caches(opts, cache_dir)) != 0)
+	    (rc = mount_caches(opts, cache_dir)) != 0 || (rc = prepare_agent(opts, cache_dir)) != 0)
 		return rc;
 	build_argv(opts, program, opts->core_path != NULL ? core : NULL);
 	return 0;

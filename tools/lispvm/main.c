@@ -7,6 +7,8 @@
 
 #include <lispvm/abi.h>
 
+#include "agent.h"
+#include "attach.h"
 #include "cli.h"
 #include "exec_env.h"
 #include "image_command.h"
@@ -15,6 +17,7 @@
 #include "lispvm_config.h"
 #include "log.h"
 #include "sbcl_image.h"
+#include "tcp_bridge.h"
 #include "vm.h"
 
 /* Boots a VM with the options common to every command. */
@@ -85,9 +88,18 @@ static int exec_command(const struct cli_options *opts)
 
 static int lisp_command(struct cli_options *opts)
 {
+	static struct tcp_bridge bridge;
+	char err[512];
 	int rc = lisp_run_prepare(opts);
 
-	return rc != 0 ? rc : exec_command(opts);
+	if (rc != 0)
+		return rc;
+	if (opts->swank_port != 0 && tcp_bridge_start(&bridge, opts->swank_port, opts->vsock_path,
+						      AGENT_SWANK_PORT, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return LISPVM_EXIT_HOST_ERROR;
+	}
+	return exec_command(opts);
 }
 
 int main(int argc, char **argv)
@@ -116,6 +128,8 @@ int main(int argc, char **argv)
 		return image_command_main(opts.image_argc, opts.image_argv);
 	case CLI_IMAGE_CORE:
 		return lisp_core_image_command(opts.cache_dir, opts.core_path);
+	case CLI_ATTACH:
+		return attach_command(opts.attach_target);
 	case CLI_NONE:
 		break;
 	}

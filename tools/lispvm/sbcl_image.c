@@ -108,9 +108,8 @@ static uint64_t hash_library_dir(uint64_t h, const char *dir, bool descend)
 	return h;
 }
 
-/* The image's key; -1 with err when SBCL is not installed.  (readdir
- * order is stable for an unchanged directory, so the key is too.) */
-static int identity_key(uint64_t *key, char *err, size_t err_size)
+/* readdir order is stable for an unchanged directory, so the key is too. */
+int sbcl_identity_key(uint64_t *key, char *err, size_t err_size)
 {
 	uint64_t h = content_hash(CONTENT_HASH_INIT, IMAGE_RECIPE, sizeof(IMAGE_RECIPE));
 
@@ -187,7 +186,7 @@ int sbcl_image_ensure(const char *cache_dir, char *out, size_t size, char *err, 
 	char dir[4096], name[64];
 	uint64_t key;
 
-	if (identity_key(&key, err, err_size) < 0)
+	if (sbcl_identity_key(&key, err, err_size) < 0)
 		return -1;
 	snprintf(name, sizeof(name), "sbcl-%016" PRIx64 ".erofs", key);
 	if (image_path(cache_dir, name, dir, sizeof(dir), out, size, err, err_size) < 0)

@@ -13,6 +13,7 @@
 #define LISPVM_TOOLS_SBCL_IMAGE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define SBCL_BINARY  "/usr/bin/sbcl"
 #define SBCL_LIBRARY "/usr/lib/sbcl"
@@ -22,6 +23,10 @@
 /* lispvm's cache directory: `option` (--cache), else $XDG_CACHE_HOME/lispvm,
  * else $HOME/.cache/lispvm; created if missing.  0, or -1 with err. */
 int lisp_cache_dir(const char *option, char *out, size_t size, char *err, size_t err_size);
+
+/* A hash of what SBCL and the Lisp libraries installed are (the image's
+ * key); -1 with err when SBCL is not installed. */
+int sbcl_identity_key(uint64_t *key, char *err, size_t err_size);
 
 /* The path of SBCL's image under cache_dir/images, built first if it is
  * not there.  0, or -1 with err (SBCL not installed, build failed). */

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+#include "agent.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent_sources.h"
+#include "content_cache.h"
+#include "sbcl_image.h"
+#include "spawn_capture.h"
+#include "tree_remove.h"
+
+/* Bump when how the agent is compiled or loaded changes. */
+#define AGENT_RECIPE "lispvm-agent-1"
+#define SWANK_LOADER LISP_LIBRARIES_DIR "/source/slime/swank-loader.lisp"
+
+extern char **environ;
+
+static uint64_t agent_key(uint64_t sbcl_key)
+{
+	uint64_t h = content_hash(CONTENT_HASH_INIT, AGENT_RECIPE, sizeof(AGENT_RECIPE));
+
+	h = content_hash(h, &sbcl_key, sizeof(sbcl_key));
+	for (unsigned int i = 0; i < agent_source_count; i++) {
+		h = content_hash(h, agent_sources[i].name, strlen(agent_sources[i].name) + 1);
+		h = content_hash(h, agent_sources[i].text, strlen(agent_sources[i].text) + 1);
+	}
+	return h;
+}
+
+static int write_sources(const char *dir, char *err, size_t err_size)
+{
+	for (unsigned int i = 0; i < agent_source_count; i++) {
+		char path[PATH_MAX];
+		FILE *f = NULL;
+
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, agent_sources[i].name) <
+		    sizeof(path))
+			f = fopen(path, "w");
+		if (f == NULL || fputs(agent_sources[i].text, f) < 0 || fclose(f) != 0) {
+			snprintf(err, err_size, "cannot write %s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The host's SBCL evaluates forms with the cache as XDG_CACHE_HOME, so
+ * ASDF puts fasls where the guest's ASDF looks (its ~/.cache is the
+ * cache's common-lisp directory). */
+static int run_host_sbcl(const char *cache_dir, const char *forms, const char *what, char *err,
+			 size_t err_size)
+{
+	char xdg[PATH_MAX + 16], *env[256], status[64], last[200];
+	char *argv[] = {"sbcl",		 "--noinform", "--non-interactive", "--no-sysinit",
+			"--no-userinit", "--eval",     (char *)forms,	    NULL};
+	struct spawn_capture res;
+	unsigned int n = 0;
+	int rc;
+
+	snprintf(xdg, sizeof(xdg), "XDG_CACHE_HOME=%s", cache_dir);
+	env[n++] = xdg;
+	for (char **e = environ; *e && n < 255; e++)
+		if (strncmp(*e, "XDG_CACHE_HOME=", 15) != 0)
+			env[n++] = *e;
+	env[n] = NULL;
+	rc = spawn_capture_run(argv, env, &res);
+	if (rc != 0) {
+		snprintf(err, err_size, "cannot run the host's sbcl to compile %s: %s", what,
+			 strerror(rc));
+		return -1;
+	}
+	if (WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0) {
+		spawn_capture_free(&res);
+		return 0;
+	}
+	spawn_status_text(res.status, status, sizeof(status));
+	if (!text_last_line(res.err, "", last, sizeof(last)))
+		text_last_line(res.out, "", last, sizeof(last));
+	snprintf(err, err_size, "compiling %s with the host's sbcl failed (%s): %s", what, status,
+		 last);
+	spawn_capture_free(&res);
+	return -1;
+}
+
+/* The attach agent, compiled in a fresh directory renamed to `dir` once
+ * complete, so a VM never sees half of it. */
+static int build_attach(const char *cache_dir, const char *parent, const char *dir, char *err,
+			size_t err_size)
+{
+	char tmp[PATH_MAX], forms[3 * PATH_MAX];
+	int rc;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/tmp-XXXXXX", parent) >= sizeof(tmp) ||
+	    mkdtemp(tmp) == NULL) {
+		snprintf(err, err_size, "cannot create a directory in %s: %s", parent,
+			 strerror(errno));
+		return -1;
+	}
+	snprintf(forms, sizeof(forms),
+		 "(progn (require :sb-bsd-sockets)"
+		 " (load (compile-file \"%s/vsock.lisp\"))"
+		 " (unless (compile-file \"%s/attach.lisp\") (sb-ext:exit :code 1)))",
+		 tmp, tmp);
+	rc = write_sources(tmp, err, err_size);
+	if (rc == 0)
+		rc = run_host_sbcl(cache_dir, forms, "the attach agent", err, err_size);
+	if (rc == 0 && rename(tmp, dir) < 0 && errno != ENOTEMPTY && errno != EEXIST) {
+		snprintf(err, err_size, "cannot rename %s: %s", tmp, strerror(errno));
+		rc = -1;
+	}
+	tree_remove(tmp); /* gone already when the rename worked */
+	return rc;
+}
+
+/* Swank itself into the ASDF fasl tree, and the glue into dir. */
+static int build_swank(const char *cache_dir, const char *dir, char *err, size_t err_size)
+{
+	char forms[4 * PATH_MAX], out[PATH_MAX], final[PATH_MAX];
+
+	if (access(SWANK_LOADER, R_OK) < 0) {
+		snprintf(err, err_size,
+			 "--swank needs Debian's cl-swank (%s: %s; apt-get install cl-swank, or "
+			 "tools/setup)",
+			 SWANK_LOADER, strerror(errno));
+		return -1;
+	}
+	snprintf(out, sizeof(out), "%s/swank-%d.fasl", dir, (int)getpid());
+	snprintf(final, sizeof(final), "%s/swank.fasl", dir);
+	snprintf(forms, sizeof(forms),
+		 "(progn (require :asdf) (require :sb-bsd-sockets)"
+		 " (load \"%s/vsock.fasl\") (load \"%s\")"
+		 " (funcall (intern \"INIT\" \"SWANK-LOADER\") :load-contribs t :setup nil)"
+		 " (unless (compile-file \"%s/swank.lisp\" :output-file \"%s\")"
+		 "   (sb-ext:exit :code 1)))",
+		 dir, SWANK_LOADER, dir, out);
+	if (run_host_sbcl(cache_dir, forms, "Swank", err, err_size) < 0)
+		return -1;
+	if (rename(out, final) < 0) {
+		snprintf(err, err_size, "cannot rename %s: %s", out, strerror(errno));
+		unlink(out);
+		return -1;
+	}
+	return 0;
+}
+
+/* Agents compiled for other texts or SBCL installs: every directory of
+ * parent named like a key, but keep. */
+static void remove_stale(const char *parent, const char *keep)
+{
+	const char *keep_name = strrchr(keep, '/') + 1;
+	DIR *d = opendir(parent);
+	struct dirent *e;
+	char path[PATH_MAX];
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (strlen(e->d_name) == 16 && strspn(e->d_name, "0123456789abcdef") == 16 &&
+		    strcmp(e->d_name, keep_name) != 0 &&
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", parent, e->d_name) < sizeof(path))
+			tree_remove(path);
+	closedir(d);
+}
+
+int agent_prepare(const char *cache_dir, bool swank, char *dir, size_t size, char *err,
+		  size_t err_size)
+{
+	char parent[PATH_MAX], made[PATH_MAX], probe[PATH_MAX + 16];
+	uint64_t sbcl_key;
+
+	if (sbcl_identity_key(&sbcl_key, err, err_size) < 0)
+		return -1;
+	if ((size_t)snprintf(parent, sizeof(parent), "%s/agent", cache_dir) >= sizeof(parent) ||
+	    lisp_cache_dir(parent, made, sizeof(made), err, err_size) < 0)
+		return -1;
+	if ((size_t)snprintf(dir, size, "%s/%016" PRIx64, made, agent_key(sbcl_key)) >= size) {
+		snprintf(err, err_size, "cache directory path too long");
+		return -1;
+	}
+	snprintf(probe, sizeof(probe), "%s/attach.fasl", dir);
+	if (access(probe, R_OK) < 0) {
+		if (build_attach(cache_dir, made, dir, err, err_size) < 0)
+			return -1;
+		remove_stale(made, dir);
+	}
+	snprintf(probe, sizeof(probe), "%s/swank.fasl", dir);
+	if (swank && access(probe, R_OK) < 0 && build_swank(cache_dir, dir, err, err_size) < 0)
+		return -1;
+	return 0;
+}
+
+int agent_sbcl_options(bool attach, bool swank, char **argv)
+{
+	static char start_attach[64], start_swank[64];
+	static const char load_vsock[] =
+		"(progn (require :sb-bsd-sockets) (load \"" AGENT_GUEST_DIR "/vsock.fasl\"))";
+	static const char load_attach[] = "(load \"" AGENT_GUEST_DIR "/attach.fasl\")";
+	/* Swank's loader finds the fasls the host compiled (agent_prepare)
+	 * through ASDF's output translations. */
+	static const char load_swank[] =
+		"(progn (require :asdf) (load \"" SWANK_LOADER "\")"
+		" (funcall (intern \"INIT\" \"SWANK-LOADER\") :load-contribs t :setup nil)"
+		" (load \"" AGENT_GUEST_DIR "/swank.fasl\"))";
+	int n = 0;
+
+	snprintf(start_attach, sizeof(start_attach), "(lispvm-attach:start :port %d)",
+		 AGENT_ATTACH_PORT);
+	snprintf(start_swank, sizeof(start_swank), "(lispvm-swank:start %d)", AGENT_SWANK_PORT);
+	argv[n++] = "--eval";
+	argv[n++] = (char *)load_vsock;
+	if (attach) {
+		argv[n++] = "--eval";
+		argv[n++] = (char *)load_attach;
+		argv[n++] = "--eval";
+		argv[n++] = start_attach;
+	}
+	if (swank) {
+		argv[n++] = "--eval";
+		argv[n++] = (char *)load_swank;
+		argv[n++] = "--eval";
+		argv[n++] = start_swank;
+	}
+	return n;
+}

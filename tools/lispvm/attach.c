@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Lines typed go to the agent as they are; what the agent prints comes
+ * out as it arrives.  Ctrl-C is not for this process: it becomes a line
+ * holding ETX, which the agent turns into an interrupt of the evaluation
+ * in progress.  End of input (Ctrl-D) detaches; the program runs on.
+ */
+#include "attach.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <lispvm/abi.h>
+
+#include "agent.h"
+#include "vm_socket.h"
+#include "vsock_connect.h"
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Moves what is there from `from` to `to`: 1, or 0 at the end of from. */
+static int pump(int from, int to)
+{
+	char buf[16384];
+	ssize_t n = read(from, buf, sizeof(buf));
+
+	if (n < 0 && errno == EINTR)
+		return 1;
+	if (n <= 0)
+		return 0;
+	return write_all(to, buf, (size_t)n) == 0;
+}
+
+static void relay(int fd)
+{
+	bool stdin_open = true;
+
+	for (;;) {
+		struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+				      {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN}};
+
+		if (interrupted) {
+			interrupted = 0;
+			if (write_all(fd, "\003\n", 2) < 0)
+				return;
+		}
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		if (p[0].revents && !pump(fd, STDOUT_FILENO))
+			return;
+		if (p[1].revents && !pump(STDIN_FILENO, fd)) {
+			stdin_open = false;
+			shutdown(fd, SHUT_WR); /* detach: the agent ends the session */
+		}
+	}
+}
+
+int attach_command(const char *target)
+{
+	struct sigaction sa = {.sa_handler = on_sigint}; /* no SA_RESTART: poll wakes */
+	char path[4096], err[4096 + 128];
+	int fd;
+
+	if (vm_socket_resolve(target, path, sizeof(path), err, sizeof(err)) < 0) {
+		fprintf(stderr, "lispvm: attach: %s\n", err);
+		return LISPVM_EXIT_HOST_ERROR;
+	}
+	fd = vsock_connect(path, AGENT_ATTACH_PORT, err, sizeof(err));
+	if (fd < 0) {
+		fprintf(stderr, "lispvm: attach: %s (was it started with run --attachable?)\n",
+			err);
+		return LISPVM_EXIT_HOST_ERROR;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	relay(fd);
+	close(fd);
+	return 0;
+}

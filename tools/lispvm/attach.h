@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: MIT */
+/* lispvm attach: the terminal end of the attach agent's REPL (agent/attach.lisp). */
+#ifndef LISPVM_TOOLS_ATTACH_H
+#define LISPVM_TOOLS_ATTACH_H
+
+/* Relays the terminal to the VM's agent until either side ends; Ctrl-C
+ * goes to the agent as an interrupt.  The exit status. */
+int attach_command(const char *target);
+
+#endif
