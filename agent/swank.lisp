@@ -20,5 +20,5 @@
 (defun start (port)
   "Serves SLIME on vsock PORT, a thread per connection, without the
 announcement Swank prints (the program's output is its own)."
-  (let ((*standard-output* (make-broadcast-stream)))
+  (let ((swank::*swank-debug-p* nil))
     (swank:create-server :port port :style :spawn :dont-close t)))

@@ -92,12 +92,14 @@ static int run_host_sbcl(const char *cache_dir, const char *forms, const char *w
 	return -1;
 }
 
-/* The attach agent, compiled in a fresh directory renamed to `dir` once
- * complete, so a VM never sees half of it. */
-static int build_attach(const char *cache_dir, const char *parent, const char *dir, char *err,
-			size_t err_size)
+/* The agent's fasls, and a core with them (and Swank, when Debian's
+ * cl-swank is installed) already loaded, made in a fresh directory that
+ * is renamed to `dir` once complete, so a VM never sees half of it. */
+static int build(const char *cache_dir, const char *parent, const char *dir, char *err,
+		 size_t err_size)
 {
-	char tmp[PATH_MAX], forms[3 * PATH_MAX];
+	char tmp[PATH_MAX], forms[4 * PATH_MAX + 1024];
+	bool swank = access(SWANK_LOADER, R_OK) == 0;
 	int rc;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/tmp-XXXXXX", parent) >= sizeof(tmp) ||
@@ -106,11 +108,19 @@ static int build_attach(const char *cache_dir, const char *parent, const char *d
 			 strerror(errno));
 		return -1;
 	}
+	/* ASDF's configuration (it saw the host's cache) is dropped before
+	 * the save; the guest's ASDF works its own out. */
 	snprintf(forms, sizeof(forms),
 		 "(progn (require :sb-bsd-sockets)"
 		 " (load (compile-file \"%s/vsock.lisp\"))"
-		 " (unless (compile-file \"%s/attach.lisp\") (sb-ext:exit :code 1)))",
-		 tmp, tmp);
+		 " (load (compile-file \"%s/attach.lisp\"))"
+		 " (when %s (require :asdf) (load \"%s\")"
+		 "  (handler-bind ((warning (function muffle-warning)))"
+		 "   (funcall (intern \"INIT\" \"SWANK-LOADER\") :load-contribs t :setup nil))"
+		 "  (load (compile-file \"%s/swank.lisp\"))"
+		 "  (funcall (intern \"CLEAR-CONFIGURATION\" \"ASDF\")))"
+		 " (sb-ext:save-lisp-and-die \"%s/agent.core\"))",
+		 tmp, tmp, swank ? "t" : "nil", SWANK_LOADER, tmp, tmp);
 	rc = write_sources(tmp, err, err_size);
 	if (rc == 0)
 		rc = run_host_sbcl(cache_dir, forms, "the attach agent", err, err_size);
@@ -120,37 +130,6 @@ static int build_attach(const char *cache_dir, const char *parent, const char *d
 	}
 	tree_remove(tmp); /* gone already when the rename worked */
 	return rc;
-}
-
-/* Swank itself into the ASDF fasl tree, and the glue into dir. */
-static int build_swank(const char *cache_dir, const char *dir, char *err, size_t err_size)
-{
-	char forms[4 * PATH_MAX], out[PATH_MAX], final[PATH_MAX];
-
-	if (access(SWANK_LOADER, R_OK) < 0) {
-		snprintf(err, err_size,
-			 "--swank needs Debian's cl-swank (%s: %s; apt-get install cl-swank, or "
-			 "tools/setup)",
-			 SWANK_LOADER, strerror(errno));
-		return -1;
-	}
-	snprintf(out, sizeof(out), "%s/swank-%d.fasl", dir, (int)getpid());
-	snprintf(final, sizeof(final), "%s/swank.fasl", dir);
-	snprintf(forms, sizeof(forms),
-		 "(progn (require :asdf) (require :sb-bsd-sockets)"
-		 " (load \"%s/vsock.fasl\") (load \"%s\")"
-		 " (funcall (intern \"INIT\" \"SWANK-LOADER\") :load-contribs t :setup nil)"
-		 " (unless (compile-file \"%s/swank.lisp\" :output-file \"%s\")"
-		 "   (sb-ext:exit :code 1)))",
-		 dir, SWANK_LOADER, dir, out);
-	if (run_host_sbcl(cache_dir, forms, "Swank", err, err_size) < 0)
-		return -1;
-	if (rename(out, final) < 0) {
-		snprintf(err, err_size, "cannot rename %s: %s", out, strerror(errno));
-		unlink(out);
-		return -1;
-	}
-	return 0;
 }
 
 /* Agents compiled for other texts or SBCL installs: every directory of
@@ -178,6 +157,13 @@ int agent_prepare(const char *cache_dir, bool swank, char *dir, size_t size, cha
 	char parent[PATH_MAX], made[PATH_MAX], probe[PATH_MAX + 16];
 	uint64_t sbcl_key;
 
+	if (swank && access(SWANK_LOADER, R_OK) < 0) {
+		snprintf(err, err_size,
+			 "--swank needs Debian's cl-swank (%s: %s; apt-get install cl-swank, or "
+			 "tools/setup)",
+			 SWANK_LOADER, strerror(errno));
+		return -1;
+	}
 	if (sbcl_identity_key(&sbcl_key, err, err_size) < 0)
 		return -1;
 	if ((size_t)snprintf(parent, sizeof(parent), "%s/agent", cache_dir) >= sizeof(parent) ||
@@ -187,46 +173,50 @@ int agent_prepare(const char *cache_dir, bool swank, char *dir, size_t size, cha
 		snprintf(err, err_size, "cache directory path too long");
 		return -1;
 	}
-	snprintf(probe, sizeof(probe), "%s/attach.fasl", dir);
-	if (access(probe, R_OK) < 0) {
-		if (build_attach(cache_dir, made, dir, err, err_size) < 0)
-			return -1;
-		remove_stale(made, dir);
-	}
-	snprintf(probe, sizeof(probe), "%s/swank.fasl", dir);
-	if (swank && access(probe, R_OK) < 0 && build_swank(cache_dir, dir, err, err_size) < 0)
+	snprintf(probe, sizeof(probe), "%s/agent.core", dir);
+	if (access(probe, R_OK) == 0)
+		return 0;
+	if (isatty(STDERR_FILENO))
+		fprintf(stderr, "lispvm: compiling the attach agent into %s (once)\n", dir);
+	if (build(cache_dir, made, dir, err, err_size) < 0)
 		return -1;
+	remove_stale(made, dir);
 	return 0;
 }
 
-int agent_sbcl_options(bool attach, bool swank, char **argv)
+int agent_sbcl_options(bool attach, bool swank, bool from_core, char **argv)
 {
 	static char start_attach[64], start_swank[64];
 	static const char load_vsock[] =
 		"(progn (require :sb-bsd-sockets) (load \"" AGENT_GUEST_DIR "/vsock.fasl\"))";
 	static const char load_attach[] = "(load \"" AGENT_GUEST_DIR "/attach.fasl\")";
-	/* Swank's loader finds the fasls the host compiled (agent_prepare)
-	 * through ASDF's output translations. */
+	/* Without the agent's core (the user gave --core): Swank through
+	 * its loader, which compiles it in the guest the first time. */
 	static const char load_swank[] =
 		"(progn (require :asdf) (load \"" SWANK_LOADER "\")"
-		" (funcall (intern \"INIT\" \"SWANK-LOADER\") :load-contribs t :setup nil)"
+		" (handler-bind ((warning (function muffle-warning)))"
+		"  (funcall (intern \"INIT\" \"SWANK-LOADER\") :load-contribs t :setup nil))"
 		" (load \"" AGENT_GUEST_DIR "/swank.fasl\"))";
 	int n = 0;
 
 	snprintf(start_attach, sizeof(start_attach), "(lispvm-attach:start :port %d)",
 		 AGENT_ATTACH_PORT);
 	snprintf(start_swank, sizeof(start_swank), "(lispvm-swank:start %d)", AGENT_SWANK_PORT);
-	argv[n++] = "--eval";
-	argv[n++] = (char *)load_vsock;
-	if (attach) {
+	if (!from_core) {
+		argv[n++] = "--eval";
+		argv[n++] = (char *)load_vsock;
 		argv[n++] = "--eval";
 		argv[n++] = (char *)load_attach;
+		if (swank) {
+			argv[n++] = "--eval";
+			argv[n++] = (char *)load_swank;
+		}
+	}
+	if (attach) {
 		argv[n++] = "--eval";
 		argv[n++] = start_attach;
 	}
 	if (swank) {
-		argv[n++] = "--eval";
-		argv[n++] = (char *)load_swank;
 		argv[n++] = "--eval";
 		argv[n++] = start_swank;
 	}

@@ -228,7 +228,9 @@ static void build_argv(struct cli_options *opts, const char *program, const char
 	for (unsigned int i = 0; i < opts->nr_sbcl_options; i++)
 		argv[n++] = (char *)opts->sbcl_options[i];
 	if (opts->command == CLI_RUN) {
-		n += agent_sbcl_options(opts->attachable, opts->swank_port != 0, argv + n);
+		if (opts->attachable || opts->swank_port != 0)
+			n += agent_sbcl_options(opts->attachable, opts->swank_port != 0,
+						opts->agent_core, argv + n);
 		argv[n++] = "--script";
 		argv[n++] = (char *)program;
 		for (int i = 0; i < opts->lisp_argc; i++)
@@ -249,11 +251,11 @@ static void build_argv(struct cli_options *opts, const char *program, const char
 }
 
 /* --attachable and --swank: a vsock device (at the VM's socket in the
- * runtime directory unless --vsock says where) and the agent, compiled
- * by the host and mounted read-only. */
+ * runtime directory unless --vsock says where) and the agent: its core,
+ * unless the user gave a --core, and its directory mounted read-only. */
 static int prepare_agent(struct cli_options *opts, const char *cache_dir)
 {
-	static char socket_path[108], agent_dir[PATH_MAX];
+	static char socket_path[108], agent_dir[PATH_MAX], agent_core[PATH_MAX + 16];
 	char err[1024], pid[32];
 
 	if (!opts->attachable && opts->swank_port == 0)
@@ -270,6 +272,11 @@ static int prepare_agent(struct cli_options *opts, const char *cache_dir)
 	if (agent_prepare(cache_dir, opts->swank_port != 0, agent_dir, sizeof(agent_dir), err,
 			  sizeof(err)) < 0)
 		return fail(LISPVM_EXIT_HOST_ERROR, err, NULL);
+	if (opts->core_path == NULL) {
+		snprintf(agent_core, sizeof(agent_core), "%s/%s", agent_dir, AGENT_CORE_NAME);
+		opts->core_path = agent_core;
+		opts->agent_core = true;
+	}
 	return add_mount(opts, agent_dir, AGENT_GUEST_DIR, true);
 }
 
@@ -290,6 +297,8 @@ int lisp_run_prepare(struct cli_options *opts)
 	}
 	if (lisp_cache_dir(opts->cache_dir, cache_dir, sizeof(cache_dir), err, sizeof(err)) < 0)
 		return fail(LISPVM_EXIT_HOST_ERROR, "--cache", err);
+	if ((rc = prepare_agent(opts, cache_dir)) != 0)
+		return rc;
 	if (opts->core_path != NULL &&
 	    (rc = add_core_image(opts, cache_dir, core, core_image)) != 0)
 		return rc;
@@ -300,7 +309,7 @@ int lisp_run_prepare(struct cli_options *opts)
 	opts->images[opts->nr_images++] = image;
 	if ((rc = mount_program_and_cwd(opts, opts->command == CLI_RUN ? program_dir : NULL)) !=
 		    0 ||
-	    (rc = mount_caches(opts, cache_dir)) != 0 || (rc = prepare_agent(opts, cache_dir)) != 0)
+	    (rc = mount_caches(opts, cache_dir)) != 0)
 		return rc;
 	build_argv(opts, program, opts->core_path != NULL ? core : NULL);
 	return 0;
