@@ -13,6 +13,11 @@
  *                      blocking until the credit runs out; print the bytes
  *                      sent, wait for a line on stdin, then send a last
  *                      byte (blocking), shut down and close
+ * and for bench/vsock.py, the transport alone (no hashing):
+ *   discard PORT       accept one stream, read it to its end, answer
+ *                      "<bytes>\n", close
+ *   blast PORT BYTES   connect to host port PORT, send BYTES zeros, close
+ *   pingpong PORT      accept one stream and send back every read at once
  * Each prints "listening" once its listener is up.
  */
 #define _GNU_SOURCE /* accept4 */
@@ -290,6 +295,57 @@ static int flood(unsigned int port)
 	return 0;
 }
 
+static int discard(unsigned int port)
+{
+	static char buf[1 << 16];
+	int l = listen_on(port, 1), fd = accept(l, NULL, NULL);
+	uint64_t total = 0;
+	char line[32];
+	ssize_t n;
+
+	if (fd < 0)
+		die("accept");
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		total += (uint64_t)n;
+	snprintf(line, sizeof(line), "%llu\n", (unsigned long long)total);
+	write_all(fd, line, strlen(line));
+	close(fd);
+	return 0;
+}
+
+static int blast(unsigned int port, uint64_t bytes)
+{
+	static uint8_t buf[1 << 16];
+	int fd = connect_to_host(port);
+
+	if (fd < 0) {
+		errno = -fd;
+		die("connect");
+	}
+	for (uint64_t sent = 0; sent < bytes;) {
+		size_t n = bytes - sent < sizeof(buf) ? (size_t)(bytes - sent) : sizeof(buf);
+
+		write_all(fd, buf, n);
+		sent += n;
+	}
+	close(fd);
+	return 0;
+}
+
+static int pingpong(unsigned int port)
+{
+	char buf[256];
+	int l = listen_on(port, 1), fd = accept(l, NULL, NULL);
+	ssize_t n;
+
+	if (fd < 0)
+		die("accept");
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		write_all(fd, buf, (size_t)n);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -303,6 +359,13 @@ int main(int argc, char **argv)
 		return refused((unsigned int)atoi(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "flood") == 0)
 		return flood((unsigned int)atoi(argv[2]));
-	fprintf(stderr, "usage: vsock_peer sink|source|echo|refused|flood PORT ...\n");
+	if (argc == 3 && strcmp(argv[1], "discard") == 0)
+		return discard((unsigned int)atoi(argv[2]));
+	if (argc == 4 && strcmp(argv[1], "blast") == 0)
+		return blast((unsigned int)atoi(argv[2]), strtoull(argv[3], NULL, 10));
+	if (argc == 3 && strcmp(argv[1], "pingpong") == 0)
+		return pingpong((unsigned int)atoi(argv[2]));
+	fprintf(stderr, "usage: vsock_peer sink|source|echo|refused|flood|discard|blast|pingpong "
+			"PORT ...\n");
 	return 2;
 }
