@@ -153,6 +153,7 @@ static int add_devices(void *fdt, const struct guest_params *params, char *err, 
 		TRY(fdt_property_string(fdt, "compatible", LISPVM_FDT_VIRTIO_MMIO));
 		TRY(fdt_property_u32(fdt, LISPVM_FDT_PROP_MSI_VECTOR, d->msi_vector));
 		TRY(fdt_property_u32(fdt, LISPVM_FDT_PROP_DEVICE_ID, d->device_id));
+		TRY(fdt_property_u32(fdt, LISPVM_FDT_PROP_NOTIFY_PORT, d->notify_port));
 		TRY(fdt_end_node(fdt));
 	}
 	TRY(fdt_end_node(fdt));

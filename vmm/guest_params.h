@@ -33,6 +33,7 @@ struct guest_device {
 	uint64_t size;
 	uint32_t device_id; /* VIRTIO_ID_* */
 	uint32_t msi_vector;
+	uint32_t notify_port; /* the port-I/O doorbell (abi.h) */
 };
 
 struct guest_program {

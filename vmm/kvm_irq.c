@@ -74,3 +74,16 @@ int kvm_irq_mmio_eventfd(struct kvm_vm *vm, uint64_t gpa, uint32_t len, int even
 	}
 	return 0;
 }
+
+int kvm_irq_pio_eventfd(struct kvm_vm *vm, uint16_t port, uint32_t len, int eventfd, char *err,
+			size_t err_size)
+{
+	struct kvm_ioeventfd io = {
+		.addr = port, .len = len, .fd = eventfd, .flags = KVM_IOEVENTFD_FLAG_PIO};
+
+	if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0) {
+		snprintf(err, err_size, "KVM_IOEVENTFD at port 0x%x: %s", port, strerror(errno));
+		return -1;
+	}
+	return 0;
+}

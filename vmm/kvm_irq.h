@@ -22,4 +22,9 @@ int kvm_irq_route_msi(struct kvm_vm *vm, uint32_t vector, int eventfd, char *err
 int kvm_irq_mmio_eventfd(struct kvm_vm *vm, uint64_t gpa, uint32_t len, int eventfd, char *err,
 			 size_t err_size);
 
+/* A guest OUT of `len` bytes to port signals eventfd instead of exiting
+ * to the VMM.  Returns 0, or -1 with the reason in err. */
+int kvm_irq_pio_eventfd(struct kvm_vm *vm, uint16_t port, uint32_t len, int eventfd, char *err,
+			size_t err_size);
+
 #endif

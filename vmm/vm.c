@@ -228,21 +228,25 @@ static uint64_t device_gpa(const struct vm *vm)
 	return LISPVM_VIRTIO_MMIO_BASE + vm->params.nr_devices * LISPVM_VIRTIO_MMIO_STRIDE;
 }
 
-/* The next device's registers, listed in the device tree with its kind
- * and the vector its irqfd raises; QueueNotify writes go to notify_fd. */
+/* The next device's registers, listed in the device tree with its kind,
+ * the vector its irqfd raises and its notify port; QueueNotify writes and
+ * the port's go to notify_fd. */
 static int add_device(struct vm *vm, uint32_t device_id, uint32_t vector, int irq_fd, int notify_fd)
 {
 	uint64_t gpa = device_gpa(vm);
+	uint16_t port = (uint16_t)(LISPVM_VIRTIO_NOTIFY_PORT_BASE + vm->params.nr_devices);
 
 	if (kvm_irq_route_msi(&vm->kvm, vector, irq_fd, vm->err, sizeof(vm->err)) < 0 ||
 	    kvm_irq_mmio_eventfd(&vm->kvm, gpa + VIRTIO_MMIO_QUEUE_NOTIFY, 4, notify_fd, vm->err,
-				 sizeof(vm->err)) < 0)
+				 sizeof(vm->err)) < 0 ||
+	    kvm_irq_pio_eventfd(&vm->kvm, port, 2, notify_fd, vm->err, sizeof(vm->err)) < 0)
 		return -1;
 	vm->params.devices[vm->params.nr_devices++] = (struct guest_device){
 		.gpa = gpa,
 		.size = LISPVM_VIRTIO_MMIO_SIZE,
 		.device_id = device_id,
 		.msi_vector = vector,
+		.notify_port = port,
 	};
 	return 0;
 }

@@ -28,7 +28,7 @@ enum vconsole_state { VCONSOLE_ABSENT, VCONSOLE_IDLE, VCONSOLE_LIVE, VCONSOLE_BR
 
 static struct {
 	enum vconsole_state state;
-	uint64_t gpa;
+	struct boot_device device; /* from the device tree */
 	struct virtio_mmio_device dev;
 	struct virtq_driver rx, tx;
 	char *buf;
@@ -47,7 +47,7 @@ void vconsole_configure(const struct boot_info *bi)
 
 	if (d == NULL)
 		return;
-	vc.gpa = d->gpa;
+	vc.device = *d;
 	vc.state = VCONSOLE_IDLE;
 }
 
@@ -76,7 +76,7 @@ static bool bring_up(void)
 		return false;
 	vc.state = VCONSOLE_BROKEN;
 	vc.buf_phys = pmem_alloc_zeroed_page();
-	if (vc.buf_phys == 0 || virtio_mmio_begin(&vc.dev, vc.gpa, VIRTIO_ID_CONSOLE) < 0 ||
+	if (vc.buf_phys == 0 || virtio_mmio_begin(&vc.dev, &vc.device) < 0 ||
 	    setup_queue(&vc.rx, LISPVM_VIRTIO_CONSOLE_RX) < 0 ||
 	    setup_queue(&vc.tx, LISPVM_VIRTIO_CONSOLE_TX) < 0)
 		return false;

@@ -27,12 +27,13 @@ static void set_status(struct virtio_mmio_device *d, uint32_t bits)
 	reg_write(d, VIRTIO_MMIO_STATUS, reg_read(d, VIRTIO_MMIO_STATUS) | bits);
 }
 
-int virtio_mmio_begin(struct virtio_mmio_device *d, uint64_t gpa, uint32_t device_id)
+int virtio_mmio_begin(struct virtio_mmio_device *d, const struct boot_device *b)
 {
-	d->regs = phys_to_virt(gpa);
+	d->regs = phys_to_virt(b->gpa);
+	d->notify_port = b->notify_port;
 	if (reg_read(d, VIRTIO_MMIO_MAGIC_VALUE) != MMIO_MAGIC ||
 	    reg_read(d, VIRTIO_MMIO_VERSION) != 2 ||
-	    reg_read(d, VIRTIO_MMIO_DEVICE_ID) != device_id)
+	    reg_read(d, VIRTIO_MMIO_DEVICE_ID) != b->device_id)
 		return -1;
 	reg_write(d, VIRTIO_MMIO_STATUS, 0);
 	set_status(d, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
@@ -86,5 +87,8 @@ void virtio_mmio_notify(struct virtio_mmio_device *d, unsigned int index)
 {
 	/* The ring writes must be visible before the device looks. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	reg_write(d, VIRTIO_MMIO_QUEUE_NOTIFY, index);
+	if (d->notify_port != 0)
+		__asm__ volatile("outw %w0, %w1" : : "a"((uint16_t)index), "Nd"(d->notify_port));
+	else
+		reg_write(d, VIRTIO_MMIO_QUEUE_NOTIFY, index);
 }

@@ -7,16 +7,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kernel/boot_info.h"
 #include "virtqueue.h"
 
 struct virtio_mmio_device {
 	volatile uint32_t *regs; /* the register page, mapped uncached */
+	uint16_t notify_port;	 /* lispvm's port-I/O doorbell, or 0 */
 };
 
-/* Checks the registers at gpa name a version-2 device of device_id,
- * resets it and agrees on VIRTIO_F_VERSION_1.  0, or -1 (no such device,
- * or it wants features we lack). */
-int virtio_mmio_begin(struct virtio_mmio_device *d, uint64_t gpa, uint32_t device_id);
+/* Checks the registers of the device tree's device b name a version-2
+ * device of its kind, resets it and agrees on VIRTIO_F_VERSION_1.  0, or
+ * -1 (no such device, or it wants features we lack). */
+int virtio_mmio_begin(struct virtio_mmio_device *d, const struct boot_device *b);
 
 /* Gives the device queue `index`, of `size` entries, laid out in the
  * zeroed, physically contiguous block at phys (virtq_layout(size)). 0,

@@ -37,7 +37,7 @@ enum vvsock_state { VVSOCK_ABSENT, VVSOCK_IDLE, VVSOCK_LIVE, VVSOCK_BROKEN };
 
 static struct {
 	enum vvsock_state state;
-	uint64_t gpa;
+	struct boot_device device; /* from the device tree */
 	struct virtio_mmio_device dev;
 	struct virtq_driver rx, tx, event;
 	uint32_t guest_cid;
@@ -57,7 +57,7 @@ void vvsock_configure(const struct boot_info *bi)
 
 	if (d == NULL)
 		return;
-	vv.gpa = d->gpa;
+	vv.device = *d;
 	vv.state = VVSOCK_IDLE;
 }
 
@@ -115,7 +115,7 @@ int vvsock_start(void)
 	if (vv.state != VVSOCK_IDLE)
 		return vv.state == VVSOCK_ABSENT ? -ENODEV : -EIO;
 	vv.state = VVSOCK_BROKEN;
-	if (virtio_mmio_begin(&vv.dev, vv.gpa, VIRTIO_ID_VSOCK) < 0 ||
+	if (virtio_mmio_begin(&vv.dev, &vv.device) < 0 ||
 	    setup_queue(&vv.rx, QUEUE_RX, RX_QUEUE_SIZE) < 0 ||
 	    setup_queue(&vv.tx, QUEUE_TX, TX_QUEUE_SIZE) < 0 ||
 	    setup_queue(&vv.event, QUEUE_EVENT, 4) < 0 || !alloc_buffers())

@@ -151,7 +151,7 @@ static void parse_devices(const void *fdt, int devices, struct boot_info *bi)
 	fdt_for_each_subnode(node, fdt, devices)
 	{
 		struct boot_device *d = &bi->devices[bi->nr_devices];
-		const fdt32_t *vector, *id;
+		const fdt32_t *vector, *id, *port;
 		int len, id_len;
 
 		if (fdt_node_check_compatible(fdt, node, LISPVM_FDT_VIRTIO_MMIO) != 0)
@@ -167,6 +167,10 @@ static void parse_devices(const void *fdt, int devices, struct boot_info *bi)
 			panic("device tree: bad virtio-mmio device");
 		d->msi_vector = fdt32_ld(vector);
 		d->device_id = fdt32_ld(id);
+		port = fdt_getprop(fdt, node, LISPVM_FDT_PROP_NOTIFY_PORT, &len);
+		d->notify_port = port != NULL && len == 4 && fdt32_ld(port) <= 0xffff
+					 ? (uint16_t)fdt32_ld(port)
+					 : 0;
 		bi->nr_devices++;
 	}
 }

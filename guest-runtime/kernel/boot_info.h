@@ -40,6 +40,7 @@ struct boot_device {
 	uint64_t gpa, size;
 	uint32_t device_id;
 	uint32_t msi_vector;
+	uint16_t notify_port; /* 0: notify through the QueueNotify register */
 };
 
 /* The program lispvm exec asked for.  The strings point into the device

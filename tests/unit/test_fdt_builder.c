@@ -135,6 +135,8 @@ static void check_devices(const void *fdt)
 	CHECK(vector != NULL && len == 4 && fdt32_to_cpu(*vector) == LISPVM_VIRTIO_CONSOLE_VECTOR);
 	id = fdt_getprop(fdt, d, LISPVM_FDT_PROP_DEVICE_ID, &len);
 	CHECK(id != NULL && len == 4 && fdt32_to_cpu(*id) == VIRTIO_ID_CONSOLE);
+	id = fdt_getprop(fdt, d, LISPVM_FDT_PROP_NOTIFY_PORT, &len);
+	CHECK(id != NULL && len == 4 && fdt32_to_cpu(*id) == LISPVM_VIRTIO_NOTIFY_PORT_BASE);
 }
 
 static void check_tree(const void *fdt)
@@ -185,7 +187,8 @@ int main(int argc, char **argv)
 		.devices = {{.gpa = LISPVM_VIRTIO_MMIO_BASE,
 			     .size = LISPVM_VIRTIO_MMIO_SIZE,
 			     .device_id = VIRTIO_ID_CONSOLE,
-			     .msi_vector = LISPVM_VIRTIO_CONSOLE_VECTOR}},
+			     .msi_vector = LISPVM_VIRTIO_CONSOLE_VECTOR,
+			     .notify_port = LISPVM_VIRTIO_NOTIFY_PORT_BASE}},
 		.nr_devices = 1,
 	};
 
