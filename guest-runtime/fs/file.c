@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "fs/file.h"
+#include "linux/epoll.h"
 
 #include <errno.h>
 #include <string.h>
@@ -34,6 +35,8 @@ void file_put(struct file *f)
 {
 	if (f == NULL || __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
+	if (f->epoll_watched)
+		epoll_file_released(f);
 	if (f->ops->release)
 		f->ops->release(f);
 	kfree(f->path);

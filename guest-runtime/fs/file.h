@@ -48,12 +48,13 @@ struct file_ops {
 struct file {
 	int refs;
 	const struct file_ops *ops;
-	uint32_t flags; /* O_ACCMODE, O_APPEND, O_NONBLOCK, O_DIRECTORY... */
-	bool stream;	/* no offset: console, pipes */
-	uint64_t pos;	/* read/write/lseek position */
-	uint64_t size;	/* for SEEK_END; updated by writers */
-	char *path;	/* absolute path it was opened by (procfs, readlink) */
-	void *priv;	/* the filesystem's */
+	uint32_t flags;	    /* O_ACCMODE, O_APPEND, O_NONBLOCK, O_DIRECTORY... */
+	bool stream;	    /* no offset: console, pipes */
+	bool epoll_watched; /* some epoll set has (had) it: tell epoll at release */
+	uint64_t pos;	    /* read/write/lseek position */
+	uint64_t size;	    /* for SEEK_END; updated by writers */
+	char *path;	    /* absolute path it was opened by (procfs, readlink) */
+	void *priv;	    /* the filesystem's */
 };
 
 struct file *file_alloc(const struct file_ops *ops, uint32_t flags, const char *path);

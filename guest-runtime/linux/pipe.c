@@ -177,9 +177,9 @@ static unsigned int pipe_poll(struct file *f)
 
 	if ((f->flags & O_ACCMODE) == O_RDONLY)
 		return (p->head != p->tail ? POLLIN | POLLRDNORM : 0) | (p->writers ? 0 : POLLHUP);
-	if (p->readers == 0)
-		return POLLERR;
-	return p->head - p->tail < PIPE_CAPACITY ? POLLOUT | POLLWRNORM : 0;
+	/* As Linux: writable while there is room, readers or not. */
+	return (p->head - p->tail < PIPE_CAPACITY ? POLLOUT | POLLWRNORM : 0) |
+	       (p->readers ? 0 : POLLERR);
 }
 
 static const struct file_ops pipe_ops = {

@@ -18,6 +18,7 @@
 #include "kernel/clock.h"
 #include "kernel/kheap.h"
 #include "linux/fd.h"
+#include "linux/poll_wait.h"
 #include "linux/clocks.h"
 #include "linux/process.h"
 #include "linux/scheduler.h"
@@ -25,9 +26,13 @@
 #include "linux/syscall.h"
 #include "linux/uaccess.h"
 
-#define NO_TIMEOUT   UINT64_MAX
 #define ALWAYS_READY (POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM)
 #define FD_SET_BITS  1024 /* glibc's FD_SETSIZE */
+
+unsigned int poll_file_ready(struct file *f)
+{
+	return f->ops->poll ? f->ops->poll(f) : ALWAYS_READY;
+}
 
 /* POLL* bits of fd that are ready, POLLNVAL for a bad descriptor. */
 static unsigned int fd_ready(int fd)
@@ -37,19 +42,17 @@ static unsigned int fd_ready(int fd)
 
 	if (f == NULL)
 		return POLLNVAL;
-	ready = f->ops->poll ? f->ops->poll(f) : ALWAYS_READY;
+	ready = poll_file_ready(f);
 	file_put(f);
 	return ready;
 }
 
-static uint64_t deadline_after(uint64_t timeout_ns)
+uint64_t poll_deadline_after(uint64_t timeout_ns)
 {
 	return timeout_ns == NO_TIMEOUT ? NO_DEADLINE : clock_monotonic_ns() + timeout_ns;
 }
 
-/* Nothing was ready: 0 to scan again (some file changed), or the
- * result the call ends with: nothing ready at the deadline, or -EINTR. */
-static int64_t wait_for_readiness(uint64_t timeout_ns, uint64_t deadline)
+int64_t poll_wait_for_readiness(uint64_t timeout_ns, uint64_t deadline)
 {
 	int64_t rc;
 
@@ -77,7 +80,7 @@ static int64_t poll_scan(struct pollfd *fds, uint32_t nfds)
 static int64_t do_poll(uint64_t ufds, uint64_t nfds_arg, uint64_t timeout_ns)
 {
 	uint32_t nfds = (uint32_t)nfds_arg; /* Linux's is an unsigned int */
-	uint64_t deadline = deadline_after(timeout_ns);
+	uint64_t deadline = poll_deadline_after(timeout_ns);
 	struct pollfd *fds;
 	int64_t ready, rc;
 
@@ -91,7 +94,7 @@ static int64_t do_poll(uint64_t ufds, uint64_t nfds_arg, uint64_t timeout_ns)
 		return -EFAULT;
 	}
 	while ((ready = poll_scan(fds, nfds)) == 0) {
-		if ((rc = wait_for_readiness(timeout_ns, deadline)) != 0) {
+		if ((rc = poll_wait_for_readiness(timeout_ns, deadline)) != 0) {
 			ready = rc > 0 ? 0 : rc;
 			break;
 		}
@@ -109,7 +112,7 @@ SYSCALL_DEFINE(poll)
 	return do_poll(a0, a1, timeout_ms < 0 ? NO_TIMEOUT : (uint64_t)timeout_ms * 1000000);
 }
 
-static int timespec_ns(uint64_t uts, uint64_t *ns)
+int poll_timespec_ns(uint64_t uts, uint64_t *ns)
 {
 	struct __kernel_timespec ts;
 
@@ -128,7 +131,7 @@ static int timespec_ns(uint64_t uts, uint64_t *ns)
 SYSCALL_DEFINE(ppoll)
 {
 	uint64_t ns;
-	int rc = timespec_ns(a2, &ns);
+	int rc = poll_timespec_ns(a2, &ns);
 
 	if (rc < 0 || (rc = signal_mask_for_wait(a3, a4)) < 0)
 		return rc;
@@ -170,7 +173,7 @@ static int64_t select_scan(int nfds, const uint64_t in[3][FD_SET_WORDS],
 static int64_t select_sets(int nfds, uint64_t sets[3], uint64_t timeout_ns)
 {
 	uint64_t in[3][FD_SET_WORDS] = {{0}}, out[3][FD_SET_WORDS],
-		 deadline = deadline_after(timeout_ns), words;
+		 deadline = poll_deadline_after(timeout_ns), words;
 	int64_t ready, rc;
 
 	if (nfds < 0)
@@ -182,7 +185,7 @@ static int64_t select_sets(int nfds, uint64_t sets[3], uint64_t timeout_ns)
 		if (sets[s] && copy_from_user(in[s], sets[s], words * 8) < 0)
 			return -EFAULT;
 	while ((ready = select_scan(nfds, (const uint64_t(*)[FD_SET_WORDS])in, out)) == 0) {
-		if ((rc = wait_for_readiness(timeout_ns, deadline)) != 0) {
+		if ((rc = poll_wait_for_readiness(timeout_ns, deadline)) != 0) {
 			if (rc < 0)
 				return rc; /* the sets are left as they were, as Linux does */
 			break;
@@ -217,7 +220,7 @@ SYSCALL_DEFINE(pselect6)
 	struct {
 		uint64_t mask, size;
 	} sigmask = {0, 0};
-	int rc = timespec_ns(a4, &ns);
+	int rc = poll_timespec_ns(a4, &ns);
 
 	if (rc < 0)
 		return rc;

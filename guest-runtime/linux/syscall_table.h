@@ -161,6 +161,12 @@
 	X(__NR_poll, poll)                                                                         \
 	X(__NR_ppoll, ppoll)                                                                       \
 	X(__NR_select, select)                                                                     \
+	X(__NR_epoll_create, epoll_create)                                                         \
+	X(__NR_epoll_create1, epoll_create1)                                                       \
+	X(__NR_epoll_ctl, epoll_ctl)                                                               \
+	X(__NR_epoll_wait, epoll_wait)                                                             \
+	X(__NR_epoll_pwait, epoll_pwait)                                                           \
+	X(__NR_epoll_pwait2, epoll_pwait2)                                                         \
 	X(__NR_pselect6, pselect6)                                                                 \
 	X(__NR_wait4, wait4)                                                                       \
 	X(__NR_waitid, waitid)                                                                     \

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Readiness (poll, select), in-kernel copies (sendfile, copy_file_range),
+// Readiness (poll, select, epoll), in-kernel copies (sendfile, copy_file_range),
 // signal state (sigaction, sigprocmask, sigaltstack), statfs and the wait
 // calls of a process without children.
 #define _GNU_SOURCE
@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <stdio.h>
 #include <sys/select.h>
+#include <sys/epoll.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -69,6 +70,58 @@ static void readiness(void)
 	t_eq("poll_hup_with_data", pfd[0].revents, POLLIN | POLLHUP);
 	close(p[0]);
 	close(f);
+}
+
+// Level-triggered readiness through epoll, entries of closed files
+// dropped, EPOLLONESHOT, and the errors of epoll_ctl.
+static void epolls(void)
+{
+	struct epoll_event ev, out[4];
+	char path[PATH_MAX];
+	int ep, p[2], f, n;
+
+	ep = t_ok("epoll_create1", epoll_create1(EPOLL_CLOEXEC));
+	if (ep < 0 || t_ok("epoll_pipe", pipe(p)) < 0)
+		return;
+	t_check("epoll_cloexec", fcntl(ep, F_GETFD) == FD_CLOEXEC, "flags %d", fcntl(ep, F_GETFD));
+	ev = (struct epoll_event){.events = EPOLLIN, .data.u64 = 7};
+	t_ok("epoll_add_read_end", epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev));
+	t_err("epoll_add_twice", epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), EEXIST);
+	t_eq("epoll_nothing_ready", epoll_wait(ep, out, 4, 0), 0);
+	t_eq("epoll_write", write(p[1], "x", 1), 1);
+	n = epoll_wait(ep, out, 4, 0);
+	t_check("epoll_readable", n == 1 && out[0].events == EPOLLIN && out[0].data.u64 == 7,
+		"n %d events %#x data %llu", n, n > 0 ? out[0].events : 0,
+		n > 0 ? (unsigned long long)out[0].data.u64 : 0);
+	t_eq("epoll_level_triggered", epoll_wait(ep, out, 4, 0), 1);
+	t_eq("epoll_poll_on_epoll_fd", poll(&(struct pollfd){.fd = ep, .events = POLLIN}, 1, 0), 1);
+	ev = (struct epoll_event){.events = EPOLLIN | EPOLLONESHOT, .data.u64 = 8};
+	t_ok("epoll_mod_oneshot", epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev));
+	t_eq("epoll_oneshot_once", epoll_wait(ep, out, 4, 0), 1);
+	t_eq("epoll_oneshot_then_quiet", epoll_wait(ep, out, 4, 0), 0);
+	t_ok("epoll_mod_rearms", epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev));
+	t_eq("epoll_rearmed", epoll_wait(ep, out, 4, 0), 1);
+	t_ok("epoll_del", epoll_ctl(ep, EPOLL_CTL_DEL, p[0], NULL));
+	t_err("epoll_del_twice", epoll_ctl(ep, EPOLL_CTL_DEL, p[0], NULL), ENOENT);
+	t_err("epoll_mod_missing", epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev), ENOENT);
+	ev = (struct epoll_event){.events = EPOLLOUT, .data.u64 = 9};
+	t_ok("epoll_add_write_end", epoll_ctl(ep, EPOLL_CTL_ADD, p[1], &ev));
+	close(p[0]);
+	n = epoll_wait(ep, out, 4, 0);
+	t_check("epoll_reader_gone", n == 1 && out[0].events == (EPOLLOUT | EPOLLERR),
+		"n %d events %#x", n, n > 0 ? out[0].events : 0);
+	close(p[1]);
+	t_eq("epoll_closed_entry_dropped", epoll_wait(ep, out, 4, 0), 0);
+	f = t_ok("epoll_open_file", open(t_path(path, "epoll.txt"), O_RDWR | O_CREAT | O_TRUNC, 0644));
+	t_err("epoll_regular_file", epoll_ctl(ep, EPOLL_CTL_ADD, f, &ev), EPERM);
+	t_err("epoll_self", epoll_ctl(ep, EPOLL_CTL_ADD, ep, &ev), EINVAL);
+	t_err("epoll_bad_fd", epoll_ctl(ep, EPOLL_CTL_ADD, 999, &ev), EBADF);
+	t_err("epoll_not_epoll", epoll_ctl(f, EPOLL_CTL_ADD, ep, &ev), EINVAL);
+	t_err("epoll_wait_zero_max", epoll_wait(ep, out, 0, 0), EINVAL);
+	t_err("epoll_create_zero", epoll_create(0), EINVAL);
+	t_eq("epoll_timeout", epoll_wait(ep, out, 4, 20), 0);
+	close(f);
+	close(ep);
 }
 
 static void copies(void)
@@ -324,6 +377,7 @@ static void futexes(void)
 void group_io(void)
 {
 	readiness();
+	epolls();
 	copies();
 	signal_state();
 	filesystems();

@@ -142,7 +142,7 @@ def guest_to_host(lispvm, peer, tmp):
 
 @with_tmp
 def concurrent_streams(lispvm, peer, tmp):
-    """64 streams open at once, served by one guest thread with poll (and
+    """64 streams open at once, served by one guest thread with epoll (and
     a CID of our choosing, which guest and VMM must agree on)."""
     g = Guest(lispvm, peer, tmp, "echo", "5001", "64", cid=77)
     expect(g.line() == "listening", "no listener")

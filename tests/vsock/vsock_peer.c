@@ -5,7 +5,7 @@
  *                      "<bytes> <sha256>\n" on it, close
  *   source PORT BYTES  connect to host port PORT, send BYTES of
  *                      pseudo-random data, close; print "<bytes> <sha256>"
- *   echo PORT N        serve N streams at once with poll(2): each gets
+ *   echo PORT N        serve N streams at once with epoll: each gets
  *                      back what it sent, once it has shut its side
  *   refused PORT       connect to host port PORT, where nobody listens;
  *                      print the errno name, then wait for stdin's end
@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
@@ -184,51 +185,61 @@ static void serve_readable(struct echo_conn *c)
 	c->len += (size_t)n;
 }
 
-/* One thread, every stream in one poll set, non-blocking throughout. */
+static void watch(int ep, int op, int fd, uint32_t events, int index)
+{
+	struct epoll_event ev = {.events = events, .data.u32 = (uint32_t)index};
+
+	if (epoll_ctl(ep, op, fd, &ev) < 0)
+		die("epoll_ctl");
+}
+
+/* One thread, every stream in one epoll set, non-blocking throughout. */
 static int echo(unsigned int port, int count)
 {
 	struct echo_conn *conns = calloc((size_t)count, sizeof(*conns));
-	struct pollfd *fds = calloc((size_t)count + 1, sizeof(*fds));
-	int l = listen_on(port, count), accepted = 0, finished = 0;
+	int l = listen_on(port, count), ep = epoll_create1(EPOLL_CLOEXEC), accepted = 0,
+	    finished = 0;
 
-	if (conns == NULL || fds == NULL)
-		die("calloc");
+	if (conns == NULL || ep < 0)
+		die("setup");
 	fcntl(l, F_SETFL, O_NONBLOCK);
+	watch(ep, EPOLL_CTL_ADD, l, EPOLLIN, -1);
 	while (finished < count) {
-		fds[0] = (struct pollfd){.fd = accepted < count ? l : -1, .events = POLLIN};
-		for (int i = 0; i < accepted; i++) {
-			struct echo_conn *c = &conns[i];
+		struct epoll_event ev[16];
+		int n = epoll_wait(ep, ev, 16, -1);
 
-			fds[i + 1] = (struct pollfd){.fd = c->fd,
-						     .events = c->done_reading ? POLLOUT : POLLIN};
-		}
-		if (poll(fds, (nfds_t)accepted + 1, -1) < 0)
-			die("poll");
-		if (fds[0].revents & POLLIN) {
-			int fd = accept4(l, NULL, NULL, SOCK_NONBLOCK);
+		if (n < 0)
+			die("epoll_wait");
+		for (int e = 0; e < n; e++) {
+			struct echo_conn *c;
+			ssize_t w;
 
-			if (fd < 0 && errno != EAGAIN)
-				die("accept4");
-			if (fd >= 0)
-				conns[accepted++].fd = fd;
-		}
-		for (int i = 0; i < accepted; i++) {
-			struct echo_conn *c = &conns[i];
+			if ((int)ev[e].data.u32 == -1) {
+				int fd = accept4(l, NULL, NULL, SOCK_NONBLOCK);
 
-			if (c->fd < 0 || !fds[i + 1].revents)
-				continue;
-			if (!c->done_reading) {
-				serve_readable(c);
+				if (fd < 0 && errno != EAGAIN)
+					die("accept4");
+				if (fd >= 0 && accepted < count) {
+					conns[accepted].fd = fd;
+					watch(ep, EPOLL_CTL_ADD, fd, EPOLLIN, accepted++);
+				}
 				continue;
 			}
-			ssize_t n = write(c->fd, c->buf + c->sent, c->len - c->sent);
-
-			if (n < 0 && errno != EAGAIN)
+			c = &conns[ev[e].data.u32];
+			if (!c->done_reading) {
+				serve_readable(c);
+				if (c->done_reading)
+					watch(ep, EPOLL_CTL_MOD, c->fd, EPOLLOUT,
+					      (int)ev[e].data.u32);
+				continue;
+			}
+			w = write(c->fd, c->buf + c->sent, c->len - c->sent);
+			if (w < 0 && errno != EAGAIN)
 				die("write");
-			if (n > 0)
-				c->sent += (size_t)n;
+			if (w > 0)
+				c->sent += (size_t)w;
 			if (c->sent == c->len) {
-				close(c->fd);
+				close(c->fd); /* leaves the epoll set with it */
 				c->fd = -1;
 				finished++;
 			}
