@@ -112,7 +112,8 @@ static void epolls(void)
 		"n %d events %#x", n, n > 0 ? out[0].events : 0);
 	close(p[1]);
 	t_eq("epoll_closed_entry_dropped", epoll_wait(ep, out, 4, 0), 0);
-	f = t_ok("epoll_open_file", open(t_path(path, "epoll.txt"), O_RDWR | O_CREAT | O_TRUNC, 0644));
+	f = t_ok("epoll_open_file",
+		 open(t_path(path, "epoll.txt"), O_RDWR | O_CREAT | O_TRUNC, 0644));
 	t_err("epoll_regular_file", epoll_ctl(ep, EPOLL_CTL_ADD, f, &ev), EPERM);
 	t_err("epoll_self", epoll_ctl(ep, EPOLL_CTL_ADD, ep, &ev), EINVAL);
 	t_err("epoll_bad_fd", epoll_ctl(ep, EPOLL_CTL_ADD, 999, &ev), EBADF);
