@@ -13,6 +13,7 @@
 #include <lispvm/abi.h>
 
 #include "fault_report.h"
+#include "guest_pagewalk.h"
 #include "host_signals.h"
 #include "log.h"
 #include "run_deadline.h"
@@ -182,6 +183,40 @@ static int64_t hc_copy(struct hypercall_context *ctx, const struct lispvm_hyperc
 	return 0;
 }
 
+/* Page by page, each side translated through the guest's tables and the
+ * result through the checked accessor; it stops, without an error, at the
+ * first page the guest itself must handle. */
+static int64_t hc_copy_virtual(struct hypercall_context *ctx, const struct lispvm_hypercall *req)
+{
+	uint64_t dst = req->args[0], src = req->args[1], len = req->args[2], pml4 = req->args[3];
+	bool dst_user = req->args[4] & LISPVM_COPY_DST_USER,
+	     src_user = req->args[4] & LISPVM_COPY_SRC_USER;
+	uint64_t done = 0;
+
+	if (len > LISPVM_COPY_VIRTUAL_MAX)
+		len = LISPVM_COPY_VIRTUAL_MAX; /* bounds the time this exit takes */
+	while (done < len) {
+		uint64_t dgpa, sgpa, dleft, sleft, chunk = len - done;
+		uint8_t *d, *s;
+
+		if (guest_translate(ctx->mem, pml4, dst + done, true, dst_user, &dgpa, &dleft) <
+			    0 ||
+		    guest_translate(ctx->mem, pml4, src + done, false, src_user, &sgpa, &sleft) < 0)
+			break;
+		if (chunk > dleft)
+			chunk = dleft;
+		if (chunk > sleft)
+			chunk = sleft;
+		d = guest_memory_access(ctx->mem, dgpa, chunk, GUEST_WRITE);
+		s = guest_memory_access(ctx->mem, sgpa, chunk, GUEST_READ);
+		if (d == NULL || s == NULL)
+			break; /* an image's page as dst, or no memory: the guest's CPU copy says */
+		memmove(d, s, chunk);
+		done += chunk;
+	}
+	return (int64_t)done;
+}
+
 /* Each range is checked as a whole, then dropped: the next guest access
  * finds a fresh zero page (MAP_PRIVATE anonymous memory) and KVM's MMU
  * notifier has already unmapped the old one from the guest. */
@@ -278,6 +313,7 @@ static const struct hypercall_entry hypercall_table[LISPVM_HC_COUNT] = {
 	[LISPVM_HC_HOST_SIGNALS] = {"host_signals", hc_host_signals},
 	[LISPVM_HC_COPY] = {"copy", hc_copy},
 	[LISPVM_HC_DISCARD] = {"discard", hc_discard},
+	[LISPVM_HC_COPY_VIRTUAL] = {"copy_virtual", hc_copy_virtual},
 };
 
 void hypercall_dispatch(struct hypercall_context *ctx, uint32_t request_gpa)

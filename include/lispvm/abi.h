@@ -87,6 +87,15 @@ enum lispvm_hypercall_nr {
 	 * mapping), so they cost it nothing until touched again, and they
 	 * read back as zero.  ret 0. */
 	LISPVM_HC_DISCARD = 9,
+	/* A copy between guest-virtual ranges, in the guest's own page tables:
+	 * args[0] = dst, args[1] = src, args[2] = length, args[3] = the gpa of
+	 * the PML4 (CR3), args[4] = LISPVM_COPY_*_USER flags.  The host walks
+	 * the tables as the CPU would (present; writable for dst; user when
+	 * the flag says so) and copies up to the first page it cannot use;
+	 * ret = the bytes copied.  The guest copies the rest itself (its
+	 * fault handling pages in or gives EFAULT), then asks again: a copy
+	 * costs the guest one exit and no page walk of its own. */
+	LISPVM_HC_COPY_VIRTUAL = 10,
 	LISPVM_HC_COUNT
 };
 
@@ -98,6 +107,11 @@ struct lispvm_hypercall {
 };
 
 #define LISPVM_RANDOM_MAX 256
+
+#define LISPVM_COPY_DST_USER (1u << 0)
+#define LISPVM_COPY_SRC_USER (1u << 1)
+/* LISPVM_HC_COPY_VIRTUAL copies at most this much per call. */
+#define LISPVM_COPY_VIRTUAL_MAX (1ull << 30)
 
 #define LISPVM_COPY_MAX_SEGMENTS 64
 struct lispvm_copy_segment {
