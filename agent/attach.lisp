@@ -32,7 +32,10 @@
    (text :initform (make-string 0) :accessor input-text)
    (pos :initform 0 :accessor input-pos)
    (eof :initform nil :accessor input-eof)
-   (output :initarg :output :reader output)))
+   (output :initarg :output :reader output)
+   ;; The REPL and the threads it interrupts all write here.
+   (output-lock :initform (sb-thread:make-mutex :name "lispvm attach output")
+                :reader output-lock)))
 
 (defun feed (stream line)
   "Adds LINE and a newline to what STREAM has to read."
@@ -48,6 +51,11 @@
     (sb-thread:condition-broadcast (input-ready stream))))
 
 (defmethod sb-gray:stream-read-char ((stream session-stream))
+  ;; As a terminal's: the debugger and the inspector print a prompt and
+  ;; read without finishing their output.  Not under the input lock, which
+  ;; the reader thread needs even while the client does not read.
+  (unless (sb-gray:stream-listen stream)
+    (ignore-errors (finish-output stream)))
   (sb-thread:with-mutex ((input-lock stream))
     (loop
       (when (< (input-pos stream) (length (input-text stream)))
@@ -55,9 +63,6 @@
                   (incf (input-pos stream)))))
       (when (input-eof stream)
         (return :eof))
-      ;; As a terminal's: the debugger and the inspector print a prompt
-      ;; and read without finishing their output.
-      (ignore-errors (finish-output (output stream)))
       (sb-thread:condition-wait (input-ready stream) (input-lock stream)))))
 
 (defmethod sb-gray:stream-unread-char ((stream session-stream) character)
@@ -82,11 +87,14 @@
     (setf (input-text stream) (make-string 0) (input-pos stream) 0))
   nil)
 
+(defmacro with-output ((stream) &body body)
+  `(sb-thread:with-recursive-lock ((output-lock ,stream)) ,@body))
+
 (defmethod sb-gray:stream-write-char ((stream session-stream) character)
-  (write-char character (output stream)))
+  (with-output (stream) (write-char character (output stream))))
 
 (defmethod sb-gray:stream-write-string ((stream session-stream) string &optional (start 0) end)
-  (write-string string (output stream) :start start :end end))
+  (with-output (stream) (write-string string (output stream) :start start :end end)))
 
 (defmethod sb-gray:stream-line-column ((stream session-stream))
   (sb-kernel:charpos (output stream)))
@@ -95,10 +103,10 @@
   nil)
 
 (defmethod sb-gray:stream-force-output ((stream session-stream))
-  (force-output (output stream)))
+  (with-output (stream) (force-output (output stream))))
 
 (defmethod sb-gray:stream-finish-output ((stream session-stream))
-  (finish-output (output stream)))
+  (with-output (stream) (finish-output (output stream))))
 
 ;;; ---- sessions ----
 
@@ -170,8 +178,32 @@ seconds; the current thread runs it itself."
   (let ((thread (if id (find-thread id) (session-repl-thread session)))
         (out *standard-output*))
     (format out "~&Backtrace of thread ~a (~a):~%" (thread-id thread) (sb-thread:thread-name thread))
-    (in-thread thread (lambda () (sb-debug:print-backtrace :stream out :count count)))
+    ;; In the target thread, where the program's handlers (or, under
+    ;; --script, its exit on any error) would see our errors.
+    (in-thread thread (lambda ()
+                        (handler-case (sb-debug:print-backtrace :stream out :count count)
+                          (error () nil))))
     (finish-output out)))
+
+(defun stop-here (session reason &key (abort-resumes t))
+  "The debugger, in this thread, on the session; CONTINUE resumes the
+thread.  In a thread of the program the innermost ABORT resumes it too:
+SBCL's debugger aborts at the end of its input (a detach), which must
+not end a thread of the program.  The REPL's own thread keeps its ABORT,
+back to the prompt."
+  (flet ((debug ()
+           (invoke-debugger (make-condition 'simple-condition :format-control reason
+                                                               :format-arguments nil))))
+    (with-session-io (session)
+      (restart-case (if abort-resumes
+                        (restart-case (debug)
+                          (abort ()
+                            :report "Resume this thread (the next ABORT is the program's own)."
+                            nil))
+                        (debug))
+        (continue ()
+          :report "Resume this thread where it was."
+          nil)))))
 
 (defun debug-thread (session thread reason)
   "THREAD enters SBCL's debugger on the session; the REPL waits until it
@@ -179,19 +211,15 @@ leaves (a CONTINUE restart resumes the thread where it was)."
   (setf (session-target session) thread)
   (unwind-protect
        (in-thread thread
-                  (lambda ()
-                    (with-session-io (session)
-                      (with-simple-restart (continue "Resume thread ~a." (thread-id thread))
-                        (invoke-debugger (make-condition 'simple-condition
-                                                         :format-control reason
-                                                         :format-arguments nil)))))
+                  (lambda () (stop-here session reason))
                   :timeout nil)
     (setf (session-target session) nil)))
 
 (defun interrupt-thread (session id)
   (let ((thread (find-thread id)))
-    (when (eq thread (session-repl-thread session))
-      (error "That is this session's own thread."))
+    (when (or (eq thread (session-repl-thread session))
+              (eql 0 (search "lispvm attach" (or (sb-thread:thread-name thread) ""))))
+      (error "Thread ~a is the attach agent's own." id))
     (debug-thread session thread
                   (format nil "Thread ~a (~a) interrupted by lispvm attach."
                           (thread-id thread) (sb-thread:thread-name thread)))))
@@ -256,53 +284,63 @@ Ctrl-C interrupts the evaluation in progress into the debugger.")
     (when (and thread (sb-thread:thread-alive-p thread))
       (sb-thread:interrupt-thread
        thread (lambda ()
-                (with-session-io (session)
-                  (with-simple-restart (continue "Resume the interrupted evaluation.")
-                    (invoke-debugger (make-condition 'simple-condition
-                                                     :format-control "Interrupted by Ctrl-C."
-                                                     :format-arguments nil)))))))))
+                (stop-here session "Interrupted by Ctrl-C."
+                           :abort-resumes (not (eq thread (session-repl-thread session)))))))))
 
 (defun read-lines (session)
   "The reader thread: lines to the session's input, ETX lines as
-interrupts, until the peer goes."
+interrupts, until the peer goes (or the stream fails: under --script an
+error left unhandled here would end the program)."
   (unwind-protect
-       (loop for line = (read-line (session-stream session) nil nil)
-             while line
-             do (if (string= (string-right-trim '(#\Return) line) (string +interrupt-char+))
-                    (interrupt-session session)
-                    (feed (session-io session) line)))
+       (handler-case
+           (loop for line = (read-line (session-stream session) nil nil)
+                 while line
+                 do (if (string= (string-right-trim '(#\Return) line)
+                                 (string +interrupt-char+))
+                        (interrupt-session session)
+                        (feed (session-io session) line)))
+         (error () nil))
     (end-input (session-io session))))
 
-(defun resume-target (session)
-  "A session that ends leaves no thread stopped in its debugger."
-  (let ((thread (session-target session)))
-    (when (and thread (sb-thread:thread-alive-p thread))
-      (ignore-errors
-       (sb-thread:interrupt-thread
-        thread (lambda () (let ((r (find-restart 'continue))) (when r (invoke-restart r)))))))))
-
 (defun serve (socket)
-  (let* ((stream (sb-bsd-sockets:socket-make-stream socket :input t :output t
-                                                           :element-type 'character
-                                                           :external-format :utf-8
-                                                           :buffering :full))
+  (let* ((stream (sb-bsd-sockets:socket-make-stream
+                  socket :input t :output t :element-type 'character
+                         :external-format '(:utf-8 :replacement #\?) :buffering :full))
          (session (%make-session :socket socket :stream stream
-                                 :io (make-instance 'session-stream :output stream))))
+                                 :io (make-instance 'session-stream :output stream)))
+         (reader nil))
     (setf (session-repl-thread session) sb-thread:*current-thread*)
-    (sb-thread:make-thread #'read-lines :name "lispvm attach reader" :arguments (list session))
-    (unwind-protect (ignore-errors (repl session))
-      (resume-target session)
+    (unwind-protect
+         (progn
+           (setf reader (sb-thread:make-thread #'read-lines :name "lispvm attach reader"
+                                                            :arguments (list session)))
+           ;; Errors in forms go to the debugger; only the client's
+           ;; stream failing (it went away) ends the session.
+           (block session
+             (handler-bind ((stream-error
+                              (lambda (e)
+                                (when (eq (stream-error-stream e) stream)
+                                  (return-from session)))))
+               (repl session))))
       (ignore-errors (finish-output stream))
-      (sb-bsd-sockets:socket-close socket :abort t))))
+      ;; The reader sees its end before the descriptor goes away.
+      (ignore-errors (sb-bsd-sockets:socket-shutdown socket :direction :io))
+      (when reader
+        (ignore-errors (sb-thread:join-thread reader :default nil)))
+      (ignore-errors (sb-bsd-sockets:socket-close socket :abort t)))))
 
 (defvar *listener* nil)
 
 (defun accept-loop (listener)
-  (loop
-    (let ((socket (handler-case (sb-bsd-sockets:socket-accept listener)
-                    (error () (return)))))   ; closed by STOP
-      (when socket
-        (sb-thread:make-thread #'serve :name "lispvm attach session" :arguments (list socket))))))
+  (loop while (eq listener *listener*)
+        do (handler-case
+               (let ((socket (sb-bsd-sockets:socket-accept listener)))
+                 (when socket
+                   (sb-thread:make-thread #'serve :name "lispvm attach session"
+                                                  :arguments (list socket))))
+             ;; A transient failure (no memory, no descriptor) is not the
+             ;; end of attaching; STOP is.
+             (error () (sleep 0.1)))))
 
 (defun start (&key (port 1025))
   "Listens for lispvm attach on vsock PORT, in a thread of its own."

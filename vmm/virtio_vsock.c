@@ -59,7 +59,7 @@ struct vsock_conn {
 	uint8_t *buf;
 	uint32_t buf_head, buf_len;
 	uint32_t fwd_cnt, fwd_cnt_told;
-	bool host_readable, host_eof, guest_done_sending;
+	bool host_readable, host_eof, guest_done_sending, guest_closed;
 	char line[VSOCK_HANDSHAKE_MAX];
 	unsigned int line_len;
 };
@@ -113,7 +113,8 @@ static uint32_t peer_credit(const struct vsock_conn *c)
  * and the guest has room for, not yet known to have nothing waiting. */
 static bool wants_host_bytes(const struct vsock_conn *c)
 {
-	return c->state == CONN_ESTABLISHED && c->fd >= 0 && !c->host_eof && peer_credit(c) > 0;
+	return c->state == CONN_ESTABLISHED && c->fd >= 0 && !c->host_eof && !c->guest_closed &&
+	       peer_credit(c) > 0;
 }
 
 static void owe_reset(struct virtio_vsock *v, uint32_t local, uint32_t peer)
@@ -180,10 +181,14 @@ static void flush_to_host(struct vsock_conn *c)
 		c->buf_len -= (uint32_t)n;
 		c->fwd_cnt += (uint32_t)n;
 	}
-	if (c->fwd_cnt - c->fwd_cnt_told >= VSOCK_CONN_BUF / 4)
+	/* A guest that closed has no socket left to take credit: it would
+	 * answer with RST. */
+	if (c->fwd_cnt - c->fwd_cnt_told >= VSOCK_CONN_BUF / 4 && !c->guest_closed)
 		c->owe |= OWE_CREDIT;
 	if (c->guest_done_sending)
 		shutdown(c->fd, SHUT_WR);
+	if (c->guest_closed)
+		abort_conn(c); /* all delivered: the peer reads it, then EOF */
 }
 
 /* The guest asked for host port `local`: the Unix socket path_local. */
@@ -321,9 +326,13 @@ static void guest_shutdown(struct vsock_conn *c, uint32_t flags)
 		if (c->buf_len == 0)
 			shutdown(c->fd, SHUT_WR);
 	}
-	/* Both directions: the guest closed and waits for our RST. */
-	if ((flags & VIRTIO_VSOCK_SHUTDOWN_RCV) && (flags & VIRTIO_VSOCK_SHUTDOWN_SEND))
-		abort_conn(c);
+	/* Both directions: the guest closed and waits for our RST, which
+	 * comes once what it sent has reached the host reader. */
+	if ((flags & VIRTIO_VSOCK_SHUTDOWN_RCV) && (flags & VIRTIO_VSOCK_SHUTDOWN_SEND)) {
+		c->guest_closed = true;
+		if (c->buf_len == 0)
+			abort_conn(c);
+	}
 }
 
 static void host_accepted(struct vsock_conn *c)
@@ -555,6 +564,8 @@ static uint32_t put_data(struct virtio_vsock *v, const struct virtq_chain *ch)
 			room -= len;
 			skip = 0;
 		}
+		if (n == 0)
+			continue; /* no room in this buffer: not an end of file */
 		got = readv(c->fd, iov, (int)n);
 		if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
 			c->host_readable = false;
@@ -771,11 +782,17 @@ static int listen_at(struct virtio_vsock *v, const char *path, char *err, size_t
 	v->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (v->listen_fd < 0 || bind(v->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		snprintf(err, err_size, "--vsock %s: %s", path, strerror(errno));
+		/* Not ours: close must not remove what is there. */
+		if (v->listen_fd >= 0)
+			close(v->listen_fd);
+		v->listen_fd = -1;
 		return -1;
 	}
 	if (listen(v->listen_fd, 64) < 0) {
 		snprintf(err, err_size, "--vsock %s: listen: %s", path, strerror(errno));
 		unlink(path);
+		close(v->listen_fd);
+		v->listen_fd = -1;
 		return -1;
 	}
 	return 0;

@@ -47,6 +47,7 @@ static struct {
 	uint32_t tx_data_free;
 	uint64_t tx_control_free;
 	uint16_t tx_slot[TX_QUEUE_SIZE]; /* by head: data slot, or control + TX_DATA_SLOTS */
+	bool freed_unseen;		 /* buffers came back since the socket layer heard */
 } vv;
 
 const char vvsock_tx_chan;
@@ -127,9 +128,8 @@ int vvsock_start(void)
 	return 0;
 }
 
-/* Takes back the buffers of packets the device has sent; whether there
- * were any. */
-static bool reclaim_tx(void)
+/* Takes back the buffers of packets the device has sent. */
+static void reclaim_tx(void)
 {
 	uint16_t head, slot;
 	uint32_t written;
@@ -144,9 +144,16 @@ static bool reclaim_tx(void)
 		vv.tx_slot[head] = NO_SLOT;
 		freed = true;
 	}
-	if (freed)
+	if (freed) {
 		sched_wake_all(&vvsock_tx_chan);
-	return freed;
+		sched_wake_all(&sched_poll_chan); /* writable again */
+		vv.freed_unseen = true;
+	}
+}
+
+bool vvsock_can_send_data(void)
+{
+	return vv.state == VVSOCK_LIVE && (vv.tx_data_free != 0 || virtq_driver_has_used(&vv.tx));
 }
 
 /* A free buffer for a packet with len bytes of payload: its slot number
@@ -239,8 +246,12 @@ void vvsock_interrupt(void)
 {
 	if (vv.state != VVSOCK_LIVE)
 		return;
-	/* Not from vvsock_send, which vsock_transmit_done calls. */
-	if (reclaim_tx())
+	reclaim_tx();
+	/* Here, not in reclaim_tx: vsock_transmit_done sends, and sending
+	 * reclaims. */
+	if (vv.freed_unseen) {
+		vv.freed_unseen = false;
 		vsock_transmit_done();
+	}
 	receive();
 }

@@ -38,6 +38,9 @@ uint32_t vvsock_guest_cid(void);
  * vvsock_tx_chan), -EFAULT. */
 int vvsock_send(struct virtio_vsock_hdr *h, const void *data, uint32_t len);
 
+/* Whether a data packet would find a transmit buffer now. */
+bool vvsock_can_send_data(void);
+
 /* Woken when transmit buffers free up. */
 extern const char vvsock_tx_chan;
 

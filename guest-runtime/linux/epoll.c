@@ -34,6 +34,7 @@
 #include "linux/uaccess.h"
 
 #define EPOLL_DEV	0x000d
+#define EP_MAX_NESTS	4
 #define EP_MAX_EVENTS	(INT32_MAX / (int)sizeof(struct epoll_event))
 #define ALWAYS_REPORTED (EPOLLERR | EPOLLHUP)
 #define EVENT_BITS                                                                                 \
@@ -56,6 +57,7 @@ struct epoll {
 };
 
 static const struct file_ops epoll_ops;
+static unsigned int scan_ready(struct epoll *ep, struct file *f);
 static struct epoll *sets;
 static uint64_t next_epoll_ino = 1;
 
@@ -128,6 +130,22 @@ static int scan(struct epoll *ep, struct epoll_event *out, int max)
 static unsigned int epoll_poll(struct file *f)
 {
 	struct epoll *ep = epoll_of(f);
+	static unsigned int depth;
+	unsigned int ready = 0;
+
+	/* Sets inside sets: Linux allows 4 levels and refuses loops (ELOOP);
+	 * deeper nesting, or a loop, reads as not ready instead of
+	 * recursing without end. */
+	if (depth >= EP_MAX_NESTS)
+		return 0;
+	depth++;
+	ready = scan_ready(ep, f);
+	depth--;
+	return ready;
+}
+
+static unsigned int scan_ready(struct epoll *ep, struct file *f)
+{
 
 	for (struct epitem *it = ep->items; it; it = it->next) {
 		struct file *g = fd_get(it->fd);

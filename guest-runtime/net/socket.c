@@ -367,8 +367,9 @@ SYSCALL_DEFINE(getsockopt)
 	return 0;
 }
 
-/* The iovecs in turn; after the first, only what is there already: a
- * stream call returns once it has moved something. */
+/* The iovecs in turn.  A receive takes, after the first, only what is
+ * there already (it returns once it has something); a send blocks until
+ * all of it went, as Linux's does. */
 static int64_t transfer_iov(struct socket *s, bool send, uint64_t uiov, uint64_t count, int flags)
 {
 	int64_t total = 0;
@@ -392,7 +393,8 @@ static int64_t transfer_iov(struct socket *s, bool send, uint64_t uiov, uint64_t
 		total += n;
 		if ((uint64_t)n < iov.iov_len)
 			break;
-		flags |= MSG_DONTWAIT;
+		if (!send) /* a send moves everything, as one large write would */
+			flags |= MSG_DONTWAIT;
 	}
 	return total;
 }

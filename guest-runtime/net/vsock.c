@@ -61,7 +61,9 @@ struct vsock {
 	/* Receiving: a ring; rx_out is also our fwd_cnt. */
 	uint8_t *rx;
 	uint32_t rx_in, rx_out, fwd_told;
-	bool credit_owed; /* a CREDIT_UPDATE found no transmit buffer */
+	/* Control packets that found no transmit buffer, sent when one frees
+	 * up; a closed stream waits here for its SHUTDOWN before it goes. */
+	bool credit_owed, shutdown_owed, closing;
 	/* Sending, within the peer's credit. */
 	uint32_t peer_buf_alloc, peer_fwd_cnt, tx_cnt;
 	bool peer_done_sending, peer_done_reading, rd_shut, wr_shut;
@@ -134,7 +136,7 @@ static int bind_port(struct vsock *v, uint32_t cid, uint32_t port)
 static struct vsock *find_stream(uint32_t local, uint32_t peer_cid, uint32_t peer)
 {
 	for (struct vsock *v = sockets; v; v = v->next)
-		if ((v->state == VS_CONNECTED || v->state == VS_CONNECTING) &&
+		if ((v->state == VS_CONNECTED || v->state == VS_CONNECTING) && !v->closing &&
 		    v->local_port == local && v->peer_port == peer && v->peer_cid == peer_cid)
 			return v;
 	return NULL;
@@ -169,8 +171,17 @@ static struct virtio_vsock_hdr stream_header(struct vsock *v, uint16_t op, uint3
 		.fwd_cnt = v->rx_out,
 	};
 
-	v->fwd_told = v->rx_out;
 	return h;
+}
+
+/* A packet on v's stream; the host knows our fwd_cnt once it went. */
+static int send_packet(struct vsock *v, struct virtio_vsock_hdr *h, const void *data, uint32_t len)
+{
+	int rc = vvsock_send(h, data, len);
+
+	if (rc == 0)
+		v->fwd_told = h->fwd_cnt;
+	return rc;
 }
 
 /* A header-only packet on v's stream; -EAGAIN when no buffer is free. */
@@ -178,7 +189,7 @@ static int send_control(struct vsock *v, uint16_t op, uint32_t flags)
 {
 	struct virtio_vsock_hdr h = stream_header(v, op, flags);
 
-	return vvsock_send(&h, NULL, 0);
+	return send_packet(v, &h, NULL, 0);
 }
 
 /* As send_control, waiting for a buffer; -EINTR if a signal comes. */
@@ -203,11 +214,26 @@ static void update_credit(struct vsock *v)
 	v->credit_owed = send_control(v, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 0) == -EAGAIN;
 }
 
+static void free_vsock(struct vsock *v);
+
 void vsock_transmit_done(void)
 {
-	for (struct vsock *v = sockets; v; v = v->next)
-		if (v->credit_owed && v->state == VS_CONNECTED)
-			update_credit(v);
+	for (struct vsock *v = sockets, *next; v; v = next) {
+		next = v->next;
+		if (v->credit_owed && v->state == VS_CONNECTED && !v->closing) {
+			v->credit_owed = false;
+			if (v->rx_out != v->fwd_told)
+				v->credit_owed = send_control(v, VIRTIO_VSOCK_OP_CREDIT_UPDATE,
+							      0) == -EAGAIN;
+		}
+		if (v->shutdown_owed)
+			v->shutdown_owed =
+				send_control(v, VIRTIO_VSOCK_OP_SHUTDOWN,
+					     VIRTIO_VSOCK_SHUTDOWN_RCV |
+						     VIRTIO_VSOCK_SHUTDOWN_SEND) == -EAGAIN;
+		if (v->closing && !v->shutdown_owed)
+			free_vsock(v);
+	}
 }
 
 /* RST for a packet that belongs to no stream. */
@@ -534,7 +560,7 @@ static int64_t vsock_send(struct socket *s, const void *buf, uint64_t len, int f
 
 			if (n > peer_credit(v))
 				n = peer_credit(v);
-			rc = vvsock_send(&h, (const uint8_t *)buf + done, (uint32_t)n);
+			rc = send_packet(v, &h, (const uint8_t *)buf + done, (uint32_t)n);
 			if (rc == -EAGAIN) {
 				chan = &vvsock_tx_chan; /* wait for a buffer, not credit */
 				break;
@@ -725,7 +751,7 @@ static unsigned int vsock_poll(struct socket *s)
 	if (gone || (v->rd_shut && v->wr_shut))
 		mask |= POLLHUP;
 	/* Writable when a write would not wait: it would send, or fail. */
-	if (peer_credit(v) > 0 || send_blocked(v) < 0)
+	if ((peer_credit(v) > 0 && vvsock_can_send_data()) || send_blocked(v) < 0)
 		mask |= POLLOUT | POLLWRNORM;
 	return mask;
 }
@@ -766,10 +792,16 @@ static void vsock_release(struct socket *s)
 		send_control(v, VIRTIO_VSOCK_OP_RST, 0);
 		break;
 	case VS_CONNECTED:
-		/* The host flushes what we sent, then closes its side. */
-		if (!(v->peer_done_sending && v->peer_done_reading))
-			send_control_wait(v, VIRTIO_VSOCK_OP_SHUTDOWN,
-					  VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND);
+		/* The host flushes what we sent, then closes its side.  With no
+		 * buffer free now the stream lingers until its SHUTDOWN goes
+		 * (vsock_transmit_done); a close never waits. */
+		if (!(v->peer_done_sending && v->peer_done_reading) &&
+		    send_control(v, VIRTIO_VSOCK_OP_SHUTDOWN,
+				 VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND) ==
+			    -EAGAIN) {
+			v->shutdown_owed = v->closing = true;
+			return;
+		}
 		break;
 	case VS_UNCONNECTED:
 		break;

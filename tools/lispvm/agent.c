@@ -54,26 +54,41 @@ static int write_sources(const char *dir, char *err, size_t err_size)
 	return 0;
 }
 
-/* The host's SBCL evaluates forms with the cache as XDG_CACHE_HOME, so
- * ASDF puts fasls where the guest's ASDF looks (its ~/.cache is the
- * cache's common-lisp directory). */
-static int run_host_sbcl(const char *cache_dir, const char *forms, const char *what, char *err,
-			 size_t err_size)
+/* The host's SBCL, the binary the guest runs, evaluates forms with the
+ * cache as XDG_CACHE_HOME, so ASDF puts fasls where the guest's ASDF
+ * looks (its ~/.cache is the cache's common-lisp directory).  The build
+ * directory reaches the forms as LISPVM_AGENT_DIR, never inside them, so
+ * no path can break (or inject into) the Lisp. */
+static int run_host_sbcl(const char *cache_dir, const char *dir, const char *forms,
+			 const char *what, char *err, size_t err_size)
 {
-	char xdg[PATH_MAX + 16], *env[256], status[64], last[200];
-	char *argv[] = {"sbcl",		 "--noinform", "--non-interactive", "--no-sysinit",
+	char xdg[PATH_MAX + 16], agent_dir[PATH_MAX + 24], status[64], last[200];
+	char *argv[] = {SBCL_BINARY,	 "--noinform", "--non-interactive", "--no-sysinit",
 			"--no-userinit", "--eval",     (char *)forms,	    NULL};
 	struct spawn_capture res;
-	unsigned int n = 0;
+	size_t count = 3, n = 0;
+	char **env;
 	int rc;
 
+	for (char **e = environ; *e; e++)
+		count++;
+	env = calloc(count, sizeof(*env));
+	if (env == NULL) {
+		snprintf(err, err_size, "out of memory");
+		return -1;
+	}
 	snprintf(xdg, sizeof(xdg), "XDG_CACHE_HOME=%s", cache_dir);
+	snprintf(agent_dir, sizeof(agent_dir), "LISPVM_AGENT_DIR=%s/", dir);
 	env[n++] = xdg;
-	for (char **e = environ; *e && n < 255; e++)
-		if (strncmp(*e, "XDG_CACHE_HOME=", 15) != 0)
+	env[n++] = agent_dir;
+	/* SBCL_HOME would point another SBCL's contribs at this one. */
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, "XDG_CACHE_HOME=", 15) != 0 && strncmp(*e, "SBCL_HOME=", 10) != 0 &&
+		    strncmp(*e, "LISPVM_AGENT_DIR=", 17) != 0)
 			env[n++] = *e;
 	env[n] = NULL;
 	rc = spawn_capture_run(argv, env, &res);
+	free(env);
 	if (rc != 0) {
 		snprintf(err, err_size, "cannot run the host's sbcl to compile %s: %s", what,
 			 strerror(rc));
@@ -98,7 +113,7 @@ static int run_host_sbcl(const char *cache_dir, const char *forms, const char *w
 static int build(const char *cache_dir, const char *parent, const char *dir, char *err,
 		 size_t err_size)
 {
-	char tmp[PATH_MAX], forms[4 * PATH_MAX + 1024];
+	char tmp[PATH_MAX], forms[2048];
 	bool swank = access(SWANK_LOADER, R_OK) == 0;
 	int rc;
 
@@ -111,19 +126,23 @@ static int build(const char *cache_dir, const char *parent, const char *dir, cha
 	/* ASDF's configuration (it saw the host's cache) is dropped before
 	 * the save; the guest's ASDF works its own out. */
 	snprintf(forms, sizeof(forms),
-		 "(progn (require :sb-bsd-sockets)"
-		 " (load (compile-file \"%s/vsock.lisp\"))"
-		 " (load (compile-file \"%s/attach.lisp\"))"
-		 " (when %s (require :asdf) (load \"%s\")"
-		 "  (handler-bind ((warning (function muffle-warning)))"
-		 "   (funcall (intern \"INIT\" \"SWANK-LOADER\") :load-contribs t :setup nil))"
-		 "  (load (compile-file \"%s/swank.lisp\"))"
-		 "  (funcall (intern \"CLEAR-CONFIGURATION\" \"ASDF\")))"
-		 " (sb-ext:save-lisp-and-die \"%s/agent.core\"))",
-		 tmp, tmp, swank ? "t" : "nil", SWANK_LOADER, tmp, tmp);
+		 "(let ((dir (sb-ext:parse-native-namestring"
+		 "            (sb-ext:posix-getenv \"LISPVM_AGENT_DIR\"))))"
+		 " (flet ((compile-load (name)"
+		 "          (load (compile-file (merge-pathnames name dir)))))"
+		 "  (require :sb-bsd-sockets)"
+		 "  (compile-load \"vsock.lisp\")"
+		 "  (compile-load \"attach.lisp\")"
+		 "  (when %s (require :asdf) (load \"%s\")"
+		 "   (handler-bind ((warning (function muffle-warning)))"
+		 "    (funcall (intern \"INIT\" \"SWANK-LOADER\") :load-contribs t :setup nil))"
+		 "   (compile-load \"swank.lisp\")"
+		 "   (funcall (intern \"CLEAR-CONFIGURATION\" \"ASDF\")))"
+		 "  (sb-ext:save-lisp-and-die (merge-pathnames \"agent.core\" dir))))",
+		 swank ? "t" : "nil", SWANK_LOADER);
 	rc = write_sources(tmp, err, err_size);
 	if (rc == 0)
-		rc = run_host_sbcl(cache_dir, forms, "the attach agent", err, err_size);
+		rc = run_host_sbcl(cache_dir, tmp, forms, "the attach agent", err, err_size);
 	if (rc == 0 && rename(tmp, dir) < 0 && errno != ENOTEMPTY && errno != EEXIST) {
 		snprintf(err, err_size, "cannot rename %s: %s", tmp, strerror(errno));
 		rc = -1;
