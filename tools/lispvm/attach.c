@@ -5,6 +5,7 @@
  * holding ETX, which the agent turns into an interrupt of the evaluation
  * in progress.  End of input (Ctrl-D) detaches; the program runs on.
  */
+#define _GNU_SOURCE /* ppoll */
 #include "attach.h"
 
 #include <errno.h>
@@ -57,7 +58,9 @@ static int pump(int from, int to)
 	return write_all(to, buf, (size_t)n) == 0;
 }
 
-static void relay(int fd)
+/* SIGINT is blocked except inside ppoll, so one that comes between the
+ * check and the wait still ends the wait. */
+static void relay(int fd, const sigset_t *waiting_mask)
 {
 	bool stdin_open = true;
 
@@ -70,7 +73,7 @@ static void relay(int fd)
 			if (write_all(fd, "\003\n", 2) < 0)
 				return;
 		}
-		if (poll(p, 2, -1) < 0) {
+		if (ppoll(p, 2, NULL, waiting_mask) < 0) {
 			if (errno == EINTR)
 				continue;
 			return;
@@ -100,9 +103,15 @@ int attach_command(const char *target)
 			err);
 		return LISPVM_EXIT_HOST_ERROR;
 	}
+	sigset_t block, waiting;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &waiting);
+	sigdelset(&waiting, SIGINT);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	relay(fd);
+	relay(fd, &waiting);
 	close(fd);
 	return 0;
 }

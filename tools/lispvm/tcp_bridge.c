@@ -64,20 +64,31 @@ static bool pass(int from, int to)
 	return true;
 }
 
+/* Until both sides have ended; one side's end is passed on as a
+ * half-close, so the other's last reply still arrives. */
 static void *relay_thread(void *arg)
 {
 	struct relay *r = arg;
 	int guest = connect_guest(r->bridge);
+	bool client_open = true, guest_open = true;
 
-	while (guest >= 0) {
-		struct pollfd p[2] = {{.fd = r->client, .events = POLLIN},
-				      {.fd = guest, .events = POLLIN}};
+	while (guest >= 0 && (client_open || guest_open)) {
+		struct pollfd p[2] = {{.fd = client_open ? r->client : -1, .events = POLLIN},
+				      {.fd = guest_open ? guest : -1, .events = POLLIN}};
 
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
 			break;
-		if ((p[0].revents && !pass(r->client, guest)) ||
-		    (p[1].revents && !pass(guest, r->client)))
-			break;
+		}
+		if (p[0].revents && !pass(r->client, guest)) {
+			client_open = false;
+			shutdown(guest, SHUT_WR);
+		}
+		if (p[1].revents && !pass(guest, r->client)) {
+			guest_open = false;
+			shutdown(r->client, SHUT_WR);
+		}
 	}
 	if (guest >= 0)
 		close(guest);

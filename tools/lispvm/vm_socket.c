@@ -52,6 +52,7 @@ static bool listened_on(const char *path)
 int vm_socket_path(const char *name, char *out, size_t size, char *err, size_t err_size)
 {
 	char dir[108];
+	struct stat st;
 
 	if (socket_dir(dir, sizeof(dir), err, err_size) < 0)
 		return -1;
@@ -59,7 +60,9 @@ int vm_socket_path(const char *name, char *out, size_t size, char *err, size_t e
 		snprintf(err, err_size, "VM name %s too long", name);
 		return -1;
 	}
-	if (access(out, F_OK) == 0 && !listened_on(out))
+	/* A socket nobody listens on is a VM that is gone; anything else
+	 * there is not ours to remove (the VMM's bind then says so). */
+	if (lstat(out, &st) == 0 && S_ISSOCK(st.st_mode) && !listened_on(out))
 		unlink(out);
 	return 0;
 }
