@@ -202,36 +202,32 @@ SYSCALL_DEFINE(socket)
 	return rc < 0 ? rc : socket_install(s, flags);
 }
 
-SYSCALL_DEFINE(bind)
+/* bind and connect: a socket and a user address. */
+static int64_t address_call(uint64_t fd, uint64_t uaddr, uint64_t len, bool connect)
 {
 	char addr[SOCKET_ADDR_MAX];
 	struct file *f;
 	int64_t rc;
-	struct socket *s = socket_get((int)a0, &f, &rc);
+	struct socket *s = socket_get((int)fd, &f, &rc);
 
 	if (s == NULL)
 		return rc;
-	rc = copy_addr_in(a1, a2, addr);
+	rc = copy_addr_in(uaddr, len, addr);
 	if (rc == 0)
-		rc = s->ops->bind(s, addr, (uint32_t)a2);
+		rc = connect ? s->ops->connect(s, addr, (uint32_t)len, (f->flags & O_NONBLOCK) != 0)
+			     : s->ops->bind(s, addr, (uint32_t)len);
 	file_put(f);
 	return rc;
 }
 
+SYSCALL_DEFINE(bind)
+{
+	return address_call(a0, a1, a2, false);
+}
+
 SYSCALL_DEFINE(connect)
 {
-	char addr[SOCKET_ADDR_MAX];
-	struct file *f;
-	int64_t rc;
-	struct socket *s = socket_get((int)a0, &f, &rc);
-
-	if (s == NULL)
-		return rc;
-	rc = copy_addr_in(a1, a2, addr);
-	if (rc == 0)
-		rc = s->ops->connect(s, addr, (uint32_t)a2, (f->flags & O_NONBLOCK) != 0);
-	file_put(f);
-	return rc;
+	return address_call(a0, a1, a2, true);
 }
 
 SYSCALL_DEFINE(listen)

@@ -100,6 +100,14 @@ def worker_id(threads):
     expect(False, f"no busy worker in :threads:\n{threads}")
 
 
+def expect_worker_runs(session, when):
+    """busy.lisp's worker counts on: its *spins* grows."""
+    spins = session.ask("(progn (sleep 0.5) cl-user::*spins*)")
+    again = session.ask("cl-user::*spins*")
+    expect(int(spins.split()[-2]) < int(again.split()[-2]),
+           f"the worker does not run {when}: {spins!r} then {again!r}")
+
+
 @with_tmp
 def attach_repl(lispvm, tmp):
     """Evaluate, list threads, backtrace and interrupt the busy thread,
@@ -124,10 +132,7 @@ def attach_repl(lispvm, tmp):
     expect("BUSY-WORKER" in bt, f"backtrace in the debugger:\n{bt}")
     a.send("continue")
     a.until(PROMPT)
-    spins = a.ask("(progn (sleep 0.5) cl-user::*spins*)")
-    again = a.ask("cl-user::*spins*")
-    expect(int(spins.split()[-2]) < int(again.split()[-2]),
-           f"the worker did not resume: {spins!r} then {again!r}")
+    expect_worker_runs(a, "after continue")
     a.send("(loop)")
     time.sleep(1)
     a.proc.send_signal(signal.SIGINT)
@@ -148,10 +153,7 @@ def attach_repl(lispvm, tmp):
     expect(a.proc.wait(timeout=60) == 0, "lispvm attach did not end after its input")
     b = Attach(lispvm, tmp, "busy")
     b.until(PROMPT)
-    spins = b.ask("(progn (sleep 0.5) cl-user::*spins*)")
-    again = b.ask("cl-user::*spins*")
-    expect(int(spins.split()[-2]) < int(again.split()[-2]),
-           f"the worker did not resume after a detach: {spins!r} then {again!r}")
+    expect_worker_runs(b, "after a detach")
     b.send("(setf cl-user::*done* t)")
     b.until(PROMPT)
     b.proc.stdin.close()
