@@ -62,9 +62,20 @@ struct vsock_conn {
 	bool host_readable, host_eof, guest_done_sending, guest_closed;
 	char line[VSOCK_HANDSHAKE_MAX];
 	unsigned int line_len;
+	/* HANDSHAKE and CONNECTING end by then (monotonic ms; 0: none), so
+	 * clients that never finish cannot hold every slot. */
+	uint64_t deadline;
 };
 
 /* ---- connections ---- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static struct vsock_conn *find_conn(struct virtio_vsock *v, uint32_t local, uint32_t peer)
 {
@@ -81,7 +92,11 @@ static struct vsock_conn *new_conn(struct virtio_vsock *v, int fd)
 {
 	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
 		if (v->conns[i].state == CONN_FREE) {
-			v->conns[i] = (struct vsock_conn){.state = CONN_HANDSHAKE, .fd = fd};
+			v->conns[i] = (struct vsock_conn){
+				.state = CONN_HANDSHAKE,
+				.fd = fd,
+				.deadline = now_ms() + v->handshake_timeout_ms,
+			};
 			return &v->conns[i];
 		}
 	return NULL;
@@ -256,6 +271,7 @@ static void read_handshake(struct virtio_vsock *v, struct vsock_conn *c)
 		c->local_port = unused_local_port(v);
 		c->state = CONN_CONNECTING;
 		c->owe = OWE_REQUEST;
+		c->deadline = now_ms() + v->handshake_timeout_ms; /* for the guest's answer */
 		return;
 	}
 }
@@ -343,6 +359,7 @@ static void host_accepted(struct vsock_conn *c)
 	if (c->state != CONN_CONNECTING || c->fd < 0)
 		return;
 	c->state = CONN_ESTABLISHED;
+	c->deadline = 0;
 	/* A few bytes into an empty socket buffer: a short write means the
 	 * client is gone. */
 	if (send(c->fd, ok, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n)
@@ -733,6 +750,27 @@ static void host_event(struct virtio_vsock *v, struct vsock_conn *c, short reven
 		c->host_readable = true;
 }
 
+/* Ends the handshakes and connects that ran out of time; returns the
+ * poll timeout until the next deadline (-1: none). */
+static int expire(struct virtio_vsock *v)
+{
+	uint64_t now = now_ms(), next = UINT64_MAX;
+
+	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++) {
+		struct vsock_conn *c = &v->conns[i];
+
+		if (c->deadline == 0 || (c->state != CONN_HANDSHAKE && c->state != CONN_CONNECTING))
+			continue;
+		if (c->deadline <= now) {
+			c->deadline = 0;
+			abort_conn(c); /* the client sees EOF; a guest asked gets RST */
+		} else if (c->deadline < next) {
+			next = c->deadline;
+		}
+	}
+	return next == UINT64_MAX ? -1 : (int)(next - now);
+}
+
 static void *vsock_thread(void *arg)
 {
 	struct virtio_vsock *v = arg;
@@ -741,14 +779,16 @@ static void *vsock_thread(void *arg)
 
 	for (;;) {
 		nfds_t n;
+		int timeout;
 
 		pthread_mutex_lock(&v->lock);
 		if (v->live)
 			drain_transmit(v);
+		timeout = expire(v);
 		deliver(v);
 		n = wait_set(v, fds, conn_of);
 		pthread_mutex_unlock(&v->lock);
-		if (poll(fds, n, -1) < 0 && errno != EINTR)
+		if (poll(fds, n, timeout) < 0 && errno != EINTR)
 			break;
 		if (fds[0].revents)
 			break;
@@ -807,6 +847,7 @@ int virtio_vsock_open(struct virtio_vsock *v, const struct guest_memory *mem, ui
 	v->mem = mem;
 	v->guest_cid = guest_cid;
 	v->next_local_port = FIRST_LOCAL_PORT;
+	v->handshake_timeout_ms = VSOCK_HANDSHAKE_TIMEOUT_MS;
 	v->config.guest_cid = htole64(guest_cid);
 	virtio_mmio_init(&v->mmio, gpa, VIRTIO_ID_VSOCK, 0, 3, &vsock_ops, v);
 	virtio_mmio_set_config(&v->mmio, &v->config, sizeof(v->config));

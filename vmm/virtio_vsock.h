@@ -36,6 +36,9 @@
 #define VSOCK_MAX_RSTS	    64		 /* resets owed for unknown connections */
 #define VSOCK_HANDSHAKE_MAX 32		 /* "CONNECT 4294967295\n" fits */
 #define VSOCK_PATH_MAX	    100		 /* sun_path, with room for "_4294967295" */
+/* A host client has this long to send its CONNECT line, and the guest to
+ * answer it. */
+#define VSOCK_HANDSHAKE_TIMEOUT_MS 10000
 
 struct vsock_conn;
 
@@ -51,6 +54,7 @@ struct virtio_vsock {
 	char path[VSOCK_PATH_MAX];
 	uint64_t guest_cid;
 	int listen_fd, notify_fd, irq_fd, stop_fd;
+	unsigned int handshake_timeout_ms; /* VSOCK_HANDSHAKE_TIMEOUT_MS; tests set less */
 
 	pthread_t thread;
 	bool thread_started;

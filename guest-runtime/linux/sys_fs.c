@@ -446,6 +446,20 @@ SYSCALL_DEFINE(fcntl)
 	return rc;
 }
 
+/* FIONBIO, for every file as on Linux: O_NONBLOCK from a user int. */
+static int64_t set_nonblocking(struct file *f, uint64_t uarg)
+{
+	int on;
+
+	if (copy_from_user(&on, uarg, sizeof(on)) < 0)
+		return -EFAULT;
+	if (on)
+		f->flags |= O_NONBLOCK;
+	else
+		f->flags &= ~(uint32_t)O_NONBLOCK;
+	return 0;
+}
+
 SYSCALL_DEFINE(ioctl)
 {
 	struct file *f = fd_get((int)a0);
@@ -455,6 +469,8 @@ SYSCALL_DEFINE(ioctl)
 		return -EBADF;
 	if (a1 == FIOCLEX || a1 == FIONCLEX)
 		rc = fd_set_cloexec((int)a0, a1 == FIOCLEX);
+	else if (a1 == FIONBIO)
+		rc = set_nonblocking(f, a2);
 	else
 		rc = f->ops->ioctl ? f->ops->ioctl(f, (unsigned int)a1, a2) : -ENOTTY;
 	file_put(f);

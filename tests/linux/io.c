@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <sys/select.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -84,6 +85,15 @@ static void epolls(void)
 	if (ep < 0 || t_ok("epoll_pipe", pipe(p)) < 0)
 		return;
 	t_check("epoll_cloexec", fcntl(ep, F_GETFD) == FD_CLOEXEC, "flags %d", fcntl(ep, F_GETFD));
+	int one = 1, zero = 0;
+	char c;
+	t_ok("fionbio_on", ioctl(p[0], FIONBIO, &one));
+	t_check("fionbio_sets_flag", (fcntl(p[0], F_GETFL) & O_NONBLOCK) != 0, "flags %#x",
+		fcntl(p[0], F_GETFL));
+	t_err("fionbio_read_would_block", read(p[0], &c, 1), EAGAIN);
+	t_ok("fionbio_off", ioctl(p[0], FIONBIO, &zero));
+	t_check("fionbio_clears_flag", (fcntl(p[0], F_GETFL) & O_NONBLOCK) == 0, "flags %#x",
+		fcntl(p[0], F_GETFL));
 	ev = (struct epoll_event){.events = EPOLLIN, .data.u64 = 7};
 	t_ok("epoll_add_read_end", epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev));
 	t_err("epoll_add_twice", epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), EEXIST);

@@ -342,6 +342,35 @@ static void test_bad_handshake(void)
 	rig_close(&r);
 }
 
+/* A client that never finishes its CONNECT line is dropped when its time
+ * runs out, and so is one whose REQUEST the guest never answers (the guest
+ * hears RST): idle clients cannot hold every slot. */
+static void test_handshake_timeout(void)
+{
+	struct rig r;
+	struct packet p;
+	uint32_t local;
+	char got;
+	int idle, waiting;
+
+	rig_open(&r);
+	pthread_mutex_lock(&r.dev.lock);
+	r.dev.handshake_timeout_ms = 200;
+	pthread_mutex_unlock(&r.dev.lock);
+	idle = unix_connect(r.path);
+	CHECK(write(idle, "CONN", 4) == 4);
+	waiting = unix_connect(r.path);
+	CHECK(write(waiting, "CONNECT 7\n", 10) == 10);
+	expect_packet(&r, &p, VIRTIO_VSOCK_OP_REQUEST, 0, 7);
+	local = le32toh(p.h.src_port);
+	CHECK(read_n(idle, &got, 1) == 0); /* EOF, not a hang */
+	CHECK(read_n(waiting, &got, 1) == 0);
+	expect_packet(&r, &p, VIRTIO_VSOCK_OP_RST, local, 7);
+	close(idle);
+	close(waiting);
+	rig_close(&r);
+}
+
 /* The guest connects to host port 5000 (PATH_5000) and talks; a port with
  * no listener is refused with RST. */
 static void test_guest_connects(void)
@@ -450,6 +479,7 @@ int main(void)
 {
 	test_host_connects();
 	test_bad_handshake();
+	test_handshake_timeout();
 	test_guest_connects();
 	test_flood();
 	test_many_connections();
