@@ -10,9 +10,7 @@
 #include "kernel/clock.h"
 #include "kernel/hypercall.h"
 #include "kernel/memory.h"
-#include "kernel/paging.h"
 #include "kernel/platform.h"
-#include "linux/process.h"
 #include "linux/uaccess.h"
 
 /* Below this the exit (tens of microseconds on a kvm_pvm host) costs
