@@ -1,0 +1,62 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: MIT
+# /init of the test machine's initramfs: load the kernel's own modules, put
+# the host's / (virtio-9p, read-only) under a tmpfs overlay, load KVM and
+# hand over to the agent (or a shell on the console).
+/bin/busybox mkdir -p /bin /proc /sys /dev
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+
+fail() {
+	echo "lispvm-test-machine: $*"
+	poweroff -f
+}
+
+arg() {
+	for word in $(cat /proc/cmdline); do
+		case "$word" in "lispvm.$1="*) echo "${word#*=}" ;; esac
+	done
+}
+
+mode=$(arg mode) agent=$(arg agent) port=$(arg port) token=$(arg token) cwd=$(arg cwd)
+
+while read -r module; do
+	# Some fail by design (crc32c-intel without SSE4.2); what matters is checked below.
+	insmod "/modules/$module.ko" || echo "lispvm-test-machine: insmod $module failed"
+done </modules/order
+
+mkdir -p /lower /rw /newroot
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=1048576 hostroot /lower ||
+	fail "cannot mount the host's / over 9p"
+mount -t tmpfs -o mode=0755 rw /rw
+mkdir -p /rw/upper /rw/work
+mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work /newroot ||
+	fail "cannot mount the overlay root"
+mount --move /proc /newroot/proc
+mount --move /sys /newroot/sys
+mount --move /dev /newroot/dev
+mkdir -p /newroot/dev/pts /newroot/dev/shm
+mount -t devpts -o newinstance,ptmxmode=0666 devpts /newroot/dev/pts
+mount -t tmpfs -o mode=1777 shm /newroot/dev/shm
+for dir in tmp run var/tmp; do
+	mount -t tmpfs -o mode=1777 "$dir" "/newroot/$dir"
+done
+# The token file may sit in the host's /tmp or /run, which the tmpfs mounts above hide.
+cp "/lower$token" /newroot/run/lispvm-test-machine-token || fail "cannot read the agent's token"
+mount -t binfmt_misc binfmt_misc /newroot/proc/sys/fs/binfmt_misc 2>/dev/null
+
+ip link set lo up
+ip link set eth0 up
+ip addr add 10.0.2.15/24 dev eth0
+ip route add default via 10.0.2.2
+
+hostname lispvm-test-machine
+[ -c /newroot/dev/kvm ] || fail "no /dev/kvm after loading kvm_amd (does the CPU offer SVM?)"
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
+if [ "$mode" = shell ]; then
+	exec switch_root /newroot /bin/sh -c \
+		'cd "$1"; exec setsid -c bash -l </dev/ttyS0 >/dev/ttyS0 2>&1' sh "$cwd"
+fi
+exec switch_root /newroot /usr/bin/python3 -u "$agent" "$port" /run/lispvm-test-machine-token

@@ -1,0 +1,278 @@
+# SPDX-License-Identifier: MIT
+"""Starting, finding and stopping a test machine.
+
+A machine belongs to an owner process (the `meson test` run, or the
+kvm-machine command itself) and lives exactly as long as it: a supervisor,
+detached in a session of its own, starts QEMU (which dies with the
+supervisor through PR_SET_PDEATHSIG) and waits on the owner's pidfd.  The
+state directory is named after the owner's pid and start time, so two runs
+at once each get their own machine, and a lock serialises the first boot
+among the owner's commands.  State files: `token` (the agent's
+credential), `port` (written once the agent answered), `failed` (why the
+machine could not serve), `console.log` (kept when the boot failed)."""
+
+import ctypes
+import fcntl
+import os
+import secrets
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import tm_image
+import tm_protocol as proto
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BOOT_TIMEOUT = float(os.environ.get("LISPVM_TEST_MACHINE_BOOT_TIMEOUT", "600"))
+MEMORY = os.environ.get("LISPVM_TEST_MACHINE_MEMORY", "8G")
+CPUS = os.environ.get("LISPVM_TEST_MACHINE_CPUS", str(os.cpu_count() or 2))
+PR_SET_PDEATHSIG = 1
+
+
+class MachineError(Exception):
+    pass
+
+
+def state_base():
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime):
+        return os.path.join(runtime, "lispvm-test-machine")
+    return f"/tmp/lispvm-test-machine-{os.getuid()}"
+
+
+def process_key(pid):
+    """pid-starttime: a name a recycled pid cannot take over."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return f"{pid}-{fields[19]}"
+
+
+def qemu_argv(kernel, initramfs, port, state, mode, cwd, gdb_port=None):
+    append = ["console=ttyS0", "panic=-1", "loglevel=4", "mitigations=off", "edd=off",
+              f"lispvm.mode={mode}", f"lispvm.port={proto.AGENT_PORT}",
+              f"lispvm.agent={os.path.join(HERE, 'tm_agent.py')}",
+              f"lispvm.token={os.path.join(state, 'token')}", f"lispvm.cwd={cwd}"]
+    argv = ["qemu-system-x86_64", "-M", "microvm,acpi=on", "-accel", "tcg,thread=multi",
+            "-cpu", "max", "-smp", CPUS, "-m", MEMORY,
+            "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
+            "-kernel", kernel, "-initrd", initramfs, "-append", " ".join(append),
+            "-fsdev", "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap",
+            "-device", "virtio-9p-device,fsdev=hostroot,mount_tag=hostroot",
+            "-netdev", f"user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:{proto.AGENT_PORT}",
+            "-device", "virtio-net-device,netdev=net0"]
+    argv += ["-serial", "mon:stdio"] if mode == "shell" else ["-serial", "stdio"]
+    if gdb_port:
+        argv += ["-gdb", f"tcp:127.0.0.1:{gdb_port}"]
+    return argv
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def die_with_parent():
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def ping(port, token):
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(proto.pack_json(proto.PING, {"token": token}))
+        frame = proto.read_frame(sock)
+    if frame is None or frame[0] != proto.PONG:
+        raise MachineError(f"the agent answered {frame!r} to a ping")
+
+
+class Supervisor:
+    """Runs in the detached process: boots QEMU, then waits for the owner."""
+
+    def __init__(self, state, owner_pid, report_fd, log_dir):
+        self.state = state
+        self.owner = os.pidfd_open(owner_pid)
+        self.report_fd = report_fd
+        self.console_path = os.path.join(
+            log_dir, f"test-machine-{os.path.basename(state)}.console.log")
+        self.qemu = None
+
+    def report(self, line):
+        if self.report_fd is not None:
+            os.write(self.report_fd, (line + "\n").encode())
+            os.close(self.report_fd)
+            self.report_fd = None
+
+    def fail(self, message):
+        with open(os.path.join(self.state, "failed"), "w") as f:
+            f.write(message + "\n")
+        self.report("failed " + message)
+
+    def boot(self):
+        started = time.monotonic()
+        kernel, initramfs = tm_image.ensure()
+        token = secrets.token_hex(16)
+        with open(os.path.join(self.state, "token"), "w") as f:
+            os.fchmod(f.fileno(), 0o600)
+            f.write(token)
+        port = free_port()
+        self.qemu = subprocess.Popen(
+            qemu_argv(kernel, initramfs, port, self.state, "agent", "/"),
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent)
+        with open(self.console_path, "wb") as console:
+            if not self.wait_for_agent(console, started):
+                return False
+        ping(port, token)
+        with open(os.path.join(self.state, "port"), "w") as f:
+            f.write(str(port))
+        self.report(f"ready {port} {time.monotonic() - started:.1f}")
+        return True
+
+    def wait_for_agent(self, console, started):
+        """Copies the console to its log until the agent says it is up."""
+        seen = b""
+        fd = self.qemu.stdout.fileno()
+        while True:
+            left = BOOT_TIMEOUT - (time.monotonic() - started)
+            ready, _, _ = select.select([fd, self.owner], [], [], max(0, left))
+            if self.owner in ready:
+                return False
+            if not ready:
+                self.fail(f"the test machine did not come up in {BOOT_TIMEOUT:.0f} s; "
+                          f"console log: {self.console_path}")
+                return False
+            data = os.read(fd, 65536)
+            if not data:
+                status = self.qemu.wait()
+                self.fail(f"the test machine stopped while booting (qemu exit {status}): "
+                          f"{_last_line(seen)}; console log: {self.console_path}")
+                return False
+            console.write(data)
+            console.flush()
+            seen = (seen + data)[-4096:]
+            if proto.READY_MARK.encode() in seen:
+                return True
+
+    def watch(self):
+        """Until the owner ends; the console keeps going to its log."""
+        fd = self.qemu.stdout.fileno()
+        with open(self.console_path, "ab") as console:
+            while True:
+                ready, _, _ = select.select([fd, self.owner], [], [])
+                if self.owner in ready:
+                    return True
+                data = os.read(fd, 65536)
+                if not data:
+                    status = self.qemu.wait()
+                    self.fail(f"the test machine stopped (qemu exit {status}); "
+                              f"console log: {self.console_path}")
+                    return False
+                console.write(data)
+                console.flush()
+
+    def stop_qemu(self):
+        if self.qemu and self.qemu.poll() is None:
+            self.qemu.terminate()
+            try:
+                self.qemu.wait(10)
+            except subprocess.TimeoutExpired:
+                self.qemu.kill()
+                self.qemu.wait()
+
+    def run(self):
+        try:
+            if self.boot():
+                self.watch()
+        except Exception as error:  # any failure must reach the waiting client
+            self.fail(f"the test machine could not start: {error}; "
+                      f"console log: {self.console_path}")
+        finally:
+            self.stop_qemu()
+            self.report("failed the owner ended")
+            if _read(self.state, "failed"):
+                # Later commands of the owner get the same reason, not a new boot.
+                select.select([self.owner], [], [])
+            else:
+                _remove(self.console_path)
+            shutil.rmtree(self.state, ignore_errors=True)
+
+
+def _last_line(data):
+    """The last line from user space: kernel lines start with a timestamp."""
+    lines = [line for line in data.decode(errors="replace").splitlines()
+             if line.strip() and not line.startswith("[")]
+    return lines[-1].strip() if lines else "no output"
+
+
+def _remove(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def start_supervisor(state, owner_pid, log_dir):
+    """Forks the detached supervisor; returns the line it reports."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        os.setsid()
+        if os.fork() != 0:
+            os._exit(0)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            Supervisor(state, owner_pid, write_fd, log_dir).run()
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    os.waitpid(pid, 0)
+    with os.fdopen(read_fd) as report:
+        return report.readline().strip()
+
+
+def machine_for(owner_pid, log, log_dir=None):
+    """(port, token) of the owner's machine, booting it on first use."""
+    state = os.path.join(state_base(), process_key(owner_pid))
+    os.makedirs(state, mode=0o700, exist_ok=True)
+    with open(os.path.join(state, "lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        failed = _read(state, "failed")
+        if failed:
+            raise MachineError(failed)
+        if _read(state, "port") is None:
+            log("booting the test machine (no usable /dev/kvm here: KVM runs nested, "
+                "under QEMU TCG)")
+            os.makedirs(log_dir or state_base(), exist_ok=True)
+            line = start_supervisor(state, owner_pid, os.path.abspath(log_dir or state_base()))
+            if not line.startswith("ready "):
+                raise MachineError(line.removeprefix("failed ") or "the supervisor died")
+            log(f"test machine up in {line.split()[2]} s")
+        return int(_read(state, "port")), _read(state, "token")
+
+
+def _read(state, name):
+    try:
+        with open(os.path.join(state, name)) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return None
+
+
+def interactive(cwd, gdb_port=None):
+    """A shell on the machine's console (Ctrl-A X leaves)."""
+    kernel, initramfs = tm_image.ensure(log=lambda m: print(m, file=sys.stderr))
+    state = os.path.join(state_base(), process_key(os.getpid()))
+    os.makedirs(state, mode=0o700, exist_ok=True)
+    try:
+        argv = qemu_argv(kernel, initramfs, free_port(), state, "shell", cwd, gdb_port)
+        return subprocess.run(argv).returncode
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
