@@ -17,6 +17,8 @@ import sys
 import tempfile
 import time
 
+import machine  # bench/machine.py: where the benchmark runs
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LISPVM = os.path.join(ROOT, "build", "tools", "lispvm", "lispvm")
 GUEST = os.path.join(ROOT, "build", "guest-runtime", "lispvm-guest.elf")
@@ -61,6 +63,7 @@ def main():
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--memory", default="2G")
     args = parser.parse_args()
+    machine.enter()
 
     with tempfile.TemporaryDirectory() as tmp:
         hello = os.path.join(tmp, "hello.lisp")

@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 
+import machine  # bench/machine.py: where the benchmark runs
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_LISPVM = os.path.join(ROOT, "build", "tools", "lispvm", "lispvm")
 BUSYBOX = "/bin/busybox"
@@ -87,6 +89,7 @@ def main():
     parser.add_argument("--memory", default="1G", help="guest RAM for lispvm exec")
     parser.add_argument("--lispvm", default=DEFAULT_LISPVM)
     args = parser.parse_args()
+    machine.enter()
 
     lispvm = os.path.abspath(args.lispvm)
     if not os.access(lispvm, os.X_OK):

@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 
+import machine  # bench/machine.py: where the benchmark runs
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_LISPVM = os.path.join(ROOT, "build", "tools", "lispvm", "lispvm")
 SBCL = "/usr/bin/sbcl"
@@ -152,6 +154,7 @@ def main():
     parser.add_argument("--skip-density", action="store_true")
     parser.add_argument("--skip-heap", action="store_true")
     args = parser.parse_args()
+    machine.enter()
     counts = [int(c) for c in args.counts.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         idle, heap = os.path.join(tmp, "idle.lisp"), os.path.join(tmp, "heap.lisp")

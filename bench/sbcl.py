@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 
+import machine  # bench/machine.py: where the benchmark runs
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LISP = os.path.join(ROOT, "bench", "lisp")
 DEFAULT_LISPVM = os.path.join(ROOT, "build", "tools", "lispvm", "lispvm")
@@ -78,6 +80,7 @@ def main():
     parser.add_argument("--size-mb", type=int, default=100)
     parser.add_argument("--lispvm", default=DEFAULT_LISPVM)
     args = parser.parse_args()
+    machine.enter()
     lispvm = os.path.abspath(args.lispvm)
     if not os.access(lispvm, os.X_OK):
         fail(f"no lispvm at {lispvm}: run tools/setup first or pass --lispvm")

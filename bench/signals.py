@@ -16,6 +16,8 @@ import subprocess
 import sys
 import tempfile
 
+import machine  # bench/machine.py: where the benchmark runs
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LISPVM = os.path.join(ROOT, "build", "tools", "lispvm", "lispvm")
 BENCHES = [("signal round trip (ud2 -> SIGILL handler -> rt_sigreturn)", "signal_roundtrip.c"),
@@ -35,6 +37,7 @@ def main():
     parser.add_argument("--native-n", type=int, default=100000)
     parser.add_argument("--guest-n", type=int, default=2000)
     args = parser.parse_args()
+    machine.enter()
     if not os.access(LISPVM, os.X_OK):
         sys.exit(f"bench: {LISPVM} is not built (run tools/setup)")
     print(f"median of {args.runs} runs; each run is the mean over N")

@@ -49,7 +49,11 @@ static int open_kvm(struct kvm_vm *vm, char *err, size_t err_size)
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0) {
 		snprintf(err, err_size, "cannot open /dev/kvm: %s%s", strerror(errno),
-			 errno == ENOENT ? " (is KVM enabled and the kvm module loaded?)" : "");
+			 errno == ENOENT ? "; this host has no KVM: enable (nested) virtualisation "
+					   "for this machine, or for development run lispvm in the "
+					   "test machine (tools/kvm-machine/kvm-machine run -- lispvm ...)"
+			 : errno == EACCES ? " (are you root or in group kvm?)"
+					   : "");
 		return -1;
 	}
 	version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);

@@ -381,6 +381,27 @@ static void report_vcpu_state(struct vm *vm, const char *headline)
 	fault_report_print_registers(stderr, &r);
 }
 
+/*
+ * On AMD the VMCB is undefined after a shutdown, so KVM resets the vCPU
+ * before it exits: the registers it reports are the reset state, not the
+ * faulting place.  Say so instead of naming the reset vector as the RIP.
+ */
+static void report_shutdown(struct vm *vm)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+
+	if (ioctl(vm->vcpu.fd, KVM_GET_REGS, &regs) == 0 &&
+	    ioctl(vm->vcpu.fd, KVM_GET_SREGS, &sregs) == 0 && regs.rip == 0xfff0 &&
+	    sregs.cs.selector == 0xf000 && !(sregs.cr0 & 1)) {
+		fflush(stdout);
+		log_error("guest triple fault (CPU shutdown); RIP unknown: this CPU (AMD SVM) "
+			  "resets the vCPU on shutdown");
+		return;
+	}
+	report_vcpu_state(vm, "guest triple fault (CPU shutdown)");
+}
+
 static struct vm_stop guest_crash(void)
 {
 	return (struct vm_stop){.kind = VM_STOP_GUEST_CRASH, .status = LISPVM_EXIT_GUEST_CRASH};
@@ -480,7 +501,7 @@ static struct vm_stop handle_exit(struct vm *vm, struct hypercall_context *hc)
 	case KVM_EXIT_IO:
 		return handle_io(vm, hc);
 	case KVM_EXIT_SHUTDOWN:
-		report_vcpu_state(vm, "guest triple fault (CPU shutdown)");
+		report_shutdown(vm);
 		return guest_crash();
 	case KVM_EXIT_HLT:
 		report_vcpu_state(vm, "guest halted with nothing to wake it");

@@ -86,6 +86,17 @@ def mount_host_not_a_directory(lispvm):
         expect(len(proc.stderr.splitlines()) == 1, f"expected one line, got {proc.stderr!r}")
 
 
+def no_kvm(lispvm):
+    """Without /dev/kvm (hidden here by an empty /dev in a mount namespace of
+    its own, so the case runs on any host): one line that says what to do."""
+    proc = run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                'mount -t tmpfs none /dev && exec "$0" boot', lispvm])
+    expect_exit(proc, 125)
+    expect(len(proc.stderr.splitlines()) == 1, f"expected one line, got {proc.stderr!r}")
+    for needle in ["cannot open /dev/kvm", "this host has no KVM", "tools/kvm-machine"]:
+        expect_in(needle, proc.stderr, proc)
+
+
 def help_text(lispvm):
     proc = run([lispvm, "--help"])
     expect_exit(proc, 0)

@@ -53,7 +53,8 @@ def spawn(request):
             os.dup2(err_w, 2)
             os.closerange(3, 65536)
             os.chdir(request["cwd"])
-            os.execvpe(request["argv"][0], request["argv"], request["env"])
+            env = dict(request["env"], LISPVM_NESTED="QEMU TCG, kvm_amd")
+            os.execvpe(request["argv"][0], request["argv"], env)
         except OSError as error:
             os.write(2, f"test machine: cannot run {request['argv'][0]}: {error}\n".encode())
             os._exit(127)

@@ -224,6 +224,9 @@ def start_supervisor(state, owner_pid, log_dir):
         os.setsid()
         if os.fork() != 0:
             os._exit(0)
+        # Inherited descriptors (the owner's lock among them) must not live on here.
+        os.closerange(3, write_fd)
+        os.closerange(write_fd + 1, 65536)
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
