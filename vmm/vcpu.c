@@ -51,6 +51,23 @@ static void set_apic_id(struct kvm_cpuid2 *cpuid, unsigned int id)
 	}
 }
 
+#define CPUID1_ECX_TSC_DEADLINE (1u << 24)
+
+/*
+ * KVM emulates the LAPIC's TSC-deadline mode but leaves the CPUID bit out
+ * of KVM_GET_SUPPORTED_CPUID: setting it is userspace's call
+ * (KVM_CAP_TSC_DEADLINE_TIMER).  The guest's scheduler tick, its idle
+ * sleep and so preemption and host signals to an idle guest depend on it.
+ */
+static void offer_tsc_deadline(struct kvm_cpuid2 *cpuid, struct kvm_vm *vm)
+{
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) <= 0)
+		return;
+	for (unsigned int i = 0; i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == 1)
+			cpuid->entries[i].ecx |= CPUID1_ECX_TSC_DEADLINE;
+}
+
 static int setup_cpuid(struct vcpu *vcpu, struct kvm_vm *vm, char *err, size_t err_size)
 {
 	size_t size =
@@ -68,6 +85,7 @@ static int setup_cpuid(struct vcpu *vcpu, struct kvm_vm *vm, char *err, size_t e
 		goto out;
 	}
 	set_apic_id(cpuid, vcpu->id);
+	offer_tsc_deadline(cpuid, vm);
 	if (ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid) < 0) {
 		snprintf(err, err_size, "KVM_SET_CPUID2: %s", strerror(errno));
 		goto out;

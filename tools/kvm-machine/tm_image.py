@@ -22,7 +22,7 @@ BUSYBOX = "/bin/busybox"
 DEPMOD = "/usr/sbin/depmod"  # kmod
 MODPROBE = "/usr/sbin/modprobe"
 # In load order of what the machine uses; dependencies are added first.
-MODULES = ["virtio_mmio", "virtio_net", "9pnet_virtio", "9p", "overlay", "kvm-amd",
+MODULES = ["virtio_pci", "virtio_net", "9pnet_virtio", "9p", "overlay", "kvm-amd",
            "loop", "erofs", "binfmt_misc"]
 
 

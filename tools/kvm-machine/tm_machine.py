@@ -52,19 +52,23 @@ def process_key(pid):
 
 
 def qemu_argv(kernel, initramfs, port, state, mode, cwd, gdb_port=None):
-    append = ["console=ttyS0", "panic=-1", "loglevel=4", "mitigations=off", "edd=off",
+    append = ["console=ttyS0", "panic=-1", "loglevel=4", "mitigations=off", "edd=off", "nokaslr",
               f"lispvm.mode={mode}", f"lispvm.port={proto.AGENT_PORT}",
               f"lispvm.agent={os.path.join(HERE, 'tm_agent.py')}",
               f"lispvm.token={os.path.join(state, 'token')}", f"lispvm.cwd={cwd}"]
-    argv = ["qemu-system-x86_64", "-M", "microvm,acpi=on", "-accel", "tcg,thread=multi",
+    argv = ["qemu-system-x86_64", "-M", "q35", "-accel", "tcg,thread=multi",
             "-cpu", "max", "-smp", CPUS, "-m", MEMORY,
             "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
             "-kernel", kernel, "-initrd", initramfs, "-append", " ".join(append),
             "-fsdev", "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap",
-            "-device", "virtio-9p-device,fsdev=hostroot,mount_tag=hostroot",
+            "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot",
             "-netdev", f"user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:{proto.AGENT_PORT}",
-            "-device", "virtio-net-device,netdev=net0"]
-    argv += ["-serial", "mon:stdio"] if mode == "shell" else ["-serial", "stdio"]
+            "-device", "virtio-net-pci,netdev=net0"]
+    if mode == "shell":
+        argv += ["-serial", "mon:stdio"]
+    else:  # the monitor, for a look at a machine that stopped answering
+        argv += ["-serial", "stdio", "-monitor",
+                 f"unix:{os.path.join(state, 'monitor')},server=on,wait=off"]
     if gdb_port:
         argv += ["-gdb", f"tcp:127.0.0.1:{gdb_port}"]
     return argv

@@ -13,6 +13,7 @@
 #define IDT_VECTORS 37
 
 #define VECTOR_NMI	     2
+#define VECTOR_BREAKPOINT    3
 #define VECTOR_DOUBLE_FAULT  8
 #define VECTOR_MACHINE_CHECK 18
 
@@ -49,6 +50,16 @@ static uint8_t ist_for(unsigned int vector)
 	}
 }
 
+/*
+ * Present 64-bit interrupt gates.  int3 from ring 3 must reach the #BP
+ * handler (SIGTRAP, as on Linux), so its gate has DPL 3; any other vector
+ * a program names with INT n raises #GP, as it does on Linux.
+ */
+static uint8_t gate_attributes(unsigned int vector)
+{
+	return vector == VECTOR_BREAKPOINT ? 0xee : 0x8e;
+}
+
 static void set_gate(unsigned int vector)
 {
 	uint64_t handler = (uint64_t)(trap_stubs + vector * TRAP_STUB_SIZE);
@@ -57,7 +68,7 @@ static void set_gate(unsigned int vector)
 		.offset_low = handler & 0xffff,
 		.selector = SEL_KERNEL_CODE,
 		.ist = ist_for(vector),
-		.type_attr = 0x8e, /* present, DPL 0, 64-bit interrupt gate */
+		.type_attr = gate_attributes(vector),
 		.offset_mid = (handler >> 16) & 0xffff,
 		.offset_high = handler >> 32,
 	};
