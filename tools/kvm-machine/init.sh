@@ -20,7 +20,7 @@ arg() {
 	done
 }
 
-mode=$(arg mode) agent=$(arg agent) port=$(arg port) token=$(arg token) cwd=$(arg cwd)
+mode=$(arg mode) agent=$(arg agent) pin=$(arg pin) port=$(arg port) token=$(arg token) cwd=$(arg cwd)
 
 while read -r module; do
 	# Some fail by design (crc32c-intel without SSE4.2); what matters is checked below.
@@ -59,4 +59,4 @@ if [ "$mode" = shell ]; then
 	exec switch_root /newroot /bin/sh -c \
 		'cd "$1"; exec setsid -c bash -l </dev/ttyS0 >/dev/ttyS0 2>&1' sh "$cwd"
 fi
-exec switch_root /newroot /usr/bin/python3 -u "$agent" "$port" /run/lispvm-test-machine-token
+exec switch_root /newroot /usr/bin/python3 -u "$agent" "$port" /run/lispvm-test-machine-token "$pin"

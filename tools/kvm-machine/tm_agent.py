@@ -7,6 +7,7 @@ a subprocess and can reap every orphan with waitpid(-1).  The command runs
 in a session of its own; when the client goes away (a test killed by its
 timeout, Ctrl-C on the host), the whole session is killed."""
 
+import fcntl
 import hmac
 import json
 import os
@@ -152,9 +153,31 @@ def handle(conn, token):
     Session(conn, request).serve()
 
 
-def serve(port, token_file):
+KVM_CREATE_VM, KVM_CREATE_IRQCHIP, KVM_CREATE_VCPU = 0xAE01, 0xAE60, 0xAE41
+
+
+def pin_kvm_static_keys():
+    """Holds one idle VM (in-kernel irqchip, one vCPU) for the machine's life.
+
+    Creating the first VM and destroying the last flip static keys in KVM
+    and the scheduler (preempt notifiers, the LAPIC's software-disabled
+    key), which Linux patches into running code with int3; under QEMU's
+    multi-threaded TCG, such cross-CPU code patching hangs both CPUs within
+    a few hundred VM lifetimes, with or without lispvm (docs/testing.md).
+    With this VM alive the keys never return to zero and nothing is
+    patched."""
+    kvm = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+    vm = fcntl.ioctl(kvm, KVM_CREATE_VM, 0)
+    fcntl.ioctl(vm, KVM_CREATE_IRQCHIP, 0)
+    vcpu = fcntl.ioctl(vm, KVM_CREATE_VCPU, 0)
+    return kvm, vm, vcpu
+
+
+def serve(port, token_file, pin):
     with open(token_file) as f:
         token = f.read().strip()
+    if pin:
+        pinned = pin_kvm_static_keys()  # noqa: F841 (held open until the machine stops)
     signal.signal(signal.SIGCHLD, reap_orphans)
     listener = socket.create_server(("0.0.0.0", port), backlog=64)
     print(proto.READY_MARK, flush=True)
@@ -176,4 +199,4 @@ def serve(port, token_file):
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]), sys.argv[2])
+    serve(int(sys.argv[1]), sys.argv[2], sys.argv[3] != "0")

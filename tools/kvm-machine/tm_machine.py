@@ -55,7 +55,8 @@ def qemu_argv(kernel, initramfs, port, state, mode, cwd, gdb_port=None):
     append = ["console=ttyS0", "panic=-1", "loglevel=4", "mitigations=off", "edd=off", "nokaslr",
               f"lispvm.mode={mode}", f"lispvm.port={proto.AGENT_PORT}",
               f"lispvm.agent={os.path.join(HERE, 'tm_agent.py')}",
-              f"lispvm.token={os.path.join(state, 'token')}", f"lispvm.cwd={cwd}"]
+              f"lispvm.token={os.path.join(state, 'token')}", f"lispvm.cwd={cwd}",
+              f"lispvm.pin={os.environ.get('LISPVM_TEST_MACHINE_PIN', '1')}"]
     argv = ["qemu-system-x86_64", "-M", "q35", "-accel", "tcg,thread=multi",
             "-cpu", "max", "-smp", CPUS, "-m", MEMORY,
             "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
@@ -85,8 +86,11 @@ def die_with_parent():
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
+PING_TIMEOUT = 60  # s; an agent forks one handler per connection, which takes ms
+
+
 def ping(port, token):
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+    with socket.create_connection(("127.0.0.1", port), timeout=PING_TIMEOUT) as sock:
         sock.sendall(proto.pack_json(proto.PING, {"token": token}))
         frame = proto.read_frame(sock)
     if frame is None or frame[0] != proto.PONG:
@@ -102,6 +106,8 @@ class Supervisor:
         self.report_fd = report_fd
         self.console_path = os.path.join(
             log_dir, f"test-machine-{os.path.basename(state)}.console.log")
+        with open(os.path.join(state, "console"), "w") as f:
+            f.write(self.console_path)
         self.qemu = None
 
     def report(self, line):
@@ -262,7 +268,17 @@ def machine_for(owner_pid, log, log_dir=None):
             if not line.startswith("ready "):
                 raise MachineError(line.removeprefix("failed ") or "the supervisor died")
             log(f"test machine up in {line.split()[2]} s")
-        return int(_read(state, "port")), _read(state, "token")
+        port, token = int(_read(state, "port")), _read(state, "token")
+        try:
+            ping(port, token)
+        except (OSError, proto.ProtocolError, MachineError) as error:
+            # A hung machine would otherwise cost every later command its timeout.
+            message = (f"the test machine stopped answering ({error}); console log: "
+                       f"{_read(state, 'console')}, QEMU monitor: {state}/monitor")
+            with open(os.path.join(state, "failed"), "w") as f:
+                f.write(message + "\n")
+            raise MachineError(message)
+        return port, token
 
 
 def _read(state, name):
