@@ -100,12 +100,18 @@ def worker_id(threads):
     expect(False, f"no busy worker in :threads:\n{threads}")
 
 
-def expect_worker_runs(session, when):
-    """busy.lisp's worker counts on: its *spins* grows."""
-    spins = session.ask("(progn (sleep 0.5) cl-user::*spins*)")
-    again = session.ask("cl-user::*spins*")
-    expect(int(spins.split()[-2]) < int(again.split()[-2]),
-           f"the worker does not run {when}: {spins!r} then {again!r}")
+def expect_worker_runs(session, when, within=60):
+    """busy.lisp's worker counts on: its *spins* grows.  A round of its
+    work takes milliseconds on hardware and up to a second or more under
+    emulation, so ask again until it grows or `within` seconds pass."""
+    spins = session.ask("cl-user::*spins*")
+    deadline = time.monotonic() + within
+    while True:
+        again = session.ask("(progn (sleep 0.5) cl-user::*spins*)")
+        if int(spins.split()[-2]) < int(again.split()[-2]):
+            return
+        expect(time.monotonic() < deadline,
+               f"the worker does not run {when}: {spins!r}, still {again!r} {within} s later")
 
 
 @with_tmp
