@@ -42,6 +42,18 @@ static int check_caps(struct kvm_vm *vm, char *err, size_t err_size)
 	return 0;
 }
 
+/* What a user can do about it, in the same line. */
+static const char *open_kvm_hint(int error)
+{
+	if (error == ENOENT)
+		return "; this host has no KVM: enable (nested) virtualisation for this machine, "
+		       "or for development run lispvm in the test machine "
+		       "(tools/kvm-machine/kvm-machine run -- lispvm ...)";
+	if (error == EACCES)
+		return " (are you root or in group kvm?)";
+	return "";
+}
+
 static int open_kvm(struct kvm_vm *vm, char *err, size_t err_size)
 {
 	int version;
@@ -49,11 +61,7 @@ static int open_kvm(struct kvm_vm *vm, char *err, size_t err_size)
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0) {
 		snprintf(err, err_size, "cannot open /dev/kvm: %s%s", strerror(errno),
-			 errno == ENOENT ? "; this host has no KVM: enable (nested) virtualisation "
-					   "for this machine, or for development run lispvm in the "
-					   "test machine (tools/kvm-machine/kvm-machine run -- lispvm ...)"
-			 : errno == EACCES ? " (are you root or in group kvm?)"
-					   : "");
+			 open_kvm_hint(errno));
 		return -1;
 	}
 	version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
