@@ -108,6 +108,8 @@ class Supervisor:
             log_dir, f"test-machine-{os.path.basename(state)}.console.log")
         with open(os.path.join(state, "console"), "w") as f:
             f.write(self.console_path)
+        self.console = open(self.console_path, "wb")
+        self.tail = b""  # the console's last bytes, for a one-line reason
         self.qemu = None
 
     def report(self, line):
@@ -133,56 +135,49 @@ class Supervisor:
             qemu_argv(kernel, initramfs, port, self.state, "agent", "/"),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             preexec_fn=die_with_parent)
-        with open(self.console_path, "wb") as console:
-            if not self.wait_for_agent(console, started):
-                return False
+        outcome = self.follow_console(started + BOOT_TIMEOUT, proto.READY_MARK.encode())
+        if outcome == "timeout":
+            self.fail(f"the test machine did not come up in {BOOT_TIMEOUT:.0f} s; "
+                      f"console log: {self.console_path}")
+        elif outcome == "stopped":
+            self.fail(f"the test machine stopped while booting (qemu exit "
+                      f"{self.qemu.returncode}): {_last_line(self.tail)}; "
+                      f"console log: {self.console_path}")
+        if outcome != "ready":
+            return False
         ping(port, token)
         with open(os.path.join(self.state, "port"), "w") as f:
             f.write(str(port))
         self.report(f"ready {port} {time.monotonic() - started:.1f}")
         return True
 
-    def wait_for_agent(self, console, started):
-        """Copies the console to its log until the agent says it is up."""
-        seen = b""
-        fd = self.qemu.stdout.fileno()
-        while True:
-            left = BOOT_TIMEOUT - (time.monotonic() - started)
-            ready, _, _ = select.select([fd, self.owner], [], [], max(0, left))
-            if self.owner in ready:
-                return False
-            if not ready:
-                self.fail(f"the test machine did not come up in {BOOT_TIMEOUT:.0f} s; "
-                          f"console log: {self.console_path}")
-                return False
-            data = os.read(fd, 65536)
-            if not data:
-                status = self.qemu.wait()
-                self.fail(f"the test machine stopped while booting (qemu exit {status}): "
-                          f"{_last_line(seen)}; console log: {self.console_path}")
-                return False
-            console.write(data)
-            console.flush()
-            seen = (seen + data)[-4096:]
-            if proto.READY_MARK.encode() in seen:
-                return True
-
     def watch(self):
         """Until the owner ends; the console keeps going to its log."""
+        if self.follow_console() == "stopped":
+            self.fail(f"the test machine stopped (qemu exit {self.qemu.returncode}); "
+                      f"console log: {self.console_path}")
+
+    def follow_console(self, deadline=None, mark=None):
+        """Copies QEMU's console to its log until the owner ends ("owner"),
+        QEMU stops ("stopped"), `mark` appears ("ready") or the deadline
+        passes ("timeout")."""
         fd = self.qemu.stdout.fileno()
-        with open(self.console_path, "ab") as console:
-            while True:
-                ready, _, _ = select.select([fd, self.owner], [], [])
-                if self.owner in ready:
-                    return True
-                data = os.read(fd, 65536)
-                if not data:
-                    status = self.qemu.wait()
-                    self.fail(f"the test machine stopped (qemu exit {status}); "
-                              f"console log: {self.console_path}")
-                    return False
-                console.write(data)
-                console.flush()
+        while True:
+            timeout = None if deadline is None else max(0, deadline - time.monotonic())
+            ready, _, _ = select.select([fd, self.owner], [], [], timeout)
+            if self.owner in ready:
+                return "owner"
+            if not ready:
+                return "timeout"
+            data = os.read(fd, 65536)
+            if not data:
+                self.qemu.wait()
+                return "stopped"
+            self.console.write(data)
+            self.console.flush()
+            self.tail = (self.tail + data)[-4096:]
+            if mark is not None and mark in self.tail:
+                return "ready"
 
     def stop_qemu(self):
         if self.qemu and self.qemu.poll() is None:
@@ -202,6 +197,7 @@ class Supervisor:
                       f"console log: {self.console_path}")
         finally:
             self.stop_qemu()
+            self.console.close()
             self.report("failed the owner ended")
             if _read(self.state, "failed"):
                 # Later commands of the owner get the same reason, not a new boot.
