@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
-"""Where a benchmark runs.  Every benchmark calls enter() first: where
-/dev/kvm is missing it re-executes itself inside the nested test machine
-(tools/kvm-machine), so lispvm and the native runs it is compared with
-share one (emulated) CPU and the printed ratios compare like with like."""
+"""Where a benchmark runs.  Every benchmark calls enter() first: it
+re-executes itself through tools/kvm-machine, which runs it as it is where
+/dev/kvm works and inside the nested test machine where it does not, so
+lispvm and the native runs it is compared with share one (emulated) CPU
+and the printed ratios compare like with like."""
 
 import os
 import sys
@@ -12,15 +13,13 @@ KVM_MACHINE = os.path.join(ROOT, "tools", "kvm-machine", "kvm-machine")
 
 
 def enter():
-    """Returns a line naming the machine; may not return (re-exec)."""
-    nested = os.environ.get("LISPVM_NESTED")
-    if nested:
-        where = f"machine: nested KVM in the test machine ({nested}); absolute times are " \
-                "emulation times, ratios compare runs on the same emulated CPU"
-    elif os.access("/dev/kvm", os.R_OK | os.W_OK):
-        where = "machine: hardware KVM"
-    else:
+    """Returns a line naming the machine; the first call re-executes."""
+    where = os.environ.get("LISPVM_KVM_WHERE")  # set by kvm-machine run
+    if where is None:
         os.execv(KVM_MACHINE, [KVM_MACHINE, "run", "--python", "--",
                                os.path.abspath(sys.argv[0])] + sys.argv[1:])
-    print(where, flush=True)
-    return where
+    line = f"machine: {where}"
+    if where.startswith("nested"):
+        line += "; absolute times are emulation times, ratios compare runs on the same CPU"
+    print(line, flush=True)
+    return line

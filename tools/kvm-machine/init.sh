@@ -42,7 +42,6 @@ mount -t devpts -o newinstance,ptmxmode=0666 devpts /newroot/dev/pts
 mount -t tmpfs -o mode=1777 shm /newroot/dev/shm
 # /tmp, /run and /var/tmp stay the overlay's (no fresh tmpfs over them): a
 # checkout, CI's clone say, and the agent's token may live in the host's /tmp.
-[ -f "/newroot$token" ] || fail "cannot read the agent's token $token"
 mount -t binfmt_misc binfmt_misc /newroot/proc/sys/fs/binfmt_misc 2>/dev/null
 
 ip link set lo up
@@ -57,4 +56,5 @@ if [ "$mode" = shell ]; then
 	exec switch_root /newroot /bin/sh -c \
 		'cd "$1"; exec setsid -c bash -l </dev/ttyS0 >/dev/ttyS0 2>&1' sh "$cwd"
 fi
+[ -f "/newroot$token" ] || fail "cannot read the agent's token $token"
 exec switch_root /newroot /usr/bin/python3 -u "$agent" "$port" "$token" "$pin"

@@ -19,6 +19,7 @@ import time
 
 import tm_protocol as proto
 
+NESTED = "nested KVM in the test machine (QEMU TCG, kvm_amd)"
 DRAIN_AFTER_EXIT = 2.0  # s to collect output still buffered by descendants
 
 
@@ -54,7 +55,7 @@ def spawn(request):
             os.dup2(err_w, 2)
             os.closerange(3, 65536)
             os.chdir(request["cwd"])
-            env = dict(request["env"], LISPVM_NESTED="QEMU TCG, kvm_amd")
+            env = dict(request["env"], LISPVM_KVM_WHERE=NESTED)
             os.execvpe(request["argv"][0], request["argv"], env)
         except OSError as error:
             os.write(2, f"test machine: cannot run {request['argv'][0]}: {error}\n".encode())

@@ -4,11 +4,11 @@ stdin is forwarded, stdout and stderr come back as they are written, and
 the command's exit status becomes ours.  Ending this process (a test's
 timeout, Ctrl-C) closes the connection, and the agent kills the command."""
 
+import json
 import os
 import socket
 import sys
 import threading
-import json
 
 import tm_protocol as proto
 
