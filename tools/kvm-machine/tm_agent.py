@@ -12,15 +12,20 @@ import hmac
 import json
 import os
 import selectors
+import shutil
 import signal
 import socket
+import struct
 import sys
+import termios
 import time
 
 import tm_protocol as proto
+import tm_streams
 
 NESTED = "nested KVM in the test machine (QEMU TCG, kvm_amd)"
 DRAIN_AFTER_EXIT = 2.0  # s to collect output still buffered by descendants
+RUNTIME = "/run/lispvm-machine"  # the helper's own tmpfs (init.sh)
 
 
 def reap_orphans(*_):
@@ -39,47 +44,93 @@ def exit_status(wait_status):
     return os.waitstatus_to_exitcode(wait_status)
 
 
-def spawn(request):
-    """Forks the command with pipes; returns (pid, stdin_w, stdout_r, stderr_r)."""
-    in_r, in_w = os.pipe()
-    out_r, out_w = os.pipe()
+def _child_stdio(request, tty):
+    """The command's fds 0-2 (child ends) and ours: (child, ours, pty_master)."""
+    if tty is None:
+        in_r, in_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        return (in_r, out_w, err_w), (in_w, out_r, err_r), None
+    master, slave = os.openpty()
+    _set_winsize(master, tty)
+    if tty.get("stderr"):
+        return (slave, slave, slave), (None, master, None), master
     err_r, err_w = os.pipe()
+    return (slave, slave, err_w), (None, master, err_r), master
+
+
+def _set_winsize(fd, size):
+    rows, cols = int(size.get("rows", 24)), int(size.get("cols", 80))
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def spawn(request, env):
+    """Forks the command; returns (pid, stdin, stdout, stderr, pty master)."""
+    tty = request.get("tty")
+    child, ours, master = _child_stdio(request, tty)
     pid = os.fork()
     if pid == 0:
         try:
             os.setsid()
             for signum in (signal.SIGCHLD, signal.SIGPIPE, signal.SIGINT, signal.SIGTERM):
                 signal.signal(signum, signal.SIG_DFL)
-            os.dup2(in_r, 0)
-            os.dup2(out_w, 1)
-            os.dup2(err_w, 2)
+            if tty is not None:
+                fcntl.ioctl(child[0], termios.TIOCSCTTY, 0)
+            for fd, target in zip(child, (0, 1, 2)):
+                os.dup2(fd, target)
             os.closerange(3, 65536)
             os.chdir(request["cwd"])
-            env = dict(request["env"], LISPVM_KVM_WHERE=NESTED)
             os.execvpe(request["argv"][0], request["argv"], env)
         except OSError as error:
-            os.write(2, f"test machine: cannot run {request['argv'][0]}: {error}\n".encode())
+            os.write(2, f"lispvm machine: cannot run {request['argv'][0]}: {error}\n".encode())
             os._exit(127)
         os._exit(127)
-    for fd in (in_r, out_w, err_w):
+    for fd in set(child):
         os.close(fd)
-    return pid, in_w, out_r, err_r
+    return (pid,) + ours + (master,)
 
 
 class Session:
-    """One client connection and the command it runs."""
+    """One client connection, the command it runs and the streams it carries."""
 
-    def __init__(self, conn, request):
+    def __init__(self, conn, request, mode):
         self.conn = conn
-        self.pid, self.stdin, stdout, stderr = spawn(request)
-        self.pidfd = os.pidfd_open(self.pid)
         self.selector = selectors.DefaultSelector()
+        self.streams = tm_streams.Streams(self.selector, conn.sendall)
+        self.rundir = None
+        env = dict(request["env"])
+        if mode == "helper":
+            env.update(self._helper_env(request))
+        else:
+            env["LISPVM_KVM_WHERE"] = NESTED
+        self.pid, self.stdin, stdout, stderr, self.master = spawn(request, env)
+        self.pidfd = os.pidfd_open(self.pid)
         self.selector.register(conn, selectors.EVENT_READ, "client")
-        self.selector.register(stdout, selectors.EVENT_READ, proto.STDOUT)
-        self.selector.register(stderr, selectors.EVENT_READ, proto.STDERR)
+        self.outputs = 0
+        for fd, kind in ((stdout, proto.STDOUT), (stderr, proto.STDERR)):
+            if fd is not None:
+                self.selector.register(fd, selectors.EVENT_READ, kind)
+                self.outputs += 1
         self.selector.register(self.pidfd, selectors.EVENT_READ, "exit")
-        self.outputs = 2
         self.status = None
+        self.next_stream = 2
+
+    def _helper_env(self, request):
+        """A directory of the session's own: the VMM's --vsock socket
+        (the host's path is the client's) and a listener per host vsock
+        port, which the client's end reaches."""
+        self.rundir = os.path.join(RUNTIME, f"session-{os.getpid()}")
+        os.makedirs(self.rundir, mode=0o700)
+        env = {"XDG_RUNTIME_DIR": os.path.join(RUNTIME, "user"), "LISPVM_MACHINE": "never"}
+        os.makedirs(env["XDG_RUNTIME_DIR"], mode=0o700, exist_ok=True)
+        if request.get("vsock"):
+            env["LISPVM_MACHINE_VSOCK_PATH"] = os.path.join(self.rundir, "vsock")
+            for port in request.get("vsock_ports", []):
+                listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                listener.bind(f"{env['LISPVM_MACHINE_VSOCK_PATH']}_{int(port)}")
+                listener.listen(16)
+                self.selector.register(listener, selectors.EVENT_READ, ("vsock", int(port)))
+        return env
 
     def kill(self):
         try:
@@ -88,7 +139,10 @@ class Session:
             pass
 
     def forward_output(self, fd, kind):
-        data = os.read(fd, 65536)
+        try:
+            data = os.read(fd, proto.CHUNK)
+        except OSError:  # EIO: a pty whose last holder closed it
+            data = b""
         if data:
             self.conn.sendall(proto.pack(kind, data))
             return
@@ -96,12 +150,11 @@ class Session:
         os.close(fd)
         self.outputs -= 1
 
-    def forward_input(self):
-        frame = proto.read_frame(self.conn)
-        if frame is None:
-            return False
-        kind, payload = frame
-        if kind == proto.STDIN and self.stdin is not None:
+    def write_stdin(self, payload):
+        if self.master is not None:
+            if payload:  # a terminal's Ctrl-D is a byte in the stream already
+                os.write(self.master, payload)
+        elif self.stdin is not None:
             if payload:
                 try:
                     os.write(self.stdin, payload)
@@ -110,9 +163,58 @@ class Session:
             else:
                 os.close(self.stdin)
                 self.stdin = None
+
+    def open_stream(self, payload):
+        request = json.loads(payload)
+        stream_id = int(request["id"])
+        try:
+            if "tcp" in request:
+                sock = socket.create_connection(("127.0.0.1", int(request["tcp"])))
+            else:
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock.connect(os.path.join(self.rundir or "/", "vsock"))
+        except OSError:
+            self.conn.sendall(proto.pack_stream(proto.CLOSE, stream_id))
+            return
+        self.streams.add(stream_id, sock)
+
+    def accept_vsock(self, listener, port):
+        sock, _ = listener.accept()
+        stream_id, self.next_stream = self.next_stream, self.next_stream + 2
+        self.conn.sendall(proto.pack_json(proto.OPEN, {"id": stream_id, "vsock_port": port}))
+        self.streams.add(stream_id, sock)
+
+    def from_client(self):
+        frame = proto.read_frame(self.conn)
+        if frame is None:
+            return False
+        kind, payload = frame
+        if kind == proto.STDIN:
+            self.write_stdin(payload)
+        elif kind == proto.SIGNAL and payload:
+            try:
+                os.kill(self.pid, payload[0])
+            except (ProcessLookupError, ValueError):
+                pass
+        elif kind == proto.WINSIZE and self.master is not None:
+            _set_winsize(self.master, json.loads(payload))
+        elif kind == proto.OPEN:
+            self.open_stream(payload)
+        elif kind == proto.DATA:
+            self.streams.data(payload)
+        elif kind == proto.CLOSE:
+            self.streams.closed(payload)
         return True
 
     def serve(self):
+        try:
+            self._serve()
+        finally:
+            self.kill()
+            if self.rundir:
+                shutil.rmtree(self.rundir, ignore_errors=True)
+
+    def _serve(self):
         deadline = None
         while self.outputs or self.status is None:
             timeout = None
@@ -122,21 +224,23 @@ class Session:
                     break  # descendants still hold the output open
             for key, _ in self.selector.select(timeout):
                 if key.data == "client":
-                    if not self.forward_input():
-                        self.kill()
+                    if not self.from_client():
                         return
                 elif key.data == "exit":
                     _, wait_status = os.waitpid(self.pid, 0)
                     self.status = exit_status(wait_status)
                     self.selector.unregister(self.pidfd)
                     deadline = time.monotonic() + DRAIN_AFTER_EXIT
+                elif isinstance(key.data, tuple) and key.data[0] == "stream":
+                    self.streams.readable(key.data[1])
+                elif isinstance(key.data, tuple) and key.data[0] == "vsock":
+                    self.accept_vsock(key.fileobj, key.data[1])
                 else:
                     self.forward_output(key.fd, key.data)
-        self.kill()
         self.conn.sendall(proto.pack_json(proto.EXIT, {"status": self.status}))
 
 
-def handle(conn, token):
+def handle(conn, token, mode):
     frame = proto.read_frame(conn)
     if frame is None:
         return
@@ -151,7 +255,7 @@ def handle(conn, token):
     if kind != proto.HELLO:
         conn.sendall(proto.pack(proto.ERROR, f"unexpected frame {kind}"))
         return
-    Session(conn, request).serve()
+    Session(conn, request, mode).serve()
 
 
 KVM_CREATE_VM, KVM_CREATE_IRQCHIP, KVM_CREATE_VCPU = 0xAE01, 0xAE60, 0xAE41
@@ -174,7 +278,7 @@ def pin_kvm_static_keys():
     return kvm, vm, vcpu
 
 
-def serve(port, token_file, pin):
+def serve(port, token_file, pin, mode):
     with open(token_file) as f:
         token = f.read().strip()
     if pin:
@@ -191,7 +295,7 @@ def serve(port, token_file, pin):
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             listener.close()
             try:
-                handle(conn, token)
+                handle(conn, token, mode)
             except (OSError, proto.ProtocolError, ValueError) as error:
                 print(f"test machine agent: {error}", file=sys.stderr, flush=True)
             finally:
@@ -200,4 +304,4 @@ def serve(port, token_file, pin):
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]), sys.argv[2], sys.argv[3] != "0")
+    serve(int(sys.argv[1]), sys.argv[2], sys.argv[3] != "0", sys.argv[4])

@@ -1,46 +1,240 @@
 # SPDX-License-Identifier: MIT
-"""Runs one command in a test machine: argv, cwd and environment go over,
-stdin is forwarded, stdout and stderr come back as they are written, and
-the command's exit status becomes ours.  Ending this process (a test's
-timeout, Ctrl-C) closes the connection, and the agent kills the command."""
+"""Runs one command in a machine as if it ran here: argv, cwd and
+environment go over; stdin is forwarded, stdout and stderr come back as
+they are written, and the command's exit status becomes ours.  With a
+terminal on stdin and stdout the command gets a pty of its own (raw mode
+here, window size followed, as ssh -t does); signals sent to this process
+go to the command; host listeners (a --swank port, a --vsock socket) and
+the command's connections to host vsock listeners cross over as streams
+of the same connection.  Ending this process (a test's timeout, kill -9)
+closes the connection, and the agent kills the command."""
 
+import errno
+import fcntl
 import json
 import os
+import selectors
+import signal
 import socket
+import struct
 import sys
-import threading
+import termios
+import tty
 
 import tm_protocol as proto
+import tm_streams
+
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
+                     signal.SIGUSR1, signal.SIGUSR2)
 
 
-def _forward_stdin(sock):
+class MachineGone(Exception):
+    """The machine stopped under the command."""
+
+
+def _winsize(fd):
+    rows, cols, _, _ = struct.unpack("HHHH", fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))
+    return {"rows": rows, "cols": cols}
+
+
+def terminal_request():
+    """The HELLO's tty field: a pty when stdin and stdout are terminals."""
+    if not (os.isatty(0) and os.isatty(1)):
+        return None
+    return dict(_winsize(1), stderr=os.isatty(2))
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+class Forwards:
+    """Host listeners whose connections become streams to the command."""
+
+    def __init__(self, swank_port=None, vsock_path=None):
+        self.listeners = []
+        self.vsock_path = vsock_path
+        if swank_port:
+            sock = socket.create_server(("127.0.0.1", swank_port))
+            self.listeners.append((sock, {"tcp": swank_port}))
+        if vsock_path:
+            _remove_stale_socket(vsock_path)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.bind(vsock_path)
+            sock.listen(16)
+            self.listeners.append((sock, {"vsock": True}))
+
+    def vsock_ports(self):
+        """The ports of host vsock listeners (PATH_PORT) there now."""
+        if not self.vsock_path:
+            return []
+        directory, prefix = os.path.split(os.path.abspath(self.vsock_path))
+        ports = []
+        for name in os.listdir(directory):
+            suffix = name[len(prefix) + 1:]
+            if name.startswith(prefix + "_") and suffix.isdigit():
+                ports.append(int(suffix))
+        return ports
+
+    def close(self):
+        for sock, _ in self.listeners:
+            sock.close()
+        if self.vsock_path:
+            _remove_stale_socket(self.vsock_path)
+
+
+def _remove_stale_socket(path):
     try:
-        while True:
-            data = os.read(0, 65536)
-            sock.sendall(proto.pack(proto.STDIN, data))
-            if not data:
-                return
-    except OSError:
+        os.unlink(path)
+    except FileNotFoundError:
         pass
 
 
-def run(port, token, argv, cwd, env):
-    """The command's exit status, or raises OSError/ProtocolError."""
-    sock = socket.create_connection(("127.0.0.1", port))
-    sock.sendall(proto.pack_json(proto.HELLO, {"token": token, "argv": argv, "cwd": cwd,
-                                               "env": env}))
-    threading.Thread(target=_forward_stdin, args=(sock,), daemon=True).start()
-    outputs = {proto.STDOUT: sys.stdout.buffer, proto.STDERR: sys.stderr.buffer}
-    while True:
-        frame = proto.read_frame(sock)
+class Client:
+    def __init__(self, sock, forwards=None, control=None):
+        self.sock = sock
+        self.forwards = forwards or Forwards()
+        self.control = control  # the helper supervisor's connection, if any
+        self.selector = selectors.PollSelector()  # stdin may be a regular file
+        self.streams = tm_streams.Streams(self.selector, sock.sendall)
+        self.next_stream = 1
+
+    def run(self, request):
+        """The command's exit status; raises OSError, ProtocolError, MachineGone."""
+        request = dict(request, vsock_ports=self.forwards.vsock_ports())
+        self.sock.sendall(proto.pack_json(proto.HELLO, request))
+        saved = None
+        if request.get("tty"):
+            saved = termios.tcgetattr(0)
+            tty.setraw(0)
+        wake_r, wake_w = socket.socketpair()
+        wake_w.setblocking(False)
+        old_wakeup = signal.set_wakeup_fd(wake_w.fileno())
+        handled = FORWARDED_SIGNALS + (signal.SIGWINCH,)
+        old_handlers = {sig: signal.signal(sig, lambda *_: None) for sig in handled}
+        try:
+            self._register(wake_r, request)
+            return self._loop(wake_r, bool(request.get("tty")))
+        finally:
+            for sig, handler in old_handlers.items():
+                signal.signal(sig, handler)
+            signal.set_wakeup_fd(old_wakeup)
+            if saved is not None:
+                termios.tcsetattr(0, termios.TCSADRAIN, saved)
+            self.streams.drop_all()
+            self.forwards.close()
+
+    def _register(self, wake_r, request):
+        self.selector.register(self.sock, selectors.EVENT_READ, "agent")
+        self.selector.register(wake_r, selectors.EVENT_READ, "signal")
+        try:
+            os.fstat(0)
+            self.selector.register(0, selectors.EVENT_READ, "stdin")
+        except OSError:  # no stdin at all: end of file at once
+            self.sock.sendall(proto.pack(proto.STDIN))
+        for sock, target in self.forwards.listeners:
+            self.selector.register(sock, selectors.EVENT_READ, ("listener", target))
+        if self.control is not None:
+            self.selector.register(self.control, selectors.EVENT_READ, "control")
+
+    def _loop(self, wake_r, tty_mode):
+        while True:
+            for key, _ in self.selector.select():
+                what = key.data
+                if what == "agent":
+                    status = self._from_agent()
+                    if status is not None:
+                        return status
+                elif what == "stdin":
+                    self._stdin()
+                elif what == "signal":
+                    for signum in wake_r.recv(64):
+                        self._signal(signum, tty_mode)
+                elif what == "control":
+                    raise MachineGone(_reason(self.control))
+                elif what[0] == "listener":
+                    self._accept(key.fileobj, what[1])
+                else:
+                    self.streams.readable(what[1])
+
+    def _from_agent(self):
+        frame = proto.read_frame(self.sock)
         if frame is None:
-            raise proto.ProtocolError("the test machine closed the connection "
-                                      "before the command's exit status")
+            if self.control is not None:
+                raise MachineGone(_reason(self.control))
+            raise proto.ProtocolError("the machine closed the connection before the "
+                                      "command's exit status")
         kind, payload = frame
-        if kind in outputs:
-            outputs[kind].write(payload)
-            outputs[kind].flush()
+        if kind in (proto.STDOUT, proto.STDERR):
+            try:
+                _write_all(1 if kind == proto.STDOUT else 2, payload)
+            except BrokenPipeError:  # as a native process would be: killed by SIGPIPE
+                return 128 + signal.SIGPIPE
         elif kind == proto.EXIT:
             return json.loads(payload)["status"]
         elif kind == proto.ERROR:
             raise proto.ProtocolError(payload.decode(errors="replace"))
+        elif kind == proto.OPEN:
+            self._open_from_agent(json.loads(payload))
+        elif kind == proto.DATA:
+            self.streams.data(payload)
+        elif kind == proto.CLOSE:
+            self.streams.closed(payload)
+        return None
+
+    def _stdin(self):
+        try:
+            data = os.read(0, proto.CHUNK)
+        except OSError as error:
+            if error.errno != errno.EIO:
+                raise
+            data = b""
+        self.sock.sendall(proto.pack(proto.STDIN, data))
+        if not data:
+            self.selector.unregister(0)
+
+    def _signal(self, signum, tty_mode):
+        if signum == signal.SIGWINCH:
+            if tty_mode:
+                self.sock.sendall(proto.pack_json(proto.WINSIZE, _winsize(1)))
+            return
+        self.sock.sendall(proto.pack(proto.SIGNAL, bytes([signum])))
+
+    def _accept(self, listener, target):
+        conn, _ = listener.accept()
+        stream_id, self.next_stream = self.next_stream, self.next_stream + 2
+        self.sock.sendall(proto.pack_json(proto.OPEN, dict(target, id=stream_id)))
+        self.streams.add(stream_id, conn)
+
+    def _open_from_agent(self, request):
+        """The command's VMM connected to host vsock port P: PATH_P here."""
+        stream_id = int(request["id"])
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(f"{self.forwards.vsock_path}_{int(request['vsock_port'])}")
+        except (OSError, TypeError):
+            sock.close()
+            self.sock.sendall(proto.pack_stream(proto.CLOSE, stream_id))
+            return
+        self.streams.add(stream_id, sock)
+
+
+def _reason(control):
+    """Why the helper machine went, as its supervisor said."""
+    control.settimeout(5)
+    try:
+        line = control.recv(4096).decode(errors="replace").strip()
+    except OSError:
+        line = ""
+    return line.removeprefix("stopped ") or "its supervisor ended"
+
+
+def run(port, token, argv, cwd, env, tty=None, forwards=None, control=None):
+    """Connects to the agent on 127.0.0.1:port and runs argv there."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    request = {"token": token, "argv": argv, "cwd": cwd, "env": env, "tty": tty,
+               "vsock": bool(forwards and forwards.vsock_path)}
+    with sock:
+        return Client(sock, forwards, control).run(request)

@@ -51,20 +51,35 @@ def process_key(pid):
     return f"{pid}-{fields[19]}"
 
 
+def helper_memory():
+    """The helper machine holds many VMs: half the host's RAM, 4-16 GiB
+    (QEMU allocates it only as the machine touches it)."""
+    configured = os.environ.get("LISPVM_MACHINE_MEMORY")
+    if configured:
+        return configured
+    with open("/proc/meminfo") as f:
+        total_kib = int(f.readline().split()[1])
+    return f"{max(4, min(16, total_kib // 2 // (1 << 20)))}G"
+
+
 def qemu_argv(kernel, initramfs, port, state, mode, cwd, gdb_port=None):
     append = ["console=ttyS0", "panic=-1", "loglevel=4", "mitigations=off", "edd=off", "nokaslr",
               f"lispvm.mode={mode}", f"lispvm.port={proto.AGENT_PORT}",
               f"lispvm.agent={os.path.join(HERE, 'tm_agent.py')}",
               f"lispvm.token={os.path.join(state, 'token')}", f"lispvm.cwd={cwd}",
               f"lispvm.pin={os.environ.get('LISPVM_TEST_MACHINE_PIN', '1')}"]
+    memory = helper_memory() if mode == "helper" else MEMORY
     argv = ["qemu-system-x86_64", "-M", "q35", "-accel", "tcg,thread=multi",
-            "-cpu", "max", "-smp", CPUS, "-m", MEMORY,
+            "-cpu", "max", "-smp", CPUS, "-m", memory,
             "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
             "-kernel", kernel, "-initrd", initramfs, "-append", " ".join(append),
             "-fsdev", "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap",
             "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot",
             "-netdev", f"user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:{proto.AGENT_PORT}",
             "-device", "virtio-net-pci,netdev=net0"]
+    if mode == "helper":  # writes reach the host, as the user running QEMU
+        argv += ["-fsdev", "local,id=hostrw,path=/,security_model=none,multidevs=remap",
+                 "-device", "virtio-9p-pci,fsdev=hostrw,mount_tag=hostrw"]
     if mode == "shell":
         argv += ["-serial", "mon:stdio"]
     else:  # the monitor, for a look at a machine that stopped answering
@@ -100,17 +115,22 @@ def ping(port, token):
 class Supervisor:
     """Runs in the detached process: boots QEMU, then waits for the owner."""
 
+    mode = "agent"
+    name = "the test machine"
+
     def __init__(self, state, owner_pid, report_fd, log_dir):
         self.state = state
-        self.owner = os.pidfd_open(owner_pid)
+        self.owner = os.pidfd_open(owner_pid) if owner_pid is not None else None
         self.report_fd = report_fd
-        self.console_path = os.path.join(
-            log_dir, f"test-machine-{os.path.basename(state)}.console.log")
+        self.console_path = os.path.join(log_dir, self.console_name())
         with open(os.path.join(state, "console"), "w") as f:
             f.write(self.console_path)
         self.console = open(self.console_path, "wb")
         self.tail = b""  # the console's last bytes, for a one-line reason
         self.qemu = None
+
+    def console_name(self):
+        return f"test-machine-{os.path.basename(self.state)}.console.log"
 
     def report(self, line):
         if self.report_fd is not None:
@@ -132,15 +152,15 @@ class Supervisor:
             f.write(token)
         port = free_port()
         self.qemu = subprocess.Popen(
-            qemu_argv(kernel, initramfs, port, self.state, "agent", "/"),
+            qemu_argv(kernel, initramfs, port, self.state, self.mode, "/"),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             preexec_fn=die_with_parent)
         outcome = self.follow_console(started + BOOT_TIMEOUT, proto.READY_MARK.encode())
         if outcome == "timeout":
-            self.fail(f"the test machine did not come up in {BOOT_TIMEOUT:.0f} s; "
+            self.fail(f"{self.name} did not come up in {BOOT_TIMEOUT:.0f} s; "
                       f"console log: {self.console_path}")
         elif outcome == "stopped":
-            self.fail(f"the test machine stopped while booting (qemu exit "
+            self.fail(f"{self.name} stopped while booting (qemu exit "
                       f"{self.qemu.returncode}): {_last_line(self.tail)}; "
                       f"console log: {self.console_path}")
         if outcome != "ready":
@@ -154,7 +174,7 @@ class Supervisor:
     def watch(self):
         """Until the owner ends; the console keeps going to its log."""
         if self.follow_console() == "stopped":
-            self.fail(f"the test machine stopped (qemu exit {self.qemu.returncode}); "
+            self.fail(f"{self.name} stopped (qemu exit {self.qemu.returncode}); "
                       f"console log: {self.console_path}")
 
     def follow_console(self, deadline=None, mark=None):
@@ -162,22 +182,29 @@ class Supervisor:
         QEMU stops ("stopped"), `mark` appears ("ready") or the deadline
         passes ("timeout")."""
         fd = self.qemu.stdout.fileno()
+        waits = [fd] + ([self.owner] if self.owner is not None else [])
         while True:
             timeout = None if deadline is None else max(0, deadline - time.monotonic())
-            ready, _, _ = select.select([fd, self.owner], [], [], timeout)
+            ready, _, _ = select.select(waits, [], [], timeout)
             if self.owner in ready:
                 return "owner"
             if not ready:
                 return "timeout"
-            data = os.read(fd, 65536)
-            if not data:
-                self.qemu.wait()
+            if not self.pump_console():
                 return "stopped"
-            self.console.write(data)
-            self.console.flush()
-            self.tail = (self.tail + data)[-4096:]
             if mark is not None and mark in self.tail:
                 return "ready"
+
+    def pump_console(self):
+        """Copies what QEMU wrote to the console log; False once it stopped."""
+        data = os.read(self.qemu.stdout.fileno(), 65536)
+        if not data:
+            self.qemu.wait()
+            return False
+        self.console.write(data)
+        self.console.flush()
+        self.tail = (self.tail + data)[-4096:]
+        return True
 
     def stop_qemu(self):
         if self.qemu and self.qemu.poll() is None:
@@ -193,7 +220,7 @@ class Supervisor:
             if self.boot():
                 self.watch()
         except Exception as error:  # any failure must reach the waiting client
-            self.fail(f"the test machine could not start: {error}; "
+            self.fail(f"{self.name} could not start: {error}; "
                       f"console log: {self.console_path}")
         finally:
             self.stop_qemu()
@@ -221,8 +248,9 @@ def _remove(path):
         pass
 
 
-def start_supervisor(state, owner_pid, log_dir):
-    """Forks the detached supervisor; returns the line it reports."""
+def start_supervisor(make_supervisor):
+    """Forks the detached supervisor (make_supervisor(report_fd) makes it);
+    returns the line it reports."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -238,7 +266,7 @@ def start_supervisor(state, owner_pid, log_dir):
             os.dup2(devnull, fd)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
-            Supervisor(state, owner_pid, write_fd, log_dir).run()
+            make_supervisor(write_fd).run()
         finally:
             os._exit(0)
     os.close(write_fd)
@@ -260,7 +288,8 @@ def machine_for(owner_pid, log, log_dir=None):
             log("booting the test machine (no usable /dev/kvm here: KVM runs nested, "
                 "under QEMU TCG)")
             os.makedirs(log_dir or state_base(), exist_ok=True)
-            line = start_supervisor(state, owner_pid, os.path.abspath(log_dir or state_base()))
+            log_dir = os.path.abspath(log_dir or state_base())
+            line = start_supervisor(lambda fd: Supervisor(state, owner_pid, fd, log_dir))
             if not line.startswith("ready "):
                 raise MachineError(line.removeprefix("failed ") or "the supervisor died")
             log(f"test machine up in {line.split()[2]} s")

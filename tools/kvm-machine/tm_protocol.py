@@ -1,19 +1,31 @@
 # SPDX-License-Identifier: MIT
-"""The wire format between a host client and the test machine's agent.
+"""The wire format between a host client and a machine's agent.
 
 One TCP connection per command.  Every message is a frame: a type byte, a
 32-bit big-endian length, then the payload.  The client opens with HELLO
-(JSON: token, argv, cwd, env) and may send STDIN frames (an empty one is
-end of file); the agent answers with STDOUT/STDERR frames and ends with
-EXIT (JSON: status, the shell-style exit status) or ERROR (a one-line
-reason).  PING/PONG prove that the agent is up and the token is right."""
+(JSON: token, argv, cwd, env, and optionally tty, vsock_ports), then may
+send STDIN frames (an empty one is end of file), SIGNAL (one byte, the
+signal number, for the command's process) and WINSIZE (JSON rows, cols);
+the agent answers with STDOUT/STDERR frames and ends with EXIT (JSON:
+status, the shell-style exit status) or ERROR (a one-line reason).
+PING/PONG prove that the agent is up and the token is right.
+
+Byte streams ride the same connection (no second connection per
+command): OPEN (JSON: id and what to reach) starts one, DATA carries a
+4-byte stream id then bytes, CLOSE (the id) ends it.  The client opens
+odd ids (a host connection to the command's --swank port or --vsock
+socket), the agent even ones (the command's VMM connecting to a host
+vsock listener, Firecracker's PATH_PORT)."""
 
 import json
 import struct
 
-HELLO, STDIN, STDOUT, STDERR, EXIT, ERROR, PING, PONG = range(1, 9)
+(HELLO, STDIN, STDOUT, STDERR, EXIT, ERROR, PING, PONG, SIGNAL, WINSIZE, OPEN, DATA,
+ CLOSE) = range(1, 14)
 HEADER = struct.Struct(">BI")
+STREAM_ID = struct.Struct(">I")
 MAX_FRAME = 1 << 20
+CHUNK = 256 * 1024
 AGENT_PORT = 7000
 READY_MARK = "lispvm-test-machine: agent ready"
 
@@ -30,6 +42,14 @@ def pack(kind, payload=b""):
 
 def pack_json(kind, value):
     return pack(kind, json.dumps(value))
+
+
+def pack_stream(kind, stream_id, data=b""):
+    return pack(kind, STREAM_ID.pack(stream_id) + data)
+
+
+def unpack_stream(payload):
+    return STREAM_ID.unpack_from(payload)[0], payload[STREAM_ID.size:]
 
 
 def _read_exact(sock, size):

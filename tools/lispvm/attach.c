@@ -87,6 +87,13 @@ static void relay(int fd, const sigset_t *waiting_mask)
 	}
 }
 
+bool attach_target_here(const char *target)
+{
+	char path[4096], err[4096 + 128];
+
+	return vm_socket_resolve(target, path, sizeof(path), err, sizeof(err)) == 0;
+}
+
 int attach_command(const char *target)
 {
 	struct sigaction sa = {.sa_handler = on_sigint}; /* no SA_RESTART: poll wakes */

@@ -3,8 +3,13 @@
 #ifndef LISPVM_TOOLS_ATTACH_H
 #define LISPVM_TOOLS_ATTACH_H
 
+#include <stdbool.h>
+
 /* Relays the terminal to the VM's agent until either side ends; Ctrl-C
  * goes to the agent as an interrupt.  The exit status. */
 int attach_command(const char *target);
+
+/* Whether target (as attach_command takes it) names a VM of this host. */
+bool attach_target_here(const char *target);
 
 #endif

@@ -84,6 +84,12 @@ void cli_print_help(void)
 	       "                    evaluate while it runs, :threads, :bt, :interrupt,\n"
 	       "                    :inspect, :help (VM: its --vsock socket path, its\n"
 	       "                    --name or its lispvm process id; none: the only one)\n"
+	       "  machine status|start|stop\n"
+	       "                    the helper machine that runs lispvm's microVMs on a host\n"
+	       "                    without /dev/kvm (QEMU TCG with nested KVM, booted on first\n"
+	       "                    use, stopped after $LISPVM_MACHINE_IDLE seconds idle, 300\n"
+	       "                    by default); LISPVM_MACHINE=never turns it off, =always\n"
+	       "                    uses it even where /dev/kvm works\n"
 	       "  image build -o OUT [--ldd BINARY]... [HOST[:GUEST]]...\n"
 	       "                    pack host files into a read-only image (lispvm image --help)\n"
 	       "\n"
@@ -467,6 +473,14 @@ int cli_parse(int argc, char **argv, struct cli_options *out)
 			out->attach_target = argv[optind++];
 		if (optind < argc)
 			return usage_error("attach: unexpected argument '%s'", argv[optind]);
+		return 0;
+	}
+	if (strcmp(command, "machine") == 0) {
+		out->command = CLI_MACHINE;
+		if (argc != 2 || (strcmp(argv[1], "status") != 0 && strcmp(argv[1], "start") != 0 &&
+				  strcmp(argv[1], "stop") != 0))
+			return usage_error("%s", "machine: expected status, start or stop");
+		out->machine_verb = argv[1];
 		return 0;
 	}
 	if (strcmp(command, "image") == 0 && is_core_image_build(argc, argv)) {

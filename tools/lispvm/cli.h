@@ -25,6 +25,7 @@ enum cli_command {
 	CLI_IMAGE,
 	CLI_IMAGE_CORE, /* image build --core CORE */
 	CLI_ATTACH,
+	CLI_MACHINE, /* machine status|start|stop */
 };
 
 #define CLI_MAX_IMAGES	     8
@@ -56,6 +57,7 @@ struct cli_options {
 	unsigned int swank_port;   /* --swank PORT; 0: none */
 	const char *vm_name;	   /* --name */
 	const char *attach_target; /* attach's VM, or NULL */
+	const char *machine_verb;   /* machine's status, start or stop */
 	bool agent_core;	   /* core_path is the agent's (lisp_run.c) */
 	/* exec (and, filled in by lisp_run.c, run/eval/repl) */
 	const char *images[CLI_MAX_IMAGES];

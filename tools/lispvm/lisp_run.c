@@ -14,6 +14,7 @@
 #include <lispvm/abi.h>
 
 #include "agent.h"
+#include "helper_machine.h"
 #include "sbcl_image.h"
 #include "vm_socket.h"
 
@@ -263,8 +264,10 @@ static int prepare_agent(struct cli_options *opts, const char *cache_dir)
 	if (opts->command != CLI_RUN)
 		return fail(LISPVM_EXIT_USAGE, "--attachable and --swank", "only with run");
 	if (opts->vsock_path == NULL) {
+		const char *name = opts->vm_name ? opts->vm_name : helper_machine_vm_name();
+
 		snprintf(pid, sizeof(pid), "%d", (int)getpid());
-		if (vm_socket_path(opts->vm_name ? opts->vm_name : pid, socket_path,
+		if (vm_socket_path(name ? name : pid, socket_path,
 				   sizeof(socket_path), err, sizeof(err)) < 0)
 			return fail(LISPVM_EXIT_HOST_ERROR, err, NULL);
 		opts->vsock_path = socket_path;

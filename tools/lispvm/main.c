@@ -2,6 +2,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include "attach.h"
 #include "cli.h"
 #include "exec_env.h"
+#include "helper_machine.h"
 #include "image_command.h"
 #include "kernel_path.h"
 #include "lisp_run.h"
@@ -102,13 +104,37 @@ static int lisp_command(struct cli_options *opts)
 	return exec_command(opts);
 }
 
+/* Commands that need KVM run in the helper machine where there is none;
+ * their arguments were checked here first, so usage errors stay local. */
+static bool needs_kvm(enum cli_command command)
+{
+	return command == CLI_BOOT || command == CLI_RUN || command == CLI_EVAL ||
+	       command == CLI_REPL || command == CLI_EXEC;
+}
+
+/* attach finds a VM on this host first, then in a running helper machine. */
+static int attach(char **argv, const struct cli_options *opts)
+{
+	if (helper_machine_wanted() && !attach_target_here(opts->attach_target))
+		return helper_machine_forward(argv, opts, true);
+	return attach_command(opts->attach_target);
+}
+
 int main(int argc, char **argv)
 {
 	struct cli_options opts;
+	char **original = calloc((size_t)argc + 1, sizeof(*original));
 
+	/* getopt permutes argv; the helper machine gets it as given. */
+	if (original == NULL)
+		return LISPVM_EXIT_HOST_ERROR;
+	memcpy(original, argv, (size_t)argc * sizeof(*argv));
 	if (cli_parse(argc, argv, &opts) < 0)
 		return LISPVM_EXIT_USAGE;
 	log_verbose_enabled = opts.verbose;
+	if (needs_kvm(opts.command) && helper_machine_wanted())
+		return helper_machine_forward(original, &opts, false);
+	opts.vsock_path = helper_machine_vsock_path(opts.vsock_path);
 	switch (opts.command) {
 	case CLI_HELP:
 		cli_print_help();
@@ -129,7 +155,9 @@ int main(int argc, char **argv)
 	case CLI_IMAGE_CORE:
 		return lisp_core_image_command(opts.cache_dir, opts.core_path);
 	case CLI_ATTACH:
-		return attach_command(opts.attach_target);
+		return attach(original, &opts);
+	case CLI_MACHINE:
+		return helper_machine_command(opts.machine_verb);
 	case CLI_NONE:
 		break;
 	}
