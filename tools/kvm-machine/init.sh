@@ -23,7 +23,7 @@ arg() {
 	done
 }
 
-mode=$(arg mode) agent=$(arg agent) pin=$(arg pin) port=$(arg port) token=$(arg token) cwd=$(arg cwd)
+mode=$(arg mode) agent=$(arg agent) pin=$(arg pin) port=$(arg port) token=$(arg token) cwd=$(arg cwd) cache=$(arg cache)
 
 while read -r module; do
 	# Some fail by design (crc32c-intel without SSE4.2); what matters is checked below.
@@ -66,6 +66,11 @@ if [ "$mode" = helper ]; then
 		mount --bind "/newroot/run/lispvm-machine/host/$name" "/newroot/$name" ||
 			echo "lispvm-test-machine: cannot share /$name read-write"
 	done
+	# lispvm's cache with the page cache on: see tm_helper.py.
+	if [ -n "$cache" ]; then
+		mount -t 9p -o trans=virtio,version=9p2000.L,cache=loose,msize=1048576 lispvmcache \
+			"/newroot$cache" || echo "lispvm-test-machine: cannot mount lispvm's cache $cache"
+	fi
 fi
 
 ip link set lo up

@@ -43,6 +43,15 @@ def state_dir():
     return f"/tmp/lispvm-{os.getuid()}/machine"
 
 
+def lispvm_cache_dir():
+    """lispvm's default --cache directory (lisp_run.c's lisp_cache_dir)."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg and xdg.startswith("/"):
+        return os.path.join(xdg, "lispvm")
+    home = os.environ.get("HOME")
+    return os.path.join(home, ".cache", "lispvm") if home and home.startswith("/") else None
+
+
 def idle_seconds():
     value = os.environ.get("LISPVM_MACHINE_IDLE", str(DEFAULT_IDLE))
     try:
@@ -82,6 +91,22 @@ class HelperSupervisor(tm_machine.Supervisor):
 
     def console_name(self):
         return "machine.console.log"
+
+    def qemu_argv(self, kernel, initramfs, port):
+        """lispvm's default cache (the SBCL image a VM maps, ASDF's fasls)
+        as a share of its own with 9p's page cache: a coherent mount
+        re-reads the image's pages from the host for every VM.  lispvm in
+        this machine is the only writer of its cache on a host without
+        /dev/kvm, so the page cache cannot go stale."""
+        argv = tm_machine.qemu_argv(kernel, initramfs, port, self.state, self.mode, "/")
+        cache = lispvm_cache_dir()
+        if cache is None or any(c.isspace() or c in ",\"" for c in cache):
+            return argv
+        os.makedirs(cache, mode=0o755, exist_ok=True)
+        argv[argv.index("-append") + 1] += f" lispvm.cache={cache}"
+        return argv + ["-fsdev", f"local,id=lispvmcache,path={cache},security_model=none,"
+                       "multidevs=remap", "-device",
+                       "virtio-9p-pci,fsdev=lispvmcache,mount_tag=lispvmcache"]
 
     def boot(self):
         if not super().boot():

@@ -132,6 +132,9 @@ class Supervisor:
     def console_name(self):
         return f"test-machine-{os.path.basename(self.state)}.console.log"
 
+    def qemu_argv(self, kernel, initramfs, port):
+        return qemu_argv(kernel, initramfs, port, self.state, self.mode, "/")
+
     def report(self, line):
         if self.report_fd is not None:
             os.write(self.report_fd, (line + "\n").encode())
@@ -152,7 +155,7 @@ class Supervisor:
             f.write(token)
         port = free_port()
         self.qemu = subprocess.Popen(
-            qemu_argv(kernel, initramfs, port, self.state, self.mode, "/"),
+            self.qemu_argv(kernel, initramfs, port),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             preexec_fn=die_with_parent)
         outcome = self.follow_console(started + BOOT_TIMEOUT, proto.READY_MARK.encode())
