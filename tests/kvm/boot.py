@@ -6,12 +6,13 @@ refused.  Usage: boot.py CASE LISPVM GUEST_ELF"""
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from lispvm_test import (TestFailure, expect, expect_exit, expect_in, main,  # noqa: E402
-                         require_kvm, run)
+                         require_kvm, run, where_vms_run)
 
 BANNER = re.compile(r"lispvm guest runtime \S+ \(ABI \d+\) on lispvm/KVM: (\d+) MiB RAM")
 GUEST_CRASH, HOST_ERROR, TIMEOUT = 126, 125, 124
@@ -121,10 +122,12 @@ def triple_fault(exe, elf):
 
 
 def cpu_has_flag(flag):
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("flags"):
-                return flag in line.split(":", 1)[1].split()
+    """Of the CPU that runs the microVMs (the helper machine's, there)."""
+    cpuinfo = subprocess.run(where_vms_run(["cat", "/proc/cpuinfo"]), capture_output=True,
+                             text=True, check=True).stdout
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            return flag in line.split(":", 1)[1].split()
     return False
 
 

@@ -16,7 +16,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from lispvm_test import describe, expect, main, require_kvm, run  # noqa: E402
+from lispvm_test import describe, expect, main, require_kvm, run, where_vms_run  # noqa: E402
 
 GUEST_PATH = "/bin/linux-syscalls"
 RESULT = re.compile(r"^(ok|not ok) \d+ (\S+?)(?::|$)", re.M)
@@ -53,7 +53,7 @@ def compare(want, got, proc):
 
 
 def suite(lispvm, program):
-    native = run([os.path.abspath(program)], cwd="/")
+    native = run(where_vms_run([os.path.abspath(program)]), cwd="/")
     want = results(native.stdout)
     expect(len(want) > 100, f"the native run reported too few checks: {describe(native)}")
     proc = guest_run(lispvm, program)
@@ -71,7 +71,7 @@ HOSTFS_GROUPS = ["files", "dirs", "pipes", "io"]
 
 def suite_on_host_mount(lispvm, program):
     for group in HOSTFS_GROUPS:
-        native = run([os.path.abspath(program), group], cwd="/")
+        native = run(where_vms_run([os.path.abspath(program), group]), cwd="/")
         want = results(native.stdout)
         expect(len(want) > 10, f"the native {group} run reported too few checks")
         with tempfile.TemporaryDirectory(prefix="lispvm-hostfs-tmp-") as host_tmp:

@@ -90,6 +90,11 @@ void cli_print_help(void)
 	       "                    use, stopped after $LISPVM_MACHINE_IDLE seconds idle, 300\n"
 	       "                    by default); LISPVM_MACHINE=never turns it off, =always\n"
 	       "                    uses it even where /dev/kvm works\n"
+	       "  binfmt install|uninstall|status\n"
+	       "                    (root) make fasls executable: ./prog.fasl ARGS runs as\n"
+	       "                    'lispvm run prog.fasl ARGS' (a binfmt_misc handler); a\n"
+	       "                    .lisp file needs only a '#!/usr/bin/env lispvm' line\n"
+	       "  PATH [ARGS...]    a program given by a path (one with a '/') runs as with run\n"
 	       "  image build -o OUT [--ldd BINARY]... [HOST[:GUEST]]...\n"
 	       "                    pack host files into a read-only image (lispvm image --help)\n"
 	       "\n"
@@ -481,6 +486,24 @@ int cli_parse(int argc, char **argv, struct cli_options *out)
 				  strcmp(argv[1], "stop") != 0))
 			return usage_error("%s", "machine: expected status, start or stop");
 		out->machine_verb = argv[1];
+		return 0;
+	}
+	if (strcmp(command, "binfmt") == 0) {
+		out->command = CLI_BINFMT;
+		if (argc != 2 || (strcmp(argv[1], "install") != 0 &&
+				  strcmp(argv[1], "uninstall") != 0 && strcmp(argv[1], "status") != 0))
+			return usage_error("%s", "binfmt: expected install, uninstall or status");
+		out->machine_verb = argv[1];
+		return 0;
+	}
+	/* A path as the command is a program: binfmt_misc runs an executable
+	 * fasl as 'lispvm /path/prog.fasl ARGS', and a "#!/usr/bin/env lispvm"
+	 * line gives 'lispvm ./prog.lisp ARGS'. */
+	if (strchr(command, '/') != NULL) {
+		out->command = CLI_RUN;
+		out->lisp_file = command;
+		out->lisp_args = argv + 1;
+		out->lisp_argc = argc - 1;
 		return 0;
 	}
 	if (strcmp(command, "image") == 0 && is_core_image_build(argc, argv)) {

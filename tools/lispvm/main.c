@@ -10,6 +10,7 @@
 
 #include "agent.h"
 #include "attach.h"
+#include "binfmt.h"
 #include "cli.h"
 #include "exec_env.h"
 #include "helper_machine.h"
@@ -156,6 +157,8 @@ int main(int argc, char **argv)
 		return lisp_core_image_command(opts.cache_dir, opts.core_path);
 	case CLI_ATTACH:
 		return attach(original, &opts);
+	case CLI_BINFMT:
+		return binfmt_command(opts.machine_verb);
 	case CLI_MACHINE:
 		return helper_machine_command(opts.machine_verb);
 	case CLI_NONE:
