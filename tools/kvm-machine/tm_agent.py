@@ -11,6 +11,7 @@ import fcntl
 import hmac
 import json
 import os
+import queue
 import selectors
 import shutil
 import signal
@@ -18,6 +19,7 @@ import socket
 import struct
 import sys
 import termios
+import threading
 import time
 
 import tm_protocol as proto
@@ -95,8 +97,9 @@ class Session:
 
     def __init__(self, conn, request, mode):
         self.conn = conn
+        self.send_lock = threading.Lock()
         self.selector = selectors.DefaultSelector()
-        self.streams = tm_streams.Streams(self.selector, conn.sendall)
+        self.streams = tm_streams.Streams(self.selector, self.send)
         self.rundir = None
         env = dict(request["env"])
         if mode == "helper":
@@ -114,6 +117,12 @@ class Session:
         self.selector.register(self.pidfd, selectors.EVENT_READ, "exit")
         self.status = None
         self.next_stream = 2
+        self.stdin_queue = queue.SimpleQueue()
+        threading.Thread(target=self.stdin_writer, daemon=True).start()
+
+    def send(self, frame):
+        with self.send_lock:
+            self.conn.sendall(frame)
 
     def _helper_env(self, request):
         """A directory of the session's own: the VMM's --vsock socket
@@ -144,25 +153,31 @@ class Session:
         except OSError:  # EIO: a pty whose last holder closed it
             data = b""
         if data:
-            self.conn.sendall(proto.pack(kind, data))
+            self.send(proto.pack(kind, data))
             return
         self.selector.unregister(fd)
         os.close(fd)
         self.outputs -= 1
 
-    def write_stdin(self, payload):
-        if self.master is not None:
-            if payload:  # a terminal's Ctrl-D is a byte in the stream already
-                os.write(self.master, payload)
-        elif self.stdin is not None:
-            if payload:
-                try:
-                    os.write(self.stdin, payload)
-                except BrokenPipeError:
-                    pass
-            else:
-                os.close(self.stdin)
-                self.stdin = None
+    def stdin_writer(self):
+        """The command's stdin (or pty) in a thread of its own: a command
+        that does not read must not stop the session; the client sends
+        more as CREDIT says this took it."""
+        fd = self.master if self.master is not None else self.stdin
+        while True:
+            payload = self.stdin_queue.get()
+            if payload is None:
+                if self.master is None:  # a terminal's Ctrl-D is a byte already
+                    os.close(fd)
+                return
+            try:
+                view = memoryview(payload)
+                while view:
+                    view = view[os.write(fd, view):]
+            except OSError:  # the command stopped reading: drop what comes
+                pass
+            self.send(proto.pack_stream(proto.CREDIT, proto.STDIN_STREAM,
+                                        tm_streams.COUNT.pack(len(payload))))
 
     def open_stream(self, payload):
         request = json.loads(payload)
@@ -174,14 +189,14 @@ class Session:
                 sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 sock.connect(os.path.join(self.rundir or "/", "vsock"))
         except OSError:
-            self.conn.sendall(proto.pack_stream(proto.CLOSE, stream_id))
+            self.send(proto.pack_stream(proto.CLOSE, stream_id))
             return
         self.streams.add(stream_id, sock)
 
     def accept_vsock(self, listener, port):
         sock, _ = listener.accept()
         stream_id, self.next_stream = self.next_stream, self.next_stream + 2
-        self.conn.sendall(proto.pack_json(proto.OPEN, {"id": stream_id, "vsock_port": port}))
+        self.send(proto.pack_json(proto.OPEN, {"id": stream_id, "vsock_port": port}))
         self.streams.add(stream_id, sock)
 
     def from_client(self):
@@ -190,7 +205,7 @@ class Session:
             return False
         kind, payload = frame
         if kind == proto.STDIN:
-            self.write_stdin(payload)
+            self.stdin_queue.put(payload or None)
         elif kind == proto.SIGNAL and payload:
             try:
                 os.kill(self.pid, payload[0])
@@ -204,6 +219,8 @@ class Session:
             self.streams.data(payload)
         elif kind == proto.CLOSE:
             self.streams.closed(payload)
+        elif kind == proto.CREDIT:
+            self.streams.credit(payload)
         return True
 
     def serve(self):
@@ -222,7 +239,7 @@ class Session:
                 timeout = max(0.0, deadline - time.monotonic())
                 if timeout == 0:
                     break  # descendants still hold the output open
-            for key, _ in self.selector.select(timeout):
+            for key, mask in self.selector.select(timeout):
                 if key.data == "client":
                     if not self.from_client():
                         return
@@ -232,12 +249,12 @@ class Session:
                     self.selector.unregister(self.pidfd)
                     deadline = time.monotonic() + DRAIN_AFTER_EXIT
                 elif isinstance(key.data, tuple) and key.data[0] == "stream":
-                    self.streams.readable(key.data[1])
+                    self.streams.ready(key.data[1], mask)
                 elif isinstance(key.data, tuple) and key.data[0] == "vsock":
                     self.accept_vsock(key.fileobj, key.data[1])
                 else:
                     self.forward_output(key.fd, key.data)
-        self.conn.sendall(proto.pack_json(proto.EXIT, {"status": self.status}))
+        self.send(proto.pack_json(proto.EXIT, {"status": self.status}))
 
 
 def handle(conn, token, mode):

@@ -9,7 +9,6 @@ the command's connections to host vsock listeners cross over as streams
 of the same connection.  Ending this process (a test's timeout, kill -9)
 closes the connection, and the agent kills the command."""
 
-import errno
 import fcntl
 import json
 import os
@@ -19,6 +18,7 @@ import socket
 import struct
 import sys
 import termios
+import threading
 import tty
 
 import tm_protocol as proto
@@ -97,14 +97,21 @@ class Client:
         self.sock = sock
         self.forwards = forwards or Forwards()
         self.control = control  # the helper supervisor's connection, if any
-        self.selector = selectors.PollSelector()  # stdin may be a regular file
-        self.streams = tm_streams.Streams(self.selector, sock.sendall)
+        self.selector = selectors.DefaultSelector()
+        self.send_lock = threading.Lock()
+        self.streams = tm_streams.Streams(self.selector, self.send)
         self.next_stream = 1
+        self.stdin_credit = threading.Condition()
+        self.stdin_unacked = 0
+
+    def send(self, frame):
+        with self.send_lock:
+            self.sock.sendall(frame)
 
     def run(self, request):
         """The command's exit status; raises OSError, ProtocolError, MachineGone."""
         request = dict(request, vsock_ports=self.forwards.vsock_ports())
-        self.sock.sendall(proto.pack_json(proto.HELLO, request))
+        self.send(proto.pack_json(proto.HELLO, request))
         saved = None
         if request.get("tty"):
             saved = termios.tcgetattr(0)
@@ -129,11 +136,7 @@ class Client:
     def _register(self, wake_r, request):
         self.selector.register(self.sock, selectors.EVENT_READ, "agent")
         self.selector.register(wake_r, selectors.EVENT_READ, "signal")
-        try:
-            os.fstat(0)
-            self.selector.register(0, selectors.EVENT_READ, "stdin")
-        except OSError:  # no stdin at all: end of file at once
-            self.sock.sendall(proto.pack(proto.STDIN))
+        threading.Thread(target=self._stdin, daemon=True).start()
         for sock, target in self.forwards.listeners:
             self.selector.register(sock, selectors.EVENT_READ, ("listener", target))
         if self.control is not None:
@@ -141,14 +144,12 @@ class Client:
 
     def _loop(self, wake_r, tty_mode):
         while True:
-            for key, _ in self.selector.select():
+            for key, mask in self.selector.select():
                 what = key.data
                 if what == "agent":
                     status = self._from_agent()
                     if status is not None:
                         return status
-                elif what == "stdin":
-                    self._stdin()
                 elif what == "signal":
                     for signum in wake_r.recv(64):
                         self._signal(signum, tty_mode)
@@ -157,7 +158,7 @@ class Client:
                 elif what[0] == "listener":
                     self._accept(key.fileobj, what[1])
                 else:
-                    self.streams.readable(what[1])
+                    self.streams.ready(what[1], mask)
 
     def _from_agent(self):
         frame = proto.read_frame(self.sock)
@@ -182,30 +183,46 @@ class Client:
             self.streams.data(payload)
         elif kind == proto.CLOSE:
             self.streams.closed(payload)
+        elif kind == proto.CREDIT:
+            stream_id, count = proto.unpack_stream(payload)
+            if stream_id != proto.STDIN_STREAM:
+                self.streams.credit(payload)
+                return None
+            with self.stdin_credit:
+                self.stdin_unacked -= tm_streams.COUNT.unpack(count)[0]
+                self.stdin_credit.notify()
         return None
 
     def _stdin(self):
-        try:
-            data = os.read(0, proto.CHUNK)
-        except OSError as error:
-            if error.errno != errno.EIO:
-                raise
-            data = b""
-        self.sock.sendall(proto.pack(proto.STDIN, data))
-        if not data:
-            self.selector.unregister(0)
+        """Stdin in a thread of its own (it may be a file, a pipe or the
+        terminal), sending no more than the agent has credit for."""
+        while True:
+            try:
+                data = os.read(0, proto.CHUNK)
+            except OSError:  # no stdin, or a terminal gone (EIO): end of file
+                data = b""
+            with self.stdin_credit:
+                while self.stdin_unacked >= proto.STDIN_WINDOW:
+                    self.stdin_credit.wait()
+                self.stdin_unacked += len(data)
+            try:
+                self.send(proto.pack(proto.STDIN, data))
+            except OSError:
+                return
+            if not data:
+                return
 
     def _signal(self, signum, tty_mode):
         if signum == signal.SIGWINCH:
             if tty_mode:
-                self.sock.sendall(proto.pack_json(proto.WINSIZE, _winsize(1)))
+                self.send(proto.pack_json(proto.WINSIZE, _winsize(1)))
             return
-        self.sock.sendall(proto.pack(proto.SIGNAL, bytes([signum])))
+        self.send(proto.pack(proto.SIGNAL, bytes([signum])))
 
     def _accept(self, listener, target):
         conn, _ = listener.accept()
         stream_id, self.next_stream = self.next_stream, self.next_stream + 2
-        self.sock.sendall(proto.pack_json(proto.OPEN, dict(target, id=stream_id)))
+        self.send(proto.pack_json(proto.OPEN, dict(target, id=stream_id)))
         self.streams.add(stream_id, conn)
 
     def _open_from_agent(self, request):
@@ -216,7 +233,7 @@ class Client:
             sock.connect(f"{self.forwards.vsock_path}_{int(request['vsock_port'])}")
         except (OSError, TypeError):
             sock.close()
-            self.sock.sendall(proto.pack_stream(proto.CLOSE, stream_id))
+            self.send(proto.pack_stream(proto.CLOSE, stream_id))
             return
         self.streams.add(stream_id, sock)
 

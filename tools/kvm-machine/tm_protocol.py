@@ -12,7 +12,10 @@ PING/PONG prove that the agent is up and the token is right.
 
 Byte streams ride the same connection (no second connection per
 command): OPEN (JSON: id and what to reach) starts one, DATA carries a
-4-byte stream id then bytes, CLOSE (the id) ends it.  The client opens
+4-byte stream id then bytes, CREDIT (the id, a 4-byte count) says how
+many the far end has written on (tm_streams.py), CLOSE (the id) ends it.
+Stdin is credited too, as stream 0, so the agent never holds more than
+STDIN_WINDOW bytes the command has not read.  The client opens
 odd ids (a host connection to the command's --swank port or --vsock
 socket), the agent even ones (the command's VMM connecting to a host
 vsock listener, Firecracker's PATH_PORT)."""
@@ -21,7 +24,9 @@ import json
 import struct
 
 (HELLO, STDIN, STDOUT, STDERR, EXIT, ERROR, PING, PONG, SIGNAL, WINSIZE, OPEN, DATA,
- CLOSE) = range(1, 14)
+ CLOSE, CREDIT) = range(1, 15)
+STDIN_STREAM = 0  # CREDIT for stdin: the bytes the command's stdin took
+STDIN_WINDOW = 1 << 20
 HEADER = struct.Struct(">BI")
 STREAM_ID = struct.Struct(">I")
 MAX_FRAME = 1 << 20
