@@ -169,6 +169,17 @@ unsigned int vconsole_poll(void)
 	return 0;
 }
 
+bool vconsole_awaits_device(void)
+{
+	return vc.state == VCONSOLE_LIVE && vc.posted;
+}
+
+void vconsole_recheck(void)
+{
+	if (vconsole_awaits_device() && virtq_driver_has_used(&vc.rx))
+		vconsole_interrupt();
+}
+
 void vconsole_interrupt(void)
 {
 	sched_wake_all(&vconsole_chan);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "arch/x86/trap.h"
+#include "drivers/virtio_console.h"
 #include "kernel/clock.h"
 #include "kernel/kheap.h"
 #include "kernel/lapic_timer.h"
@@ -178,9 +179,15 @@ static void idle(void)
 	 * while nothing runs: an idle VM costs the host no CPU), a device
 	 * or a signal from the host, and let schedule() look again. */
 	if (lapic_timer_running()) {
+		if (vconsole_awaits_device()) {
+			uint64_t recheck = clock_monotonic_ns() + VCONSOLE_RECHECK_NS;
+
+			d = recheck < d ? recheck : d;
+		}
 		lapic_timer_sleep_until(d);
 		__asm__ volatile("sti; hlt; cli" ::: "memory");
 		lapic_timer_resume();
+		vconsole_recheck();
 		return;
 	}
 	clock_wait_until(d);

@@ -64,13 +64,18 @@ HELPER_CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "
                              "kvm-machine", "lispvm-machine")
 
 
-def where_vms_run(argv):
+def where_vms_run(argv, own_tmp=False):
     """argv run on the machine whose CPU runs the microVMs: in the helper
     suite (LISPVM_MACHINE=always) that is the helper machine, whose
-    emulated CPU and 9p files differ from the host's in ways
-    docs/testing.md lists; a native baseline must share them."""
+    emulated CPU and 9p-shared host files differ from the host's in ways
+    docs/testing.md lists; a native baseline must share them.  own_tmp:
+    /tmp is a fresh tmpfs there (as the guest's own /tmp is), not the
+    host's /tmp over 9p."""
     if os.environ.get("LISPVM_MACHINE") != "always":
         return list(argv)
+    if own_tmp:
+        argv = ["unshare", "-m", "sh", "-c", 'mount -t tmpfs tmpfs /tmp && exec "$@"', "sh",
+                *argv]
     return ["/usr/bin/python3", HELPER_CLIENT, "forward", "--", *argv]
 
 

@@ -53,7 +53,7 @@ def compare(want, got, proc):
 
 
 def suite(lispvm, program):
-    native = run(where_vms_run([os.path.abspath(program)]), cwd="/")
+    native = run(where_vms_run([os.path.abspath(program)], own_tmp=True), cwd="/")
     want = results(native.stdout)
     expect(len(want) > 100, f"the native run reported too few checks: {describe(native)}")
     proc = guest_run(lispvm, program)

@@ -88,7 +88,8 @@ class Streams:
         stream = self.open[stream_id]
         try:
             written = stream.sock.send(stream.pending) if stream.pending else 0
-        except BlockingIOError:
+        except BlockingIOError:  # the rest when the socket is writable
+            self._update(stream_id)
             return
         except OSError:  # the local end went away: so does the stream
             self.drop(stream_id, tell_peer=True)
