@@ -45,8 +45,17 @@ def results(output):
     return {name: status == "ok" for status, name in RESULT.findall(output)}
 
 
-def compare(want, got, proc):
+# Through the helper machine a --mount is a host directory behind 9p,
+# which loses what docs/architecture.md lists; the rest must agree.
+HELPER_9P_LOSSES = {"io.utimensat_set": "9p keeps no atime nanoseconds"}
+
+
+def compare(want, got, proc, mount_through_9p=False):
     differ = sorted(name for name in set(want) | set(got) if want.get(name) != got.get(name))
+    if mount_through_9p and os.environ.get("LISPVM_MACHINE") == "always":
+        for name in [n for n in differ if n in HELPER_9P_LOSSES]:
+            print(f"known helper-machine difference: {name}: {HELPER_9P_LOSSES[name]}")
+            differ.remove(name)
     expect(not differ, "checks that differ from the native run (native, guest): " +
            ", ".join(f"{n} ({want.get(n)}, {got.get(n)})" for n in differ[:40]) +
            f"\n{proc.stderr[-3000:]}")
@@ -71,12 +80,12 @@ HOSTFS_GROUPS = ["files", "dirs", "pipes", "io"]
 
 def suite_on_host_mount(lispvm, program):
     for group in HOSTFS_GROUPS:
-        native = run(where_vms_run([os.path.abspath(program), group]), cwd="/")
+        native = run([os.path.abspath(program), group], cwd="/")
         want = results(native.stdout)
         expect(len(want) > 10, f"the native {group} run reported too few checks")
         with tempfile.TemporaryDirectory(prefix="lispvm-hostfs-tmp-") as host_tmp:
             proc = guest_run(lispvm, program, group, options=("--mount", f"{host_tmp}:/tmp"))
-            compare(want, results(proc.stdout), proc)
+            compare(want, results(proc.stdout), proc, mount_through_9p=True)
             expect(proc.returncode == native.returncode,
                    f"{group}: exit {proc.returncode}, natively {native.returncode}")
 
