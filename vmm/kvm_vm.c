@@ -47,8 +47,8 @@ static const char *open_kvm_hint(int error)
 {
 	if (error == ENOENT)
 		return "; this host has no KVM: enable (nested) virtualisation for this machine, "
-		       "or for development run lispvm in the test machine "
-		       "(tools/kvm-machine/kvm-machine run -- lispvm ...)";
+		       "or let lispvm run its VMs in its helper machine (LISPVM_MACHINE=auto, "
+		       "the default, instead of never)";
 	if (error == EACCES)
 		return " (are you root or in group kvm?)";
 	return "";

@@ -55,14 +55,14 @@ class Forwards:
 
     def __init__(self, swank_port=None, vsock_path=None):
         self.listeners = []
-        self.vsock_path = vsock_path
+        self.vsock_path = None
         if swank_port:
             sock = socket.create_server(("127.0.0.1", swank_port))
             self.listeners.append((sock, {"tcp": swank_port}))
-        if vsock_path:
-            _remove_stale_socket(vsock_path)
+        if vsock_path:  # as the VMM does: a path that exists is in use
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             sock.bind(vsock_path)
+            self.vsock_path = vsock_path
             sock.listen(16)
             self.listeners.append((sock, {"vsock": True}))
 
@@ -81,15 +81,12 @@ class Forwards:
     def close(self):
         for sock, _ in self.listeners:
             sock.close()
-        if self.vsock_path:
-            _remove_stale_socket(self.vsock_path)
-
-
-def _remove_stale_socket(path):
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
+        if self.vsock_path:  # ours: bound above
+            try:
+                os.unlink(self.vsock_path)
+            except FileNotFoundError:
+                pass
+            self.vsock_path = None
 
 
 class Client:

@@ -83,7 +83,8 @@ static int install(void)
 	}
 	self[n] = '\0';
 	if (strchr(self, ':') != NULL) {
-		log_error("binfmt: lispvm's path %s has a ':', which binfmt_misc cannot take", self);
+		log_error("binfmt: lispvm's path %s has a ':', which binfmt_misc cannot take",
+			  self);
 		return LISPVM_EXIT_HOST_ERROR;
 	}
 	if (ensure_mounted() < 0 || uninstall() != 0)
@@ -92,7 +93,8 @@ static int install(void)
 		snprintf(rule, sizeof(rule), ":%s:M::%s::%s:F", entries[i].name, entries[i].magic,
 			 self);
 		if (write_file(BINFMT_DIR "/register", rule) < 0) {
-			log_error("binfmt: cannot register %s: %s", entries[i].name, strerror(errno));
+			log_error("binfmt: cannot register %s: %s", entries[i].name,
+				  strerror(errno));
 			return LISPVM_EXIT_HOST_ERROR;
 		}
 	}

@@ -431,6 +431,21 @@ static int parse_exec(int argc, char **argv, struct cli_options *out)
 	return 0;
 }
 
+/* COMMAND VERB, VERB one of verbs (NULL-terminated). */
+static int parse_verb(int argc, char **argv, const char *const *verbs, struct cli_options *out)
+{
+	char message[128];
+
+	for (const char *const *verb = verbs; argc == 2 && *verb != NULL; verb++)
+		if (strcmp(argv[1], *verb) == 0) {
+			out->machine_verb = *verb;
+			return 0;
+		}
+	snprintf(message, sizeof(message), "%s: expected %s, %s or %s", argv[0], verbs[0], verbs[1],
+		 verbs[2]);
+	return usage_error("%s", message);
+}
+
 int cli_parse(int argc, char **argv, struct cli_options *out)
 {
 	const char *command;
@@ -482,19 +497,13 @@ int cli_parse(int argc, char **argv, struct cli_options *out)
 	}
 	if (strcmp(command, "machine") == 0) {
 		out->command = CLI_MACHINE;
-		if (argc != 2 || (strcmp(argv[1], "status") != 0 && strcmp(argv[1], "start") != 0 &&
-				  strcmp(argv[1], "stop") != 0))
-			return usage_error("%s", "machine: expected status, start or stop");
-		out->machine_verb = argv[1];
-		return 0;
+		return parse_verb(argc, argv, (const char *[]){"status", "start", "stop", NULL},
+				  out);
 	}
 	if (strcmp(command, "binfmt") == 0) {
 		out->command = CLI_BINFMT;
-		if (argc != 2 || (strcmp(argv[1], "install") != 0 &&
-				  strcmp(argv[1], "uninstall") != 0 && strcmp(argv[1], "status") != 0))
-			return usage_error("%s", "binfmt: expected install, uninstall or status");
-		out->machine_verb = argv[1];
-		return 0;
+		return parse_verb(argc, argv,
+				  (const char *[]){"install", "uninstall", "status", NULL}, out);
 	}
 	/* A path as the command is a program: binfmt_misc runs an executable
 	 * fasl as 'lispvm /path/prog.fasl ARGS', and a "#!/usr/bin/env lispvm"

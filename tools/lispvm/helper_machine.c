@@ -14,7 +14,7 @@
 #include "lispvm_config.h"
 #include "log.h"
 
-#define SYSTEM_PYTHON "/usr/bin/python3"
+#define SYSTEM_PYTHON	 "/usr/bin/python3"
 #define MAX_FORWARD_ARGS 16
 
 bool helper_machine_wanted(void)

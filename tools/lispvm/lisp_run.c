@@ -267,8 +267,8 @@ static int prepare_agent(struct cli_options *opts, const char *cache_dir)
 		const char *name = opts->vm_name ? opts->vm_name : helper_machine_vm_name();
 
 		snprintf(pid, sizeof(pid), "%d", (int)getpid());
-		if (vm_socket_path(name ? name : pid, socket_path,
-				   sizeof(socket_path), err, sizeof(err)) < 0)
+		if (vm_socket_path(name ? name : pid, socket_path, sizeof(socket_path), err,
+				   sizeof(err)) < 0)
 			return fail(LISPVM_EXIT_HOST_ERROR, err, NULL);
 		opts->vsock_path = socket_path;
 	}
