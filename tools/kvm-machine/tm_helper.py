@@ -177,20 +177,12 @@ class HelperSupervisor(tm_machine.Supervisor):
             except OSError:
                 pass
 
-    def run(self):
-        try:
-            if self.boot():
-                self.watch()
-        except Exception as error:  # any failure must reach the waiting client
-            self.report(f"failed {self.name} could not start: {error}; "
-                        f"console log: {self.console_path}")
-        finally:
-            self.stop_qemu()
-            self.console.close()
-            failed = tm_machine._read(self.state, "failed")
-            self.report("failed " + (failed or "the supervisor ended"))
-            for name in ("port", "token", "failed", "monitor", "console"):
-                tm_machine._remove(os.path.join(self.state, name))
+    def finish(self):
+        """The next command boots a new machine in the same directory."""
+        failed = tm_machine._read(self.state, "failed")
+        self.report("failed " + (failed or "the supervisor ended"))
+        for name in ("port", "token", "failed", "monitor", "console"):
+            tm_machine._remove(os.path.join(self.state, name))
 
 
 def _ask(request):
@@ -248,23 +240,26 @@ def use(log, reason, boot=True):
     raise HelperError("the helper machine went away three times while starting")
 
 
-def status():
-    """The running machine's status (a dict), or None."""
+def _request(request):
+    """A running supervisor's one-line answer, or None."""
     _prepare_state()
-    conn, line = _ask("status")
+    conn, line = _ask(request)
     if conn is None:
         return None
     conn.close()
-    return json.loads(line)
+    return line
+
+
+def status():
+    """The running machine's status (a dict), or None."""
+    line = _request("status")
+    return None if line is None else json.loads(line)
 
 
 def stop():
     """Stops the machine (commands in it end); False if none ran."""
-    _prepare_state()
-    conn, line = _ask("stop")
-    if conn is None:
+    if _request("stop") is None:
         return False
-    conn.close()
     with open(_path("alive"), "w") as alive:
         fcntl.flock(alive, fcntl.LOCK_EX)  # until the supervisor is gone
     return True

@@ -228,13 +228,16 @@ class Supervisor:
         finally:
             self.stop_qemu()
             self.console.close()
-            self.report("failed the owner ended")
-            if _read(self.state, "failed"):
-                # Later commands of the owner get the same reason, not a new boot.
-                select.select([self.owner], [], [])
-            else:
-                _remove(self.console_path)
-            shutil.rmtree(self.state, ignore_errors=True)
+            self.finish()
+
+    def finish(self):
+        self.report("failed the owner ended")
+        if _read(self.state, "failed"):
+            # Later commands of the owner get the same reason, not a new boot.
+            select.select([self.owner], [], [])
+        else:
+            _remove(self.console_path)
+        shutil.rmtree(self.state, ignore_errors=True)
 
 
 def _last_line(data):
