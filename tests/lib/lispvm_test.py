@@ -79,6 +79,25 @@ def where_vms_run(argv, own_tmp=False):
     return ["/usr/bin/python3", HELPER_CLIENT, "forward", "--", *argv]
 
 
+FIND_VMM = ('for p in /proc/[0-9]*; do '
+            'if tr "\\0" "\\n" < "$p/environ" 2>/dev/null | grep -qx "LISPVM_MACHINE_VM_NAME=$1"; '
+            'then exec cat "$p/$2"; fi; done; echo "no VMM for lispvm $1" >&2; exit 1')
+
+
+def vmm_proc_file(lispvm_pid, name):
+    """/proc/PID/name of the VMM that the lispvm process lispvm_pid runs:
+    itself, or in the helper suite its counterpart in the helper machine
+    (the one whose LISPVM_MACHINE_VM_NAME is lispvm_pid)."""
+    if os.environ.get("LISPVM_MACHINE") != "always":
+        with open(f"/proc/{lispvm_pid}/{name}") as f:
+            return f.read()
+    proc = subprocess.run(where_vms_run(["sh", "-c", FIND_VMM, "sh", str(lispvm_pid), name]),
+                          capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        raise TestFailure(f"/proc/{name} of lispvm {lispvm_pid}'s VMM: {proc.stderr.strip()}")
+    return proc.stdout
+
+
 def require_kvm():
     """The kvm suite needs /dev/kvm, or lispvm's helper machine (the helper
     suite: LISPVM_MACHINE=always); without either it fails, loudly."""

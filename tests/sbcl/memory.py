@@ -14,7 +14,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from lispvm_test import TestFailure, describe, expect, expect_exit, expect_in, main, require_kvm, run  # noqa
+from lispvm_test import (TestFailure, describe, expect, expect_exit, expect_in, main,  # noqa
+                         require_kvm, run, vmm_proc_file)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LISP = os.path.join(HERE, "lisp")
@@ -47,17 +48,17 @@ def stats(proc):
 
 
 def smaps_of(pid, name_pattern):
-    """Summed smaps fields (KiB) of pid's mappings whose path matches."""
+    """Summed smaps fields (KiB) of the mappings whose path matches, in the
+    VMM that lispvm process pid runs."""
     total, current = {}, False
-    with open(f"/proc/{pid}/smaps") as f:
-        for line in f:
-            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
-                current = re.search(name_pattern, line) is not None
-                if current:
-                    total.setdefault("perms", set()).add(line.split()[1])
-            elif current and line.endswith(" kB\n"):
-                key, value = line.split(":")
-                total[key] = total.get(key, 0) + int(value.split()[0])
+    for line in vmm_proc_file(pid, "smaps").splitlines():
+        if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+            current = re.search(name_pattern, line) is not None
+            if current:
+                total.setdefault("perms", set()).add(line.split()[1])
+        elif current and line.endswith(" kB"):
+            key, value = line.split(":")
+            total[key] = total.get(key, 0) + int(value.split()[0])
     return total
 
 

@@ -14,8 +14,8 @@ supervisor stops the machine.  If QEMU stops, every held connection gets
 
 Files: `lock` (serialises the boot among commands), `alive` (flocked by
 the supervisor for its whole life, so a new boot waits until an old
-machine is gone), `token` (the agent's credential, 0600), `control`;
-`../machine.console.log` keeps the last machine's console."""
+machine is gone), `token` (the agent's credential, 0600), `control`,
+`console.log` (the last machine's console, kept until the next boot)."""
 
 import fcntl
 import json
@@ -83,14 +83,14 @@ class HelperSupervisor(tm_machine.Supervisor):
     def __init__(self, state, report_fd, idle):
         self.alive = open(os.path.join(state, "alive"), "w")
         fcntl.flock(self.alive, fcntl.LOCK_EX)  # released when this process ends
-        super().__init__(state, None, report_fd, os.path.dirname(state))
+        super().__init__(state, None, report_fd, state)
         self.idle = idle
         self.started = time.time()
         self.clients = []
         self.port = None
 
     def console_name(self):
-        return "machine.console.log"
+        return "console.log"  # kept until the next boot
 
     def qemu_argv(self, kernel, initramfs, port):
         """lispvm's default cache (the SBCL image a VM maps, ASDF's fasls)
