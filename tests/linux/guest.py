@@ -51,14 +51,18 @@ HELPER_9P_LOSSES = {"io.utimensat_set": "9p keeps no atime nanoseconds"}
 
 
 def compare(want, got, proc, mount_through_9p=False):
+    """Returns how many known helper-machine losses it let pass."""
     differ = sorted(name for name in set(want) | set(got) if want.get(name) != got.get(name))
+    known = []
     if mount_through_9p and os.environ.get("LISPVM_MACHINE") == "always":
-        for name in [n for n in differ if n in HELPER_9P_LOSSES]:
+        known = [n for n in differ if n in HELPER_9P_LOSSES and want[n] and not got.get(n)]
+        for name in known:
             print(f"known helper-machine difference: {name}: {HELPER_9P_LOSSES[name]}")
             differ.remove(name)
     expect(not differ, "checks that differ from the native run (native, guest): " +
            ", ".join(f"{n} ({want.get(n)}, {got.get(n)})" for n in differ[:40]) +
            f"\n{proc.stderr[-3000:]}")
+    return len(known)
 
 
 def suite(lispvm, program):
@@ -85,8 +89,9 @@ def suite_on_host_mount(lispvm, program):
         expect(len(want) > 10, f"the native {group} run reported too few checks")
         with tempfile.TemporaryDirectory(prefix="lispvm-hostfs-tmp-") as host_tmp:
             proc = guest_run(lispvm, program, group, options=("--mount", f"{host_tmp}:/tmp"))
-            compare(want, results(proc.stdout), proc, mount_through_9p=True)
-            expect(proc.returncode == native.returncode,
+            known = compare(want, results(proc.stdout), proc, mount_through_9p=True)
+            # A failed check is exit 1: a known loss may be the only one.
+            expect(proc.returncode == native.returncode or (known and proc.returncode == 1),
                    f"{group}: exit {proc.returncode}, natively {native.returncode}")
 
 
