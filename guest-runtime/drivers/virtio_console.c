@@ -21,8 +21,9 @@
 #include "linux/syscall.h"
 #include "linux/uaccess.h"
 
-#define QUEUE_SIZE     2
-#define RX_BUFFER_SIZE 4096
+#define QUEUE_SIZE	2
+#define RX_BUFFER_PAGES 16 /* one request per 64 KiB: each is several exits */
+#define RX_BUFFER_SIZE	(RX_BUFFER_PAGES * 4096)
 
 enum vconsole_state { VCONSOLE_ABSENT, VCONSOLE_IDLE, VCONSOLE_LIVE, VCONSOLE_BROKEN };
 
@@ -75,7 +76,7 @@ static bool bring_up(void)
 	if (vc.state != VCONSOLE_IDLE)
 		return false;
 	vc.state = VCONSOLE_BROKEN;
-	vc.buf_phys = pmem_alloc_zeroed_page();
+	vc.buf_phys = pmem_alloc_pages(RX_BUFFER_PAGES);
 	if (vc.buf_phys == 0 || virtio_mmio_begin(&vc.dev, &vc.device) < 0 ||
 	    setup_queue(&vc.rx, LISPVM_VIRTIO_CONSOLE_RX) < 0 ||
 	    setup_queue(&vc.tx, LISPVM_VIRTIO_CONSOLE_TX) < 0)
