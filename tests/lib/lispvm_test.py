@@ -73,9 +73,10 @@ def where_vms_run(argv, own_tmp=False):
     host's /tmp over 9p."""
     if os.environ.get("LISPVM_MACHINE") != "always":
         return list(argv)
-    if own_tmp:
-        argv = ["unshare", "-m", "sh", "-c", 'mount -t tmpfs tmpfs /tmp && exec "$@"', "sh",
-                *argv]
+    if own_tmp:  # the program may live under /tmp (a CI checkout): copied out first
+        argv = ["unshare", "-m", "sh", "-c",
+                'mount -t tmpfs tmpfs /dev/shm && cp "$0" /dev/shm/program && '
+                'mount -t tmpfs tmpfs /tmp && exec /dev/shm/program "$@"', *argv]
     return ["/usr/bin/python3", HELPER_CLIENT, "forward", "--", *argv]
 
 

@@ -87,7 +87,7 @@ class HelperSupervisor(tm_machine.Supervisor):
         self.idle = idle
         self.started = time.time()
         self.clients = []
-        self.port = None
+        self.port = self.listener = self.control_path = None
 
     def console_name(self):
         return "console.log"  # kept until the next boot
@@ -108,18 +108,18 @@ class HelperSupervisor(tm_machine.Supervisor):
                        "multidevs=remap", "-device",
                        "virtio-9p-pci,fsdev=lispvmcache,mount_tag=lispvmcache"]
 
-    def boot(self):
-        if not super().boot():
-            return False
-        self.port = int(tm_machine._read(self.state, "port"))
-        return True
+    def before_ready(self, port):
+        """The control socket listens before the booting command hears
+        "ready", so its "use" finds this machine."""
+        self.port = port
+        self.control_path = os.path.join(self.state, "control")
+        tm_machine._remove(self.control_path)
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(self.control_path)
+        self.listener.listen(64)
 
     def watch(self):
-        control_path = os.path.join(self.state, "control")
-        tm_machine._remove(control_path)
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(control_path)
-        listener.listen(64)
+        listener = self.listener
         qemu = self.qemu.stdout.fileno()
         idle_since = time.monotonic()
         try:
@@ -142,7 +142,7 @@ class HelperSupervisor(tm_machine.Supervisor):
                         idle_since = time.monotonic()
         finally:
             listener.close()
-            tm_machine._remove(control_path)
+            tm_machine._remove(self.control_path)
 
     def answer(self, conn):
         conn.settimeout(5)
@@ -181,7 +181,7 @@ class HelperSupervisor(tm_machine.Supervisor):
         """The next command boots a new machine in the same directory."""
         failed = tm_machine._read(self.state, "failed")
         self.report("failed " + (failed or "the supervisor ended"))
-        for name in ("port", "token", "failed", "monitor", "console"):
+        for name in ("port", "token", "failed", "monitor", "console", "control"):
             tm_machine._remove(os.path.join(self.state, name))
 
 

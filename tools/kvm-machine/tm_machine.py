@@ -132,6 +132,9 @@ class Supervisor:
     def console_name(self):
         return f"test-machine-{os.path.basename(self.state)}.console.log"
 
+    def before_ready(self, port):
+        """What must be in place before the waiting client hears "ready"."""
+
     def qemu_argv(self, kernel, initramfs, port):
         return qemu_argv(kernel, initramfs, port, self.state, self.mode, "/")
 
@@ -171,6 +174,7 @@ class Supervisor:
         ping(port, token)
         with open(os.path.join(self.state, "port"), "w") as f:
             f.write(str(port))
+        self.before_ready(port)
         self.report(f"ready {port} {time.monotonic() - started:.1f}")
         return True
 
