@@ -771,6 +771,10 @@ static int expire(struct virtio_vsock *v)
 	return next == UINT64_MAX ? -1 : (int)(next - now);
 }
 
+/* The rings are looked at every VSOCK_RECHECK_MS as well as on kicks: a
+ * kick was seen lost under nested KVM on QEMU TCG (virtio_console.c). */
+#define VSOCK_RECHECK_MS 50
+
 static void *vsock_thread(void *arg)
 {
 	struct virtio_vsock *v = arg;
@@ -787,6 +791,8 @@ static void *vsock_thread(void *arg)
 		timeout = expire(v);
 		deliver(v);
 		n = wait_set(v, fds, conn_of);
+		if (v->live && (timeout < 0 || timeout > VSOCK_RECHECK_MS))
+			timeout = VSOCK_RECHECK_MS;
 		pthread_mutex_unlock(&v->lock);
 		if (poll(fds, n, timeout) < 0 && errno != EINTR)
 			break;

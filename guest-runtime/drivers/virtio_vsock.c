@@ -242,6 +242,18 @@ static void receive(void)
 		virtio_mmio_notify(&vv.dev, QUEUE_RX);
 }
 
+bool vvsock_live(void)
+{
+	return vv.state == VVSOCK_LIVE;
+}
+
+void vvsock_recheck(void)
+{
+	if (vv.state == VVSOCK_LIVE &&
+	    (virtq_driver_has_used(&vv.rx) || virtq_driver_has_used(&vv.tx)))
+		vvsock_interrupt();
+}
+
 void vvsock_interrupt(void)
 {
 	if (vv.state != VVSOCK_LIVE)

@@ -47,4 +47,10 @@ extern const char vvsock_tx_chan;
 /* The device's interrupt: finished sends, received packets. */
 void vvsock_interrupt(void);
 
+/* For the idle loop, as the console's vconsole_recheck: whether the
+ * device is up, and a look at its used rings in case an interrupt was
+ * lost (seen under nested KVM on QEMU TCG). */
+bool vvsock_live(void);
+void vvsock_recheck(void);
+
 #endif

@@ -7,6 +7,7 @@
 
 #include "arch/x86/trap.h"
 #include "drivers/virtio_console.h"
+#include "drivers/virtio_vsock.h"
 #include "kernel/clock.h"
 #include "kernel/kheap.h"
 #include "kernel/lapic_timer.h"
@@ -179,7 +180,7 @@ static void idle(void)
 	 * while nothing runs: an idle VM costs the host no CPU), a device
 	 * or a signal from the host, and let schedule() look again. */
 	if (lapic_timer_running()) {
-		if (vconsole_awaits_device()) {
+		if (vconsole_awaits_device() || vvsock_live()) {
 			uint64_t recheck = clock_monotonic_ns() + VCONSOLE_RECHECK_NS;
 
 			d = recheck < d ? recheck : d;
@@ -188,6 +189,7 @@ static void idle(void)
 		__asm__ volatile("sti; hlt; cli" ::: "memory");
 		lapic_timer_resume();
 		vconsole_recheck();
+		vvsock_recheck();
 		return;
 	}
 	clock_wait_until(d);
