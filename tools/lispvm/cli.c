@@ -438,7 +438,7 @@ static int parse_verb(int argc, char **argv, const char *const *verbs, struct cl
 
 	for (const char *const *verb = verbs; argc == 2 && *verb != NULL; verb++)
 		if (strcmp(argv[1], *verb) == 0) {
-			out->machine_verb = *verb;
+			out->verb = *verb;
 			return 0;
 		}
 	snprintf(message, sizeof(message), "%s: expected %s, %s or %s", argv[0], verbs[0], verbs[1],

@@ -58,7 +58,7 @@ struct cli_options {
 	unsigned int swank_port;   /* --swank PORT; 0: none */
 	const char *vm_name;	   /* --name */
 	const char *attach_target; /* attach's VM, or NULL */
-	const char *machine_verb;  /* the verb of machine or binfmt */
+	const char *verb;	   /* the verb of machine or binfmt */
 	bool agent_core;	   /* core_path is the agent's (lisp_run.c) */
 	/* exec (and, filled in by lisp_run.c, run/eval/repl) */
 	const char *images[CLI_MAX_IMAGES];

@@ -158,9 +158,9 @@ int main(int argc, char **argv)
 	case CLI_ATTACH:
 		return attach(original, &opts);
 	case CLI_BINFMT:
-		return binfmt_command(opts.machine_verb);
+		return binfmt_command(opts.verb);
 	case CLI_MACHINE:
-		return helper_machine_command(opts.machine_verb);
+		return helper_machine_command(opts.verb);
 	case CLI_NONE:
 		break;
 	}
