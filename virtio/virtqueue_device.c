@@ -31,8 +31,12 @@ int virtq_device_init(struct virtq_device *q, uint16_t size, uint64_t desc, uint
 		return -1;
 	}
 	q->size = size;
-	q->next_avail = 0;
-	q->next_used = 0;
+	/* The used index the guest holds (zero on a new queue): a device
+	 * restored from a snapshot takes up its queues where they stood, and
+	 * requests taken but not completed when it was saved are taken again
+	 * (this device completes requests in the order it takes them). */
+	q->next_used = __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE);
+	q->next_avail = q->next_used;
 	q->access = access;
 	q->ctx = ctx;
 	return 0;

@@ -579,6 +579,15 @@ int hostfs_open(struct hostfs *fs, const struct guest_mount *mounts, unsigned in
 	return 0;
 }
 
+unsigned int hostfs_open_handles(const struct hostfs *fs)
+{
+	unsigned int n = 0;
+
+	for (int i = 0; i < LISPVM_HOSTFS_MAX_HANDLES; i++)
+		n += fs->handles[i].used;
+	return n;
+}
+
 void hostfs_close(struct hostfs *fs)
 {
 	for (int i = 0; i < LISPVM_HOSTFS_MAX_HANDLES; i++)

@@ -36,6 +36,9 @@ struct hostfs {
 int hostfs_open(struct hostfs *fs, const struct guest_mount *mounts, unsigned int n, char *err,
 		size_t err_size);
 
+/* How many files the guest holds open. */
+unsigned int hostfs_open_handles(const struct hostfs *fs);
+
 /* Closes every mount and handle. */
 void hostfs_close(struct hostfs *fs);
 

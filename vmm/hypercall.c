@@ -302,6 +302,19 @@ static int64_t hc_host_signals(struct hypercall_context *ctx, const struct lispv
 	return req->args[0] == 0 ? (int64_t)host_signals_take() : -EINVAL;
 }
 
+/* Refused while the guest holds host files open: their descriptors live
+ * in this process and could not be reopened by the one that restores. */
+static int64_t hc_snapshot(struct hypercall_context *ctx, const struct lispvm_hypercall *req)
+{
+	(void)req;
+	if (!ctx->takes_snapshot)
+		return -ENODEV;
+	if (ctx->hostfs != NULL && hostfs_open_handles(ctx->hostfs) > 0)
+		return -EBUSY;
+	ctx->stop = (struct vm_stop){.kind = VM_STOP_SNAPSHOT};
+	return LISPVM_SNAPSHOT_RESTORED;
+}
+
 static const struct hypercall_entry hypercall_table[LISPVM_HC_COUNT] = {
 	[LISPVM_HC_CONSOLE_WRITE] = {"console_write", hc_console_write},
 	[LISPVM_HC_EXIT] = {"exit", hc_exit},
@@ -314,6 +327,7 @@ static const struct hypercall_entry hypercall_table[LISPVM_HC_COUNT] = {
 	[LISPVM_HC_COPY] = {"copy", hc_copy},
 	[LISPVM_HC_DISCARD] = {"discard", hc_discard},
 	[LISPVM_HC_COPY_VIRTUAL] = {"copy_virtual", hc_copy_virtual},
+	[LISPVM_HC_SNAPSHOT] = {"snapshot", hc_snapshot},
 };
 
 void hypercall_dispatch(struct hypercall_context *ctx, uint32_t request_gpa)
@@ -334,7 +348,8 @@ void hypercall_dispatch(struct hypercall_context *ctx, uint32_t request_gpa)
 	}
 	log_verbose("hypercall %s", hypercall_table[req.nr].name);
 	req.ret = hypercall_table[req.nr].fn(ctx, &req);
-	if (ctx->stop.kind != VM_RUNNING)
+	/* A snapshot holds the answer its restored guest will read. */
+	if (ctx->stop.kind != VM_RUNNING && ctx->stop.kind != VM_STOP_SNAPSHOT)
 		return;
 	if (guest_memory_write(ctx->mem, request_gpa + offsetof(struct lispvm_hypercall, ret),
 			       &req.ret, sizeof(req.ret)) < 0) {

@@ -16,6 +16,7 @@ enum vm_stop_kind {
 	VM_STOP_EXIT,	     /* guest asked to exit; status is its exit status */
 	VM_STOP_GUEST_CRASH, /* guest faulted or broke the ABI */
 	VM_STOP_HOST_ERROR,  /* something failed on our side */
+	VM_STOP_SNAPSHOT,    /* guest reached the snapshot point: save the VM */
 };
 
 struct vm_stop {
@@ -31,6 +32,8 @@ struct hypercall_context {
 	/* What the guest reported with LISPVM_HC_EXIT, if it did. */
 	struct lispvm_memory_stats guest_stats;
 	bool have_guest_stats;
+	/* lispvm prepare: LISPVM_HC_SNAPSHOT stops the VM to save it. */
+	bool takes_snapshot;
 };
 
 /* Serves the request at request_gpa (the value the guest wrote to

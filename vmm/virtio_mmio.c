@@ -209,3 +209,52 @@ void virtio_mmio_note_used(struct virtio_mmio *m)
 {
 	__atomic_or_fetch(&m->interrupt_status, VIRTIO_MMIO_INT_VRING, __ATOMIC_ACQ_REL);
 }
+
+void virtio_mmio_save(const struct virtio_mmio *m, struct virtio_mmio_state *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->device_id = m->device_id;
+	out->status = m->status;
+	out->device_features_sel = m->device_features_sel;
+	out->driver_features_sel = m->driver_features_sel;
+	out->queue_sel = m->queue_sel;
+	out->interrupt_status = __atomic_load_n(&m->interrupt_status, __ATOMIC_ACQUIRE);
+	out->driver_features = m->driver_features;
+	for (unsigned int i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++) {
+		const struct virtio_mmio_queue *q = &m->queues[i];
+
+		out->queues[i].num = q->num;
+		out->queues[i].ready = q->ready;
+		out->queues[i].desc = q->desc;
+		out->queues[i].avail = q->avail;
+		out->queues[i].used = q->used;
+	}
+}
+
+int virtio_mmio_restore(struct virtio_mmio *m, const struct virtio_mmio_state *s,
+			const char **why)
+{
+	if (s->device_id != m->device_id) {
+		*why = "the snapshot has another device in this slot";
+		return -1;
+	}
+	m->device_features_sel = s->device_features_sel;
+	m->driver_features_sel = s->driver_features_sel;
+	m->queue_sel = s->queue_sel;
+	m->driver_features = s->driver_features;
+	for (unsigned int i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++) {
+		struct virtio_mmio_queue *q = &m->queues[i];
+
+		q->num = (uint16_t)s->queues[i].num;
+		q->ready = s->queues[i].ready != 0;
+		q->desc = s->queues[i].desc;
+		q->avail = s->queues[i].avail;
+		q->used = s->queues[i].used;
+	}
+	if ((s->status & VIRTIO_CONFIG_S_DRIVER_OK) && !(s->status & VIRTIO_CONFIG_S_NEEDS_RESET) &&
+	    m->ops->start(m->dev, m->queues, m->nr_queues, why) < 0)
+		return -1;
+	m->status = s->status;
+	__atomic_store_n(&m->interrupt_status, s->interrupt_status, __ATOMIC_RELEASE);
+	return 0;
+}

@@ -51,6 +51,19 @@ struct virtio_mmio {
 	uint32_t interrupt_status;
 };
 
+/* What the driver set, as a snapshot keeps it (docs/snapshots.md). */
+struct virtio_mmio_state {
+	uint32_t device_id;
+	uint32_t status;
+	uint32_t device_features_sel, driver_features_sel, queue_sel;
+	uint32_t interrupt_status;
+	uint64_t driver_features;
+	struct {
+		uint32_t num, ready;
+		uint64_t desc, avail, used;
+	} queues[VIRTIO_MMIO_MAX_QUEUES];
+};
+
 void virtio_mmio_init(struct virtio_mmio *m, uint64_t gpa, uint32_t device_id, uint64_t features,
 		      unsigned int nr_queues, const struct virtio_mmio_device_ops *ops, void *dev);
 
@@ -65,6 +78,15 @@ bool virtio_mmio_claims(const struct virtio_mmio *m, uint64_t gpa);
  * why when the device could not start on what the driver set up. */
 int virtio_mmio_access(struct virtio_mmio *m, uint64_t gpa, uint8_t *data, uint32_t len,
 		       bool is_write, const char **why);
+
+/* With the device's thread stopped. */
+void virtio_mmio_save(const struct virtio_mmio *m, struct virtio_mmio_state *out);
+/* Onto a device just made, never touched by the driver: its registers
+ * as saved and, when the driver had started it, its queues taken where
+ * they stand in guest memory.  0, or -1 with why (another kind of
+ * device, or queues the device cannot use). */
+int virtio_mmio_restore(struct virtio_mmio *m, const struct virtio_mmio_state *s,
+			const char **why);
 
 /* The device finished requests: InterruptStatus says so. */
 void virtio_mmio_note_used(struct virtio_mmio *m);

@@ -38,32 +38,7 @@
 #include "vcpu_kick.h"
 #include "virtio_console.h"
 #include "virtio_vsock.h"
-
-#define ERR_SIZE 256
-
-struct kernel_file {
-	void *data;
-	size_t size;
-};
-
-struct vm {
-	const struct vm_config *config;
-	struct memory_layout layout;
-	struct guest_memory mem;
-	struct kvm_vm kvm;
-	struct vcpu vcpu;
-	struct kernel_file kernel;
-	struct elf_text_span text; /* the kernel's, when text_map holds it */
-	void *text_map;
-	void *ram[MEMORY_LAYOUT_MAX_RAM];
-	struct guest_params params;
-	struct image_mapping images[GUEST_MAX_IMAGES];
-	struct hostfs hostfs;
-	struct virtio_console console;
-	struct virtio_vsock vsock;
-	struct hypercall_context hc;
-	char err[ERR_SIZE];
-};
+#include "vm_internal.h"
 
 /* Guest kernels are a few hundred KiB; this only bounds a wrong --kernel. */
 #define KERNEL_FILE_MAX (256u << 20)
@@ -129,7 +104,7 @@ static int add_slot(struct vm *vm, uint64_t gpa, uint64_t size, void *host, bool
  * ELF itself, which a reinstall may rewrite in place under running VMs,
  * but a copy in the cache named by its content and never changed in
  * place; used only when the mapping holds what was read. */
-static void map_kernel_text(struct vm *vm)
+void vm_map_kernel_text(struct vm *vm)
 {
 	struct elf_text_span span;
 	char path[4096];
@@ -157,16 +132,21 @@ static void map_kernel_text(struct vm *vm)
 	vm->text_map = map;
 }
 
-/* RAM is anonymous MAP_NORESERVE memory: the host backs a page only when the
- * guest first touches it.  The kernel's text span, when mapped, is its own
- * read-only slot inside the RAM range that holds it. */
-static int setup_ram(struct vm *vm)
+/* RAM is MAP_NORESERVE memory: the host backs a page only when the guest
+ * first touches it (or, from a snapshot, first writes it: until then it is
+ * the file's page cache, shared with every VM restored from that file).
+ * The kernel's text span, when mapped, is its own read-only slot inside
+ * the RAM range that holds it. */
+int vm_setup_ram(struct vm *vm, int fd, uint64_t offset)
 {
 	for (unsigned int i = 0; i < vm->layout.nr_ram; i++) {
 		const struct ram_range *r = &vm->layout.ram[i];
 		uint8_t *host = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
-				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+				     MAP_PRIVATE | MAP_NORESERVE | (fd < 0 ? MAP_ANONYMOUS : 0), fd,
+				     fd < 0 ? 0 : (off_t)offset);
 		uint64_t cut = r->size, resume = r->size;
+
+		offset += r->size;
 
 		if (host == MAP_FAILED) {
 			snprintf(vm->err, sizeof(vm->err),
@@ -210,7 +190,7 @@ static int load_kernel(struct vm *vm, struct elf_kernel *kernel)
 
 /* The host directories first: a wrong --mount is the user's mistake and
  * should be reported before anything else is set up. */
-static int setup_mounts(struct vm *vm)
+int vm_setup_mounts(struct vm *vm)
 {
 	const struct vm_config *config = vm->config;
 
@@ -282,30 +262,43 @@ static int setup_vsock(struct vm *vm)
 			  vm->vsock.notify_fd);
 }
 
+int vm_read_kernel(struct vm *vm)
+{
+	return read_file(vm->config->kernel_path, &vm->kernel, vm->err, sizeof(vm->err));
+}
+
+int vm_setup_devices(struct vm *vm)
+{
+	return setup_console(vm) < 0 || setup_vsock(vm) < 0 ? -1 : 0;
+}
+
 static int vm_setup(struct vm *vm)
 {
 	struct elf_kernel kernel;
-	uint64_t start_info;
 
 	vm->params.program = vm->config->program;
+	if (vm->config->snapshot_in != NULL)
+		return vm_snapshot_restore(vm) < 0 ? -1 : sandbox_enter(vm->err, sizeof(vm->err));
+	for (unsigned int i = 0; i < vm->config->nr_images; i++)
+		vm->image_paths[i] = vm->config->image_paths[i];
+	vm->nr_images = vm->config->nr_images;
 	if (memory_layout_compute(vm->config->memory_size, &vm->layout) < 0) {
 		snprintf(vm->err, sizeof(vm->err), "impossible guest memory size %" PRIu64 " bytes",
 			 vm->config->memory_size);
 		return -1;
 	}
-	if (setup_mounts(vm) < 0 ||
-	    read_file(vm->config->kernel_path, &vm->kernel, vm->err, sizeof(vm->err)) < 0 ||
-	    (map_kernel_text(vm), kvm_vm_create(&vm->kvm, vm->err, sizeof(vm->err)) < 0) ||
-	    setup_ram(vm) < 0 ||
-	    image_slots_map(&vm->kvm, &vm->mem, vm->config->image_paths, vm->config->nr_images,
+	if (vm_setup_mounts(vm) < 0 || vm_read_kernel(vm) < 0 ||
+	    (vm_map_kernel_text(vm), kvm_vm_create(&vm->kvm, vm->err, sizeof(vm->err)) < 0) ||
+	    vm_setup_ram(vm, -1, 0) < 0 ||
+	    image_slots_map(&vm->kvm, &vm->mem, vm->image_paths, vm->nr_images,
 			    memory_layout_image_base(&vm->layout), &vm->params, vm->images, vm->err,
 			    sizeof(vm->err)) < 0 ||
-	    load_kernel(vm, &kernel) < 0 || setup_console(vm) < 0 || setup_vsock(vm) < 0 ||
-	    pvh_boot_write(&vm->mem, &vm->layout, vm->config->cmdline, &vm->params, &start_info,
-			   vm->err, sizeof(vm->err)) < 0 ||
+	    load_kernel(vm, &kernel) < 0 || vm_setup_devices(vm) < 0 ||
+	    pvh_boot_write(&vm->mem, &vm->layout, vm->config->cmdline, &vm->params,
+			   &vm->start_info_gpa, vm->err, sizeof(vm->err)) < 0 ||
 	    vcpu_create(&vm->vcpu, &vm->kvm, 0, vm->err, sizeof(vm->err)) < 0 ||
-	    vcpu_set_pvh_entry(&vm->vcpu, kernel.pvh_entry, start_info, vm->err, sizeof(vm->err)) <
-		    0)
+	    vcpu_set_pvh_entry(&vm->vcpu, kernel.pvh_entry, vm->start_info_gpa, vm->err,
+			       sizeof(vm->err)) < 0)
 		return -1;
 	log_verbose("kernel %s loaded at [0x%" PRIx64 ", 0x%" PRIx64 "), PVH entry 0x%" PRIx64,
 		    vm->config->kernel_path, kernel.load_start, kernel.load_end, kernel.pvh_entry);
@@ -564,8 +557,10 @@ static struct vm_stop vm_loop(struct vm *vm)
 {
 	struct hypercall_context *hc = &vm->hc;
 
-	*hc = (struct hypercall_context){
-		.mem = &vm->mem, .console_fd = vm->config->console_fd, .hostfs = &vm->hostfs};
+	*hc = (struct hypercall_context){.mem = &vm->mem,
+					 .console_fd = vm->config->console_fd,
+					 .hostfs = &vm->hostfs,
+					 .takes_snapshot = vm->config->snapshot_out != NULL};
 	for (;;) {
 		struct vm_stop stop;
 
@@ -601,13 +596,13 @@ static void print_memory_report(struct vm *vm)
 	for (unsigned int i = 0; i < vm->layout.nr_ram; i++)
 		regions[n++] = (struct memory_report_region){
 			.name = "RAM", .host = vm->ram[i], .size = vm->layout.ram[i].size};
-	for (unsigned int i = 0; i < vm->config->nr_images; i++)
-		regions[n++] = (struct memory_report_region){.name = vm->config->image_paths[i],
+	for (unsigned int i = 0; i < vm->nr_images; i++)
+		regions[n++] = (struct memory_report_region){.name = vm->image_paths[i],
 							     .host = vm->images[i].host,
 							     .size = vm->images[i].size};
 	fflush(stdout);
 	memory_report_print(stderr, vm->hc.have_guest_stats ? &vm->hc.guest_stats : NULL,
-			    vm->config->memory_size, regions, vm->layout.nr_ram, n);
+			    vm->layout.ram_size, regions, vm->layout.nr_ram, n);
 }
 
 static void vm_teardown(struct vm *vm)
@@ -646,6 +641,8 @@ int vm_run(const struct vm_config *config)
 		return LISPVM_EXIT_HOST_ERROR;
 	}
 	stop = vm_loop(&vm);
+	if (stop.kind == VM_STOP_SNAPSHOT)
+		stop = vm_snapshot_take(&vm);
 	if (config->print_stats)
 		print_memory_report(&vm);
 	host_signals_release();

@@ -27,6 +27,14 @@ struct vm_config {
 	/* Where the kernel's shared text may be cached (content_cache.h);
 	 * NULL: every VM gets a copy. */
 	const char *kernel_text_cache;
+	/* lispvm prepare: at the guest's snapshot point, save the VM here
+	 * and stop (exit 0). */
+	const char *snapshot_out;
+	/* run --snapshot: restore this file instead of booting; its images
+	 * are used (image_paths is ignored) and its RAM size, which must not
+	 * exceed memory_size when memory_size_given. */
+	const char *snapshot_in;
+	bool memory_size_given;
 };
 
 /* Boots the guest and runs it until it stops.  Returns the exit status for

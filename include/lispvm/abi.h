@@ -17,7 +17,7 @@
 #include <stdint.h>
 #endif
 
-#define LISPVM_ABI_VERSION 5
+#define LISPVM_ABI_VERSION 6
 
 /* ---- ELF note identifying a lispvm guest (in a PT_NOTE segment) ---- */
 
@@ -96,6 +96,15 @@ enum lispvm_hypercall_nr {
 	 * fault handling pages in or gives EFAULT), then asks again: a copy
 	 * costs the guest one exit and no page walk of its own. */
 	LISPVM_HC_COPY_VIRTUAL = 10,
+	/* The snapshot point (`lispvm prepare`): no arguments.  A VMM that
+	 * takes snapshots writes ret = LISPVM_SNAPSHOT_RESTORED into the
+	 * request, saves the whole VM and stops it, so the guest only ever
+	 * sees that value in a VM restored from the file.  Then the boot data
+	 * (start info, device tree) hold the restoring command's program,
+	 * mounts and terminal, and the guest reads them again.  Otherwise ret
+	 * < 0 and the guest goes on: -ENODEV (this VM takes no snapshot),
+	 * -EBUSY (the guest holds host files open). */
+	LISPVM_HC_SNAPSHOT = 11,
 	LISPVM_HC_COUNT
 };
 
@@ -107,6 +116,8 @@ struct lispvm_hypercall {
 };
 
 #define LISPVM_RANDOM_MAX 256
+
+#define LISPVM_SNAPSHOT_RESTORED 1
 
 #define LISPVM_COPY_DST_USER (1u << 0)
 #define LISPVM_COPY_SRC_USER (1u << 1)

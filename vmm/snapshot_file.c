@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include "snapshot_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <lispvm/abi.h>
+
+#define PAGE_SIZE     4096ull
+#define SECTION_ALIGN PAGE_SIZE
+/* mincore's residency vector and the verify buffer work in chunks. */
+#define CHUNK_BYTES (64ull << 20)
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+static int pwrite_all(int fd, const void *buf, size_t size, uint64_t off)
+{
+	for (size_t done = 0; done < size;) {
+		ssize_t n = pwrite(fd, (const uint8_t *)buf + done, size - done, (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static int pread_all(int fd, void *buf, size_t size, uint64_t off)
+{
+	for (size_t done = 0; done < size;) {
+		ssize_t n = pread(fd, (uint8_t *)buf + done, size - done, (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static bool page_is_zero(const uint8_t *page)
+{
+	const uint64_t *w = (const uint64_t *)page;
+
+	for (size_t i = 0; i < PAGE_SIZE / sizeof(*w); i++)
+		if (w[i] != 0)
+			return false;
+	return true;
+}
+
+static void hash_page(XXH3_state_t *st, uint64_t rel_offset, const uint8_t *page)
+{
+	XXH3_64bits_update(st, &rel_offset, sizeof(rel_offset));
+	XXH3_64bits_update(st, page, PAGE_SIZE);
+}
+
+static uint64_t header_checksum(const struct snapshot_header *h)
+{
+	return XXH3_64bits(h, offsetof(struct snapshot_header, header_checksum));
+}
+
+/* ---- writing ---- */
+
+int snapshot_writer_open(struct snapshot_writer *w, const char *path, uint64_t runtime_hash,
+			 uint64_t memory_size, char *err, size_t err_size)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = -1;
+	if (strlen(path) >= sizeof(w->path)) {
+		snprintf(err, err_size, "snapshot path too long");
+		return -1;
+	}
+	strcpy(w->path, path);
+	snprintf(w->tmp_path, sizeof(w->tmp_path), "%s.tmp-%d", path, (int)getpid());
+	w->fd = open(w->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (w->fd < 0) {
+		snprintf(err, err_size, "cannot write snapshot %s: %s", path, strerror(errno));
+		return -1;
+	}
+	memcpy(w->header.magic, SNAPSHOT_MAGIC, sizeof(w->header.magic));
+	w->header.format_version = SNAPSHOT_FORMAT_VERSION;
+	w->header.abi_version = LISPVM_ABI_VERSION;
+	w->header.runtime_hash = runtime_hash;
+	w->header.memory_size = memory_size;
+	w->end = SNAPSHOT_HEADER_SIZE;
+	return 0;
+}
+
+static struct snapshot_section *new_section(struct snapshot_writer *w, uint32_t kind, char *err,
+					    size_t err_size)
+{
+	struct snapshot_section *s;
+
+	if (w->header.nr_sections == SNAPSHOT_MAX_SECTIONS) {
+		snprintf(err, err_size, "too many snapshot sections");
+		return NULL;
+	}
+	s = &w->header.sections[w->header.nr_sections++];
+	s->kind = kind;
+	return s;
+}
+
+static int write_failed(struct snapshot_writer *w, char *err, size_t err_size)
+{
+	snprintf(err, err_size, "cannot write snapshot %s: %s", w->path, strerror(errno));
+	return -1;
+}
+
+int snapshot_writer_add(struct snapshot_writer *w, uint32_t kind, const void *data, size_t size,
+			char *err, size_t err_size)
+{
+	struct snapshot_section *s = new_section(w, kind, err, err_size);
+
+	if (s == NULL)
+		return -1;
+	s->offset = align_up(w->end, SECTION_ALIGN);
+	s->size = size;
+	s->checksum = XXH3_64bits(data, size);
+	if (pwrite_all(w->fd, data, size, s->offset) < 0)
+		return write_failed(w, err, err_size);
+	w->end = s->offset + size;
+	return 0;
+}
+
+/* Writes the non-zero resident pages of host[0..size), which land at
+ * file offset base + rel (rel counted from the memory section). */
+static int write_piece(struct snapshot_writer *w, const struct snapshot_ram_piece *p,
+		       uint64_t base, uint64_t rel, XXH3_state_t *st, uint64_t *stored)
+{
+	unsigned char *resident = malloc(CHUNK_BYTES / PAGE_SIZE);
+
+	if (resident == NULL)
+		return -1;
+	for (uint64_t chunk = 0; chunk < p->size; chunk += CHUNK_BYTES) {
+		uint64_t len = p->size - chunk < CHUNK_BYTES ? p->size - chunk : CHUNK_BYTES;
+		uint64_t run_start = 0, run_len = 0;
+
+		if (mincore((void *)(p->host + chunk), len, resident) < 0) {
+			free(resident);
+			return -1;
+		}
+		for (uint64_t off = 0; off <= len; off += PAGE_SIZE) {
+			const uint8_t *page = p->host + chunk + off;
+			bool keep = off < len && (resident[off / PAGE_SIZE] & 1) && !page_is_zero(page);
+
+			if (keep) {
+				if (run_len == 0)
+					run_start = off;
+				run_len += PAGE_SIZE;
+				hash_page(st, rel + chunk + off, page);
+				continue;
+			}
+			if (run_len != 0 && pwrite_all(w->fd, p->host + chunk + run_start, run_len,
+						       base + rel + chunk + run_start) < 0) {
+				free(resident);
+				return -1;
+			}
+			*stored += run_len;
+			run_len = 0;
+		}
+	}
+	free(resident);
+	return 0;
+}
+
+int snapshot_writer_add_memory(struct snapshot_writer *w, const struct snapshot_ram_piece *pieces,
+			       unsigned int nr, uint64_t *stored, char *err, size_t err_size)
+{
+	struct snapshot_section *s = new_section(w, SNAPSHOT_SECTION_MEMORY, err, err_size);
+	XXH3_state_t *st = XXH3_createState();
+	uint64_t rel = 0;
+
+	*stored = 0;
+	if (s == NULL || st == NULL) {
+		XXH3_freeState(st);
+		return s == NULL ? -1 : write_failed(w, err, err_size);
+	}
+	XXH3_64bits_reset(st);
+	s->offset = align_up(w->end, SNAPSHOT_MEMORY_ALIGN);
+	for (unsigned int i = 0; i < nr; i++) {
+		if (write_piece(w, &pieces[i], s->offset, rel, st, stored) < 0) {
+			XXH3_freeState(st);
+			return write_failed(w, err, err_size);
+		}
+		rel += pieces[i].size;
+	}
+	s->size = rel;
+	s->checksum = XXH3_64bits_digest(st);
+	XXH3_freeState(st);
+	w->end = s->offset + s->size;
+	/* The tail of RAM is a hole too, but the file must reach it. */
+	if (ftruncate(w->fd, (off_t)w->end) < 0)
+		return write_failed(w, err, err_size);
+	return 0;
+}
+
+int snapshot_writer_commit(struct snapshot_writer *w, char *err, size_t err_size)
+{
+	uint8_t page[SNAPSHOT_HEADER_SIZE] = {0};
+
+	w->header.header_checksum = header_checksum(&w->header);
+	memcpy(page, &w->header, sizeof(w->header));
+	if (pwrite_all(w->fd, page, sizeof(page), 0) < 0 || fsync(w->fd) < 0)
+		return write_failed(w, err, err_size);
+	if (rename(w->tmp_path, w->path) < 0)
+		return write_failed(w, err, err_size);
+	close(w->fd);
+	w->fd = -1;
+	w->tmp_path[0] = '\0';
+	return 0;
+}
+
+void snapshot_writer_abort(struct snapshot_writer *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+	if (w->tmp_path[0] != '\0')
+		unlink(w->tmp_path);
+	w->tmp_path[0] = '\0';
+}
+
+/* ---- reading ---- */
+
+static int bad(char *err, size_t err_size, const char *path, const char *why)
+{
+	snprintf(err, err_size, "snapshot %s: %s", path, why);
+	return -1;
+}
+
+static int check_header(const struct snapshot_file *f, const char *path, char *err,
+			size_t err_size)
+{
+	const struct snapshot_header *h = &f->header;
+	char why[160];
+
+	if (memcmp(h->magic, SNAPSHOT_MAGIC, sizeof(h->magic)) != 0)
+		return bad(err, err_size, path, "not a lispvm snapshot");
+	if (h->format_version != SNAPSHOT_FORMAT_VERSION) {
+		snprintf(why, sizeof(why), "format version %" PRIu32 ", this lispvm reads %d",
+			 h->format_version, SNAPSHOT_FORMAT_VERSION);
+		return bad(err, err_size, path, why);
+	}
+	if (h->header_checksum != header_checksum(h))
+		return bad(err, err_size, path, "corrupt header (checksum mismatch)");
+	if (h->abi_version != LISPVM_ABI_VERSION) {
+		snprintf(why, sizeof(why),
+			 "taken by a lispvm speaking ABI %" PRIu32 ", this one speaks %d",
+			 h->abi_version, LISPVM_ABI_VERSION);
+		return bad(err, err_size, path, why);
+	}
+	if (h->nr_sections > SNAPSHOT_MAX_SECTIONS)
+		return bad(err, err_size, path, "corrupt header (section count)");
+	for (uint32_t i = 0; i < h->nr_sections; i++) {
+		const struct snapshot_section *s = &h->sections[i];
+
+		if (s->offset < SNAPSHOT_HEADER_SIZE || s->offset > f->file_size ||
+		    s->size > f->file_size - s->offset) {
+			snprintf(why, sizeof(why),
+				 "truncated or corrupt (section %" PRIu32 " ends past the file's %" PRIu64
+				 " bytes)",
+				 s->kind, f->file_size);
+			return bad(err, err_size, path, why);
+		}
+	}
+	return 0;
+}
+
+int snapshot_file_open(struct snapshot_file *f, const char *path, char *err, size_t err_size)
+{
+	struct stat st;
+
+	memset(f, 0, sizeof(*f));
+	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0 || fstat(f->fd, &st) < 0) {
+		snprintf(err, err_size, "snapshot %s: %s", path, strerror(errno));
+		snapshot_file_close(f);
+		return -1;
+	}
+	f->file_size = (uint64_t)st.st_size;
+	if (!S_ISREG(st.st_mode) || f->file_size < SNAPSHOT_HEADER_SIZE) {
+		snapshot_file_close(f);
+		return bad(err, err_size, path,
+			   S_ISREG(st.st_mode) ? "truncated (no header)" : "not a regular file");
+	}
+	if (pread_all(f->fd, &f->header, sizeof(f->header), 0) < 0) {
+		snprintf(err, err_size, "snapshot %s: %s", path, strerror(errno));
+		snapshot_file_close(f);
+		return -1;
+	}
+	if (check_header(f, path, err, err_size) < 0) {
+		snapshot_file_close(f);
+		return -1;
+	}
+	return 0;
+}
+
+static const struct snapshot_section *find_section(const struct snapshot_file *f, uint32_t kind)
+{
+	for (uint32_t i = 0; i < f->header.nr_sections; i++)
+		if (f->header.sections[i].kind == kind)
+			return &f->header.sections[i];
+	return NULL;
+}
+
+int snapshot_file_read(const struct snapshot_file *f, uint32_t kind, void *out, size_t size,
+		       char *err, size_t err_size)
+{
+	const struct snapshot_section *s = find_section(f, kind);
+
+	if (s == NULL || s->size != size) {
+		snprintf(err, err_size, "snapshot: section %" PRIu32 " is %s", kind,
+			 s == NULL ? "missing" : "of the wrong size");
+		return -1;
+	}
+	if (pread_all(f->fd, out, size, s->offset) < 0) {
+		snprintf(err, err_size, "snapshot: reading section %" PRIu32 ": %s", kind,
+			 strerror(errno));
+		return -1;
+	}
+	if (XXH3_64bits(out, size) != s->checksum) {
+		snprintf(err, err_size, "snapshot: section %" PRIu32 " is corrupt (checksum mismatch)",
+			 kind);
+		return -1;
+	}
+	return 0;
+}
+
+uint64_t snapshot_file_memory_offset(const struct snapshot_file *f)
+{
+	const struct snapshot_section *s = find_section(f, SNAPSHOT_SECTION_MEMORY);
+
+	return s ? s->offset : 0;
+}
+
+/* Hashes the non-zero pages of [from, to) (relative to the memory
+ * section, page-aligned) as the writer did. */
+static int hash_extent(const struct snapshot_file *f, uint64_t base, uint64_t from, uint64_t to,
+		       uint8_t *buf, XXH3_state_t *st)
+{
+	for (uint64_t off = from; off < to; off += CHUNK_BYTES) {
+		uint64_t len = to - off < CHUNK_BYTES ? to - off : CHUNK_BYTES;
+
+		if (pread_all(f->fd, buf, len, base + off) < 0)
+			return -1;
+		for (uint64_t p = 0; p < len; p += PAGE_SIZE)
+			if (!page_is_zero(buf + p))
+				hash_page(st, off + p, buf + p);
+	}
+	return 0;
+}
+
+int snapshot_file_verify_memory(const struct snapshot_file *f, char *err, size_t err_size)
+{
+	const struct snapshot_section *s = find_section(f, SNAPSHOT_SECTION_MEMORY);
+	uint8_t *buf = malloc(CHUNK_BYTES);
+	XXH3_state_t *st = XXH3_createState();
+	uint64_t pos = 0;
+	int rc = 0;
+
+	if (s == NULL || buf == NULL || st == NULL) {
+		free(buf);
+		XXH3_freeState(st);
+		snprintf(err, err_size, "snapshot: %s",
+			 s == NULL ? "no memory section" : strerror(ENOMEM));
+		return -1;
+	}
+	XXH3_64bits_reset(st);
+	while (rc == 0 && pos < s->size) {
+		off_t data = lseek(f->fd, (off_t)(s->offset + pos), SEEK_DATA);
+		off_t hole;
+
+		if (data < 0 || (uint64_t)data >= s->offset + s->size)
+			break; /* ENXIO: no data up to the end */
+		hole = lseek(f->fd, data, SEEK_HOLE);
+		if (hole < 0 || (uint64_t)hole > s->offset + s->size)
+			hole = (off_t)(s->offset + s->size);
+		/* Extents follow the file system's blocks; pages are what was
+		 * hashed. */
+		rc = hash_extent(f, s->offset, ((uint64_t)data - s->offset) & ~(PAGE_SIZE - 1),
+				 align_up((uint64_t)hole - s->offset, PAGE_SIZE), buf, st);
+		pos = align_up((uint64_t)hole - s->offset, PAGE_SIZE);
+	}
+	if (rc < 0)
+		snprintf(err, err_size, "snapshot: reading memory: %s", strerror(errno));
+	else if (XXH3_64bits_digest(st) != s->checksum) {
+		snprintf(err, err_size, "snapshot: guest memory is corrupt (checksum mismatch)");
+		rc = -1;
+	}
+	free(buf);
+	XXH3_freeState(st);
+	return rc;
+}
+
+void snapshot_file_close(struct snapshot_file *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+}
+
+int snapshot_hash_file(const char *path, uint64_t *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	void *map;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (st.st_size == 0) {
+		*out = XXH3_64bits(NULL, 0);
+		close(fd);
+		return 0;
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return -1;
+	*out = XXH3_64bits(map, (size_t)st.st_size);
+	munmap(map, (size_t)st.st_size);
+	return 0;
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The snapshot file (docs/snapshots.md): a 4 KiB header naming its
+ * sections, each with an XXH3-64 checksum, then the sections, then guest
+ * RAM as a sparse image at a 2 MiB-aligned offset, in which every page
+ * that is zero (never touched, returned by the guest, or cleared) is a
+ * hole.  A restore maps that image MAP_PRIVATE, so VMs restored from one
+ * file share its page cache until each writes a page.
+ */
+#ifndef LISPVM_VMM_SNAPSHOT_FILE_H
+#define LISPVM_VMM_SNAPSHOT_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SNAPSHOT_MAGIC		"LISPVMSN"
+#define SNAPSHOT_FORMAT_VERSION 1
+#define SNAPSHOT_HEADER_SIZE	4096u
+#define SNAPSHOT_MEMORY_ALIGN	(2ull << 20)
+#define SNAPSHOT_MAX_SECTIONS	8
+
+enum snapshot_section_kind {
+	SNAPSHOT_SECTION_MACHINE = 1, /* struct snapshot_machine */
+	SNAPSHOT_SECTION_VCPU = 2,    /* struct vcpu_state */
+	SNAPSHOT_SECTION_KVM = 3,     /* struct vm_kvm_state */
+	SNAPSHOT_SECTION_DEVICES = 4, /* struct snapshot_devices */
+	SNAPSHOT_SECTION_MEMORY = 5,  /* guest RAM, the ranges in address order */
+};
+
+struct snapshot_section {
+	uint32_t kind;
+	uint32_t reserved;
+	uint64_t offset;
+	uint64_t size;
+	/* XXH3-64 of the bytes; for memory, of each non-zero page's file
+	 * offset and bytes, in order. */
+	uint64_t checksum;
+};
+
+struct snapshot_header {
+	char magic[8];
+	uint32_t format_version;
+	uint32_t abi_version;	  /* LISPVM_ABI_VERSION of the VMM and guest */
+	uint64_t runtime_hash;	  /* XXH3-64 of the guest runtime's ELF file */
+	uint64_t memory_size;	  /* guest RAM bytes (--memory) */
+	uint32_t nr_sections;
+	uint32_t flags;		  /* none yet */
+	struct snapshot_section sections[SNAPSHOT_MAX_SECTIONS];
+	uint64_t header_checksum; /* XXH3-64 of everything above */
+};
+
+/* ---- writing ---- */
+
+struct snapshot_writer {
+	int fd;
+	char path[4096];
+	char tmp_path[4096 + 32];
+	struct snapshot_header header;
+	uint64_t end;
+};
+
+/* A piece of guest RAM as the VMM maps it, in the file's order. */
+struct snapshot_ram_piece {
+	const uint8_t *host;
+	uint64_t size;
+};
+
+/* Starts PATH (written beside it and renamed into place on commit, so a
+ * failed or interrupted snapshot leaves any old file whole). */
+int snapshot_writer_open(struct snapshot_writer *w, const char *path, uint64_t runtime_hash,
+			 uint64_t memory_size, char *err, size_t err_size);
+int snapshot_writer_add(struct snapshot_writer *w, uint32_t kind, const void *data, size_t size,
+			char *err, size_t err_size);
+/* Guest RAM, last: only pages the host has backed and that are not zero
+ * are written.  *stored gets the bytes written. */
+int snapshot_writer_add_memory(struct snapshot_writer *w, const struct snapshot_ram_piece *pieces,
+			       unsigned int nr, uint64_t *stored, char *err, size_t err_size);
+int snapshot_writer_commit(struct snapshot_writer *w, char *err, size_t err_size);
+/* Removes the unfinished file (after a failure; harmless after commit). */
+void snapshot_writer_abort(struct snapshot_writer *w);
+
+/* ---- reading ---- */
+
+struct snapshot_file {
+	int fd;
+	uint64_t file_size;
+	struct snapshot_header header;
+};
+
+/* Opens and checks the header: magic, version, checksum and that every
+ * section lies inside the file (a truncated file fails here).  Errors are
+ * one line in err naming the file. */
+int snapshot_file_open(struct snapshot_file *f, const char *path, char *err, size_t err_size);
+/* Reads a section that must be exactly size bytes and match its checksum. */
+int snapshot_file_read(const struct snapshot_file *f, uint32_t kind, void *out, size_t size,
+		       char *err, size_t err_size);
+/* Hashes guest RAM's stored pages against the memory checksum. */
+int snapshot_file_verify_memory(const struct snapshot_file *f, char *err, size_t err_size);
+/* Where guest RAM starts in the file. */
+uint64_t snapshot_file_memory_offset(const struct snapshot_file *f);
+void snapshot_file_close(struct snapshot_file *f);
+
+/* XXH3-64 of a whole file's contents; 0, or -1 with errno. */
+int snapshot_hash_file(const char *path, uint64_t *out);
+
+#endif

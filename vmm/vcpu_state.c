@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+#include "vcpu_state.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#define MSR_IA32_TSC 0x10
+
+/* The order of restoring is Firecracker's and QEMU's: special registers
+ * (with the APIC base) before the LAPIC, the LAPIC before the MSRs (the
+ * TSC-deadline MSR is ignored unless the LAPIC timer is in that mode),
+ * the TSC before anything counted against it, the events last. */
+
+static int fail(char *err, size_t err_size, const char *what)
+{
+	snprintf(err, err_size, "%s: %s", what, strerror(errno));
+	return -1;
+}
+
+int vcpu_complete_exit(const struct vcpu *vcpu)
+{
+	int rc;
+
+	vcpu->run->immediate_exit = 1;
+	rc = ioctl(vcpu->fd, KVM_RUN, 0);
+	vcpu->run->immediate_exit = 0;
+	if (rc == 0) {
+		errno = EPROTO; /* the guest ran: it must not have */
+		return -1;
+	}
+	return errno == EINTR ? 0 : -1;
+}
+
+/* Every MSR KVM can save, TSC first. */
+static int msr_indices(const struct kvm_vm *vm, uint32_t *out, uint32_t *count)
+{
+	struct kvm_msr_list *list = calloc(1, sizeof(*list) + VCPU_STATE_MAX_MSRS * 4);
+	uint32_t n = 0;
+
+	if (list == NULL)
+		return -1;
+	list->nmsrs = VCPU_STATE_MAX_MSRS;
+	if (ioctl(vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, list) < 0) {
+		free(list);
+		return -1;
+	}
+	out[n++] = MSR_IA32_TSC;
+	for (uint32_t i = 0; i < list->nmsrs && n < VCPU_STATE_MAX_MSRS; i++)
+		if (list->indices[i] != MSR_IA32_TSC)
+			out[n++] = list->indices[i];
+	*count = n;
+	free(list);
+	return 0;
+}
+
+/* One at a time: KVM_GET_MSRS stops at the first MSR this vCPU lacks
+ * (the list names every MSR KVM knows, not what this CPUID enables). */
+static int save_msrs(const struct vcpu *vcpu, const struct kvm_vm *vm, struct vcpu_state *out)
+{
+	uint32_t indices[VCPU_STATE_MAX_MSRS], count;
+	struct {
+		struct kvm_msrs header;
+		struct kvm_msr_entry entry;
+	} one;
+
+	if (msr_indices(vm, indices, &count) < 0)
+		return -1;
+	out->nr_msrs = 0;
+	for (uint32_t i = 0; i < count; i++) {
+		memset(&one, 0, sizeof(one));
+		one.header.nmsrs = 1;
+		one.entry.index = indices[i];
+		if (ioctl(vcpu->fd, KVM_GET_MSRS, &one) == 1)
+			out->msrs[out->nr_msrs++] = one.entry;
+	}
+	return 0;
+}
+
+static int restore_msrs(const struct vcpu *vcpu, const struct vcpu_state *state, char *err,
+			size_t err_size)
+{
+	size_t size = sizeof(struct kvm_msrs) + state->nr_msrs * sizeof(struct kvm_msr_entry);
+	struct kvm_msrs *msrs = calloc(1, size);
+	int rc;
+
+	if (msrs == NULL)
+		return fail(err, err_size, "restoring MSRs");
+	msrs->nmsrs = state->nr_msrs;
+	memcpy(msrs->entries, state->msrs, state->nr_msrs * sizeof(struct kvm_msr_entry));
+	rc = ioctl(vcpu->fd, KVM_SET_MSRS, msrs);
+	if (rc >= 0 && (uint32_t)rc != state->nr_msrs) {
+		snprintf(err, err_size, "KVM_SET_MSRS: this host refuses MSR 0x%x",
+			 state->msrs[rc].index);
+		free(msrs);
+		return -1;
+	}
+	free(msrs);
+	return rc < 0 ? fail(err, err_size, "KVM_SET_MSRS") : 0;
+}
+
+int vcpu_state_save(const struct vcpu *vcpu, const struct kvm_vm *vm, struct vcpu_state *out,
+		    char *err, size_t err_size)
+{
+	memset(out, 0, sizeof(*out));
+	if (ioctl(vcpu->fd, KVM_GET_MP_STATE, &out->mp_state) < 0)
+		return fail(err, err_size, "KVM_GET_MP_STATE");
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &out->regs) < 0)
+		return fail(err, err_size, "KVM_GET_REGS");
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &out->sregs) < 0)
+		return fail(err, err_size, "KVM_GET_SREGS");
+	if (ioctl(vcpu->fd, KVM_GET_XSAVE, &out->xsave) < 0)
+		return fail(err, err_size, "KVM_GET_XSAVE");
+	if (ioctl(vcpu->fd, KVM_GET_XCRS, &out->xcrs) < 0)
+		return fail(err, err_size, "KVM_GET_XCRS");
+	if (ioctl(vcpu->fd, KVM_GET_DEBUGREGS, &out->debugregs) < 0)
+		return fail(err, err_size, "KVM_GET_DEBUGREGS");
+	if (vm->irqchip) {
+		if (ioctl(vcpu->fd, KVM_GET_LAPIC, &out->lapic) < 0)
+			return fail(err, err_size, "KVM_GET_LAPIC");
+		out->has_lapic = 1;
+	}
+	if (save_msrs(vcpu, vm, out) < 0)
+		return fail(err, err_size, "KVM_GET_MSRS");
+	if (ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &out->events) < 0)
+		return fail(err, err_size, "KVM_GET_VCPU_EVENTS");
+	return 0;
+}
+
+int vcpu_state_restore(const struct vcpu *vcpu, const struct vcpu_state *state, char *err,
+		       size_t err_size)
+{
+	struct kvm_vcpu_events events = state->events;
+
+	if (state->nr_msrs > VCPU_STATE_MAX_MSRS) {
+		snprintf(err, err_size, "the snapshot names %u MSRs", state->nr_msrs);
+		return -1;
+	}
+	if (ioctl(vcpu->fd, KVM_SET_MP_STATE, &state->mp_state) < 0)
+		return fail(err, err_size, "KVM_SET_MP_STATE");
+	if (ioctl(vcpu->fd, KVM_SET_REGS, &state->regs) < 0)
+		return fail(err, err_size, "KVM_SET_REGS");
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &state->sregs) < 0)
+		return fail(err, err_size, "KVM_SET_SREGS");
+	if (ioctl(vcpu->fd, KVM_SET_XSAVE, &state->xsave) < 0)
+		return fail(err, err_size, "KVM_SET_XSAVE");
+	if (ioctl(vcpu->fd, KVM_SET_XCRS, &state->xcrs) < 0)
+		return fail(err, err_size, "KVM_SET_XCRS");
+	if (ioctl(vcpu->fd, KVM_SET_DEBUGREGS, &state->debugregs) < 0)
+		return fail(err, err_size, "KVM_SET_DEBUGREGS");
+	if (state->has_lapic && ioctl(vcpu->fd, KVM_SET_LAPIC, &state->lapic) < 0)
+		return fail(err, err_size, "KVM_SET_LAPIC");
+	if (restore_msrs(vcpu, state, err, err_size) < 0)
+		return -1;
+	events.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING;
+	if (ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &events) < 0)
+		return fail(err, err_size, "KVM_SET_VCPU_EVENTS");
+	return 0;
+}
+
+int vm_kvm_state_save(const struct kvm_vm *vm, struct vm_kvm_state *out, char *err,
+		      size_t err_size)
+{
+	memset(out, 0, sizeof(*out));
+	if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &out->clock) < 0)
+		return fail(err, err_size, "KVM_GET_CLOCK");
+	if (!vm->irqchip)
+		return 0;
+	for (uint32_t i = 0; i < 3; i++) {
+		out->irqchip[i].chip_id = i;
+		if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &out->irqchip[i]) < 0)
+			return fail(err, err_size, "KVM_GET_IRQCHIP");
+	}
+	out->has_irqchip = 1;
+	return 0;
+}
+
+int vm_kvm_state_restore(const struct kvm_vm *vm, const struct vm_kvm_state *state, char *err,
+			 size_t err_size)
+{
+	/* Only the value: the saved flags say which host clock it was read
+	 * against, and the restored guest's monotonic time simply goes on
+	 * from where it stopped. */
+	struct kvm_clock_data clock = {.clock = state->clock.clock};
+
+	if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &clock) < 0)
+		return fail(err, err_size, "KVM_SET_CLOCK");
+	if (state->has_irqchip != vm->irqchip) {
+		snprintf(err, err_size, "the snapshot was taken %s KVM's in-kernel irqchip",
+			 state->has_irqchip ? "with" : "without");
+		return -1;
+	}
+	for (uint32_t i = 0; state->has_irqchip && i < 3; i++)
+		if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &state->irqchip[i]) < 0)
+			return fail(err, err_size, "KVM_SET_IRQCHIP");
+	return 0;
+}

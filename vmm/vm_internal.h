@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/* The VM as vm.c builds it, shared with the snapshot code (vm_snapshot.c),
+ * which saves one and builds one back from a file. */
+#ifndef LISPVM_VMM_VM_INTERNAL_H
+#define LISPVM_VMM_VM_INTERNAL_H
+
+#include <stdint.h>
+
+#include "elf_loader.h"
+#include "guest_memory.h"
+#include "guest_params.h"
+#include "hostfs.h"
+#include "hypercall.h"
+#include "image_slots.h"
+#include "kvm_vm.h"
+#include "memory_layout.h"
+#include "vcpu.h"
+#include "virtio_console.h"
+#include "virtio_vsock.h"
+#include "vm.h"
+
+#define ERR_SIZE 256
+
+struct kernel_file {
+	void *data;
+	size_t size;
+};
+
+struct vm {
+	const struct vm_config *config;
+	struct memory_layout layout;
+	struct guest_memory mem;
+	struct kvm_vm kvm;
+	struct vcpu vcpu;
+	struct kernel_file kernel;
+	struct elf_text_span text; /* the kernel's, when text_map holds it */
+	void *text_map;
+	void *ram[MEMORY_LAYOUT_MAX_RAM];
+	struct guest_params params;
+	struct image_mapping images[GUEST_MAX_IMAGES];
+	/* The image files: the command's, or a restored snapshot's. */
+	const char *image_paths[GUEST_MAX_IMAGES];
+	unsigned int nr_images;
+	uint64_t start_info_gpa;
+	struct hostfs hostfs;
+	struct virtio_console console;
+	struct virtio_vsock vsock;
+	struct hypercall_context hc;
+	char err[ERR_SIZE];
+};
+
+/* vm.c's steps, which a restore takes too. */
+int vm_setup_mounts(struct vm *vm);
+int vm_read_kernel(struct vm *vm);
+void vm_map_kernel_text(struct vm *vm);
+/* Guest RAM: anonymous memory, or (fd >= 0) the file from offset on,
+ * mapped MAP_PRIVATE. */
+int vm_setup_ram(struct vm *vm, int fd, uint64_t offset);
+int vm_setup_devices(struct vm *vm);
+
+/* vm_snapshot.c: saves the VM stopped at the snapshot point into
+ * config->snapshot_out; the stop that ends the run. */
+struct vm_stop vm_snapshot_take(struct vm *vm);
+/* Builds the VM from config->snapshot_in instead of booting it. */
+int vm_snapshot_restore(struct vm *vm);
+
+#endif

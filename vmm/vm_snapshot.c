@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Snapshots of a whole VM (docs/snapshots.md): taken at the guest's
+ * snapshot point (LISPVM_HC_SNAPSHOT) and restored in place of a boot.
+ * The restored VM gets the restoring command's program, mounts and
+ * terminal through freshly written boot data, which the guest reads again
+ * when the hypercall returns LISPVM_SNAPSHOT_RESTORED in it.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/virtio_ids.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lispvm/abi.h>
+
+#include "log.h"
+#include "pvh_boot.h"
+#include "snapshot_file.h"
+#include "vcpu_state.h"
+#include "vm_internal.h"
+
+#define SNAPSHOT_PATH_MAX 1024
+
+struct snapshot_image {
+	uint64_t gpa, size;
+	uint64_t content_hash; /* XXH3-64 of the file */
+	char path[SNAPSHOT_PATH_MAX];
+};
+
+struct snapshot_mount {
+	uint32_t readonly;
+	uint32_t reserved;
+	char host_path[SNAPSHOT_PATH_MAX];
+	char guest_path[SNAPSHOT_PATH_MAX];
+};
+
+/* What the VM was made of, checked against what a restore can make. */
+struct snapshot_machine {
+	uint32_t nr_images, nr_mounts, nr_devices, reserved;
+	uint64_t start_info_gpa;
+	uint64_t guest_cid;
+	struct snapshot_image images[GUEST_MAX_IMAGES];
+	struct snapshot_mount mounts[GUEST_MAX_MOUNTS]; /* for the record only */
+	uint32_t device_ids[GUEST_MAX_DEVICES];
+};
+
+struct snapshot_devices {
+	uint32_t nr;
+	uint32_t reserved;
+	struct virtio_mmio_state devices[GUEST_MAX_DEVICES];
+};
+
+/* The sections, large enough to want the heap. */
+struct snapshot_state {
+	struct snapshot_machine machine;
+	struct vcpu_state vcpu;
+	struct vm_kvm_state kvm;
+	struct snapshot_devices devices;
+};
+
+static struct virtio_mmio *device_in_slot(struct vm *vm, unsigned int i)
+{
+	uint64_t gpa = vm->params.devices[i].gpa;
+
+	if (vm->console.opened && vm->console.mmio.gpa == gpa)
+		return &vm->console.mmio;
+	if (vm->vsock.opened && vm->vsock.mmio.gpa == gpa)
+		return &vm->vsock.mmio;
+	return NULL;
+}
+
+static int copy_path(char *dst, const char *src, char *err, size_t err_size)
+{
+	if (strlen(src) >= SNAPSHOT_PATH_MAX) {
+		snprintf(err, err_size, "path too long for a snapshot: %.120s...", src);
+		return -1;
+	}
+	strcpy(dst, src);
+	return 0;
+}
+
+static int describe_machine(struct vm *vm, struct snapshot_machine *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->start_info_gpa = vm->start_info_gpa;
+	m->guest_cid = vm->config->guest_cid;
+	m->nr_images = vm->nr_images;
+	for (unsigned int i = 0; i < vm->nr_images; i++) {
+		struct snapshot_image *img = &m->images[i];
+
+		img->gpa = vm->params.images[i].gpa;
+		img->size = vm->params.images[i].size;
+		if (copy_path(img->path, vm->image_paths[i], vm->err, sizeof(vm->err)) < 0)
+			return -1;
+		if (snapshot_hash_file(vm->image_paths[i], &img->content_hash) < 0) {
+			snprintf(vm->err, sizeof(vm->err), "cannot read image %s: %s",
+				 vm->image_paths[i], strerror(errno));
+			return -1;
+		}
+	}
+	m->nr_mounts = vm->params.nr_mounts;
+	for (unsigned int i = 0; i < vm->params.nr_mounts; i++) {
+		const struct guest_mount *gm = &vm->params.mounts[i];
+
+		m->mounts[i].readonly = gm->readonly;
+		if (copy_path(m->mounts[i].host_path, gm->host_path, vm->err, sizeof(vm->err)) < 0 ||
+		    copy_path(m->mounts[i].guest_path, gm->guest_path, vm->err, sizeof(vm->err)) < 0)
+			return -1;
+	}
+	m->nr_devices = vm->params.nr_devices;
+	for (unsigned int i = 0; i < vm->params.nr_devices; i++)
+		m->device_ids[i] = vm->params.devices[i].device_id;
+	return 0;
+}
+
+/* Guest RAM in address order, the kernel's text slot read from its own
+ * mapping, so the file stands alone. */
+static unsigned int ram_pieces(struct vm *vm, struct snapshot_ram_piece *pieces)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < vm->layout.nr_ram; i++) {
+		const struct ram_range *r = &vm->layout.ram[i];
+		const uint8_t *host = vm->ram[i];
+
+		if (vm->text_map != NULL && vm->text.gpa >= r->gpa &&
+		    vm->text.gpa + vm->text.len <= r->gpa + r->size) {
+			uint64_t cut = vm->text.gpa - r->gpa;
+
+			pieces[n++] = (struct snapshot_ram_piece){host, cut};
+			pieces[n++] = (struct snapshot_ram_piece){vm->text_map, vm->text.len};
+			pieces[n++] = (struct snapshot_ram_piece){host + cut + vm->text.len,
+								  r->size - cut - vm->text.len};
+		} else {
+			pieces[n++] = (struct snapshot_ram_piece){host, r->size};
+		}
+	}
+	return n;
+}
+
+static int save_state(struct vm *vm, struct snapshot_state *st)
+{
+	if (vcpu_complete_exit(&vm->vcpu) < 0) {
+		snprintf(vm->err, sizeof(vm->err), "cannot complete the snapshot hypercall: %s",
+			 strerror(errno));
+		return -1;
+	}
+	/* The device threads stop first: nothing may write guest memory
+	 * or the queues' state while they are saved. */
+	virtio_console_close(&vm->console);
+	virtio_vsock_close(&vm->vsock);
+	st->devices.nr = vm->params.nr_devices;
+	for (unsigned int i = 0; i < vm->params.nr_devices; i++) {
+		struct virtio_mmio *m = device_in_slot(vm, i);
+
+		if (m != NULL)
+			virtio_mmio_save(m, &st->devices.devices[i]);
+	}
+	if (describe_machine(vm, &st->machine) < 0 ||
+	    vcpu_state_save(&vm->vcpu, &vm->kvm, &st->vcpu, vm->err, sizeof(vm->err)) < 0 ||
+	    vm_kvm_state_save(&vm->kvm, &st->kvm, vm->err, sizeof(vm->err)) < 0)
+		return -1;
+	return 0;
+}
+
+static int write_snapshot(struct vm *vm, const struct snapshot_state *st, uint64_t *stored)
+{
+	struct snapshot_ram_piece pieces[MEMORY_LAYOUT_MAX_RAM * 3];
+	struct snapshot_writer w;
+	uint64_t runtime_hash;
+
+	if (snapshot_hash_file(vm->config->kernel_path, &runtime_hash) < 0) {
+		snprintf(vm->err, sizeof(vm->err), "cannot read the guest runtime %s: %s",
+			 vm->config->kernel_path, strerror(errno));
+		return -1;
+	}
+	if (snapshot_writer_open(&w, vm->config->snapshot_out, runtime_hash, vm->layout.ram_size,
+				 vm->err, sizeof(vm->err)) < 0)
+		return -1;
+	if (snapshot_writer_add(&w, SNAPSHOT_SECTION_MACHINE, &st->machine, sizeof(st->machine),
+				vm->err, sizeof(vm->err)) < 0 ||
+	    snapshot_writer_add(&w, SNAPSHOT_SECTION_VCPU, &st->vcpu, sizeof(st->vcpu), vm->err,
+				sizeof(vm->err)) < 0 ||
+	    snapshot_writer_add(&w, SNAPSHOT_SECTION_KVM, &st->kvm, sizeof(st->kvm), vm->err,
+				sizeof(vm->err)) < 0 ||
+	    snapshot_writer_add(&w, SNAPSHOT_SECTION_DEVICES, &st->devices, sizeof(st->devices),
+				vm->err, sizeof(vm->err)) < 0 ||
+	    snapshot_writer_add_memory(&w, pieces, ram_pieces(vm, pieces), stored, vm->err,
+				       sizeof(vm->err)) < 0 ||
+	    snapshot_writer_commit(&w, vm->err, sizeof(vm->err)) < 0) {
+		snapshot_writer_abort(&w);
+		return -1;
+	}
+	return 0;
+}
+
+struct vm_stop vm_snapshot_take(struct vm *vm)
+{
+	struct snapshot_state *st = calloc(1, sizeof(*st));
+	uint64_t stored = 0;
+
+	if (st == NULL || save_state(vm, st) < 0 || write_snapshot(vm, st, &stored) < 0) {
+		log_error("%s", st == NULL ? "out of memory taking a snapshot" : vm->err);
+		free(st);
+		return (struct vm_stop){.kind = VM_STOP_HOST_ERROR, .status = LISPVM_EXIT_HOST_ERROR};
+	}
+	log_verbose("snapshot %s: %" PRIu64 " MiB of %" PRIu64 " MiB guest RAM stored",
+		    vm->config->snapshot_out, stored >> 20, vm->layout.ram_size >> 20);
+	free(st);
+	return (struct vm_stop){.kind = VM_STOP_EXIT, .status = 0};
+}
+
+/* ---- restore ---- */
+
+static int check_runtime(struct vm *vm, const struct snapshot_file *f)
+{
+	uint64_t hash;
+
+	if (snapshot_hash_file(vm->config->kernel_path, &hash) < 0) {
+		snprintf(vm->err, sizeof(vm->err), "cannot read the guest runtime %s: %s",
+			 vm->config->kernel_path, strerror(errno));
+		return -1;
+	}
+	if (hash != f->header.runtime_hash) {
+		snprintf(vm->err, sizeof(vm->err),
+			 "snapshot %s was taken with another guest runtime build than %s",
+			 vm->config->snapshot_in, vm->config->kernel_path);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_memory(struct vm *vm, const struct snapshot_file *f)
+{
+	uint64_t size = f->header.memory_size;
+
+	if (vm->config->memory_size_given && size > vm->config->memory_size) {
+		snprintf(vm->err, sizeof(vm->err),
+			 "snapshot %s holds a VM of %" PRIu64 " MiB, more than --memory %" PRIu64
+			 " MiB",
+			 vm->config->snapshot_in, size >> 20, vm->config->memory_size >> 20);
+		return -1;
+	}
+	if (memory_layout_compute(size, &vm->layout) < 0) {
+		snprintf(vm->err, sizeof(vm->err), "snapshot %s: impossible memory size",
+			 vm->config->snapshot_in);
+		return -1;
+	}
+	if (snapshot_file_memory_offset(f) % SNAPSHOT_MEMORY_ALIGN != 0 ||
+	    f->file_size < snapshot_file_memory_offset(f) + size) {
+		snprintf(vm->err, sizeof(vm->err), "snapshot %s: truncated or corrupt memory section",
+			 vm->config->snapshot_in);
+		return -1;
+	}
+	return 0;
+}
+
+/* The images the snapshot's guest had mapped, unchanged and where they
+ * were. */
+static int map_images(struct vm *vm, const struct snapshot_machine *m)
+{
+	if (m->nr_images > GUEST_MAX_IMAGES) {
+		snprintf(vm->err, sizeof(vm->err), "snapshot %s: corrupt image list",
+			 vm->config->snapshot_in);
+		return -1;
+	}
+	for (unsigned int i = 0; i < m->nr_images; i++) {
+		uint64_t hash;
+
+		if (memchr(m->images[i].path, '\0', SNAPSHOT_PATH_MAX) == NULL ||
+		    snapshot_hash_file(m->images[i].path, &hash) < 0 ||
+		    hash != m->images[i].content_hash) {
+			snprintf(vm->err, sizeof(vm->err),
+				 "snapshot %s: image %.*s is missing or has changed since it was taken",
+				 vm->config->snapshot_in, 96, m->images[i].path);
+			return -1;
+		}
+		vm->image_paths[i] = m->images[i].path;
+	}
+	vm->nr_images = m->nr_images;
+	if (image_slots_map(&vm->kvm, &vm->mem, vm->image_paths, vm->nr_images,
+			    memory_layout_image_base(&vm->layout), &vm->params, vm->images, vm->err,
+			    sizeof(vm->err)) < 0)
+		return -1;
+	for (unsigned int i = 0; i < m->nr_images; i++)
+		if (vm->params.images[i].gpa != m->images[i].gpa ||
+		    vm->params.images[i].size != m->images[i].size) {
+			snprintf(vm->err, sizeof(vm->err), "snapshot %s: image %s moved",
+				 vm->config->snapshot_in, m->images[i].path);
+			return -1;
+		}
+	return 0;
+}
+
+static const char *device_name(uint32_t id)
+{
+	return id == VIRTIO_ID_VSOCK ? "a vsock device (--vsock)" : "a console";
+}
+
+static int restore_devices(struct vm *vm, const struct snapshot_machine *m,
+			   const struct snapshot_devices *d)
+{
+	const char *why = NULL;
+
+	if (m->nr_devices != vm->params.nr_devices || d->nr != m->nr_devices) {
+		uint32_t id = m->nr_devices > vm->params.nr_devices && m->nr_devices <= GUEST_MAX_DEVICES
+				      ? m->device_ids[m->nr_devices - 1]
+				      : VIRTIO_ID_VSOCK;
+
+		snprintf(vm->err, sizeof(vm->err), "snapshot %s was taken %s %s; restore it %s",
+			 vm->config->snapshot_in,
+			 m->nr_devices > vm->params.nr_devices ? "with" : "without", device_name(id),
+			 m->nr_devices > vm->params.nr_devices ? "with one" : "without");
+		return -1;
+	}
+	for (unsigned int i = 0; i < m->nr_devices; i++) {
+		struct virtio_mmio *mmio = device_in_slot(vm, i);
+
+		if (mmio == NULL || m->device_ids[i] != vm->params.devices[i].device_id ||
+		    virtio_mmio_restore(mmio, &d->devices[i], &why) < 0) {
+			snprintf(vm->err, sizeof(vm->err), "snapshot %s: device %u: %s",
+				 vm->config->snapshot_in, i, why ? why : "not the one saved");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int restore_from(struct vm *vm, const struct snapshot_file *f, struct snapshot_state *st)
+{
+	const struct snapshot_machine *m = &st->machine;
+
+	if (snapshot_file_read(f, SNAPSHOT_SECTION_MACHINE, &st->machine, sizeof(st->machine),
+			       vm->err, sizeof(vm->err)) < 0 ||
+	    snapshot_file_read(f, SNAPSHOT_SECTION_VCPU, &st->vcpu, sizeof(st->vcpu), vm->err,
+			       sizeof(vm->err)) < 0 ||
+	    snapshot_file_read(f, SNAPSHOT_SECTION_KVM, &st->kvm, sizeof(st->kvm), vm->err,
+			       sizeof(vm->err)) < 0 ||
+	    snapshot_file_read(f, SNAPSHOT_SECTION_DEVICES, &st->devices, sizeof(st->devices),
+			       vm->err, sizeof(vm->err)) < 0 ||
+	    snapshot_file_verify_memory(f, vm->err, sizeof(vm->err)) < 0)
+		return -1;
+	if (vm_setup_mounts(vm) < 0 || vm_read_kernel(vm) < 0 ||
+	    (vm_map_kernel_text(vm), kvm_vm_create(&vm->kvm, vm->err, sizeof(vm->err)) < 0) ||
+	    vm_setup_ram(vm, f->fd, snapshot_file_memory_offset(f)) < 0 || map_images(vm, m) < 0 ||
+	    vm_setup_devices(vm) < 0 ||
+	    pvh_boot_write(&vm->mem, &vm->layout, vm->config->cmdline, &vm->params,
+			   &vm->start_info_gpa, vm->err, sizeof(vm->err)) < 0)
+		return -1;
+	if (vm->start_info_gpa != m->start_info_gpa) {
+		snprintf(vm->err, sizeof(vm->err), "snapshot %s: boot data moved",
+			 vm->config->snapshot_in);
+		return -1;
+	}
+	if (vm_kvm_state_restore(&vm->kvm, &st->kvm, vm->err, sizeof(vm->err)) < 0 ||
+	    vcpu_create(&vm->vcpu, &vm->kvm, 0, vm->err, sizeof(vm->err)) < 0 ||
+	    vcpu_state_restore(&vm->vcpu, &st->vcpu, vm->err, sizeof(vm->err)) < 0 ||
+	    restore_devices(vm, m, &st->devices) < 0)
+		return -1;
+	/* The file is in guest RAM now. */
+	free(vm->kernel.data);
+	vm->kernel.data = NULL;
+	return 0;
+}
+
+int vm_snapshot_restore(struct vm *vm)
+{
+	struct snapshot_state *st = calloc(1, sizeof(*st));
+	struct snapshot_file f;
+	int rc;
+
+	if (st == NULL) {
+		snprintf(vm->err, sizeof(vm->err), "out of memory restoring a snapshot");
+		return -1;
+	}
+	if (snapshot_file_open(&f, vm->config->snapshot_in, vm->err, sizeof(vm->err)) < 0) {
+		free(st);
+		return -1;
+	}
+	rc = check_runtime(vm, &f) < 0 || check_memory(vm, &f) < 0 ? -1 : restore_from(vm, &f, st);
+	/* The RAM mapping keeps the file open. */
+	snapshot_file_close(&f);
+	free(st);
+	return rc;
+}
