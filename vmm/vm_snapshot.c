@@ -142,6 +142,10 @@ static unsigned int ram_pieces(struct vm *vm, struct snapshot_ram_piece *pieces)
 
 static int save_state(struct vm *vm, struct snapshot_state *st)
 {
+	struct virtio_mmio *devices[GUEST_MAX_DEVICES];
+
+	for (unsigned int i = 0; i < vm->params.nr_devices; i++)
+		devices[i] = device_in_slot(vm, i);
 	if (vcpu_complete_exit(&vm->vcpu) < 0) {
 		snprintf(vm->err, sizeof(vm->err), "cannot complete the snapshot hypercall: %s",
 			 strerror(errno));
@@ -152,12 +156,9 @@ static int save_state(struct vm *vm, struct snapshot_state *st)
 	virtio_console_close(&vm->console);
 	virtio_vsock_close(&vm->vsock);
 	st->devices.nr = vm->params.nr_devices;
-	for (unsigned int i = 0; i < vm->params.nr_devices; i++) {
-		struct virtio_mmio *m = device_in_slot(vm, i);
-
-		if (m != NULL)
-			virtio_mmio_save(m, &st->devices.devices[i]);
-	}
+	for (unsigned int i = 0; i < vm->params.nr_devices; i++)
+		if (devices[i] != NULL)
+			virtio_mmio_save(devices[i], &st->devices.devices[i]);
 	if (describe_machine(vm, &st->machine) < 0 ||
 	    vcpu_state_save(&vm->vcpu, &vm->kvm, &st->vcpu, vm->err, sizeof(vm->err)) < 0 ||
 	    vm_kvm_state_save(&vm->kvm, &st->kvm, vm->err, sizeof(vm->err)) < 0)

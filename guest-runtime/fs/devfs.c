@@ -13,6 +13,7 @@
 #include "kernel/memory.h"
 #include "linux/mm.h"
 #include "linux/process.h"
+#include "linux/snapshot_point.h"
 #include "linux/uaccess.h"
 
 #define DEVFS_DEV 0x0005 /* st_dev of /dev itself, as devtmpfs has */
@@ -29,6 +30,7 @@ enum dev_kind {
 	DEV_STDOUT,
 	DEV_STDERR,
 	DEV_FD,
+	DEV_SNAPSHOT,
 	DEV_COUNT
 };
 
@@ -51,6 +53,8 @@ static const struct dev_entry entries[DEV_COUNT] = {
 	[DEV_STDOUT] = {"stdout", S_IFLNK | 0777, 0, "/proc/self/fd/1"},
 	[DEV_STDERR] = {"stderr", S_IFLNK | 0777, 0, "/proc/self/fd/2"},
 	[DEV_FD] = {"fd", S_IFLNK | 0777, 0, "/proc/self/fd"},
+	/* A misc device number of the local-use range. */
+	[DEV_SNAPSHOT] = {"lispvm-snapshot", S_IFCHR | 0444, 0xaf0, NULL},
 };
 
 static const struct vnode_ops devfs_vnode_ops;
@@ -163,6 +167,8 @@ static int64_t dev_read(struct file *f, void *buf, uint64_t len, uint64_t off)
 	case DEV_RANDOM:
 	case DEV_URANDOM:
 		return fill_user(buf, len, true);
+	case DEV_SNAPSHOT:
+		return snapshot_point_read(buf, len, off);
 	default:
 		return -EISDIR;
 	}

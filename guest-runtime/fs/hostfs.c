@@ -55,6 +55,11 @@ int hostfs_init(const struct boot_info *bi)
 	return 0;
 }
 
+bool hostfs_owns(const struct vnode *n)
+{
+	return n->ops == &hostfs_vnode_ops;
+}
+
 void hostfs_root(unsigned int i, struct vnode *out)
 {
 	out->ops = &hostfs_vnode_ops;

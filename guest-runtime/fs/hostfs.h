@@ -14,6 +14,9 @@
 
 int hostfs_init(const struct boot_info *bi);
 
+/* Whether n is on a host directory. */
+bool hostfs_owns(const struct vnode *n);
+
 /* The root directory of mount i. */
 void hostfs_root(unsigned int i, struct vnode *out);
 

@@ -828,6 +828,50 @@ static int make_mount_parents(void)
 	return rc;
 }
 
+/* Host directories come first in the table, where they win over the
+ * standard mounts at the same path, as vfs_init orders them. */
+static int mount_hosts(const struct boot_info *bi)
+{
+	struct vnode node;
+	int rc = hostfs_init(bi);
+
+	for (unsigned int i = 0; rc == 0 && i < bi->nr_mounts; i++) {
+		hostfs_root(i, &node);
+		rc = vfs_mount(bi->mounts[i].guest_path, &node);
+		if (rc < 0)
+			printk("lispvm: cannot mount %s (%d)\n", bi->mounts[i].guest_path, rc);
+	}
+	return rc;
+}
+
+int vfs_remount_hosts(const struct boot_info *bi)
+{
+	struct mount *kept = kmalloc(sizeof(ns.mounts));
+	unsigned int nr_kept = 0;
+	int rc;
+
+	if (kept == NULL)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < ns.nr_mounts; i++) {
+		if (hostfs_owns(&ns.mounts[i].root))
+			kfree(ns.mounts[i].path);
+		else
+			kept[nr_kept++] = ns.mounts[i];
+	}
+	ns.nr_mounts = 0;
+	rc = mount_hosts(bi);
+	for (unsigned int i = 0; i < nr_kept; i++) {
+		if (rc == 0 && ns.nr_mounts == MAX_MOUNTS)
+			rc = -ENOSPC;
+		if (rc == 0)
+			ns.mounts[ns.nr_mounts++] = kept[i];
+		else
+			kfree(kept[i].path);
+	}
+	kfree(kept);
+	return rc == 0 ? make_mount_parents() : rc;
+}
+
 int vfs_init(const struct boot_info *bi, const char *home)
 {
 	struct vnode node;
@@ -842,13 +886,7 @@ int vfs_init(const struct boot_info *bi, const char *home)
 		return rc;
 	}
 	/* Host directories first: a --mount at /tmp replaces the tmpfs. */
-	rc = hostfs_init(bi);
-	for (unsigned int i = 0; rc == 0 && i < bi->nr_mounts; i++) {
-		hostfs_root(i, &node);
-		rc = vfs_mount(bi->mounts[i].guest_path, &node);
-		if (rc < 0)
-			printk("lispvm: cannot mount %s (%d)\n", bi->mounts[i].guest_path, rc);
-	}
+	rc = mount_hosts(bi);
 	if (rc == 0 && mount_exact("/tmp") == NULL)
 		rc = mount_tmpfs("/tmp");
 	if (rc == 0 && mount_exact("/dev") == NULL) {

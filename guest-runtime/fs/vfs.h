@@ -25,6 +25,11 @@ struct file;
  * Returns 0 or -errno (a corrupt image is -EUCLEAN, with a message). */
 int vfs_init(const struct boot_info *bi, const char *home);
 
+/* After a snapshot restore: the host directories of the old command go,
+ * bi's come (their mount numbers are the restoring VMM's).  No file may
+ * be open on the old ones (the VMM refuses the snapshot otherwise). */
+int vfs_remount_hosts(const struct boot_info *bi);
+
 /* Mounts root at the absolute canonical path. */
 int vfs_mount(const char *path, const struct vnode *root);
 

@@ -278,6 +278,7 @@ void boot_info_parse(uint64_t start_info_paddr, struct boot_info *bi)
 	const void *fdt;
 
 	memset(bi, 0, sizeof(*bi));
+	bi->start_info_paddr = start_info_paddr;
 	if (si->magic != XEN_HVM_START_MAGIC_VALUE) {
 		platform_init(PLATFORM_PVH);
 		panic("bad PVH start info magic 0x%x", si->magic);

@@ -206,6 +206,12 @@ void clock_wait_until(uint64_t deadline)
 		cpu_relax();
 }
 
+void clock_resume(void)
+{
+	if (clock.source == CLOCK_KVM)
+		read_kvm_wall_clock();
+}
+
 uint64_t clock_tsc_hz(void)
 {
 	return clock.tsc_hz;

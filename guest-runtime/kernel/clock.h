@@ -14,6 +14,9 @@ uint64_t clock_monotonic_ns(void);
  * epoch at boot, which only QEMU tests see). */
 uint64_t clock_realtime_ns(void);
 uint64_t clock_tsc_hz(void);
+/* After a snapshot restore: monotonic time went on from where it stopped,
+ * but the wall clock moved; read it again. */
+void clock_resume(void);
 /* Waits until CLOCK_MONOTONIC reaches deadline (no timer interrupt yet:
  * the scheduler brings one). */
 void clock_wait_until(uint64_t deadline);

@@ -240,16 +240,26 @@ static uint64_t pop_dirty(void)
 	return phys;
 }
 
-void pmem_trim(void)
+static void trim_to(size_t keep)
 {
 	spin_lock(&pmem.lock);
 	/* A refused flush (can_return drops) puts the pages back on the
 	 * dirty list: stop then rather than loop on them. */
-	while (pmem.can_return && pmem.dirty > IDLE_DIRTY_KEEP)
+	while (pmem.can_return && pmem.dirty > keep)
 		batch_add_locked(pop_dirty());
 	if (pmem.can_return)
 		flush_batch_locked();
 	spin_unlock(&pmem.lock);
+}
+
+void pmem_trim(void)
+{
+	trim_to(IDLE_DIRTY_KEEP);
+}
+
+void pmem_return_all(void)
+{
+	trim_to(0);
 }
 
 /* ---- allocating and freeing ---- */

@@ -29,6 +29,8 @@ void pmem_return_to_host(void);
 
 /* Nothing runs: gives the batch and all but a few dirty pages back. */
 void pmem_trim(void);
+/* Before a snapshot: every free page back, so none is stored. */
+void pmem_return_all(void);
 
 /* Fills the allocator's fields of *out (ram, touched, in use, returned,
  * discarded). */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "linux/exec.h"
+#include "linux/snapshot_point.h"
 
 #include <errno.h>
 #include <linux/auxvec.h>
@@ -269,6 +270,7 @@ _Noreturn void exec_boot_program(const struct boot_info *bi)
 	thread_switch_to(t);
 	sched_start(t);
 	host_copy_init();
+	snapshot_point_init(bi);
 	syscall_set_trace(prog->strace);
 	console_configure(prog->tty_mask, prog->rows, prog->cols);
 	if (process_open_stdio(p) < 0)

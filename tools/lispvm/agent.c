@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent_sources.h"
+#include "embedded_file.h"
 #include "content_cache.h"
 #include "sbcl_image.h"
 #include "spawn_capture.h"
@@ -30,7 +30,7 @@ static uint64_t agent_key(uint64_t sbcl_key)
 	uint64_t h = content_hash(CONTENT_HASH_INIT, AGENT_RECIPE, sizeof(AGENT_RECIPE));
 
 	h = content_hash(h, &sbcl_key, sizeof(sbcl_key));
-	for (unsigned int i = 0; i < agent_source_count; i++) {
+	for (unsigned int i = 0; i < agent_sources_count; i++) {
 		h = content_hash(h, agent_sources[i].name, strlen(agent_sources[i].name) + 1);
 		h = content_hash(h, agent_sources[i].text, strlen(agent_sources[i].text) + 1);
 	}
@@ -39,7 +39,7 @@ static uint64_t agent_key(uint64_t sbcl_key)
 
 static int write_sources(const char *dir, char *err, size_t err_size)
 {
-	for (unsigned int i = 0; i < agent_source_count; i++) {
+	for (unsigned int i = 0; i < agent_sources_count; i++) {
 		char path[PATH_MAX];
 		FILE *f = NULL;
 

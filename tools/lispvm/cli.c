@@ -33,6 +33,9 @@ enum {
 	OPT_ATTACHABLE,
 	OPT_SWANK,
 	OPT_NAME,
+	OPT_LOAD,
+	OPT_EVAL,
+	OPT_SNAPSHOT,
 };
 
 static const struct option long_options[] = {
@@ -58,6 +61,10 @@ static const struct option long_options[] = {
 	{"attachable", no_argument, NULL, OPT_ATTACHABLE},
 	{"swank", required_argument, NULL, OPT_SWANK},
 	{"name", required_argument, NULL, OPT_NAME},
+	{"output", required_argument, NULL, 'o'},
+	{"load", required_argument, NULL, OPT_LOAD},
+	{"eval", required_argument, NULL, OPT_EVAL},
+	{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
 	{NULL, 0, NULL, 0},
 };
 
@@ -95,6 +102,10 @@ void cli_print_help(void)
 	       "                    'lispvm run prog.fasl ARGS' (a binfmt_misc handler); a\n"
 	       "                    .lisp file needs only a '#!/usr/bin/env lispvm' line\n"
 	       "  PATH [ARGS...]    a program given by a path (one with a '/') runs as with run\n"
+	       "  prepare -o FILE [--load SYSTEM]... [--eval FORMS]... [OPTIONS]\n"
+	       "                    start SBCL, load the systems (ASDF) and evaluate the forms\n"
+	       "                    in order, collect garbage and save the whole VM in FILE:\n"
+	       "                    'run --snapshot FILE' then starts from there\n"
 	       "  image build -o OUT [--ldd BINARY]... [HOST[:GUEST]]...\n"
 	       "                    pack host files into a read-only image (lispvm image --help)\n"
 	       "\n"
@@ -139,6 +150,11 @@ void cli_print_help(void)
 	       "                     slime-connect to 127.0.0.1 PORT reaches it\n"
 	       "      --name NAME    (run) the name 'lispvm attach NAME' knows the VM by\n"
 	       "                     (default: lispvm's process id)\n"
+	       "      --snapshot FILE\n"
+	       "                     start from a snapshot made by 'lispvm prepare' instead\n"
+	       "                     of booting: its libraries are loaded already; the\n"
+	       "                     program, arguments, environment, directories and stdio\n"
+	       "                     are this command's, and its memory size the snapshot's\n"
 	       "\n"
 	       "exec options:\n"
 	       "      --image IMG    an image from 'lispvm image build' (repeatable; the guest's\n"
@@ -263,6 +279,23 @@ static int parse_mount(const char *arg, struct cli_options *out)
 	return 0;
 }
 
+static int add_prepare_step(const char *kind, const char *arg, struct cli_options *out)
+{
+	char *step;
+
+	if (out->nr_prepare_steps == CLI_MAX_PREPARE_STEPS)
+		return usage_error("prepare: at most %s --load and --eval steps", "64");
+	if (arg[0] == '\0')
+		return usage_error("prepare: empty %s", kind[0] == 'l' ? "--load" : "--eval");
+	step = malloc(strlen(kind) + strlen(arg) + 1);
+	if (step == NULL)
+		return usage_error("%s", "out of memory");
+	strcpy(step, kind);
+	strcat(step, arg);
+	out->prepare_steps[out->nr_prepare_steps++] = step;
+	return 0;
+}
+
 static int parse_option(int opt, struct cli_options *out)
 {
 	switch (opt) {
@@ -276,7 +309,17 @@ static int parse_option(int opt, struct cli_options *out)
 		out->verbose = true;
 		return 0;
 	case 'm':
+		out->memory_given = true;
 		return parse_memory(optarg, &out->memory_size);
+	case 'o':
+		out->snapshot_out = optarg;
+		return 0;
+	case OPT_LOAD:
+	case OPT_EVAL:
+		return add_prepare_step(opt == OPT_LOAD ? "load:" : "eval:", optarg, out);
+	case OPT_SNAPSHOT:
+		out->snapshot_in = optarg;
+		return 0;
 	case OPT_KERNEL:
 		out->kernel_path = optarg;
 		return 0;
@@ -357,7 +400,7 @@ static int parse_options(int argc, char **argv, struct cli_options *out)
 {
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "+hVvm:", long_options, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, "+hVvm:o:", long_options, NULL)) != -1)
 		if (parse_option(opt, out) < 0)
 			return -1;
 	return 0;
@@ -446,7 +489,37 @@ static int parse_verb(int argc, char **argv, const char *const *verbs, struct cl
 	return usage_error("%s", message);
 }
 
+/* Which options go with which command, once all are parsed. */
+static int check_snapshot_options(const struct cli_options *out)
+{
+	bool lisp = out->command == CLI_RUN || out->command == CLI_EVAL ||
+		    out->command == CLI_REPL;
+
+	if (out->command == CLI_PREPARE && out->snapshot_out == NULL)
+		return usage_error("%s", "prepare: no snapshot file given (prepare -o FILE ...)");
+	if (out->command != CLI_PREPARE && out->command != CLI_IMAGE &&
+	    (out->snapshot_out != NULL || out->nr_prepare_steps != 0))
+		return usage_error("%s", "-o, --load and --eval go with prepare");
+	if (out->snapshot_in != NULL && !lisp)
+		return usage_error("%s", "--snapshot goes with run, eval and repl");
+	if (out->snapshot_in != NULL && out->core_path != NULL)
+		return usage_error("%s", "--snapshot: the snapshot has its core; no --core");
+	if ((out->snapshot_in != NULL || out->command == CLI_PREPARE) &&
+	    (out->attachable || out->swank_port != 0 || out->vsock_path != NULL))
+		return usage_error("%s", "snapshots do not take --attachable, --swank or --vsock yet");
+	return 0;
+}
+
+static int parse_command(int argc, char **argv, struct cli_options *out);
+
 int cli_parse(int argc, char **argv, struct cli_options *out)
+{
+	if (parse_command(argc, argv, out) < 0)
+		return -1;
+	return check_snapshot_options(out);
+}
+
+static int parse_command(int argc, char **argv, struct cli_options *out)
 {
 	const char *command;
 
@@ -476,6 +549,10 @@ int cli_parse(int argc, char **argv, struct cli_options *out)
 	if (strcmp(command, "eval") == 0) {
 		out->command = CLI_EVAL;
 		return parse_eval(argc, argv, out);
+	}
+	if (strcmp(command, "prepare") == 0) {
+		out->command = CLI_PREPARE;
+		return parse_no_arguments(argc, argv, out, "prepare: unexpected argument '%s'");
 	}
 	if (strcmp(command, "repl") == 0) {
 		out->command = CLI_REPL;

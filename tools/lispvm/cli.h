@@ -27,16 +27,19 @@ enum cli_command {
 	CLI_ATTACH,
 	CLI_MACHINE, /* machine status|start|stop */
 	CLI_BINFMT,  /* binfmt install|uninstall|status */
+	CLI_PREPARE, /* prepare -o FILE: a snapshot to start programs from */
 };
 
 #define CLI_MAX_IMAGES	     8
 #define CLI_MAX_ENV	     256
 #define CLI_MAX_MOUNTS	     GUEST_MAX_MOUNTS
 #define CLI_MAX_SBCL_OPTIONS 32
+#define CLI_MAX_PREPARE_STEPS 64
 
 struct cli_options {
 	enum cli_command command;
 	uint64_t memory_size;
+	bool memory_given; /* --memory was on the command line */
 	bool verbose;
 	const char *kernel_path;      /* NULL: the default */
 	const char *append;	      /* extra guest command line, or NULL */
@@ -60,6 +63,12 @@ struct cli_options {
 	const char *attach_target; /* attach's VM, or NULL */
 	const char *verb;	   /* the verb of machine or binfmt */
 	bool agent_core;	   /* core_path is the agent's (lisp_run.c) */
+	/* prepare: the snapshot to write, and its --load SYSTEM / --eval
+	 * FORMS in order, as "load:SYSTEM" and "eval:FORMS" */
+	const char *snapshot_out;
+	const char *prepare_steps[CLI_MAX_PREPARE_STEPS];
+	unsigned int nr_prepare_steps;
+	const char *snapshot_in; /* run/eval/repl --snapshot FILE */
 	/* exec (and, filled in by lisp_run.c, run/eval/repl) */
 	const char *images[CLI_MAX_IMAGES];
 	unsigned int nr_images;

@@ -14,6 +14,7 @@
 #include <lispvm/abi.h>
 
 #include "agent.h"
+#include "embedded_file.h"
 #include "helper_machine.h"
 #include "sbcl_image.h"
 #include "vm_socket.h"
@@ -199,11 +200,33 @@ static int add_core_image(struct cli_options *opts, const char *cache_dir, char 
 	return 0;
 }
 
+/* What lispvm prepare runs: the snapshot driver, loaded from the argument
+ * after --end-toplevel-options (no quoting), then the steps, which the
+ * driver takes from *posix-argv* after itself. */
+static int prepare_options(const struct cli_options *opts, char **argv)
+{
+	static char *const options[] = {
+		"--noinform",	 "--disable-ldb",	"--lose-on-corruption",
+		"--end-runtime-options", "--no-sysinit", "--no-userinit",
+		"--disable-debugger",	 "--eval",
+		"(load (make-string-input-stream (second sb-ext:*posix-argv*)))",
+		"--end-toplevel-options"};
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+		argv[n++] = options[i];
+	argv[n++] = (char *)snapshot_driver_sources[0].text;
+	for (unsigned int i = 0; i < opts->nr_prepare_steps; i++)
+		argv[n++] = (char *)opts->prepare_steps[i];
+	return n;
+}
+
 /* sbcl, --core, a heap size that fits, the --sbcl-option options, then
  * the command's own. */
 static void build_argv(struct cli_options *opts, const char *program, const char *core)
 {
-	size_t max = 5 + opts->nr_sbcl_options + 16 + AGENT_MAX_OPTIONS + (size_t)opts->lisp_argc;
+	size_t max = 5 + opts->nr_sbcl_options + 16 + AGENT_MAX_OPTIONS + (size_t)opts->lisp_argc +
+		     opts->nr_prepare_steps;
 	char **argv = calloc(max + 1, sizeof(char *));
 	const char *heap = fitting_heap_size(opts);
 	int n = 0;
@@ -245,6 +268,8 @@ static void build_argv(struct cli_options *opts, const char *program, const char
 		for (size_t i = 0; i < sizeof(eval_argv) / sizeof(eval_argv[0]); i++)
 			argv[n++] = eval_argv[i];
 		argv[n++] = (char *)opts->eval_form;
+	} else if (opts->command == CLI_PREPARE) {
+		n += prepare_options(opts, argv + n);
 	}
 	opts->exec_argv = argv;
 	opts->exec_argc = n;

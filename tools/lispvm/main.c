@@ -30,6 +30,9 @@ static int boot(const struct cli_options *opts, struct vm_config *config)
 	char cmdline[1024];
 
 	config->memory_size = opts->memory_size;
+	config->memory_size_given = opts->memory_given;
+	config->snapshot_out = opts->snapshot_out;
+	config->snapshot_in = opts->snapshot_in;
 	config->cmdline = cmdline;
 	config->timeout_seconds = opts->timeout_seconds;
 	config->print_stats = opts->stats;
@@ -110,7 +113,7 @@ static int lisp_command(struct cli_options *opts)
 static bool needs_kvm(enum cli_command command)
 {
 	return command == CLI_BOOT || command == CLI_RUN || command == CLI_EVAL ||
-	       command == CLI_REPL || command == CLI_EXEC;
+	       command == CLI_REPL || command == CLI_EXEC || command == CLI_PREPARE;
 }
 
 /* attach finds a VM on this host first, then in a running helper machine. */
@@ -148,6 +151,7 @@ int main(int argc, char **argv)
 	case CLI_RUN:
 	case CLI_EVAL:
 	case CLI_REPL:
+	case CLI_PREPARE:
 		return lisp_command(&opts);
 	case CLI_EXEC:
 		return exec_command(&opts);

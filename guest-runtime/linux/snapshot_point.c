@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+#include "linux/snapshot_point.h"
+
+#include <errno.h>
+#include <lispvm/abi.h>
+#include <linux/fcntl.h>
+#include <linux/limits.h>
+#include <linux/stat.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fs/console.h"
+#include "fs/vfs.h"
+#include "kernel/clock.h"
+#include "kernel/hypercall.h"
+#include "kernel/kheap.h"
+#include "kernel/pmem.h"
+#include "kernel/printk.h"
+#include "linux/process.h"
+#include "linux/uaccess.h"
+
+static struct {
+	uint64_t start_info_paddr;
+	/* The restoring command's boot data; the program's strings point
+	 * into its device tree, which stays in reserved low memory. */
+	struct boot_info restored;
+	char *invocation; /* NULL until restored */
+	uint64_t invocation_len;
+} point;
+
+void snapshot_point_init(const struct boot_info *bi)
+{
+	point.start_info_paddr = bi->start_info_paddr;
+}
+
+static int count_strings(const char *block, int len)
+{
+	int n = 0;
+
+	for (int i = 0; i < len; i++)
+		n += block[i] == '\0';
+	return n;
+}
+
+/* ARGC NUL ARGV... ENVC NUL ENV... CWD NUL (snapshot_point.h). */
+static int build_invocation(const struct boot_program *prog, const char *cwd)
+{
+	size_t cwd_len = strlen(cwd) + 1;
+	size_t size = 2 * 24 + (size_t)prog->argv_len + (size_t)prog->envp_len + cwd_len;
+	char *out = kmalloc(size), *p = out;
+
+	if (out == NULL)
+		return -ENOMEM;
+	p += snprintf(p, 24, "%d", count_strings(prog->argv, prog->argv_len)) + 1;
+	memcpy(p, prog->argv, (size_t)prog->argv_len);
+	p += prog->argv_len;
+	p += snprintf(p, 24, "%d", count_strings(prog->envp, prog->envp_len)) + 1;
+	memcpy(p, prog->envp, (size_t)prog->envp_len);
+	p += prog->envp_len;
+	memcpy(p, cwd, cwd_len);
+	p += cwd_len;
+	point.invocation = out;
+	point.invocation_len = (uint64_t)(p - out);
+	return 0;
+}
+
+/* The restoring command's cwd, where it resolves to a directory. */
+static void enter_cwd(struct process *p, const char *cwd)
+{
+	static char canon[PATH_MAX];
+	struct vnode node;
+
+	if (cwd == NULL || vfs_resolve(AT_FDCWD, cwd, true, &node, canon) < 0 ||
+	    !S_ISDIR(node.mode)) {
+		printk("lispvm: restored: no directory %s in the guest; cwd stays %s\n",
+		       cwd ? cwd : "(none)", p->cwd);
+		return;
+	}
+	memcpy(p->cwd, canon, strlen(canon) + 1);
+}
+
+/* In a restored VM: the boot data are the restoring command's. */
+static int resume(void)
+{
+	struct boot_info *bi = &point.restored;
+	const struct boot_program *prog = &bi->program;
+	struct process *p = current_process();
+	int rc;
+
+	boot_info_parse(point.start_info_paddr, bi);
+	clock_resume();
+	if (!prog->present)
+		return -EPROTO;
+	console_configure(prog->tty_mask, prog->rows, prog->cols);
+	rc = vfs_remount_hosts(bi);
+	if (rc < 0)
+		return rc;
+	enter_cwd(p, prog->cwd);
+	p->cmdline = prog->argv;
+	p->cmdline_len = (uint64_t)prog->argv_len;
+	return build_invocation(prog, p->cwd);
+}
+
+static int take_snapshot(void)
+{
+	int64_t rc;
+
+	/* Free pages go back to the host first: they are holes in the file. */
+	pmem_return_all();
+	rc = hypercall(LISPVM_HC_SNAPSHOT, 0, 0);
+	if (rc < 0)
+		return (int)rc;
+	return rc == LISPVM_SNAPSHOT_RESTORED ? resume() : -EPROTO;
+}
+
+int64_t snapshot_point_read(void *buf, uint64_t len, uint64_t off)
+{
+	uint64_t n;
+	int rc;
+
+	if (point.invocation == NULL && (rc = take_snapshot()) < 0)
+		return rc;
+	if (off >= point.invocation_len)
+		return 0;
+	n = point.invocation_len - off < len ? point.invocation_len - off : len;
+	if (uaccess_copy(buf, point.invocation + off, n) != 0)
+		return -EFAULT;
+	return (int64_t)n;
+}
