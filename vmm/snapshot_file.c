@@ -141,6 +141,26 @@ int snapshot_writer_add(struct snapshot_writer *w, uint32_t kind, const void *da
 	return 0;
 }
 
+static int add_extent(struct snapshot_writer *w, uint64_t offset, uint64_t length)
+{
+	if (w->nr_extents > 0 &&
+	    w->extents[w->nr_extents - 1].offset + w->extents[w->nr_extents - 1].length == offset) {
+		w->extents[w->nr_extents - 1].length += length;
+		return 0;
+	}
+	if (w->nr_extents == w->max_extents) {
+		uint64_t max = w->max_extents ? 2 * w->max_extents : 1024;
+		struct snapshot_extent *grown = realloc(w->extents, max * sizeof(*grown));
+
+		if (grown == NULL)
+			return -1;
+		w->extents = grown;
+		w->max_extents = max;
+	}
+	w->extents[w->nr_extents++] = (struct snapshot_extent){offset, length};
+	return 0;
+}
+
 /* Writes the non-zero resident pages of host[0..size), which land at
  * file offset base + rel (rel counted from the memory section). */
 static int write_piece(struct snapshot_writer *w, const struct snapshot_ram_piece *p,
@@ -169,8 +189,9 @@ static int write_piece(struct snapshot_writer *w, const struct snapshot_ram_piec
 				hash_page(st, rel + chunk + off, page);
 				continue;
 			}
-			if (run_len != 0 && pwrite_all(w->fd, p->host + chunk + run_start, run_len,
-						       base + rel + chunk + run_start) < 0) {
+			if (run_len != 0 && (pwrite_all(w->fd, p->host + chunk + run_start, run_len,
+							base + rel + chunk + run_start) < 0 ||
+					     add_extent(w, rel + chunk + run_start, run_len) < 0)) {
 				free(resident);
 				return -1;
 			}
@@ -210,7 +231,8 @@ int snapshot_writer_add_memory(struct snapshot_writer *w, const struct snapshot_
 	/* The tail of RAM is a hole too, but the file must reach it. */
 	if (ftruncate(w->fd, (off_t)w->end) < 0)
 		return write_failed(w, err, err_size);
-	return 0;
+	return snapshot_writer_add(w, SNAPSHOT_SECTION_EXTENTS, w->extents,
+				   w->nr_extents * sizeof(*w->extents), err, err_size);
 }
 
 int snapshot_writer_commit(struct snapshot_writer *w, char *err, size_t err_size)
@@ -226,11 +248,15 @@ int snapshot_writer_commit(struct snapshot_writer *w, char *err, size_t err_size
 	close(w->fd);
 	w->fd = -1;
 	w->tmp_path[0] = '\0';
+	free(w->extents);
+	w->extents = NULL;
 	return 0;
 }
 
 void snapshot_writer_abort(struct snapshot_writer *w)
 {
+	free(w->extents);
+	w->extents = NULL;
 	if (w->fd >= 0)
 		close(w->fd);
 	w->fd = -1;
@@ -369,43 +395,73 @@ static int hash_extent(const struct snapshot_file *f, uint64_t base, uint64_t fr
 	return 0;
 }
 
+static int read_extents(const struct snapshot_file *f, const struct snapshot_section *mem,
+			struct snapshot_extent **out, uint64_t *count, char *err, size_t err_size)
+{
+	const struct snapshot_section *s = find_section(f, SNAPSHOT_SECTION_EXTENTS);
+	struct snapshot_extent *e;
+
+	if (s == NULL || s->size % sizeof(*e) != 0) {
+		snprintf(err, err_size, "snapshot: the extent list is %s",
+			 s == NULL ? "missing" : "corrupt");
+		return -1;
+	}
+	e = malloc(s->size ? s->size : 1);
+	if (e == NULL) {
+		snprintf(err, err_size, "snapshot: %s", strerror(ENOMEM));
+		return -1;
+	}
+	if (snapshot_file_read(f, SNAPSHOT_SECTION_EXTENTS, e, s->size, err, err_size) < 0) {
+		free(e);
+		return -1;
+	}
+	*count = s->size / sizeof(*e);
+	for (uint64_t i = 0; i < *count; i++)
+		if (e[i].offset % PAGE_SIZE || e[i].length % PAGE_SIZE || e[i].offset > mem->size ||
+		    e[i].length > mem->size - e[i].offset ||
+		    (i > 0 && e[i].offset < e[i - 1].offset + e[i - 1].length)) {
+			snprintf(err, err_size, "snapshot: the extent list is corrupt");
+			free(e);
+			return -1;
+		}
+	*out = e;
+	return 0;
+}
+
 int snapshot_file_verify_memory(const struct snapshot_file *f, char *err, size_t err_size)
 {
 	const struct snapshot_section *s = find_section(f, SNAPSHOT_SECTION_MEMORY);
-	uint8_t *buf = malloc(CHUNK_BYTES);
-	XXH3_state_t *st = XXH3_createState();
-	uint64_t pos = 0;
+	struct snapshot_extent *extents = NULL;
+	uint64_t count = 0;
+	uint8_t *buf;
+	XXH3_state_t *st;
 	int rc = 0;
 
-	if (s == NULL || buf == NULL || st == NULL) {
-		free(buf);
-		XXH3_freeState(st);
-		snprintf(err, err_size, "snapshot: %s",
-			 s == NULL ? "no memory section" : strerror(ENOMEM));
+	if (s == NULL) {
+		snprintf(err, err_size, "snapshot: no memory section");
 		return -1;
 	}
-	XXH3_64bits_reset(st);
-	while (rc == 0 && pos < s->size) {
-		off_t data = lseek(f->fd, (off_t)(s->offset + pos), SEEK_DATA);
-		off_t hole;
-
-		if (data < 0 || (uint64_t)data >= s->offset + s->size)
-			break; /* ENXIO: no data up to the end */
-		hole = lseek(f->fd, data, SEEK_HOLE);
-		if (hole < 0 || (uint64_t)hole > s->offset + s->size)
-			hole = (off_t)(s->offset + s->size);
-		/* Extents follow the file system's blocks; pages are what was
-		 * hashed. */
-		rc = hash_extent(f, s->offset, ((uint64_t)data - s->offset) & ~(PAGE_SIZE - 1),
-				 align_up((uint64_t)hole - s->offset, PAGE_SIZE), buf, st);
-		pos = align_up((uint64_t)hole - s->offset, PAGE_SIZE);
+	if (read_extents(f, s, &extents, &count, err, err_size) < 0)
+		return -1;
+	buf = malloc(CHUNK_BYTES);
+	st = XXH3_createState();
+	if (buf == NULL || st == NULL) {
+		snprintf(err, err_size, "snapshot: %s", strerror(ENOMEM));
+		rc = -1;
+	} else {
+		XXH3_64bits_reset(st);
 	}
-	if (rc < 0)
-		snprintf(err, err_size, "snapshot: reading memory: %s", strerror(errno));
-	else if (XXH3_64bits_digest(st) != s->checksum) {
+	for (uint64_t i = 0; rc == 0 && i < count; i++)
+		if (hash_extent(f, s->offset, extents[i].offset,
+				extents[i].offset + extents[i].length, buf, st) < 0) {
+			snprintf(err, err_size, "snapshot: reading memory: %s", strerror(errno));
+			rc = -1;
+		}
+	if (rc == 0 && XXH3_64bits_digest(st) != s->checksum) {
 		snprintf(err, err_size, "snapshot: guest memory is corrupt (checksum mismatch)");
 		rc = -1;
 	}
+	free(extents);
 	free(buf);
 	XXH3_freeState(st);
 	return rc;

@@ -26,6 +26,15 @@ enum snapshot_section_kind {
 	SNAPSHOT_SECTION_KVM = 3,     /* struct vm_kvm_state */
 	SNAPSHOT_SECTION_DEVICES = 4, /* struct snapshot_devices */
 	SNAPSHOT_SECTION_MEMORY = 5,  /* guest RAM, the ranges in address order */
+	SNAPSHOT_SECTION_EXTENTS = 6, /* struct snapshot_extent[]: the stored pages */
+};
+
+/* A run of stored (non-zero) pages, relative to the memory section: the
+ * reader checks and prefetches only these, whether or not the file
+ * system reports holes. */
+struct snapshot_extent {
+	uint64_t offset;
+	uint64_t length;
 };
 
 struct snapshot_section {
@@ -58,6 +67,8 @@ struct snapshot_writer {
 	char tmp_path[4096 + 32];
 	struct snapshot_header header;
 	uint64_t end;
+	struct snapshot_extent *extents;
+	uint64_t nr_extents, max_extents;
 };
 
 /* A piece of guest RAM as the VMM maps it, in the file's order. */
@@ -95,7 +106,8 @@ int snapshot_file_open(struct snapshot_file *f, const char *path, char *err, siz
 /* Reads a section that must be exactly size bytes and match its checksum. */
 int snapshot_file_read(const struct snapshot_file *f, uint32_t kind, void *out, size_t size,
 		       char *err, size_t err_size);
-/* Hashes guest RAM's stored pages against the memory checksum. */
+/* Hashes guest RAM's stored pages (as the extents list them) against
+ * the memory checksum. */
 int snapshot_file_verify_memory(const struct snapshot_file *f, char *err, size_t err_size);
 /* Where guest RAM starts in the file. */
 uint64_t snapshot_file_memory_offset(const struct snapshot_file *f);

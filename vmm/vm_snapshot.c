@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <lispvm/abi.h>
 
@@ -23,9 +24,18 @@
 
 #define SNAPSHOT_PATH_MAX 1024
 
+/* The file's identity when it was hashed: while it holds, the file is
+ * the one hashed (a write changes its mtime and ctime, and only root can
+ * set a ctime), so a restore does not read the whole image again. */
+struct file_identity {
+	uint64_t ino, size;
+	int64_t mtime_ns, ctime_ns;
+};
+
 struct snapshot_image {
 	uint64_t gpa, size;
 	uint64_t content_hash; /* XXH3-64 of the file */
+	struct file_identity identity;
 	char path[SNAPSHOT_PATH_MAX];
 };
 
@@ -71,6 +81,34 @@ static struct virtio_mmio *device_in_slot(struct vm *vm, unsigned int i)
 	return NULL;
 }
 
+static int file_identity(const char *path, struct file_identity *out)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -1;
+	*out = (struct file_identity){
+		.ino = st.st_ino,
+		.size = (uint64_t)st.st_size,
+		.mtime_ns = st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec,
+		.ctime_ns = st.st_ctim.tv_sec * 1000000000ll + st.st_ctim.tv_nsec,
+	};
+	return 0;
+}
+
+/* The image is the one the snapshot was taken with. */
+static bool image_unchanged(const struct snapshot_image *img)
+{
+	struct file_identity now;
+	uint64_t hash;
+
+	if (memchr(img->path, '\0', SNAPSHOT_PATH_MAX) == NULL || file_identity(img->path, &now) < 0)
+		return false;
+	if (memcmp(&now, &img->identity, sizeof(now)) == 0)
+		return true;
+	return snapshot_hash_file(img->path, &hash) == 0 && hash == img->content_hash;
+}
+
 static int copy_path(char *dst, const char *src, char *err, size_t err_size)
 {
 	if (strlen(src) >= SNAPSHOT_PATH_MAX) {
@@ -94,7 +132,8 @@ static int describe_machine(struct vm *vm, struct snapshot_machine *m)
 		img->size = vm->params.images[i].size;
 		if (copy_path(img->path, vm->image_paths[i], vm->err, sizeof(vm->err)) < 0)
 			return -1;
-		if (snapshot_hash_file(vm->image_paths[i], &img->content_hash) < 0) {
+		if (file_identity(vm->image_paths[i], &img->identity) < 0 ||
+		    snapshot_hash_file(vm->image_paths[i], &img->content_hash) < 0) {
 			snprintf(vm->err, sizeof(vm->err), "cannot read image %s: %s",
 				 vm->image_paths[i], strerror(errno));
 			return -1;
@@ -268,11 +307,7 @@ static int map_images(struct vm *vm, const struct snapshot_machine *m)
 		return -1;
 	}
 	for (unsigned int i = 0; i < m->nr_images; i++) {
-		uint64_t hash;
-
-		if (memchr(m->images[i].path, '\0', SNAPSHOT_PATH_MAX) == NULL ||
-		    snapshot_hash_file(m->images[i].path, &hash) < 0 ||
-		    hash != m->images[i].content_hash) {
+		if (!image_unchanged(&m->images[i])) {
 			snprintf(vm->err, sizeof(vm->err),
 				 "snapshot %s: image %.*s is missing or has changed since it was taken",
 				 vm->config->snapshot_in, 96, m->images[i].path);
