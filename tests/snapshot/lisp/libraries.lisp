@@ -1,0 +1,16 @@
+;;; Uses alexandria and cl-ppcre, loading them quietly where they are not
+;;; loaded yet (natively); echoes argv and a line of stdin; exits 3.
+(require :asdf)
+(let ((*standard-output* (make-broadcast-stream))
+      (*error-output* (make-broadcast-stream)))
+  (asdf:load-system :alexandria)
+  (asdf:load-system :cl-ppcre))
+(format t "flatten ~a~%" (alexandria:flatten '(1 (2 (3 4)) 5)))
+(format t "split ~s~%" (cl-ppcre:split "\\s*,\\s*" "a , b,c"))
+(format t "replace ~a~%" (cl-ppcre:regex-replace-all "[aeiou]" "snapshot" "_"))
+(format t "argv ~s~%" (rest sb-ext:*posix-argv*))
+(format t "stdin ~s~%" (read-line *standard-input* nil :eof))
+(format t "home ~a~%" (sb-ext:posix-getenv "SNAPSHOT_TEST"))
+(format t "cwd ~a~%" *default-pathname-defaults*)
+(finish-output)
+(sb-ext:exit :code 3)

@@ -1,0 +1,282 @@
+# SPDX-License-Identifier: MIT
+"""Snapshots: `lispvm prepare` and `run/eval --snapshot` (suite kvm).
+
+One snapshot with alexandria and cl-ppcre loaded is prepared per build
+directory and mode (the first case to need it makes it); programs run from
+it are compared with native `sbcl --script`, VMs restored from it at once
+are checked for what they share and what each must have of its own, and
+damaged snapshots must be refused with one line.
+Usage: snapshot.py CASE LISPVM CACHE_DIR WORK_DIR"""
+
+import hashlib
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sbcl"))
+from lispvm_test import (TestFailure, describe, expect, expect_exit, expect_in, main,  # noqa
+                         require_kvm, run, where_vms_run)
+from memory import Waiting, smaps_of  # noqa
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LISP = os.path.join(HERE, "lisp")
+HOST_ERROR = 125
+MEMORY = "1G"
+PREPARE_STEPS = ["--load", "alexandria", "--load", "cl-ppcre", "--eval", "(defvar *prepared* 42)"]
+# snapshot_file.h: the header's fixed part, then 8 sections of 32 bytes.
+HEADER = struct.Struct("<8sIIQQII")
+SECTION = struct.Struct("<IIQQQ")
+MEMORY_SECTION = 5
+
+
+class Snapshots:
+    def __init__(self, lispvm, cache, work):
+        self.exe, self.cache = os.path.abspath(lispvm), os.path.abspath(cache)
+        self.work = os.path.abspath(work)
+        os.makedirs(self.work, exist_ok=True)
+        # Named by the guest runtime it was taken with: a rebuilt runtime
+        # cannot restore an older snapshot, and must not find it.
+        with open(default_kernel(lispvm), "rb") as f:
+            key = hashlib.sha256(f.read()).hexdigest()[:16]
+        self.path = os.path.join(self.work, f"libraries-{key}.lvs")
+
+    def argv(self, command, *args, options=()):
+        require_kvm()
+        return [self.exe, "--timeout", "600", command, "--cache", self.cache, *options, *args]
+
+    def lispvm(self, command, *args, options=(), input=None, env=None, cwd=None):
+        return run(self.argv(command, *args, options=options), input=input, timeout=900,
+                   env=env, cwd=cwd)
+
+    def prepare(self, out, *steps, options=()):
+        return self.lispvm("prepare", "-m", MEMORY, "-o", out, *steps, options=options)
+
+    def ensure(self):
+        """The shared snapshot, made once (atomically: prepare renames it
+        into place)."""
+        if not os.path.exists(self.path):
+            proc = self.prepare(self.path, *PREPARE_STEPS)
+            expect_exit(proc, 0)
+            expect(os.path.exists(self.path), f"prepare wrote no snapshot; {describe(proc)}")
+        return self.path
+
+
+def native_script(program, *args, input=None, env=None, cwd=None):
+    argv = ["sbcl", "--script", program, *args]
+    if os.environ.get("LISPVM_MACHINE") == "always":
+        return run(where_vms_run(argv), input=input, timeout=600, env=env, cwd=cwd)
+    return run(argv, input=input, timeout=600, env=env, cwd=cwd)
+
+
+def libraries(lispvm, cache, work):
+    """A program using alexandria and cl-ppcre, run from the snapshot:
+    stdout and exit status as native `sbcl --script`, with this command's
+    argv, stdin, environment and working directory."""
+    s = Snapshots(lispvm, cache, work)
+    snapshot = s.ensure()
+    program = os.path.join(LISP, "libraries.lisp")
+    env = dict(os.environ, SNAPSHOT_TEST="from-the-host")
+    args = ["one", "two words", "--three"]
+    got = s.lispvm("run", program, *args, options=["--snapshot", snapshot,
+                                                   "--env", "SNAPSHOT_TEST=from-the-host"],
+                   input="a line of stdin\n", cwd=HERE)
+    want = native_script(program, *args, input="a line of stdin\n", env=env, cwd=HERE)
+    expect_exit(want, 3)
+    expect_exit(got, 3)
+    expect(got.stdout == want.stdout,
+           f"stdout differs\n--- lispvm ---\n{got.stdout}--- native ---\n{want.stdout}")
+    expect_in("flatten (1 2 3 4 5)", got.stdout, got)
+    expect_in(f"cwd {HERE}/", got.stdout, got)
+    expect(got.stderr == "", f"unexpected stderr; {describe(got)}")
+
+
+def eval_forms(lispvm, cache, work):
+    """lispvm eval from the snapshot: the libraries are there and the
+    prepared definitions too."""
+    s = Snapshots(lispvm, cache, work)
+    proc = s.lispvm("eval", "*prepared* (alexandria:iota 3) (cl-ppcre:scan-to-strings \"b+\" \"abbbc\")",
+                    options=["--snapshot", s.ensure()])
+    expect_exit(proc, 0)
+    expect(proc.stdout == '42\n(0 1 2)\n"bbb"\n#()\n', f"wrong values; {describe(proc)}")
+
+
+def field(lines, name):
+    for line in lines:
+        if line.startswith(name + " "):
+            return line[len(name) + 1:]
+    raise TestFailure(f"no {name} line in {lines}")
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def restored_together(lispvm, cache, work):
+    """Ten VMs restored from one snapshot at once: each maps the file's
+    pages shared (smaps), one VM's write is its own, and the file does not
+    change; each has its own randomness, and a wall clock that is now."""
+    s = Snapshots(lispvm, cache, work)
+    snapshot = s.ensure()
+    before = sha256(snapshot)
+    program = os.path.join(LISP, "restored.lisp")
+    writer_env = dict(os.environ, WRITE="1")
+    vms = []
+    try:
+        writer = subprocess.Popen(
+            s.argv("run", program, options=["--snapshot", snapshot, "--env", "WRITE=1"]),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=writer_env)
+        first = Waiting.__new__(Waiting)
+        first.proc, first.lines = writer, []
+        while not first.lines or first.lines[-1] != "ready":
+            line = writer.stdout.readline()
+            expect(line, f"the writing VM ended early: {first.lines} {writer.stderr.read()}")
+            first.lines.append(line.rstrip("\n"))
+        vms.append(first)
+        for _ in range(9):
+            vms.append(Waiting(s.argv("run", program, options=["--snapshot", snapshot]), "ready"))
+        maps = [smaps_of(vm.proc.pid, re.escape(os.path.basename(snapshot)) + "$") for vm in vms]
+        now = time.time()
+        for vm in vms:
+            rc, err = vm.finish()
+            expect(rc == 0 and vm.lines[-1] == "done", f"exit {rc}: {vm.lines} {err}")
+    finally:
+        for vm in vms:
+            if vm.proc.poll() is None:
+                vm.proc.kill()
+                vm.proc.wait()
+    expect(field(vms[0].lines, "prepared") == "7", f"the write did not take: {vms[0].lines}")
+    for vm in vms[1:]:
+        expect(field(vm.lines, "prepared") == "42",
+               f"a VM sees another VM's write: {vm.lines}")
+    for name in ("random", "urandom"):
+        values = [field(vm.lines, name) for vm in vms]
+        expect(len(set(values)) == len(values), f"restored VMs share {name} values: {values}")
+    for vm in vms:
+        t = int(field(vm.lines, "time"))
+        expect(abs(t - now) < 600, f"the restored wall clock is {t}, the host's {now:.0f}")
+    for m in maps:
+        shared = m.get("Shared_Clean", 0) + m.get("Shared_Dirty", 0)
+        expect(m.get("Rss", 0) > 0, f"no page of the snapshot is mapped: {m}")
+        expect(shared > 0, f"the snapshot's pages are not shared between VMs: {m}")
+        expect(m["perms"] <= {"rw-p", "r--s"}, f"the snapshot is not mapped private: {m}")
+    expect(sha256(snapshot) == before, "restored VMs changed the snapshot file")
+
+
+def read_header(path):
+    with open(path, "rb") as f:
+        raw = f.read(HEADER.size + 8 * SECTION.size)
+    fields = HEADER.unpack_from(raw)
+    sections = [SECTION.unpack_from(raw, HEADER.size + i * SECTION.size)
+                for i in range(fields[5])]
+    return fields, sections
+
+
+def expect_refused(proc, what):
+    expect_exit(proc, HOST_ERROR)
+    lines = proc.stderr.strip().splitlines()
+    expect(len(lines) == 1, f"{what}: expected one line on stderr; {describe(proc)}")
+    expect(proc.stdout == "", f"{what}: the program ran; {describe(proc)}")
+    return lines[0]
+
+
+def bad_snapshots(lispvm, cache, work):
+    """A missing, foreign, truncated or corrupted snapshot, one taken with
+    more memory than --memory allows or with another guest runtime: one
+    line, exit 125, nothing run."""
+    s = Snapshots(lispvm, cache, work)
+    snapshot = s.ensure()
+    hello = os.path.join(LISP, "..", "..", "..", "examples", "hello.lisp")
+    bad = os.path.join(s.work, "bad.lvs")
+
+    def restore(path, options=()):
+        return s.lispvm("run", hello, options=["--snapshot", path, *options])
+
+    line = expect_refused(restore(os.path.join(s.work, "missing.lvs")), "missing")
+    expect("No such file" in line, f"missing: {line}")
+    with open(bad, "wb") as f:
+        f.write(os.urandom(8192))
+    expect("not a lispvm snapshot" in expect_refused(restore(bad), "foreign"), "foreign")
+
+    shutil.copyfile(snapshot, bad)
+    os.truncate(bad, 1 << 20)
+    expect("truncated" in expect_refused(restore(bad), "truncated"), "truncated")
+
+    shutil.copyfile(snapshot, bad)
+    with open(bad, "r+b") as f:
+        f.seek(20)
+        byte = f.read(1)
+        f.seek(20)
+        f.write(bytes([byte[0] ^ 0x40]))
+    expect("corrupt header" in expect_refused(restore(bad), "header"), "header")
+
+    shutil.copyfile(snapshot, bad)
+    _, sections = read_header(bad)
+    memory = next(sec for sec in sections if sec[0] == MEMORY_SECTION)
+    with open(bad, "r+b") as f:
+        data = os.lseek(f.fileno(), memory[2], os.SEEK_DATA)
+        f.seek(data + 100)
+        byte = f.read(1)
+        f.seek(data + 100)
+        f.write(bytes([byte[0] ^ 0x01]))
+    line = expect_refused(restore(bad), "memory")
+    expect("memory is corrupt" in line, f"memory: {line}")
+
+    line = expect_refused(restore(snapshot, ["--memory", "512M"]), "memory size")
+    expect("more than --memory" in line, f"memory size: {line}")
+
+    kernel = os.path.join(s.work, "other-runtime.elf")
+    shutil.copyfile(default_kernel(lispvm), kernel)
+    with open(kernel, "ab") as f:
+        f.write(b"another build")
+    line = expect_refused(restore(snapshot, ["--kernel", kernel]), "runtime")
+    expect("another guest runtime build" in line, f"runtime: {line}")
+    os.unlink(bad)
+
+
+def default_kernel(lispvm):
+    """The guest runtime lispvm boots by default (in the build tree)."""
+    build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(lispvm))))
+    path = os.path.join(build, "guest-runtime", "lispvm-guest.elf")
+    expect(os.path.exists(path), f"no guest runtime at {path}")
+    return path
+
+
+def open_files_refused(lispvm, cache, work):
+    """A snapshot cannot hold the host's open files: prepare fails with
+    the reason, and writes no file."""
+    s = Snapshots(lispvm, cache, work)
+    out = os.path.join(s.work, "open-files.lvs")
+    held = os.path.join(HERE, "snapshot.py")
+    proc = s.prepare(out, "--eval", f'(defvar *held* (open "{held}"))', options=[])
+    expect(proc.returncode not in (0, HOST_ERROR), f"prepare succeeded; {describe(proc)}")
+    expect_in("busy", proc.stderr.lower(), proc)
+    expect(not os.path.exists(out), "a snapshot was written")
+
+
+def image_changed(lispvm, cache, work):
+    """A snapshot whose image has changed since is refused (a private
+    cache, so the shared image stays whole)."""
+    s = Snapshots(lispvm, os.path.join(work, "private-cache"), work)
+    out = os.path.join(s.work, "image.lvs")
+    proc = s.prepare(out, options=["--no-cache"])
+    expect_exit(proc, 0)
+    images = [os.path.join(s.cache, "images", n) for n in os.listdir(os.path.join(s.cache, "images"))]
+    with open(images[0], "ab") as f:
+        f.write(b"\0" * 4096)
+    proc = s.lispvm("eval", "1", options=["--snapshot", out])
+    line = expect_refused(proc, "image")
+    expect("has changed" in line, f"image: {line}")
+    shutil.rmtree(s.cache)
+    os.unlink(out)
+
+
+if __name__ == "__main__":
+    main({f.__name__: f for f in (libraries, eval_forms, restored_together, bad_snapshots,
+                                  open_files_refused, image_changed)})
