@@ -395,15 +395,16 @@ static int hash_extent(const struct snapshot_file *f, uint64_t base, uint64_t fr
 	return 0;
 }
 
-static int read_extents(const struct snapshot_file *f, const struct snapshot_section *mem,
-			struct snapshot_extent **out, uint64_t *count, char *err, size_t err_size)
+int snapshot_file_read_extents(const struct snapshot_file *f, struct snapshot_extent **out,
+			       uint64_t *count, char *err, size_t err_size)
 {
+	const struct snapshot_section *mem = find_section(f, SNAPSHOT_SECTION_MEMORY);
 	const struct snapshot_section *s = find_section(f, SNAPSHOT_SECTION_EXTENTS);
 	struct snapshot_extent *e;
 
-	if (s == NULL || s->size % sizeof(*e) != 0) {
+	if (mem == NULL || s == NULL || s->size % sizeof(*e) != 0) {
 		snprintf(err, err_size, "snapshot: the extent list is %s",
-			 s == NULL ? "missing" : "corrupt");
+			 mem == NULL || s == NULL ? "missing" : "corrupt");
 		return -1;
 	}
 	e = malloc(s->size ? s->size : 1);
@@ -428,11 +429,11 @@ static int read_extents(const struct snapshot_file *f, const struct snapshot_sec
 	return 0;
 }
 
-int snapshot_file_verify_memory(const struct snapshot_file *f, char *err, size_t err_size)
+int snapshot_file_verify_memory(const struct snapshot_file *f,
+				const struct snapshot_extent *extents, uint64_t count, char *err,
+				size_t err_size)
 {
 	const struct snapshot_section *s = find_section(f, SNAPSHOT_SECTION_MEMORY);
-	struct snapshot_extent *extents = NULL;
-	uint64_t count = 0;
 	uint8_t *buf;
 	XXH3_state_t *st;
 	int rc = 0;
@@ -441,8 +442,6 @@ int snapshot_file_verify_memory(const struct snapshot_file *f, char *err, size_t
 		snprintf(err, err_size, "snapshot: no memory section");
 		return -1;
 	}
-	if (read_extents(f, s, &extents, &count, err, err_size) < 0)
-		return -1;
 	buf = malloc(CHUNK_BYTES);
 	st = XXH3_createState();
 	if (buf == NULL || st == NULL) {
@@ -461,7 +460,6 @@ int snapshot_file_verify_memory(const struct snapshot_file *f, char *err, size_t
 		snprintf(err, err_size, "snapshot: guest memory is corrupt (checksum mismatch)");
 		rc = -1;
 	}
-	free(extents);
 	free(buf);
 	XXH3_freeState(st);
 	return rc;

@@ -106,9 +106,16 @@ int snapshot_file_open(struct snapshot_file *f, const char *path, char *err, siz
 /* Reads a section that must be exactly size bytes and match its checksum. */
 int snapshot_file_read(const struct snapshot_file *f, uint32_t kind, void *out, size_t size,
 		       char *err, size_t err_size);
-/* Hashes guest RAM's stored pages (as the extents list them) against
- * the memory checksum. */
-int snapshot_file_verify_memory(const struct snapshot_file *f, char *err, size_t err_size);
+/* The stored pages, checked to lie in order inside guest RAM; *out is
+ * malloc'd. */
+int snapshot_file_read_extents(const struct snapshot_file *f, struct snapshot_extent **out,
+			       uint64_t *count, char *err, size_t err_size);
+/* Hashes the stored pages against the memory checksum.  Only they are
+ * guest RAM: whatever else the file holds (a copy that filled the holes
+ * with zeros, or with anything) is never mapped. */
+int snapshot_file_verify_memory(const struct snapshot_file *f,
+				const struct snapshot_extent *extents, uint64_t count, char *err,
+				size_t err_size);
 /* Where guest RAM starts in the file. */
 uint64_t snapshot_file_memory_offset(const struct snapshot_file *f);
 void snapshot_file_close(struct snapshot_file *f);

@@ -132,21 +132,16 @@ void vm_map_kernel_text(struct vm *vm)
 	vm->text_map = map;
 }
 
-/* RAM is MAP_NORESERVE memory: the host backs a page only when the guest
- * first touches it (or, from a snapshot, first writes it: until then it is
- * the file's page cache, shared with every VM restored from that file).
- * The kernel's text span, when mapped, is its own read-only slot inside
- * the RAM range that holds it. */
-int vm_setup_ram(struct vm *vm, int fd, uint64_t offset)
+/* RAM is anonymous MAP_NORESERVE memory: the host backs a page only when the
+ * guest first touches it.  The kernel's text span, when mapped, is its own
+ * read-only slot inside the RAM range that holds it. */
+int vm_setup_ram(struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->layout.nr_ram; i++) {
 		const struct ram_range *r = &vm->layout.ram[i];
 		uint8_t *host = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
-				     MAP_PRIVATE | MAP_NORESERVE | (fd < 0 ? MAP_ANONYMOUS : 0), fd,
-				     fd < 0 ? 0 : (off_t)offset);
+				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		uint64_t cut = r->size, resume = r->size;
-
-		offset += r->size;
 
 		if (host == MAP_FAILED) {
 			snprintf(vm->err, sizeof(vm->err),
@@ -289,7 +284,7 @@ static int vm_setup(struct vm *vm)
 	}
 	if (vm_setup_mounts(vm) < 0 || vm_read_kernel(vm) < 0 ||
 	    (vm_map_kernel_text(vm), kvm_vm_create(&vm->kvm, vm->err, sizeof(vm->err)) < 0) ||
-	    vm_setup_ram(vm, -1, 0) < 0 ||
+	    vm_setup_ram(vm) < 0 ||
 	    image_slots_map(&vm->kvm, &vm->mem, vm->image_paths, vm->nr_images,
 			    memory_layout_image_base(&vm->layout), &vm->params, vm->images, vm->err,
 			    sizeof(vm->err)) < 0 ||

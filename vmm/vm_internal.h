@@ -53,9 +53,8 @@ struct vm {
 int vm_setup_mounts(struct vm *vm);
 int vm_read_kernel(struct vm *vm);
 void vm_map_kernel_text(struct vm *vm);
-/* Guest RAM: anonymous memory, or (fd >= 0) the file from offset on,
- * mapped MAP_PRIVATE. */
-int vm_setup_ram(struct vm *vm, int fd, uint64_t offset);
+/* Guest RAM: anonymous memory, in memory slots. */
+int vm_setup_ram(struct vm *vm);
 int vm_setup_devices(struct vm *vm);
 
 /* vm_snapshot.c: saves the VM stopped at the snapshot point into

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <lispvm/abi.h>
@@ -364,7 +365,40 @@ static int restore_devices(struct vm *vm, const struct snapshot_machine *m,
 	return 0;
 }
 
-static int restore_from(struct vm *vm, const struct snapshot_file *f, struct snapshot_state *st)
+/* The stored pages, mapped MAP_PRIVATE from the file over the anonymous
+ * RAM: N VMs restored from one file share its page cache until each
+ * writes a page, and every other page is an anonymous zero page, read
+ * from nowhere. */
+static int map_stored_pages(struct vm *vm, const struct snapshot_file *f,
+			    const struct snapshot_extent *e, uint64_t count)
+{
+	uint64_t base = snapshot_file_memory_offset(f);
+
+	for (uint64_t i = 0; i < count; i++) {
+		uint64_t off = e[i].offset, end = e[i].offset + e[i].length, range_start = 0;
+
+		for (unsigned int r = 0; r < vm->layout.nr_ram && off < end; r++) {
+			uint64_t range_end = range_start + vm->layout.ram[r].size;
+			uint64_t stop = end < range_end ? end : range_end;
+
+			if (off < range_end &&
+			    mmap((uint8_t *)vm->ram[r] + (off - range_start), stop - off,
+				 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE,
+				 f->fd, (off_t)(base + off)) == MAP_FAILED) {
+				snprintf(vm->err, sizeof(vm->err), "snapshot %s: cannot map memory: %s",
+					 vm->config->snapshot_in, strerror(errno));
+				return -1;
+			}
+			if (off < range_end)
+				off = stop;
+			range_start = range_end;
+		}
+	}
+	return 0;
+}
+
+static int restore_with(struct vm *vm, const struct snapshot_file *f, struct snapshot_state *st,
+			const struct snapshot_extent *extents, uint64_t nr_extents)
 {
 	const struct snapshot_machine *m = &st->machine;
 
@@ -376,11 +410,12 @@ static int restore_from(struct vm *vm, const struct snapshot_file *f, struct sna
 			       sizeof(vm->err)) < 0 ||
 	    snapshot_file_read(f, SNAPSHOT_SECTION_DEVICES, &st->devices, sizeof(st->devices),
 			       vm->err, sizeof(vm->err)) < 0 ||
-	    snapshot_file_verify_memory(f, vm->err, sizeof(vm->err)) < 0)
+	    snapshot_file_verify_memory(f, extents, nr_extents, vm->err, sizeof(vm->err)) < 0)
 		return -1;
 	if (vm_setup_mounts(vm) < 0 || vm_read_kernel(vm) < 0 ||
 	    (vm_map_kernel_text(vm), kvm_vm_create(&vm->kvm, vm->err, sizeof(vm->err)) < 0) ||
-	    vm_setup_ram(vm, f->fd, snapshot_file_memory_offset(f)) < 0 || map_images(vm, m) < 0 ||
+	    vm_setup_ram(vm) < 0 || map_stored_pages(vm, f, extents, nr_extents) < 0 ||
+	    map_images(vm, m) < 0 ||
 	    vm_setup_devices(vm) < 0 ||
 	    pvh_boot_write(&vm->mem, &vm->layout, vm->config->cmdline, &vm->params,
 			   &vm->start_info_gpa, vm->err, sizeof(vm->err)) < 0)
@@ -399,6 +434,19 @@ static int restore_from(struct vm *vm, const struct snapshot_file *f, struct sna
 	free(vm->kernel.data);
 	vm->kernel.data = NULL;
 	return 0;
+}
+
+static int restore_from(struct vm *vm, const struct snapshot_file *f, struct snapshot_state *st)
+{
+	struct snapshot_extent *extents = NULL;
+	uint64_t nr_extents = 0;
+	int rc;
+
+	if (snapshot_file_read_extents(f, &extents, &nr_extents, vm->err, sizeof(vm->err)) < 0)
+		return -1;
+	rc = restore_with(vm, f, st, extents, nr_extents);
+	free(extents);
+	return rc;
 }
 
 int vm_snapshot_restore(struct vm *vm)

@@ -31,7 +31,7 @@ PREPARE_STEPS = ["--load", "alexandria", "--load", "cl-ppcre", "--eval", "(defva
 # snapshot_file.h: the header's fixed part, then 8 sections of 32 bytes.
 HEADER = struct.Struct("<8sIIQQII")
 SECTION = struct.Struct("<IIQQQ")
-MEMORY_SECTION = 5
+MEMORY_SECTION, EXTENTS_SECTION = 5, 6
 
 
 class Snapshots:
@@ -125,20 +125,11 @@ def restored_together(lispvm, cache, work):
     snapshot = s.ensure()
     before = sha256(snapshot)
     program = os.path.join(LISP, "restored.lisp")
-    writer_env = dict(os.environ, WRITE="1")
     vms = []
     try:
-        writer = subprocess.Popen(
-            s.argv("run", program, options=["--snapshot", snapshot, "--env", "WRITE=1"]),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=writer_env)
-        first = Waiting.__new__(Waiting)
-        first.proc, first.lines = writer, []
-        while not first.lines or first.lines[-1] != "ready":
-            line = writer.stdout.readline()
-            expect(line, f"the writing VM ended early: {first.lines} {writer.stderr.read()}")
-            first.lines.append(line.rstrip("\n"))
-        vms.append(first)
+        vms.append(Waiting(s.argv("run", program,
+                                  options=["--snapshot", snapshot, "--env", "WRITE=1"]),
+                           "ready"))
         for _ in range(9):
             vms.append(Waiting(s.argv("run", program, options=["--snapshot", snapshot]), "ready"))
         maps = [smaps_of(vm.proc.pid, re.escape(os.path.basename(snapshot)) + "$") for vm in vms]
@@ -179,7 +170,7 @@ def read_header(path):
 
 
 def expect_refused(proc, what):
-    expect_exit(proc, HOST_ERROR)
+    expect(proc.returncode == HOST_ERROR, f"{what}: expected exit {HOST_ERROR}; {describe(proc)}")
     lines = proc.stderr.strip().splitlines()
     expect(len(lines) == 1, f"{what}: expected one line on stderr; {describe(proc)}")
     expect(proc.stdout == "", f"{what}: the program ran; {describe(proc)}")
@@ -219,8 +210,11 @@ def bad_snapshots(lispvm, cache, work):
     shutil.copyfile(snapshot, bad)
     _, sections = read_header(bad)
     memory = next(sec for sec in sections if sec[0] == MEMORY_SECTION)
+    extents = next(sec for sec in sections if sec[0] == EXTENTS_SECTION)
     with open(bad, "r+b") as f:
-        data = os.lseek(f.fileno(), memory[2], os.SEEK_DATA)
+        f.seek(extents[2])
+        first_stored_page, _ = struct.unpack("<QQ", f.read(16))
+        data = memory[2] + first_stored_page
         f.seek(data + 100)
         byte = f.read(1)
         f.seek(data + 100)

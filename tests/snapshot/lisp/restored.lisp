@@ -7,7 +7,7 @@
 (format t "urandom ~a~%"
         (with-open-file (s "/dev/urandom" :element-type '(unsigned-byte 8))
           (let ((v (make-array 16 :element-type '(unsigned-byte 8))))
-            (read-sequence s v)
+            (read-sequence v s)
             (map 'string (lambda (b) (char "0123456789abcdef" (mod b 16))) v))))
 (format t "time ~a~%" (- (get-universal-time) #.(encode-universal-time 0 0 0 1 1 1970 0)))
 (format t "ready~%")
