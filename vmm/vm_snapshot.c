@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -237,18 +238,29 @@ static int write_snapshot(struct vm *vm, const struct snapshot_state *st, uint64
 	return 0;
 }
 
+static double seconds_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
 struct vm_stop vm_snapshot_take(struct vm *vm)
 {
 	struct snapshot_state *st = calloc(1, sizeof(*st));
 	uint64_t stored = 0;
+	struct timespec start;
 
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	if (st == NULL || save_state(vm, st) < 0 || write_snapshot(vm, st, &stored) < 0) {
 		log_error("%s", st == NULL ? "out of memory taking a snapshot" : vm->err);
 		free(st);
 		return (struct vm_stop){.kind = VM_STOP_HOST_ERROR, .status = LISPVM_EXIT_HOST_ERROR};
 	}
-	log_verbose("snapshot %s: %" PRIu64 " MiB of %" PRIu64 " MiB guest RAM stored",
-		    vm->config->snapshot_out, stored >> 20, vm->layout.ram_size >> 20);
+	log_verbose("snapshot %s: %" PRIu64 " KiB of %" PRIu64 " MiB guest RAM stored in %.3f s",
+		    vm->config->snapshot_out, stored >> 10, vm->layout.ram_size >> 20,
+		    seconds_since(&start));
 	free(st);
 	return (struct vm_stop){.kind = VM_STOP_EXIT, .status = 0};
 }

@@ -53,8 +53,8 @@ class Snapshots:
         return run(self.argv(command, *args, options=options), input=input, timeout=900,
                    env=env, cwd=cwd)
 
-    def prepare(self, out, *steps, options=()):
-        return self.lispvm("prepare", "-m", MEMORY, "-o", out, *steps, options=options)
+    def prepare(self, out, *steps, options=(), cwd=None):
+        return self.lispvm("prepare", "-m", MEMORY, "-o", out, *steps, options=options, cwd=cwd)
 
     def ensure(self):
         """The shared snapshot, made once (atomically: prepare renames it
@@ -247,8 +247,10 @@ def open_files_refused(lispvm, cache, work):
     the reason, and writes no file."""
     s = Snapshots(lispvm, cache, work)
     out = os.path.join(s.work, "open-files.lvs")
-    held = os.path.join(HERE, "snapshot.py")
-    proc = s.prepare(out, "--eval", f'(defvar *held* (open "{held}"))', options=[])
+    with open(os.path.join(s.work, "held.txt"), "w") as f:
+        f.write("a host file the program keeps open\n")
+    # The working directory is mounted in the guest, and is the guest's.
+    proc = s.prepare(out, "--eval", '(defvar *held* (open "held.txt"))', cwd=s.work)
     expect(proc.returncode not in (0, HOST_ERROR), f"prepare succeeded; {describe(proc)}")
     expect_in("busy", proc.stderr.lower(), proc)
     expect(not os.path.exists(out), "a snapshot was written")

@@ -59,6 +59,20 @@ def lisp_commands_missing_arguments(lispvm):
     usage_error(lispvm, ["run", "--cache", "", "x.lisp"], "--cache")
 
 
+def snapshot_options(lispvm):
+    usage_error(lispvm, ["prepare"], "prepare: no snapshot file given")
+    usage_error(lispvm, ["prepare", "-o", "x.lvs", "extra"], "prepare: unexpected argument")
+    usage_error(lispvm, ["prepare", "-o", "x.lvs", "--load", ""], "prepare: empty --load")
+    usage_error(lispvm, ["run", "--load", "a", "x.lisp"], "go with prepare")
+    usage_error(lispvm, ["exec", "--snapshot", "x.lvs", "--", "/bin/true"],
+                "--snapshot goes with run, eval and repl")
+    usage_error(lispvm, ["run", "--snapshot", "x.lvs", "--core", "c.core", "x.lisp"],
+                "no --core")
+    usage_error(lispvm, ["run", "--snapshot", "x.lvs", "--attachable", "x.lisp"],
+                "snapshots do not take")
+    usage_error(lispvm, ["prepare", "-o", "x.lvs", "--swank", "4005"], "snapshots do not take")
+
+
 def mount_bad_spec(lispvm):
     for spec in ["/tmp", "/tmp:data", "/tmp:/", "/tmp:/a/../b", "/tmp:/a:rx", ":/a"]:
         usage_error(lispvm, ["exec", "--mount", spec, "--", "/bin/true"],

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Snapshots against native SBCL, side by side in one run:
+
+- start to exit of hello: native `sbcl --script`, `lispvm run` (boot)
+  and `lispvm run --snapshot` of a bare prepared snapshot;
+- a program using alexandria and cl-ppcre: native (the libraries loaded
+  from ASDF's fasl cache) against `run --snapshot` of a snapshot prepared
+  with them;
+- the snapshot's stored bytes against SBCL's live heap after GC, the time
+  the VMM takes to write it and the whole `prepare`;
+- PSS per program for N programs at once restored from one snapshot,
+  against N native `sbcl` processes that loaded the same libraries.
+
+    python3 bench/snapshot.py [--runs 5] [--count 10] [--lispvm PATH]"""
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import machine  # bench/machine.py: where the benchmark runs
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LISP = os.path.join(ROOT, "bench", "lisp")
+DEFAULT_LISPVM = os.path.join(ROOT, "build", "tools", "lispvm", "lispvm")
+LIBS = ["--load", "alexandria", "--load", "cl-ppcre"]
+WAIT = "(progn (format t \"ready~%\") (finish-output) (read-line *standard-input* nil))"
+
+
+def fail(message):
+    sys.exit(f"bench: {message}")
+
+
+def timed(argv, **kwargs):
+    start = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True, **kwargs)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        fail(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr.strip()[-2000:]}")
+    return wall, proc
+
+
+def median_of(runs, argv):
+    return statistics.median(timed(argv)[0] for _ in range(runs))
+
+
+def prepare(lispvm, cache, out, *steps):
+    wall, proc = timed([lispvm, "-v", "prepare", "--cache", cache, "-m", "1G", "-o", out, *steps])
+    m = re.search(r"snapshot .*: (\d+) KiB of (\d+) MiB guest RAM stored in ([0-9.]+) s",
+                  proc.stderr)
+    if m is None:
+        fail("prepare -v did not report the snapshot")
+    return wall, int(m.group(1)) * 1024, float(m.group(3))
+
+
+def pss_kib(pid):
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        return int(re.search(r"^Pss:\s+(\d+) kB", f.read(), re.M).group(1))
+
+
+def started(argv, count):
+    procs = []
+    for _ in range(count):
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)
+        if p.stdout.readline().strip() != "ready":
+            fail(f"{' '.join(argv)} did not get ready")
+        procs.append(p)
+    return procs
+
+
+def pss_per_program(argv, count):
+    procs = started(argv, count)
+    try:
+        return sum(pss_kib(p.pid) for p in procs) / count / 1024
+    finally:
+        for p in procs:
+            p.communicate("\n", timeout=300)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--count", type=int, default=10)
+    parser.add_argument("--lispvm", default=DEFAULT_LISPVM)
+    args = parser.parse_args()
+    machine.enter()
+    lispvm = os.path.abspath(args.lispvm)
+    hello = os.path.join(LISP, "hello.lisp")
+    uselibs = os.path.join(LISP, "uselibs.lisp")
+    with tempfile.TemporaryDirectory(prefix="lispvm-bench-") as tmp:
+        cache = os.path.join(tmp, "cache")
+        bare, libs = os.path.join(tmp, "bare.lvs"), os.path.join(tmp, "libs.lvs")
+        timed(["sbcl", "--script", uselibs])  # ASDF's fasl cache, natively
+        timed([lispvm, "run", "--cache", cache, uselibs])  # and lispvm's
+        bare_wall, bare_stored, bare_write = prepare(lispvm, cache, bare)
+        libs_wall, libs_stored, libs_write = prepare(lispvm, cache, libs, *LIBS)
+        _, heap = timed([lispvm, "eval", "--cache", cache, "--snapshot", libs,
+                         "(progn (sb-ext:gc :full t) (sb-kernel:dynamic-usage))"])
+        live = int(heap.stdout.split()[-1])
+
+        print(f"start to exit, median of {args.runs}:")
+        native_hello = median_of(args.runs, ["sbcl", "--script", hello])
+        boot_hello = median_of(args.runs, [lispvm, "run", "--cache", cache, hello])
+        snap_hello = median_of(args.runs,
+                               [lispvm, "run", "--cache", cache, "--snapshot", bare, hello])
+        print(f"  hello: native {native_hello:.3f} s, lispvm boot {boot_hello:.3f} s "
+              f"({boot_hello / native_hello:.2f}x), lispvm --snapshot {snap_hello:.3f} s "
+              f"({snap_hello / native_hello:.2f}x native, {snap_hello / boot_hello:.2f}x boot)")
+        native_libs = median_of(args.runs, ["sbcl", "--script", uselibs])
+        boot_libs = median_of(args.runs, [lispvm, "run", "--cache", cache, uselibs])
+        snap_libs = median_of(args.runs,
+                              [lispvm, "run", "--cache", cache, "--snapshot", libs, uselibs])
+        print(f"  alexandria+cl-ppcre: native {native_libs:.3f} s, lispvm boot "
+              f"{boot_libs:.3f} s ({boot_libs / native_libs:.2f}x), lispvm --snapshot "
+              f"{snap_libs:.3f} s ({snap_libs / native_libs:.2f}x native)")
+
+        print("snapshot files:")
+        for name, wall, stored, write in (("bare", bare_wall, bare_stored, bare_write),
+                                          ("libraries", libs_wall, libs_stored, libs_write)):
+            print(f"  {name}: {stored / 2**20:.1f} MiB stored of 1024 MiB RAM; VMM wrote it "
+                  f"in {write:.3f} s; whole prepare {wall:.1f} s")
+        print(f"  libraries: SBCL's dynamic space in use after GC {live / 2**20:.1f} MiB "
+              f"(the core's pages stay in the shared image); stored / in use "
+              f"{libs_stored / live:.2f}")
+
+        print(f"PSS per program, {args.count} at once:")
+        restored = pss_per_program([lispvm, "eval", "--cache", cache, "--snapshot", libs, WAIT],
+                                   args.count)
+        native = pss_per_program(["sbcl", "--noinform", "--non-interactive", "--eval",
+                                  "(require :asdf)", "--eval", "(asdf:load-system :alexandria)",
+                                  "--eval", "(asdf:load-system :cl-ppcre)", "--eval", WAIT],
+                                 args.count)
+        print(f"  restored from the libraries snapshot: {restored:.1f} MiB (whole VMM); "
+              f"native sbcl with the same libraries: {native:.1f} MiB; "
+              f"ratio {restored / native:.2f}")
+        print("not measured: dirty-log harvest (diff snapshots are not built yet)")
+
+
+if __name__ == "__main__":
+    main()
