@@ -29,7 +29,8 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 static int pwrite_all(int fd, const void *buf, size_t size, uint64_t off)
 {
 	for (size_t done = 0; done < size;) {
-		ssize_t n = pwrite(fd, (const uint8_t *)buf + done, size - done, (off_t)(off + done));
+		ssize_t n =
+			pwrite(fd, (const uint8_t *)buf + done, size - done, (off_t)(off + done));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -163,8 +164,8 @@ static int add_extent(struct snapshot_writer *w, uint64_t offset, uint64_t lengt
 
 /* Writes the non-zero resident pages of host[0..size), which land at
  * file offset base + rel (rel counted from the memory section). */
-static int write_piece(struct snapshot_writer *w, const struct snapshot_ram_piece *p,
-		       uint64_t base, uint64_t rel, XXH3_state_t *st, uint64_t *stored)
+static int write_piece(struct snapshot_writer *w, const struct snapshot_ram_piece *p, uint64_t base,
+		       uint64_t rel, XXH3_state_t *st, uint64_t *stored)
 {
 	unsigned char *resident = malloc(CHUNK_BYTES / PAGE_SIZE);
 
@@ -180,7 +181,8 @@ static int write_piece(struct snapshot_writer *w, const struct snapshot_ram_piec
 		}
 		for (uint64_t off = 0; off <= len; off += PAGE_SIZE) {
 			const uint8_t *page = p->host + chunk + off;
-			bool keep = off < len && (resident[off / PAGE_SIZE] & 1) && !page_is_zero(page);
+			bool keep =
+				off < len && (resident[off / PAGE_SIZE] & 1) && !page_is_zero(page);
 
 			if (keep) {
 				if (run_len == 0)
@@ -273,8 +275,7 @@ static int bad(char *err, size_t err_size, const char *path, const char *why)
 	return -1;
 }
 
-static int check_header(const struct snapshot_file *f, const char *path, char *err,
-			size_t err_size)
+static int check_header(const struct snapshot_file *f, const char *path, char *err, size_t err_size)
 {
 	const struct snapshot_header *h = &f->header;
 	char why[160];
@@ -302,8 +303,8 @@ static int check_header(const struct snapshot_file *f, const char *path, char *e
 		if (s->offset < SNAPSHOT_HEADER_SIZE || s->offset > f->file_size ||
 		    s->size > f->file_size - s->offset) {
 			snprintf(why, sizeof(why),
-				 "truncated or corrupt (section %" PRIu32 " ends past the file's %" PRIu64
-				 " bytes)",
+				 "truncated or corrupt (section %" PRIu32
+				 " ends past the file's %" PRIu64 " bytes)",
 				 s->kind, f->file_size);
 			return bad(err, err_size, path, why);
 		}
@@ -364,8 +365,8 @@ int snapshot_file_read(const struct snapshot_file *f, uint32_t kind, void *out, 
 		return -1;
 	}
 	if (XXH3_64bits(out, size) != s->checksum) {
-		snprintf(err, err_size, "snapshot: section %" PRIu32 " is corrupt (checksum mismatch)",
-			 kind);
+		snprintf(err, err_size,
+			 "snapshot: section %" PRIu32 " is corrupt (checksum mismatch)", kind);
 		return -1;
 	}
 	return 0;

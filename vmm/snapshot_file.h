@@ -50,11 +50,11 @@ struct snapshot_section {
 struct snapshot_header {
 	char magic[8];
 	uint32_t format_version;
-	uint32_t abi_version;	  /* LISPVM_ABI_VERSION of the VMM and guest */
-	uint64_t runtime_hash;	  /* XXH3-64 of the guest runtime's ELF file */
-	uint64_t memory_size;	  /* guest RAM bytes (--memory) */
+	uint32_t abi_version;  /* LISPVM_ABI_VERSION of the VMM and guest */
+	uint64_t runtime_hash; /* XXH3-64 of the guest runtime's ELF file */
+	uint64_t memory_size;  /* guest RAM bytes (--memory) */
 	uint32_t nr_sections;
-	uint32_t flags;		  /* none yet */
+	uint32_t flags; /* none yet */
 	struct snapshot_section sections[SNAPSHOT_MAX_SECTIONS];
 	uint64_t header_checksum; /* XXH3-64 of everything above */
 };

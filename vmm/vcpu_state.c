@@ -160,8 +160,7 @@ int vcpu_state_restore(const struct vcpu *vcpu, const struct vcpu_state *state, 
 	return 0;
 }
 
-int vm_kvm_state_save(const struct kvm_vm *vm, struct vm_kvm_state *out, char *err,
-		      size_t err_size)
+int vm_kvm_state_save(const struct kvm_vm *vm, struct vm_kvm_state *out, char *err, size_t err_size)
 {
 	memset(out, 0, sizeof(*out));
 	if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &out->clock) < 0)

@@ -231,8 +231,7 @@ void virtio_mmio_save(const struct virtio_mmio *m, struct virtio_mmio_state *out
 	}
 }
 
-int virtio_mmio_restore(struct virtio_mmio *m, const struct virtio_mmio_state *s,
-			const char **why)
+int virtio_mmio_restore(struct virtio_mmio *m, const struct virtio_mmio_state *s, const char **why)
 {
 	if (s->device_id != m->device_id) {
 		*why = "the snapshot has another device in this slot";

@@ -85,8 +85,7 @@ void virtio_mmio_save(const struct virtio_mmio *m, struct virtio_mmio_state *out
  * as saved and, when the driver had started it, its queues taken where
  * they stand in guest memory.  0, or -1 with why (another kind of
  * device, or queues the device cannot use). */
-int virtio_mmio_restore(struct virtio_mmio *m, const struct virtio_mmio_state *s,
-			const char **why);
+int virtio_mmio_restore(struct virtio_mmio *m, const struct virtio_mmio_state *s, const char **why);
 
 /* The device finished requests: InterruptStatus says so. */
 void virtio_mmio_note_used(struct virtio_mmio *m);

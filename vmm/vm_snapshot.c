@@ -104,7 +104,8 @@ static bool image_unchanged(const struct snapshot_image *img)
 	struct file_identity now;
 	uint64_t hash;
 
-	if (memchr(img->path, '\0', SNAPSHOT_PATH_MAX) == NULL || file_identity(img->path, &now) < 0)
+	if (memchr(img->path, '\0', SNAPSHOT_PATH_MAX) == NULL ||
+	    file_identity(img->path, &now) < 0)
 		return false;
 	if (memcmp(&now, &img->identity, sizeof(now)) == 0)
 		return true;
@@ -146,8 +147,10 @@ static int describe_machine(struct vm *vm, struct snapshot_machine *m)
 		const struct guest_mount *gm = &vm->params.mounts[i];
 
 		m->mounts[i].readonly = gm->readonly;
-		if (copy_path(m->mounts[i].host_path, gm->host_path, vm->err, sizeof(vm->err)) < 0 ||
-		    copy_path(m->mounts[i].guest_path, gm->guest_path, vm->err, sizeof(vm->err)) < 0)
+		if (copy_path(m->mounts[i].host_path, gm->host_path, vm->err, sizeof(vm->err)) <
+			    0 ||
+		    copy_path(m->mounts[i].guest_path, gm->guest_path, vm->err, sizeof(vm->err)) <
+			    0)
 			return -1;
 	}
 	m->nr_devices = vm->params.nr_devices;
@@ -256,7 +259,8 @@ struct vm_stop vm_snapshot_take(struct vm *vm)
 	if (st == NULL || save_state(vm, st) < 0 || write_snapshot(vm, st, &stored) < 0) {
 		log_error("%s", st == NULL ? "out of memory taking a snapshot" : vm->err);
 		free(st);
-		return (struct vm_stop){.kind = VM_STOP_HOST_ERROR, .status = LISPVM_EXIT_HOST_ERROR};
+		return (struct vm_stop){.kind = VM_STOP_HOST_ERROR,
+					.status = LISPVM_EXIT_HOST_ERROR};
 	}
 	log_verbose("snapshot %s: %" PRIu64 " KiB of %" PRIu64 " MiB guest RAM stored in %.3f s",
 		    vm->config->snapshot_out, stored >> 10, vm->layout.ram_size >> 20,
@@ -303,7 +307,8 @@ static int check_memory(struct vm *vm, const struct snapshot_file *f)
 	}
 	if (snapshot_file_memory_offset(f) % SNAPSHOT_MEMORY_ALIGN != 0 ||
 	    f->file_size < snapshot_file_memory_offset(f) + size) {
-		snprintf(vm->err, sizeof(vm->err), "snapshot %s: truncated or corrupt memory section",
+		snprintf(vm->err, sizeof(vm->err),
+			 "snapshot %s: truncated or corrupt memory section",
 			 vm->config->snapshot_in);
 		return -1;
 	}
@@ -322,7 +327,8 @@ static int map_images(struct vm *vm, const struct snapshot_machine *m)
 	for (unsigned int i = 0; i < m->nr_images; i++) {
 		if (!image_unchanged(&m->images[i])) {
 			snprintf(vm->err, sizeof(vm->err),
-				 "snapshot %s: image %.*s is missing or has changed since it was taken",
+				 "snapshot %s: image %.*s is missing or has changed since it was "
+				 "taken",
 				 vm->config->snapshot_in, 96, m->images[i].path);
 			return -1;
 		}
@@ -354,13 +360,15 @@ static int restore_devices(struct vm *vm, const struct snapshot_machine *m,
 	const char *why = NULL;
 
 	if (m->nr_devices != vm->params.nr_devices || d->nr != m->nr_devices) {
-		uint32_t id = m->nr_devices > vm->params.nr_devices && m->nr_devices <= GUEST_MAX_DEVICES
-				      ? m->device_ids[m->nr_devices - 1]
-				      : VIRTIO_ID_VSOCK;
+		uint32_t id =
+			m->nr_devices > vm->params.nr_devices && m->nr_devices <= GUEST_MAX_DEVICES
+				? m->device_ids[m->nr_devices - 1]
+				: VIRTIO_ID_VSOCK;
 
 		snprintf(vm->err, sizeof(vm->err), "snapshot %s was taken %s %s; restore it %s",
 			 vm->config->snapshot_in,
-			 m->nr_devices > vm->params.nr_devices ? "with" : "without", device_name(id),
+			 m->nr_devices > vm->params.nr_devices ? "with" : "without",
+			 device_name(id),
 			 m->nr_devices > vm->params.nr_devices ? "with one" : "without");
 		return -1;
 	}
@@ -397,7 +405,8 @@ static int map_stored_pages(struct vm *vm, const struct snapshot_file *f,
 			    mmap((uint8_t *)vm->ram[r] + (off - range_start), stop - off,
 				 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE,
 				 f->fd, (off_t)(base + off)) == MAP_FAILED) {
-				snprintf(vm->err, sizeof(vm->err), "snapshot %s: cannot map memory: %s",
+				snprintf(vm->err, sizeof(vm->err),
+					 "snapshot %s: cannot map memory: %s",
 					 vm->config->snapshot_in, strerror(errno));
 				return -1;
 			}
@@ -427,8 +436,7 @@ static int restore_with(struct vm *vm, const struct snapshot_file *f, struct sna
 	if (vm_setup_mounts(vm) < 0 || vm_read_kernel(vm) < 0 ||
 	    (vm_map_kernel_text(vm), kvm_vm_create(&vm->kvm, vm->err, sizeof(vm->err)) < 0) ||
 	    vm_setup_ram(vm) < 0 || map_stored_pages(vm, f, extents, nr_extents) < 0 ||
-	    map_images(vm, m) < 0 ||
-	    vm_setup_devices(vm) < 0 ||
+	    map_images(vm, m) < 0 || vm_setup_devices(vm) < 0 ||
 	    pvh_boot_write(&vm->mem, &vm->layout, vm->config->cmdline, &vm->params,
 			   &vm->start_info_gpa, vm->err, sizeof(vm->err)) < 0)
 		return -1;

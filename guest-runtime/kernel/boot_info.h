@@ -61,7 +61,7 @@ struct boot_program {
 struct boot_info {
 	enum platform_kind platform;
 	uint64_t start_info_paddr; /* parsed again after a snapshot restore */
-	uint32_t vmm_abi_version; /* 0 when not under lispvm */
+	uint32_t vmm_abi_version;  /* 0 when not under lispvm */
 	struct phys_range ram[BOOT_MAX_RAM_RANGES];
 	unsigned int nr_ram;
 	char cmdline[BOOT_CMDLINE_MAX];

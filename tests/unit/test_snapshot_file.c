@@ -23,8 +23,8 @@ struct section_data {
 
 static uint8_t *make_ram(void)
 {
-	uint8_t *ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			    -1, 0);
+	uint8_t *ram =
+		mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	/* Pages 1, 2 and 40 hold data; page 5 is touched but zero. */
 	memset(ram + 1 * PAGE, 0xaa, 2 * PAGE);
@@ -64,8 +64,8 @@ static void read_back(void)
 	CHECK(snapshot_file_read(&f, SNAPSHOT_SECTION_MACHINE, &data, sizeof(data), err,
 				 sizeof(err)) == 0);
 	CHECK(data.a == 1 && data.b == 2);
-	CHECK(snapshot_file_read(&f, SNAPSHOT_SECTION_VCPU, &data, sizeof(data), err,
-				 sizeof(err)) < 0);
+	CHECK(snapshot_file_read(&f, SNAPSHOT_SECTION_VCPU, &data, sizeof(data), err, sizeof(err)) <
+	      0);
 	CHECK(snapshot_file_memory_offset(&f) % SNAPSHOT_MEMORY_ALIGN == 0);
 	CHECK(snapshot_file_read_extents(&f, &e, &n, err, sizeof(err)) == 0);
 	CHECK(n == 2 && e[0].offset == PAGE && e[0].length == 2 * PAGE &&

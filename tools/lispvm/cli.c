@@ -492,8 +492,7 @@ static int parse_verb(int argc, char **argv, const char *const *verbs, struct cl
 /* Which options go with which command, once all are parsed. */
 static int check_snapshot_options(const struct cli_options *out)
 {
-	bool lisp = out->command == CLI_RUN || out->command == CLI_EVAL ||
-		    out->command == CLI_REPL;
+	bool lisp = out->command == CLI_RUN || out->command == CLI_EVAL || out->command == CLI_REPL;
 
 	if (out->command == CLI_PREPARE && out->snapshot_out == NULL)
 		return usage_error("%s", "prepare: no snapshot file given (prepare -o FILE ...)");
@@ -506,7 +505,8 @@ static int check_snapshot_options(const struct cli_options *out)
 		return usage_error("%s", "--snapshot: the snapshot has its core; no --core");
 	if ((out->snapshot_in != NULL || out->command == CLI_PREPARE) &&
 	    (out->attachable || out->swank_port != 0 || out->vsock_path != NULL))
-		return usage_error("%s", "snapshots do not take --attachable, --swank or --vsock yet");
+		return usage_error("%s",
+				   "snapshots do not take --attachable, --swank or --vsock yet");
 	return 0;
 }
 

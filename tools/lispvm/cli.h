@@ -30,10 +30,10 @@ enum cli_command {
 	CLI_PREPARE, /* prepare -o FILE: a snapshot to start programs from */
 };
 
-#define CLI_MAX_IMAGES	     8
-#define CLI_MAX_ENV	     256
-#define CLI_MAX_MOUNTS	     GUEST_MAX_MOUNTS
-#define CLI_MAX_SBCL_OPTIONS 32
+#define CLI_MAX_IMAGES	      8
+#define CLI_MAX_ENV	      256
+#define CLI_MAX_MOUNTS	      GUEST_MAX_MOUNTS
+#define CLI_MAX_SBCL_OPTIONS  32
 #define CLI_MAX_PREPARE_STEPS 64
 
 struct cli_options {

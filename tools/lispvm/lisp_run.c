@@ -206,9 +206,14 @@ static int add_core_image(struct cli_options *opts, const char *cache_dir, char 
 static int prepare_options(const struct cli_options *opts, char **argv)
 {
 	static char *const options[] = {
-		"--noinform",	 "--disable-ldb",	"--lose-on-corruption",
-		"--end-runtime-options", "--no-sysinit", "--no-userinit",
-		"--disable-debugger",	 "--eval",
+		"--noinform",
+		"--disable-ldb",
+		"--lose-on-corruption",
+		"--end-runtime-options",
+		"--no-sysinit",
+		"--no-userinit",
+		"--disable-debugger",
+		"--eval",
 		"(load (make-string-input-stream (second sb-ext:*posix-argv*)))",
 		"--end-toplevel-options"};
 	int n = 0;
