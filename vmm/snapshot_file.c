@@ -16,6 +16,8 @@
 
 #include <lispvm/abi.h>
 
+#include "file_io.h"
+
 #define PAGE_SIZE     4096ull
 #define SECTION_ALIGN PAGE_SIZE
 /* mincore's residency vector and the verify buffer work in chunks. */
@@ -24,38 +26,6 @@
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
 	return (v + a - 1) & ~(a - 1);
-}
-
-static int pwrite_all(int fd, const void *buf, size_t size, uint64_t off)
-{
-	for (size_t done = 0; done < size;) {
-		ssize_t n =
-			pwrite(fd, (const uint8_t *)buf + done, size - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
-static int pread_all(int fd, void *buf, size_t size, uint64_t off)
-{
-	for (size_t done = 0; done < size;) {
-		ssize_t n = pread(fd, (uint8_t *)buf + done, size - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		done += (size_t)n;
-	}
-	return 0;
 }
 
 static bool page_is_zero(const uint8_t *page)
@@ -136,7 +106,7 @@ int snapshot_writer_add(struct snapshot_writer *w, uint32_t kind, const void *da
 	s->offset = align_up(w->end, SECTION_ALIGN);
 	s->size = size;
 	s->checksum = XXH3_64bits(data, size);
-	if (pwrite_all(w->fd, data, size, s->offset) < 0)
+	if (file_pwrite_all(w->fd, data, size, s->offset) < 0)
 		return write_failed(w, err, err_size);
 	w->end = s->offset + size;
 	return 0;
@@ -191,9 +161,10 @@ static int write_piece(struct snapshot_writer *w, const struct snapshot_ram_piec
 				hash_page(st, rel + chunk + off, page);
 				continue;
 			}
-			if (run_len != 0 && (pwrite_all(w->fd, p->host + chunk + run_start, run_len,
-							base + rel + chunk + run_start) < 0 ||
-					     add_extent(w, rel + chunk + run_start, run_len) < 0)) {
+			if (run_len != 0 &&
+			    (file_pwrite_all(w->fd, p->host + chunk + run_start, run_len,
+					     base + rel + chunk + run_start) < 0 ||
+			     add_extent(w, rel + chunk + run_start, run_len) < 0)) {
 				free(resident);
 				return -1;
 			}
@@ -243,7 +214,7 @@ int snapshot_writer_commit(struct snapshot_writer *w, char *err, size_t err_size
 
 	w->header.header_checksum = header_checksum(&w->header);
 	memcpy(page, &w->header, sizeof(w->header));
-	if (pwrite_all(w->fd, page, sizeof(page), 0) < 0 || fsync(w->fd) < 0)
+	if (file_pwrite_all(w->fd, page, sizeof(page), 0) < 0 || fsync(w->fd) < 0)
 		return write_failed(w, err, err_size);
 	if (rename(w->tmp_path, w->path) < 0)
 		return write_failed(w, err, err_size);
@@ -329,7 +300,7 @@ int snapshot_file_open(struct snapshot_file *f, const char *path, char *err, siz
 		return bad(err, err_size, path,
 			   S_ISREG(st.st_mode) ? "truncated (no header)" : "not a regular file");
 	}
-	if (pread_all(f->fd, &f->header, sizeof(f->header), 0) < 0) {
+	if (file_pread_all(f->fd, &f->header, sizeof(f->header), 0) < 0) {
 		snprintf(err, err_size, "snapshot %s: %s", path, strerror(errno));
 		snapshot_file_close(f);
 		return -1;
@@ -359,7 +330,7 @@ int snapshot_file_read(const struct snapshot_file *f, uint32_t kind, void *out, 
 			 s == NULL ? "missing" : "of the wrong size");
 		return -1;
 	}
-	if (pread_all(f->fd, out, size, s->offset) < 0) {
+	if (file_pread_all(f->fd, out, size, s->offset) < 0) {
 		snprintf(err, err_size, "snapshot: reading section %" PRIu32 ": %s", kind,
 			 strerror(errno));
 		return -1;
@@ -387,7 +358,7 @@ static int hash_extent(const struct snapshot_file *f, uint64_t base, uint64_t fr
 	for (uint64_t off = from; off < to; off += CHUNK_BYTES) {
 		uint64_t len = to - off < CHUNK_BYTES ? to - off : CHUNK_BYTES;
 
-		if (pread_all(f->fd, buf, len, base + off) < 0)
+		if (file_pread_all(f->fd, buf, len, base + off) < 0)
 			return -1;
 		for (uint64_t p = 0; p < len; p += PAGE_SIZE)
 			if (!page_is_zero(buf + p))

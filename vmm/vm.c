@@ -21,6 +21,7 @@
 #include "content_cache.h"
 #include "elf_loader.h"
 #include "fault_report.h"
+#include "file_io.h"
 #include "guest_memory.h"
 #include "host_signals.h"
 #include "hostfs.h"
@@ -43,20 +44,6 @@
 /* Guest kernels are a few hundred KiB; this only bounds a wrong --kernel. */
 #define KERNEL_FILE_MAX (256u << 20)
 
-static int read_all(int fd, uint8_t *buf, size_t size)
-{
-	for (size_t done = 0; done < size;) {
-		ssize_t n = read(fd, buf + done, size - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 /* Read, not mmap: a file that shrinks while we load it (a rebuild) must be
  * an error, not a SIGBUS in the middle of copying it. */
 static int read_file(const char *path, struct kernel_file *out, char *err, size_t err_size)
@@ -78,7 +65,7 @@ static int read_file(const char *path, struct kernel_file *out, char *err, size_
 	out->size = (size_t)st.st_size;
 	errno = 0; /* a short read (EOF) sets none */
 	out->data = malloc(out->size);
-	if (out->data == NULL || read_all(fd, out->data, out->size) < 0) {
+	if (out->data == NULL || file_pread_all(fd, out->data, out->size, 0) < 0) {
 		snprintf(err, err_size, "cannot read guest kernel %s: %s", path,
 			 errno ? strerror(errno) : "file changed while reading");
 		close(fd);
