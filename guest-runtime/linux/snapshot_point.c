@@ -17,6 +17,7 @@
 #include "kernel/pmem.h"
 #include "kernel/printk.h"
 #include "linux/process.h"
+#include "linux/syscall.h"
 #include "linux/uaccess.h"
 
 static struct {
@@ -92,6 +93,7 @@ static int resume(void)
 	if (!prog->present)
 		return -EPROTO;
 	console_configure(prog->tty_mask, prog->rows, prog->cols);
+	syscall_set_trace(prog->strace);
 	rc = vfs_remount_hosts(bi);
 	if (rc < 0)
 		return rc;
