@@ -105,20 +105,19 @@ def main():
         live = int(heap.stdout.split()[-1])
 
         print(f"start to exit, median of {args.runs}:")
-        native_hello = median_of(args.runs, ["sbcl", "--script", hello])
-        boot_hello = median_of(args.runs, [lispvm, "run", "--cache", cache, hello])
-        snap_hello = median_of(args.runs,
-                               [lispvm, "run", "--cache", cache, "--snapshot", bare, hello])
-        print(f"  hello: native {native_hello:.3f} s, lispvm boot {boot_hello:.3f} s "
-              f"({boot_hello / native_hello:.2f}x), lispvm --snapshot {snap_hello:.3f} s "
-              f"({snap_hello / native_hello:.2f}x native, {snap_hello / boot_hello:.2f}x boot)")
-        native_libs = median_of(args.runs, ["sbcl", "--script", uselibs])
-        boot_libs = median_of(args.runs, [lispvm, "run", "--cache", cache, uselibs])
-        snap_libs = median_of(args.runs,
-                              [lispvm, "run", "--cache", cache, "--snapshot", libs, uselibs])
-        print(f"  alexandria+cl-ppcre: native {native_libs:.3f} s, lispvm boot "
-              f"{boot_libs:.3f} s ({boot_libs / native_libs:.2f}x), lispvm --snapshot "
-              f"{snap_libs:.3f} s ({snap_libs / native_libs:.2f}x native)")
+        prepared = os.path.join(LISP, "prepared.lisp")
+        for label, program, snapshot, snapshot_program in (
+                ("hello", hello, bare, hello),
+                ("alexandria+cl-ppcre", uselibs, libs, uselibs),
+                ("alexandria+cl-ppcre, no load-system from the snapshot", uselibs, libs,
+                 prepared)):
+            native = median_of(args.runs, ["sbcl", "--script", program])
+            boot = median_of(args.runs, [lispvm, "run", "--cache", cache, program])
+            snap = median_of(args.runs, [lispvm, "run", "--cache", cache, "--snapshot",
+                                         snapshot, snapshot_program])
+            print(f"  {label}: native {native:.3f} s, lispvm boot {boot:.3f} s "
+                  f"({boot / native:.2f}x), lispvm --snapshot {snap:.3f} s "
+                  f"({snap / native:.2f}x native, {snap / boot:.2f}x boot)")
 
         print("snapshot files:")
         for name, wall, stored, write in (("bare", bare_wall, bare_stored, bare_write),
