@@ -444,6 +444,11 @@ void snapshot_file_close(struct snapshot_file *f)
 	f->fd = -1;
 }
 
+uint64_t snapshot_hash(const void *data, size_t size)
+{
+	return XXH3_64bits(data, size);
+}
+
 int snapshot_hash_file(const char *path, uint64_t *out)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -120,7 +120,9 @@ int snapshot_file_verify_memory(const struct snapshot_file *f,
 uint64_t snapshot_file_memory_offset(const struct snapshot_file *f);
 void snapshot_file_close(struct snapshot_file *f);
 
-/* XXH3-64 of a whole file's contents; 0, or -1 with errno. */
+/* XXH3-64 of bytes, and of a whole file's contents (0, or -1 with
+ * errno). */
+uint64_t snapshot_hash(const void *data, size_t size);
 int snapshot_hash_file(const char *path, uint64_t *out);
 
 #endif

@@ -35,6 +35,7 @@
 #include "pvh_boot.h"
 #include "run_deadline.h"
 #include "sandbox.h"
+#include "snapshot_file.h"
 #include "vcpu.h"
 #include "vcpu_kick.h"
 #include "virtio_console.h"
@@ -284,6 +285,10 @@ static int vm_setup(struct vm *vm)
 		return -1;
 	log_verbose("kernel %s loaded at [0x%" PRIx64 ", 0x%" PRIx64 "), PVH entry 0x%" PRIx64,
 		    vm->config->kernel_path, kernel.load_start, kernel.load_end, kernel.pvh_entry);
+	/* A snapshot names the runtime by the bytes loaded, not by a second
+	 * read of a file that a rebuild may have replaced since. */
+	if (vm->config->snapshot_out != NULL)
+		vm->runtime_hash = snapshot_hash(vm->kernel.data, vm->kernel.size);
 	/* The file is in guest RAM now; its copy would cost every VM 1 MiB. */
 	free(vm->kernel.data);
 	vm->kernel.data = NULL;

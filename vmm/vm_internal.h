@@ -42,6 +42,8 @@ struct vm {
 	const char *image_paths[GUEST_MAX_IMAGES];
 	unsigned int nr_images;
 	uint64_t start_info_gpa;
+	/* lispvm prepare: the hash of the guest runtime as it was loaded */
+	uint64_t runtime_hash;
 	struct hostfs hostfs;
 	struct virtio_console console;
 	struct virtio_vsock vsock;

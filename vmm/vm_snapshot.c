@@ -214,15 +214,9 @@ static int write_snapshot(struct vm *vm, const struct snapshot_state *st, uint64
 {
 	struct snapshot_ram_piece pieces[MEMORY_LAYOUT_MAX_RAM * 3];
 	struct snapshot_writer w;
-	uint64_t runtime_hash;
 
-	if (snapshot_hash_file(vm->config->kernel_path, &runtime_hash) < 0) {
-		snprintf(vm->err, sizeof(vm->err), "cannot read the guest runtime %s: %s",
-			 vm->config->kernel_path, strerror(errno));
-		return -1;
-	}
-	if (snapshot_writer_open(&w, vm->config->snapshot_out, runtime_hash, vm->layout.ram_size,
-				 vm->err, sizeof(vm->err)) < 0)
+	if (snapshot_writer_open(&w, vm->config->snapshot_out, vm->runtime_hash,
+				 vm->layout.ram_size, vm->err, sizeof(vm->err)) < 0)
 		return -1;
 	if (snapshot_writer_add(&w, SNAPSHOT_SECTION_MACHINE, &st->machine, sizeof(st->machine),
 				vm->err, sizeof(vm->err)) < 0 ||
@@ -271,16 +265,13 @@ struct vm_stop vm_snapshot_take(struct vm *vm)
 
 /* ---- restore ---- */
 
+/* The runtime as read into memory (vm_read_kernel), which is what maps
+ * its text. */
 static int check_runtime(struct vm *vm, const struct snapshot_file *f)
 {
-	uint64_t hash;
-
-	if (snapshot_hash_file(vm->config->kernel_path, &hash) < 0) {
-		snprintf(vm->err, sizeof(vm->err), "cannot read the guest runtime %s: %s",
-			 vm->config->kernel_path, strerror(errno));
+	if (vm_read_kernel(vm) < 0)
 		return -1;
-	}
-	if (hash != f->header.runtime_hash) {
+	if (snapshot_hash(vm->kernel.data, vm->kernel.size) != f->header.runtime_hash) {
 		snprintf(vm->err, sizeof(vm->err),
 			 "snapshot %s was taken with another guest runtime build than %s",
 			 vm->config->snapshot_in, vm->config->kernel_path);
@@ -433,7 +424,7 @@ static int restore_with(struct vm *vm, const struct snapshot_file *f, struct sna
 			       vm->err, sizeof(vm->err)) < 0 ||
 	    snapshot_file_verify_memory(f, extents, nr_extents, vm->err, sizeof(vm->err)) < 0)
 		return -1;
-	if (vm_setup_mounts(vm) < 0 || vm_read_kernel(vm) < 0 ||
+	if (vm_setup_mounts(vm) < 0 ||
 	    (vm_map_kernel_text(vm), kvm_vm_create(&vm->kvm, vm->err, sizeof(vm->err)) < 0) ||
 	    vm_setup_ram(vm) < 0 || map_stored_pages(vm, f, extents, nr_extents) < 0 ||
 	    map_images(vm, m) < 0 || vm_setup_devices(vm) < 0 ||
