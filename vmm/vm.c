@@ -120,6 +120,17 @@ void vm_map_kernel_text(struct vm *vm)
 	vm->text_map = map;
 }
 
+bool vm_text_in_ram(const struct vm *vm, unsigned int i, uint64_t *cut)
+{
+	const struct ram_range *r = &vm->layout.ram[i];
+
+	if (vm->text_map == NULL || vm->text.gpa < r->gpa ||
+	    vm->text.gpa + vm->text.len > r->gpa + r->size)
+		return false;
+	*cut = vm->text.gpa - r->gpa;
+	return true;
+}
+
 /* RAM is anonymous MAP_NORESERVE memory: the host backs a page only when the
  * guest first touches it.  The kernel's text span, when mapped, is its own
  * read-only slot inside the RAM range that holds it. */
@@ -138,11 +149,8 @@ int vm_setup_ram(struct vm *vm)
 			return -1;
 		}
 		vm->ram[i] = host;
-		if (vm->text_map != NULL && vm->text.gpa >= r->gpa &&
-		    vm->text.gpa + vm->text.len <= r->gpa + r->size) {
-			cut = vm->text.gpa - r->gpa;
+		if (vm_text_in_ram(vm, i, &cut))
 			resume = cut + vm->text.len;
-		}
 		if (add_slot(vm, r->gpa, cut, host, false) < 0 ||
 		    (resume != cut &&
 		     add_slot(vm, vm->text.gpa, vm->text.len, vm->text_map, true) < 0) ||

@@ -4,6 +4,7 @@
 #ifndef LISPVM_VMM_VM_INTERNAL_H
 #define LISPVM_VMM_VM_INTERNAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "elf_loader.h"
@@ -55,6 +56,9 @@ struct vm {
 int vm_setup_mounts(struct vm *vm);
 int vm_read_kernel(struct vm *vm);
 void vm_map_kernel_text(struct vm *vm);
+/* Whether the kernel's mapped text lies in RAM range i, and where
+ * (*cut: its offset in the range). */
+bool vm_text_in_ram(const struct vm *vm, unsigned int i, uint64_t *cut);
 /* Guest RAM: anonymous memory, in memory slots. */
 int vm_setup_ram(struct vm *vm);
 int vm_setup_devices(struct vm *vm);

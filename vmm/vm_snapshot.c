@@ -168,11 +168,9 @@ static unsigned int ram_pieces(struct vm *vm, struct snapshot_ram_piece *pieces)
 	for (unsigned int i = 0; i < vm->layout.nr_ram; i++) {
 		const struct ram_range *r = &vm->layout.ram[i];
 		const uint8_t *host = vm->ram[i];
+		uint64_t cut;
 
-		if (vm->text_map != NULL && vm->text.gpa >= r->gpa &&
-		    vm->text.gpa + vm->text.len <= r->gpa + r->size) {
-			uint64_t cut = vm->text.gpa - r->gpa;
-
+		if (vm_text_in_ram(vm, i, &cut)) {
 			pieces[n++] = (struct snapshot_ram_piece){host, cut};
 			pieces[n++] = (struct snapshot_ram_piece){vm->text_map, vm->text.len};
 			pieces[n++] = (struct snapshot_ram_piece){host + cut + vm->text.len,
