@@ -2,6 +2,8 @@
 #include "vcpu_state.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,26 +103,39 @@ static int restore_msrs(const struct vcpu *vcpu, const struct vcpu_state *state,
 	return rc < 0 ? fail(err, err_size, "KVM_SET_MSRS") : 0;
 }
 
+/* The fixed-size parts, in the order both directions take them (the
+ * LAPIC only with the in-kernel irqchip); the MSRs and the events follow. */
+struct vcpu_part {
+	unsigned long get, set;
+	size_t offset;
+	const char *get_name, *set_name;
+	bool is_lapic;
+};
+
+#define VCPU_PART(name, field, lapic)                                                              \
+	{                                                                                          \
+		KVM_GET_##name, KVM_SET_##name, offsetof(struct vcpu_state, field),                \
+			"KVM_GET_" #name, "KVM_SET_" #name, lapic                                  \
+	}
+
+static const struct vcpu_part vcpu_parts[] = {
+	VCPU_PART(MP_STATE, mp_state, false), VCPU_PART(REGS, regs, false),
+	VCPU_PART(SREGS, sregs, false),	      VCPU_PART(XSAVE, xsave, false),
+	VCPU_PART(XCRS, xcrs, false),	      VCPU_PART(DEBUGREGS, debugregs, false),
+	VCPU_PART(LAPIC, lapic, true),
+};
+
 int vcpu_state_save(const struct vcpu *vcpu, const struct kvm_vm *vm, struct vcpu_state *out,
 		    char *err, size_t err_size)
 {
 	memset(out, 0, sizeof(*out));
-	if (ioctl(vcpu->fd, KVM_GET_MP_STATE, &out->mp_state) < 0)
-		return fail(err, err_size, "KVM_GET_MP_STATE");
-	if (ioctl(vcpu->fd, KVM_GET_REGS, &out->regs) < 0)
-		return fail(err, err_size, "KVM_GET_REGS");
-	if (ioctl(vcpu->fd, KVM_GET_SREGS, &out->sregs) < 0)
-		return fail(err, err_size, "KVM_GET_SREGS");
-	if (ioctl(vcpu->fd, KVM_GET_XSAVE, &out->xsave) < 0)
-		return fail(err, err_size, "KVM_GET_XSAVE");
-	if (ioctl(vcpu->fd, KVM_GET_XCRS, &out->xcrs) < 0)
-		return fail(err, err_size, "KVM_GET_XCRS");
-	if (ioctl(vcpu->fd, KVM_GET_DEBUGREGS, &out->debugregs) < 0)
-		return fail(err, err_size, "KVM_GET_DEBUGREGS");
-	if (vm->irqchip) {
-		if (ioctl(vcpu->fd, KVM_GET_LAPIC, &out->lapic) < 0)
-			return fail(err, err_size, "KVM_GET_LAPIC");
-		out->has_lapic = 1;
+	out->has_lapic = vm->irqchip;
+	for (size_t i = 0; i < sizeof(vcpu_parts) / sizeof(vcpu_parts[0]); i++) {
+		const struct vcpu_part *p = &vcpu_parts[i];
+
+		if ((!p->is_lapic || out->has_lapic) &&
+		    ioctl(vcpu->fd, p->get, (uint8_t *)out + p->offset) < 0)
+			return fail(err, err_size, p->get_name);
 	}
 	if (save_msrs(vcpu, vm, out) < 0)
 		return fail(err, err_size, "KVM_GET_MSRS");
@@ -138,20 +153,13 @@ int vcpu_state_restore(const struct vcpu *vcpu, const struct vcpu_state *state, 
 		snprintf(err, err_size, "the snapshot names %u MSRs", state->nr_msrs);
 		return -1;
 	}
-	if (ioctl(vcpu->fd, KVM_SET_MP_STATE, &state->mp_state) < 0)
-		return fail(err, err_size, "KVM_SET_MP_STATE");
-	if (ioctl(vcpu->fd, KVM_SET_REGS, &state->regs) < 0)
-		return fail(err, err_size, "KVM_SET_REGS");
-	if (ioctl(vcpu->fd, KVM_SET_SREGS, &state->sregs) < 0)
-		return fail(err, err_size, "KVM_SET_SREGS");
-	if (ioctl(vcpu->fd, KVM_SET_XSAVE, &state->xsave) < 0)
-		return fail(err, err_size, "KVM_SET_XSAVE");
-	if (ioctl(vcpu->fd, KVM_SET_XCRS, &state->xcrs) < 0)
-		return fail(err, err_size, "KVM_SET_XCRS");
-	if (ioctl(vcpu->fd, KVM_SET_DEBUGREGS, &state->debugregs) < 0)
-		return fail(err, err_size, "KVM_SET_DEBUGREGS");
-	if (state->has_lapic && ioctl(vcpu->fd, KVM_SET_LAPIC, &state->lapic) < 0)
-		return fail(err, err_size, "KVM_SET_LAPIC");
+	for (size_t i = 0; i < sizeof(vcpu_parts) / sizeof(vcpu_parts[0]); i++) {
+		const struct vcpu_part *p = &vcpu_parts[i];
+
+		if ((!p->is_lapic || state->has_lapic) &&
+		    ioctl(vcpu->fd, p->set, (const uint8_t *)state + p->offset) < 0)
+			return fail(err, err_size, p->set_name);
+	}
 	if (restore_msrs(vcpu, state, err, err_size) < 0)
 		return -1;
 	events.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING;
