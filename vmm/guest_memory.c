@@ -82,6 +82,25 @@ int guest_memory_write(const struct guest_memory *mem, uint64_t gpa, const void 
 	return 0;
 }
 
+void guest_memory_mark_file_backed(struct guest_memory *mem, uint64_t gpa, uint64_t len)
+{
+	uint64_t end;
+
+	if (len == 0 || !range_end(gpa, len, &end))
+		return;
+	for (unsigned int i = 0; i < mem->nr_regions; i++)
+		if (regions_overlap(&mem->regions[i], gpa, end))
+			mem->regions[i].file_backed = true;
+}
+
+static const struct guest_region *region_of(const struct guest_memory *mem, uint64_t gpa)
+{
+	for (unsigned int i = 0; i < mem->nr_regions; i++)
+		if (gpa >= mem->regions[i].gpa && gpa - mem->regions[i].gpa < mem->regions[i].size)
+			return &mem->regions[i];
+	return NULL;
+}
+
 int guest_memory_discard(const struct guest_memory *mem, uint64_t gpa, uint64_t len)
 {
 	void *host;
@@ -95,5 +114,13 @@ int guest_memory_discard(const struct guest_memory *mem, uint64_t gpa, uint64_t 
 		errno = EFAULT;
 		return -1;
 	}
-	return madvise(host, len, MADV_DONTNEED);
+	if (!region_of(mem, gpa)->file_backed)
+		return madvise(host, len, MADV_DONTNEED);
+	/* MADV_DONTNEED on a private file mapping brings the file's page
+	 * back, not a zero page: new anonymous memory replaces the range
+	 * (KVM's MMU notifier drops the old pages from the guest). */
+	if (mmap(host, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
+		return -1;
+	return 0;
 }

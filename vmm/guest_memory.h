@@ -20,6 +20,7 @@ struct guest_region {
 	uint64_t size;
 	uint8_t *host;
 	bool writable;
+	bool file_backed; /* some pages are a private file mapping (a snapshot) */
 };
 
 struct guest_memory {
@@ -38,10 +39,13 @@ int guest_memory_add(struct guest_memory *mem, uint64_t gpa, uint64_t size, void
 void *guest_memory_access(const struct guest_memory *mem, uint64_t gpa, uint64_t len,
 			  enum guest_access access);
 
-/* Drops the host pages behind [gpa, gpa + len) of writable guest RAM
- * (MADV_DONTNEED): they cost the host nothing until touched again and read
- * back as zero.  gpa and len must be page-aligned.  0, or -1 (bad range,
- * or errno from madvise). */
+/* Notes that [gpa, gpa + len) holds private file pages (a restored
+ * snapshot's), so that a discard there cannot rely on MADV_DONTNEED. */
+void guest_memory_mark_file_backed(struct guest_memory *mem, uint64_t gpa, uint64_t len);
+
+/* Drops the host pages behind [gpa, gpa + len) of writable guest RAM: they
+ * cost the host nothing until touched again and read back as zero.  gpa and
+ * len must be page-aligned.  0, or -1 (bad range, or errno from the kernel). */
 int guest_memory_discard(const struct guest_memory *mem, uint64_t gpa, uint64_t len);
 
 /* Copies through guest_memory_access; return 0 or -1. */

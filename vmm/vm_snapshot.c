@@ -399,8 +399,12 @@ static int map_stored_pages(struct vm *vm, const struct snapshot_file *f,
 					 vm->config->snapshot_in, strerror(errno));
 				return -1;
 			}
-			if (off < range_end)
+			if (off < range_end) {
+				guest_memory_mark_file_backed(
+					&vm->mem, vm->layout.ram[r].gpa + (off - range_start),
+					stop - off);
 				off = stop;
+			}
 			range_start = range_end;
 		}
 	}

@@ -27,7 +27,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 LISP = os.path.join(HERE, "lisp")
 HOST_ERROR = 125
 MEMORY = "1G"
-PREPARE_STEPS = ["--load", "alexandria", "--load", "cl-ppcre", "--eval", "(defvar *prepared* 42)"]
+PREPARE_STEPS = ["--load", "alexandria", "--load", "cl-ppcre", "--eval", "(defvar *prepared* 42)",
+                 "--eval", "(defvar *ballast* (make-array (* 8 1024 1024) "
+                 ":element-type '(unsigned-byte 8) :initial-element #xa5))"]
 # snapshot_file.h: the header's fixed part, then 8 sections of 32 bytes.
 HEADER = struct.Struct("<8sIIQQII")
 SECTION = struct.Struct("<IIQQQ")
@@ -42,7 +44,7 @@ class Snapshots:
         # Named by the guest runtime it was taken with: a rebuilt runtime
         # cannot restore an older snapshot, and must not find it.
         with open(default_kernel(lispvm), "rb") as f:
-            key = hashlib.sha256(f.read()).hexdigest()[:16]
+            key = hashlib.sha256(f.read() + repr(PREPARE_STEPS).encode()).hexdigest()[:16]
         self.path = os.path.join(self.work, f"libraries-{key}.lvs")
 
     def argv(self, command, *args, options=()):
@@ -103,6 +105,17 @@ def eval_forms(lispvm, cache, work):
                     options=["--snapshot", s.ensure()])
     expect_exit(proc, 0)
     expect(proc.stdout == '42\n(0 1 2)\n"bbb"\n#()\n', f"wrong values; {describe(proc)}")
+
+
+def fresh_memory(lispvm, cache, work):
+    """Memory that a restored program frees and allocates again reads
+    zero: pages the guest hands back must not fall back to the
+    snapshot's contents."""
+    s = Snapshots(lispvm, cache, work)
+    proc = s.lispvm("run", os.path.join(LISP, "fresh_memory.lisp"),
+                    options=["--snapshot", s.ensure()])
+    expect_exit(proc, 0)
+    expect(proc.stdout == "nonzero 0\n", f"fresh memory is not zero; {describe(proc)}")
 
 
 def field(lines, name):
@@ -274,5 +287,5 @@ def image_changed(lispvm, cache, work):
 
 
 if __name__ == "__main__":
-    main({f.__name__: f for f in (libraries, eval_forms, restored_together, bad_snapshots,
-                                  open_files_refused, image_changed)})
+    main({f.__name__: f for f in (libraries, eval_forms, fresh_memory, restored_together,
+                                  bad_snapshots, open_files_refused, image_changed)})

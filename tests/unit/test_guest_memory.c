@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "guest_memory.h"
@@ -102,11 +106,54 @@ static void test_copy_helpers(void)
 	CHECK(guest_memory_read(&mem, back, 0x200000, sizeof(back)) < 0);
 }
 
+static bool all_bytes(const uint8_t *p, size_t len, uint8_t value)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != value)
+			return false;
+	return true;
+}
+
+/* A restored snapshot's pages are a private file mapping, where
+ * MADV_DONTNEED would bring back the file's bytes: a discarded page must
+ * read zero there too, and the file must not change. */
+static void test_discard_reads_zero(void)
+{
+	enum { PAGES = 4, PAGE = 4096 };
+	struct guest_memory mem = {0};
+	uint8_t page[PAGE];
+	FILE *file = tmpfile();
+	uint8_t *ram = mmap(NULL, PAGES * PAGE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	CHECK(file != NULL && ram != MAP_FAILED);
+	memset(page, 0xa5, sizeof(page));
+	for (int i = 0; i < PAGES; i++)
+		CHECK(fwrite(page, 1, PAGE, file) == PAGE);
+	CHECK(fflush(file) == 0);
+	CHECK(mmap(ram + PAGE, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED,
+		   fileno(file), PAGE) == ram + PAGE);
+	CHECK(guest_memory_add(&mem, 0x100000, PAGES * PAGE, ram, true) == 0);
+	guest_memory_mark_file_backed(&mem, 0x100000 + PAGE, 2 * PAGE);
+	ram[0] = 1;
+	ram[2 * PAGE] = 2; /* a private copy of a file page */
+
+	CHECK(guest_memory_discard(&mem, 0x100000, 3 * PAGE) == 0);
+	CHECK(all_bytes(ram, 3 * PAGE, 0));
+	CHECK(all_bytes(ram + 3 * PAGE, PAGE, 0));
+	CHECK(guest_memory_discard(&mem, 0x100000 + 1, PAGE) < 0);
+	CHECK(guest_memory_discard(&mem, 0x100000 + 3 * PAGE, 2 * PAGE) < 0);
+	CHECK(pread(fileno(file), page, PAGE, 2 * PAGE) == PAGE && all_bytes(page, PAGE, 0xa5));
+	munmap(ram, PAGES * PAGE);
+	fclose(file);
+}
+
 int main(void)
 {
 	test_add_rejects_bad_regions();
 	test_access_bounds();
 	test_access_straddle_and_readonly();
 	test_copy_helpers();
+	test_discard_reads_zero();
 	return check_result("guest_memory");
 }
