@@ -15,7 +15,8 @@ supervisor stops the machine.  If QEMU stops, every held connection gets
 Files: `lock` (serialises the boot among commands), `alive` (flocked by
 the supervisor for its whole life, so a new boot waits until an old
 machine is gone), `token` (the agent's credential, 0600), `control`,
-`console.log` (the last machine's console, kept until the next boot)."""
+`console.log` (the last machine's console, kept until the next boot),
+`qemu.log` (QEMU's log of CPU resets, which tells a triple fault)."""
 
 import fcntl
 import json
@@ -99,6 +100,7 @@ class HelperSupervisor(tm_machine.Supervisor):
         this machine is the only writer of its cache on a host without
         /dev/kvm, so the page cache cannot go stale."""
         argv = tm_machine.qemu_argv(kernel, initramfs, port, self.state, self.mode, "/")
+        argv += self.qemu_log()
         cache = lispvm_cache_dir()
         if cache is None or any(c.isspace() or c in ",\"" for c in cache):
             return argv
@@ -169,8 +171,7 @@ class HelperSupervisor(tm_machine.Supervisor):
                 "cpus": tm_machine.CPUS, "port": self.port, "console": self.console_path}
 
     def machine_stopped(self):
-        reason = (f"the helper machine stopped (qemu exit {self.qemu.returncode}); "
-                  f"console log: {self.console_path}")
+        reason = self.stopped()
         for conn in self.clients:
             try:
                 conn.sendall(f"stopped {reason}\n".encode())

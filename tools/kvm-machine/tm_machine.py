@@ -126,6 +126,9 @@ class Supervisor:
         with open(os.path.join(state, "console"), "w") as f:
             f.write(self.console_path)
         self.console = open(self.console_path, "wb")
+        # -no-reboot turns a guest reset into exit 0: QEMU's log says why
+        # (a triple fault, with the CPU state before it).
+        self.qemu_log_path = self.console_path.removesuffix("console.log") + "qemu.log"
         self.tail = b""  # the console's last bytes, for a one-line reason
         self.qemu = None
 
@@ -136,7 +139,14 @@ class Supervisor:
         """What must be in place before the waiting client hears "ready"."""
 
     def qemu_argv(self, kernel, initramfs, port):
-        return qemu_argv(kernel, initramfs, port, self.state, self.mode, "/")
+        return qemu_argv(kernel, initramfs, port, self.state, self.mode, "/") + self.qemu_log()
+
+    def qemu_log(self):
+        return ["-d", "cpu_reset,guest_errors", "-D", self.qemu_log_path]
+
+    def stopped(self):
+        return (f"{self.name} stopped (qemu exit {self.qemu.returncode}); console log: "
+                f"{self.console_path}, QEMU's log: {self.qemu_log_path}")
 
     def report(self, line):
         if self.report_fd is not None:
@@ -181,8 +191,7 @@ class Supervisor:
     def watch(self):
         """Until the owner ends; the console keeps going to its log."""
         if self.follow_console() == "stopped":
-            self.fail(f"{self.name} stopped (qemu exit {self.qemu.returncode}); "
-                      f"console log: {self.console_path}")
+            self.fail(self.stopped())
 
     def follow_console(self, deadline=None, mark=None):
         """Copies QEMU's console to its log until the owner ends ("owner"),
@@ -241,6 +250,7 @@ class Supervisor:
             select.select([self.owner], [], [])
         else:
             _remove(self.console_path)
+            _remove(self.qemu_log_path)
         shutil.rmtree(self.state, ignore_errors=True)
 
 
