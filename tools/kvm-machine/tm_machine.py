@@ -145,8 +145,20 @@ class Supervisor:
         return ["-d", "cpu_reset,guest_errors", "-D", self.qemu_log_path]
 
     def stopped(self):
-        return (f"{self.name} stopped (qemu exit {self.qemu.returncode}); console log: "
-                f"{self.console_path}, QEMU's log: {self.qemu_log_path}")
+        """Why QEMU ended, in one line: a SIGTERM (QEMU's own line on the
+        console) and a guest reset (exit 0 too) look the same otherwise."""
+        return (f"{self.name} stopped (qemu exit {self.qemu.returncode}: "
+                f"{self.stop_cause()}); console log: {self.console_path}, "
+                f"QEMU's log: {self.qemu_log_path}")
+
+    def stop_cause(self):
+        try:
+            with open(self.qemu_log_path, errors="replace") as f:
+                if "Triple fault" in f.read():
+                    return "the guest triple-faulted"
+        except OSError:
+            pass
+        return f"last console line: {_last_line(self.tail)}"
 
     def report(self, line):
         if self.report_fd is not None:
