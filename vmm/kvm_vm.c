@@ -106,15 +106,18 @@ int kvm_vm_create(struct kvm_vm *vm, char *err, size_t err_size)
 int kvm_vm_add_memslot(struct kvm_vm *vm, uint64_t gpa, uint64_t size, void *host, bool readonly,
 		       char *err, size_t err_size)
 {
+	bool logged = vm->log_dirty && !readonly;
 	struct kvm_userspace_memory_region region = {
 		.slot = vm->next_slot,
-		.flags = readonly ? KVM_MEM_READONLY : 0,
+		.flags = readonly ? KVM_MEM_READONLY
+			 : logged ? KVM_MEM_LOG_DIRTY_PAGES
+				  : 0,
 		.guest_phys_addr = gpa,
 		.memory_size = size,
 		.userspace_addr = (uint64_t)(uintptr_t)host,
 	};
 
-	if (vm->next_slot >= vm->max_slots) {
+	if (vm->next_slot >= vm->max_slots || (logged && vm->nr_logged == KVM_VM_MAX_LOGGED)) {
 		snprintf(err, err_size, "out of KVM memory slots (%u)", vm->max_slots);
 		return -1;
 	}
@@ -123,6 +126,9 @@ int kvm_vm_add_memslot(struct kvm_vm *vm, uint64_t gpa, uint64_t size, void *hos
 			 (unsigned long long)gpa, strerror(errno));
 		return -1;
 	}
+	if (logged)
+		vm->logged[vm->nr_logged++] = (struct kvm_logged_slot){
+			.slot = vm->next_slot, .pages = size / KVM_VM_PAGE_SIZE};
 	vm->next_slot++;
 	return 0;
 }

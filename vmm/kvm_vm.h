@@ -8,6 +8,14 @@
 #include <stdint.h>
 
 #define KVM_VM_MAX_MSI_ROUTES 8
+#define KVM_VM_MAX_LOGGED     8
+#define KVM_VM_PAGE_SIZE      4096 /* the dirty log has one bit per such page */
+
+/* A memory slot whose writes KVM logs (KVM_MEM_LOG_DIRTY_PAGES). */
+struct kvm_logged_slot {
+	uint32_t slot;
+	uint64_t pages;
+};
 
 struct kvm_vm {
 	int kvm_fd;
@@ -18,6 +26,9 @@ struct kvm_vm {
 	bool irqchip;				    /* KVM's in-kernel LAPIC/IOAPIC exist */
 	uint32_t msi_routes[KVM_VM_MAX_MSI_ROUTES]; /* vector of GSI 24 + i */
 	unsigned int nr_msi_routes;
+	bool log_dirty; /* writable slots added from now on are logged */
+	struct kvm_logged_slot logged[KVM_VM_MAX_LOGGED];
+	unsigned int nr_logged;
 };
 
 /* Opens /dev/kvm, checks the API version and every capability lispvm needs

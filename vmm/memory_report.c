@@ -137,3 +137,21 @@ void memory_report_print(FILE *out, const struct lispvm_memory_stats *guest, uin
 	row_mib(out, "host RSS of the VMM", mib(total.rss), "(all of this process)");
 	row_mib(out, "host PSS of the VMM", mib(total.pss), "");
 }
+
+void memory_report_print_dirty(FILE *out, const struct dirty_stats *d)
+{
+	double seconds;
+	char note[96];
+
+	if (d == NULL)
+		return;
+	seconds = (double)d->elapsed_ns / 1e9;
+	snprintf(note, sizeof(note), "(KVM's log, %d ms windows, of %" PRIu64 " pages)",
+		 DIRTY_LOG_WINDOW_MS, d->slot_pages);
+	fprintf(out, "  %-28s %9" PRIu64 "  %s\n", "pages dirtied", d->pages, note);
+	row_count(out, "pages dirtied per s", seconds > 0 ? (uint64_t)(d->pages / seconds) : 0);
+	row_count(out, "pages dirtied per s, peak", d->peak_per_s);
+	fprintf(out, "  %-28s %9.3f ms  (%" PRIu64 " harvests, %.3f ms each)\n",
+		"harvest per 10,000 pages", d->pages ? d->harvest_ns / 1e6 * 10000 / d->pages : 0.0,
+		d->harvests, d->harvests ? d->harvest_ns / 1e6 / d->harvests : 0.0);
+}

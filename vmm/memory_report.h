@@ -9,6 +9,8 @@
 
 #include <lispvm/abi.h>
 
+#include "dirty_log.h"
+
 /* A host mapping the report names: guest RAM or one image. */
 struct memory_report_region {
 	const char *name;
@@ -32,5 +34,8 @@ int memory_usage_measure(const struct memory_report_region *regions, unsigned in
 void memory_report_print(FILE *out, const struct lispvm_memory_stats *guest, uint64_t ram_bytes,
 			 const struct memory_report_region *regions, unsigned int nr_ram,
 			 unsigned int n);
+
+/* The dirty log's rows, after the report; nothing when dirty is NULL. */
+void memory_report_print_dirty(FILE *out, const struct dirty_stats *dirty);
 
 #endif

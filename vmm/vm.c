@@ -136,6 +136,7 @@ bool vm_text_in_ram(const struct vm *vm, unsigned int i, uint64_t *cut)
  * read-only slot inside the RAM range that holds it. */
 int vm_setup_ram(struct vm *vm)
 {
+	vm->kvm.log_dirty = vm->config->print_stats;
 	for (unsigned int i = 0; i < vm->layout.nr_ram; i++) {
 		const struct ram_range *r = &vm->layout.ram[i];
 		uint8_t *host = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
@@ -583,7 +584,7 @@ static struct vm_stop vm_loop(struct vm *vm)
 }
 
 /* Guest RAM first, then the images, as memory_report_print wants them. */
-static void print_memory_report(struct vm *vm)
+static void print_memory_report(struct vm *vm, const struct dirty_stats *dirty)
 {
 	struct memory_report_region regions[MEMORY_LAYOUT_MAX_RAM + GUEST_MAX_IMAGES];
 	unsigned int n = 0;
@@ -598,6 +599,7 @@ static void print_memory_report(struct vm *vm)
 	fflush(stdout);
 	memory_report_print(stderr, vm->hc.have_guest_stats ? &vm->hc.guest_stats : NULL,
 			    vm->layout.ram_size, regions, vm->layout.nr_ram, n);
+	memory_report_print_dirty(stderr, dirty);
 }
 
 static void vm_teardown(struct vm *vm)
@@ -618,7 +620,11 @@ static void vm_teardown(struct vm *vm)
 
 int vm_run(const struct vm_config *config)
 {
-	struct vm vm = {.config = config, .kvm = {.kvm_fd = -1, .vm_fd = -1}, .vcpu = {.fd = -1}};
+	struct vm vm = {.config = config,
+			.kvm = {.kvm_fd = -1, .vm_fd = -1},
+			.vcpu = {.fd = -1},
+			.dirty = {.stop_fd = -1}};
+	struct dirty_stats dirty;
 	struct vm_stop stop;
 
 	if (vm_setup(&vm) < 0) {
@@ -635,11 +641,14 @@ int vm_run(const struct vm_config *config)
 		vcpu_kick_detach();
 		return LISPVM_EXIT_HOST_ERROR;
 	}
+	if (config->print_stats && dirty_log_start(&vm.dirty, &vm.kvm, vm.err, sizeof(vm.err)) < 0)
+		log_error("--stats: no dirty-page figures: %s", vm.err);
 	stop = vm_loop(&vm);
+	dirty_log_stop(&vm.dirty, &dirty);
 	if (stop.kind == VM_STOP_SNAPSHOT)
 		stop = vm_snapshot_take(&vm);
 	if (config->print_stats)
-		print_memory_report(&vm);
+		print_memory_report(&vm, vm.dirty.stats.harvests > 0 ? &dirty : NULL);
 	host_signals_release();
 	run_deadline_disarm();
 	vm_teardown(&vm);

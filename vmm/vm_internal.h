@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dirty_log.h"
 #include "elf_loader.h"
 #include "guest_memory.h"
 #include "guest_params.h"
@@ -49,6 +50,7 @@ struct vm {
 	struct virtio_console console;
 	struct virtio_vsock vsock;
 	struct hypercall_context hc;
+	struct dirty_log dirty; /* with --stats */
 	char err[ERR_SIZE];
 };
 

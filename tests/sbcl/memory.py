@@ -166,6 +166,24 @@ def stats_report(lispvm_exe, cache):
     expect(s["host RSS of guest RAM"] < 24, f"hello's guest RAM on the host: {s}")
 
 
+def dirty_pages(lispvm_exe, cache):
+    """--stats reports the pages the guest dirtied, from KVM's dirty log:
+    a program that writes 32 MiB four times, rounds apart, dirties at
+    least those 4 x 8192 pages, and no more than the log's windows allow."""
+    proc = lispvm(lispvm_exe, cache, "run", os.path.join(LISP, "dirty.lisp"),
+                  options=["--stats"])
+    expect_exit(proc, 0)
+    expect(proc.stdout == "last 4\n", describe(proc))
+    s = stats(proc)
+    for label in ("pages dirtied", "pages dirtied per s", "pages dirtied per s, peak",
+                  "harvest per 10,000 pages"):
+        expect(label in s, f"--stats lacks {label!r}; {describe(proc)}")
+    written = 4 * 32 * MIB // 4096
+    expect(written <= s["pages dirtied"] < written * 4, f"dirtied: {s}")
+    expect(s["pages dirtied per s, peak"] >= s["pages dirtied per s"] > 0, f"rates: {s}")
+    expect(s["harvest per 10,000 pages"] > 0, f"harvest time: {s}")
+
+
 def custom_core(lispvm_exe, cache):
     """A core saved with save-lisp-and-die runs as natively and is mapped
     from its own image, not copied into guest RAM."""
@@ -252,6 +270,7 @@ def mmap_beyond_ram(lispvm_exe, cache):
 
 
 if __name__ == "__main__":
-    main({f.__name__: f for f in (core_shared, core_copy_on_write, stats_report, custom_core,
+    main({f.__name__: f for f in (core_shared, core_copy_on_write, stats_report, dirty_pages,
+                                  custom_core,
                                   heap_return, memory_too_small, out_of_memory,
                                   mmap_beyond_ram)})
