@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,21 +26,28 @@ static size_t bitmap_words(uint64_t pages)
 	return (pages + 63) / 64;
 }
 
-int64_t dirty_log_harvest(const struct kvm_vm *kvm, uint64_t *bitmap)
+/* One round of KVM_GET_DIRTY_LOG over every logged slot (which also
+ * re-arms the log): the pages dirtied since the last round, or -1. */
+static int64_t harvest(struct dirty_log *log)
 {
+	const struct kvm_vm *kvm = log->kvm;
 	int64_t dirty = 0;
 
 	for (unsigned int i = 0; i < kvm->nr_logged; i++) {
 		size_t words = bitmap_words(kvm->logged[i].pages);
-		struct kvm_dirty_log log = {.slot = kvm->logged[i].slot, .dirty_bitmap = bitmap};
+		struct kvm_dirty_log get = {.slot = kvm->logged[i].slot,
+					    .dirty_bitmap = log->bitmap};
 
-		/* KVM fills the bitmap rounded up to 64 bits, and clears it
-		 * in the kernel while it copies: each call returns only the
-		 * pages written since the last. */
-		if (ioctl(kvm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
+		/* KVM fills the bitmap rounded up to 64 bits and clears its
+		 * own as it copies: each call returns only the pages written
+		 * since the last. */
+		if (ioctl(kvm->vm_fd, KVM_GET_DIRTY_LOG, &get) < 0)
 			return -1;
-		for (size_t w = 0; w < words; w++)
-			dirty += __builtin_popcountll(bitmap[w]);
+		for (size_t w = 0; w < words; w++) {
+			dirty += __builtin_popcountll(log->bitmap[w]);
+			if (log->since[i] != NULL)
+				log->since[i][w] |= log->bitmap[w];
+		}
 	}
 	return dirty;
 }
@@ -49,23 +55,27 @@ int64_t dirty_log_harvest(const struct kvm_vm *kvm, uint64_t *bitmap)
 /* A window's harvest, timed, into the figures. */
 static void sample(struct dirty_log *log)
 {
-	uint64_t start = now_ns(), end;
-	int64_t dirty = dirty_log_harvest(log->kvm, log->bitmap);
+	uint64_t start, end;
+	int64_t dirty;
 
+	pthread_mutex_lock(&log->lock);
+	start = now_ns();
+	dirty = harvest(log);
 	end = now_ns();
-	if (dirty < 0)
-		return;
-	log->stats.harvests++;
-	log->stats.harvest_ns += end - start;
-	log->stats.pages += (uint64_t)dirty;
-	if (end > log->last_ns) {
-		uint64_t rate = (uint64_t)dirty * 1000000000u / (end - log->last_ns);
+	if (dirty >= 0) {
+		log->stats.harvests++;
+		log->stats.harvest_ns += end - start;
+		log->stats.pages += (uint64_t)dirty;
+		if (end > log->last_ns) {
+			uint64_t rate = (uint64_t)dirty * 1000000000u / (end - log->last_ns);
 
-		if (rate > log->stats.peak_per_s)
-			log->stats.peak_per_s = rate;
+			if (rate > log->stats.peak_per_s)
+				log->stats.peak_per_s = rate;
+		}
+		log->last_ns = end;
+		log->stats.elapsed_ns = end - log->started_ns;
 	}
-	log->last_ns = end;
-	log->stats.elapsed_ns = end - log->started_ns;
+	pthread_mutex_unlock(&log->lock);
 }
 
 static void *sampler(void *arg)
@@ -77,19 +87,20 @@ static void *sampler(void *arg)
 		int ready = poll(&stop, 1, DIRTY_LOG_WINDOW_MS);
 
 		if (ready > 0 || (ready < 0 && errno != EINTR))
-			break;
+			return NULL;
 		if (ready == 0)
 			sample(log);
 	}
-	sample(log);
-	return NULL;
 }
 
-int dirty_log_start(struct dirty_log *log, struct kvm_vm *kvm, char *err, size_t err_size)
+int dirty_log_start(struct dirty_log *log, struct kvm_vm *kvm, bool sample_, bool keep, char *err,
+		    size_t err_size)
 {
 	uint64_t largest = 0;
 
 	*log = (struct dirty_log){.kvm = kvm, .stop_fd = -1};
+	pthread_mutex_init(&log->lock, NULL);
+	log->started = true;
 	for (unsigned int i = 0; i < kvm->nr_logged; i++) {
 		log->stats.slot_pages += kvm->logged[i].pages;
 		if (kvm->logged[i].pages > largest)
@@ -100,16 +111,24 @@ int dirty_log_start(struct dirty_log *log, struct kvm_vm *kvm, char *err, size_t
 		snprintf(err, err_size, "dirty log: out of memory");
 		return -1;
 	}
-	/* Whatever the set-up wrote is not the program's. */
-	if (dirty_log_harvest(kvm, log->bitmap) < 0) {
+	if (harvest(log) < 0) {
 		snprintf(err, err_size, "KVM_GET_DIRTY_LOG: %s", strerror(errno));
 		return -1;
 	}
+	for (unsigned int i = 0; keep && i < kvm->nr_logged; i++) {
+		log->since[i] = calloc(bitmap_words(kvm->logged[i].pages) + 1, sizeof(uint64_t));
+		if (log->since[i] == NULL) {
+			snprintf(err, err_size, "dirty log: out of memory");
+			return -1;
+		}
+	}
 	log->started_ns = log->last_ns = now_ns();
+	if (!sample_)
+		return 0;
 	if (device_eventfds((int *const[]){&log->stop_fd}, 1, "dirty log", err, err_size) < 0 ||
 	    device_thread_start(&log->thread, sampler, log, "dirty log", err, err_size) < 0)
 		return -1;
-	log->running = true;
+	log->sampling = true;
 	return 0;
 }
 
@@ -117,16 +136,33 @@ void dirty_log_stop(struct dirty_log *log, struct dirty_stats *stats)
 {
 	uint64_t one = 1;
 
-	if (log->running) {
+	*stats = (struct dirty_stats){0};
+	if (!log->started)
+		return;
+	if (log->sampling) {
 		if (write(log->stop_fd, &one, sizeof(one)) < 0)
 			abort(); /* an eventfd at zero always takes one */
 		pthread_join(log->thread, NULL);
-		log->running = false;
+		log->sampling = false;
 	}
 	if (log->stop_fd >= 0)
 		close(log->stop_fd);
 	log->stop_fd = -1;
+	if (log->bitmap != NULL)
+		sample(log);
+	*stats = log->stats;
+}
+
+void dirty_log_free(struct dirty_log *log)
+{
+	if (!log->started)
+		return;
 	free(log->bitmap);
 	log->bitmap = NULL;
-	*stats = log->stats;
+	for (unsigned int i = 0; i < KVM_VM_MAX_LOGGED; i++) {
+		free(log->since[i]);
+		log->since[i] = NULL;
+	}
+	pthread_mutex_destroy(&log->lock);
+	log->started = false;
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* KVM's dirty-page log of guest RAM, sampled while the VM runs: how fast
- * the guest dirties memory and what harvesting the log costs (`--stats`).
- * The log sees the guest's writes, not the VMM's own (device buffers). */
+/* KVM's dirty-page log of guest RAM: sampled while the VM runs, for how
+ * fast the guest dirties memory and what harvesting costs (`--stats`),
+ * and kept, for a snapshot that stores only what changed since the one
+ * it was restored from.  The log sees the guest's writes, not the VMM's
+ * own (guest_memory_track_writes has those). */
 #ifndef LISPVM_VMM_DIRTY_LOG_H
 #define LISPVM_VMM_DIRTY_LOG_H
 
@@ -26,23 +28,28 @@ struct dirty_stats {
 struct dirty_log {
 	struct kvm_vm *kvm;
 	uint64_t *bitmap; /* one slot's worth, the largest */
+	/* With `keep`: every page dirtied since the start, per logged slot. */
+	uint64_t *since[KVM_VM_MAX_LOGGED];
 	pthread_t thread;
 	int stop_fd;
-	bool running;
+	bool sampling, started;
+	pthread_mutex_t lock; /* the harvest: the sampler's and the last */
 	uint64_t started_ns, last_ns;
 	struct dirty_stats stats;
 };
 
-/* One round of KVM_GET_DIRTY_LOG over every logged slot (which also
- * re-arms the log): the number of pages dirtied since the last round, or
- * -1 with errno.  bitmap holds the largest slot's bits. */
-int64_t dirty_log_harvest(const struct kvm_vm *kvm, uint64_t *bitmap);
+/* Starts logging the VM's logged slots from now (a first harvest drops
+ * what the set-up wrote): with `sample`, a thread harvests a window every
+ * DIRTY_LOG_WINDOW_MS for the figures; with `keep`, every harvest also
+ * adds to `since`.  0, or -1 with a reason. */
+int dirty_log_start(struct dirty_log *log, struct kvm_vm *kvm, bool sample, bool keep, char *err,
+		    size_t err_size);
 
-/* Starts the sampler thread (a window every DIRTY_LOG_WINDOW_MS) over the
- * VM's logged slots.  0, or -1 with a reason. */
-int dirty_log_start(struct dirty_log *log, struct kvm_vm *kvm, char *err, size_t err_size);
-
-/* Stops the sampler after a last harvest; *stats gets the figures. */
+/* Stops the sampler and harvests a last time (the vCPU must be out of
+ * KVM_RUN for `since` to be complete); *stats gets the figures. */
 void dirty_log_stop(struct dirty_log *log, struct dirty_stats *stats);
+
+/* Frees the bitmaps (`since` too). */
+void dirty_log_free(struct dirty_log *log);
 
 #endif

@@ -2,6 +2,7 @@
 #include "guest_memory.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -38,6 +39,39 @@ int guest_memory_add(struct guest_memory *mem, uint64_t gpa, uint64_t size, void
 	return 0;
 }
 
+int guest_memory_track_writes(struct guest_memory *mem)
+{
+	for (unsigned int i = 0; i < mem->nr_regions; i++) {
+		struct guest_region *r = &mem->regions[i];
+		uint64_t pages = (r->size + LISPVM_PAGE_SIZE - 1) / LISPVM_PAGE_SIZE;
+
+		if (!r->writable || r->written != NULL)
+			continue;
+		r->written = calloc((pages + 63) / 64, sizeof(uint64_t));
+		if (r->written == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+void guest_memory_free_tracking(struct guest_memory *mem)
+{
+	for (unsigned int i = 0; i < mem->nr_regions; i++) {
+		free(mem->regions[i].written);
+		mem->regions[i].written = NULL;
+	}
+}
+
+/* Device threads write guest memory too: the bits are set atomically. */
+static void mark_written(const struct guest_region *r, uint64_t gpa, uint64_t len)
+{
+	uint64_t first = (gpa - r->gpa) / LISPVM_PAGE_SIZE;
+	uint64_t last = (gpa - r->gpa + len - 1) / LISPVM_PAGE_SIZE;
+
+	for (uint64_t p = first; p <= last; p++)
+		__atomic_fetch_or(&r->written[p / 64], 1ull << (p % 64), __ATOMIC_RELAXED);
+}
+
 void *guest_memory_access(const struct guest_memory *mem, uint64_t gpa, uint64_t len,
 			  enum guest_access access)
 {
@@ -57,6 +91,8 @@ void *guest_memory_access(const struct guest_memory *mem, uint64_t gpa, uint64_t
 			return NULL;
 		if (access == GUEST_WRITE && !r->writable)
 			return NULL;
+		if (access == GUEST_WRITE && r->written != NULL)
+			mark_written(r, gpa, len);
 		return r->host + (gpa - r->gpa);
 	}
 	return NULL;

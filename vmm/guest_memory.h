@@ -20,7 +20,8 @@ struct guest_region {
 	uint64_t size;
 	uint8_t *host;
 	bool writable;
-	bool file_backed; /* some pages are a private file mapping (a snapshot) */
+	bool file_backed;  /* some pages are a private file mapping (a snapshot) */
+	uint64_t *written; /* with write tracking: a bit per page the VMM wrote */
 };
 
 struct guest_memory {
@@ -38,6 +39,13 @@ int guest_memory_add(struct guest_memory *mem, uint64_t gpa, uint64_t size, void
  * every region, straddling two regions, writing a read-only region). */
 void *guest_memory_access(const struct guest_memory *mem, uint64_t gpa, uint64_t len,
 			  enum guest_access access);
+
+/* From now on, every page of writable regions that the VMM hands out for
+ * writing (or discards) is marked in the region's `written` bitmap: with
+ * KVM's dirty log, which sees only the guest's writes, that is every page
+ * that changed.  0, or -1 (out of memory). */
+int guest_memory_track_writes(struct guest_memory *mem);
+void guest_memory_free_tracking(struct guest_memory *mem);
 
 /* Notes that [gpa, gpa + len) holds private file pages (a restored
  * snapshot's), so that a discard there cannot rely on MADV_DONTNEED. */

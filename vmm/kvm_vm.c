@@ -128,7 +128,7 @@ int kvm_vm_add_memslot(struct kvm_vm *vm, uint64_t gpa, uint64_t size, void *hos
 	}
 	if (logged)
 		vm->logged[vm->nr_logged++] = (struct kvm_logged_slot){
-			.slot = vm->next_slot, .pages = size / KVM_VM_PAGE_SIZE};
+			.slot = vm->next_slot, .gpa = gpa, .pages = size / KVM_VM_PAGE_SIZE};
 	vm->next_slot++;
 	return 0;
 }

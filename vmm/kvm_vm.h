@@ -14,7 +14,7 @@
 /* A memory slot whose writes KVM logs (KVM_MEM_LOG_DIRTY_PAGES). */
 struct kvm_logged_slot {
 	uint32_t slot;
-	uint64_t pages;
+	uint64_t gpa, pages;
 };
 
 struct kvm_vm {

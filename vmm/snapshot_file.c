@@ -112,30 +112,45 @@ int snapshot_writer_add(struct snapshot_writer *w, uint32_t kind, const void *da
 	return 0;
 }
 
-static int add_extent(struct snapshot_writer *w, uint64_t offset, uint64_t length)
+/* Appends [offset, offset + length) to a list in address order, merged
+ * with the last range where they touch. */
+static int add_range(struct snapshot_extent **list, uint64_t *nr, uint64_t *max, uint64_t offset,
+		     uint64_t length)
 {
-	if (w->nr_extents > 0 &&
-	    w->extents[w->nr_extents - 1].offset + w->extents[w->nr_extents - 1].length == offset) {
-		w->extents[w->nr_extents - 1].length += length;
+	if (*nr > 0 && (*list)[*nr - 1].offset + (*list)[*nr - 1].length == offset) {
+		(*list)[*nr - 1].length += length;
 		return 0;
 	}
-	if (w->nr_extents == w->max_extents) {
-		uint64_t max = w->max_extents ? 2 * w->max_extents : 1024;
-		struct snapshot_extent *grown = realloc(w->extents, max * sizeof(*grown));
+	if (*nr == *max) {
+		uint64_t grown_max = *max ? 2 * *max : 1024;
+		struct snapshot_extent *grown = realloc(*list, grown_max * sizeof(*grown));
 
 		if (grown == NULL)
 			return -1;
-		w->extents = grown;
-		w->max_extents = max;
+		*list = grown;
+		*max = grown_max;
 	}
-	w->extents[w->nr_extents++] = (struct snapshot_extent){offset, length};
+	(*list)[(*nr)++] = (struct snapshot_extent){offset, length};
 	return 0;
 }
 
-/* Writes the non-zero resident pages of host[0..size), which land at
- * file offset base + rel (rel counted from the memory section). */
+static int add_extent(struct snapshot_writer *w, uint64_t offset, uint64_t length)
+{
+	return add_range(&w->extents, &w->nr_extents, &w->max_extents, offset, length);
+}
+
+static bool page_changed(const uint64_t *changed, uint64_t rel)
+{
+	uint64_t page = rel / PAGE_SIZE;
+
+	return (changed[page / 64] >> (page % 64)) & 1;
+}
+
+/* Writes the non-zero resident pages of host[0..size) (of a diff: the
+ * changed ones, noting those that read zero), which land at file offset
+ * base + rel (rel counted from the memory section). */
 static int write_piece(struct snapshot_writer *w, const struct snapshot_ram_piece *p, uint64_t base,
-		       uint64_t rel, XXH3_state_t *st, uint64_t *stored)
+		       uint64_t rel, const uint64_t *changed, XXH3_state_t *st, uint64_t *stored)
 {
 	unsigned char *resident = malloc(CHUNK_BYTES / PAGE_SIZE);
 
@@ -145,14 +160,24 @@ static int write_piece(struct snapshot_writer *w, const struct snapshot_ram_piec
 		uint64_t len = p->size - chunk < CHUNK_BYTES ? p->size - chunk : CHUNK_BYTES;
 		uint64_t run_start = 0, run_len = 0;
 
-		if (mincore((void *)(p->host + chunk), len, resident) < 0) {
+		if (changed == NULL && mincore((void *)(p->host + chunk), len, resident) < 0) {
 			free(resident);
 			return -1;
 		}
 		for (uint64_t off = 0; off <= len; off += PAGE_SIZE) {
 			const uint8_t *page = p->host + chunk + off;
-			bool keep =
-				off < len && (resident[off / PAGE_SIZE] & 1) && !page_is_zero(page);
+			uint64_t at = rel + chunk + off;
+			bool wanted =
+				off < len && (changed != NULL ? page_changed(changed, at)
+							      : resident[off / PAGE_SIZE] & 1);
+			bool keep = wanted && !page_is_zero(page);
+
+			if (wanted && !keep && changed != NULL &&
+			    add_range(&w->zeroed, &w->nr_zeroed, &w->max_zeroed, at, PAGE_SIZE) <
+				    0) {
+				free(resident);
+				return -1;
+			}
 
 			if (keep) {
 				if (run_len == 0)
@@ -177,7 +202,8 @@ static int write_piece(struct snapshot_writer *w, const struct snapshot_ram_piec
 }
 
 int snapshot_writer_add_memory(struct snapshot_writer *w, const struct snapshot_ram_piece *pieces,
-			       unsigned int nr, uint64_t *stored, char *err, size_t err_size)
+			       unsigned int nr, const uint64_t *changed, uint64_t *stored,
+			       char *err, size_t err_size)
 {
 	struct snapshot_section *s = new_section(w, SNAPSHOT_SECTION_MEMORY, err, err_size);
 	XXH3_state_t *st = XXH3_createState();
@@ -191,7 +217,7 @@ int snapshot_writer_add_memory(struct snapshot_writer *w, const struct snapshot_
 	XXH3_64bits_reset(st);
 	s->offset = align_up(w->end, SNAPSHOT_MEMORY_ALIGN);
 	for (unsigned int i = 0; i < nr; i++) {
-		if (write_piece(w, &pieces[i], s->offset, rel, st, stored) < 0) {
+		if (write_piece(w, &pieces[i], s->offset, rel, changed, st, stored) < 0) {
 			XXH3_freeState(st);
 			return write_failed(w, err, err_size);
 		}
@@ -204,8 +230,14 @@ int snapshot_writer_add_memory(struct snapshot_writer *w, const struct snapshot_
 	/* The tail of RAM is a hole too, but the file must reach it. */
 	if (ftruncate(w->fd, (off_t)w->end) < 0)
 		return write_failed(w, err, err_size);
-	return snapshot_writer_add(w, SNAPSHOT_SECTION_EXTENTS, w->extents,
-				   w->nr_extents * sizeof(*w->extents), err, err_size);
+	if (snapshot_writer_add(w, SNAPSHOT_SECTION_EXTENTS, w->extents,
+				w->nr_extents * sizeof(*w->extents), err, err_size) < 0)
+		return -1;
+	if (changed == NULL)
+		return 0;
+	w->header.flags |= SNAPSHOT_FLAG_DIFF;
+	return snapshot_writer_add(w, SNAPSHOT_SECTION_ZEROED, w->zeroed,
+				   w->nr_zeroed * sizeof(*w->zeroed), err, err_size);
 }
 
 int snapshot_writer_commit(struct snapshot_writer *w, char *err, size_t err_size)
@@ -223,6 +255,8 @@ int snapshot_writer_commit(struct snapshot_writer *w, char *err, size_t err_size
 	w->tmp_path[0] = '\0';
 	free(w->extents);
 	w->extents = NULL;
+	free(w->zeroed);
+	w->zeroed = NULL;
 	return 0;
 }
 
@@ -230,6 +264,8 @@ void snapshot_writer_abort(struct snapshot_writer *w)
 {
 	free(w->extents);
 	w->extents = NULL;
+	free(w->zeroed);
+	w->zeroed = NULL;
 	if (w->fd >= 0)
 		close(w->fd);
 	w->fd = -1;
@@ -367,13 +403,19 @@ static int hash_extent(const struct snapshot_file *f, uint64_t base, uint64_t fr
 	return 0;
 }
 
-int snapshot_file_read_extents(const struct snapshot_file *f, struct snapshot_extent **out,
-			       uint64_t *count, char *err, size_t err_size)
+int snapshot_file_read_extents(const struct snapshot_file *f, uint32_t kind,
+			       struct snapshot_extent **out, uint64_t *count, char *err,
+			       size_t err_size)
 {
 	const struct snapshot_section *mem = find_section(f, SNAPSHOT_SECTION_MEMORY);
-	const struct snapshot_section *s = find_section(f, SNAPSHOT_SECTION_EXTENTS);
+	const struct snapshot_section *s = find_section(f, kind);
 	struct snapshot_extent *e;
 
+	if (s == NULL && kind == SNAPSHOT_SECTION_ZEROED) {
+		*out = NULL;
+		*count = 0;
+		return 0;
+	}
 	if (mem == NULL || s == NULL || s->size % sizeof(*e) != 0) {
 		snprintf(err, err_size, "snapshot: the extent list is %s",
 			 mem == NULL || s == NULL ? "missing" : "corrupt");
@@ -384,7 +426,7 @@ int snapshot_file_read_extents(const struct snapshot_file *f, struct snapshot_ex
 		snprintf(err, err_size, "snapshot: %s", strerror(ENOMEM));
 		return -1;
 	}
-	if (snapshot_file_read(f, SNAPSHOT_SECTION_EXTENTS, e, s->size, err, err_size) < 0) {
+	if (snapshot_file_read(f, kind, e, s->size, err, err_size) < 0) {
 		free(e);
 		return -1;
 	}

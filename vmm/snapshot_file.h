@@ -5,7 +5,10 @@
  * RAM as a sparse image at a 2 MiB-aligned offset, in which every page
  * that is zero (never touched, returned by the guest, or cleared) is a
  * hole.  A restore maps that image MAP_PRIVATE, so VMs restored from one
- * file share its page cache until each writes a page.
+ * file share its page cache until each writes a page.  A diff (flag
+ * SNAPSHOT_FLAG_DIFF) holds only the pages that changed since its base
+ * was restored, and the ranges that read zero now; its BASE section names
+ * the base, which may be a diff itself.
  */
 #ifndef LISPVM_VMM_SNAPSHOT_FILE_H
 #define LISPVM_VMM_SNAPSHOT_FILE_H
@@ -19,6 +22,8 @@
 #define SNAPSHOT_HEADER_SIZE	4096u
 #define SNAPSHOT_MEMORY_ALIGN	(2ull << 20)
 #define SNAPSHOT_MAX_SECTIONS	8
+#define SNAPSHOT_FLAG_DIFF	1u
+#define SNAPSHOT_BASE_PATH_MAX	4096
 
 enum snapshot_section_kind {
 	SNAPSHOT_SECTION_MACHINE = 1, /* struct snapshot_machine */
@@ -27,6 +32,15 @@ enum snapshot_section_kind {
 	SNAPSHOT_SECTION_DEVICES = 4, /* struct snapshot_devices */
 	SNAPSHOT_SECTION_MEMORY = 5,  /* guest RAM, the ranges in address order */
 	SNAPSHOT_SECTION_EXTENTS = 6, /* struct snapshot_extent[]: the stored pages */
+	SNAPSHOT_SECTION_BASE = 7,    /* a diff's struct snapshot_base */
+	SNAPSHOT_SECTION_ZEROED = 8,  /* a diff's snapshot_extent[] that read zero */
+};
+
+/* The snapshot a diff applies to: its absolute path and its header's
+ * checksum, which covers every section's checksum and so its contents. */
+struct snapshot_base {
+	uint64_t header_checksum;
+	char path[SNAPSHOT_BASE_PATH_MAX];
 };
 
 /* A run of stored (non-zero) pages, relative to the memory section: the
@@ -54,7 +68,7 @@ struct snapshot_header {
 	uint64_t runtime_hash; /* XXH3-64 of the guest runtime's ELF file */
 	uint64_t memory_size;  /* guest RAM bytes (--memory) */
 	uint32_t nr_sections;
-	uint32_t flags; /* none yet */
+	uint32_t flags; /* SNAPSHOT_FLAG_* */
 	struct snapshot_section sections[SNAPSHOT_MAX_SECTIONS];
 	uint64_t header_checksum; /* XXH3-64 of everything above */
 };
@@ -69,6 +83,8 @@ struct snapshot_writer {
 	uint64_t end;
 	struct snapshot_extent *extents;
 	uint64_t nr_extents, max_extents;
+	struct snapshot_extent *zeroed; /* a diff's */
+	uint64_t nr_zeroed, max_zeroed;
 };
 
 /* A piece of guest RAM as the VMM maps it, in the file's order. */
@@ -84,9 +100,12 @@ int snapshot_writer_open(struct snapshot_writer *w, const char *path, uint64_t r
 int snapshot_writer_add(struct snapshot_writer *w, uint32_t kind, const void *data, size_t size,
 			char *err, size_t err_size);
 /* Guest RAM, last: only pages the host has backed and that are not zero
- * are written.  *stored gets the bytes written. */
+ * are written.  For a diff, `changed` has a bit per page of RAM (in the
+ * pieces' order): only those pages count, and those that read zero go to
+ * the ZEROED section.  *stored gets the bytes written. */
 int snapshot_writer_add_memory(struct snapshot_writer *w, const struct snapshot_ram_piece *pieces,
-			       unsigned int nr, uint64_t *stored, char *err, size_t err_size);
+			       unsigned int nr, const uint64_t *changed, uint64_t *stored,
+			       char *err, size_t err_size);
 int snapshot_writer_commit(struct snapshot_writer *w, char *err, size_t err_size);
 /* Removes the unfinished file (after a failure; harmless after commit). */
 void snapshot_writer_abort(struct snapshot_writer *w);
@@ -106,10 +125,12 @@ int snapshot_file_open(struct snapshot_file *f, const char *path, char *err, siz
 /* Reads a section that must be exactly size bytes and match its checksum. */
 int snapshot_file_read(const struct snapshot_file *f, uint32_t kind, void *out, size_t size,
 		       char *err, size_t err_size);
-/* The stored pages, checked to lie in order inside guest RAM; *out is
- * malloc'd. */
-int snapshot_file_read_extents(const struct snapshot_file *f, struct snapshot_extent **out,
-			       uint64_t *count, char *err, size_t err_size);
+/* The stored pages (EXTENTS) or a diff's zero ranges (ZEROED: none when
+ * the section is absent), checked to lie in order inside guest RAM; *out
+ * is malloc'd. */
+int snapshot_file_read_extents(const struct snapshot_file *f, uint32_t kind,
+			       struct snapshot_extent **out, uint64_t *count, char *err,
+			       size_t err_size);
 /* Hashes the stored pages against the memory checksum.  Only they are
  * guest RAM: whatever else the file holds (a copy that filled the holes
  * with zeros, or with anything) is never mapped. */

@@ -136,7 +136,7 @@ bool vm_text_in_ram(const struct vm *vm, unsigned int i, uint64_t *cut)
  * read-only slot inside the RAM range that holds it. */
 int vm_setup_ram(struct vm *vm)
 {
-	vm->kvm.log_dirty = vm->config->print_stats;
+	vm->kvm.log_dirty = vm->config->print_stats || vm_takes_diff(vm);
 	for (unsigned int i = 0; i < vm->layout.nr_ram; i++) {
 		const struct ram_range *r = &vm->layout.ram[i];
 		uint8_t *host = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
@@ -157,6 +157,10 @@ int vm_setup_ram(struct vm *vm)
 		     add_slot(vm, vm->text.gpa, vm->text.len, vm->text_map, true) < 0) ||
 		    add_slot(vm, r->gpa + resume, r->size - resume, host + resume, false) < 0)
 			return -1;
+	}
+	if (vm_takes_diff(vm) && guest_memory_track_writes(&vm->mem) < 0) {
+		snprintf(vm->err, sizeof(vm->err), "out of memory tracking guest writes");
+		return -1;
 	}
 	return 0;
 }
@@ -606,6 +610,10 @@ static void vm_teardown(struct vm *vm)
 {
 	virtio_console_close(&vm->console);
 	virtio_vsock_close(&vm->vsock);
+	dirty_log_free(&vm->dirty);
+	for (unsigned int i = 0; i < GUEST_MAX_IMAGES; i++)
+		free(vm->restored_image_paths[i]);
+	guest_memory_free_tracking(&vm->mem);
 	vcpu_destroy(&vm->vcpu);
 	kvm_vm_destroy(&vm->kvm);
 	for (unsigned int i = 0; i < vm->layout.nr_ram; i++)
@@ -616,6 +624,22 @@ static void vm_teardown(struct vm *vm)
 		munmap(vm->text_map, vm->text.len);
 	image_slots_unmap(vm->images, GUEST_MAX_IMAGES);
 	hostfs_close(&vm->hostfs);
+}
+
+/* --stats samples the log; a diff snapshot needs every page it saw. */
+static int start_dirty_log(struct vm *vm)
+{
+	if (!vm->kvm.log_dirty)
+		return 0;
+	if (dirty_log_start(&vm->dirty, &vm->kvm, vm->config->print_stats, vm_takes_diff(vm),
+			    vm->err, sizeof(vm->err)) == 0)
+		return 0;
+	if (vm_takes_diff(vm)) {
+		log_error("cannot log the guest's writes for a snapshot: %s", vm->err);
+		return -1;
+	}
+	log_error("--stats: no dirty-page figures: %s", vm->err);
+	return 0;
 }
 
 int vm_run(const struct vm_config *config)
@@ -641,14 +665,16 @@ int vm_run(const struct vm_config *config)
 		vcpu_kick_detach();
 		return LISPVM_EXIT_HOST_ERROR;
 	}
-	if (config->print_stats && dirty_log_start(&vm.dirty, &vm.kvm, vm.err, sizeof(vm.err)) < 0)
-		log_error("--stats: no dirty-page figures: %s", vm.err);
-	stop = vm_loop(&vm);
+	if (start_dirty_log(&vm) < 0)
+		stop = (struct vm_stop){.kind = VM_STOP_HOST_ERROR,
+					.status = LISPVM_EXIT_HOST_ERROR};
+	else
+		stop = vm_loop(&vm);
 	dirty_log_stop(&vm.dirty, &dirty);
 	if (stop.kind == VM_STOP_SNAPSHOT)
 		stop = vm_snapshot_take(&vm);
 	if (config->print_stats)
-		print_memory_report(&vm, vm.dirty.stats.harvests > 0 ? &dirty : NULL);
+		print_memory_report(&vm, dirty.harvests > 0 ? &dirty : NULL);
 	host_signals_release();
 	run_deadline_disarm();
 	vm_teardown(&vm);

@@ -42,15 +42,17 @@ struct vm {
 	struct image_mapping images[GUEST_MAX_IMAGES];
 	/* The image files: the command's, or a restored snapshot's. */
 	const char *image_paths[GUEST_MAX_IMAGES];
+	char *restored_image_paths[GUEST_MAX_IMAGES]; /* owned: a restore's copies */
 	unsigned int nr_images;
 	uint64_t start_info_gpa;
 	/* lispvm prepare: the hash of the guest runtime as it was loaded */
 	uint64_t runtime_hash;
+	uint64_t restored_checksum; /* the header checksum of the snapshot restored */
 	struct hostfs hostfs;
 	struct virtio_console console;
 	struct virtio_vsock vsock;
 	struct hypercall_context hc;
-	struct dirty_log dirty; /* with --stats */
+	struct dirty_log dirty; /* with --stats, and for a diff snapshot */
 	char err[ERR_SIZE];
 };
 
@@ -61,6 +63,13 @@ void vm_map_kernel_text(struct vm *vm);
 /* Whether the kernel's mapped text lies in RAM range i, and where
  * (*cut: its offset in the range). */
 bool vm_text_in_ram(const struct vm *vm, unsigned int i, uint64_t *cut);
+
+/* A VM restored from a snapshot that will take one: the new file is a
+ * diff over the one restored (vm_snapshot.c). */
+static inline bool vm_takes_diff(const struct vm *vm)
+{
+	return vm->config->snapshot_in != NULL && vm->config->snapshot_out != NULL;
+}
 /* Guest RAM: anonymous memory, in memory slots. */
 int vm_setup_ram(struct vm *vm);
 int vm_setup_devices(struct vm *vm);

@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "pvh_boot.h"
+#include "snapshot_chain.h"
 #include "snapshot_file.h"
 #include "vcpu_state.h"
 #include "vm_internal.h"
@@ -208,15 +209,96 @@ static int save_state(struct vm *vm, struct snapshot_state *st)
 	return 0;
 }
 
+static bool bit_set(const uint64_t *bits, uint64_t i)
+{
+	return (bits[i / 64] >> (i % 64)) & 1;
+}
+
+/* dst's pages [first, first + n) get src's pages [from, from + n). */
+static void or_pages(uint64_t *dst, uint64_t first, const uint64_t *src, uint64_t from, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		if (bit_set(src, from + i))
+			dst[(first + i) / 64] |= 1ull << ((first + i) % 64);
+}
+
+/* Adds the pages of [gpa, gpa + pages) that `bits` marks (bit 0 is gpa)
+ * and that fall in RAM range r, which starts at page `rel` of the file's
+ * RAM. */
+static void add_changed(uint64_t *changed, const struct ram_range *r, uint64_t rel,
+			const uint64_t *bits, uint64_t gpa, uint64_t pages)
+{
+	uint64_t start = gpa > r->gpa ? gpa : r->gpa;
+	uint64_t end = gpa + pages * LISPVM_PAGE_SIZE;
+
+	if (end > r->gpa + r->size)
+		end = r->gpa + r->size;
+	if (bits == NULL || start >= end)
+		return;
+	or_pages(changed, rel + (start - r->gpa) / LISPVM_PAGE_SIZE, bits,
+		 (start - gpa) / LISPVM_PAGE_SIZE, (end - start) / LISPVM_PAGE_SIZE);
+}
+
+/* A bit per page of RAM, in the file's order, for every page written
+ * since the restore: by the guest (KVM's dirty log) or by the VMM. */
+static uint64_t *changed_pages(struct vm *vm)
+{
+	uint64_t *changed = calloc(vm->layout.ram_size / LISPVM_PAGE_SIZE / 64 + 1, 8);
+	uint64_t rel = 0;
+
+	if (changed == NULL)
+		return NULL;
+	for (unsigned int i = 0; i < vm->layout.nr_ram; i++) {
+		const struct ram_range *r = &vm->layout.ram[i];
+
+		for (unsigned int s = 0; s < vm->kvm.nr_logged; s++)
+			add_changed(changed, r, rel, vm->dirty.since[s], vm->kvm.logged[s].gpa,
+				    vm->kvm.logged[s].pages);
+		for (unsigned int g = 0; g < vm->mem.nr_regions; g++)
+			add_changed(changed, r, rel, vm->mem.regions[g].written,
+				    vm->mem.regions[g].gpa,
+				    vm->mem.regions[g].size / LISPVM_PAGE_SIZE);
+		rel += r->size / LISPVM_PAGE_SIZE;
+	}
+	return changed;
+}
+
+/* A diff names the snapshot it was restored from. */
+static int add_base(struct vm *vm, struct snapshot_writer *w)
+{
+	struct snapshot_base *base = calloc(1, sizeof(*base));
+	int rc;
+
+	if (base == NULL || realpath(vm->config->snapshot_in, base->path) == NULL) {
+		snprintf(vm->err, sizeof(vm->err), "snapshot %s: %s", vm->config->snapshot_in,
+			 strerror(base == NULL ? ENOMEM : errno));
+		free(base);
+		return -1;
+	}
+	base->header_checksum = vm->restored_checksum;
+	rc = snapshot_writer_add(w, SNAPSHOT_SECTION_BASE, base, sizeof(*base), vm->err,
+				 sizeof(vm->err));
+	free(base);
+	return rc;
+}
+
 static int write_snapshot(struct vm *vm, const struct snapshot_state *st, uint64_t *stored)
 {
 	struct snapshot_ram_piece pieces[MEMORY_LAYOUT_MAX_RAM * 3];
 	struct snapshot_writer w;
+	uint64_t *changed = NULL;
 
-	if (snapshot_writer_open(&w, vm->config->snapshot_out, vm->runtime_hash,
-				 vm->layout.ram_size, vm->err, sizeof(vm->err)) < 0)
+	if (vm_takes_diff(vm) && (changed = changed_pages(vm)) == NULL) {
+		snprintf(vm->err, sizeof(vm->err), "out of memory taking a snapshot");
 		return -1;
-	if (snapshot_writer_add(&w, SNAPSHOT_SECTION_MACHINE, &st->machine, sizeof(st->machine),
+	}
+	if (snapshot_writer_open(&w, vm->config->snapshot_out, vm->runtime_hash,
+				 vm->layout.ram_size, vm->err, sizeof(vm->err)) < 0) {
+		free(changed);
+		return -1;
+	}
+	if ((changed != NULL && add_base(vm, &w) < 0) ||
+	    snapshot_writer_add(&w, SNAPSHOT_SECTION_MACHINE, &st->machine, sizeof(st->machine),
 				vm->err, sizeof(vm->err)) < 0 ||
 	    snapshot_writer_add(&w, SNAPSHOT_SECTION_VCPU, &st->vcpu, sizeof(st->vcpu), vm->err,
 				sizeof(vm->err)) < 0 ||
@@ -224,12 +306,14 @@ static int write_snapshot(struct vm *vm, const struct snapshot_state *st, uint64
 				sizeof(vm->err)) < 0 ||
 	    snapshot_writer_add(&w, SNAPSHOT_SECTION_DEVICES, &st->devices, sizeof(st->devices),
 				vm->err, sizeof(vm->err)) < 0 ||
-	    snapshot_writer_add_memory(&w, pieces, ram_pieces(vm, pieces), stored, vm->err,
+	    snapshot_writer_add_memory(&w, pieces, ram_pieces(vm, pieces), changed, stored, vm->err,
 				       sizeof(vm->err)) < 0 ||
 	    snapshot_writer_commit(&w, vm->err, sizeof(vm->err)) < 0) {
 		snapshot_writer_abort(&w);
+		free(changed);
 		return -1;
 	}
+	free(changed);
 	return 0;
 }
 
@@ -269,7 +353,8 @@ static int check_runtime(struct vm *vm, const struct snapshot_file *f)
 {
 	if (vm_read_kernel(vm) < 0)
 		return -1;
-	if (snapshot_hash(vm->kernel.data, vm->kernel.size) != f->header.runtime_hash) {
+	vm->runtime_hash = snapshot_hash(vm->kernel.data, vm->kernel.size);
+	if (vm->runtime_hash != f->header.runtime_hash) {
 		snprintf(vm->err, sizeof(vm->err),
 			 "snapshot %s was taken with another guest runtime build than %s",
 			 vm->config->snapshot_in, vm->config->kernel_path);
@@ -294,13 +379,6 @@ static int check_memory(struct vm *vm, const struct snapshot_file *f)
 			 vm->config->snapshot_in);
 		return -1;
 	}
-	if (snapshot_file_memory_offset(f) % SNAPSHOT_MEMORY_ALIGN != 0 ||
-	    f->file_size < snapshot_file_memory_offset(f) + size) {
-		snprintf(vm->err, sizeof(vm->err),
-			 "snapshot %s: truncated or corrupt memory section",
-			 vm->config->snapshot_in);
-		return -1;
-	}
 	return 0;
 }
 
@@ -321,7 +399,13 @@ static int map_images(struct vm *vm, const struct snapshot_machine *m)
 				 vm->config->snapshot_in, 96, m->images[i].path);
 			return -1;
 		}
-		vm->image_paths[i] = m->images[i].path;
+		/* The VM outlives the sections read (a diff names them again). */
+		vm->restored_image_paths[i] = strdup(m->images[i].path);
+		if (vm->restored_image_paths[i] == NULL) {
+			snprintf(vm->err, sizeof(vm->err), "out of memory restoring a snapshot");
+			return -1;
+		}
+		vm->image_paths[i] = vm->restored_image_paths[i];
 	}
 	vm->nr_images = m->nr_images;
 	if (image_slots_map(&vm->kvm, &vm->mem, vm->image_paths, vm->nr_images,
@@ -374,14 +458,15 @@ static int restore_devices(struct vm *vm, const struct snapshot_machine *m,
 	return 0;
 }
 
-/* The stored pages, mapped MAP_PRIVATE from the file over the anonymous
- * RAM: N VMs restored from one file share its page cache until each
- * writes a page, and every other page is an anonymous zero page, read
- * from nowhere. */
-static int map_stored_pages(struct vm *vm, const struct snapshot_file *f,
-			    const struct snapshot_extent *e, uint64_t count)
+/* Ranges of the file's RAM (offsets relative to its memory section) mapped
+ * over the anonymous RAM: a level's stored pages MAP_PRIVATE from its file
+ * (fd >= 0; N VMs restored from one file share its page cache until each
+ * writes a page), or a diff's zeroed ranges as new anonymous memory.
+ * Every other page stays an anonymous zero page, read from nowhere. */
+static int map_ranges(struct vm *vm, int fd, uint64_t file_base, const struct snapshot_extent *e,
+		      uint64_t count, const char *path)
 {
-	uint64_t base = snapshot_file_memory_offset(f);
+	int flags = MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE | (fd < 0 ? MAP_ANONYMOUS : 0);
 
 	for (uint64_t i = 0; i < count; i++) {
 		uint64_t off = e[i].offset, end = e[i].offset + e[i].length, range_start = 0;
@@ -392,17 +477,19 @@ static int map_stored_pages(struct vm *vm, const struct snapshot_file *f,
 
 			if (off < range_end &&
 			    mmap((uint8_t *)vm->ram[r] + (off - range_start), stop - off,
-				 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE,
-				 f->fd, (off_t)(base + off)) == MAP_FAILED) {
+				 PROT_READ | PROT_WRITE, flags, fd,
+				 fd < 0 ? 0 : (off_t)(file_base + off)) == MAP_FAILED) {
 				snprintf(vm->err, sizeof(vm->err),
-					 "snapshot %s: cannot map memory: %s",
-					 vm->config->snapshot_in, strerror(errno));
+					 "snapshot %s: cannot map memory: %s", path,
+					 strerror(errno));
 				return -1;
 			}
 			if (off < range_end) {
-				guest_memory_mark_file_backed(
-					&vm->mem, vm->layout.ram[r].gpa + (off - range_start),
-					stop - off);
+				if (fd >= 0)
+					guest_memory_mark_file_backed(&vm->mem,
+								      vm->layout.ram[r].gpa +
+									      (off - range_start),
+								      stop - off);
 				off = stop;
 			}
 			range_start = range_end;
@@ -411,9 +498,23 @@ static int map_stored_pages(struct vm *vm, const struct snapshot_file *f,
 	return 0;
 }
 
-static int restore_with(struct vm *vm, const struct snapshot_file *f, struct snapshot_state *st,
-			const struct snapshot_extent *extents, uint64_t nr_extents)
+/* The base first, then each diff's pages and zeroed ranges over it. */
+static int map_chain(struct vm *vm, const struct snapshot_chain *c)
 {
+	for (unsigned int i = c->n; i-- > 0;) {
+		const struct snapshot_level *l = &c->level[i];
+
+		if (map_ranges(vm, l->f.fd, snapshot_file_memory_offset(&l->f), l->extents,
+			       l->nr_extents, l->path) < 0 ||
+		    map_ranges(vm, -1, 0, l->zeroed, l->nr_zeroed, l->path) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int restore_with(struct vm *vm, const struct snapshot_chain *c, struct snapshot_state *st)
+{
+	const struct snapshot_file *f = &c->level[0].f;
 	const struct snapshot_machine *m = &st->machine;
 
 	if (snapshot_file_read(f, SNAPSHOT_SECTION_MACHINE, &st->machine, sizeof(st->machine),
@@ -423,13 +524,12 @@ static int restore_with(struct vm *vm, const struct snapshot_file *f, struct sna
 	    snapshot_file_read(f, SNAPSHOT_SECTION_KVM, &st->kvm, sizeof(st->kvm), vm->err,
 			       sizeof(vm->err)) < 0 ||
 	    snapshot_file_read(f, SNAPSHOT_SECTION_DEVICES, &st->devices, sizeof(st->devices),
-			       vm->err, sizeof(vm->err)) < 0 ||
-	    snapshot_file_verify_memory(f, extents, nr_extents, vm->err, sizeof(vm->err)) < 0)
+			       vm->err, sizeof(vm->err)) < 0)
 		return -1;
 	if (vm_setup_mounts(vm) < 0 ||
 	    (vm_map_kernel_text(vm), kvm_vm_create(&vm->kvm, vm->err, sizeof(vm->err)) < 0) ||
-	    vm_setup_ram(vm) < 0 || map_stored_pages(vm, f, extents, nr_extents) < 0 ||
-	    map_images(vm, m) < 0 || vm_setup_devices(vm) < 0 ||
+	    vm_setup_ram(vm) < 0 || map_chain(vm, c) < 0 || map_images(vm, m) < 0 ||
+	    vm_setup_devices(vm) < 0 ||
 	    pvh_boot_write(&vm->mem, &vm->layout, vm->config->cmdline, &vm->params,
 			   &vm->start_info_gpa, vm->err, sizeof(vm->err)) < 0)
 		return -1;
@@ -443,42 +543,44 @@ static int restore_with(struct vm *vm, const struct snapshot_file *f, struct sna
 	    vcpu_state_restore(&vm->vcpu, &st->vcpu, vm->err, sizeof(vm->err)) < 0 ||
 	    restore_devices(vm, m, &st->devices) < 0)
 		return -1;
+	vm->restored_checksum = f->header.header_checksum;
 	/* The file is in guest RAM now. */
 	free(vm->kernel.data);
 	vm->kernel.data = NULL;
 	return 0;
 }
 
-static int restore_from(struct vm *vm, const struct snapshot_file *f, struct snapshot_state *st)
+/* A diff must not replace the base it is taken over. */
+static int check_diff_target(struct vm *vm)
 {
-	struct snapshot_extent *extents = NULL;
-	uint64_t nr_extents = 0;
-	int rc;
+	struct stat in, out;
 
-	if (snapshot_file_read_extents(f, &extents, &nr_extents, vm->err, sizeof(vm->err)) < 0)
-		return -1;
-	rc = restore_with(vm, f, st, extents, nr_extents);
-	free(extents);
-	return rc;
+	if (!vm_takes_diff(vm) || stat(vm->config->snapshot_out, &out) < 0 ||
+	    stat(vm->config->snapshot_in, &in) < 0 || in.st_dev != out.st_dev ||
+	    in.st_ino != out.st_ino)
+		return 0;
+	snprintf(vm->err, sizeof(vm->err),
+		 "snapshot %s: a diff cannot replace the snapshot it is taken over",
+		 vm->config->snapshot_out);
+	return -1;
 }
 
 int vm_snapshot_restore(struct vm *vm)
 {
 	struct snapshot_state *st = calloc(1, sizeof(*st));
-	struct snapshot_file f;
-	int rc;
+	struct snapshot_chain *c = calloc(1, sizeof(*c));
+	int rc = -1;
 
-	if (st == NULL) {
+	if (st == NULL || c == NULL)
 		snprintf(vm->err, sizeof(vm->err), "out of memory restoring a snapshot");
-		return -1;
-	}
-	if (snapshot_file_open(&f, vm->config->snapshot_in, vm->err, sizeof(vm->err)) < 0) {
-		free(st);
-		return -1;
-	}
-	rc = check_runtime(vm, &f) < 0 || check_memory(vm, &f) < 0 ? -1 : restore_from(vm, &f, st);
-	/* The RAM mapping keeps the file open. */
-	snapshot_file_close(&f);
+	else if (check_diff_target(vm) == 0 &&
+		 snapshot_chain_open(c, vm->config->snapshot_in, vm->err, sizeof(vm->err)) == 0 &&
+		 check_runtime(vm, &c->level[0].f) == 0 && check_memory(vm, &c->level[0].f) == 0)
+		rc = restore_with(vm, c, st);
+	/* The RAM mappings keep the files open. */
+	if (c != NULL)
+		snapshot_chain_close(c);
+	free(c);
 	free(st);
 	return rc;
 }

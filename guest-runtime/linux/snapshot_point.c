@@ -120,8 +120,15 @@ int64_t snapshot_point_read(void *buf, uint64_t len, uint64_t off)
 	uint64_t n;
 	int rc;
 
-	if (point.invocation == NULL && (rc = take_snapshot()) < 0)
-		return rc;
+	/* Each read from the start takes a snapshot: a VM restored from one
+	 * can take another (a diff over it). */
+	if (off == 0) {
+		kfree(point.invocation);
+		point.invocation = NULL;
+		point.invocation_len = 0;
+		if ((rc = take_snapshot()) < 0)
+			return rc;
+	}
 	if (off >= point.invocation_len)
 		return 0;
 	n = point.invocation_len - off < len ? point.invocation_len - off : len;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The snapshot point, /dev/lispvm-snapshot (`lispvm prepare`): the first
- * read asks the VMM to save the VM (LISPVM_HC_SNAPSHOT).  In the VM that
+ * The snapshot point, /dev/lispvm-snapshot (`lispvm prepare`): a read from
+ * offset 0 asks the VMM to save the VM (LISPVM_HC_SNAPSHOT); reads further
+ * on return the rest of the invocation.  A restored VM can so take another
+ * snapshot (`prepare --snapshot`: a diff).  In the VM that
  * prepare runs, that read never returns; in every VM restored from the
  * file it returns the restoring command's invocation, after the guest has
  * taken up its mounts, terminal, cwd and the wall clock:

@@ -173,6 +173,53 @@ def restored_together(lispvm, cache, work):
     expect(sha256(snapshot) == before, "restored VMs changed the snapshot file")
 
 
+def stored_bytes(path):
+    """The guest RAM a snapshot file stores: the sum of its extents."""
+    _, sections = read_header(path)
+    extents = [s for s in sections if s[0] == EXTENTS_SECTION][0]
+    with open(path, "rb") as f:
+        f.seek(extents[2])
+        raw = f.read(extents[3])
+    return sum(struct.unpack_from("<QQ", raw, i)[1] for i in range(0, len(raw), 16))
+
+
+def diff_chain(lispvm, cache, work):
+    """prepare --snapshot BASE writes a diff: only what changed since BASE
+    was restored, a small part of it.  A chain of two diffs restores to the
+    state of the last (a counter kept in the heap), each level to its own;
+    a diff whose base was replaced is refused."""
+    s = Snapshots(lispvm, cache, work)
+    base = s.ensure()
+    d1, d2 = os.path.join(s.work, "diff1.lvs"), os.path.join(s.work, "diff2.lvs")
+    for out, over, form in ((d1, base, "(defvar *counter* 1)"), (d2, d1, "(incf *counter*)")):
+        proc = s.lispvm("prepare", "-o", out, "--eval", form, options=["--snapshot", over])
+        expect_exit(proc, 0)
+    for snapshot, counter in ((d1, 1), (d2, 2), (d1, 1)):
+        proc = s.lispvm("eval", "*counter* *prepared* (alexandria:iota 2)",
+                        options=["--snapshot", snapshot])
+        expect_exit(proc, 0)
+        expect(proc.stdout == f"{counter}\n42\n(0 1)\n",
+               f"{os.path.basename(snapshot)}: wrong state; {describe(proc)}")
+    sizes = {name: stored_bytes(path) for name, path in (("base", base), ("d1", d1), ("d2", d2))}
+    print(f"stored bytes: {sizes}", file=sys.stderr)
+    for name in ("d1", "d2"):
+        expect(sizes[name] * 4 < sizes["base"], f"{name} is not a small diff: {sizes}")
+
+    copy, d3 = os.path.join(s.work, "copy.lvs"), os.path.join(s.work, "diff3.lvs")
+    shutil.copyfile(base, copy)
+    proc = s.lispvm("prepare", "-o", d3, "--eval", "(defvar *counter* 3)",
+                    options=["--snapshot", copy])
+    expect_exit(proc, 0)
+    shutil.copyfile(d1, copy)
+    line = expect_refused(s.lispvm("eval", "1", options=["--snapshot", d3]), "replaced base")
+    expect("has changed since the diff was taken" in line, line)
+    line = expect_refused(s.lispvm("prepare", "-o", d1, "--eval", "1",
+                                   options=["--snapshot", d1]), "diff over itself")
+    expect("cannot replace the snapshot it is taken over" in line, line)
+    for path in (copy, d1, d2, d3):
+        os.unlink(path)
+
+
 def read_header(path):
     with open(path, "rb") as f:
         raw = f.read(HEADER.size + 8 * SECTION.size)
@@ -288,4 +335,5 @@ def image_changed(lispvm, cache, work):
 
 if __name__ == "__main__":
     main({f.__name__: f for f in (libraries, eval_forms, fresh_memory, restored_together,
-                                  bad_snapshots, open_files_refused, image_changed)})
+                                  diff_chain, bad_snapshots, open_files_refused,
+                                  image_changed)})

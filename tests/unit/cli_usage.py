@@ -65,7 +65,7 @@ def snapshot_options(lispvm):
     usage_error(lispvm, ["prepare", "-o", "x.lvs", "--load", ""], "prepare: empty --load")
     usage_error(lispvm, ["run", "--load", "a", "x.lisp"], "go with prepare")
     usage_error(lispvm, ["exec", "--snapshot", "x.lvs", "--", "/bin/true"],
-                "--snapshot goes with run, eval and repl")
+                "--snapshot goes with run, eval, repl and prepare")
     usage_error(lispvm, ["run", "--snapshot", "x.lvs", "--core", "c.core", "x.lisp"],
                 "no --core")
     usage_error(lispvm, ["run", "--snapshot", "x.lvs", "--attachable", "x.lisp"],

@@ -105,7 +105,9 @@ void cli_print_help(void)
 	       "  prepare -o FILE [--load SYSTEM]... [--eval FORMS]... [OPTIONS]\n"
 	       "                    start SBCL, load the systems (ASDF) and evaluate the forms\n"
 	       "                    in order, collect garbage and save the whole VM in FILE:\n"
-	       "                    'run --snapshot FILE' then starts from there\n"
+	       "                    'run --snapshot FILE' then starts from there; with\n"
+	       "                    --snapshot BASE it starts from BASE and FILE holds only\n"
+	       "                    what changed (a diff, which needs BASE to restore)\n"
 	       "  image build -o OUT [--ldd BINARY]... [HOST[:GUEST]]...\n"
 	       "                    pack host files into a read-only image (lispvm image --help)\n"
 	       "\n"
@@ -501,8 +503,8 @@ static int check_snapshot_options(const struct cli_options *out)
 	if (out->command != CLI_PREPARE && out->command != CLI_IMAGE &&
 	    (out->snapshot_out != NULL || out->nr_prepare_steps != 0))
 		return usage_error("%s", "-o, --load and --eval go with prepare");
-	if (out->snapshot_in != NULL && !lisp)
-		return usage_error("%s", "--snapshot goes with run, eval and repl");
+	if (out->snapshot_in != NULL && !lisp && out->command != CLI_PREPARE)
+		return usage_error("%s", "--snapshot goes with run, eval, repl and prepare");
 	if (out->snapshot_in != NULL && out->core_path != NULL)
 		return usage_error("%s", "--snapshot: the snapshot has its core; no --core");
 	if ((out->snapshot_in != NULL || out->command == CLI_PREPARE) &&

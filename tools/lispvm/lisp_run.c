@@ -214,6 +214,7 @@ static int prepare_options(const struct cli_options *opts, char **argv)
 		"--no-userinit",
 		"--disable-debugger",
 		"--eval",
+		/* The driver knows this form (*prepare-form*). */
 		"(load (make-string-input-stream (second sb-ext:*posix-argv*)))",
 		"--end-toplevel-options"};
 	int n = 0;

@@ -84,6 +84,19 @@ lispvm eval gives them; then quit, as --non-interactive does."
   (sb-ext:enable-debugger)
   (sb-impl::toplevel-repl nil))
 
+(defparameter *prepare-form*
+  "(load (make-string-input-stream (second sb-ext:*posix-argv*)))"
+  "The --eval by which lispvm prepare loads this driver (lisp_run.c).")
+
+(defun prepare-steps (args)
+  "The steps of a lispvm prepare invocation (--eval *PREPARE-FORM*
+--end-toplevel-options DRIVER STEPS...), or :NONE."
+  (let ((eval (member "--eval" args :test #'string=))
+        (end (member "--end-toplevel-options" args :test #'string=)))
+    (if (and eval end (string= (second eval) *prepare-form*))
+        (cddr end)
+        :none)))
+
 (defun resume (argv env cwd)
   (set-environment env)
   (setf *default-pathname-defaults*
@@ -94,8 +107,18 @@ lispvm eval gives them; then quit, as --non-interactive does."
          (*package* (find-package "COMMON-LISP-USER"))
          (*readtable* (copy-readtable nil)))
     (cond (script (run-script (second script) (cddr script)))
+          ((not (eq (prepare-steps args) :none))
+           ;; prepare --snapshot: this driver is loaded already.
+           (prepare (prepare-steps args)))
           ((member "--eval" args :test #'string=) (run-evals args))
           (t (run-repl)))))
+
+;;; How many snapshots this VM has taken: the first collects everything,
+;;; a later one (a diff over the snapshot it was restored from) only the
+;;; nursery, since a full collection moves every object and so would
+;;; rewrite every page of the heap into the diff.  Loading the driver
+;;; again keeps the count.
+(defvar *snapshots-taken* 0)
 
 (defun prepare (steps)
   (dolist (step steps)
@@ -110,7 +133,8 @@ lispvm eval gives them; then quit, as --non-interactive does."
                        for form = (read s nil eof)
                        until (eq form eof)
                        do (eval form))))))))
-  (sb-ext:gc :full t)
+  (if (zerop *snapshots-taken*) (sb-ext:gc :full t) (sb-ext:gc))
+  (incf *snapshots-taken*)
   (finish-output *standard-output*)
   (finish-output *error-output*)
   (multiple-value-call #'resume (read-invocation)))
