@@ -8,7 +8,10 @@
   from ASDF's fasl cache) against `run --snapshot` of a snapshot prepared
   with them;
 - the snapshot's stored bytes against SBCL's live heap after GC, the time
-  the VMM takes to write it and the whole `prepare`;
+  the VMM takes to write it and the whole `prepare`; the same for a diff
+  over the libraries snapshot (`prepare --snapshot`);
+- KVM's dirty log (`--stats`) under a program that writes 4 x 32 MiB:
+  pages dirtied per second and the harvest's cost per 10,000 pages;
 - PSS per program for N programs at once restored from one snapshot,
   against N native `sbcl` processes that loaded the same libraries.
 
@@ -49,8 +52,9 @@ def median_of(runs, argv):
     return statistics.median(timed(argv)[0] for _ in range(runs))
 
 
-def prepare(lispvm, cache, out, *steps):
-    wall, proc = timed([lispvm, "-v", "prepare", "--cache", cache, "-m", "1G", "-o", out, *steps])
+def prepare(lispvm, cache, out, *steps, over=None):
+    base = ["--snapshot", over] if over else ["-m", "1G"]
+    wall, proc = timed([lispvm, "-v", "prepare", "--cache", cache, *base, "-o", out, *steps])
     m = re.search(r"snapshot .*: (\d+) KiB of (\d+) MiB guest RAM stored in ([0-9.]+) s",
                   proc.stderr)
     if m is None:
@@ -100,6 +104,9 @@ def main():
         timed([lispvm, "run", "--cache", cache, uselibs])  # and lispvm's
         bare_wall, bare_stored, bare_write = prepare(lispvm, cache, bare)
         libs_wall, libs_stored, libs_write = prepare(lispvm, cache, libs, *LIBS)
+        diff = os.path.join(tmp, "diff.lvs")
+        diff_wall, diff_stored, diff_write = prepare(
+            lispvm, cache, diff, "--eval", "(defvar *more* (make-list 1000))", over=libs)
         _, heap = timed([lispvm, "eval", "--cache", cache, "--snapshot", libs,
                          "(progn (sb-ext:gc :full t) (sb-kernel:dynamic-usage))"])
         live = int(heap.stdout.split()[-1])
@@ -121,7 +128,9 @@ def main():
 
         print("snapshot files:")
         for name, wall, stored, write in (("bare", bare_wall, bare_stored, bare_write),
-                                          ("libraries", libs_wall, libs_stored, libs_write)):
+                                          ("libraries", libs_wall, libs_stored, libs_write),
+                                          ("diff over libraries", diff_wall, diff_stored,
+                                           diff_write)):
             print(f"  {name}: {stored / 2**20:.1f} MiB stored of 1024 MiB RAM; VMM wrote it "
                   f"in {write:.3f} s; whole prepare {wall:.1f} s")
         print(f"  libraries: SBCL's dynamic space in use after GC {live / 2**20:.1f} MiB "
@@ -138,7 +147,18 @@ def main():
         print(f"  restored from the libraries snapshot: {restored:.1f} MiB (whole VMM); "
               f"native sbcl with the same libraries: {native:.1f} MiB; "
               f"ratio {restored / native:.2f}")
-        print("not measured: dirty-log harvest (diff snapshots are not built yet)")
+        _, proc = timed([lispvm, "run", "--cache", cache, "--stats",
+                         os.path.join(ROOT, "tests", "sbcl", "lisp", "dirty.lisp")])
+        figures = dict(re.findall(r"^  (pages dirtied[^0-9]*?|harvest per 10,000 pages)\s{2,}"
+                                  r"([0-9.]+)", proc.stderr, re.M))
+        harvests = re.search(r"\((\d+) harvests, ([0-9.]+) ms each\)", proc.stderr)
+        if len(figures) != 4 or harvests is None:
+            fail(f"--stats gave no dirty-log figures: {proc.stderr[-1500:]}")
+        print("KVM's dirty log (--stats, a program writing 4 x 32 MiB, default 2 GiB RAM):")
+        print(f"  pages dirtied {figures['pages dirtied']}, per second "
+              f"{figures['pages dirtied per s']} (peak {figures['pages dirtied per s, peak']}); "
+              f"harvest {figures['harvest per 10,000 pages']} ms per 10,000 dirty pages "
+              f"({harvests.group(1)} harvests of 2 GiB of RAM, {harvests.group(2)} ms each)")
 
 
 if __name__ == "__main__":
