@@ -148,6 +148,34 @@ static void test_discard_reads_zero(void)
 	fclose(file);
 }
 
+static bool written(const struct guest_memory *mem, unsigned int region, uint64_t page)
+{
+	return (mem->regions[region].written[page / 64] >> (page % 64)) & 1;
+}
+
+/* With tracking, every page the VMM is handed for writing (or discards)
+ * is marked, and nothing else: a diff snapshot stores those with the
+ * pages KVM saw the guest write. */
+static void test_write_tracking(void)
+{
+	struct guest_memory mem;
+	char byte = 1, back[8];
+
+	setup(&mem);
+	CHECK(guest_memory_track_writes(&mem) == 0);
+	CHECK(guest_memory_read(&mem, back, LOW_GPA, sizeof(back)) == 0);
+	CHECK(!written(&mem, 0, 0));
+	CHECK(guest_memory_write(&mem, LOW_GPA + 0x1ffc, back, sizeof(back)) == 0);
+	CHECK(written(&mem, 0, 1) && written(&mem, 0, 2) && !written(&mem, 0, 0) &&
+	      !written(&mem, 0, 3));
+	CHECK(guest_memory_access(&mem, LOW_GPA + 0x3000, 1, GUEST_WRITE) != NULL);
+	CHECK(written(&mem, 0, 3));
+	CHECK(guest_memory_write(&mem, ROM_GPA, &byte, 1) < 0);
+	CHECK(mem.regions[1].written == NULL); /* read-only: never written */
+	guest_memory_free_tracking(&mem);
+	CHECK(mem.regions[0].written == NULL);
+}
+
 int main(void)
 {
 	test_add_rejects_bad_regions();
@@ -155,5 +183,6 @@ int main(void)
 	test_access_straddle_and_readonly();
 	test_copy_helpers();
 	test_discard_reads_zero();
+	test_write_tracking();
 	return check_result("guest_memory");
 }
