@@ -62,6 +62,8 @@ static void sample(struct dirty_log *log)
 	start = now_ns();
 	dirty = harvest(log);
 	end = now_ns();
+	/* KVM clears its bits as it copies them: a failed copy loses them. */
+	log->failed |= dirty < 0;
 	if (dirty >= 0) {
 		log->stats.harvests++;
 		log->stats.harvest_ns += end - start;
@@ -139,6 +141,11 @@ void dirty_log_stop(struct dirty_log *log, struct dirty_stats *stats)
 	*stats = (struct dirty_stats){0};
 	if (!log->started)
 		return;
+	if (log->stopped) {
+		*stats = log->stats;
+		return;
+	}
+	log->stopped = true;
 	if (log->sampling) {
 		if (write(log->stop_fd, &one, sizeof(one)) < 0)
 			abort(); /* an eventfd at zero always takes one */

@@ -32,7 +32,8 @@ struct dirty_log {
 	uint64_t *since[KVM_VM_MAX_LOGGED];
 	pthread_t thread;
 	int stop_fd;
-	bool sampling, started;
+	bool sampling, started, stopped;
+	bool failed;	      /* a harvest failed: `since` misses pages */
 	pthread_mutex_t lock; /* the harvest: the sampler's and the last */
 	uint64_t started_ns, last_ns;
 	struct dirty_stats stats;
@@ -46,7 +47,8 @@ int dirty_log_start(struct dirty_log *log, struct kvm_vm *kvm, bool sample, bool
 		    size_t err_size);
 
 /* Stops the sampler and harvests a last time (the vCPU must be out of
- * KVM_RUN for `since` to be complete); *stats gets the figures. */
+ * KVM_RUN for `since` to be complete); *stats gets the figures.  Later
+ * calls only give the figures again. */
 void dirty_log_stop(struct dirty_log *log, struct dirty_stats *stats);
 
 /* Frees the bitmaps (`since` too). */

@@ -24,8 +24,8 @@ static int check_memory_section(const struct snapshot_level *l, char *err, size_
 {
 	uint64_t offset = snapshot_file_memory_offset(&l->f);
 
-	if (offset == 0 || offset % SNAPSHOT_MEMORY_ALIGN != 0 ||
-	    l->f.file_size < offset + l->f.header.memory_size) {
+	if (offset == 0 || offset % SNAPSHOT_MEMORY_ALIGN != 0 || offset > l->f.file_size ||
+	    l->f.header.memory_size > l->f.file_size - offset) {
 		snprintf(err, err_size, "snapshot %s: truncated or corrupt memory section",
 			 l->path);
 		return -1;

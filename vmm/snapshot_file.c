@@ -304,6 +304,8 @@ static int check_header(const struct snapshot_file *f, const char *path, char *e
 	}
 	if (h->nr_sections > SNAPSHOT_MAX_SECTIONS)
 		return bad(err, err_size, path, "corrupt header (section count)");
+	if (h->flags & ~SNAPSHOT_FLAG_DIFF)
+		return bad(err, err_size, path, "corrupt header (unknown flags)");
 	for (uint32_t i = 0; i < h->nr_sections; i++) {
 		const struct snapshot_section *s = &h->sections[i];
 
@@ -324,7 +326,9 @@ int snapshot_file_open(struct snapshot_file *f, const char *path, char *err, siz
 	struct stat st;
 
 	memset(f, 0, sizeof(*f));
-	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* A diff names its base: a FIFO or a device there must not block or
+	 * become our terminal. */
+	f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (f->fd < 0 || fstat(f->fd, &st) < 0) {
 		snprintf(err, err_size, "snapshot %s: %s", path, strerror(errno));
 		snapshot_file_close(f);

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #define SNAPSHOT_MAGIC		"LISPVMSN"
-#define SNAPSHOT_FORMAT_VERSION 1
+#define SNAPSHOT_FORMAT_VERSION 2 /* 2: diffs (flag, BASE, ZEROED) */
 #define SNAPSHOT_HEADER_SIZE	4096u
 #define SNAPSHOT_MEMORY_ALIGN	(2ull << 20)
 #define SNAPSHOT_MAX_SECTIONS	8

@@ -670,9 +670,9 @@ int vm_run(const struct vm_config *config)
 					.status = LISPVM_EXIT_HOST_ERROR};
 	else
 		stop = vm_loop(&vm);
-	dirty_log_stop(&vm.dirty, &dirty);
 	if (stop.kind == VM_STOP_SNAPSHOT)
 		stop = vm_snapshot_take(&vm);
+	dirty_log_stop(&vm.dirty, &dirty);
 	if (config->print_stats)
 		print_memory_report(&vm, dirty.harvests > 0 ? &dirty : NULL);
 	host_signals_release();

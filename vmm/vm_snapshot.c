@@ -288,9 +288,21 @@ static int write_snapshot(struct vm *vm, const struct snapshot_state *st, uint64
 	struct snapshot_writer w;
 	uint64_t *changed = NULL;
 
-	if (vm_takes_diff(vm) && (changed = changed_pages(vm)) == NULL) {
-		snprintf(vm->err, sizeof(vm->err), "out of memory taking a snapshot");
-		return -1;
+	if (vm_takes_diff(vm)) {
+		struct dirty_stats ignored;
+
+		/* The vCPU has completed its exit and the devices have stopped:
+		 * nothing writes guest memory any more. */
+		dirty_log_stop(&vm->dirty, &ignored);
+		if (vm->dirty.failed) {
+			snprintf(vm->err, sizeof(vm->err),
+				 "KVM's dirty log failed: a diff would miss pages");
+			return -1;
+		}
+		if ((changed = changed_pages(vm)) == NULL) {
+			snprintf(vm->err, sizeof(vm->err), "out of memory taking a snapshot");
+			return -1;
+		}
 	}
 	if (snapshot_writer_open(&w, vm->config->snapshot_out, vm->runtime_hash,
 				 vm->layout.ram_size, vm->err, sizeof(vm->err)) < 0) {
@@ -550,19 +562,33 @@ static int restore_with(struct vm *vm, const struct snapshot_chain *c, struct sn
 	return 0;
 }
 
-/* A diff must not replace the base it is taken over. */
-static int check_diff_target(struct vm *vm)
+/* A diff must not replace a file of the chain it is taken over, and must
+ * leave the chain short enough to restore. */
+static int check_diff_target(struct vm *vm, const struct snapshot_chain *c)
 {
-	struct stat in, out;
+	struct stat out, level;
 
-	if (!vm_takes_diff(vm) || stat(vm->config->snapshot_out, &out) < 0 ||
-	    stat(vm->config->snapshot_in, &in) < 0 || in.st_dev != out.st_dev ||
-	    in.st_ino != out.st_ino)
+	if (!vm_takes_diff(vm))
 		return 0;
-	snprintf(vm->err, sizeof(vm->err),
-		 "snapshot %s: a diff cannot replace the snapshot it is taken over",
-		 vm->config->snapshot_out);
-	return -1;
+	if (c->n == SNAPSHOT_MAX_CHAIN) {
+		snprintf(vm->err, sizeof(vm->err),
+			 "snapshot %s: already %d diffs over one base; a diff over it could not "
+			 "be restored",
+			 vm->config->snapshot_in, SNAPSHOT_MAX_CHAIN - 1);
+		return -1;
+	}
+	if (stat(vm->config->snapshot_out, &out) < 0)
+		return 0;
+	for (unsigned int i = 0; i < c->n; i++)
+		if (fstat(c->level[i].f.fd, &level) == 0 && level.st_dev == out.st_dev &&
+		    level.st_ino == out.st_ino) {
+			snprintf(vm->err, sizeof(vm->err),
+				 "snapshot %s: a diff cannot replace the snapshot it is taken "
+				 "over (%s)",
+				 vm->config->snapshot_out, c->level[i].path);
+			return -1;
+		}
+	return 0;
 }
 
 int vm_snapshot_restore(struct vm *vm)
@@ -573,9 +599,9 @@ int vm_snapshot_restore(struct vm *vm)
 
 	if (st == NULL || c == NULL)
 		snprintf(vm->err, sizeof(vm->err), "out of memory restoring a snapshot");
-	else if (check_diff_target(vm) == 0 &&
-		 snapshot_chain_open(c, vm->config->snapshot_in, vm->err, sizeof(vm->err)) == 0 &&
-		 check_runtime(vm, &c->level[0].f) == 0 && check_memory(vm, &c->level[0].f) == 0)
+	else if (snapshot_chain_open(c, vm->config->snapshot_in, vm->err, sizeof(vm->err)) == 0 &&
+		 check_diff_target(vm, c) == 0 && check_runtime(vm, &c->level[0].f) == 0 &&
+		 check_memory(vm, &c->level[0].f) == 0)
 		rc = restore_with(vm, c, st);
 	/* The RAM mappings keep the files open. */
 	if (c != NULL)

@@ -52,6 +52,7 @@ static int build_invocation(const struct boot_program *prog, const char *cwd)
 
 	if (out == NULL)
 		return -ENOMEM;
+	kfree(point.invocation); /* the one an earlier restore returned */
 	p += snprintf(p, 24, "%d", count_strings(prog->argv, prog->argv_len)) + 1;
 	memcpy(p, prog->argv, (size_t)prog->argv_len);
 	p += prog->argv_len;
@@ -122,13 +123,8 @@ int64_t snapshot_point_read(void *buf, uint64_t len, uint64_t off)
 
 	/* Each read from the start takes a snapshot: a VM restored from one
 	 * can take another (a diff over it). */
-	if (off == 0) {
-		kfree(point.invocation);
-		point.invocation = NULL;
-		point.invocation_len = 0;
-		if ((rc = take_snapshot()) < 0)
-			return rc;
-	}
+	if (off == 0 && len > 0 && (rc = take_snapshot()) < 0)
+		return rc;
 	if (off >= point.invocation_len)
 		return 0;
 	n = point.invocation_len - off < len ? point.invocation_len - off : len;

@@ -187,7 +187,8 @@ def diff_chain(lispvm, cache, work):
     """prepare --snapshot BASE writes a diff: only what changed since BASE
     was restored, a small part of it.  A chain of two diffs restores to the
     state of the last (a counter kept in the heap), each level to its own;
-    a diff whose base was replaced is refused."""
+    a diff whose base was replaced is refused, as is writing a diff over a
+    file of its own chain."""
     s = Snapshots(lispvm, cache, work)
     base = s.ensure()
     d1, d2 = os.path.join(s.work, "diff1.lvs"), os.path.join(s.work, "diff2.lvs")
@@ -210,6 +211,9 @@ def diff_chain(lispvm, cache, work):
     proc = s.lispvm("prepare", "-o", d3, "--eval", "(defvar *counter* 3)",
                     options=["--snapshot", copy])
     expect_exit(proc, 0)
+    line = expect_refused(s.lispvm("prepare", "-o", copy, "--eval", "1",
+                                   options=["--snapshot", d3]), "diff over its base")
+    expect("cannot replace the snapshot it is taken over" in line, line)
     shutil.copyfile(d1, copy)
     line = expect_refused(s.lispvm("eval", "1", options=["--snapshot", d3]), "replaced base")
     expect("has changed since the diff was taken" in line, line)

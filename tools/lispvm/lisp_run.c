@@ -202,7 +202,8 @@ static int add_core_image(struct cli_options *opts, const char *cache_dir, char 
 
 /* What lispvm prepare runs: the snapshot driver, loaded from the argument
  * after --end-toplevel-options (no quoting), then the steps, which the
- * driver takes from *posix-argv* after itself. */
+ * driver takes from *posix-argv* after itself.  The driver knows the
+ * --eval form (*prepare-form*): a restored VM given it prepares again. */
 static int prepare_options(const struct cli_options *opts, char **argv)
 {
 	static char *const options[] = {
@@ -214,7 +215,6 @@ static int prepare_options(const struct cli_options *opts, char **argv)
 		"--no-userinit",
 		"--disable-debugger",
 		"--eval",
-		/* The driver knows this form (*prepare-form*). */
 		"(load (make-string-input-stream (second sb-ext:*posix-argv*)))",
 		"--end-toplevel-options"};
 	int n = 0;
