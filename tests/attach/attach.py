@@ -207,7 +207,11 @@ def swank_slime(lispvm, tmp):
     client = run(["emacs", "--batch", "-l", os.path.join(HERE, "slime-client.el"), str(port)],
                  timeout=TIMEOUT)
     out = client.stdout + client.stderr
-    expect(client.returncode == 0, f"the SLIME client failed:\n{out}")
+    if client.returncode != 0:
+        prog.proc.kill()
+        code, pout, err = prog.finish()
+        expect(False, f"the SLIME client failed:\n{out}\nthe program (exit {code}) printed: "
+                      f"{pout[-2000:]!r}, on stderr: {err[-3000:]}")
     for want in ["connected: sbcl", "result: 3", "lispvm boom 42", "Backtrace:",
                  "after abort: 42"]:
         expect(want in out, f"no {want!r} from the SLIME client:\n{out}")
