@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "device_thread.h"
+#include "page_bitmap.h"
 
 static uint64_t now_ns(void)
 {
@@ -19,11 +20,6 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static size_t bitmap_words(uint64_t pages)
-{
-	return (pages + 63) / 64;
 }
 
 /* One round of KVM_GET_DIRTY_LOG over every logged slot (which also
@@ -34,7 +30,7 @@ static int64_t harvest(struct dirty_log *log)
 	int64_t dirty = 0;
 
 	for (unsigned int i = 0; i < kvm->nr_logged; i++) {
-		size_t words = bitmap_words(kvm->logged[i].pages);
+		size_t words = page_bitmap_words(kvm->logged[i].pages);
 		struct kvm_dirty_log get = {.slot = kvm->logged[i].slot,
 					    .dirty_bitmap = log->bitmap};
 
@@ -108,7 +104,7 @@ int dirty_log_start(struct dirty_log *log, struct kvm_vm *kvm, bool sample_, boo
 		if (kvm->logged[i].pages > largest)
 			largest = kvm->logged[i].pages;
 	}
-	log->bitmap = calloc(bitmap_words(largest) + 1, sizeof(uint64_t));
+	log->bitmap = calloc(page_bitmap_words(largest) + 1, sizeof(uint64_t));
 	if (log->bitmap == NULL) {
 		snprintf(err, err_size, "dirty log: out of memory");
 		return -1;
@@ -118,7 +114,8 @@ int dirty_log_start(struct dirty_log *log, struct kvm_vm *kvm, bool sample_, boo
 		return -1;
 	}
 	for (unsigned int i = 0; keep && i < kvm->nr_logged; i++) {
-		log->since[i] = calloc(bitmap_words(kvm->logged[i].pages) + 1, sizeof(uint64_t));
+		log->since[i] =
+			calloc(page_bitmap_words(kvm->logged[i].pages) + 1, sizeof(uint64_t));
 		if (log->since[i] == NULL) {
 			snprintf(err, err_size, "dirty log: out of memory");
 			return -1;

@@ -8,6 +8,8 @@
 
 #include <lispvm/abi.h>
 
+#include "page_bitmap.h"
+
 static bool range_end(uint64_t start, uint64_t len, uint64_t *end)
 {
 	return !__builtin_add_overflow(start, len, end);
@@ -47,7 +49,7 @@ int guest_memory_track_writes(struct guest_memory *mem)
 
 		if (!r->writable || r->written != NULL)
 			continue;
-		r->written = calloc((pages + 63) / 64, sizeof(uint64_t));
+		r->written = calloc(page_bitmap_words(pages), sizeof(uint64_t));
 		if (r->written == NULL)
 			return -1;
 	}
@@ -69,33 +71,39 @@ static void mark_written(const struct guest_region *r, uint64_t gpa, uint64_t le
 	uint64_t last = (gpa - r->gpa + len - 1) / LISPVM_PAGE_SIZE;
 
 	for (uint64_t p = first; p <= last; p++)
-		__atomic_fetch_or(&r->written[p / 64], 1ull << (p % 64), __ATOMIC_RELAXED);
+		page_bitmap_set_atomic(r->written, p);
 }
 
-void *guest_memory_access(const struct guest_memory *mem, uint64_t gpa, uint64_t len,
-			  enum guest_access access)
+/* The region holding gpa, or NULL. */
+static const struct guest_region *region_of(const struct guest_memory *mem, uint64_t gpa)
 {
-	uint64_t end;
-
-	if (len == 0 || !range_end(gpa, len, &end))
-		return NULL;
 	for (unsigned int i = 0; i < mem->nr_regions; i++) {
 		const struct guest_region *r = &mem->regions[i];
 
 		/* Compare offsets, not end addresses: the check then needs no
 		 * addition at all (guest_memory_add already refuses regions
 		 * whose end would wrap). */
-		if (gpa < r->gpa || gpa - r->gpa >= r->size)
-			continue;
-		if (len > r->size - (gpa - r->gpa))
-			return NULL;
-		if (access == GUEST_WRITE && !r->writable)
-			return NULL;
-		if (access == GUEST_WRITE && r->written != NULL)
-			mark_written(r, gpa, len);
-		return r->host + (gpa - r->gpa);
+		if (gpa >= r->gpa && gpa - r->gpa < r->size)
+			return r;
 	}
 	return NULL;
+}
+
+void *guest_memory_access(const struct guest_memory *mem, uint64_t gpa, uint64_t len,
+			  enum guest_access access)
+{
+	const struct guest_region *r;
+	uint64_t end;
+
+	if (len == 0 || !range_end(gpa, len, &end) || (r = region_of(mem, gpa)) == NULL)
+		return NULL;
+	if (len > r->size - (gpa - r->gpa))
+		return NULL;
+	if (access == GUEST_WRITE && !r->writable)
+		return NULL;
+	if (access == GUEST_WRITE && r->written != NULL)
+		mark_written(r, gpa, len);
+	return r->host + (gpa - r->gpa);
 }
 
 int guest_memory_read(const struct guest_memory *mem, void *dst, uint64_t gpa, uint64_t len)
@@ -127,14 +135,6 @@ void guest_memory_mark_file_backed(struct guest_memory *mem, uint64_t gpa, uint6
 	for (unsigned int i = 0; i < mem->nr_regions; i++)
 		if (regions_overlap(&mem->regions[i], gpa, end))
 			mem->regions[i].file_backed = true;
-}
-
-static const struct guest_region *region_of(const struct guest_memory *mem, uint64_t gpa)
-{
-	for (unsigned int i = 0; i < mem->nr_regions; i++)
-		if (gpa >= mem->regions[i].gpa && gpa - mem->regions[i].gpa < mem->regions[i].size)
-			return &mem->regions[i];
-	return NULL;
 }
 
 int guest_memory_discard(const struct guest_memory *mem, uint64_t gpa, uint64_t len)

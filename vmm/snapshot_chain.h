@@ -12,8 +12,7 @@
 #define SNAPSHOT_MAX_CHAIN 16
 
 struct snapshot_level {
-	struct snapshot_file f;
-	char path[SNAPSHOT_BASE_PATH_MAX];
+	struct snapshot_file f; /* f.path names it */
 	struct snapshot_extent *extents, *zeroed;
 	uint64_t nr_extents, nr_zeroed;
 };

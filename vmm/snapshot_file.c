@@ -17,6 +17,7 @@
 #include <lispvm/abi.h>
 
 #include "file_io.h"
+#include "page_bitmap.h"
 
 #define PAGE_SIZE     4096ull
 #define SECTION_ALIGN PAGE_SIZE
@@ -139,13 +140,6 @@ static int add_extent(struct snapshot_writer *w, uint64_t offset, uint64_t lengt
 	return add_range(&w->extents, &w->nr_extents, &w->max_extents, offset, length);
 }
 
-static bool page_changed(const uint64_t *changed, uint64_t rel)
-{
-	uint64_t page = rel / PAGE_SIZE;
-
-	return (changed[page / 64] >> (page % 64)) & 1;
-}
-
 /* Writes the non-zero resident pages of host[0..size) (of a diff: the
  * changed ones, noting those that read zero), which land at file offset
  * base + rel (rel counted from the memory section). */
@@ -167,9 +161,9 @@ static int write_piece(struct snapshot_writer *w, const struct snapshot_ram_piec
 		for (uint64_t off = 0; off <= len; off += PAGE_SIZE) {
 			const uint8_t *page = p->host + chunk + off;
 			uint64_t at = rel + chunk + off;
-			bool wanted =
-				off < len && (changed != NULL ? page_changed(changed, at)
-							      : resident[off / PAGE_SIZE] & 1);
+			bool wanted = off < len &&
+				      (changed != NULL ? page_bitmap_test(changed, at / PAGE_SIZE)
+						       : resident[off / PAGE_SIZE] & 1);
 			bool keep = wanted && !page_is_zero(page);
 
 			if (wanted && !keep && changed != NULL &&
@@ -276,36 +270,36 @@ void snapshot_writer_abort(struct snapshot_writer *w)
 
 /* ---- reading ---- */
 
-static int bad(char *err, size_t err_size, const char *path, const char *why)
+static int bad(char *err, size_t err_size, const struct snapshot_file *f, const char *why)
 {
-	snprintf(err, err_size, "snapshot %s: %s", path, why);
+	snprintf(err, err_size, "snapshot %s: %s", f->path, why);
 	return -1;
 }
 
-static int check_header(const struct snapshot_file *f, const char *path, char *err, size_t err_size)
+static int check_header(const struct snapshot_file *f, char *err, size_t err_size)
 {
 	const struct snapshot_header *h = &f->header;
 	char why[160];
 
 	if (memcmp(h->magic, SNAPSHOT_MAGIC, sizeof(h->magic)) != 0)
-		return bad(err, err_size, path, "not a lispvm snapshot");
+		return bad(err, err_size, f, "not a lispvm snapshot");
 	if (h->format_version != SNAPSHOT_FORMAT_VERSION) {
 		snprintf(why, sizeof(why), "format version %" PRIu32 ", this lispvm reads %d",
 			 h->format_version, SNAPSHOT_FORMAT_VERSION);
-		return bad(err, err_size, path, why);
+		return bad(err, err_size, f, why);
 	}
 	if (h->header_checksum != header_checksum(h))
-		return bad(err, err_size, path, "corrupt header (checksum mismatch)");
+		return bad(err, err_size, f, "corrupt header (checksum mismatch)");
 	if (h->abi_version != LISPVM_ABI_VERSION) {
 		snprintf(why, sizeof(why),
 			 "taken by a lispvm speaking ABI %" PRIu32 ", this one speaks %d",
 			 h->abi_version, LISPVM_ABI_VERSION);
-		return bad(err, err_size, path, why);
+		return bad(err, err_size, f, why);
 	}
 	if (h->nr_sections > SNAPSHOT_MAX_SECTIONS)
-		return bad(err, err_size, path, "corrupt header (section count)");
+		return bad(err, err_size, f, "corrupt header (section count)");
 	if (h->flags & ~SNAPSHOT_FLAG_DIFF)
-		return bad(err, err_size, path, "corrupt header (unknown flags)");
+		return bad(err, err_size, f, "corrupt header (unknown flags)");
 	for (uint32_t i = 0; i < h->nr_sections; i++) {
 		const struct snapshot_section *s = &h->sections[i];
 
@@ -315,7 +309,7 @@ static int check_header(const struct snapshot_file *f, const char *path, char *e
 				 "truncated or corrupt (section %" PRIu32
 				 " ends past the file's %" PRIu64 " bytes)",
 				 s->kind, f->file_size);
-			return bad(err, err_size, path, why);
+			return bad(err, err_size, f, why);
 		}
 	}
 	return 0;
@@ -326,6 +320,12 @@ int snapshot_file_open(struct snapshot_file *f, const char *path, char *err, siz
 	struct stat st;
 
 	memset(f, 0, sizeof(*f));
+	f->fd = -1;
+	if (strlen(path) >= sizeof(f->path)) {
+		snprintf(err, err_size, "snapshot path too long: %.120s...", path);
+		return -1;
+	}
+	strcpy(f->path, path);
 	/* A diff names its base: a FIFO or a device there must not block or
 	 * become our terminal. */
 	f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -337,7 +337,7 @@ int snapshot_file_open(struct snapshot_file *f, const char *path, char *err, siz
 	f->file_size = (uint64_t)st.st_size;
 	if (!S_ISREG(st.st_mode) || f->file_size < SNAPSHOT_HEADER_SIZE) {
 		snapshot_file_close(f);
-		return bad(err, err_size, path,
+		return bad(err, err_size, f,
 			   S_ISREG(st.st_mode) ? "truncated (no header)" : "not a regular file");
 	}
 	if (file_pread_all(f->fd, &f->header, sizeof(f->header), 0) < 0) {
@@ -345,7 +345,7 @@ int snapshot_file_open(struct snapshot_file *f, const char *path, char *err, siz
 		snapshot_file_close(f);
 		return -1;
 	}
-	if (check_header(f, path, err, err_size) < 0) {
+	if (check_header(f, err, err_size) < 0) {
 		snapshot_file_close(f);
 		return -1;
 	}
@@ -366,18 +366,19 @@ int snapshot_file_read(const struct snapshot_file *f, uint32_t kind, void *out, 
 	const struct snapshot_section *s = find_section(f, kind);
 
 	if (s == NULL || s->size != size) {
-		snprintf(err, err_size, "snapshot: section %" PRIu32 " is %s", kind,
+		snprintf(err, err_size, "snapshot %s: section %" PRIu32 " is %s", f->path, kind,
 			 s == NULL ? "missing" : "of the wrong size");
 		return -1;
 	}
 	if (file_pread_all(f->fd, out, size, s->offset) < 0) {
-		snprintf(err, err_size, "snapshot: reading section %" PRIu32 ": %s", kind,
-			 strerror(errno));
+		snprintf(err, err_size, "snapshot %s: reading section %" PRIu32 ": %s", f->path,
+			 kind, strerror(errno));
 		return -1;
 	}
 	if (XXH3_64bits(out, size) != s->checksum) {
 		snprintf(err, err_size,
-			 "snapshot: section %" PRIu32 " is corrupt (checksum mismatch)", kind);
+			 "snapshot %s: section %" PRIu32 " is corrupt (checksum mismatch)", f->path,
+			 kind);
 		return -1;
 	}
 	return 0;
@@ -421,13 +422,13 @@ int snapshot_file_read_extents(const struct snapshot_file *f, uint32_t kind,
 		return 0;
 	}
 	if (mem == NULL || s == NULL || s->size % sizeof(*e) != 0) {
-		snprintf(err, err_size, "snapshot: the extent list is %s",
+		snprintf(err, err_size, "snapshot %s: the extent list is %s", f->path,
 			 mem == NULL || s == NULL ? "missing" : "corrupt");
 		return -1;
 	}
 	e = malloc(s->size ? s->size : 1);
 	if (e == NULL) {
-		snprintf(err, err_size, "snapshot: %s", strerror(ENOMEM));
+		snprintf(err, err_size, "snapshot %s: %s", f->path, strerror(ENOMEM));
 		return -1;
 	}
 	if (snapshot_file_read(f, kind, e, s->size, err, err_size) < 0) {
@@ -439,7 +440,7 @@ int snapshot_file_read_extents(const struct snapshot_file *f, uint32_t kind,
 		if (e[i].offset % PAGE_SIZE || e[i].length % PAGE_SIZE || e[i].offset > mem->size ||
 		    e[i].length > mem->size - e[i].offset ||
 		    (i > 0 && e[i].offset < e[i - 1].offset + e[i - 1].length)) {
-			snprintf(err, err_size, "snapshot: the extent list is corrupt");
+			snprintf(err, err_size, "snapshot %s: the extent list is corrupt", f->path);
 			free(e);
 			return -1;
 		}
@@ -457,13 +458,13 @@ int snapshot_file_verify_memory(const struct snapshot_file *f,
 	int rc = 0;
 
 	if (s == NULL) {
-		snprintf(err, err_size, "snapshot: no memory section");
+		snprintf(err, err_size, "snapshot %s: no memory section", f->path);
 		return -1;
 	}
 	buf = malloc(CHUNK_BYTES);
 	st = XXH3_createState();
 	if (buf == NULL || st == NULL) {
-		snprintf(err, err_size, "snapshot: %s", strerror(ENOMEM));
+		snprintf(err, err_size, "snapshot %s: %s", f->path, strerror(ENOMEM));
 		rc = -1;
 	} else {
 		XXH3_64bits_reset(st);
@@ -471,11 +472,13 @@ int snapshot_file_verify_memory(const struct snapshot_file *f,
 	for (uint64_t i = 0; rc == 0 && i < count; i++)
 		if (hash_extent(f, s->offset, extents[i].offset,
 				extents[i].offset + extents[i].length, buf, st) < 0) {
-			snprintf(err, err_size, "snapshot: reading memory: %s", strerror(errno));
+			snprintf(err, err_size, "snapshot %s: reading memory: %s", f->path,
+				 strerror(errno));
 			rc = -1;
 		}
 	if (rc == 0 && XXH3_64bits_digest(st) != s->checksum) {
-		snprintf(err, err_size, "snapshot: guest memory is corrupt (checksum mismatch)");
+		snprintf(err, err_size, "snapshot %s: guest memory is corrupt (checksum mismatch)",
+			 f->path);
 		rc = -1;
 	}
 	free(buf);

@@ -116,11 +116,12 @@ struct snapshot_file {
 	int fd;
 	uint64_t file_size;
 	struct snapshot_header header;
+	char path[SNAPSHOT_BASE_PATH_MAX]; /* as opened: every error names it */
 };
 
 /* Opens and checks the header: magic, version, checksum and that every
- * section lies inside the file (a truncated file fails here).  Errors are
- * one line in err naming the file. */
+ * section lies inside the file (a truncated file fails here).  Errors, here
+ * and from every reader below, are one line in err naming the file. */
 int snapshot_file_open(struct snapshot_file *f, const char *path, char *err, size_t err_size);
 /* Reads a section that must be exactly size bytes and match its checksum. */
 int snapshot_file_read(const struct snapshot_file *f, uint32_t kind, void *out, size_t size,

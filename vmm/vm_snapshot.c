@@ -19,6 +19,7 @@
 #include <lispvm/abi.h>
 
 #include "log.h"
+#include "page_bitmap.h"
 #include "pvh_boot.h"
 #include "snapshot_chain.h"
 #include "snapshot_file.h"
@@ -209,17 +210,12 @@ static int save_state(struct vm *vm, struct snapshot_state *st)
 	return 0;
 }
 
-static bool bit_set(const uint64_t *bits, uint64_t i)
-{
-	return (bits[i / 64] >> (i % 64)) & 1;
-}
-
 /* dst's pages [first, first + n) get src's pages [from, from + n). */
 static void or_pages(uint64_t *dst, uint64_t first, const uint64_t *src, uint64_t from, uint64_t n)
 {
 	for (uint64_t i = 0; i < n; i++)
-		if (bit_set(src, from + i))
-			dst[(first + i) / 64] |= 1ull << ((first + i) % 64);
+		if (page_bitmap_test(src, from + i))
+			page_bitmap_set(dst, first + i);
 }
 
 /* Adds the pages of [gpa, gpa + pages) that `bits` marks (bit 0 is gpa)
@@ -243,7 +239,8 @@ static void add_changed(uint64_t *changed, const struct ram_range *r, uint64_t r
  * since the restore: by the guest (KVM's dirty log) or by the VMM. */
 static uint64_t *changed_pages(struct vm *vm)
 {
-	uint64_t *changed = calloc(vm->layout.ram_size / LISPVM_PAGE_SIZE / 64 + 1, 8);
+	uint64_t *changed =
+		calloc(page_bitmap_words(vm->layout.ram_size / LISPVM_PAGE_SIZE), sizeof(uint64_t));
 	uint64_t rel = 0;
 
 	if (changed == NULL)
@@ -517,8 +514,8 @@ static int map_chain(struct vm *vm, const struct snapshot_chain *c)
 		const struct snapshot_level *l = &c->level[i];
 
 		if (map_ranges(vm, l->f.fd, snapshot_file_memory_offset(&l->f), l->extents,
-			       l->nr_extents, l->path) < 0 ||
-		    map_ranges(vm, -1, 0, l->zeroed, l->nr_zeroed, l->path) < 0)
+			       l->nr_extents, l->f.path) < 0 ||
+		    map_ranges(vm, -1, 0, l->zeroed, l->nr_zeroed, l->f.path) < 0)
 			return -1;
 	}
 	return 0;
@@ -585,7 +582,7 @@ static int check_diff_target(struct vm *vm, const struct snapshot_chain *c)
 			snprintf(vm->err, sizeof(vm->err),
 				 "snapshot %s: a diff cannot replace the snapshot it is taken "
 				 "over (%s)",
-				 vm->config->snapshot_out, c->level[i].path);
+				 vm->config->snapshot_out, c->level[i].f.path);
 			return -1;
 		}
 	return 0;

@@ -168,7 +168,7 @@ static void test_diff_chain(const uint8_t *ram)
 	write_snapshot(ram);
 	write_diff(diff_path, ram, header_checksum_of(path));
 	CHECK(snapshot_chain_open(&chain, diff_path, err, sizeof(err)) == 0);
-	CHECK(chain.n == 2 && strcmp(chain.level[1].path, path) == 0);
+	CHECK(chain.n == 2 && strcmp(chain.level[1].f.path, path) == 0);
 	CHECK(chain.level[0].f.header.flags & SNAPSHOT_FLAG_DIFF);
 	CHECK(chain.level[0].nr_extents == 2 && chain.level[0].extents[0].offset == PAGE &&
 	      chain.level[0].extents[0].length == PAGE &&
