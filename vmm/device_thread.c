@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -59,4 +60,72 @@ void device_drain_eventfd(int fd)
 void *device_access_guest(void *ctx, uint64_t addr, uint64_t len, bool write)
 {
 	return guest_memory_access(ctx, addr, len, write ? GUEST_WRITE : GUEST_READ);
+}
+
+void device_pause_init(struct device_pause *p)
+{
+	pthread_condattr_t attr;
+
+	*p = (struct device_pause){0};
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+void device_pause_destroy(struct device_pause *p)
+{
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+}
+
+void device_pause_point(struct device_pause *p)
+{
+	pthread_mutex_lock(&p->lock);
+	if (p->requested) {
+		p->paused = true;
+		pthread_cond_broadcast(&p->cond);
+		while (p->requested)
+			pthread_cond_wait(&p->cond, &p->lock);
+		p->paused = false;
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+int device_pause(struct device_pause *p, int wake_fd, unsigned int timeout_ms)
+{
+	struct timespec deadline;
+	uint64_t one = 1;
+	int rc = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&p->lock);
+	p->requested = true;
+	if (write(wake_fd, &one, sizeof(one)) < 0) {
+		/* counter full: the thread is awake anyway */
+	}
+	while (!p->paused && rc == 0)
+		rc = pthread_cond_timedwait(&p->cond, &p->lock, &deadline);
+	if (!p->paused) {
+		p->requested = false;
+		pthread_cond_broadcast(&p->cond);
+	}
+	rc = p->paused ? 0 : -1;
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+void device_resume(struct device_pause *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->requested = false;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
 }

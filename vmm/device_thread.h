@@ -31,4 +31,25 @@ void device_drain_eventfd(int fd);
  * ring and buffer address through the one checked accessor. */
 void *device_access_guest(void *ctx, uint64_t addr, uint64_t len, bool write);
 
+/* A device thread held at a safe point (the top of its loop: between
+ * requests, holding no lock) while a snapshot of the running VM is taken,
+ * so nothing it does writes guest memory or the queues meanwhile. */
+struct device_pause {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool requested, paused;
+};
+
+void device_pause_init(struct device_pause *p);
+void device_pause_destroy(struct device_pause *p);
+/* The device thread, at the top of its loop: waits there while a pause
+ * is asked for. */
+void device_pause_point(struct device_pause *p);
+/* Asks for a pause, waking the thread through wake_fd (an eventfd it
+ * polls), and waits up to timeout_ms for it to be held.  0, or -1 when it
+ * was busy that long (a write to a host reader that does not read); the
+ * request is withdrawn then. */
+int device_pause(struct device_pause *p, int wake_fd, unsigned int timeout_ms);
+void device_resume(struct device_pause *p);
+
 #endif

@@ -250,7 +250,12 @@ static int64_t op_open(struct hostfs_call *c)
 		close(fd);
 		return -ENXIO;
 	}
-	c->fs->handles[slot] = (struct hostfs_handle){.fd = fd, .used = true};
+	c->fs->handles[slot] = (struct hostfs_handle){
+		.fd = fd,
+		.used = true,
+		.mount = c->req.mount,
+		.reopen_flags = flags & (O_ACCMODE | O_APPEND | O_DIRECTORY),
+	};
 	return slot;
 }
 

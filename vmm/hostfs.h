@@ -22,6 +22,10 @@ struct hostfs_mount {
 struct hostfs_handle {
 	int fd;
 	bool used; /* so that an all-zero struct hostfs holds nothing */
+	/* What a snapshot of a running VM needs to open it again: its mount
+	 * and its access mode, O_APPEND and O_DIRECTORY. */
+	uint32_t mount;
+	int reopen_flags;
 };
 
 struct hostfs {

@@ -298,7 +298,7 @@ static int check_header(const struct snapshot_file *f, char *err, size_t err_siz
 	}
 	if (h->nr_sections > SNAPSHOT_MAX_SECTIONS)
 		return bad(err, err_size, f, "corrupt header (section count)");
-	if (h->flags & ~SNAPSHOT_FLAG_DIFF)
+	if (h->flags & ~SNAPSHOT_KNOWN_FLAGS)
 		return bad(err, err_size, f, "corrupt header (unknown flags)");
 	for (uint32_t i = 0; i < h->nr_sections; i++) {
 		const struct snapshot_section *s = &h->sections[i];
@@ -408,34 +408,51 @@ static int hash_extent(const struct snapshot_file *f, uint64_t base, uint64_t fr
 	return 0;
 }
 
+int snapshot_file_read_array(const struct snapshot_file *f, uint32_t kind, size_t elem_size,
+			     uint64_t max, void **out, uint64_t *count, char *err, size_t err_size)
+{
+	const struct snapshot_section *s = find_section(f, kind);
+	void *data;
+
+	*out = NULL;
+	*count = 0;
+	if (s == NULL)
+		return 0;
+	if (s->size % elem_size != 0 || s->size / elem_size > max) {
+		snprintf(err, err_size, "snapshot %s: section %" PRIu32 " is corrupt", f->path,
+			 kind);
+		return -1;
+	}
+	data = malloc(s->size ? s->size : 1);
+	if (data == NULL) {
+		snprintf(err, err_size, "snapshot %s: %s", f->path, strerror(ENOMEM));
+		return -1;
+	}
+	if (snapshot_file_read(f, kind, data, s->size, err, err_size) < 0) {
+		free(data);
+		return -1;
+	}
+	*out = data;
+	*count = s->size / elem_size;
+	return 0;
+}
+
 int snapshot_file_read_extents(const struct snapshot_file *f, uint32_t kind,
 			       struct snapshot_extent **out, uint64_t *count, char *err,
 			       size_t err_size)
 {
 	const struct snapshot_section *mem = find_section(f, SNAPSHOT_SECTION_MEMORY);
-	const struct snapshot_section *s = find_section(f, kind);
 	struct snapshot_extent *e;
+	void *data;
 
-	if (s == NULL && kind == SNAPSHOT_SECTION_ZEROED) {
-		*out = NULL;
-		*count = 0;
-		return 0;
-	}
-	if (mem == NULL || s == NULL || s->size % sizeof(*e) != 0) {
-		snprintf(err, err_size, "snapshot %s: the extent list is %s", f->path,
-			 mem == NULL || s == NULL ? "missing" : "corrupt");
+	if (mem == NULL || (kind != SNAPSHOT_SECTION_ZEROED && find_section(f, kind) == NULL)) {
+		snprintf(err, err_size, "snapshot %s: the extent list is missing", f->path);
 		return -1;
 	}
-	e = malloc(s->size ? s->size : 1);
-	if (e == NULL) {
-		snprintf(err, err_size, "snapshot %s: %s", f->path, strerror(ENOMEM));
+	if (snapshot_file_read_array(f, kind, sizeof(*e), UINT64_MAX, &data, count, err, err_size) <
+	    0)
 		return -1;
-	}
-	if (snapshot_file_read(f, kind, e, s->size, err, err_size) < 0) {
-		free(e);
-		return -1;
-	}
-	*count = s->size / sizeof(*e);
+	e = data;
 	for (uint64_t i = 0; i < *count; i++)
 		if (e[i].offset % PAGE_SIZE || e[i].length % PAGE_SIZE || e[i].offset > mem->size ||
 		    e[i].length > mem->size - e[i].offset ||

@@ -17,13 +17,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SNAPSHOT_MAGIC		"LISPVMSN"
-#define SNAPSHOT_FORMAT_VERSION 2 /* 2: diffs (flag, BASE, ZEROED) */
+#define SNAPSHOT_MAGIC "LISPVMSN"
+/* 2: diffs (flag, BASE, ZEROED); 3: snapshots of running VMs (flag
+ * RUNNING, HOSTFS, the host's wall clock beside KVM's clock) */
+#define SNAPSHOT_FORMAT_VERSION 3
 #define SNAPSHOT_HEADER_SIZE	4096u
 #define SNAPSHOT_MEMORY_ALIGN	(2ull << 20)
-#define SNAPSHOT_MAX_SECTIONS	8
+#define SNAPSHOT_MAX_SECTIONS	12
 #define SNAPSHOT_FLAG_DIFF	1u
-#define SNAPSHOT_BASE_PATH_MAX	4096
+/* Taken of a running VM (lispvm snapshot), which a restore resumes where
+ * it was; without it, the VM waits at the snapshot point for a program. */
+#define SNAPSHOT_FLAG_RUNNING  2u
+#define SNAPSHOT_KNOWN_FLAGS   (SNAPSHOT_FLAG_DIFF | SNAPSHOT_FLAG_RUNNING)
+#define SNAPSHOT_BASE_PATH_MAX 4096
 
 enum snapshot_section_kind {
 	SNAPSHOT_SECTION_MACHINE = 1, /* struct snapshot_machine */
@@ -34,6 +40,7 @@ enum snapshot_section_kind {
 	SNAPSHOT_SECTION_EXTENTS = 6, /* struct snapshot_extent[]: the stored pages */
 	SNAPSHOT_SECTION_BASE = 7,    /* a diff's struct snapshot_base */
 	SNAPSHOT_SECTION_ZEROED = 8,  /* a diff's snapshot_extent[] that read zero */
+	SNAPSHOT_SECTION_HOSTFS = 9,  /* a running VM's struct hostfs_saved_file[] */
 };
 
 /* The snapshot a diff applies to: its absolute path and its header's
@@ -132,6 +139,10 @@ int snapshot_file_read(const struct snapshot_file *f, uint32_t kind, void *out, 
 int snapshot_file_read_extents(const struct snapshot_file *f, uint32_t kind,
 			       struct snapshot_extent **out, uint64_t *count, char *err,
 			       size_t err_size);
+/* A section that is an array of at most max elements of elem_size bytes
+ * (none when it is absent); *out is malloc'd. */
+int snapshot_file_read_array(const struct snapshot_file *f, uint32_t kind, size_t elem_size,
+			     uint64_t max, void **out, uint64_t *count, char *err, size_t err_size);
 /* Hashes the stored pages against the memory checksum.  Only they are
  * guest RAM: whatever else the file holds (a copy that filled the holes
  * with zeros, or with anything) is never mapped. */

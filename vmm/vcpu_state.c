@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
 
 #define MSR_IA32_TSC 0x10
@@ -168,11 +169,20 @@ int vcpu_state_restore(const struct vcpu *vcpu, const struct vcpu_state *state, 
 	return 0;
 }
 
+static int64_t realtime_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return now.tv_sec * 1000000000ll + now.tv_nsec;
+}
+
 int vm_kvm_state_save(const struct kvm_vm *vm, struct vm_kvm_state *out, char *err, size_t err_size)
 {
 	memset(out, 0, sizeof(*out));
 	if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &out->clock) < 0)
 		return fail(err, err_size, "KVM_GET_CLOCK");
+	out->host_realtime_ns = realtime_ns();
 	if (!vm->irqchip)
 		return 0;
 	for (uint32_t i = 0; i < 3; i++) {
@@ -184,13 +194,16 @@ int vm_kvm_state_save(const struct kvm_vm *vm, struct vm_kvm_state *out, char *e
 	return 0;
 }
 
-int vm_kvm_state_restore(const struct kvm_vm *vm, const struct vm_kvm_state *state, char *err,
-			 size_t err_size)
+int vm_kvm_state_restore(const struct kvm_vm *vm, const struct vm_kvm_state *state, bool advance,
+			 char *err, size_t err_size)
 {
 	/* Only the value: the saved flags say which host clock it was read
-	 * against, and the restored guest's monotonic time simply goes on
-	 * from where it stopped. */
+	 * against. */
 	struct kvm_clock_data clock = {.clock = state->clock.clock};
+	int64_t passed = realtime_ns() - state->host_realtime_ns;
+
+	if (advance && passed > 0)
+		clock.clock += (uint64_t)passed;
 
 	if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &clock) < 0)
 		return fail(err, err_size, "KVM_SET_CLOCK");

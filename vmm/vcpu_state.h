@@ -5,6 +5,7 @@
 #define LISPVM_VMM_VCPU_STATE_H
 
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,7 @@ struct vm_kvm_state {
 	uint32_t has_irqchip;
 	uint32_t reserved;
 	struct kvm_irqchip irqchip[3];
+	int64_t host_realtime_ns; /* the host's CLOCK_REALTIME when clock was read */
 };
 
 /* The vCPU must be stopped outside KVM_RUN with any I/O exit completed
@@ -49,9 +51,12 @@ int vcpu_state_restore(const struct vcpu *vcpu, const struct vcpu_state *state, 
 int vm_kvm_state_save(const struct kvm_vm *vm, struct vm_kvm_state *out, char *err,
 		      size_t err_size);
 /* Before the vCPU's state: the clock first, so the restored TSC and
- * kvmclock MSRs are read against it. */
-int vm_kvm_state_restore(const struct kvm_vm *vm, const struct vm_kvm_state *state, char *err,
-			 size_t err_size);
+ * kvmclock MSRs are read against it.  The clock goes on from its saved
+ * value or, with advance, from that value plus the host time that has
+ * passed since (a resumed VM's wall clock, its monotonic clock plus the
+ * offset it read at boot, stays right). */
+int vm_kvm_state_restore(const struct kvm_vm *vm, const struct vm_kvm_state *state, bool advance,
+			 char *err, size_t err_size);
 
 /* Finishes the exit the vCPU last took (KVM completes an I/O instruction
  * only on the next KVM_RUN) without running guest code, so its registers

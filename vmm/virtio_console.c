@@ -195,6 +195,7 @@ static void *console_thread(void *arg)
 
 		int timeout;
 
+		device_pause_point(&c->pause);
 		pthread_mutex_lock(&c->lock);
 		serve_queues(c, &rx);
 		timeout = !rx.held && c->live ? CONSOLE_RECHECK_MS : -1;
@@ -220,6 +221,7 @@ int virtio_console_open(struct virtio_console *c, const struct guest_memory *mem
 {
 	*c = (struct virtio_console){.opened = true, .notify_fd = -1, .irq_fd = -1, .stop_fd = -1};
 	pthread_mutex_init(&c->lock, NULL);
+	device_pause_init(&c->pause);
 	c->mem = mem;
 	c->in_fd = in_fd;
 	c->out_fd = out_fd;
@@ -276,5 +278,6 @@ void virtio_console_close(struct virtio_console *c)
 		close(c->stop_fd);
 	c->notify_fd = c->irq_fd = c->stop_fd = -1;
 	pthread_mutex_destroy(&c->lock);
+	device_pause_destroy(&c->pause);
 	c->opened = false;
 }

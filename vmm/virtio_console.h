@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "device_thread.h"
 #include "guest_memory.h"
 #include "virtio_mmio.h"
 #include "virtqueue.h"
@@ -27,9 +28,10 @@ struct virtio_console {
 	int stop_fd;   /* the thread should end */
 	pthread_t thread;
 	bool thread_started;
-	pthread_mutex_t lock; /* the fields below */
-	bool live;	      /* queues taken at DRIVER_OK, until reset */
-	uint64_t generation;  /* counts starts and resets */
+	struct device_pause pause; /* a snapshot of the running VM holds the thread */
+	pthread_mutex_t lock;	   /* the fields below */
+	bool live;		   /* queues taken at DRIVER_OK, until reset */
+	uint64_t generation;	   /* counts starts and resets */
 	struct virtq_device rx, tx;
 	const char *failure; /* how the guest broke a queue; ends the VM */
 };

@@ -644,6 +644,42 @@ static void deliver(struct virtio_vsock *v)
 		device_interrupt(&v->mmio, v->irq_fd);
 }
 
+/* The owed TRANSPORT_RESET, once the guest has an event buffer for it. */
+static void deliver_event(struct virtio_vsock *v)
+{
+	struct virtio_vsock_event event = {.id = htole32(VIRTIO_VSOCK_EVENT_TRANSPORT_RESET)};
+	struct virtq_chain chain;
+	const char *why;
+	enum virtq_pop_result r;
+
+	if (!v->reset_owed || !v->live || !v->has_event_queue)
+		return;
+	r = virtq_device_pop(&v->event, &chain, &why);
+	if (r == VIRTQ_MALFORMED)
+		fail(v, why);
+	if (r != VIRTQ_CHAIN)
+		return;
+	if (chain.writable_bytes < sizeof(event)) {
+		fail(v, "vsock event buffer shorter than an event");
+		return;
+	}
+	chain_write(&chain, 0, &event, sizeof(event));
+	virtq_device_push(&v->event, chain.head, sizeof(event));
+	v->reset_owed = false;
+	device_interrupt(&v->mmio, v->irq_fd);
+}
+
+void virtio_vsock_transport_reset(struct virtio_vsock *v)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&v->lock);
+	v->reset_owed = v->live;
+	pthread_mutex_unlock(&v->lock);
+	if (write(v->notify_fd, &one, sizeof(one)) < 0)
+		return; /* counter full: the thread is awake anyway */
+}
+
 /* ---- the thread ---- */
 
 static void close_all(struct virtio_vsock *v)
@@ -676,6 +712,14 @@ static int vsock_start(void *dev, const struct virtio_mmio_queue *queues, unsign
 		v->live = true;
 		v->rx_held = false;
 		rc = 0;
+		/* Older drivers may leave it out; only a transport reset needs it. */
+		v->has_event_queue =
+			queues[VSOCK_QUEUE_EVENT].ready &&
+			virtq_device_init(&v->event, queues[VSOCK_QUEUE_EVENT].num,
+					  queues[VSOCK_QUEUE_EVENT].desc,
+					  queues[VSOCK_QUEUE_EVENT].avail,
+					  queues[VSOCK_QUEUE_EVENT].used, device_access_guest,
+					  (void *)v->mem, why) == 0;
 	}
 	pthread_mutex_unlock(&v->lock);
 	if (rc == 0 && write(v->notify_fd, &one, sizeof(one)) < 0)
@@ -785,7 +829,9 @@ static void *vsock_thread(void *arg)
 		nfds_t n;
 		int timeout;
 
+		device_pause_point(&v->pause);
 		pthread_mutex_lock(&v->lock);
+		deliver_event(v);
 		if (v->live)
 			drain_transmit(v);
 		timeout = expire(v);
@@ -850,6 +896,7 @@ int virtio_vsock_open(struct virtio_vsock *v, const struct guest_memory *mem, ui
 	*v = (struct virtio_vsock){
 		.opened = true, .listen_fd = -1, .notify_fd = -1, .irq_fd = -1, .stop_fd = -1};
 	pthread_mutex_init(&v->lock, NULL);
+	device_pause_init(&v->pause);
 	v->mem = mem;
 	v->guest_cid = guest_cid;
 	v->next_local_port = FIRST_LOCAL_PORT;
@@ -909,5 +956,6 @@ void virtio_vsock_close(struct virtio_vsock *v)
 		close(v->stop_fd);
 	v->listen_fd = v->notify_fd = v->irq_fd = v->stop_fd = -1;
 	pthread_mutex_destroy(&v->lock);
+	device_pause_destroy(&v->pause);
 	v->opened = false;
 }

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "device_thread.h"
 #include "guest_memory.h"
 #include "virtio_mmio.h"
 #include "virtqueue.h"
@@ -58,9 +59,12 @@ struct virtio_vsock {
 
 	pthread_t thread;
 	bool thread_started;
-	pthread_mutex_t lock; /* everything below */
+	struct device_pause pause; /* a snapshot of the running VM holds the thread */
+	pthread_mutex_t lock;	   /* everything below */
 	bool live;
-	struct virtq_device rx, tx;
+	struct virtq_device rx, tx, event;
+	bool has_event_queue;
+	bool reset_owed;	     /* a TRANSPORT_RESET event for the guest */
 	struct virtq_chain rx_chain; /* a receive buffer taken and not yet used */
 	bool rx_held;
 	struct vsock_conn *conns; /* VSOCK_MAX_CONNS */
@@ -74,6 +78,13 @@ struct virtio_vsock {
  * is removed again at close).  0, or -1 with a one-line reason. */
 int virtio_vsock_open(struct virtio_vsock *v, const struct guest_memory *mem, uint64_t gpa,
 		      const char *path, uint64_t guest_cid, char *err, size_t err_size);
+
+/* A VM resumed from a snapshot of a running one: its streams were the
+ * old VMM's.  The guest gets VIRTIO_VSOCK_EVENT_TRANSPORT_RESET on the
+ * event queue, ends every stream and reads its CID again (virtio 1.2,
+ * 5.10.6.7); listeners stay.  Nothing when the guest never started the
+ * device. */
+void virtio_vsock_transport_reset(struct virtio_vsock *v);
 
 /* Why the device stopped the VM, or NULL. */
 const char *virtio_vsock_failure(struct virtio_vsock *v);

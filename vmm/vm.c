@@ -186,17 +186,19 @@ static int load_kernel(struct vm *vm, struct elf_kernel *kernel)
 
 /* The host directories first: a wrong --mount is the user's mistake and
  * should be reported before anything else is set up. */
+int vm_open_mounts(struct vm *vm, const struct guest_mount *mounts, unsigned int n)
+{
+	if (hostfs_open(&vm->hostfs, mounts, n, vm->err, sizeof(vm->err)) < 0)
+		return -1;
+	for (unsigned int i = 0; i < n; i++)
+		vm->params.mounts[i] = mounts[i];
+	vm->params.nr_mounts = n;
+	return 0;
+}
+
 int vm_setup_mounts(struct vm *vm)
 {
-	const struct vm_config *config = vm->config;
-
-	if (hostfs_open(&vm->hostfs, config->mounts, config->nr_mounts, vm->err, sizeof(vm->err)) <
-	    0)
-		return -1;
-	for (unsigned int i = 0; i < config->nr_mounts; i++)
-		vm->params.mounts[i] = config->mounts[i];
-	vm->params.nr_mounts = config->nr_mounts;
-	return 0;
+	return vm_open_mounts(vm, vm->config->mounts, vm->config->nr_mounts);
 }
 
 static uint64_t device_gpa(const struct vm *vm)
@@ -232,7 +234,7 @@ static int add_device(struct vm *vm, uint32_t device_id, uint32_t vector, int ir
  * stdin falls back to the blocking STDIO_READ hypercall. */
 static int setup_console(struct vm *vm)
 {
-	if (vm->config->program == NULL || !vm->kvm.irqchip)
+	if ((vm->config->program == NULL && !vm->config->resume) || !vm->kvm.irqchip)
 		return 0;
 	if (virtio_console_open(&vm->console, &vm->mem, device_gpa(vm), STDIN_FILENO, STDOUT_FILENO,
 				vm->err, sizeof(vm->err)) < 0)
@@ -298,10 +300,10 @@ static int vm_setup(struct vm *vm)
 		return -1;
 	log_verbose("kernel %s loaded at [0x%" PRIx64 ", 0x%" PRIx64 "), PVH entry 0x%" PRIx64,
 		    vm->config->kernel_path, kernel.load_start, kernel.load_end, kernel.pvh_entry);
-	/* A snapshot names the runtime by the bytes loaded, not by a second
-	 * read of a file that a rebuild may have replaced since. */
-	if (vm->config->snapshot_out != NULL)
-		vm->runtime_hash = snapshot_hash(vm->kernel.data, vm->kernel.size);
+	/* A snapshot (prepared, or of the running VM) names the runtime by
+	 * the bytes loaded, not by a second read of a file that a rebuild may
+	 * have replaced since. */
+	vm->runtime_hash = snapshot_hash(vm->kernel.data, vm->kernel.size);
 	/* The file is in guest RAM now; its copy would cost every VM 1 MiB. */
 	free(vm->kernel.data);
 	vm->kernel.data = NULL;
@@ -553,6 +555,26 @@ static struct vm_stop forward_host_signals(struct vm *vm)
 	return (struct vm_stop){.kind = VM_RUNNING};
 }
 
+/* lispvm snapshot, between two guest instructions. */
+static struct vm_stop serve_control(struct vm *vm)
+{
+	const struct vm_control_request *req = vm_control_pending(&vm->control);
+	char answer[sizeof(vm->control.answer)];
+	int rc;
+
+	if (req == NULL)
+		return (struct vm_stop){.kind = VM_RUNNING};
+	rc = vm_snapshot_take_running(vm, req->path, answer, sizeof(answer));
+	if (rc == 0 && req->stop) {
+		fflush(stdout);
+		log_error("the VM stopped after its snapshot (%s)", req->path);
+		vm_control_finish(&vm->control, answer);
+		return (struct vm_stop){.kind = VM_STOP_EXIT, .status = 0};
+	}
+	vm_control_finish(&vm->control, answer);
+	return (struct vm_stop){.kind = VM_RUNNING};
+}
+
 static struct vm_stop vm_loop(struct vm *vm)
 {
 	struct hypercall_context *hc = &vm->hc;
@@ -568,6 +590,8 @@ static struct vm_stop vm_loop(struct vm *vm)
 			if (errno == EINTR && run_deadline_expired())
 				return deadline_stop(vm);
 			if (errno == EINTR && device_failed(vm, &stop))
+				return stop;
+			if (errno == EINTR && (stop = serve_control(vm)).kind != VM_RUNNING)
 				return stop;
 			if (errno == EINTR) {
 				stop = forward_host_signals(vm);
@@ -608,11 +632,16 @@ static void print_memory_report(struct vm *vm, const struct dirty_stats *dirty)
 
 static void vm_teardown(struct vm *vm)
 {
+	vm_control_close(&vm->control);
 	virtio_console_close(&vm->console);
 	virtio_vsock_close(&vm->vsock);
 	dirty_log_free(&vm->dirty);
 	for (unsigned int i = 0; i < GUEST_MAX_IMAGES; i++)
 		free(vm->restored_image_paths[i]);
+	for (unsigned int i = 0; i < GUEST_MAX_MOUNTS; i++) {
+		free(vm->restored_mount_paths[i][0]);
+		free(vm->restored_mount_paths[i][1]);
+	}
 	guest_memory_free_tracking(&vm->mem);
 	vcpu_destroy(&vm->vcpu);
 	kvm_vm_destroy(&vm->kvm);
@@ -642,6 +671,16 @@ static int start_dirty_log(struct vm *vm)
 	return 0;
 }
 
+static int open_control(struct vm *vm)
+{
+	if (vm->config->control_path == NULL)
+		return 0;
+	if (vm_control_open(&vm->control, vm->config->control_path, vm->err, sizeof(vm->err)) == 0)
+		return 0;
+	log_error("%s", vm->err);
+	return -1;
+}
+
 int vm_run(const struct vm_config *config)
 {
 	struct vm vm = {.config = config,
@@ -665,7 +704,7 @@ int vm_run(const struct vm_config *config)
 		vcpu_kick_detach();
 		return LISPVM_EXIT_HOST_ERROR;
 	}
-	if (start_dirty_log(&vm) < 0)
+	if (start_dirty_log(&vm) < 0 || open_control(&vm) < 0)
 		stop = (struct vm_stop){.kind = VM_STOP_HOST_ERROR,
 					.status = LISPVM_EXIT_HOST_ERROR};
 	else

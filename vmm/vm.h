@@ -35,6 +35,12 @@ struct vm_config {
 	 * exceed memory_size when memory_size_given. */
 	const char *snapshot_in;
 	bool memory_size_given;
+	/* run --snapshot FILE without a program: FILE is a running VM's
+	 * snapshot, resumed where it was with a console on stdin/stdout. */
+	bool resume;
+	/* Where lispvm snapshot reaches this VM (vm_control.h); NULL: no
+	 * control socket. */
+	const char *control_path;
 };
 
 /* Boots the guest and runs it until it stops.  Returns the exit status for

@@ -20,6 +20,7 @@
 #include "virtio_console.h"
 #include "virtio_vsock.h"
 #include "vm.h"
+#include "vm_control.h"
 
 #define ERR_SIZE 256
 
@@ -42,7 +43,8 @@ struct vm {
 	struct image_mapping images[GUEST_MAX_IMAGES];
 	/* The image files: the command's, or a restored snapshot's. */
 	const char *image_paths[GUEST_MAX_IMAGES];
-	char *restored_image_paths[GUEST_MAX_IMAGES]; /* owned: a restore's copies */
+	char *restored_image_paths[GUEST_MAX_IMAGES];	 /* owned: a restore's copies */
+	char *restored_mount_paths[GUEST_MAX_MOUNTS][2]; /* owned: host, guest */
 	unsigned int nr_images;
 	uint64_t start_info_gpa;
 	/* lispvm prepare: the hash of the guest runtime as it was loaded */
@@ -52,12 +54,14 @@ struct vm {
 	struct virtio_console console;
 	struct virtio_vsock vsock;
 	struct hypercall_context hc;
-	struct dirty_log dirty; /* with --stats, and for a diff snapshot */
+	struct dirty_log dirty;	   /* with --stats, and for a diff snapshot */
+	struct vm_control control; /* lispvm snapshot's way in */
 	char err[ERR_SIZE];
 };
 
 /* vm.c's steps, which a restore takes too. */
-int vm_setup_mounts(struct vm *vm);
+int vm_setup_mounts(struct vm *vm); /* the command's --mount directories */
+int vm_open_mounts(struct vm *vm, const struct guest_mount *mounts, unsigned int n);
 int vm_read_kernel(struct vm *vm);
 void vm_map_kernel_text(struct vm *vm);
 /* Whether the kernel's mapped text lies in RAM range i, and where
@@ -77,6 +81,10 @@ int vm_setup_devices(struct vm *vm);
 /* vm_snapshot.c: saves the VM stopped at the snapshot point into
  * config->snapshot_out; the stop that ends the run. */
 struct vm_stop vm_snapshot_take(struct vm *vm);
+/* lispvm snapshot: saves the running VM, whose vCPU is out of KVM_RUN, at
+ * path; the VM then runs on.  answer gets the control socket's reply
+ * line ("OK <bytes stored> <seconds>" or "ERROR <why>").  0 or -1. */
+int vm_snapshot_take_running(struct vm *vm, const char *path, char *answer, size_t answer_size);
 /* Builds the VM from config->snapshot_in instead of booting it. */
 int vm_snapshot_restore(struct vm *vm);
 

@@ -18,6 +18,8 @@
 
 #include <lispvm/abi.h>
 
+#include "host_signals.h"
+#include "hostfs_snapshot.h"
 #include "log.h"
 #include "page_bitmap.h"
 #include "pvh_boot.h"
@@ -50,13 +52,17 @@ struct snapshot_mount {
 	char guest_path[SNAPSHOT_PATH_MAX];
 };
 
+/* snapshot_machine.flags: the guest takes host signals (a running VM's) */
+#define MACHINE_HOST_SIGNALS_READY 1u
+
 /* What the VM was made of, checked against what a restore can make. */
 struct snapshot_machine {
-	uint32_t nr_images, nr_mounts, nr_devices, reserved;
+	uint32_t nr_images, nr_mounts, nr_devices, flags;
 	uint64_t start_info_gpa;
 	uint64_t guest_cid;
 	struct snapshot_image images[GUEST_MAX_IMAGES];
-	struct snapshot_mount mounts[GUEST_MAX_MOUNTS]; /* for the record only */
+	/* A running VM's resume opens them again; otherwise for the record. */
+	struct snapshot_mount mounts[GUEST_MAX_MOUNTS];
 	uint32_t device_ids[GUEST_MAX_DEVICES];
 };
 
@@ -72,6 +78,9 @@ struct snapshot_state {
 	struct vcpu_state vcpu;
 	struct vm_kvm_state kvm;
 	struct snapshot_devices devices;
+	bool running;			 /* a running VM's: it resumes where it was */
+	struct hostfs_saved_file *files; /* a running VM's open host files */
+	unsigned int nr_files;
 };
 
 static struct virtio_mmio *device_in_slot(struct vm *vm, unsigned int i)
@@ -129,6 +138,7 @@ static int describe_machine(struct vm *vm, struct snapshot_machine *m)
 	memset(m, 0, sizeof(*m));
 	m->start_info_gpa = vm->start_info_gpa;
 	m->guest_cid = vm->config->guest_cid;
+	m->flags = host_signals_ready() ? MACHINE_HOST_SIGNALS_READY : 0;
 	m->nr_images = vm->nr_images;
 	for (unsigned int i = 0; i < vm->nr_images; i++) {
 		struct snapshot_image *img = &m->images[i];
@@ -184,30 +194,42 @@ static unsigned int ram_pieces(struct vm *vm, struct snapshot_ram_piece *pieces)
 	return n;
 }
 
-static int save_state(struct vm *vm, struct snapshot_state *st)
+/* The devices' registers, the machine, the vCPU and KVM's own state;
+ * the vCPU is out of KVM_RUN and no device thread runs. */
+static int record_state(struct vm *vm, struct snapshot_state *st)
 {
-	struct virtio_mmio *devices[GUEST_MAX_DEVICES];
-
-	for (unsigned int i = 0; i < vm->params.nr_devices; i++)
-		devices[i] = device_in_slot(vm, i);
-	if (vcpu_complete_exit(&vm->vcpu) < 0) {
-		snprintf(vm->err, sizeof(vm->err), "cannot complete the snapshot hypercall: %s",
-			 strerror(errno));
-		return -1;
-	}
-	/* The device threads stop first: nothing may write guest memory
-	 * or the queues' state while they are saved. */
-	virtio_console_close(&vm->console);
-	virtio_vsock_close(&vm->vsock);
 	st->devices.nr = vm->params.nr_devices;
-	for (unsigned int i = 0; i < vm->params.nr_devices; i++)
-		if (devices[i] != NULL)
-			virtio_mmio_save(devices[i], &st->devices.devices[i]);
+	for (unsigned int i = 0; i < vm->params.nr_devices; i++) {
+		struct virtio_mmio *device = device_in_slot(vm, i);
+
+		if (device != NULL)
+			virtio_mmio_save(device, &st->devices.devices[i]);
+	}
 	if (describe_machine(vm, &st->machine) < 0 ||
 	    vcpu_state_save(&vm->vcpu, &vm->kvm, &st->vcpu, vm->err, sizeof(vm->err)) < 0 ||
 	    vm_kvm_state_save(&vm->kvm, &st->kvm, vm->err, sizeof(vm->err)) < 0)
 		return -1;
 	return 0;
+}
+
+static int complete_exit(struct vm *vm)
+{
+	if (vcpu_complete_exit(&vm->vcpu) == 0)
+		return 0;
+	snprintf(vm->err, sizeof(vm->err), "cannot complete the vCPU's last exit: %s",
+		 strerror(errno));
+	return -1;
+}
+
+/* At the snapshot point the VM ends: its device threads stop for good
+ * before anything is saved. */
+static int save_state(struct vm *vm, struct snapshot_state *st)
+{
+	if (complete_exit(vm) < 0)
+		return -1;
+	virtio_console_close(&vm->console);
+	virtio_vsock_close(&vm->vsock);
+	return record_state(vm, st);
 }
 
 /* dst's pages [first, first + n) get src's pages [from, from + n). */
@@ -279,44 +301,68 @@ static int add_base(struct vm *vm, struct snapshot_writer *w)
 	return rc;
 }
 
-static int write_snapshot(struct vm *vm, const struct snapshot_state *st, uint64_t *stored)
+/* The sections, then guest RAM. */
+static int write_sections(struct vm *vm, struct snapshot_writer *w, const struct snapshot_state *st,
+			  const uint64_t *changed, uint64_t *stored)
 {
 	struct snapshot_ram_piece pieces[MEMORY_LAYOUT_MAX_RAM * 3];
-	struct snapshot_writer w;
-	uint64_t *changed = NULL;
 
-	if (vm_takes_diff(vm)) {
-		struct dirty_stats ignored;
+	if ((changed != NULL && add_base(vm, w) < 0) ||
+	    snapshot_writer_add(w, SNAPSHOT_SECTION_MACHINE, &st->machine, sizeof(st->machine),
+				vm->err, sizeof(vm->err)) < 0 ||
+	    snapshot_writer_add(w, SNAPSHOT_SECTION_VCPU, &st->vcpu, sizeof(st->vcpu), vm->err,
+				sizeof(vm->err)) < 0 ||
+	    snapshot_writer_add(w, SNAPSHOT_SECTION_KVM, &st->kvm, sizeof(st->kvm), vm->err,
+				sizeof(vm->err)) < 0 ||
+	    snapshot_writer_add(w, SNAPSHOT_SECTION_DEVICES, &st->devices, sizeof(st->devices),
+				vm->err, sizeof(vm->err)) < 0 ||
+	    (st->nr_files > 0 &&
+	     snapshot_writer_add(w, SNAPSHOT_SECTION_HOSTFS, st->files,
+				 st->nr_files * sizeof(*st->files), vm->err, sizeof(vm->err)) < 0))
+		return -1;
+	return snapshot_writer_add_memory(w, pieces, ram_pieces(vm, pieces), changed, stored,
+					  vm->err, sizeof(vm->err));
+}
 
-		/* The vCPU has completed its exit and the devices have stopped:
-		 * nothing writes guest memory any more. */
-		dirty_log_stop(&vm->dirty, &ignored);
-		if (vm->dirty.failed) {
-			snprintf(vm->err, sizeof(vm->err),
-				 "KVM's dirty log failed: a diff would miss pages");
-			return -1;
-		}
-		if ((changed = changed_pages(vm)) == NULL) {
-			snprintf(vm->err, sizeof(vm->err), "out of memory taking a snapshot");
-			return -1;
-		}
+/* For a diff, every page changed since the restore: the vCPU has
+ * completed its exit and the devices have stopped, so nothing writes
+ * guest memory any more. */
+static int harvest_changes(struct vm *vm, uint64_t **changed)
+{
+	struct dirty_stats ignored;
+
+	*changed = NULL;
+	if (!vm_takes_diff(vm))
+		return 0;
+	dirty_log_stop(&vm->dirty, &ignored);
+	if (vm->dirty.failed) {
+		snprintf(vm->err, sizeof(vm->err),
+			 "KVM's dirty log failed: a diff would miss pages");
+		return -1;
 	}
-	if (snapshot_writer_open(&w, vm->config->snapshot_out, vm->runtime_hash,
-				 vm->layout.ram_size, vm->err, sizeof(vm->err)) < 0) {
+	if ((*changed = changed_pages(vm)) == NULL) {
+		snprintf(vm->err, sizeof(vm->err), "out of memory taking a snapshot");
+		return -1;
+	}
+	return 0;
+}
+
+static int write_snapshot(struct vm *vm, const char *path, const struct snapshot_state *st,
+			  uint64_t *stored)
+{
+	struct snapshot_writer w;
+	uint64_t *changed;
+
+	if (harvest_changes(vm, &changed) < 0)
+		return -1;
+	if (snapshot_writer_open(&w, path, vm->runtime_hash, vm->layout.ram_size, vm->err,
+				 sizeof(vm->err)) < 0) {
 		free(changed);
 		return -1;
 	}
-	if ((changed != NULL && add_base(vm, &w) < 0) ||
-	    snapshot_writer_add(&w, SNAPSHOT_SECTION_MACHINE, &st->machine, sizeof(st->machine),
-				vm->err, sizeof(vm->err)) < 0 ||
-	    snapshot_writer_add(&w, SNAPSHOT_SECTION_VCPU, &st->vcpu, sizeof(st->vcpu), vm->err,
-				sizeof(vm->err)) < 0 ||
-	    snapshot_writer_add(&w, SNAPSHOT_SECTION_KVM, &st->kvm, sizeof(st->kvm), vm->err,
-				sizeof(vm->err)) < 0 ||
-	    snapshot_writer_add(&w, SNAPSHOT_SECTION_DEVICES, &st->devices, sizeof(st->devices),
-				vm->err, sizeof(vm->err)) < 0 ||
-	    snapshot_writer_add_memory(&w, pieces, ram_pieces(vm, pieces), changed, stored, vm->err,
-				       sizeof(vm->err)) < 0 ||
+	if (st->running)
+		w.header.flags |= SNAPSHOT_FLAG_RUNNING;
+	if (write_sections(vm, &w, st, changed, stored) < 0 ||
 	    snapshot_writer_commit(&w, vm->err, sizeof(vm->err)) < 0) {
 		snapshot_writer_abort(&w);
 		free(changed);
@@ -334,6 +380,13 @@ static double seconds_since(const struct timespec *start)
 	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
+static void free_state(struct snapshot_state *st)
+{
+	if (st != NULL)
+		free(st->files);
+	free(st);
+}
+
 struct vm_stop vm_snapshot_take(struct vm *vm)
 {
 	struct snapshot_state *st = calloc(1, sizeof(*st));
@@ -341,17 +394,96 @@ struct vm_stop vm_snapshot_take(struct vm *vm)
 	struct timespec start;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	if (st == NULL || save_state(vm, st) < 0 || write_snapshot(vm, st, &stored) < 0) {
+	if (st == NULL || save_state(vm, st) < 0 ||
+	    write_snapshot(vm, vm->config->snapshot_out, st, &stored) < 0) {
 		log_error("%s", st == NULL ? "out of memory taking a snapshot" : vm->err);
-		free(st);
+		free_state(st);
 		return (struct vm_stop){.kind = VM_STOP_HOST_ERROR,
 					.status = LISPVM_EXIT_HOST_ERROR};
 	}
 	log_verbose("snapshot %s: %" PRIu64 " KiB of %" PRIu64 " MiB guest RAM stored in %.3f s",
 		    vm->config->snapshot_out, stored >> 10, vm->layout.ram_size >> 20,
 		    seconds_since(&start));
-	free(st);
+	free_state(st);
 	return (struct vm_stop){.kind = VM_STOP_EXIT, .status = 0};
+}
+
+/* ---- snapshots of a running VM ---- */
+
+/* How long a device thread may take to reach a safe point. */
+#define DEVICE_PAUSE_MS 2000
+
+/* Holds each device thread between requests; -1 with a reason (and
+ * every thread running again) when one stays busy. */
+static int pause_devices(struct vm *vm)
+{
+	if (vm->console.opened &&
+	    device_pause(&vm->console.pause, vm->console.notify_fd, DEVICE_PAUSE_MS) < 0) {
+		snprintf(vm->err, sizeof(vm->err),
+			 "the console device is busy (is the program's output read?); try again");
+		return -1;
+	}
+	if (vm->vsock.opened &&
+	    device_pause(&vm->vsock.pause, vm->vsock.notify_fd, DEVICE_PAUSE_MS) < 0) {
+		if (vm->console.opened)
+			device_resume(&vm->console.pause);
+		snprintf(vm->err, sizeof(vm->err), "the vsock device is busy; try again");
+		return -1;
+	}
+	return 0;
+}
+
+static void resume_devices(struct vm *vm)
+{
+	if (vm->vsock.opened)
+		device_resume(&vm->vsock.pause);
+	if (vm->console.opened)
+		device_resume(&vm->console.pause);
+}
+
+/* The host files the guest holds open go into the snapshot by path. */
+static int save_files(struct vm *vm, struct snapshot_state *st)
+{
+	st->files = calloc(LISPVM_HOSTFS_MAX_HANDLES, sizeof(*st->files));
+	if (st->files == NULL) {
+		snprintf(vm->err, sizeof(vm->err), "out of memory taking a snapshot");
+		return -1;
+	}
+	return hostfs_save_files(&vm->hostfs, st->files, &st->nr_files, vm->err, sizeof(vm->err));
+}
+
+static int take_running(struct vm *vm, const char *path, struct snapshot_state *st,
+			uint64_t *stored)
+{
+	int rc;
+
+	st->running = true;
+	if (complete_exit(vm) < 0 || save_files(vm, st) < 0 || pause_devices(vm) < 0)
+		return -1;
+	rc = record_state(vm, st) < 0 ? -1 : write_snapshot(vm, path, st, stored);
+	resume_devices(vm);
+	return rc;
+}
+
+int vm_snapshot_take_running(struct vm *vm, const char *path, char *answer, size_t answer_size)
+{
+	struct snapshot_state *st = calloc(1, sizeof(*st));
+	uint64_t stored = 0;
+	struct timespec start;
+	int rc = -1;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	if (st == NULL)
+		snprintf(vm->err, sizeof(vm->err), "out of memory taking a snapshot");
+	else
+		rc = take_running(vm, path, st, &stored);
+	if (rc < 0)
+		snprintf(answer, answer_size, "ERROR %s", vm->err);
+	else
+		snprintf(answer, answer_size, "OK %" PRIu64 " %.3f", stored, seconds_since(&start));
+	log_verbose("snapshot of the running VM: %s", answer);
+	free_state(st);
+	return rc;
 }
 
 /* ---- restore ---- */
@@ -521,11 +653,8 @@ static int map_chain(struct vm *vm, const struct snapshot_chain *c)
 	return 0;
 }
 
-static int restore_with(struct vm *vm, const struct snapshot_chain *c, struct snapshot_state *st)
+static int read_sections(struct vm *vm, const struct snapshot_file *f, struct snapshot_state *st)
 {
-	const struct snapshot_file *f = &c->level[0].f;
-	const struct snapshot_machine *m = &st->machine;
-
 	if (snapshot_file_read(f, SNAPSHOT_SECTION_MACHINE, &st->machine, sizeof(st->machine),
 			       vm->err, sizeof(vm->err)) < 0 ||
 	    snapshot_file_read(f, SNAPSHOT_SECTION_VCPU, &st->vcpu, sizeof(st->vcpu), vm->err,
@@ -535,22 +664,133 @@ static int restore_with(struct vm *vm, const struct snapshot_chain *c, struct sn
 	    snapshot_file_read(f, SNAPSHOT_SECTION_DEVICES, &st->devices, sizeof(st->devices),
 			       vm->err, sizeof(vm->err)) < 0)
 		return -1;
-	if (vm_setup_mounts(vm) < 0 ||
-	    (vm_map_kernel_text(vm), kvm_vm_create(&vm->kvm, vm->err, sizeof(vm->err)) < 0) ||
-	    vm_setup_ram(vm) < 0 || map_chain(vm, c) < 0 || map_images(vm, m) < 0 ||
-	    vm_setup_devices(vm) < 0 ||
-	    pvh_boot_write(&vm->mem, &vm->layout, vm->config->cmdline, &vm->params,
+	st->running = (f->header.flags & SNAPSHOT_FLAG_RUNNING) != 0;
+	if (!st->running)
+		return 0;
+	void *files;
+	uint64_t n;
+
+	if (snapshot_file_read_array(f, SNAPSHOT_SECTION_HOSTFS, sizeof(*st->files),
+				     LISPVM_HOSTFS_MAX_HANDLES, &files, &n, vm->err,
+				     sizeof(vm->err)) < 0)
+		return -1;
+	st->files = files;
+	st->nr_files = (unsigned int)n;
+	return 0;
+}
+
+/* A prepared snapshot waits for a program; a running VM's resumes
+ * without one, and prepare cannot start from it. */
+static int check_kind(struct vm *vm, const struct snapshot_state *st)
+{
+	const char *in = vm->config->snapshot_in;
+
+	if (st->running && vm->config->snapshot_out != NULL)
+		snprintf(vm->err, sizeof(vm->err),
+			 "snapshot %s is of a running VM: prepare starts from prepared ones", in);
+	else if (st->running && vm->config->program != NULL)
+		snprintf(vm->err, sizeof(vm->err),
+			 "snapshot %s is of a running VM: resume it with 'lispvm run --snapshot "
+			 "%s' and no program",
+			 in, in);
+	else if (!st->running && vm->config->program == NULL)
+		snprintf(vm->err, sizeof(vm->err),
+			 "snapshot %s was made by 'lispvm prepare': give it a program to run", in);
+	else
+		return 0;
+	return -1;
+}
+
+/* A running VM's mounts are the ones it had: its open files are in them. */
+static int setup_saved_mounts(struct vm *vm, const struct snapshot_machine *m)
+{
+	struct guest_mount mounts[GUEST_MAX_MOUNTS];
+
+	if (m->nr_mounts > GUEST_MAX_MOUNTS) {
+		snprintf(vm->err, sizeof(vm->err), "snapshot %s: corrupt mount list",
+			 vm->config->snapshot_in);
+		return -1;
+	}
+	for (unsigned int i = 0; i < m->nr_mounts; i++) {
+		const struct snapshot_mount *sm = &m->mounts[i];
+
+		if (memchr(sm->host_path, '\0', SNAPSHOT_PATH_MAX) == NULL ||
+		    memchr(sm->guest_path, '\0', SNAPSHOT_PATH_MAX) == NULL) {
+			snprintf(vm->err, sizeof(vm->err), "snapshot %s: corrupt mount list",
+				 vm->config->snapshot_in);
+			return -1;
+		}
+		vm->restored_mount_paths[i][0] = strdup(sm->host_path);
+		vm->restored_mount_paths[i][1] = strdup(sm->guest_path);
+		if (vm->restored_mount_paths[i][0] == NULL ||
+		    vm->restored_mount_paths[i][1] == NULL) {
+			snprintf(vm->err, sizeof(vm->err), "out of memory restoring a snapshot");
+			return -1;
+		}
+		mounts[i] = (struct guest_mount){.host_path = vm->restored_mount_paths[i][0],
+						 .guest_path = vm->restored_mount_paths[i][1],
+						 .readonly = sm->readonly != 0};
+	}
+	return vm_open_mounts(vm, mounts, m->nr_mounts);
+}
+
+/* Boot data for the program, where the prepared guest will read it
+ * again; a running VM's are in its memory as they were. */
+static int write_boot_data(struct vm *vm, const struct snapshot_state *st)
+{
+	if (st->running) {
+		vm->start_info_gpa = st->machine.start_info_gpa;
+		return 0;
+	}
+	if (pvh_boot_write(&vm->mem, &vm->layout, vm->config->cmdline, &vm->params,
 			   &vm->start_info_gpa, vm->err, sizeof(vm->err)) < 0)
 		return -1;
-	if (vm->start_info_gpa != m->start_info_gpa) {
+	if (vm->start_info_gpa != st->machine.start_info_gpa) {
 		snprintf(vm->err, sizeof(vm->err), "snapshot %s: boot data moved",
 			 vm->config->snapshot_in);
 		return -1;
 	}
-	if (vm_kvm_state_restore(&vm->kvm, &st->kvm, vm->err, sizeof(vm->err)) < 0 ||
+	return 0;
+}
+
+/* What the resumed guest had from the old VMM: its open host files, its
+ * host signals; its vsock streams end (the guest hears a transport
+ * reset). */
+static int resume_host_side(struct vm *vm, const struct snapshot_state *st)
+{
+	if (hostfs_restore_files(&vm->hostfs, st->files, st->nr_files, vm->err, sizeof(vm->err)) <
+	    0) {
+		char why[ERR_SIZE];
+
+		snprintf(why, sizeof(why), "%s", vm->err);
+		snprintf(vm->err, sizeof(vm->err), "snapshot %.60s: %.180s",
+			 vm->config->snapshot_in, why);
+		return -1;
+	}
+	if (st->machine.flags & MACHINE_HOST_SIGNALS_READY)
+		host_signals_set_ready();
+	if (vm->vsock.opened)
+		virtio_vsock_transport_reset(&vm->vsock);
+	return 0;
+}
+
+static int restore_with(struct vm *vm, const struct snapshot_chain *c, struct snapshot_state *st)
+{
+	const struct snapshot_file *f = &c->level[0].f;
+	const struct snapshot_machine *m = &st->machine;
+
+	if (read_sections(vm, f, st) < 0 || check_kind(vm, st) < 0)
+		return -1;
+	if ((st->running ? setup_saved_mounts(vm, m) : vm_setup_mounts(vm)) < 0 ||
+	    (vm_map_kernel_text(vm), kvm_vm_create(&vm->kvm, vm->err, sizeof(vm->err)) < 0) ||
+	    vm_setup_ram(vm) < 0 || map_chain(vm, c) < 0 || map_images(vm, m) < 0 ||
+	    vm_setup_devices(vm) < 0 || write_boot_data(vm, st) < 0)
+		return -1;
+	if (vm_kvm_state_restore(&vm->kvm, &st->kvm, st->running, vm->err, sizeof(vm->err)) < 0 ||
 	    vcpu_create(&vm->vcpu, &vm->kvm, 0, vm->err, sizeof(vm->err)) < 0 ||
 	    vcpu_state_restore(&vm->vcpu, &st->vcpu, vm->err, sizeof(vm->err)) < 0 ||
-	    restore_devices(vm, m, &st->devices) < 0)
+	    restore_devices(vm, m, &st->devices) < 0 ||
+	    (st->running && resume_host_side(vm, st) < 0))
 		return -1;
 	vm->restored_checksum = f->header.header_checksum;
 	/* The file is in guest RAM now. */
@@ -604,6 +844,6 @@ int vm_snapshot_restore(struct vm *vm)
 	if (c != NULL)
 		snapshot_chain_close(c);
 	free(c);
-	free(st);
+	free_state(st);
 	return rc;
 }

@@ -29,6 +29,7 @@
 #define TX_QUEUE_SIZE	  128
 #define TX_DATA_SLOTS	  4
 #define TX_CONTROL_SLOTS  64 /* header-only packets, in one page */
+#define EVENT_QUEUE_SIZE  4
 #define CONTROL_SLOT_SIZE 64
 #define NO_SLOT		  0xffff
 #define HDR_SIZE	  ((uint32_t)sizeof(struct virtio_vsock_hdr))
@@ -43,7 +44,9 @@ static struct {
 	uint32_t guest_cid;
 	uint64_t rx_buffer[RX_QUEUE_SIZE]; /* by descriptor head */
 	uint64_t tx_data[TX_DATA_SLOTS];
-	uint64_t tx_control; /* the page of control slots */
+	uint64_t tx_control;		       /* the page of control slots */
+	uint64_t events;		       /* a page of event buffers */
+	uint16_t event_slot[EVENT_QUEUE_SIZE]; /* by head: which buffer */
 	uint32_t tx_data_free;
 	uint64_t tx_control_free;
 	uint16_t tx_slot[TX_QUEUE_SIZE]; /* by head: data slot, or control + TX_DATA_SLOTS */
@@ -109,6 +112,30 @@ static bool alloc_buffers(void)
 	return vv.tx_control != 0;
 }
 
+static bool offer_event(uint16_t slot)
+{
+	struct virtq_segment seg = {.addr = vv.events + slot * sizeof(struct virtio_vsock_event),
+				    .len = sizeof(struct virtio_vsock_event),
+				    .device_writes = true};
+	int head = virtq_driver_add(&vv.event, &seg, 1);
+
+	if (head < 0 || head >= EVENT_QUEUE_SIZE)
+		return false;
+	vv.event_slot[head] = slot;
+	return true;
+}
+
+static bool offer_events(void)
+{
+	vv.events = pmem_alloc_zeroed_page();
+	if (vv.events == 0)
+		return false;
+	for (uint16_t i = 0; i < EVENT_QUEUE_SIZE; i++)
+		if (!offer_event(i))
+			return false;
+	return true;
+}
+
 int vvsock_start(void)
 {
 	if (vv.state == VVSOCK_LIVE)
@@ -119,11 +146,13 @@ int vvsock_start(void)
 	if (virtio_mmio_begin(&vv.dev, &vv.device) < 0 ||
 	    setup_queue(&vv.rx, QUEUE_RX, RX_QUEUE_SIZE) < 0 ||
 	    setup_queue(&vv.tx, QUEUE_TX, TX_QUEUE_SIZE) < 0 ||
-	    setup_queue(&vv.event, QUEUE_EVENT, 4) < 0 || !alloc_buffers())
+	    setup_queue(&vv.event, QUEUE_EVENT, EVENT_QUEUE_SIZE) < 0 || !alloc_buffers() ||
+	    !offer_events())
 		return -EIO;
 	vv.guest_cid = virtio_mmio_config_read32(&vv.dev, 0);
 	virtio_mmio_driver_ok(&vv.dev);
 	virtio_mmio_notify(&vv.dev, QUEUE_RX);
+	virtio_mmio_notify(&vv.dev, QUEUE_EVENT);
 	vv.state = VVSOCK_LIVE;
 	return 0;
 }
@@ -242,6 +271,31 @@ static void receive(void)
 		virtio_mmio_notify(&vv.dev, QUEUE_RX);
 }
 
+/* A TRANSPORT_RESET comes when the VM was resumed from a snapshot by
+ * another VMM: every stream is gone, and the CID may have changed. */
+static void take_events(void)
+{
+	uint16_t head;
+	uint32_t written;
+	bool offered = false;
+
+	while (virtq_driver_take_used(&vv.event, &head, &written)) {
+		uint16_t slot = head < EVENT_QUEUE_SIZE ? vv.event_slot[head] : 0;
+		const struct virtio_vsock_event *e =
+			(const struct virtio_vsock_event *)phys_to_virt(vv.events) + slot;
+
+		if (head >= EVENT_QUEUE_SIZE)
+			continue;
+		if (written >= sizeof(*e) && e->id == VIRTIO_VSOCK_EVENT_TRANSPORT_RESET) {
+			vv.guest_cid = virtio_mmio_config_read32(&vv.dev, 0);
+			vsock_transport_reset(vv.guest_cid);
+		}
+		offered |= offer_event(slot);
+	}
+	if (offered)
+		virtio_mmio_notify(&vv.dev, QUEUE_EVENT);
+}
+
 bool vvsock_live(void)
 {
 	return vv.state == VVSOCK_LIVE;
@@ -250,7 +304,8 @@ bool vvsock_live(void)
 void vvsock_recheck(void)
 {
 	if (vv.state == VVSOCK_LIVE &&
-	    (virtq_driver_has_used(&vv.rx) || virtq_driver_has_used(&vv.tx)))
+	    (virtq_driver_has_used(&vv.rx) || virtq_driver_has_used(&vv.tx) ||
+	     virtq_driver_has_used(&vv.event)))
 		vvsock_interrupt();
 }
 
@@ -265,5 +320,6 @@ void vvsock_interrupt(void)
 		vv.freed_unseen = false;
 		vsock_transmit_done();
 	}
+	take_events();
 	receive();
 }

@@ -375,6 +375,26 @@ static void incoming(struct vsock *l, const struct virtio_vsock_hdr *h)
 	changed(l);
 }
 
+void vsock_transport_reset(uint32_t guest_cid)
+{
+	for (struct vsock *v = sockets, *next; v; v = next) {
+		next = v->next;
+		v->local_cid = guest_cid;
+		v->credit_owed = v->shutdown_owed = false;
+		if (v->closing) {
+			free_vsock(v);
+			continue;
+		}
+		if (v->state == VS_CONNECTING) {
+			v->state = VS_UNCONNECTED;
+			v->error = ECONNRESET;
+		} else if (v->state == VS_CONNECTED) {
+			peer_closed(v);
+		}
+		changed(v);
+	}
+}
+
 void vsock_receive(const struct virtio_vsock_hdr *h, const uint8_t *payload)
 {
 	struct vsock *v;

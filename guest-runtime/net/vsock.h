@@ -23,4 +23,9 @@ void vsock_receive(const struct virtio_vsock_hdr *h, const uint8_t *payload);
 /* Transmit buffers came free: control packets that found none go now. */
 void vsock_transmit_done(void);
 
+/* The device says every stream is gone (the VM was resumed from a
+ * snapshot by another VMM): streams end as if reset, connects fail with
+ * ECONNRESET, listeners stay, and all take the CID given. */
+void vsock_transport_reset(uint32_t guest_cid);
+
 #endif

@@ -36,6 +36,7 @@ enum {
 	OPT_LOAD,
 	OPT_EVAL,
 	OPT_SNAPSHOT,
+	OPT_STOP,
 };
 
 static const struct option long_options[] = {
@@ -65,6 +66,7 @@ static const struct option long_options[] = {
 	{"load", required_argument, NULL, OPT_LOAD},
 	{"eval", required_argument, NULL, OPT_EVAL},
 	{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
+	{"stop", no_argument, NULL, OPT_STOP},
 	{NULL, 0, NULL, 0},
 };
 
@@ -108,6 +110,11 @@ void cli_print_help(void)
 	       "                    'run --snapshot FILE' then starts from there; with\n"
 	       "                    --snapshot BASE it starts from BASE and FILE holds only\n"
 	       "                    what changed (a diff, which needs BASE to restore)\n"
+	       "  snapshot [VM] -o FILE [--stop]\n"
+	       "                    save a running VM (one with --attachable, --swank or\n"
+	       "                    --vsock; VM as for attach) in FILE: it is paused, saved,\n"
+	       "                    then runs on, or ends with --stop; 'run --snapshot FILE'\n"
+	       "                    with no program resumes it where it was\n"
 	       "  image build -o OUT [--ldd BINARY]... [HOST[:GUEST]]...\n"
 	       "                    pack host files into a read-only image (lispvm image --help)\n"
 	       "\n"
@@ -158,7 +165,10 @@ void cli_print_help(void)
 	       "                     start from a snapshot made by 'lispvm prepare' instead\n"
 	       "                     of booting: its libraries are loaded already; the\n"
 	       "                     program, arguments, environment, directories and stdio\n"
-	       "                     are this command's, and its memory size the snapshot's\n"
+	       "                     are this command's, and its memory size the snapshot's;\n"
+	       "                     'run --snapshot FILE' with no program resumes a\n"
+	       "                     snapshot of a running VM ('lispvm snapshot') on this\n"
+	       "                     command's stdio, as --attachable (--name applies)\n"
 	       "\n"
 	       "exec options:\n"
 	       "      --image IMG    an image from 'lispvm image build' (repeatable; the guest's\n"
@@ -324,6 +334,9 @@ static int parse_option(int opt, struct cli_options *out)
 	case OPT_SNAPSHOT:
 		out->snapshot_in = optarg;
 		return 0;
+	case OPT_STOP:
+		out->snapshot_stop = true;
+		return 0;
 	case OPT_KERNEL:
 		out->kernel_path = optarg;
 		return 0;
@@ -438,6 +451,10 @@ static int parse_run(int argc, char **argv, struct cli_options *out)
 {
 	if (parse_options(argc, argv, out) < 0)
 		return -1;
+	if (optind >= argc && out->snapshot_in != NULL) {
+		out->resume = true;
+		return 0;
+	}
 	if (optind >= argc)
 		return usage_error("%s", "run: no program given (run [OPTIONS] PROGRAM [ARGS...])");
 	out->lisp_file = argv[optind++];
@@ -493,6 +510,33 @@ static int parse_verb(int argc, char **argv, const char *const *verbs, struct cl
 	return usage_error("%s", message);
 }
 
+/* snapshot [OPTIONS] [VM] [OPTIONS]: the VM as for attach. */
+static int parse_snapshot(int argc, char **argv, struct cli_options *out)
+{
+	if (parse_options(argc, argv, out) < 0)
+		return -1;
+	if (optind < argc)
+		out->attach_target = argv[optind++];
+	if (parse_options(argc, argv, out) < 0)
+		return -1;
+	if (optind < argc)
+		return usage_error("snapshot: unexpected argument '%s'", argv[optind]);
+	if (out->snapshot_out == NULL)
+		return usage_error("%s", "snapshot: no file given (snapshot [VM] -o FILE)");
+	return 0;
+}
+
+/* run --snapshot FILE with no program resumes a running VM's snapshot:
+ * what it runs, and where, is the snapshot's. */
+static int check_resume_options(const struct cli_options *out)
+{
+	if (out->nr_mounts || out->nr_env || out->cwd || out->nr_sbcl_options || out->strace)
+		return usage_error("%s", "run --snapshot FILE with no program resumes a running "
+					 "VM as it was: no --mount, --env, --cwd, --sbcl-option "
+					 "or --strace");
+	return 0;
+}
+
 /* Which options go with which command, once all are parsed. */
 static int check_snapshot_options(const struct cli_options *out)
 {
@@ -500,17 +544,23 @@ static int check_snapshot_options(const struct cli_options *out)
 
 	if (out->command == CLI_PREPARE && out->snapshot_out == NULL)
 		return usage_error("%s", "prepare: no snapshot file given (prepare -o FILE ...)");
+	if (out->snapshot_stop && out->command != CLI_SNAPSHOT)
+		return usage_error("%s", "--stop goes with snapshot");
+	if (out->command == CLI_SNAPSHOT)
+		return 0;
 	if (out->command != CLI_PREPARE && out->command != CLI_IMAGE &&
 	    (out->snapshot_out != NULL || out->nr_prepare_steps != 0))
-		return usage_error("%s", "-o, --load and --eval go with prepare");
+		return usage_error("%s", "-o, --load and --eval go with prepare and snapshot");
 	if (out->snapshot_in != NULL && !lisp && out->command != CLI_PREPARE)
 		return usage_error("%s", "--snapshot goes with run, eval, repl and prepare");
 	if (out->snapshot_in != NULL && out->core_path != NULL)
 		return usage_error("%s", "--snapshot: the snapshot has its core; no --core");
+	if (out->resume)
+		return check_resume_options(out);
 	if ((out->snapshot_in != NULL || out->command == CLI_PREPARE) &&
 	    (out->attachable || out->swank_port != 0 || out->vsock_path != NULL))
-		return usage_error("%s",
-				   "snapshots do not take --attachable, --swank or --vsock yet");
+		return usage_error("%s", "prepared snapshots do not take --attachable, --swank or "
+					 "--vsock yet");
 	return 0;
 }
 
@@ -575,6 +625,10 @@ static int parse_command(int argc, char **argv, struct cli_options *out)
 		if (optind < argc)
 			return usage_error("attach: unexpected argument '%s'", argv[optind]);
 		return 0;
+	}
+	if (strcmp(command, "snapshot") == 0) {
+		out->command = CLI_SNAPSHOT;
+		return parse_snapshot(argc, argv, out);
 	}
 	if (strcmp(command, "machine") == 0) {
 		out->command = CLI_MACHINE;

@@ -25,9 +25,10 @@ enum cli_command {
 	CLI_IMAGE,
 	CLI_IMAGE_CORE, /* image build --core CORE */
 	CLI_ATTACH,
-	CLI_MACHINE, /* machine status|start|stop */
-	CLI_BINFMT,  /* binfmt install|uninstall|status */
-	CLI_PREPARE, /* prepare -o FILE: a snapshot to start programs from */
+	CLI_MACHINE,  /* machine status|start|stop */
+	CLI_BINFMT,   /* binfmt install|uninstall|status */
+	CLI_PREPARE,  /* prepare -o FILE: a snapshot to start programs from */
+	CLI_SNAPSHOT, /* snapshot [VM] -o FILE [--stop]: of a running VM */
 };
 
 #define CLI_MAX_IMAGES	      8
@@ -69,6 +70,8 @@ struct cli_options {
 	const char *prepare_steps[CLI_MAX_PREPARE_STEPS];
 	unsigned int nr_prepare_steps;
 	const char *snapshot_in; /* run/eval/repl --snapshot FILE */
+	bool resume;		 /* run --snapshot FILE, no program: a running VM's */
+	bool snapshot_stop;	 /* snapshot --stop */
 	/* exec (and, filled in by lisp_run.c, run/eval/repl) */
 	const char *images[CLI_MAX_IMAGES];
 	unsigned int nr_images;

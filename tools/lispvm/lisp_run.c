@@ -282,27 +282,44 @@ static void build_argv(struct cli_options *opts, const char *program, const char
 	opts->exec_path = SBCL_BINARY;
 }
 
+/* The VM's vsock socket in the runtime directory, by --name or lispvm's
+ * pid, unless --vsock says where. */
+static int choose_vm_socket(struct cli_options *opts)
+{
+	static char socket_path[108];
+	const char *name = opts->vm_name ? opts->vm_name : helper_machine_vm_name();
+	char err[1024], pid[32];
+
+	if (opts->vsock_path != NULL)
+		return 0;
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	if (vm_socket_path(name ? name : pid, socket_path, sizeof(socket_path), err, sizeof(err)) <
+	    0)
+		return fail(LISPVM_EXIT_HOST_ERROR, err, NULL);
+	opts->vsock_path = socket_path;
+	return 0;
+}
+
+int lisp_run_resume_prepare(struct cli_options *opts)
+{
+	return choose_vm_socket(opts);
+}
+
 /* --attachable and --swank: a vsock device (at the VM's socket in the
  * runtime directory unless --vsock says where) and the agent: its core,
  * unless the user gave a --core, and its directory mounted read-only. */
 static int prepare_agent(struct cli_options *opts, const char *cache_dir)
 {
-	static char socket_path[108], agent_dir[PATH_MAX], agent_core[PATH_MAX + 16];
-	char err[1024], pid[32];
+	static char agent_dir[PATH_MAX], agent_core[PATH_MAX + 16];
+	char err[1024];
+	int rc;
 
 	if (!opts->attachable && opts->swank_port == 0)
 		return 0;
 	if (opts->command != CLI_RUN)
 		return fail(LISPVM_EXIT_USAGE, "--attachable and --swank", "only with run");
-	if (opts->vsock_path == NULL) {
-		const char *name = opts->vm_name ? opts->vm_name : helper_machine_vm_name();
-
-		snprintf(pid, sizeof(pid), "%d", (int)getpid());
-		if (vm_socket_path(name ? name : pid, socket_path, sizeof(socket_path), err,
-				   sizeof(err)) < 0)
-			return fail(LISPVM_EXIT_HOST_ERROR, err, NULL);
-		opts->vsock_path = socket_path;
-	}
+	if ((rc = choose_vm_socket(opts)) != 0)
+		return rc;
 	if (agent_prepare(cache_dir, opts->swank_port != 0, agent_dir, sizeof(agent_dir), err,
 			  sizeof(err)) < 0)
 		return fail(LISPVM_EXIT_HOST_ERROR, err, NULL);

@@ -18,4 +18,9 @@ int lisp_run_prepare(struct cli_options *opts);
  * (as a run with --core would) and prints its path.  An exit status. */
 int lisp_core_image_command(const char *cache_option, const char *core);
 
+/* run --snapshot FILE with no program: the resumed VM gets a vsock
+ * device at its socket, as with --attachable (the program it resumes had
+ * one).  0, or an exit status after one line. */
+int lisp_run_resume_prepare(struct cli_options *opts);
+
 #endif

@@ -20,14 +20,16 @@
 #include "lispvm_config.h"
 #include "log.h"
 #include "sbcl_image.h"
+#include "snapshot_command.h"
 #include "tcp_bridge.h"
 #include "vm.h"
+#include "vm_control.h"
 
 /* Boots a VM with the options common to every command. */
 static int boot(const struct cli_options *opts, struct vm_config *config)
 {
 	char kernel[PATH_MAX], text_cache[PATH_MAX], why[256];
-	char cmdline[1024];
+	char cmdline[1024], control[VM_CONTROL_PATH_MAX];
 
 	config->memory_size = opts->memory_size;
 	config->memory_size_given = opts->memory_given;
@@ -38,6 +40,13 @@ static int boot(const struct cli_options *opts, struct vm_config *config)
 	config->print_stats = opts->stats;
 	config->vsock_path = opts->vsock_path;
 	config->guest_cid = opts->guest_cid;
+	config->resume = opts->resume;
+	/* A VM with a vsock socket can be found, so lispvm snapshot can reach
+	 * it; vsock paths leave room for the suffix. */
+	if (opts->vsock_path != NULL &&
+	    (size_t)snprintf(control, sizeof(control), "%s%s", opts->vsock_path,
+			     VM_CONTROL_SUFFIX) < sizeof(control))
+		config->control_path = control;
 	if (lisp_cache_dir(opts->cache_dir, text_cache, sizeof(text_cache) - 8, why, sizeof(why)) ==
 	    0) {
 		strcat(text_cache, "/kernels");
@@ -92,11 +101,20 @@ static int exec_command(const struct cli_options *opts)
 	return boot(opts, &config);
 }
 
+/* A running VM's snapshot has its program, images and mounts; the
+ * console is this command's stdin and stdout. */
+static int resume_command(const struct cli_options *opts)
+{
+	struct vm_config config = {.console_fd = STDERR_FILENO};
+
+	return boot(opts, &config);
+}
+
 static int lisp_command(struct cli_options *opts)
 {
 	static struct tcp_bridge bridge;
 	char err[512];
-	int rc = lisp_run_prepare(opts);
+	int rc = opts->resume ? lisp_run_resume_prepare(opts) : lisp_run_prepare(opts);
 
 	if (rc != 0)
 		return rc;
@@ -105,7 +123,7 @@ static int lisp_command(struct cli_options *opts)
 		log_error("%s", err);
 		return LISPVM_EXIT_HOST_ERROR;
 	}
-	return exec_command(opts);
+	return opts->resume ? resume_command(opts) : exec_command(opts);
 }
 
 /* Commands that need KVM run in the helper machine where there is none;
@@ -122,6 +140,14 @@ static int attach(char **argv, const struct cli_options *opts)
 	if (helper_machine_wanted() && !attach_target_here(opts->attach_target))
 		return helper_machine_forward(argv, opts, true);
 	return attach_command(opts->attach_target);
+}
+
+/* snapshot finds its VM as attach does. */
+static int snapshot(char **argv, const struct cli_options *opts)
+{
+	if (helper_machine_wanted() && !snapshot_target_here(opts->attach_target))
+		return helper_machine_forward(argv, opts, true);
+	return snapshot_command(opts->attach_target, opts->snapshot_out, opts->snapshot_stop);
 }
 
 int main(int argc, char **argv)
@@ -161,6 +187,8 @@ int main(int argc, char **argv)
 		return lisp_core_image_command(opts.cache_dir, opts.core_path);
 	case CLI_ATTACH:
 		return attach(original, &opts);
+	case CLI_SNAPSHOT:
+		return snapshot(original, &opts);
 	case CLI_BINFMT:
 		return binfmt_command(opts.verb);
 	case CLI_MACHINE:

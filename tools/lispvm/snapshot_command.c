@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+#include "snapshot_command.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <lispvm/abi.h>
+
+#include "vm_control.h"
+#include "vm_socket.h"
+
+static int fail(const char *what, const char *detail)
+{
+	fprintf(stderr, "lispvm: snapshot: %s%s%s\n", what, detail ? ": " : "",
+		detail ? detail : "");
+	return LISPVM_EXIT_HOST_ERROR;
+}
+
+/* The VM's control socket: its vsock socket's path plus the suffix. */
+static int control_path(const char *target, char *out, size_t size)
+{
+	char vsock[4096], err[4096 + 128];
+
+	if (vm_socket_resolve(target, vsock, sizeof(vsock), err, sizeof(err)) < 0)
+		return fail(err, NULL);
+	if ((size_t)snprintf(out, size, "%s%s", vsock, VM_CONTROL_SUFFIX) >= size)
+		return fail("VM socket path too long", vsock);
+	return 0;
+}
+
+bool snapshot_target_here(const char *target)
+{
+	char vsock[4096], err[4096 + 128];
+
+	return vm_socket_resolve(target, vsock, sizeof(vsock), err, sizeof(err)) == 0;
+}
+
+/* The VMM runs elsewhere: it needs the file's absolute path. */
+static int absolute(const char *file, char *out, size_t size)
+{
+	char cwd[PATH_MAX];
+
+	if (file[0] == '/')
+		return (size_t)snprintf(out, size, "%s", file) < size ? 0 : -1;
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return -1;
+	return (size_t)snprintf(out, size, "%s/%s", cwd, file) < size ? 0 : -1;
+}
+
+static int connect_to(const char *path)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	int fd;
+
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* The VMM's one-line answer, without its newline. */
+static int read_answer(int fd, char *line, size_t size)
+{
+	size_t have = 0;
+
+	while (have < size - 1) {
+		ssize_t n = read(fd, line + have, size - 1 - have);
+		char *nl;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		have += (size_t)n;
+		line[have] = '\0';
+		if ((nl = strchr(line, '\n')) != NULL) {
+			*nl = '\0';
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int report(const char *file, const char *answer)
+{
+	uint64_t bytes;
+	double seconds;
+
+	if (strncmp(answer, "ERROR ", 6) == 0)
+		return fail(answer + 6, NULL);
+	if (sscanf(answer, "OK %" SCNu64 " %lf", &bytes, &seconds) != 2)
+		return fail("unexpected answer from the VM", answer);
+	printf("%s: %.1f MiB stored in %.2f s\n", file, (double)bytes / (1 << 20), seconds);
+	return 0;
+}
+
+int snapshot_command(const char *target, const char *file, bool stop)
+{
+	char control[4096 + 16], path[PATH_MAX], request[PATH_MAX + 32], answer[1024];
+	int fd, n, rc;
+
+	if ((rc = control_path(target, control, sizeof(control))) != 0)
+		return rc;
+	if (absolute(file, path, sizeof(path)) < 0)
+		return fail(file, "path too long, or no working directory");
+	fd = connect_to(control);
+	if (fd < 0)
+		return fail(control, errno == ENOENT || errno == ECONNREFUSED
+					     ? "no VM answers there (was it started with "
+					       "--attachable, --swank or --vsock?)"
+					     : strerror(errno));
+	n = snprintf(request, sizeof(request), "SNAPSHOT %s %s\n", stop ? "stop" : "resume", path);
+	if (write(fd, request, (size_t)n) != n || read_answer(fd, answer, sizeof(answer)) < 0) {
+		close(fd);
+		return fail("the VM closed its control socket without an answer", NULL);
+	}
+	close(fd);
+	return report(file, answer);
+}

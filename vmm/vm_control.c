@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE /* struct ucred */
+#include "vm_control.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "device_thread.h"
+#include "vcpu_kick.h"
+
+/* A client has this long to send its request line. */
+#define REQUEST_TIMEOUT_MS 5000
+/* The kick is sent again this often until the vCPU takes the request: one
+ * that lands while the vCPU thread is outside KVM_RUN can be lost. */
+#define KICK_INTERVAL_MS 100
+
+static bool same_user(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+	       (cred.uid == getuid() || cred.uid == 0);
+}
+
+/* One line from the client, without its newline: 0, or -1. */
+static int read_line(int fd, char *line, size_t size)
+{
+	size_t have = 0;
+
+	while (have < size - 1) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&p, 1, REQUEST_TIMEOUT_MS) <= 0)
+			return -1;
+		n = read(fd, line + have, 1);
+		if (n <= 0)
+			return -1;
+		if (line[have] == '\n') {
+			line[have] = '\0';
+			return 0;
+		}
+		have++;
+	}
+	return -1;
+}
+
+static void answer(int fd, const char *text)
+{
+	char line[600];
+	int n = snprintf(line, sizeof(line), "%s\n", text);
+
+	if (write(fd, line, (size_t)n) < 0) {
+		/* the client went away: nothing to tell it */
+	}
+}
+
+/* "SNAPSHOT resume|stop /PATH" into req: NULL, or what is wrong. */
+static const char *parse(const char *line, struct vm_control_request *req)
+{
+	const char *path;
+
+	if (strncmp(line, "SNAPSHOT resume ", 16) == 0)
+		req->stop = false;
+	else if (strncmp(line, "SNAPSHOT stop ", 14) == 0)
+		req->stop = true;
+	else
+		return "ERROR unknown request";
+	path = strchr(line + 9, ' ') + 1;
+	if (path[0] != '/' || strlen(path) >= sizeof(req->path))
+		return "ERROR the snapshot path must be absolute";
+	strcpy(req->path, path);
+	return NULL;
+}
+
+static void add_ms(struct timespec *t, unsigned int ms)
+{
+	t->tv_nsec += (long)ms * 1000000;
+	t->tv_sec += t->tv_nsec / 1000000000;
+	t->tv_nsec %= 1000000000;
+}
+
+/* Hands the request to the vCPU thread and waits for its answer. */
+static void carry_out(struct vm_control *c, int client, const struct vm_control_request *req)
+{
+	char text[sizeof(c->answer)];
+
+	pthread_mutex_lock(&c->lock);
+	c->request = *req;
+	c->pending = true;
+	c->done = false;
+	while (!c->done && !c->closing) {
+		struct timespec deadline;
+
+		vcpu_kick();
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		add_ms(&deadline, KICK_INTERVAL_MS);
+		pthread_cond_timedwait(&c->cond, &c->lock, &deadline);
+	}
+	c->pending = false;
+	snprintf(text, sizeof(text), "%s",
+		 c->done ? c->answer : "ERROR the VM stopped before its snapshot was taken");
+	pthread_mutex_unlock(&c->lock);
+	answer(client, text);
+}
+
+static void serve(struct vm_control *c, int client)
+{
+	static struct vm_control_request req;
+	char line[VM_CONTROL_LINE_MAX + 32];
+	const char *wrong;
+
+	if (!same_user(client)) {
+		answer(client, "ERROR not this VM's user");
+		return;
+	}
+	if (read_line(client, line, sizeof(line)) < 0) {
+		answer(client, "ERROR no request line");
+		return;
+	}
+	if ((wrong = parse(line, &req)) != NULL) {
+		answer(client, wrong);
+		return;
+	}
+	carry_out(c, client, &req);
+}
+
+static void *control_thread(void *arg)
+{
+	struct vm_control *c = arg;
+
+	for (;;) {
+		struct pollfd fds[2] = {{.fd = c->stop_fd, .events = POLLIN},
+					{.fd = c->listen_fd, .events = POLLIN}};
+		int client;
+
+		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (fds[0].revents)
+			break;
+		if (!fds[1].revents)
+			continue;
+		client = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (client < 0)
+			continue;
+		serve(c, client);
+		close(client);
+	}
+	return NULL;
+}
+
+int vm_control_open(struct vm_control *c, const char *path, char *err, size_t err_size)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	pthread_condattr_t attr;
+
+	*c = (struct vm_control){.opened = true, .listen_fd = -1, .stop_fd = -1};
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		snprintf(err, err_size, "control socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(addr.sun_path, path);
+	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->listen_fd < 0 || bind(c->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		snprintf(err, err_size, "control socket %s: %s", path, strerror(errno));
+		if (c->listen_fd >= 0)
+			close(c->listen_fd);
+		c->listen_fd = -1; /* not ours: close must not remove what is there */
+		return -1;
+	}
+	strcpy(c->path, path);
+	if (listen(c->listen_fd, 8) < 0 ||
+	    (c->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		snprintf(err, err_size, "control socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (device_thread_start(&c->thread, control_thread, c, "control", err, err_size) < 0)
+		return -1;
+	c->thread_started = true;
+	return 0;
+}
+
+const struct vm_control_request *vm_control_pending(struct vm_control *c)
+{
+	const struct vm_control_request *req = NULL;
+
+	if (!c->opened)
+		return NULL;
+	pthread_mutex_lock(&c->lock);
+	if (c->pending && !c->done)
+		req = &c->request;
+	pthread_mutex_unlock(&c->lock);
+	return req;
+}
+
+void vm_control_finish(struct vm_control *c, const char *text)
+{
+	pthread_mutex_lock(&c->lock);
+	snprintf(c->answer, sizeof(c->answer), "%s", text);
+	c->done = true;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void vm_control_close(struct vm_control *c)
+{
+	uint64_t one = 1;
+
+	if (!c->opened)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->closing = true;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	if (c->thread_started && write(c->stop_fd, &one, sizeof(one)) == sizeof(one))
+		pthread_join(c->thread, NULL);
+	c->thread_started = false;
+	if (c->listen_fd >= 0) {
+		close(c->listen_fd);
+		unlink(c->path);
+	}
+	if (c->stop_fd >= 0)
+		close(c->stop_fd);
+	c->listen_fd = c->stop_fd = -1;
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
+	c->opened = false;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VMM's control socket: a Unix socket beside the VM's vsock socket
+ * (PATH.control) through which `lispvm snapshot` asks a running VM for a
+ * snapshot.  One request per connection, one line each way:
+ *
+ *   SNAPSHOT resume|stop /ABSOLUTE/PATH\n
+ *   OK <bytes stored> <seconds>\n   or   ERROR <one line>\n
+ *
+ * Only the VM's own user (or root) is served.  The socket's thread takes
+ * the request; the vCPU thread, kicked out of KVM_RUN, carries it out
+ * between two guest instructions and answers.
+ */
+#ifndef LISPVM_VMM_VM_CONTROL_H
+#define LISPVM_VMM_VM_CONTROL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define VM_CONTROL_SUFFIX   ".control"
+#define VM_CONTROL_PATH_MAX 108 /* sun_path */
+#define VM_CONTROL_LINE_MAX 4200
+
+struct vm_control_request {
+	bool stop; /* end the VM once the snapshot is written */
+	char path[VM_CONTROL_LINE_MAX];
+};
+
+struct vm_control {
+	bool opened;
+	char path[VM_CONTROL_PATH_MAX];
+	int listen_fd, stop_fd;
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t lock; /* the fields below */
+	pthread_cond_t cond;
+	bool closing;
+	bool pending, done; /* a request waits for the vCPU; it was carried out */
+	struct vm_control_request request;
+	char answer[512];
+};
+
+/* Listens at path (which must not exist; removed again at close).  0, or
+ * -1 with a one-line reason. */
+int vm_control_open(struct vm_control *c, const char *path, char *err, size_t err_size);
+
+/* The vCPU thread, out of KVM_RUN: the request waiting for it, or NULL. */
+const struct vm_control_request *vm_control_pending(struct vm_control *c);
+
+/* The vCPU thread carried out the pending request: the client gets
+ * answer ("OK ..." or "ERROR ..."). */
+void vm_control_finish(struct vm_control *c, const char *answer);
+
+/* A client still waiting gets an error; the socket is removed. */
+void vm_control_close(struct vm_control *c);
+
+#endif
