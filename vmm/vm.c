@@ -587,21 +587,23 @@ static struct vm_stop vm_loop(struct vm *vm)
 		struct vm_stop stop;
 
 		if (ioctl(vm->vcpu.fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR && run_deadline_expired())
+			int error = errno; /* what is done for EINTR may change errno */
+
+			if (error == EINTR && run_deadline_expired())
 				return deadline_stop(vm);
-			if (errno == EINTR && device_failed(vm, &stop))
+			if (error == EINTR && device_failed(vm, &stop))
 				return stop;
-			if (errno == EINTR && (stop = serve_control(vm)).kind != VM_RUNNING)
+			if (error == EINTR && (stop = serve_control(vm)).kind != VM_RUNNING)
 				return stop;
-			if (errno == EINTR) {
+			if (error == EINTR) {
 				stop = forward_host_signals(vm);
 				if (stop.kind != VM_RUNNING)
 					return stop;
 				continue;
 			}
-			if (errno == EAGAIN)
+			if (error == EAGAIN)
 				continue;
-			log_error("KVM_RUN: %s", strerror(errno));
+			log_error("KVM_RUN: %s", strerror(error));
 			return (struct vm_stop){.kind = VM_STOP_HOST_ERROR,
 						.status = LISPVM_EXIT_HOST_ERROR};
 		}

@@ -30,7 +30,7 @@ MEMORY = "1G"
 PREPARE_STEPS = ["--load", "alexandria", "--load", "cl-ppcre", "--eval", "(defvar *prepared* 42)",
                  "--eval", "(defvar *ballast* (make-array (* 8 1024 1024) "
                  ":element-type '(unsigned-byte 8) :initial-element #xa5))"]
-# snapshot_file.h: the header's fixed part, then 8 sections of 32 bytes.
+# snapshot_file.h: the header's fixed part, then 12 sections of 32 bytes.
 HEADER = struct.Struct("<8sIIQQII")
 SECTION = struct.Struct("<IIQQQ")
 MEMORY_SECTION, EXTENTS_SECTION = 5, 6
@@ -226,7 +226,7 @@ def diff_chain(lispvm, cache, work):
 
 def read_header(path):
     with open(path, "rb") as f:
-        raw = f.read(HEADER.size + 8 * SECTION.size)
+        raw = f.read(HEADER.size + 12 * SECTION.size)
     fields = HEADER.unpack_from(raw)
     sections = [SECTION.unpack_from(raw, HEADER.size + i * SECTION.size)
                 for i in range(fields[5])]
