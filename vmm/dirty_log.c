@@ -157,6 +157,24 @@ void dirty_log_stop(struct dirty_log *log, struct dirty_stats *stats)
 	*stats = log->stats;
 }
 
+int dirty_log_harvest(struct dirty_log *log)
+{
+	if (!log->started || log->stopped || log->bitmap == NULL)
+		return -1;
+	sample(log);
+	return log->failed ? -1 : 0;
+}
+
+void dirty_log_forget(struct dirty_log *log)
+{
+	pthread_mutex_lock(&log->lock);
+	for (unsigned int i = 0; i < log->kvm->nr_logged; i++)
+		if (log->since[i] != NULL)
+			memset(log->since[i], 0,
+			       page_bitmap_words(log->kvm->logged[i].pages) * sizeof(uint64_t));
+	pthread_mutex_unlock(&log->lock);
+}
+
 void dirty_log_free(struct dirty_log *log)
 {
 	if (!log->started)

@@ -51,6 +51,14 @@ int dirty_log_start(struct dirty_log *log, struct kvm_vm *kvm, bool sample, bool
  * calls only give the figures again. */
 void dirty_log_stop(struct dirty_log *log, struct dirty_stats *stats);
 
+/* A harvest now, while the log goes on (the vCPU out of KVM_RUN and the
+ * devices held, for a snapshot of the running VM): `since` is complete.
+ * -1 if a harvest ever failed (`since` misses pages). */
+int dirty_log_harvest(struct dirty_log *log);
+
+/* Empties `since`: the next diff counts from now. */
+void dirty_log_forget(struct dirty_log *log);
+
 /* Frees the bitmaps (`since` too). */
 void dirty_log_free(struct dirty_log *log);
 

@@ -107,7 +107,9 @@ int snapshot_writer_add(struct snapshot_writer *w, uint32_t kind, const void *da
 	s->offset = align_up(w->end, SECTION_ALIGN);
 	s->size = size;
 	s->checksum = XXH3_64bits(data, size);
-	if (file_pwrite_all(w->fd, data, size, s->offset) < 0)
+	/* An empty section last must still lie inside the file. */
+	if (file_pwrite_all(w->fd, data, size, s->offset) < 0 ||
+	    (size == 0 && ftruncate(w->fd, (off_t)s->offset) < 0))
 		return write_failed(w, err, err_size);
 	w->end = s->offset + size;
 	return 0;

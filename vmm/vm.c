@@ -136,7 +136,7 @@ bool vm_text_in_ram(const struct vm *vm, unsigned int i, uint64_t *cut)
  * read-only slot inside the RAM range that holds it. */
 int vm_setup_ram(struct vm *vm)
 {
-	vm->kvm.log_dirty = vm->config->print_stats || vm_takes_diff(vm);
+	vm->kvm.log_dirty = vm->config->print_stats || vm_logs_changes(vm);
 	for (unsigned int i = 0; i < vm->layout.nr_ram; i++) {
 		const struct ram_range *r = &vm->layout.ram[i];
 		uint8_t *host = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
@@ -158,7 +158,7 @@ int vm_setup_ram(struct vm *vm)
 		    add_slot(vm, r->gpa + resume, r->size - resume, host + resume, false) < 0)
 			return -1;
 	}
-	if (vm_takes_diff(vm) && guest_memory_track_writes(&vm->mem) < 0) {
+	if (vm_logs_changes(vm) && guest_memory_track_writes(&vm->mem) < 0) {
 		snprintf(vm->err, sizeof(vm->err), "out of memory tracking guest writes");
 		return -1;
 	}
@@ -564,7 +564,7 @@ static struct vm_stop serve_control(struct vm *vm)
 
 	if (req == NULL)
 		return (struct vm_stop){.kind = VM_RUNNING};
-	rc = vm_snapshot_take_running(vm, req->path, answer, sizeof(answer));
+	rc = vm_snapshot_take_running(vm, req, answer, sizeof(answer));
 	if (rc == 0 && req->stop) {
 		fflush(stdout);
 		log_error("the VM stopped after its snapshot (%s)", req->path);
@@ -657,19 +657,22 @@ static void vm_teardown(struct vm *vm)
 	hostfs_close(&vm->hostfs);
 }
 
-/* --stats samples the log; a diff snapshot needs every page it saw. */
+/* --stats samples the log; a diff snapshot needs every page it saw.  A
+ * VM that only might take one later runs on without. */
 static int start_dirty_log(struct vm *vm)
 {
 	if (!vm->kvm.log_dirty)
 		return 0;
-	if (dirty_log_start(&vm->dirty, &vm->kvm, vm->config->print_stats, vm_takes_diff(vm),
-			    vm->err, sizeof(vm->err)) == 0)
+	if (dirty_log_start(&vm->dirty, &vm->kvm, vm->config->print_stats, vm_logs_changes(vm),
+			    vm->err, sizeof(vm->err)) == 0) {
+		vm->diffable = vm_logs_changes(vm);
 		return 0;
+	}
 	if (vm_takes_diff(vm)) {
 		log_error("cannot log the guest's writes for a snapshot: %s", vm->err);
 		return -1;
 	}
-	log_error("--stats: no dirty-page figures: %s", vm->err);
+	log_error("no dirty-page log (--stats figures, snapshot diffs): %s", vm->err);
 	return 0;
 }
 

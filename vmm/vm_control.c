@@ -64,18 +64,23 @@ static void answer(int fd, const char *text)
 	}
 }
 
-/* "SNAPSHOT resume|stop /PATH" into req: NULL, or what is wrong. */
+/* "SNAPSHOT|DIFF resume|stop /PATH" into req: NULL, or what is wrong. */
 static const char *parse(const char *line, struct vm_control_request *req)
 {
-	const char *path;
+	const char *mode = strchr(line, ' '), *path;
 
-	if (strncmp(line, "SNAPSHOT resume ", 16) == 0)
+	*req = (struct vm_control_request){0};
+	if (mode == NULL || (strncmp(line, "SNAPSHOT ", 9) != 0 && strncmp(line, "DIFF ", 5) != 0))
+		return "ERROR unknown request";
+	req->diff = line[0] == 'D';
+	mode++;
+	if (strncmp(mode, "resume ", 7) == 0)
 		req->stop = false;
-	else if (strncmp(line, "SNAPSHOT stop ", 14) == 0)
+	else if (strncmp(mode, "stop ", 5) == 0)
 		req->stop = true;
 	else
 		return "ERROR unknown request";
-	path = strchr(line + 9, ' ') + 1;
+	path = strchr(mode, ' ') + 1;
 	if (path[0] != '/' || strlen(path) >= sizeof(req->path))
 		return "ERROR the snapshot path must be absolute";
 	strcpy(req->path, path);
@@ -129,6 +134,10 @@ static void serve(struct vm_control *c, int client)
 	}
 	if ((wrong = parse(line, &req)) != NULL) {
 		answer(client, wrong);
+		return;
+	}
+	if (req.diff && (read_line(client, req.base, sizeof(req.base)) < 0 || req.base[0] != '/')) {
+		answer(client, "ERROR a diff needs the absolute path of its base");
 		return;
 	}
 	carry_out(c, client, &req);

@@ -5,7 +5,11 @@
  * snapshot.  One request per connection, one line each way:
  *
  *   SNAPSHOT resume|stop /ABSOLUTE/PATH\n
+ *   DIFF resume|stop /ABSOLUTE/PATH\n/ABSOLUTE/BASE\n
  *   OK <bytes stored> <seconds>\n   or   ERROR <one line>\n
+ *
+ * DIFF writes only what changed since BASE, which must be the snapshot
+ * the VM was resumed from or took last.
  *
  * Only the VM's own user (or root) is served.  The socket's thread takes
  * the request; the vCPU thread, kicked out of KVM_RUN, carries it out
@@ -24,7 +28,9 @@
 
 struct vm_control_request {
 	bool stop; /* end the VM once the snapshot is written */
+	bool diff; /* over base */
 	char path[VM_CONTROL_LINE_MAX];
+	char base[VM_CONTROL_LINE_MAX];
 };
 
 struct vm_control {

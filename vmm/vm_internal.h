@@ -49,7 +49,11 @@ struct vm {
 	uint64_t start_info_gpa;
 	/* lispvm prepare: the hash of the guest runtime as it was loaded */
 	uint64_t runtime_hash;
-	uint64_t restored_checksum; /* the header checksum of the snapshot restored */
+	/* The snapshot a diff would go over: the one restored, or the one a
+	 * running VM took last (its header checksum). */
+	bool has_base;
+	uint64_t base_checksum;
+	bool diffable; /* the dirty log keeps what changed since the base */
 	struct hostfs hostfs;
 	struct virtio_console console;
 	struct virtio_vsock vsock;
@@ -74,6 +78,12 @@ static inline bool vm_takes_diff(const struct vm *vm)
 {
 	return vm->config->snapshot_in != NULL && vm->config->snapshot_out != NULL;
 }
+/* A VM that may take a diff: prepare --snapshot, or any VM lispvm
+ * snapshot can reach (its control socket), logged from the start. */
+static inline bool vm_logs_changes(const struct vm *vm)
+{
+	return vm_takes_diff(vm) || vm->config->control_path != NULL;
+}
 /* Guest RAM: anonymous memory, in memory slots. */
 int vm_setup_ram(struct vm *vm);
 int vm_setup_devices(struct vm *vm);
@@ -81,10 +91,12 @@ int vm_setup_devices(struct vm *vm);
 /* vm_snapshot.c: saves the VM stopped at the snapshot point into
  * config->snapshot_out; the stop that ends the run. */
 struct vm_stop vm_snapshot_take(struct vm *vm);
-/* lispvm snapshot: saves the running VM, whose vCPU is out of KVM_RUN, at
- * path; the VM then runs on.  answer gets the control socket's reply
- * line ("OK <bytes stored> <seconds>" or "ERROR <why>").  0 or -1. */
-int vm_snapshot_take_running(struct vm *vm, const char *path, char *answer, size_t answer_size);
+/* lispvm snapshot: saves the running VM, whose vCPU is out of KVM_RUN, as
+ * req asks (a diff over req->base when it names one); the VM then runs
+ * on.  answer gets the control socket's reply line ("OK <bytes stored>
+ * <seconds>" or "ERROR <why>").  0 or -1. */
+int vm_snapshot_take_running(struct vm *vm, const struct vm_control_request *req, char *answer,
+			     size_t answer_size);
 /* Builds the VM from config->snapshot_in instead of booting it. */
 int vm_snapshot_restore(struct vm *vm);
 

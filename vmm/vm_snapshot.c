@@ -282,32 +282,34 @@ static uint64_t *changed_pages(struct vm *vm)
 	return changed;
 }
 
-/* A diff names the snapshot it was restored from. */
-static int add_base(struct vm *vm, struct snapshot_writer *w)
+/* A diff names its base: the snapshot restored, or the one the running
+ * VM took last. */
+static int add_base(struct vm *vm, struct snapshot_writer *w, const char *base_path)
 {
 	struct snapshot_base *base = calloc(1, sizeof(*base));
 	int rc;
 
-	if (base == NULL || realpath(vm->config->snapshot_in, base->path) == NULL) {
-		snprintf(vm->err, sizeof(vm->err), "snapshot %s: %s", vm->config->snapshot_in,
+	if (base == NULL || realpath(base_path, base->path) == NULL) {
+		snprintf(vm->err, sizeof(vm->err), "snapshot %s: %s", base_path,
 			 strerror(base == NULL ? ENOMEM : errno));
 		free(base);
 		return -1;
 	}
-	base->header_checksum = vm->restored_checksum;
+	base->header_checksum = vm->base_checksum;
 	rc = snapshot_writer_add(w, SNAPSHOT_SECTION_BASE, base, sizeof(*base), vm->err,
 				 sizeof(vm->err));
 	free(base);
 	return rc;
 }
 
-/* The sections, then guest RAM. */
+/* The sections, then guest RAM (only what changed, over base_path, for
+ * a diff). */
 static int write_sections(struct vm *vm, struct snapshot_writer *w, const struct snapshot_state *st,
-			  const uint64_t *changed, uint64_t *stored)
+			  const char *base_path, const uint64_t *changed, uint64_t *stored)
 {
 	struct snapshot_ram_piece pieces[MEMORY_LAYOUT_MAX_RAM * 3];
 
-	if ((changed != NULL && add_base(vm, w) < 0) ||
+	if ((changed != NULL && add_base(vm, w, base_path) < 0) ||
 	    snapshot_writer_add(w, SNAPSHOT_SECTION_MACHINE, &st->machine, sizeof(st->machine),
 				vm->err, sizeof(vm->err)) < 0 ||
 	    snapshot_writer_add(w, SNAPSHOT_SECTION_VCPU, &st->vcpu, sizeof(st->vcpu), vm->err,
@@ -324,18 +326,26 @@ static int write_sections(struct vm *vm, struct snapshot_writer *w, const struct
 					  vm->err, sizeof(vm->err));
 }
 
-/* For a diff, every page changed since the restore: the vCPU has
- * completed its exit and the devices have stopped, so nothing writes
- * guest memory any more. */
-static int harvest_changes(struct vm *vm, uint64_t **changed)
+/* Brings the dirty log up to now (the vCPU has completed its exit and the
+ * devices are held or stopped: nothing writes guest memory) and, for a
+ * diff, gives every page changed since the base.  prepare's log ends
+ * here; a running VM's goes on. */
+static int harvest_changes(struct vm *vm, bool running, bool diff, uint64_t **changed)
 {
 	struct dirty_stats ignored;
+	bool failed;
 
 	*changed = NULL;
-	if (!vm_takes_diff(vm))
+	if (running) {
+		failed = vm->diffable && dirty_log_harvest(&vm->dirty) < 0;
+	} else {
+		if (diff)
+			dirty_log_stop(&vm->dirty, &ignored);
+		failed = vm->dirty.failed;
+	}
+	if (!diff)
 		return 0;
-	dirty_log_stop(&vm->dirty, &ignored);
-	if (vm->dirty.failed) {
+	if (failed) {
 		snprintf(vm->err, sizeof(vm->err),
 			 "KVM's dirty log failed: a diff would miss pages");
 		return -1;
@@ -347,13 +357,15 @@ static int harvest_changes(struct vm *vm, uint64_t **changed)
 	return 0;
 }
 
+/* Writes path: a diff over base_path when that is not NULL.  *checksum
+ * gets the new file's header checksum. */
 static int write_snapshot(struct vm *vm, const char *path, const struct snapshot_state *st,
-			  uint64_t *stored)
+			  const char *base_path, uint64_t *stored, uint64_t *checksum)
 {
 	struct snapshot_writer w;
 	uint64_t *changed;
 
-	if (harvest_changes(vm, &changed) < 0)
+	if (harvest_changes(vm, st->running, base_path != NULL, &changed) < 0)
 		return -1;
 	if (snapshot_writer_open(&w, path, vm->runtime_hash, vm->layout.ram_size, vm->err,
 				 sizeof(vm->err)) < 0) {
@@ -362,12 +374,13 @@ static int write_snapshot(struct vm *vm, const char *path, const struct snapshot
 	}
 	if (st->running)
 		w.header.flags |= SNAPSHOT_FLAG_RUNNING;
-	if (write_sections(vm, &w, st, changed, stored) < 0 ||
+	if (write_sections(vm, &w, st, base_path, changed, stored) < 0 ||
 	    snapshot_writer_commit(&w, vm->err, sizeof(vm->err)) < 0) {
 		snapshot_writer_abort(&w);
 		free(changed);
 		return -1;
 	}
+	*checksum = w.header.header_checksum;
 	free(changed);
 	return 0;
 }
@@ -390,12 +403,14 @@ static void free_state(struct snapshot_state *st)
 struct vm_stop vm_snapshot_take(struct vm *vm)
 {
 	struct snapshot_state *st = calloc(1, sizeof(*st));
-	uint64_t stored = 0;
+	uint64_t stored = 0, checksum;
 	struct timespec start;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	if (st == NULL || save_state(vm, st) < 0 ||
-	    write_snapshot(vm, vm->config->snapshot_out, st, &stored) < 0) {
+	    write_snapshot(vm, vm->config->snapshot_out, st,
+			   vm_takes_diff(vm) ? vm->config->snapshot_in : NULL, &stored,
+			   &checksum) < 0) {
 		log_error("%s", st == NULL ? "out of memory taking a snapshot" : vm->err);
 		free_state(st);
 		return (struct vm_stop){.kind = VM_STOP_HOST_ERROR,
@@ -452,20 +467,68 @@ static int save_files(struct vm *vm, struct snapshot_state *st)
 	return hostfs_save_files(&vm->hostfs, st->files, &st->nr_files, vm->err, sizeof(vm->err));
 }
 
-static int take_running(struct vm *vm, const char *path, struct snapshot_state *st,
-			uint64_t *stored)
+static int check_diff_target(struct vm *vm, const struct snapshot_chain *c, const char *out);
+
+/* A running VM's diff goes over the snapshot it was resumed from or took
+ * last, which its dirty log counts from. */
+static int check_running_base(struct vm *vm, const struct vm_control_request *req)
 {
+	struct snapshot_chain *c;
+	int rc = -1;
+
+	if (!vm->diffable || !vm->has_base) {
+		snprintf(vm->err, sizeof(vm->err), "%s",
+			 vm->diffable ? "this VM has taken no snapshot and was resumed from none: "
+					"take a whole one first"
+				      : "this VM keeps no log of its writes: no diffs");
+		return -1;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		snprintf(vm->err, sizeof(vm->err), "out of memory taking a snapshot");
+		return -1;
+	}
+	if (snapshot_chain_open(c, req->base, vm->err, sizeof(vm->err)) == 0) {
+		if (c->level[0].f.header.header_checksum != vm->base_checksum)
+			snprintf(vm->err, sizeof(vm->err),
+				 "snapshot %.160s is not the one this VM was resumed from or took "
+				 "last",
+				 req->base);
+		else
+			rc = check_diff_target(vm, c, req->path);
+		snapshot_chain_close(c);
+	}
+	free(c);
+	return rc;
+}
+
+static int take_running(struct vm *vm, const struct vm_control_request *req,
+			struct snapshot_state *st, uint64_t *stored)
+{
+	uint64_t checksum;
 	int rc;
 
 	st->running = true;
-	if (complete_exit(vm) < 0 || save_files(vm, st) < 0 || pause_devices(vm) < 0)
+	if (complete_exit(vm) < 0 || (req->diff && check_running_base(vm, req) < 0) ||
+	    save_files(vm, st) < 0 || pause_devices(vm) < 0)
 		return -1;
-	rc = record_state(vm, st) < 0 ? -1 : write_snapshot(vm, path, st, stored);
+	rc = record_state(vm, st) < 0
+		     ? -1
+		     : write_snapshot(vm, req->path, st, req->diff ? req->base : NULL, stored,
+				      &checksum);
+	/* The next diff counts from this snapshot. */
+	if (rc == 0 && vm->diffable) {
+		dirty_log_forget(&vm->dirty);
+		guest_memory_forget_writes(&vm->mem);
+		vm->has_base = true;
+		vm->base_checksum = checksum;
+	}
 	resume_devices(vm);
 	return rc;
 }
 
-int vm_snapshot_take_running(struct vm *vm, const char *path, char *answer, size_t answer_size)
+int vm_snapshot_take_running(struct vm *vm, const struct vm_control_request *req, char *answer,
+			     size_t answer_size)
 {
 	struct snapshot_state *st = calloc(1, sizeof(*st));
 	uint64_t stored = 0;
@@ -476,7 +539,7 @@ int vm_snapshot_take_running(struct vm *vm, const char *path, char *answer, size
 	if (st == NULL)
 		snprintf(vm->err, sizeof(vm->err), "out of memory taking a snapshot");
 	else
-		rc = take_running(vm, path, st, &stored);
+		rc = take_running(vm, req, st, &stored);
 	if (rc < 0)
 		snprintf(answer, answer_size, "ERROR %s", vm->err);
 	else
@@ -792,37 +855,36 @@ static int restore_with(struct vm *vm, const struct snapshot_chain *c, struct sn
 	    restore_devices(vm, m, &st->devices) < 0 ||
 	    (st->running && resume_host_side(vm, st) < 0))
 		return -1;
-	vm->restored_checksum = f->header.header_checksum;
+	vm->has_base = true;
+	vm->base_checksum = f->header.header_checksum;
 	/* The file is in guest RAM now. */
 	free(vm->kernel.data);
 	vm->kernel.data = NULL;
 	return 0;
 }
 
-/* A diff must not replace a file of the chain it is taken over, and must
- * leave the chain short enough to restore. */
-static int check_diff_target(struct vm *vm, const struct snapshot_chain *c)
+/* A diff (to out) must not replace a file of the chain it is taken over,
+ * and must leave the chain short enough to restore. */
+static int check_diff_target(struct vm *vm, const struct snapshot_chain *c, const char *out)
 {
-	struct stat out, level;
+	struct stat target, level;
 
-	if (!vm_takes_diff(vm))
-		return 0;
 	if (c->n == SNAPSHOT_MAX_CHAIN) {
 		snprintf(vm->err, sizeof(vm->err),
-			 "snapshot %s: already %d diffs over one base; a diff over it could not "
-			 "be restored",
-			 vm->config->snapshot_in, SNAPSHOT_MAX_CHAIN - 1);
+			 "snapshot %.160s: already %d diffs over one base; a diff over it could "
+			 "not be restored",
+			 c->level[0].f.path, SNAPSHOT_MAX_CHAIN - 1);
 		return -1;
 	}
-	if (stat(vm->config->snapshot_out, &out) < 0)
+	if (stat(out, &target) < 0)
 		return 0;
 	for (unsigned int i = 0; i < c->n; i++)
-		if (fstat(c->level[i].f.fd, &level) == 0 && level.st_dev == out.st_dev &&
-		    level.st_ino == out.st_ino) {
+		if (fstat(c->level[i].f.fd, &level) == 0 && level.st_dev == target.st_dev &&
+		    level.st_ino == target.st_ino) {
 			snprintf(vm->err, sizeof(vm->err),
 				 "snapshot %s: a diff cannot replace the snapshot it is taken "
 				 "over (%s)",
-				 vm->config->snapshot_out, c->level[i].f.path);
+				 out, c->level[i].f.path);
 			return -1;
 		}
 	return 0;
@@ -837,8 +899,8 @@ int vm_snapshot_restore(struct vm *vm)
 	if (st == NULL || c == NULL)
 		snprintf(vm->err, sizeof(vm->err), "out of memory restoring a snapshot");
 	else if (snapshot_chain_open(c, vm->config->snapshot_in, vm->err, sizeof(vm->err)) == 0 &&
-		 check_diff_target(vm, c) == 0 && check_runtime(vm, &c->level[0].f) == 0 &&
-		 check_memory(vm, &c->level[0].f) == 0)
+		 (!vm_takes_diff(vm) || check_diff_target(vm, c, vm->config->snapshot_out) == 0) &&
+		 check_runtime(vm, &c->level[0].f) == 0 && check_memory(vm, &c->level[0].f) == 0)
 		rc = restore_with(vm, c, st);
 	/* The RAM mappings keep the files open. */
 	if (c != NULL)

@@ -196,5 +196,62 @@ def running_stop(session):
         os.unlink(p)
 
 
+def stored_mib(proc):
+    m = re.search(r": ([0-9.]+) MiB stored", proc.stdout)
+    expect(m is not None, f"no size in {describe(proc)}")
+    return float(m.group(1))
+
+
+@with_runtime_dir
+def running_diff(session):
+    """snapshot --diff BASE of a running VM stores what changed since BASE
+    (the VM's last snapshot, or the one it was resumed from): a chain of
+    a whole snapshot and two diffs, each taken while the program runs,
+    resumes each at its own point; the diffs are a small part of the
+    whole; a BASE that is not the VM's last snapshot is refused."""
+    whole, d1, d2 = (os.path.join(session.s.work, n) for n in ("w.lvs", "d1.lvs", "d2.lvs"))
+    original = session.start("--attachable", "--name", "chain", PROGRAM)
+    original.wait_lines(3)
+    sizes = {}
+    proc = session.lispvm("snapshot", "chain", "-o", whole)
+    expect_exit(proc, 0)
+    sizes["whole"] = stored_mib(proc)
+    taken = len(original.wait_lines(len(original.lines) + 3))
+    line = expect_refused(session.lispvm("snapshot", "chain", "-o", d1, "--diff", d1), "no base")
+    expect("No such file" in line, line)
+    proc = session.lispvm("snapshot", "chain", "-o", d1, "--diff", whole)
+    expect_exit(proc, 0)
+    sizes["d1"] = stored_mib(proc)
+    line = expect_refused(session.lispvm("snapshot", "chain", "-o", d2, "--diff", whole),
+                          "an older base")
+    expect("is not the one this VM was resumed from or took last" in line, line)
+    status, lines = original.finish()
+    expect(status == 0, f"the original ended with {status}: {original.stderr()}")
+
+    resumed = session.start("--snapshot", d1, "--name", "chain2")
+    first = int(LINE.match(resumed.wait_lines(1)[0]).group(1))
+    expect(first > taken, f"d1 resumed at {first}, before it was taken (after {taken})")
+    resumed.wait_lines(4)
+    line = expect_refused(session.lispvm("snapshot", "chain2", "-o", d1, "--diff", d1),
+                          "over its own base")
+    expect("cannot replace the snapshot it is taken over" in line, line)
+    proc = session.lispvm("snapshot", "chain2", "-o", d2, "--diff", d1, "--stop")
+    expect_exit(proc, 0)
+    sizes["d2"] = stored_mib(proc)
+    status, lines = resumed.finish()
+    expect(status == 0, f"d1's VM ended with {status}")
+    last = int(LINE.match(lines[-1]).group(1))
+
+    again = session.start("--snapshot", d2)
+    status, lines = again.finish()
+    expect(status == 0, f"d2's VM ended with {status}: {again.stderr()}")
+    expect_counting(lines, last + 1, "d2 resumed")
+    print(f"stored MiB: {sizes}", file=sys.stderr)
+    for name in ("d1", "d2"):
+        expect(sizes[name] * 2 < sizes["whole"], f"{name} is not a small diff: {sizes}")
+    for p in (whole, d1, d2):
+        os.unlink(p)
+
+
 if __name__ == "__main__":
-    main({f.__name__: f for f in (running_resume, running_stop)})
+    main({f.__name__: f for f in (running_resume, running_stop, running_diff)})

@@ -126,12 +126,13 @@ static uint64_t memory_offset(void)
 /* A diff over `base` in diff_path: pages 1 and 40 changed and hold data,
  * page 5 changed back to zero and page 50 was discarded; page 2 holds data
  * but did not change. */
-static void write_diff(const char *diff_path, const uint8_t *ram, uint64_t base_checksum)
+static void write_diff(const char *diff_path, const uint8_t *ram, uint64_t base_checksum,
+		       uint64_t changed_pages)
 {
 	struct snapshot_writer w;
 	struct snapshot_ram_piece pieces[1] = {{ram, RAM_SIZE}};
 	static struct snapshot_base base;
-	uint64_t changed[1] = {1ull << 1 | 1ull << 5 | 1ull << 40 | 1ull << 50};
+	uint64_t changed[1] = {changed_pages};
 	uint64_t stored;
 	char err[512];
 
@@ -166,7 +167,15 @@ static void test_diff_chain(const uint8_t *ram)
 
 	snprintf(diff_path, sizeof(diff_path), "%s.diff", path);
 	write_snapshot(ram);
-	write_diff(diff_path, ram, header_checksum_of(path));
+	/* Without a page that reads zero, the ZEROED section is empty, and
+	 * last in the file. */
+	write_diff(diff_path, ram, header_checksum_of(path), 1ull << 1 | 1ull << 40);
+	CHECK(snapshot_chain_open(&chain, diff_path, err, sizeof(err)) == 0);
+	CHECK(chain.level[0].nr_extents == 2 && chain.level[0].nr_zeroed == 0);
+	snapshot_chain_close(&chain);
+
+	write_diff(diff_path, ram, header_checksum_of(path),
+		   1ull << 1 | 1ull << 5 | 1ull << 40 | 1ull << 50);
 	CHECK(snapshot_chain_open(&chain, diff_path, err, sizeof(err)) == 0);
 	CHECK(chain.n == 2 && strcmp(chain.level[1].f.path, path) == 0);
 	CHECK(chain.level[0].f.header.flags & SNAPSHOT_FLAG_DIFF);

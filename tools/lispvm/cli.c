@@ -37,6 +37,7 @@ enum {
 	OPT_EVAL,
 	OPT_SNAPSHOT,
 	OPT_STOP,
+	OPT_DIFF,
 };
 
 static const struct option long_options[] = {
@@ -67,6 +68,7 @@ static const struct option long_options[] = {
 	{"eval", required_argument, NULL, OPT_EVAL},
 	{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
 	{"stop", no_argument, NULL, OPT_STOP},
+	{"diff", required_argument, NULL, OPT_DIFF},
 	{NULL, 0, NULL, 0},
 };
 
@@ -110,11 +112,13 @@ void cli_print_help(void)
 	       "                    'run --snapshot FILE' then starts from there; with\n"
 	       "                    --snapshot BASE it starts from BASE and FILE holds only\n"
 	       "                    what changed (a diff, which needs BASE to restore)\n"
-	       "  snapshot [VM] -o FILE [--stop]\n"
+	       "  snapshot [VM] -o FILE [--diff BASE] [--stop]\n"
 	       "                    save a running VM (one with --attachable, --swank or\n"
 	       "                    --vsock; VM as for attach) in FILE: it is paused, saved,\n"
 	       "                    then runs on, or ends with --stop; 'run --snapshot FILE'\n"
-	       "                    with no program resumes it where it was\n"
+	       "                    with no program resumes it where it was; with --diff\n"
+	       "                    BASE (the snapshot the VM was resumed from or took\n"
+	       "                    last), FILE holds only what changed since\n"
 	       "  image build -o OUT [--ldd BINARY]... [HOST[:GUEST]]...\n"
 	       "                    pack host files into a read-only image (lispvm image --help)\n"
 	       "\n"
@@ -337,6 +341,9 @@ static int parse_option(int opt, struct cli_options *out)
 	case OPT_STOP:
 		out->snapshot_stop = true;
 		return 0;
+	case OPT_DIFF:
+		out->snapshot_base = optarg;
+		return 0;
 	case OPT_KERNEL:
 		out->kernel_path = optarg;
 		return 0;
@@ -544,8 +551,8 @@ static int check_snapshot_options(const struct cli_options *out)
 
 	if (out->command == CLI_PREPARE && out->snapshot_out == NULL)
 		return usage_error("%s", "prepare: no snapshot file given (prepare -o FILE ...)");
-	if (out->snapshot_stop && out->command != CLI_SNAPSHOT)
-		return usage_error("%s", "--stop goes with snapshot");
+	if ((out->snapshot_stop || out->snapshot_base) && out->command != CLI_SNAPSHOT)
+		return usage_error("%s", "--stop and --diff go with snapshot");
 	if (out->command == CLI_SNAPSHOT)
 		return 0;
 	if (out->command != CLI_PREPARE && out->command != CLI_IMAGE &&

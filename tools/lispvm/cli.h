@@ -69,9 +69,10 @@ struct cli_options {
 	const char *snapshot_out;
 	const char *prepare_steps[CLI_MAX_PREPARE_STEPS];
 	unsigned int nr_prepare_steps;
-	const char *snapshot_in; /* run/eval/repl --snapshot FILE */
-	bool resume;		 /* run --snapshot FILE, no program: a running VM's */
-	bool snapshot_stop;	 /* snapshot --stop */
+	const char *snapshot_in;   /* run/eval/repl --snapshot FILE */
+	bool resume;		   /* run --snapshot FILE, no program: a running VM's */
+	bool snapshot_stop;	   /* snapshot --stop */
+	const char *snapshot_base; /* snapshot --diff BASE */
 	/* exec (and, filled in by lisp_run.c, run/eval/repl) */
 	const char *images[CLI_MAX_IMAGES];
 	unsigned int nr_images;

@@ -147,7 +147,8 @@ static int snapshot(char **argv, const struct cli_options *opts)
 {
 	if (helper_machine_wanted() && !snapshot_target_here(opts->attach_target))
 		return helper_machine_forward(argv, opts, true);
-	return snapshot_command(opts->attach_target, opts->snapshot_out, opts->snapshot_stop);
+	return snapshot_command(opts->attach_target, opts->snapshot_out, opts->snapshot_base,
+				opts->snapshot_stop);
 }
 
 int main(int argc, char **argv)

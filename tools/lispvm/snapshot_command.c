@@ -111,22 +111,29 @@ static int report(const char *file, const char *answer)
 	return 0;
 }
 
-int snapshot_command(const char *target, const char *file, bool stop)
+int snapshot_command(const char *target, const char *file, const char *base, bool stop)
 {
-	char control[4096 + 16], path[PATH_MAX], request[PATH_MAX + 32], answer[1024];
+	char control[4096 + 16], path[PATH_MAX], base_path[PATH_MAX];
+	char request[2 * PATH_MAX + 32], answer[1024];
 	int fd, n, rc;
 
 	if ((rc = control_path(target, control, sizeof(control))) != 0)
 		return rc;
-	if (absolute(file, path, sizeof(path)) < 0)
+	if (absolute(file, path, sizeof(path)) < 0 || strchr(path, '\n') != NULL)
 		return fail(file, "path too long, or no working directory");
+	if (base != NULL &&
+	    (absolute(base, base_path, sizeof(base_path)) < 0 || strchr(base_path, '\n') != NULL))
+		return fail(base, "path too long, or no working directory");
 	fd = connect_to(control);
 	if (fd < 0)
 		return fail(control, errno == ENOENT || errno == ECONNREFUSED
 					     ? "no VM answers there (was it started with "
 					       "--attachable, --swank or --vsock?)"
 					     : strerror(errno));
-	n = snprintf(request, sizeof(request), "SNAPSHOT %s %s\n", stop ? "stop" : "resume", path);
+	n = base == NULL ? snprintf(request, sizeof(request), "SNAPSHOT %s %s\n",
+				    stop ? "stop" : "resume", path)
+			 : snprintf(request, sizeof(request), "DIFF %s %s\n%s\n",
+				    stop ? "stop" : "resume", path, base_path);
 	if (write(fd, request, (size_t)n) != n || read_answer(fd, answer, sizeof(answer)) < 0) {
 		close(fd);
 		return fail("the VM closed its control socket without an answer", NULL);
