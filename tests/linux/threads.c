@@ -215,6 +215,11 @@ static void preemption(void)
 
 	if (pthread_create(&t, NULL, spinner, NULL) != 0)
 		return;
+	// On a loaded host the new thread may not run within a few ms, so
+	// natively too it could be stopped before it started: wait (10 s at
+	// most) until it has.
+	for (int i = 0; i < 1000 && spins == 0; i++)
+		usleep(10000);
 	usleep(30000);
 	stop_spinning = 1;
 	t_eq("spinner_preempted_and_joined", pthread_join(t, NULL), 0);
