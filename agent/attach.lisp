@@ -344,6 +344,7 @@ error left unhandled here would end the program)."
 
 (defun start (&key (port 1025))
   "Listens for lispvm attach on vsock PORT, in a thread of its own."
+  (lispvm-vsock:watch-resumes)
   (unless *listener*
     (setf *listener* (lispvm-vsock:listen-on port))
     (sb-thread:make-thread #'accept-loop :name "lispvm attach listener"

@@ -20,5 +20,6 @@
 (defun start (port)
   "Serves SLIME on vsock PORT, a thread per connection, without the
 announcement Swank prints (the program's output is its own)."
+  (lispvm-vsock:watch-resumes)
   (let ((swank::*swank-debug-p* nil))
     (swank:create-server :port port :style :spawn :dont-close t)))

@@ -6,7 +6,8 @@
 
 (defpackage :lispvm-vsock
   (:use :cl)
-  (:export #:vsock-socket #:+cid-any+ #:+cid-host+ #:+port-any+ #:listen-on))
+  (:export #:vsock-socket #:+cid-any+ #:+cid-host+ #:+port-any+ #:listen-on
+           #:watch-resumes))
 
 (in-package :lispvm-vsock)
 
@@ -66,3 +67,29 @@
       (sb-bsd-sockets:socket-bind socket +cid-any+ port)
       (sb-bsd-sockets:socket-listen socket backlog))
     socket))
+
+;;; A VM resumed from a snapshot of it running (lispvm snapshot) is a copy
+;;; of the one snapshotted, and every copy resumed from one file would
+;;; draw the same random numbers.  /dev/lispvm-resumed gives a byte per
+;;; resume; on each, *random-state* (its global value) is seeded anew from
+;;; the host's entropy.
+
+(defvar *resume-watcher* nil)
+
+;;; Not through a stream: an fd-stream fills its buffer, waiting for far
+;;; more than the byte one resume gives.
+(defun reseed-on-resumes ()
+  (let ((fd (sb-unix:unix-open "/dev/lispvm-resumed" sb-unix:o_rdonly 0)))
+    (when fd
+      (sb-alien:with-alien ((buf (array (sb-alien:unsigned 8) 64)))
+        (loop (sb-sys:wait-until-fd-usable fd :input)
+              (let ((n (sb-unix:unix-read fd (sb-alien:alien-sap buf) 64)))
+                (unless (and n (plusp n))
+                  (return))
+                (setf *random-state* (make-random-state t))))))))
+
+(defun watch-resumes ()
+  "Starts, once, the thread that reseeds *RANDOM-STATE* after each resume."
+  (unless *resume-watcher*
+    (setf *resume-watcher*
+          (sb-thread:make-thread #'reseed-on-resumes :name "lispvm resume watcher"))))

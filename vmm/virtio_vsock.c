@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "device_thread.h"
+#include "log.h"
 #include "vcpu_kick.h"
 
 #define HDR_SIZE	 ((uint32_t)sizeof(struct virtio_vsock_hdr))
@@ -666,6 +667,7 @@ static void deliver_event(struct virtio_vsock *v)
 	chain_write(&chain, 0, &event, sizeof(event));
 	virtq_device_push(&v->event, chain.head, sizeof(event));
 	v->reset_owed = false;
+	log_verbose("vsock: transport reset sent");
 	device_interrupt(&v->mmio, v->irq_fd);
 }
 
@@ -675,6 +677,10 @@ void virtio_vsock_transport_reset(struct virtio_vsock *v)
 
 	pthread_mutex_lock(&v->lock);
 	v->reset_owed = v->live;
+	log_verbose("vsock: transport reset owed to the guest: %s",
+		    !v->live		 ? "no (the device was not started)"
+		    : v->has_event_queue ? "yes"
+					 : "yes, but it has no event queue");
 	pthread_mutex_unlock(&v->lock);
 	if (write(v->notify_fd, &one, sizeof(one)) < 0)
 		return; /* counter full: the thread is awake anyway */

@@ -19,6 +19,7 @@
 #include "kernel/memory.h"
 #include "kernel/pmem.h"
 #include "linux/scheduler.h"
+#include "linux/snapshot_point.h"
 #include "linux/uaccess.h"
 #include "net/vsock.h"
 
@@ -289,6 +290,7 @@ static void take_events(void)
 		if (written >= sizeof(*e) && e->id == VIRTIO_VSOCK_EVENT_TRANSPORT_RESET) {
 			vv.guest_cid = virtio_mmio_config_read32(&vv.dev, 0);
 			vsock_transport_reset(vv.guest_cid);
+			snapshot_point_resumed();
 		}
 		offered |= offer_event(slot);
 	}

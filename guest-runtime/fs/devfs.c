@@ -2,6 +2,8 @@
 #include "fs/devfs.h"
 
 #include <errno.h>
+#include <linux/fcntl.h>
+#include <linux/poll.h>
 #include <linux/stat.h>
 #include <string.h>
 
@@ -31,6 +33,7 @@ enum dev_kind {
 	DEV_STDERR,
 	DEV_FD,
 	DEV_SNAPSHOT,
+	DEV_RESUMED,
 	DEV_COUNT
 };
 
@@ -55,6 +58,7 @@ static const struct dev_entry entries[DEV_COUNT] = {
 	[DEV_FD] = {"fd", S_IFLNK | 0777, 0, "/proc/self/fd"},
 	/* A misc device number of the local-use range. */
 	[DEV_SNAPSHOT] = {"lispvm-snapshot", S_IFCHR | 0444, 0xaf0, NULL},
+	[DEV_RESUMED] = {"lispvm-resumed", S_IFCHR | 0444, 0xaf1, NULL},
 };
 
 static const struct vnode_ops devfs_vnode_ops;
@@ -169,6 +173,8 @@ static int64_t dev_read(struct file *f, void *buf, uint64_t len, uint64_t off)
 		return fill_user(buf, len, true);
 	case DEV_SNAPSHOT:
 		return snapshot_point_read(buf, len, off);
+	case DEV_RESUMED:
+		return snapshot_point_resumed_read(buf, len, off, f->flags & O_NONBLOCK);
 	default:
 		return -EISDIR;
 	}
@@ -216,12 +222,24 @@ static int64_t dev_getdents(struct file *f, void *buf, uint64_t len, uint64_t *p
 	return dirent_out_finish(&o, buf);
 }
 
+/* Every device is ready at once, but /dev/lispvm-resumed until a resume
+ * past the file's position. */
+static unsigned int dev_poll(struct file *f)
+{
+	unsigned int ready = POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM;
+
+	if (dev_of(f) == DEV_RESUMED && !snapshot_point_resumed_past(f->pos))
+		ready &= ~(unsigned int)(POLLIN | POLLRDNORM);
+	return ready;
+}
+
 static const struct file_ops dev_file_ops = {
 	.read = dev_read,
 	.write = dev_write,
 	.stat = dev_file_stat,
 	.getdents = dev_getdents,
 	.mmap = dev_mmap,
+	.poll = dev_poll,
 };
 
 static int devfs_open(const struct vnode *n, const char *path, uint32_t flags, struct file **out)

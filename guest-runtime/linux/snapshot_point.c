@@ -17,6 +17,7 @@
 #include "kernel/pmem.h"
 #include "kernel/printk.h"
 #include "linux/process.h"
+#include "linux/scheduler.h"
 #include "linux/syscall.h"
 #include "linux/uaccess.h"
 
@@ -129,6 +130,46 @@ int64_t snapshot_point_read(void *buf, uint64_t len, uint64_t off)
 		return 0;
 	n = point.invocation_len - off < len ? point.invocation_len - off : len;
 	if (uaccess_copy(buf, point.invocation + off, n) != 0)
+		return -EFAULT;
+	return (int64_t)n;
+}
+
+/* ---- resumes of a running VM's snapshot: /dev/lispvm-resumed ---- */
+
+static uint64_t resumes;
+static const char resumed_chan;
+
+void snapshot_point_resumed(void)
+{
+	resumes++;
+	sched_wake_all(&resumed_chan);
+	sched_wake_all(&sched_poll_chan);
+}
+
+bool snapshot_point_resumed_past(uint64_t off)
+{
+	return resumes > off;
+}
+
+int64_t snapshot_point_resumed_read(void *buf, uint64_t len, uint64_t off, bool nonblock)
+{
+	static const char marks[64] = {[0 ... 63] = '\n'};
+	uint64_t n;
+
+	/* The kernel runs with interrupts off: no resume slips in between
+	 * the test and the wait. */
+	while (resumes <= off && len > 0) {
+		int64_t rc;
+
+		if (nonblock)
+			return -EAGAIN;
+		rc = sched_wait_on(&resumed_chan);
+		if (rc < 0)
+			return rc == -EINTR ? -ERESTARTSYS : rc;
+	}
+	n = resumes - off < len ? resumes - off : len;
+	n = n < sizeof(marks) ? n : sizeof(marks);
+	if (uaccess_copy(buf, marks, n) != 0)
 		return -EFAULT;
 	return (int64_t)n;
 }

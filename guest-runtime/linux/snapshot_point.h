@@ -16,6 +16,7 @@
 #ifndef GUEST_LINUX_SNAPSHOT_POINT_H
 #define GUEST_LINUX_SNAPSHOT_POINT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "kernel/boot_info.h"
@@ -25,5 +26,19 @@ void snapshot_point_init(const struct boot_info *bi);
 
 /* read(2) of the device at offset off into the user buffer. */
 int64_t snapshot_point_read(void *buf, uint64_t len, uint64_t off);
+
+/*
+ * /dev/lispvm-resumed: a read at offset N waits until the VM has been
+ * resumed from a snapshot of it running (`lispvm snapshot`) more than N
+ * times, then returns a newline for each resume past N.  So a thread that
+ * reads it line by line (the attach agent) wakes once per resume and can
+ * make what must differ between resumed copies differ: SBCL's
+ * *random-state*.  The guest learns of a resume from the vsock device's
+ * transport reset, the one event a resumed VM gets.
+ */
+void snapshot_point_resumed(void);
+int64_t snapshot_point_resumed_read(void *buf, uint64_t len, uint64_t off, bool nonblock);
+/* Whether a read at off would not wait (for poll). */
+bool snapshot_point_resumed_past(uint64_t off);
 
 #endif

@@ -112,9 +112,10 @@ def take(session, name, path, *options):
 @with_runtime_dir
 def running_resume(session):
     """Snapshot a program while it runs; the original runs on to its end,
-    and the snapshot resumes at the line after the last one printed
-    before it, with its thread running, its wall clock right, and
-    `lispvm attach` reaching it by its new name."""
+    and the snapshot, resumed twice at once, goes on at the line after the
+    last one printed before it, with its thread running, its wall clock
+    right, `lispvm attach` reaching each copy by its new name, and SBCL's
+    random state different in each."""
     path = os.path.join(session.s.work, "running.lvs")
     original = session.start("--attachable", "--name", "orig", PROGRAM)
     before = len(original.wait_lines(3))
@@ -126,6 +127,7 @@ def running_resume(session):
     time.sleep(5)  # a resumed clock that did not advance would be 5 s late
     started = time.time()
     resumed = session.start("--snapshot", path, "--name", "again")
+    twin = session.start("--snapshot", path, "--name", "twin")
     first = resumed.wait_lines(1)[0]
     m = LINE.match(first)
     expect(m is not None, f"resumed: first line {first!r}")
@@ -134,17 +136,24 @@ def running_resume(session):
     expect(started - 2 <= guest_now <= time.time() + 2,
            f"resumed wall clock {guest_now} is not the host's ({started:.0f})")
 
-    attach = session.lispvm("attach", "again",
-                            input="(list :spins cl-user::*spins*)\n"
-                                  "(progn (sleep 1) (list :spins-later cl-user::*spins*))\n")
-    expect_exit(attach, 0)
-    spins = [int(x) for x in re.findall(r":SPINS(?:-LATER)? (\d+)", attach.stdout)]
-    expect(len(spins) == 2 and spins[1] > spins[0],
-           f"the resumed program's thread does not run: {describe(attach)}")
+    # The agent reseeds *random-state* when it hears of the resume.
+    ask = ("(list :spins cl-user::*spins*)\n"
+           "(progn (sleep 2) (list :spins-later cl-user::*spins* :random (random 1000000000)))\n")
+    draws = []
+    for name in ("again", "twin"):
+        attach = session.lispvm("attach", name, input=ask)
+        expect_exit(attach, 0)
+        spins = [int(x) for x in re.findall(r":SPINS(?:-LATER)? (\d+)", attach.stdout)]
+        expect(len(spins) == 2 and spins[1] > spins[0],
+               f"{name}: the resumed program's thread does not run: {describe(attach)}")
+        draws += re.findall(r":RANDOM (\d+)", attach.stdout)
+    expect(len(draws) == 2 and draws[0] != draws[1],
+           f"two VMs resumed from one snapshot drew the same random numbers: {draws}")
 
-    status, lines = resumed.finish()
-    expect(status == 0, f"the resumed program ended with {status}: {resumed.stderr()}")
-    expect_counting(lines, int(m.group(1)), "resumed")
+    for vm in (resumed, twin):
+        status, lines = vm.finish()
+        expect(status == 0, f"a resumed program ended with {status}: {vm.stderr()}")
+        expect_counting(lines, int(m.group(1)), "resumed")
     os.unlink(path)
 
 
