@@ -194,22 +194,27 @@ static unsigned int ram_pieces(struct vm *vm, struct snapshot_ram_piece *pieces)
 	return n;
 }
 
-/* The devices' registers, the machine, the vCPU and KVM's own state;
- * the vCPU is out of KVM_RUN and no device thread runs. */
-static int record_state(struct vm *vm, struct snapshot_state *st)
+/* The devices' registers (of devices[], resolved while they were open),
+ * the machine, the vCPU and KVM's own state; the vCPU is out of KVM_RUN
+ * and no device thread runs. */
+static int record_state(struct vm *vm, struct virtio_mmio *const *devices,
+			struct snapshot_state *st)
 {
 	st->devices.nr = vm->params.nr_devices;
-	for (unsigned int i = 0; i < vm->params.nr_devices; i++) {
-		struct virtio_mmio *device = device_in_slot(vm, i);
-
-		if (device != NULL)
-			virtio_mmio_save(device, &st->devices.devices[i]);
-	}
+	for (unsigned int i = 0; i < vm->params.nr_devices; i++)
+		if (devices[i] != NULL)
+			virtio_mmio_save(devices[i], &st->devices.devices[i]);
 	if (describe_machine(vm, &st->machine) < 0 ||
 	    vcpu_state_save(&vm->vcpu, &vm->kvm, &st->vcpu, vm->err, sizeof(vm->err)) < 0 ||
 	    vm_kvm_state_save(&vm->kvm, &st->kvm, vm->err, sizeof(vm->err)) < 0)
 		return -1;
 	return 0;
+}
+
+static void find_devices(struct vm *vm, struct virtio_mmio **devices)
+{
+	for (unsigned int i = 0; i < vm->params.nr_devices; i++)
+		devices[i] = device_in_slot(vm, i);
 }
 
 static int complete_exit(struct vm *vm)
@@ -225,11 +230,14 @@ static int complete_exit(struct vm *vm)
  * before anything is saved. */
 static int save_state(struct vm *vm, struct snapshot_state *st)
 {
+	struct virtio_mmio *devices[GUEST_MAX_DEVICES];
+
 	if (complete_exit(vm) < 0)
 		return -1;
+	find_devices(vm, devices);
 	virtio_console_close(&vm->console);
 	virtio_vsock_close(&vm->vsock);
-	return record_state(vm, st);
+	return record_state(vm, devices, st);
 }
 
 /* dst's pages [first, first + n) get src's pages [from, from + n). */
@@ -505,14 +513,16 @@ static int check_running_base(struct vm *vm, const struct vm_control_request *re
 static int take_running(struct vm *vm, const struct vm_control_request *req,
 			struct snapshot_state *st, uint64_t *stored)
 {
+	struct virtio_mmio *devices[GUEST_MAX_DEVICES];
 	uint64_t checksum;
 	int rc;
 
 	st->running = true;
+	find_devices(vm, devices);
 	if (complete_exit(vm) < 0 || (req->diff && check_running_base(vm, req) < 0) ||
 	    save_files(vm, st) < 0 || pause_devices(vm) < 0)
 		return -1;
-	rc = record_state(vm, st) < 0
+	rc = record_state(vm, devices, st) < 0
 		     ? -1
 		     : write_snapshot(vm, req->path, st, req->diff ? req->base : NULL, stored,
 				      &checksum);
