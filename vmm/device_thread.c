@@ -62,16 +62,35 @@ void *device_access_guest(void *ctx, uint64_t addr, uint64_t len, bool write)
 	return guest_memory_access(ctx, addr, len, write ? GUEST_WRITE : GUEST_READ);
 }
 
-void device_pause_init(struct device_pause *p)
+void monotonic_cond_init(pthread_cond_t *cond)
 {
 	pthread_condattr_t attr;
 
-	*p = (struct device_pause){0};
-	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->cond, &attr);
+	pthread_cond_init(cond, &attr);
 	pthread_condattr_destroy(&attr);
+}
+
+struct timespec monotonic_deadline(unsigned int ms)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (t.tv_nsec >= 1000000000) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000;
+	}
+	return t;
+}
+
+void device_pause_init(struct device_pause *p)
+{
+	*p = (struct device_pause){0};
+	pthread_mutex_init(&p->lock, NULL);
+	monotonic_cond_init(&p->cond);
 }
 
 void device_pause_destroy(struct device_pause *p)
@@ -95,17 +114,10 @@ void device_pause_point(struct device_pause *p)
 
 int device_pause(struct device_pause *p, int wake_fd, unsigned int timeout_ms)
 {
-	struct timespec deadline;
+	struct timespec deadline = monotonic_deadline(timeout_ms);
 	uint64_t one = 1;
 	int rc = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
 	pthread_mutex_lock(&p->lock);
 	p->requested = true;
 	if (write(wake_fd, &one, sizeof(one)) < 0) {

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "virtio_mmio.h"
 
@@ -30,6 +31,11 @@ void device_drain_eventfd(int fd);
 /* The virtqueue access callback over a struct guest_memory (ctx): every
  * ring and buffer address through the one checked accessor. */
 void *device_access_guest(void *ctx, uint64_t addr, uint64_t len, bool write);
+
+/* A condition variable whose timed waits count CLOCK_MONOTONIC, and a
+ * deadline ms from now on that clock: the host's wall clock may jump. */
+void monotonic_cond_init(pthread_cond_t *cond);
+struct timespec monotonic_deadline(unsigned int ms);
 
 /* A device thread held at a safe point (the top of its loop: between
  * requests, holding no lock) while a snapshot of the running VM is taken,

@@ -87,13 +87,6 @@ static const char *parse(const char *line, struct vm_control_request *req)
 	return NULL;
 }
 
-static void add_ms(struct timespec *t, unsigned int ms)
-{
-	t->tv_nsec += (long)ms * 1000000;
-	t->tv_sec += t->tv_nsec / 1000000000;
-	t->tv_nsec %= 1000000000;
-}
-
 /* Hands the request to the vCPU thread and waits for its answer. */
 static void carry_out(struct vm_control *c, int client, const struct vm_control_request *req)
 {
@@ -104,11 +97,9 @@ static void carry_out(struct vm_control *c, int client, const struct vm_control_
 	c->pending = true;
 	c->done = false;
 	while (!c->done && !c->closing) {
-		struct timespec deadline;
+		struct timespec deadline = monotonic_deadline(KICK_INTERVAL_MS);
 
 		vcpu_kick();
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		add_ms(&deadline, KICK_INTERVAL_MS);
 		pthread_cond_timedwait(&c->cond, &c->lock, &deadline);
 	}
 	c->pending = false;
@@ -170,14 +161,10 @@ static void *control_thread(void *arg)
 int vm_control_open(struct vm_control *c, const char *path, char *err, size_t err_size)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	pthread_condattr_t attr;
 
 	*c = (struct vm_control){.opened = true, .listen_fd = -1, .stop_fd = -1};
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->cond, &attr);
-	pthread_condattr_destroy(&attr);
+	monotonic_cond_init(&c->cond);
 	if (strlen(path) >= sizeof(addr.sun_path)) {
 		snprintf(err, err_size, "control socket path too long: %s", path);
 		return -1;
