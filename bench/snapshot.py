@@ -13,9 +13,13 @@
 - KVM's dirty log (`--stats`) under a program that writes 4 x 32 MiB:
   pages dirtied per second and the harvest's cost per 10,000 pages;
 - PSS per program for N programs at once restored from one snapshot,
-  against N native `sbcl` processes that loaded the same libraries.
+  against N native `sbcl` processes that loaded the same libraries;
+- a running VM (`lispvm snapshot`): a program that loaded alexandria and
+  cl-ppcre and ticks; the snapshot's size and time, a diff's a second
+  later, and start to first tick resumed (`run --snapshot` with no
+  program) against native and against booting it.
 
-    python3 bench/snapshot.py [--runs 5] [--count 10] [--lispvm PATH]"""
+    python3 bench/snapshot.py [--runs 5] [--count 10] [--lispvm PATH] [--running-only]"""
 
 import argparse
 import os
@@ -87,11 +91,73 @@ def pss_per_program(argv, count):
             p.communicate("\n", timeout=300)
 
 
+def first_tick(argv, env=None):
+    """Seconds from start to the program's first tick, and the process
+    (still running)."""
+    start = time.perf_counter()
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=env)
+    line = p.stdout.readline()
+    while line and not line.startswith("tick"):  # ASDF compiling, the first time
+        line = p.stdout.readline()
+    if not line.startswith("tick"):
+        p.kill()
+        fail(f"{' '.join(argv)} printed {line!r}: {p.stderr.read()[-1500:]}")
+    return time.perf_counter() - start, p
+
+
+def stop(p):
+    p.kill()
+    p.communicate()
+
+
+def to_first_tick(runs, argv, env=None):
+    times = []
+    for _ in range(runs):
+        t, p = first_tick(argv, env)
+        stop(p)
+        times.append(t)
+    return statistics.median(times)
+
+
+def snapshot_of(lispvm, name, out, env, *options):
+    wall, proc = timed([lispvm, "snapshot", name, "-o", out, *options], env=env)
+    m = re.search(r": ([0-9.]+) MiB stored in ([0-9.]+) s", proc.stdout)
+    if m is None:
+        fail(f"lispvm snapshot said {proc.stdout!r}")
+    return float(m.group(1)), float(m.group(2)), wall
+
+
+def running_vm(lispvm, cache, tmp, runs):
+    ticks = os.path.join(LISP, "ticks.lisp")
+    env = dict(os.environ, XDG_RUNTIME_DIR=tmp)
+    live, diff = os.path.join(tmp, "live.lvs"), os.path.join(tmp, "live-diff.lvs")
+    native = to_first_tick(runs, ["sbcl", "--script", ticks])
+    boot = to_first_tick(runs, [lispvm, "run", "--cache", cache, "--attachable", ticks], env)
+    _, original = first_tick([lispvm, "run", "--cache", cache, "--attachable", "--name",
+                              "bench-live", ticks], env)
+    try:
+        whole = snapshot_of(lispvm, "bench-live", live, env)
+        time.sleep(1)
+        delta = snapshot_of(lispvm, "bench-live", diff, env, "--diff", live)
+    finally:
+        stop(original)
+    resume = to_first_tick(runs, [lispvm, "run", "--snapshot", live], env)
+    print(f"a running VM (alexandria+cl-ppcre loaded, ticking), median of {runs}:")
+    print(f"  snapshot: {whole[0]:.1f} MiB stored, VMM {whole[1]:.3f} s, command "
+          f"{whole[2]:.3f} s; diff 1 s later: {delta[0]:.1f} MiB, VMM {delta[1]:.3f} s")
+    print(f"  start to first tick: native {native:.3f} s, lispvm boot {boot:.3f} s "
+          f"({boot / native:.2f}x), resumed {resume:.3f} s ({resume / native:.2f}x native, "
+          f"{resume / boot:.2f}x boot)")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--count", type=int, default=10)
     parser.add_argument("--lispvm", default=DEFAULT_LISPVM)
+    parser.add_argument("--running-only", action="store_true",
+                        help="only the running-VM figures (lispvm snapshot)")
     args = parser.parse_args()
     machine.enter()
     lispvm = os.path.abspath(args.lispvm)
@@ -99,6 +165,11 @@ def main():
     uselibs = os.path.join(LISP, "uselibs.lisp")
     with tempfile.TemporaryDirectory(prefix="lispvm-bench-") as tmp:
         cache = os.path.join(tmp, "cache")
+        if args.running_only:
+            timed(["sbcl", "--script", uselibs])  # ASDF's fasl cache, natively
+            timed([lispvm, "run", "--cache", cache, uselibs])  # and lispvm's
+            running_vm(lispvm, cache, tmp, args.runs)
+            return
         bare, libs = os.path.join(tmp, "bare.lvs"), os.path.join(tmp, "libs.lvs")
         timed(["sbcl", "--script", uselibs])  # ASDF's fasl cache, natively
         timed([lispvm, "run", "--cache", cache, uselibs])  # and lispvm's
@@ -147,6 +218,7 @@ def main():
         print(f"  restored from the libraries snapshot: {restored:.1f} MiB (whole VMM); "
               f"native sbcl with the same libraries: {native:.1f} MiB; "
               f"ratio {restored / native:.2f}")
+        running_vm(lispvm, cache, tmp, args.runs)
         _, proc = timed([lispvm, "run", "--cache", cache, "--stats",
                          os.path.join(ROOT, "tests", "sbcl", "lisp", "dirty.lisp")])
         figures = dict(re.findall(r"^  (pages dirtied[^0-9]*?|harvest per 10,000 pages)\s{2,}"

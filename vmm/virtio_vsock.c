@@ -347,6 +347,10 @@ static void guest_shutdown(struct vsock_conn *c, uint32_t flags)
 	 * comes once what it sent has reached the host reader. */
 	if ((flags & VIRTIO_VSOCK_SHUTDOWN_RCV) && (flags & VIRTIO_VSOCK_SHUTDOWN_SEND)) {
 		c->guest_closed = true;
+		/* A credit update still owed would reach a guest that has
+		 * forgotten the stream, and its RST would drop what is left
+		 * for the host reader. */
+		c->owe &= ~(unsigned int)OWE_CREDIT;
 		if (c->buf_len == 0)
 			abort_conn(c);
 	}
@@ -410,6 +414,12 @@ static void guest_packet(struct virtio_vsock *v, const struct virtq_chain *ch)
 		guest_shutdown(c, le32toh(h.flags));
 		break;
 	case VIRTIO_VSOCK_OP_RST:
+		/* A guest that closed answers what we still send with RST;
+		 * what it sent before goes to the host reader first. */
+		if (c->guest_closed && c->buf_len > 0 && c->fd >= 0) {
+			c->owe = 0;
+			break;
+		}
 		free_conn(c);
 		break;
 	case VIRTIO_VSOCK_OP_CREDIT_UPDATE:
