@@ -46,9 +46,6 @@ void *guest_memory_access(const struct guest_memory *mem, uint64_t gpa, uint64_t
  * that changed.  0, or -1 (out of memory). */
 int guest_memory_track_writes(struct guest_memory *mem);
 void guest_memory_free_tracking(struct guest_memory *mem);
-/* Clears the marks: tracking starts again from now (a snapshot of the
- * running VM was taken; nothing writes meanwhile). */
-void guest_memory_forget_writes(struct guest_memory *mem);
 
 /* Notes that [gpa, gpa + len) holds private file pages (a restored
  * snapshot's), so that a discard there cannot rely on MADV_DONTNEED. */

@@ -85,8 +85,19 @@ static int restore_one(struct hostfs *fs, const struct hostfs_saved_file *s, cha
 		snprintf(err, err_size, "corrupt list of open host files");
 		return -1;
 	}
-	fd = hostfs_path_open(fs->mounts[s->mount].root_fd, s->path,
-			      s->flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
+	/* Looked at first: opening a FIFO or a device runs host code. */
+	fd = hostfs_path_open(fs->mounts[s->mount].root_fd, s->path, O_PATH | O_CLOEXEC, 0);
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))) {
+		close(fd);
+		snprintf(err, err_size, "host file %.200s is no longer a file or directory",
+			 s->path);
+		return -1;
+	}
+	if (fd >= 0) {
+		close(fd);
+		fd = hostfs_path_open(fs->mounts[s->mount].root_fd, s->path,
+				      s->flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
+	}
 	if (fd < 0) {
 		snprintf(err, err_size, "the guest had host file %.200s open (mount %u): %s",
 			 s->path, s->mount, strerror(-fd));

@@ -200,10 +200,11 @@ int vm_kvm_state_restore(const struct kvm_vm *vm, const struct vm_kvm_state *sta
 	/* Only the value: the saved flags say which host clock it was read
 	 * against. */
 	struct kvm_clock_data clock = {.clock = state->clock.clock};
-	int64_t passed = realtime_ns() - state->host_realtime_ns;
+	int64_t now = realtime_ns();
 
-	if (advance && passed > 0)
-		clock.clock += (uint64_t)passed;
+	/* The saved time comes from the file: no overflow for any value. */
+	if (advance && state->host_realtime_ns > 0 && now > state->host_realtime_ns)
+		clock.clock += (uint64_t)now - (uint64_t)state->host_realtime_ns;
 
 	if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &clock) < 0)
 		return fail(err, err_size, "KVM_SET_CLOCK");

@@ -751,6 +751,7 @@ static void vsock_reset(void *dev)
 	pthread_mutex_lock(&v->lock);
 	v->live = false;
 	v->rx_held = false;
+	v->reset_owed = false;
 	close_all(v);
 	pthread_mutex_unlock(&v->lock);
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "vm_socket.h"
 
+#include "vm_control.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -51,7 +53,7 @@ static bool listened_on(const char *path)
 
 int vm_socket_path(const char *name, char *out, size_t size, char *err, size_t err_size)
 {
-	char dir[108];
+	char dir[108], control[4200];
 	struct stat st;
 
 	if (socket_dir(dir, sizeof(dir), err, err_size) < 0)
@@ -64,6 +66,11 @@ int vm_socket_path(const char *name, char *out, size_t size, char *err, size_t e
 	 * there is not ours to remove (the VMM's bind then says so). */
 	if (lstat(out, &st) == 0 && S_ISSOCK(st.st_mode) && !listened_on(out))
 		unlink(out);
+	/* So is its control socket (vm_control.h), left by a VMM killed. */
+	if ((size_t)snprintf(control, sizeof(control), "%s%s", out, VM_CONTROL_SUFFIX) <
+		    sizeof(control) &&
+	    lstat(control, &st) == 0 && S_ISSOCK(st.st_mode) && !listened_on(control))
+		unlink(control);
 	return 0;
 }
 
