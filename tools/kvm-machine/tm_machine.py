@@ -158,6 +158,11 @@ class Supervisor:
                     return "the guest triple-faulted"
         except OSError:
             pass
+        # panic=-1 reboots at once, so the panic is a few lines up.
+        panics = [line for line in self.tail.decode(errors="replace").splitlines()
+                  if "Kernel panic" in line]
+        if panics:
+            return f"the kernel panicked: {panics[-1].strip()}"
         return f"last console line: {_last_line(self.tail)}"
 
     def report(self, line):

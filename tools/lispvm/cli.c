@@ -38,6 +38,7 @@ enum {
 	OPT_SNAPSHOT,
 	OPT_STOP,
 	OPT_DIFF,
+	OPT_GC,
 };
 
 static const struct option long_options[] = {
@@ -69,6 +70,7 @@ static const struct option long_options[] = {
 	{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
 	{"stop", no_argument, NULL, OPT_STOP},
 	{"diff", required_argument, NULL, OPT_DIFF},
+	{"gc", no_argument, NULL, OPT_GC},
 	{NULL, 0, NULL, 0},
 };
 
@@ -112,13 +114,15 @@ void cli_print_help(void)
 	       "                    'run --snapshot FILE' then starts from there; with\n"
 	       "                    --snapshot BASE it starts from BASE and FILE holds only\n"
 	       "                    what changed (a diff, which needs BASE to restore)\n"
-	       "  snapshot [VM] -o FILE [--diff BASE] [--stop]\n"
+	       "  snapshot [VM] -o FILE [--diff BASE] [--stop] [--gc]\n"
 	       "                    save a running VM (one with --attachable, --swank or\n"
 	       "                    --vsock; VM as for attach) in FILE: it is paused, saved,\n"
 	       "                    then runs on, or ends with --stop; 'run --snapshot FILE'\n"
 	       "                    with no program resumes it where it was; with --diff\n"
 	       "                    BASE (the snapshot the VM was resumed from or took\n"
-	       "                    last), FILE holds only what changed since\n"
+	       "                    last), FILE holds only what changed since; --gc has\n"
+	       "                    the attach agent (--attachable) collect all garbage\n"
+	       "                    first, so FILE holds live data only\n"
 	       "  image build -o OUT [--ldd BINARY]... [HOST[:GUEST]]...\n"
 	       "                    pack host files into a read-only image (lispvm image --help)\n"
 	       "\n"
@@ -344,6 +348,9 @@ static int parse_option(int opt, struct cli_options *out)
 	case OPT_DIFF:
 		out->snapshot_base = optarg;
 		return 0;
+	case OPT_GC:
+		out->snapshot_gc = true;
+		return 0;
 	case OPT_KERNEL:
 		out->kernel_path = optarg;
 		return 0;
@@ -551,8 +558,9 @@ static int check_snapshot_options(const struct cli_options *out)
 
 	if (out->command == CLI_PREPARE && out->snapshot_out == NULL)
 		return usage_error("%s", "prepare: no snapshot file given (prepare -o FILE ...)");
-	if ((out->snapshot_stop || out->snapshot_base) && out->command != CLI_SNAPSHOT)
-		return usage_error("%s", "--stop and --diff go with snapshot");
+	if ((out->snapshot_stop || out->snapshot_base || out->snapshot_gc) &&
+	    out->command != CLI_SNAPSHOT)
+		return usage_error("%s", "--stop, --diff and --gc go with snapshot");
 	if (out->command == CLI_SNAPSHOT)
 		return 0;
 	if (out->command != CLI_PREPARE && out->command != CLI_IMAGE &&

@@ -72,6 +72,7 @@ struct cli_options {
 	const char *snapshot_in;   /* run/eval/repl --snapshot FILE */
 	bool resume;		   /* run --snapshot FILE, no program: a running VM's */
 	bool snapshot_stop;	   /* snapshot --stop */
+	bool snapshot_gc;	   /* snapshot --gc */
 	const char *snapshot_base; /* snapshot --diff BASE */
 	/* exec (and, filled in by lisp_run.c, run/eval/repl) */
 	const char *images[CLI_MAX_IMAGES];

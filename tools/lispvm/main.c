@@ -147,8 +147,13 @@ static int snapshot(char **argv, const struct cli_options *opts)
 {
 	if (helper_machine_wanted() && !snapshot_target_here(opts->attach_target))
 		return helper_machine_forward(argv, opts, true);
-	return snapshot_command(opts->attach_target, opts->snapshot_out, opts->snapshot_base,
-				opts->snapshot_stop);
+	struct snapshot_request req = {.target = opts->attach_target,
+				       .file = opts->snapshot_out,
+				       .base = opts->snapshot_base,
+				       .stop = opts->snapshot_stop,
+				       .collect = opts->snapshot_gc};
+
+	return snapshot_command(&req);
 }
 
 int main(int argc, char **argv)

@@ -7,14 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <lispvm/abi.h>
 
+#include "agent_gc.h"
 #include "vm_control.h"
 #include "vm_socket.h"
+#include "vsock_connect.h"
 
 static int fail(const char *what, const char *detail)
 {
@@ -23,14 +23,17 @@ static int fail(const char *what, const char *detail)
 	return LISPVM_EXIT_HOST_ERROR;
 }
 
-/* The VM's control socket: its vsock socket's path plus the suffix. */
-static int control_path(const char *target, char *out, size_t size)
+/* The VM's vsock socket, and its control socket: the same path plus the
+ * suffix. */
+static int vm_paths(const char *target, char *vsock, size_t vsock_size, char *control,
+		    size_t control_size)
 {
-	char vsock[4096], err[4096 + 128];
+	char err[4096 + 128];
 
-	if (vm_socket_resolve(target, vsock, sizeof(vsock), err, sizeof(err)) < 0)
+	if (vm_socket_resolve(target, vsock, vsock_size, err, sizeof(err)) < 0)
 		return fail(err, NULL);
-	if ((size_t)snprintf(out, size, "%s%s", vsock, VM_CONTROL_SUFFIX) >= size)
+	if ((size_t)snprintf(control, control_size, "%s%s", vsock, VM_CONTROL_SUFFIX) >=
+	    control_size)
 		return fail("VM socket path too long", vsock);
 	return 0;
 }
@@ -52,27 +55,6 @@ static int absolute(const char *file, char *out, size_t size)
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
 		return -1;
 	return (size_t)snprintf(out, size, "%s/%s", cwd, file) < size ? 0 : -1;
-}
-
-static int connect_to(const char *path)
-{
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	int fd;
-
-	if (strlen(path) >= sizeof(addr.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(addr.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		int saved = errno;
-
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
 }
 
 /* The VMM's one-line answer, without its newline. */
@@ -111,33 +93,39 @@ static int report(const char *file, const char *answer)
 	return 0;
 }
 
-int snapshot_command(const char *target, const char *file, const char *base, bool stop)
+/* Garbage first, when asked: a collection long enough for a big heap
+ * under emulation. */
+#define GC_TIMEOUT_MS (300 * 1000)
+
+int snapshot_command(const struct snapshot_request *req)
 {
-	char control[4096 + 16], path[PATH_MAX], base_path[PATH_MAX];
-	char request[2 * PATH_MAX + 32], answer[1024];
+	char vsock[4096], control[4096 + 16], path[PATH_MAX], base_path[PATH_MAX];
+	char request[2 * PATH_MAX + 32], answer[1024], err[4096 + 256];
 	int fd, n, rc;
 
-	if ((rc = control_path(target, control, sizeof(control))) != 0)
+	if ((rc = vm_paths(req->target, vsock, sizeof(vsock), control, sizeof(control))) != 0)
 		return rc;
-	if (absolute(file, path, sizeof(path)) < 0 || strchr(path, '\n') != NULL)
-		return fail(file, "path too long, or no working directory");
-	if (base != NULL &&
-	    (absolute(base, base_path, sizeof(base_path)) < 0 || strchr(base_path, '\n') != NULL))
-		return fail(base, "path too long, or no working directory");
-	fd = connect_to(control);
+	if (absolute(req->file, path, sizeof(path)) < 0 || strchr(path, '\n') != NULL)
+		return fail(req->file, "path too long, or no working directory");
+	if (req->base != NULL && (absolute(req->base, base_path, sizeof(base_path)) < 0 ||
+				  strchr(base_path, '\n') != NULL))
+		return fail(req->base, "path too long, or no working directory");
+	if (req->collect && agent_collect_garbage(vsock, GC_TIMEOUT_MS, err, sizeof(err)) < 0)
+		return fail(err, NULL);
+	fd = unix_stream_connect(control);
 	if (fd < 0)
 		return fail(control, errno == ENOENT || errno == ECONNREFUSED
 					     ? "no VM answers there (was it started with "
 					       "--attachable, --swank or --vsock?)"
 					     : strerror(errno));
-	n = base == NULL ? snprintf(request, sizeof(request), "SNAPSHOT %s %s\n",
-				    stop ? "stop" : "resume", path)
-			 : snprintf(request, sizeof(request), "DIFF %s %s\n%s\n",
-				    stop ? "stop" : "resume", path, base_path);
+	n = req->base == NULL ? snprintf(request, sizeof(request), "SNAPSHOT %s %s\n",
+					 req->stop ? "stop" : "resume", path)
+			      : snprintf(request, sizeof(request), "DIFF %s %s\n%s\n",
+					 req->stop ? "stop" : "resume", path, base_path);
 	if (write(fd, request, (size_t)n) != n || read_answer(fd, answer, sizeof(answer)) < 0) {
 		close(fd);
 		return fail("the VM closed its control socket without an answer", NULL);
 	}
 	close(fd);
-	return report(file, answer);
+	return report(req->file, answer);
 }

@@ -38,22 +38,36 @@ static int read_answer(int fd, char *line, size_t size)
 	return -1;
 }
 
-int vsock_connect(const char *path, unsigned int port, char *err, size_t err_size)
+int unix_stream_connect(const char *path)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	char request[32], answer[64];
-	int fd, n;
+	int fd;
 
 	if (strlen(path) >= sizeof(addr.sun_path)) {
-		snprintf(err, err_size, "%s: path too long for a Unix socket", path);
+		errno = ENAMETOOLONG;
 		return -1;
 	}
 	strcpy(addr.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		snprintf(err, err_size, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int vsock_connect(const char *path, unsigned int port, char *err, size_t err_size)
+{
+	char request[32], answer[64];
+	int fd = unix_stream_connect(path), n;
+
+	if (fd < 0) {
+		snprintf(err, err_size, "%s: %s", path,
+			 errno == ENAMETOOLONG ? "path too long for a Unix socket"
+					       : strerror(errno));
 		return -1;
 	}
 	n = snprintf(request, sizeof(request), "CONNECT %u\n", port);

@@ -7,6 +7,10 @@
 
 #include <stddef.h>
 
+/* A connected Unix stream socket (close-on-exec), or -1 with errno
+ * (ENAMETOOLONG for a path sun_path cannot hold). */
+int unix_stream_connect(const char *path);
+
 /* The connected stream's fd (blocking), or -1 with a reason in err:
  * the socket is missing or dead, or nothing listens on the guest's port
  * (the VM closes the connection without an OK). */
