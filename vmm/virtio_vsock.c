@@ -625,6 +625,10 @@ static void deliver(struct virtio_vsock *v)
 	const char *why;
 	bool used = false;
 
+	/* Nothing before an owed reset: a stream the guest took up first
+	 * would be ended by the reset that follows. */
+	if (v->reset_owed && v->has_event_queue)
+		return;
 	while (v->live) {
 		uint32_t written;
 
@@ -686,11 +690,11 @@ void virtio_vsock_transport_reset(struct virtio_vsock *v)
 	uint64_t one = 1;
 
 	pthread_mutex_lock(&v->lock);
-	v->reset_owed = v->live;
-	log_verbose("vsock: transport reset owed to the guest: %s",
-		    !v->live		 ? "no (the device was not started)"
-		    : v->has_event_queue ? "yes"
-					 : "yes, but it has no event queue");
+	v->reset_owed = true;
+	log_verbose("vsock: transport reset owed to the guest%s",
+		    !v->live		 ? ", once its driver starts the device"
+		    : v->has_event_queue ? ""
+					 : ", which has no event queue");
 	pthread_mutex_unlock(&v->lock);
 	if (write(v->notify_fd, &one, sizeof(one)) < 0)
 		return; /* counter full: the thread is awake anyway */

@@ -82,8 +82,9 @@ int virtio_vsock_open(struct virtio_vsock *v, const struct guest_memory *mem, ui
 /* A VM resumed from a snapshot of a running one: its streams were the
  * old VMM's.  The guest gets VIRTIO_VSOCK_EVENT_TRANSPORT_RESET on the
  * event queue, ends every stream and reads its CID again (virtio 1.2,
- * 5.10.6.7); listeners stay.  Nothing when the guest never started the
- * device. */
+ * 5.10.6.7); listeners stay.  Called before the device is restored, so
+ * that no packet (a host client's connect, say) reaches the guest ahead
+ * of the reset; a driver reset drops it. */
 void virtio_vsock_transport_reset(struct virtio_vsock *v);
 
 /* Why the device stopped the VM, or NULL. */

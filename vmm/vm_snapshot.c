@@ -844,8 +844,6 @@ static int resume_host_side(struct vm *vm, const struct snapshot_state *st)
 	}
 	if (st->machine.flags & MACHINE_HOST_SIGNALS_READY)
 		host_signals_set_ready();
-	if (vm->vsock.opened)
-		virtio_vsock_transport_reset(&vm->vsock);
 	return 0;
 }
 
@@ -861,6 +859,8 @@ static int restore_with(struct vm *vm, const struct snapshot_chain *c, struct sn
 	    vm_setup_ram(vm) < 0 || map_chain(vm, c) < 0 || map_images(vm, m) < 0 ||
 	    vm_setup_devices(vm) < 0 || write_boot_data(vm, st) < 0)
 		return -1;
+	if (st->running && vm->vsock.opened) /* before the device is live again */
+		virtio_vsock_transport_reset(&vm->vsock);
 	if (vm_kvm_state_restore(&vm->kvm, &st->kvm, st->running, vm->err, sizeof(vm->err)) < 0 ||
 	    vcpu_create(&vm->vcpu, &vm->kvm, 0, vm->err, sizeof(vm->err)) < 0 ||
 	    vcpu_state_restore(&vm->vcpu, &st->vcpu, vm->err, sizeof(vm->err)) < 0 ||

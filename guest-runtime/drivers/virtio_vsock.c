@@ -254,6 +254,8 @@ int vvsock_send(struct virtio_vsock_hdr *h, const void *data, uint32_t len)
 
 /* Hands every filled receive buffer to the socket layer and offers it
  * again. */
+static void take_events(void);
+
 static void receive(void)
 {
 	uint16_t head;
@@ -264,6 +266,10 @@ static void receive(void)
 		uint64_t phys = vv.rx_buffer[head];
 		const struct virtio_vsock_hdr *h = phys_to_virt(phys);
 
+		/* The device puts a transport reset on the event queue before
+		 * any packet that follows it: seen first, it cannot end a
+		 * stream this packet begins. */
+		take_events();
 		if (written >= HDR_SIZE && h->len <= written - HDR_SIZE)
 			vsock_receive(h, (const uint8_t *)(h + 1));
 		offered |= offer_rx(phys);

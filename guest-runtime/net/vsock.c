@@ -67,6 +67,10 @@ struct vsock {
 	/* Sending, within the peer's credit. */
 	uint32_t peer_buf_alloc, peer_fwd_cnt, tx_cnt;
 	bool peer_done_sending, peer_done_reading, rd_shut, wr_shut;
+	/* Ended by a transport reset: the device that knew the stream is
+	 * gone, and a new one may give its host port to a new stream, so
+	 * nothing matches it and nothing is sent for it any more. */
+	bool gone;
 };
 
 static const struct socket_ops vsock_ops;
@@ -137,7 +141,8 @@ static struct vsock *find_stream(uint32_t local, uint32_t peer_cid, uint32_t pee
 {
 	for (struct vsock *v = sockets; v; v = v->next)
 		if ((v->state == VS_CONNECTED || v->state == VS_CONNECTING) && !v->closing &&
-		    v->local_port == local && v->peer_port == peer && v->peer_cid == peer_cid)
+		    !v->gone && v->local_port == local && v->peer_port == peer &&
+		    v->peer_cid == peer_cid)
 			return v;
 	return NULL;
 }
@@ -177,7 +182,11 @@ static struct virtio_vsock_hdr stream_header(struct vsock *v, uint16_t op, uint3
 /* A packet on v's stream; the host knows our fwd_cnt once it went. */
 static int send_packet(struct vsock *v, struct virtio_vsock_hdr *h, const void *data, uint32_t len)
 {
-	int rc = vvsock_send(h, data, len);
+	int rc;
+
+	if (v->gone)
+		return 0; /* as if sent: nobody is there to hear it */
+	rc = vvsock_send(h, data, len);
 
 	if (rc == 0)
 		v->fwd_told = h->fwd_cnt;
@@ -390,6 +399,7 @@ void vsock_transport_reset(uint32_t guest_cid)
 			v->error = ECONNRESET;
 		} else if (v->state == VS_CONNECTED) {
 			peer_closed(v);
+			v->gone = true;
 		}
 		changed(v);
 	}
