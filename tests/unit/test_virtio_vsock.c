@@ -37,6 +37,7 @@
 #define RX_BUFS	   0x8000 /* QSIZE buffers of RX_BUF_LEN */
 #define RX_BUF_LEN 0x1000
 #define TX_BUF	   0x20000 /* up to 64 KiB */
+#define EV_BUF	   0x30000
 #define QSIZE	   8
 #define GUEST_CID  3
 #define WAIT_MS	   10000 /* only a guard against a hang; nothing here is timed */
@@ -475,6 +476,36 @@ static void test_many_connections(void)
 	rig_close(&r);
 }
 
+/* A resumed VM's transport reset goes before anything else: a host
+ * client's connect waits until the guest has the reset, so a stream it
+ * takes up cannot be ended by the reset that follows. */
+static void test_reset_goes_first(void)
+{
+	struct rig r;
+	struct packet p;
+	struct virtio_vsock_event event;
+	struct virtq_segment seg = {RAM_GPA + EV_BUF, sizeof(event), true};
+	uint16_t head;
+	uint32_t written;
+	int fd;
+
+	rig_open(&r);
+	virtio_vsock_transport_reset(&r.dev);
+	fd = unix_connect(r.path);
+	CHECK(write(fd, "CONNECT 1234\n", 13) == 13);
+	/* No event buffer yet: the connect must not overtake the reset. */
+	usleep(200 * 1000);
+	CHECK(!virtq_driver_take_used(&r.rx, &head, &written));
+	CHECK(virtq_driver_add(&r.ev, &seg, 1) >= 0);
+	notify(&r);
+	CHECK(wait_used(&r, &r.ev, &head, &written));
+	memcpy(&event, ram + EV_BUF, sizeof(event));
+	CHECK(written == sizeof(event) && le32toh(event.id) == VIRTIO_VSOCK_EVENT_TRANSPORT_RESET);
+	expect_packet(&r, &p, VIRTIO_VSOCK_OP_REQUEST, 0, 1234);
+	close(fd);
+	rig_close(&r);
+}
+
 int main(void)
 {
 	test_host_connects();
@@ -483,5 +514,6 @@ int main(void)
 	test_guest_connects();
 	test_flood();
 	test_many_connections();
+	test_reset_goes_first();
 	return check_result("virtio_vsock");
 }
