@@ -45,6 +45,7 @@ typedef void *(*virtq_access_fn)(void *ctx, uint64_t addr, uint64_t len, bool wr
 
 struct virtq_buffer {
 	uint8_t *host;
+	uint64_t addr; /* the driver's address of it */
 	uint32_t len;
 	bool device_writes; /* VRING_DESC_F_WRITE */
 };
@@ -62,6 +63,7 @@ struct virtq_device {
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
+	uint64_t used_addr;
 	uint16_t next_avail; /* the next available entry to take */
 	uint16_t next_used;  /* our copy of used->idx */
 	virtq_access_fn access;
@@ -88,8 +90,17 @@ enum virtq_pop_result {
 enum virtq_pop_result virtq_device_pop(struct virtq_device *q, struct virtq_chain *out,
 				       const char **why);
 
-/* Returns request `head` to the driver with `written` bytes written. */
+/* Returns request `head` to the driver with `written` bytes written.
+ * The used ring is accessed for writing again, as each completion
+ * writes it: an access function that tracks writes (for snapshot diffs)
+ * then sees this one, however long ago the ring's pointer was taken. */
 void virtq_device_push(struct virtq_device *q, uint16_t head, uint32_t written);
+
+/* As virtq_device_push, for a request whose writable buffers the device
+ * wrote: they are accessed for writing again first, for the same reason
+ * (a request may be held, taken long before it is filled). */
+void virtq_device_complete(struct virtq_device *q, const struct virtq_chain *chain,
+			   uint32_t written);
 
 /* ---- Driver side (the guest) ---- */
 

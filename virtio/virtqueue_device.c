@@ -31,6 +31,7 @@ int virtq_device_init(struct virtq_device *q, uint16_t size, uint64_t desc, uint
 		return -1;
 	}
 	q->size = size;
+	q->used_addr = used;
 	/* The used index the guest holds (zero on a new queue): a device
 	 * restored from a snapshot takes up its queues where they stood, and
 	 * requests taken but not completed when it was saved are taken again
@@ -73,6 +74,7 @@ static const char *take_buffer(const struct virtq_device *q, struct vring_desc d
 	if (b->host == NULL)
 		return device_writes ? "writable buffer outside writable guest RAM"
 				     : "buffer outside guest RAM";
+	b->addr = d.addr;
 	b->len = d.len;
 	b->device_writes = device_writes;
 	*(device_writes ? writable : readable) += d.len;
@@ -123,8 +125,18 @@ void virtq_device_push(struct virtq_device *q, uint16_t head, uint32_t written)
 {
 	volatile struct vring_used_elem *e = &q->used->ring[q->next_used & (q->size - 1)];
 
+	(void)q->access(q->ctx, q->used_addr, virtq_used_bytes(q->size), true);
 	e->id = head;
 	e->len = written;
 	q->next_used++;
 	__atomic_store_n(&q->used->idx, q->next_used, __ATOMIC_RELEASE);
+}
+
+void virtq_device_complete(struct virtq_device *q, const struct virtq_chain *chain,
+			   uint32_t written)
+{
+	for (unsigned int i = 0; i < chain->count; i++)
+		if (chain->buf[i].device_writes)
+			(void)q->access(q->ctx, chain->buf[i].addr, chain->buf[i].len, true);
+	virtq_device_push(q, chain->head, written);
 }

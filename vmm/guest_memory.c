@@ -56,6 +56,17 @@ int guest_memory_track_writes(struct guest_memory *mem)
 	return 0;
 }
 
+void guest_memory_forget_writes(struct guest_memory *mem)
+{
+	for (unsigned int i = 0; i < mem->nr_regions; i++) {
+		const struct guest_region *r = &mem->regions[i];
+		uint64_t pages = (r->size + LISPVM_PAGE_SIZE - 1) / LISPVM_PAGE_SIZE;
+
+		if (r->written != NULL)
+			memset(r->written, 0, page_bitmap_words(pages) * sizeof(uint64_t));
+	}
+}
+
 void guest_memory_free_tracking(struct guest_memory *mem)
 {
 	for (unsigned int i = 0; i < mem->nr_regions; i++) {

@@ -47,6 +47,12 @@ void *guest_memory_access(const struct guest_memory *mem, uint64_t gpa, uint64_t
 int guest_memory_track_writes(struct guest_memory *mem);
 void guest_memory_free_tracking(struct guest_memory *mem);
 
+/* Clears the marks: the next diff counts the VMM's writes from now.  Only
+ * while nothing writes (the vCPU out of KVM_RUN, the devices held); a
+ * device that writes through a pointer it took earlier accesses the range
+ * again when it writes (virtq_device_complete), so nothing is lost. */
+void guest_memory_forget_writes(struct guest_memory *mem);
+
 /* Notes that [gpa, gpa + len) holds private file pages (a restored
  * snapshot's), so that a discard there cannot rely on MADV_DONTNEED. */
 void guest_memory_mark_file_backed(struct guest_memory *mem, uint64_t gpa, uint64_t len);

@@ -168,7 +168,7 @@ static void complete_input(struct virtio_console *c, struct held_request *rx, ui
 {
 	pthread_mutex_lock(&c->lock);
 	if (c->live && rx->generation == c->generation) {
-		virtq_device_push(&c->rx, rx->chain.head, len);
+		virtq_device_complete(&c->rx, &rx->chain, len);
 		device_interrupt(&c->mmio, c->irq_fd);
 	}
 	rx->held = false;

@@ -651,7 +651,7 @@ static void deliver(struct virtio_vsock *v)
 			written = HDR_SIZE;
 		if (written == 0)
 			break;
-		virtq_device_push(&v->rx, v->rx_chain.head, written);
+		virtq_device_complete(&v->rx, &v->rx_chain, written);
 		v->rx_held = false;
 		used = true;
 	}
@@ -679,7 +679,7 @@ static void deliver_event(struct virtio_vsock *v)
 		return;
 	}
 	chain_write(&chain, 0, &event, sizeof(event));
-	virtq_device_push(&v->event, chain.head, sizeof(event));
+	virtq_device_complete(&v->event, &chain, sizeof(event));
 	v->reset_owed = false;
 	log_verbose("vsock: transport reset sent");
 	device_interrupt(&v->mmio, v->irq_fd);

@@ -526,12 +526,12 @@ static int take_running(struct vm *vm, const struct vm_control_request *req,
 		     ? -1
 		     : write_snapshot(vm, req->path, st, req->diff ? req->base : NULL, stored,
 				      &checksum);
-	/* The next diff counts the guest's writes from this snapshot.  The
-	 * VMM's marks stay: a device writes through pointers it took earlier
-	 * (a used ring, a receive buffer it holds), so they are marked when
-	 * taken, not when written; the diffs hold those pages again. */
+	/* The next diff counts the guest's and the VMM's writes from this
+	 * snapshot (a device marks a used ring or a held buffer again when
+	 * it completes a request into it). */
 	if (rc == 0 && vm->diffable) {
 		dirty_log_forget(&vm->dirty);
+		guest_memory_forget_writes(&vm->mem);
 		vm->has_base = true;
 		vm->base_checksum = checksum;
 	}

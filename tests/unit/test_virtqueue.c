@@ -6,6 +6,7 @@
 
 #include "check.h"
 #include "guest_memory.h"
+#include "page_bitmap.h"
 #include "virtqueue.h"
 
 #define RAM_GPA	  0x10000ULL
@@ -289,6 +290,38 @@ static void test_driver_ignores_bogus_used(void)
 	CHECK(drv.num_free == RING_SIZE);
 }
 
+static bool page_marked(uint64_t gpa)
+{
+	return page_bitmap_test(mem.regions[0].written, (gpa - RAM_GPA) / 4096);
+}
+
+/* A request taken before the VMM's write marks were cleared (a snapshot)
+ * and completed after: its buffer and the used ring are marked again, so
+ * the next diff holds them. */
+static void test_completion_marks_again(void)
+{
+	struct virtq_driver drv;
+	struct virtq_device dev;
+	struct virtq_chain chain;
+	const char *why = NULL;
+	uint8_t *in = ram + 0x9000;
+	struct virtq_segment seg = {gpa_of(in), 32, true};
+	int h;
+
+	setup(&drv, &dev, RING_SIZE);
+	CHECK(guest_memory_track_writes(&mem) == 0);
+	h = virtq_driver_add(&drv, &seg, 1);
+	CHECK(h >= 0 && virtq_device_pop(&dev, &chain, &why) == VIRTQ_CHAIN);
+	CHECK(page_marked(gpa_of(in)));
+	guest_memory_forget_writes(&mem);
+	CHECK(!page_marked(gpa_of(in)) && !page_marked(dev.used_addr));
+	memcpy(chain.buf[0].host, "late", 4);
+	virtq_device_complete(&dev, &chain, 4);
+	CHECK(page_marked(gpa_of(in)));
+	CHECK(page_marked(dev.used_addr));
+	guest_memory_free_tracking(&mem);
+}
+
 int main(void)
 {
 	test_layout();
@@ -299,5 +332,6 @@ int main(void)
 	test_chain_too_long();
 	test_init_refuses();
 	test_driver_ignores_bogus_used();
+	test_completion_marks_again();
 	return check_result("virtqueue");
 }
