@@ -43,6 +43,8 @@ static int64_t harvest(struct dirty_log *log)
 			dirty += __builtin_popcountll(log->bitmap[w]);
 			if (log->since[i] != NULL)
 				log->since[i][w] |= log->bitmap[w];
+			if (log->cycle[i] != NULL)
+				log->cycle[i][w] |= log->bitmap[w];
 		}
 	}
 	return dirty;
@@ -113,10 +115,11 @@ int dirty_log_start(struct dirty_log *log, struct kvm_vm *kvm, bool sample_, boo
 		snprintf(err, err_size, "KVM_GET_DIRTY_LOG: %s", strerror(errno));
 		return -1;
 	}
-	for (unsigned int i = 0; keep && i < kvm->nr_logged; i++) {
-		log->since[i] =
-			calloc(page_bitmap_words(kvm->logged[i].pages) + 1, sizeof(uint64_t));
-		if (log->since[i] == NULL) {
+	for (unsigned int i = 0; i < kvm->nr_logged; i++) {
+		size_t words = page_bitmap_words(kvm->logged[i].pages) + 1;
+
+		if ((keep && (log->since[i] = calloc(words, sizeof(uint64_t))) == NULL) ||
+		    (sample_ && (log->cycle[i] = calloc(words, sizeof(uint64_t))) == NULL)) {
 			snprintf(err, err_size, "dirty log: out of memory");
 			return -1;
 		}
@@ -175,6 +178,39 @@ void dirty_log_forget(struct dirty_log *log)
 	pthread_mutex_unlock(&log->lock);
 }
 
+/* Counts and empties the cycle's bitmaps; with the lock held. */
+static uint64_t close_cycle(struct dirty_log *log)
+{
+	uint64_t pages = 0;
+
+	for (unsigned int i = 0; i < log->kvm->nr_logged; i++) {
+		size_t words = page_bitmap_words(log->kvm->logged[i].pages);
+
+		for (size_t w = 0; w < words; w++)
+			pages += __builtin_popcountll(log->cycle[i][w]);
+		memset(log->cycle[i], 0, words * sizeof(uint64_t));
+	}
+	return pages;
+}
+
+void dirty_log_gc_done(struct dirty_log *log)
+{
+	uint64_t pages;
+
+	if (!log->sampling)
+		return;
+	sample(log);
+	pthread_mutex_lock(&log->lock);
+	pages = close_cycle(log);
+	if (log->stats.gcs < DIRTY_LOG_GC_LISTED)
+		log->stats.gc_pages[log->stats.gcs] = pages;
+	log->stats.gcs++;
+	log->stats.gc_pages_sum += pages;
+	if (pages > log->stats.gc_pages_max)
+		log->stats.gc_pages_max = pages;
+	pthread_mutex_unlock(&log->lock);
+}
+
 void dirty_log_free(struct dirty_log *log)
 {
 	if (!log->started)
@@ -183,7 +219,8 @@ void dirty_log_free(struct dirty_log *log)
 	log->bitmap = NULL;
 	for (unsigned int i = 0; i < KVM_VM_MAX_LOGGED; i++) {
 		free(log->since[i]);
-		log->since[i] = NULL;
+		free(log->cycle[i]);
+		log->since[i] = log->cycle[i] = NULL;
 	}
 	pthread_mutex_destroy(&log->lock);
 	log->started = false;

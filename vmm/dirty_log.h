@@ -15,6 +15,8 @@
 #include "kvm_vm.h"
 
 #define DIRTY_LOG_WINDOW_MS 100
+/* Collection cycles whose pages are listed one by one in the figures. */
+#define DIRTY_LOG_GC_LISTED 8
 
 struct dirty_stats {
 	uint64_t pages;	     /* dirty pages harvested; a page counts once a window */
@@ -23,6 +25,10 @@ struct dirty_stats {
 	uint64_t harvests;   /* KVM_GET_DIRTY_LOG rounds (every logged slot) */
 	uint64_t harvest_ns; /* their total time */
 	uint64_t slot_pages; /* pages the log covers */
+	/* Collection cycles (LISPVM_HC_GC_DONE): the distinct pages dirtied
+	 * from one collection's end to the next's, the first ones listed. */
+	uint64_t gcs, gc_pages_sum, gc_pages_max;
+	uint64_t gc_pages[DIRTY_LOG_GC_LISTED];
 };
 
 struct dirty_log {
@@ -30,6 +36,8 @@ struct dirty_log {
 	uint64_t *bitmap; /* one slot's worth, the largest */
 	/* With `keep`: every page dirtied since the start, per logged slot. */
 	uint64_t *since[KVM_VM_MAX_LOGGED];
+	/* While sampling: every page dirtied since the last collection. */
+	uint64_t *cycle[KVM_VM_MAX_LOGGED];
 	pthread_t thread;
 	int stop_fd;
 	bool sampling, started, stopped;
@@ -58,6 +66,11 @@ int dirty_log_harvest(struct dirty_log *log);
 
 /* Empties `since`: the next diff counts from now. */
 void dirty_log_forget(struct dirty_log *log);
+
+/* A collection ended (the vCPU is out of KVM_RUN): harvests now and
+ * closes the cycle's count of distinct dirtied pages.  Only while
+ * sampling; otherwise nothing. */
+void dirty_log_gc_done(struct dirty_log *log);
 
 /* Frees the bitmaps (`since` too). */
 void dirty_log_free(struct dirty_log *log);

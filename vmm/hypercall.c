@@ -315,6 +315,14 @@ static int64_t hc_snapshot(struct hypercall_context *ctx, const struct lispvm_hy
 	return LISPVM_SNAPSHOT_RESTORED;
 }
 
+static int64_t hc_gc_done(struct hypercall_context *ctx, const struct lispvm_hypercall *req)
+{
+	(void)req;
+	if (ctx->dirty != NULL)
+		dirty_log_gc_done(ctx->dirty);
+	return 0;
+}
+
 static const struct hypercall_entry hypercall_table[LISPVM_HC_COUNT] = {
 	[LISPVM_HC_CONSOLE_WRITE] = {"console_write", hc_console_write},
 	[LISPVM_HC_EXIT] = {"exit", hc_exit},
@@ -328,6 +336,7 @@ static const struct hypercall_entry hypercall_table[LISPVM_HC_COUNT] = {
 	[LISPVM_HC_DISCARD] = {"discard", hc_discard},
 	[LISPVM_HC_COPY_VIRTUAL] = {"copy_virtual", hc_copy_virtual},
 	[LISPVM_HC_SNAPSHOT] = {"snapshot", hc_snapshot},
+	[LISPVM_HC_GC_DONE] = {"gc_done", hc_gc_done},
 };
 
 void hypercall_dispatch(struct hypercall_context *ctx, uint32_t request_gpa)

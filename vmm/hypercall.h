@@ -8,6 +8,7 @@
 
 #include <lispvm/abi.h>
 
+#include "dirty_log.h"
 #include "guest_memory.h"
 #include "hostfs.h"
 
@@ -34,6 +35,9 @@ struct hypercall_context {
 	bool have_guest_stats;
 	/* lispvm prepare: LISPVM_HC_SNAPSHOT stops the VM to save it. */
 	bool takes_snapshot;
+	/* --stats: LISPVM_HC_GC_DONE closes a collection cycle's count of
+	 * dirtied pages; NULL: ignored. */
+	struct dirty_log *dirty;
 };
 
 /* Serves the request at request_gpa (the value the guest wrote to

@@ -138,6 +138,23 @@ void memory_report_print(FILE *out, const struct lispvm_memory_stats *guest, uin
 	row_mib(out, "host PSS of the VMM", mib(total.pss), "");
 }
 
+/* The pages a diff snapshot taken after each collection would hold. */
+static void print_gc_cycles(FILE *out, const struct dirty_stats *d)
+{
+	char list[DIRTY_LOG_GC_LISTED * 21 + 8] = "", *p = list;
+	uint64_t listed = d->gcs < DIRTY_LOG_GC_LISTED ? d->gcs : DIRTY_LOG_GC_LISTED;
+
+	row_count(out, "GC cycles", d->gcs);
+	if (d->gcs == 0)
+		return;
+	for (uint64_t i = 0; i < listed; i++)
+		p += sprintf(p, "%s%" PRIu64, i ? " " : "(", d->gc_pages[i]);
+	strcpy(p, d->gcs > listed ? " ...)" : ")");
+	fprintf(out, "  %-28s %9" PRIu64 "  %s\n", "dirtied per GC cycle", d->gc_pages_sum / d->gcs,
+		list);
+	row_count(out, "dirtied per GC cycle, max", d->gc_pages_max);
+}
+
 void memory_report_print_dirty(FILE *out, const struct dirty_stats *d)
 {
 	double seconds;
@@ -154,4 +171,5 @@ void memory_report_print_dirty(FILE *out, const struct dirty_stats *d)
 	fprintf(out, "  %-28s %9.3f ms  (%" PRIu64 " harvests, %.3f ms each)\n",
 		"harvest per 10,000 pages", d->pages ? d->harvest_ns / 1e6 * 10000 / d->pages : 0.0,
 		d->harvests, d->harvests ? d->harvest_ns / 1e6 / d->harvests : 0.0);
+	print_gc_cycles(out, d);
 }

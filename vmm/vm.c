@@ -582,7 +582,8 @@ static struct vm_stop vm_loop(struct vm *vm)
 	*hc = (struct hypercall_context){.mem = &vm->mem,
 					 .console_fd = vm->config->console_fd,
 					 .hostfs = &vm->hostfs,
-					 .takes_snapshot = vm->config->snapshot_out != NULL};
+					 .takes_snapshot = vm->config->snapshot_out != NULL,
+					 .dirty = vm->config->print_stats ? &vm->dirty : NULL};
 	for (;;) {
 		struct vm_stop stop;
 

@@ -12,6 +12,7 @@
 #include "fs/vfs.h"
 #include "kernel/clock.h"
 #include "kernel/entropy.h"
+#include "kernel/hypercall.h"
 #include "kernel/memory.h"
 #include "linux/mm.h"
 #include "linux/process.h"
@@ -34,6 +35,7 @@ enum dev_kind {
 	DEV_FD,
 	DEV_SNAPSHOT,
 	DEV_RESUMED,
+	DEV_GC,
 	DEV_COUNT
 };
 
@@ -59,6 +61,8 @@ static const struct dev_entry entries[DEV_COUNT] = {
 	/* A misc device number of the local-use range. */
 	[DEV_SNAPSHOT] = {"lispvm-snapshot", S_IFCHR | 0444, 0xaf0, NULL},
 	[DEV_RESUMED] = {"lispvm-resumed", S_IFCHR | 0444, 0xaf1, NULL},
+	/* A write says a collection ended (LISPVM_HC_GC_DONE). */
+	[DEV_GC] = {"lispvm-gc", S_IFCHR | 0222, 0xaf2, NULL},
 };
 
 static const struct vnode_ops devfs_vnode_ops;
@@ -184,6 +188,8 @@ static int64_t dev_write(struct file *f, const void *buf, uint64_t len, uint64_t
 {
 	(void)buf;
 	(void)off;
+	if (dev_of(f) == DEV_GC)
+		hypercall(LISPVM_HC_GC_DONE, 0, 0);
 	return dev_of(f) == DEV_FULL ? -ENOSPC : (int64_t)len;
 }
 

@@ -17,7 +17,7 @@
 #include <stdint.h>
 #endif
 
-#define LISPVM_ABI_VERSION 6
+#define LISPVM_ABI_VERSION 7
 
 /* ---- ELF note identifying a lispvm guest (in a PT_NOTE segment) ---- */
 
@@ -105,6 +105,10 @@ enum lispvm_hypercall_nr {
 	 * < 0 and the guest goes on: -ENODEV (this VM takes no snapshot),
 	 * -EBUSY (the guest holds host files open). */
 	LISPVM_HC_SNAPSHOT = 11,
+	/* The program's garbage collector finished a collection (a write to
+	 * /dev/lispvm-gc, from the hook `--stats` gives SBCL): no arguments,
+	 * ret 0.  The VMM counts the pages dirtied since the last one. */
+	LISPVM_HC_GC_DONE = 12,
 	LISPVM_HC_COUNT
 };
 

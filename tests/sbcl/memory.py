@@ -184,6 +184,25 @@ def dirty_pages(lispvm_exe, cache):
     expect(s["harvest per 10,000 pages"] > 0, f"harvest time: {s}")
 
 
+def dirty_per_gc(lispvm_exe, cache):
+    """--stats counts the pages dirtied per GC cycle: SBCL's after-GC hook
+    (which --stats adds, and only then) marks each collection's end, and a
+    program that writes a 4 MiB array before each of four collections
+    dirties at least those 1024 pages in each cycle."""
+    program = os.path.join(LISP, "collections.lisp")
+    plain = lispvm(lispvm_exe, cache, "run", program)
+    expect(plain.returncode == 0 and plain.stdout == "hooks 0\n", describe(plain))
+    proc = lispvm(lispvm_exe, cache, "run", program, options=["--stats"])
+    expect(proc.returncode == 0 and proc.stdout == "hooks 1\n", describe(proc))
+    s = stats(proc)
+    expect(s.get("GC cycles", 0) >= 4, f"four collections, not seen: {s}")
+    cycles = re.search(r"dirtied per GC cycle\s+\d+\s+\(([\d ]+)", proc.stderr)
+    expect(cycles is not None, f"no per-cycle list; {describe(proc)}")
+    for pages in [int(p) for p in cycles.group(1).split()][-4:]:
+        expect(pages >= 1024, f"a cycle that wrote 1024 pages counts {pages}: {describe(proc)}")
+    expect(s["dirtied per GC cycle, max"] >= s["dirtied per GC cycle"] >= 1024, f"{s}")
+
+
 def custom_core(lispvm_exe, cache):
     """A core saved with save-lisp-and-die runs as natively and is mapped
     from its own image, not copied into guest RAM."""
@@ -271,6 +290,7 @@ def mmap_beyond_ram(lispvm_exe, cache):
 
 if __name__ == "__main__":
     main({f.__name__: f for f in (core_shared, core_copy_on_write, stats_report, dirty_pages,
+                                  dirty_per_gc,
                                   custom_core,
                                   heap_return, memory_too_small, out_of_memory,
                                   mmap_beyond_ram)})

@@ -227,6 +227,19 @@ static int prepare_options(const struct cli_options *opts, char **argv)
 	return n;
 }
 
+/* --stats: SBCL tells the guest of each collection's end (a write to
+ * /dev/lispvm-gc), so the dirty-page figures have a GC cycle's count. */
+static char gc_hook[] =
+	"(let ((fd (sb-unix:unix-open \"/dev/lispvm-gc\" sb-unix:o_wronly 0)) "
+	"(byte (make-array 1 :element-type '(unsigned-byte 8)))) "
+	"(when fd (push (lambda () (sb-unix:unix-write fd byte 0 1)) sb-ext:*after-gc-hooks*)))";
+
+/* Not in a VM restored from a snapshot: its SBCL started long ago. */
+static bool wants_gc_hook(const struct cli_options *opts)
+{
+	return opts->stats && opts->snapshot_in == NULL;
+}
+
 /* sbcl, --core, a heap size that fits, the --sbcl-option options, then
  * the command's own. */
 static void build_argv(struct cli_options *opts, const char *program, const char *core)
@@ -240,7 +253,8 @@ static void build_argv(struct cli_options *opts, const char *program, const char
 	if (argv == NULL)
 		exit(fail(LISPVM_EXIT_HOST_ERROR, "out of memory", NULL));
 	argv[n++] = "sbcl";
-	if (opts->attachable || opts->swank_port) {
+	if (opts->attachable || opts->swank_port ||
+	    (wants_gc_hook(opts) && opts->command == CLI_RUN)) {
 		/* What --script says as a runtime option; it comes after the
 		 * agent's --eval here, where it is a toplevel option only. */
 		argv[n++] = "--noinform";
@@ -261,6 +275,10 @@ static void build_argv(struct cli_options *opts, const char *program, const char
 		if (opts->attachable || opts->swank_port != 0)
 			n += agent_sbcl_options(opts->attachable, opts->swank_port != 0,
 						opts->agent_core, argv + n);
+		if (wants_gc_hook(opts)) {
+			argv[n++] = "--eval";
+			argv[n++] = gc_hook;
+		}
 		argv[n++] = "--script";
 		argv[n++] = (char *)program;
 		for (int i = 0; i < opts->lisp_argc; i++)
@@ -271,8 +289,13 @@ static void build_argv(struct cli_options *opts, const char *program, const char
 			"--no-sysinit", "--no-userinit",      "--non-interactive",
 			"--eval",	(char *)eval_printer, "--end-toplevel-options"};
 
-		for (size_t i = 0; i < sizeof(eval_argv) / sizeof(eval_argv[0]); i++)
+		for (size_t i = 0; i < sizeof(eval_argv) / sizeof(eval_argv[0]); i++) {
+			if (wants_gc_hook(opts) && strcmp(eval_argv[i], "--eval") == 0) {
+				argv[n++] = "--eval";
+				argv[n++] = gc_hook;
+			}
 			argv[n++] = eval_argv[i];
+		}
 		argv[n++] = (char *)opts->eval_form;
 	} else if (opts->command == CLI_PREPARE) {
 		n += prepare_options(opts, argv + n);
