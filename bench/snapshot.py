@@ -132,6 +132,7 @@ def running_vm(lispvm, cache, tmp, runs):
     ticks = os.path.join(LISP, "ticks.lisp")
     env = dict(os.environ, XDG_RUNTIME_DIR=tmp)
     live, diff = os.path.join(tmp, "live.lvs"), os.path.join(tmp, "live-diff.lvs")
+    collected = os.path.join(tmp, "live-gc.lvs")
     native = to_first_tick(runs, ["sbcl", "--script", ticks])
     boot = to_first_tick(runs, [lispvm, "run", "--cache", cache, "--attachable", ticks], env)
     _, original = first_tick([lispvm, "run", "--cache", cache, "--attachable", "--name",
@@ -140,12 +141,14 @@ def running_vm(lispvm, cache, tmp, runs):
         whole = snapshot_of(lispvm, "bench-live", live, env)
         time.sleep(1)
         delta = snapshot_of(lispvm, "bench-live", diff, env, "--diff", live)
+        gc = snapshot_of(lispvm, "bench-live", collected, env, "--gc")
     finally:
         stop(original)
     resume = to_first_tick(runs, [lispvm, "run", "--snapshot", live], env)
     print(f"a running VM (alexandria+cl-ppcre loaded, ticking), median of {runs}:")
     print(f"  snapshot: {whole[0]:.1f} MiB stored, VMM {whole[1]:.3f} s, command "
-          f"{whole[2]:.3f} s; diff 1 s later: {delta[0]:.1f} MiB, VMM {delta[1]:.3f} s")
+          f"{whole[2]:.3f} s; diff 1 s later: {delta[0]:.1f} MiB, VMM {delta[1]:.3f} s; "
+          f"with --gc: {gc[0]:.1f} MiB ({gc[0] / whole[0]:.2f}x), command {gc[2]:.3f} s")
     print(f"  start to first tick: native {native:.3f} s, lispvm boot {boot:.3f} s "
           f"({boot / native:.2f}x), resumed {resume:.3f} s ({resume / native:.2f}x native, "
           f"{resume / boot:.2f}x boot)")
