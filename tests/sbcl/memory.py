@@ -201,6 +201,10 @@ def dirty_per_gc(lispvm_exe, cache):
     for pages in [int(p) for p in cycles.group(1).split()][-4:]:
         expect(pages >= 1024, f"a cycle that wrote 1024 pages counts {pages}: {describe(proc)}")
     expect(s["dirtied per GC cycle, max"] >= s["dirtied per GC cycle"] >= 1024, f"{s}")
+    repl = lispvm(lispvm_exe, cache, "repl", options=["--stats"],
+                  input="(sb-ext:gc)\n(length sb-ext:*after-gc-hooks*)\n")
+    expect(repl.returncode == 0 and re.search(r"^\* 1$", repl.stdout, re.M), describe(repl))
+    expect(stats(repl).get("GC cycles", 0) >= 1, f"repl: no GC cycle; {describe(repl)}")
 
 
 def custom_core(lispvm_exe, cache):

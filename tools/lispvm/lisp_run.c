@@ -299,6 +299,9 @@ static void build_argv(struct cli_options *opts, const char *program, const char
 		argv[n++] = (char *)opts->eval_form;
 	} else if (opts->command == CLI_PREPARE) {
 		n += prepare_options(opts, argv + n);
+	} else if (opts->command == CLI_REPL && wants_gc_hook(opts)) {
+		argv[n++] = "--eval";
+		argv[n++] = gc_hook;
 	}
 	opts->exec_argv = argv;
 	opts->exec_argc = n;
