@@ -829,8 +829,8 @@ static int write_boot_data(struct vm *vm, const struct snapshot_state *st)
 }
 
 /* What the resumed guest had from the old VMM: its open host files, its
- * host signals; its vsock streams end (the guest hears a transport
- * reset). */
+ * host signals.  (Its vsock streams end: the transport reset is owed
+ * before the devices are restored, in restore_with.) */
 static int resume_host_side(struct vm *vm, const struct snapshot_state *st)
 {
 	if (hostfs_restore_files(&vm->hostfs, st->files, st->nr_files, vm->err, sizeof(vm->err)) <

@@ -252,10 +252,10 @@ int vvsock_send(struct virtio_vsock_hdr *h, const void *data, uint32_t len)
 	return 0;
 }
 
-/* Hands every filled receive buffer to the socket layer and offers it
- * again. */
 static void take_events(void);
 
+/* Hands every filled receive buffer to the socket layer and offers it
+ * again. */
 static void receive(void)
 {
 	uint16_t head;
