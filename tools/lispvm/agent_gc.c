@@ -52,9 +52,15 @@ static int wait_for_mark(int fd, long deadline)
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		long left = deadline - now_ms();
 		ssize_t n;
+		int ready;
 
-		if (left <= 0 || poll(&p, 1, (int)left) == 0)
+		if (left <= 0 || (ready = poll(&p, 1, (int)left)) == 0)
 			return -1;
+		if (ready < 0) { /* a signal: wait again, not in a blocking read */
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
 		n = read(fd, text + have, sizeof(text) - 1 - have);
 		if (n < 0 && errno == EINTR)
 			continue;
