@@ -117,6 +117,12 @@ void *guest_memory_access(const struct guest_memory *mem, uint64_t gpa, uint64_t
 	return r->host + (gpa - r->gpa);
 }
 
+bool guest_memory_writable(const struct guest_memory *mem, uint64_t gpa, uint64_t len)
+{
+	return guest_memory_access(mem, gpa, len, GUEST_READ) != NULL &&
+	       region_of(mem, gpa)->writable;
+}
+
 int guest_memory_read(const struct guest_memory *mem, void *dst, uint64_t gpa, uint64_t len)
 {
 	const void *src = guest_memory_access(mem, gpa, len, GUEST_READ);

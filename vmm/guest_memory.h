@@ -40,6 +40,10 @@ int guest_memory_add(struct guest_memory *mem, uint64_t gpa, uint64_t size, void
 void *guest_memory_access(const struct guest_memory *mem, uint64_t gpa, uint64_t len,
 			  enum guest_access access);
 
+/* Whether [gpa, gpa + len) lies inside one writable region, without
+ * marking it written. */
+bool guest_memory_writable(const struct guest_memory *mem, uint64_t gpa, uint64_t len);
+
 /* From now on, every page of writable regions that the VMM hands out for
  * writing (or discards) is marked in the region's `written` bitmap: with
  * KVM's dirty log, which sees only the guest's writes, that is every page

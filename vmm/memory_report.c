@@ -173,3 +173,10 @@ void memory_report_print_dirty(FILE *out, const struct dirty_stats *d)
 		d->harvests, d->harvests ? d->harvest_ns / 1e6 / d->harvests : 0.0);
 	print_gc_cycles(out, d);
 }
+
+void memory_report_print_prefetch(FILE *out, const struct working_set_stats *p)
+{
+	fprintf(out, "  %-28s %9" PRIu64 "  (%" PRIu64 " read, %" PRIu64 " written, %.3f ms)\n",
+		"pages prefetched", p->read_pages + p->written_pages, p->read_pages,
+		p->written_pages, (double)p->elapsed_ns / 1e6);
+}

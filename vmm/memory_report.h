@@ -10,6 +10,7 @@
 #include <lispvm/abi.h>
 
 #include "dirty_log.h"
+#include "working_set.h"
 
 /* A host mapping the report names: guest RAM or one image. */
 struct memory_report_region {
@@ -37,5 +38,8 @@ void memory_report_print(FILE *out, const struct lispvm_memory_stats *guest, uin
 
 /* The dirty log's rows, after the report; nothing when dirty is NULL. */
 void memory_report_print_dirty(FILE *out, const struct dirty_stats *dirty);
+
+/* What --prefetch mapped in before the guest ran. */
+void memory_report_print_prefetch(FILE *out, const struct working_set_stats *prefetch);
 
 #endif

@@ -22,6 +22,11 @@ static int check_memory_section(const struct snapshot_level *l, char *err, size_
 
 static int read_level(struct snapshot_level *l, char *err, size_t err_size)
 {
+	if (l->f.header.flags & SNAPSHOT_FLAG_WORKING_SET) {
+		snprintf(err, err_size,
+			 "snapshot %s: a working set (for --prefetch), not a snapshot", l->f.path);
+		return -1;
+	}
 	if (check_memory_section(l, err, err_size) < 0 ||
 	    snapshot_file_read_extents(&l->f, SNAPSHOT_SECTION_EXTENTS, &l->extents, &l->nr_extents,
 				       err, err_size) < 0 ||

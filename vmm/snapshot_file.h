@@ -27,20 +27,26 @@
 #define SNAPSHOT_FLAG_DIFF	1u
 /* Taken of a running VM (lispvm snapshot), which a restore resumes where
  * it was; without it, the VM waits at the snapshot point for a program. */
-#define SNAPSHOT_FLAG_RUNNING  2u
-#define SNAPSHOT_KNOWN_FLAGS   (SNAPSHOT_FLAG_DIFF | SNAPSHOT_FLAG_RUNNING)
+#define SNAPSHOT_FLAG_RUNNING 2u
+/* Not a VM: a restored VM's working set (working_set.h), sections
+ * WS_SNAPSHOT and WS_RUNS. */
+#define SNAPSHOT_FLAG_WORKING_SET 4u
+#define SNAPSHOT_KNOWN_FLAGS                                                                       \
+	(SNAPSHOT_FLAG_DIFF | SNAPSHOT_FLAG_RUNNING | SNAPSHOT_FLAG_WORKING_SET)
 #define SNAPSHOT_BASE_PATH_MAX 4096
 
 enum snapshot_section_kind {
-	SNAPSHOT_SECTION_MACHINE = 1, /* struct snapshot_machine */
-	SNAPSHOT_SECTION_VCPU = 2,    /* struct vcpu_state */
-	SNAPSHOT_SECTION_KVM = 3,     /* struct vm_kvm_state */
-	SNAPSHOT_SECTION_DEVICES = 4, /* struct snapshot_devices */
-	SNAPSHOT_SECTION_MEMORY = 5,  /* guest RAM, the ranges in address order */
-	SNAPSHOT_SECTION_EXTENTS = 6, /* struct snapshot_extent[]: the stored pages */
-	SNAPSHOT_SECTION_BASE = 7,    /* a diff's struct snapshot_base */
-	SNAPSHOT_SECTION_ZEROED = 8,  /* a diff's snapshot_extent[] that read zero */
-	SNAPSHOT_SECTION_HOSTFS = 9,  /* a running VM's struct hostfs_saved_file[] */
+	SNAPSHOT_SECTION_MACHINE = 1,	   /* struct snapshot_machine */
+	SNAPSHOT_SECTION_VCPU = 2,	   /* struct vcpu_state */
+	SNAPSHOT_SECTION_KVM = 3,	   /* struct vm_kvm_state */
+	SNAPSHOT_SECTION_DEVICES = 4,	   /* struct snapshot_devices */
+	SNAPSHOT_SECTION_MEMORY = 5,	   /* guest RAM, the ranges in address order */
+	SNAPSHOT_SECTION_EXTENTS = 6,	   /* struct snapshot_extent[]: the stored pages */
+	SNAPSHOT_SECTION_BASE = 7,	   /* a diff's struct snapshot_base */
+	SNAPSHOT_SECTION_ZEROED = 8,	   /* a diff's snapshot_extent[] that read zero */
+	SNAPSHOT_SECTION_HOSTFS = 9,	   /* a running VM's struct hostfs_saved_file[] */
+	SNAPSHOT_SECTION_WS_SNAPSHOT = 10, /* a working set's struct snapshot_base */
+	SNAPSHOT_SECTION_WS_RUNS = 11,	   /* its struct working_set_run[] */
 };
 
 /* The snapshot a diff applies to: its absolute path and its header's

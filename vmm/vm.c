@@ -276,7 +276,9 @@ static int vm_setup(struct vm *vm)
 
 	vm->params.program = vm->config->program;
 	if (vm->config->snapshot_in != NULL)
-		return vm_snapshot_restore(vm) < 0 ? -1 : sandbox_enter(vm->err, sizeof(vm->err));
+		return vm_snapshot_restore(vm) < 0 || vm_working_set_start(vm) < 0
+			       ? -1
+			       : sandbox_enter(vm->err, sizeof(vm->err));
 	for (unsigned int i = 0; i < vm->config->nr_images; i++)
 		vm->image_paths[i] = vm->config->image_paths[i];
 	vm->nr_images = vm->config->nr_images;
@@ -631,6 +633,8 @@ static void print_memory_report(struct vm *vm, const struct dirty_stats *dirty)
 	memory_report_print(stderr, vm->hc.have_guest_stats ? &vm->hc.guest_stats : NULL,
 			    vm->layout.ram_size, regions, vm->layout.nr_ram, n);
 	memory_report_print_dirty(stderr, dirty);
+	if (vm->prefetched)
+		memory_report_print_prefetch(stderr, &vm->prefetch);
 }
 
 static void vm_teardown(struct vm *vm)
@@ -646,6 +650,8 @@ static void vm_teardown(struct vm *vm)
 		free(vm->restored_mount_paths[i][1]);
 	}
 	guest_memory_free_tracking(&vm->mem);
+	if (vm->pagemap_fd >= 0)
+		close(vm->pagemap_fd);
 	vcpu_destroy(&vm->vcpu);
 	kvm_vm_destroy(&vm->kvm);
 	for (unsigned int i = 0; i < vm->layout.nr_ram; i++)
@@ -692,7 +698,8 @@ int vm_run(const struct vm_config *config)
 	struct vm vm = {.config = config,
 			.kvm = {.kvm_fd = -1, .vm_fd = -1},
 			.vcpu = {.fd = -1},
-			.dirty = {.stop_fd = -1}};
+			.dirty = {.stop_fd = -1},
+			.pagemap_fd = -1};
 	struct dirty_stats dirty;
 	struct vm_stop stop;
 
@@ -717,6 +724,8 @@ int vm_run(const struct vm_config *config)
 		stop = vm_loop(&vm);
 	if (stop.kind == VM_STOP_SNAPSHOT)
 		stop = vm_snapshot_take(&vm);
+	if (vm_working_set_finish(&vm, &stop) < 0 && stop.kind == VM_STOP_EXIT)
+		stop.status = LISPVM_EXIT_HOST_ERROR;
 	dirty_log_stop(&vm.dirty, &dirty);
 	if (config->print_stats)
 		print_memory_report(&vm, dirty.harvests > 0 ? &dirty : NULL);

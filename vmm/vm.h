@@ -38,6 +38,12 @@ struct vm_config {
 	/* run --snapshot FILE without a program: FILE is a running VM's
 	 * snapshot, resumed where it was with a console on stdin/stdout. */
 	bool resume;
+	/* With snapshot_in: --record-working-set FILE, where the pages this
+	 * run touched are written when the guest exits; --prefetch FILE,
+	 * such a file whose pages are mapped in before the guest runs.
+	 * NULL: neither. */
+	const char *working_set_out;
+	const char *prefetch_path;
 	/* Where lispvm snapshot reaches this VM (vm_control.h); NULL: no
 	 * control socket. */
 	const char *control_path;

@@ -21,6 +21,7 @@
 #include "virtio_vsock.h"
 #include "vm.h"
 #include "vm_control.h"
+#include "working_set.h"
 
 #define ERR_SIZE 256
 
@@ -53,7 +54,11 @@ struct vm {
 	 * running VM took last (its header checksum). */
 	bool has_base;
 	uint64_t base_checksum;
-	bool diffable; /* the dirty log keeps what changed since the base */
+	bool diffable;		    /* the dirty log keeps what changed since the base */
+	uint64_t restored_checksum; /* the header checksum of the file restored */
+	int pagemap_fd;		    /* --record-working-set: /proc/self/pagemap */
+	bool prefetched;	    /* --prefetch: what it mapped in */
+	struct working_set_stats prefetch;
 	struct hostfs hostfs;
 	struct virtio_console console;
 	struct virtio_vsock vsock;
@@ -71,6 +76,13 @@ void vm_map_kernel_text(struct vm *vm);
 /* Whether the kernel's mapped text lies in RAM range i, and where
  * (*cut: its offset in the range). */
 bool vm_text_in_ram(const struct vm *vm, unsigned int i, uint64_t *cut);
+
+/* A restored VM's working set (vm_working_set.c).  After the restore:
+ * --prefetch maps its file's pages in, --record-working-set opens what it
+ * will read (before the sandbox); 0, or -1 with vm->err.  Once the guest
+ * has exited: the record is written; 0, or -1 after a one-line message. */
+int vm_working_set_start(struct vm *vm);
+int vm_working_set_finish(struct vm *vm, const struct vm_stop *stop);
 
 /* A VM restored from a snapshot that will take one: the new file is a
  * diff over the one restored (vm_snapshot.c). */

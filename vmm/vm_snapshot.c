@@ -868,7 +868,7 @@ static int restore_with(struct vm *vm, const struct snapshot_chain *c, struct sn
 	    (st->running && resume_host_side(vm, st) < 0))
 		return -1;
 	vm->has_base = true;
-	vm->base_checksum = f->header.header_checksum;
+	vm->base_checksum = vm->restored_checksum = f->header.header_checksum;
 	/* The file is in guest RAM now. */
 	free(vm->kernel.data);
 	vm->kernel.data = NULL;

@@ -39,6 +39,8 @@ enum {
 	OPT_STOP,
 	OPT_DIFF,
 	OPT_GC,
+	OPT_RECORD_WORKING_SET,
+	OPT_PREFETCH,
 };
 
 static const struct option long_options[] = {
@@ -71,6 +73,8 @@ static const struct option long_options[] = {
 	{"stop", no_argument, NULL, OPT_STOP},
 	{"diff", required_argument, NULL, OPT_DIFF},
 	{"gc", no_argument, NULL, OPT_GC},
+	{"record-working-set", required_argument, NULL, OPT_RECORD_WORKING_SET},
+	{"prefetch", required_argument, NULL, OPT_PREFETCH},
 	{NULL, 0, NULL, 0},
 };
 
@@ -177,6 +181,11 @@ void cli_print_help(void)
 	       "                     'run --snapshot FILE' with no program resumes a\n"
 	       "                     snapshot of a running VM ('lispvm snapshot') on this\n"
 	       "                     command's stdio, as --attachable (--name applies)\n"
+	       "      --record-working-set WS\n"
+	       "                     (with --snapshot) when the program exits, write to WS\n"
+	       "                     the guest pages this run touched\n"
+	       "      --prefetch WS  (with --snapshot) map WS's pages in before the program\n"
+	       "                     starts, instead of faulting each in at first touch\n"
 	       "\n"
 	       "exec options:\n"
 	       "      --image IMG    an image from 'lispvm image build' (repeatable; the guest's\n"
@@ -350,6 +359,12 @@ static int parse_option(int opt, struct cli_options *out)
 		return 0;
 	case OPT_GC:
 		out->snapshot_gc = true;
+		return 0;
+	case OPT_RECORD_WORKING_SET:
+		out->working_set_out = optarg;
+		return 0;
+	case OPT_PREFETCH:
+		out->prefetch_path = optarg;
 		return 0;
 	case OPT_KERNEL:
 		out->kernel_path = optarg;
@@ -570,6 +585,12 @@ static int check_snapshot_options(const struct cli_options *out)
 		return usage_error("%s", "--snapshot goes with run, eval, repl and prepare");
 	if (out->snapshot_in != NULL && out->core_path != NULL)
 		return usage_error("%s", "--snapshot: the snapshot has its core; no --core");
+	if ((out->working_set_out != NULL || out->prefetch_path != NULL) &&
+	    (out->snapshot_in == NULL || !lisp))
+		return usage_error("%s", "--record-working-set and --prefetch go with run, eval "
+					 "and repl --snapshot");
+	if (out->working_set_out != NULL && out->prefetch_path != NULL)
+		return usage_error("%s", "--record-working-set records a run without --prefetch");
 	if (out->resume)
 		return check_resume_options(out);
 	if ((out->snapshot_in != NULL || out->command == CLI_PREPARE) &&

@@ -74,6 +74,8 @@ struct cli_options {
 	bool snapshot_stop;	   /* snapshot --stop */
 	bool snapshot_gc;	   /* snapshot --gc */
 	const char *snapshot_base; /* snapshot --diff BASE */
+	/* run/eval/repl --snapshot with --record-working-set WS or --prefetch WS */
+	const char *working_set_out, *prefetch_path;
 	/* exec (and, filled in by lisp_run.c, run/eval/repl) */
 	const char *images[CLI_MAX_IMAGES];
 	unsigned int nr_images;

@@ -35,6 +35,8 @@ static int boot(const struct cli_options *opts, struct vm_config *config)
 	config->memory_size_given = opts->memory_given;
 	config->snapshot_out = opts->snapshot_out;
 	config->snapshot_in = opts->snapshot_in;
+	config->working_set_out = opts->working_set_out;
+	config->prefetch_path = opts->prefetch_path;
 	config->cmdline = cmdline;
 	config->timeout_seconds = opts->timeout_seconds;
 	config->print_stats = opts->stats;
