@@ -17,9 +17,12 @@
 - a running VM (`lispvm snapshot`): a program that loaded alexandria and
   cl-ppcre and ticks; the snapshot's size and time, a diff's a second
   later, and start to first tick resumed (`run --snapshot` with no
-  program) against native and against booting it.
+  program) against native and against booting it;
+- working sets: restores with `--prefetch` of the pages a first run
+  recorded (`--record-working-set`) against plain restores.
 
-    python3 bench/snapshot.py [--runs 5] [--count 10] [--lispvm PATH] [--running-only]"""
+    python3 bench/snapshot.py [--runs 5] [--count 10] [--lispvm PATH]
+                              [--running-only | --prefetch-only]"""
 
 import argparse
 import os
@@ -154,6 +157,30 @@ def running_vm(lispvm, cache, tmp, runs):
           f"{resume / boot:.2f}x boot)")
 
 
+def prefetch_figures(lispvm, cache, tmp, runs, cases):
+    """Each (label, snapshot, program): a run that records its working
+    set, then plain restores and restores with --prefetch, alternated so
+    that drift in the machine falls on both."""
+    print(f"working set prefetch (REAP's idea), start to exit, median of {runs}:")
+    for label, snapshot, program in cases:
+        ws = os.path.join(tmp, os.path.basename(snapshot) + ".ws")
+        restore = [lispvm, "run", "--cache", cache, "--snapshot", snapshot]
+        timed(restore[:2] + ["--record-working-set", ws] + restore[2:] + [program])
+        _, stats = timed(restore[:2] + ["--stats", "--prefetch", ws] + restore[2:] + [program])
+        m = re.search(r"pages prefetched\s+(\d+)\s+\((\d+) read, (\d+) written, ([0-9.]+) ms\)",
+                      stats.stderr)
+        if m is None:
+            fail(f"--stats did not report the prefetch: {stats.stderr[-1500:]}")
+        plain, fetched = [], []
+        for _ in range(runs):
+            plain.append(timed(restore + [program])[0])
+            fetched.append(timed(restore[:2] + ["--prefetch", ws] + restore[2:] + [program])[0])
+        plain, fetched = statistics.median(plain), statistics.median(fetched)
+        print(f"  {label}: --snapshot {plain:.3f} s, with --prefetch {fetched:.3f} s "
+              f"({fetched / plain:.2f}x); the working set {m.group(1)} pages "
+              f"({m.group(2)} read, {m.group(3)} written), mapped in {m.group(4)} ms")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
@@ -161,6 +188,8 @@ def main():
     parser.add_argument("--lispvm", default=DEFAULT_LISPVM)
     parser.add_argument("--running-only", action="store_true",
                         help="only the running-VM figures (lispvm snapshot)")
+    parser.add_argument("--prefetch-only", action="store_true",
+                        help="only the working-set prefetch figures")
     args = parser.parse_args()
     machine.enter()
     lispvm = os.path.abspath(args.lispvm)
@@ -178,6 +207,12 @@ def main():
         timed([lispvm, "run", "--cache", cache, uselibs])  # and lispvm's
         bare_wall, bare_stored, bare_write = prepare(lispvm, cache, bare)
         libs_wall, libs_stored, libs_write = prepare(lispvm, cache, libs, *LIBS)
+        prefetch_cases = (("hello", bare, hello),
+                          ("alexandria+cl-ppcre, no load-system", libs,
+                           os.path.join(LISP, "prepared.lisp")))
+        if args.prefetch_only:
+            prefetch_figures(lispvm, cache, tmp, args.runs, prefetch_cases)
+            return
         diff = os.path.join(tmp, "diff.lvs")
         diff_wall, diff_stored, diff_write = prepare(
             lispvm, cache, diff, "--eval", "(defvar *more* (make-list 1000))", over=libs)
@@ -221,6 +256,7 @@ def main():
         print(f"  restored from the libraries snapshot: {restored:.1f} MiB (whole VMM); "
               f"native sbcl with the same libraries: {native:.1f} MiB; "
               f"ratio {restored / native:.2f}")
+        prefetch_figures(lispvm, cache, tmp, args.runs, prefetch_cases)
         running_vm(lispvm, cache, tmp, args.runs)
         _, proc = timed([lispvm, "run", "--cache", cache, "--stats",
                          os.path.join(ROOT, "tests", "sbcl", "lisp", "dirty.lisp")])

@@ -298,6 +298,72 @@ def bad_snapshots(lispvm, cache, work):
     os.unlink(bad)
 
 
+def working_set(lispvm, cache, work):
+    """--record-working-set writes the pages a run from the snapshot
+    touched, and --prefetch maps them in before the next run, which runs
+    as without (stdout, exit status, argv, stdin); the prefetch shows in
+    --stats.  The file belongs to its snapshot: given with another one (a
+    diff over it), given as a snapshot, a snapshot given as one, or
+    truncated, it is refused with one line; the options go only with
+    --snapshot, and not together."""
+    s = Snapshots(lispvm, cache, work)
+    snapshot = s.ensure()
+    program = os.path.join(LISP, "libraries.lisp")
+    args = ["one", "two words"]
+    ws = os.path.join(s.work, "libraries.ws")
+    if os.path.exists(ws):
+        os.unlink(ws)
+
+    def restore(*options):
+        return s.lispvm("run", program, *args, options=["--snapshot", snapshot, *options],
+                        input="a line of stdin\n", cwd=HERE)
+
+    want = native_script(program, *args, input="a line of stdin\n", cwd=HERE)
+    expect_exit(want, 3)
+    for what, proc in (("recording", restore("--record-working-set", ws)),
+                       ("prefetched", restore("--prefetch", ws, "--stats"))):
+        expect_exit(proc, 3)
+        expect(proc.stdout == want.stdout,
+               f"{what}: stdout differs\n--- lispvm ---\n{proc.stdout}--- native ---\n"
+               f"{want.stdout}")
+        expect(os.path.exists(ws), f"{what}: no working set written")
+    m = re.search(r"pages prefetched\s+(\d+)\s+\((\d+) read, (\d+) written", proc.stderr)
+    expect(m is not None, f"--stats does not report the prefetch; {describe(proc)}")
+    print(f"prefetched: {m.group(0)}", file=sys.stderr)
+    expect(int(m.group(1)) >= 1000 and int(m.group(2)) > 0,
+           f"a working set this small cannot be the run's: {m.group(0)}")
+    proc = s.lispvm("eval", "*prepared*", options=["--snapshot", snapshot, "--prefetch", ws])
+    expect_exit(proc, 0)
+    expect(proc.stdout == "42\n", f"eval --prefetch: wrong value; {describe(proc)}")
+
+    diff = os.path.join(s.work, "ws-diff.lvs")
+    expect_exit(s.lispvm("prepare", "-o", diff, "--eval", "(defvar *more* 1)",
+                         options=["--snapshot", snapshot]), 0)
+    line = expect_refused(s.lispvm("eval", "*more*", options=["--snapshot", diff,
+                                                              "--prefetch", ws]),
+                          "another snapshot's")
+    expect("recorded from another snapshot" in line, f"another snapshot's: {line}")
+    line = expect_refused(s.lispvm("eval", "1", options=["--snapshot", ws]), "as a snapshot")
+    expect("a working set (for --prefetch), not a snapshot" in line, f"as a snapshot: {line}")
+    line = expect_refused(s.lispvm("eval", "1", options=["--snapshot", snapshot,
+                                                         "--prefetch", snapshot]),
+                          "a snapshot as one")
+    expect("a snapshot, not a working set" in line, f"a snapshot as one: {line}")
+    bad = os.path.join(s.work, "bad.ws")
+    shutil.copyfile(ws, bad)
+    os.truncate(bad, os.path.getsize(ws) - 100)
+    line = expect_refused(s.lispvm("eval", "1", options=["--snapshot", snapshot,
+                                                         "--prefetch", bad]), "truncated")
+    expect("truncated" in line, f"truncated: {line}")
+    for options in (["--prefetch", ws], ["--record-working-set", bad],
+                    ["--snapshot", snapshot, "--prefetch", ws, "--record-working-set", bad]):
+        proc = s.lispvm("eval", "1", options=options)
+        expect_exit(proc, 2)
+        expect_in("--record-working-set", proc.stderr, proc)
+    for path in (diff, bad, ws):
+        os.unlink(path)
+
+
 def default_kernel(lispvm):
     """The guest runtime lispvm boots by default (in the build tree)."""
     build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(lispvm))))
@@ -340,4 +406,4 @@ def image_changed(lispvm, cache, work):
 if __name__ == "__main__":
     main({f.__name__: f for f in (libraries, eval_forms, fresh_memory, restored_together,
                                   diff_chain, bad_snapshots, open_files_refused,
-                                  image_changed)})
+                                  image_changed, working_set)})
