@@ -388,11 +388,12 @@ def open_files_refused(lispvm, cache, work):
 
 def image_changed(lispvm, cache, work):
     """A snapshot whose image has changed since is refused (a private
-    cache, so the shared image stays whole)."""
+    cache, so the shared image stays whole).  The prepare says nothing."""
     s = Snapshots(lispvm, os.path.join(work, "private-cache"), work)
     out = os.path.join(s.work, "image.lvs")
     proc = s.prepare(out, options=["--no-cache"])
     expect_exit(proc, 0)
+    expect(proc.stderr == "", f"prepare is not quiet; {describe(proc)}")
     images = [os.path.join(s.cache, "images", n) for n in os.listdir(os.path.join(s.cache, "images"))]
     with open(images[0], "ab") as f:
         f.write(b"\0" * 4096)

@@ -97,6 +97,9 @@ lispvm eval gives them; then quit, as --non-interactive does."
         (cddr end)
         :none)))
 
+;;; Defined below; declared so that loading the driver warns of nothing.
+(declaim (ftype function prepare))
+
 (defun resume (argv env cwd)
   (set-environment env)
   (setf *default-pathname-defaults*
