@@ -82,6 +82,13 @@ static void enter_cwd(struct process *p, const char *cwd)
 	memcpy(p->cwd, canon, strlen(canon) + 1);
 }
 
+static bool restored;
+
+bool snapshot_point_was_restored(void)
+{
+	return restored;
+}
+
 /* In a restored VM: the boot data are the restoring command's. */
 static int resume(void)
 {
@@ -90,6 +97,7 @@ static int resume(void)
 	struct process *p = current_process();
 	int rc;
 
+	restored = true;
 	boot_info_parse(point.start_info_paddr, bi);
 	clock_resume();
 	if (!prog->present)
@@ -141,6 +149,7 @@ static const char resumed_chan;
 
 void snapshot_point_resumed(void)
 {
+	restored = true;
 	resumes++;
 	sched_wake_all(&resumed_chan);
 	sched_wake_all(&sched_poll_chan);

@@ -37,6 +37,9 @@ int64_t snapshot_point_read(void *buf, uint64_t len, uint64_t off);
  * transport reset, the one event a resumed VM gets.
  */
 void snapshot_point_resumed(void);
+/* Whether this VM was restored from a snapshot (prepared or running) at
+ * least once: its process is then one of many copies of one process. */
+bool snapshot_point_was_restored(void);
 int64_t snapshot_point_resumed_read(void *buf, uint64_t len, uint64_t off, bool nonblock);
 /* Whether a read at off would not wait (for poll). */
 bool snapshot_point_resumed_past(uint64_t off);

@@ -9,10 +9,12 @@
 #include <linux/futex.h>
 #include <linux/sched.h>
 
+#include "kernel/entropy.h"
 #include "kernel/printk.h"
 #include "linux/futex_queue.h"
 #include "linux/process.h"
 #include "linux/scheduler.h"
+#include "linux/snapshot_point.h"
 #include "linux/syscall.h"
 #include "linux/uaccess.h"
 
@@ -20,6 +22,43 @@
 #define KNOWN_FLAGS                                                                                \
 	(THREAD_FLAGS | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID |                       \
 	 CLONE_CHILD_CLEARTID | CLONE_DETACHED)
+
+/* glibc's thread control block on x86-64 (tcbhead_t): its first word and
+ * `self` point at it, and the stack protector's canary is at 0x28, where
+ * GCC's -fstack-protector reads %fs:0x28. */
+#define TCB_TCB		0x00
+#define TCB_SELF	0x10
+#define TCB_STACK_GUARD 0x28
+
+static int read_user_word(uint64_t addr, uint64_t *word)
+{
+	return copy_from_user(word, addr, sizeof(*word));
+}
+
+/*
+ * Copies of one process restored from a snapshot share the canary glibc
+ * drew from AT_RANDOM at its start, and pthread_create copies it into
+ * each new thread: a canary leaked by one copy would hold in all.  A new
+ * thread has no frame yet, so in a restored VM it gets a canary of its
+ * own.  Only a TCB that is glibc's (it points at itself) and carries the
+ * creator's canary is changed; the pointer guard stays, since pointers
+ * one thread mangles another demangles.
+ */
+static void renew_stack_guard(uint64_t tls)
+{
+	uint64_t tcb, self, guard, creators;
+
+	if (read_user_word(tls + TCB_TCB, &tcb) < 0 || read_user_word(tls + TCB_SELF, &self) < 0 ||
+	    read_user_word(tls + TCB_STACK_GUARD, &guard) < 0 ||
+	    read_user_word(current_thread()->fs_base + TCB_STACK_GUARD, &creators) < 0)
+		return;
+	if (tcb != tls || self != tls || guard != creators)
+		return;
+	if (entropy_fill(&guard, sizeof(guard)) < 0)
+		return;
+	guard &= ~(uint64_t)0xff; /* as glibc: a zero byte ends string overreads */
+	(void)copy_to_user(tls + TCB_STACK_GUARD, &guard, sizeof(guard));
+}
 
 static int64_t new_thread(uint64_t flags, uint64_t stack, uint64_t parent_tid, uint64_t child_tid,
 			  uint64_t tls)
@@ -42,6 +81,8 @@ static int64_t new_thread(uint64_t flags, uint64_t stack, uint64_t parent_tid, u
 	}
 	if (flags & ~(uint64_t)KNOWN_FLAGS)
 		return -EINVAL;
+	if ((flags & CLONE_SETTLS) && snapshot_point_was_restored())
+		renew_stack_guard(tls);
 	t = sched_spawn(syscall_frame(), stack, tls, flags & CLONE_SETTLS);
 	if (t == NULL)
 		return -EAGAIN;

@@ -133,7 +133,8 @@ def sha256(path):
 def restored_together(lispvm, cache, work):
     """Ten VMs restored from one snapshot at once: each maps the file's
     pages shared (smaps), one VM's write is its own, and the file does not
-    change; each has its own randomness, and a wall clock that is now."""
+    change; each has its own randomness (a new thread's stack canary
+    too), and a wall clock that is now."""
     s = Snapshots(lispvm, cache, work)
     snapshot = s.ensure()
     before = sha256(snapshot)
@@ -159,9 +160,12 @@ def restored_together(lispvm, cache, work):
     for vm in vms[1:]:
         expect(field(vm.lines, "prepared") == "42",
                f"a VM sees another VM's write: {vm.lines}")
-    for name in ("random", "urandom"):
+    for name in ("random", "urandom", "thread-guard"):
         values = [field(vm.lines, name) for vm in vms]
         expect(len(set(values)) == len(values), f"restored VMs share {name} values: {values}")
+    for vm in vms:
+        expect(field(vm.lines, "thread-guard") != field(vm.lines, "main-guard"),
+               f"a new thread has its creator's stack canary: {vm.lines}")
     for vm in vms:
         t = int(field(vm.lines, "time"))
         expect(abs(t - now) < 600, f"the restored wall clock is {t}, the host's {now:.0f}")
