@@ -875,11 +875,27 @@ static int restore_with(struct vm *vm, const struct snapshot_chain *c, struct sn
 	return 0;
 }
 
+/* Whether out is one of the chain's files (*level: which). */
+static bool in_chain(const struct snapshot_chain *c, const char *out, unsigned int *level)
+{
+	struct stat target, st;
+
+	if (stat(out, &target) < 0)
+		return false;
+	for (unsigned int i = 0; i < c->n; i++)
+		if (fstat(c->level[i].f.fd, &st) == 0 && st.st_dev == target.st_dev &&
+		    st.st_ino == target.st_ino) {
+			*level = i;
+			return true;
+		}
+	return false;
+}
+
 /* A diff (to out) must not replace a file of the chain it is taken over,
  * and must leave the chain short enough to restore. */
 static int check_diff_target(struct vm *vm, const struct snapshot_chain *c, const char *out)
 {
-	struct stat target, level;
+	unsigned int i;
 
 	if (c->n == SNAPSHOT_MAX_CHAIN) {
 		snprintf(vm->err, sizeof(vm->err),
@@ -888,18 +904,27 @@ static int check_diff_target(struct vm *vm, const struct snapshot_chain *c, cons
 			 c->level[0].f.path, SNAPSHOT_MAX_CHAIN - 1);
 		return -1;
 	}
-	if (stat(out, &target) < 0)
-		return 0;
-	for (unsigned int i = 0; i < c->n; i++)
-		if (fstat(c->level[i].f.fd, &level) == 0 && level.st_dev == target.st_dev &&
-		    level.st_ino == target.st_ino) {
-			snprintf(vm->err, sizeof(vm->err),
-				 "snapshot %s: a diff cannot replace the snapshot it is taken "
-				 "over (%s)",
-				 out, c->level[i].f.path);
-			return -1;
-		}
+	if (in_chain(c, out, &i)) {
+		snprintf(vm->err, sizeof(vm->err),
+			 "snapshot %s: a diff cannot replace the snapshot it is taken over (%s)",
+			 out, c->level[i].f.path);
+		return -1;
+	}
 	return 0;
+}
+
+/* --record-working-set must not replace the snapshot it records for. */
+static int check_working_set_target(struct vm *vm, const struct snapshot_chain *c)
+{
+	const char *out = vm->config->working_set_out;
+	unsigned int i;
+
+	if (out == NULL || !in_chain(c, out, &i))
+		return 0;
+	snprintf(vm->err, sizeof(vm->err),
+		 "working set %s: it would replace the snapshot it is recorded from (%s)", out,
+		 c->level[i].f.path);
+	return -1;
 }
 
 int vm_snapshot_restore(struct vm *vm)
@@ -912,7 +937,8 @@ int vm_snapshot_restore(struct vm *vm)
 		snprintf(vm->err, sizeof(vm->err), "out of memory restoring a snapshot");
 	else if (snapshot_chain_open(c, vm->config->snapshot_in, vm->err, sizeof(vm->err)) == 0 &&
 		 (!vm_takes_diff(vm) || check_diff_target(vm, c, vm->config->snapshot_out) == 0) &&
-		 check_runtime(vm, &c->level[0].f) == 0 && check_memory(vm, &c->level[0].f) == 0)
+		 check_working_set_target(vm, c) == 0 && check_runtime(vm, &c->level[0].f) == 0 &&
+		 check_memory(vm, &c->level[0].f) == 0)
 		rc = restore_with(vm, c, st);
 	/* The RAM mappings keep the files open. */
 	if (c != NULL)

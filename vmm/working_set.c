@@ -31,6 +31,7 @@
 struct run_list {
 	struct working_set_run *runs;
 	uint64_t n, max;
+	uint64_t region_first; /* the first run of the region being read */
 };
 
 static uint64_t now_ns(void)
@@ -67,7 +68,10 @@ static uint32_t page_kind(uint64_t entry, bool writable)
 
 static int add_page(struct run_list *l, uint64_t gpa, uint32_t kind)
 {
-	struct working_set_run *last = l->n ? &l->runs[l->n - 1] : NULL;
+	/* A run never reaches into the region before: regions can touch
+	 * (the kernel's text slot lies between two pieces of RAM), and a
+	 * run must lie in one region to be mapped in. */
+	struct working_set_run *last = l->n > l->region_first ? &l->runs[l->n - 1] : NULL;
 
 	if (last != NULL && last->kind == kind && last->pages < UINT32_MAX &&
 	    last->gpa + (uint64_t)last->pages * LISPVM_PAGE_SIZE == gpa) {
@@ -96,6 +100,7 @@ static int record_region(const struct guest_region *r, int pagemap_fd, struct ru
 	uint64_t pages = r->size / LISPVM_PAGE_SIZE;
 	uint64_t first = (uint64_t)(uintptr_t)r->host / LISPVM_PAGE_SIZE;
 
+	l->region_first = l->n;
 	for (uint64_t done = 0; done < pages;) {
 		uint64_t n = pages - done < PAGEMAP_CHUNK ? pages - done : PAGEMAP_CHUNK;
 
@@ -125,6 +130,22 @@ static int record_region(const struct guest_region *r, int pagemap_fd, struct ru
 		done += n;
 	}
 	return 0;
+}
+
+/* The region with the lowest address above after's (the first, when
+ * after is NULL), or NULL. */
+static const struct guest_region *next_region(const struct guest_memory *mem,
+					      const struct guest_region *after)
+{
+	const struct guest_region *next = NULL;
+
+	for (unsigned int i = 0; i < mem->nr_regions; i++) {
+		const struct guest_region *r = &mem->regions[i];
+
+		if ((after == NULL || r->gpa > after->gpa) && (next == NULL || r->gpa < next->gpa))
+			next = r;
+	}
+	return next;
 }
 
 static int write_file(const struct run_list *l, const struct working_set_origin *origin,
@@ -167,8 +188,10 @@ int working_set_record(const struct guest_memory *mem, int pagemap_fd,
 	int rc = 0;
 
 	*stats = (struct working_set_stats){0};
-	for (unsigned int i = 0; i < mem->nr_regions && rc == 0; i++)
-		rc = record_region(&mem->regions[i], pagemap_fd, &l, stats, err, err_size);
+	/* In address order, which the file's runs keep. */
+	for (const struct guest_region *r = next_region(mem, NULL); r != NULL && rc == 0;
+	     r = next_region(mem, r))
+		rc = record_region(r, pagemap_fd, &l, stats, err, err_size);
 	if (rc == 0)
 		rc = write_file(&l, origin, path, err, err_size);
 	stats->elapsed_ns = now_ns() - start;
@@ -200,7 +223,8 @@ static int check_runs(const struct guest_memory *mem, const struct working_set_r
 		    guest_memory_access(mem, r->gpa, len, GUEST_READ) == NULL ||
 		    (r->kind == WORKING_SET_WRITTEN && !guest_memory_writable(mem, r->gpa, len)))
 			return bad_file(err, err_size, path,
-					"corrupt (a run of pages outside this VM's memory)");
+					"corrupt (a run of pages out of order, of no kind, or "
+					"outside this VM's memory)");
 		next = r->gpa + len;
 	}
 	return 0;

@@ -48,6 +48,9 @@ static void renew_stack_guard(uint64_t tls)
 {
 	uint64_t tcb, self, guard, creators;
 
+	/* The creator's own TCB is in use: its frames hold its canary. */
+	if (tls == current_thread()->fs_base)
+		return;
 	if (read_user_word(tls + TCB_TCB, &tcb) < 0 || read_user_word(tls + TCB_SELF, &self) < 0 ||
 	    read_user_word(tls + TCB_STACK_GUARD, &guard) < 0 ||
 	    read_user_word(current_thread()->fs_base + TCB_STACK_GUARD, &creators) < 0)

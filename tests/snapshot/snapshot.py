@@ -307,8 +307,8 @@ def working_set(lispvm, cache, work):
     touched, and --prefetch maps them in before the next run, which runs
     as without (stdout, exit status, argv, stdin); the prefetch shows in
     --stats.  The file belongs to its snapshot: given with another one (a
-    diff over it), given as a snapshot, a snapshot given as one, or
-    truncated, it is refused with one line; the options go only with
+    diff over it), given as a snapshot, a snapshot given as one, recorded
+    over the snapshot, or truncated, it is refused with one line; the options go only with
     --snapshot, and not together."""
     s = Snapshots(lispvm, cache, work)
     snapshot = s.ensure()
@@ -353,6 +353,15 @@ def working_set(lispvm, cache, work):
                                                          "--prefetch", snapshot]),
                           "a snapshot as one")
     expect("a snapshot, not a working set" in line, f"a snapshot as one: {line}")
+    before = os.stat(snapshot)
+    line = expect_refused(s.lispvm("eval", "1", options=["--snapshot", snapshot,
+                                                         "--record-working-set", snapshot]),
+                          "recorded over the snapshot")
+    expect("would replace the snapshot it is recorded from" in line,
+           f"recorded over the snapshot: {line}")
+    after = os.stat(snapshot)
+    expect((before.st_ino, before.st_mtime_ns) == (after.st_ino, after.st_mtime_ns),
+           "the snapshot was replaced by a working set")
     bad = os.path.join(s.work, "bad.ws")
     shutil.copyfile(ws, bad)
     os.truncate(bad, os.path.getsize(ws) - 100)

@@ -133,6 +133,38 @@ static void test_record_and_load(void)
 	unmap_memory(&m);
 }
 
+/* Regions that touch (the kernel's text slot between two pieces of RAM),
+ * added out of address order: each run lies in one region, and the runs
+ * are in address order, so the file loads. */
+static void test_adjacent_regions(void)
+{
+	struct guest_memory mem = {0};
+	struct working_set_stats st;
+	struct working_set_run *runs;
+	uint64_t n, boundary = ROM_GPA + ROM_PAGES * PAGE;
+	char err[512];
+	int fd = open(rom_path, O_RDONLY), pagemap = working_set_open_pagemap(err, sizeof(err));
+	uint8_t *low = mmap(NULL, ROM_PAGES * PAGE, PROT_READ, MAP_SHARED, fd, 0);
+	uint8_t *high = mmap(NULL, ROM_PAGES * PAGE, PROT_READ, MAP_SHARED, fd, 0);
+
+	close(fd);
+	CHECK(low != MAP_FAILED && high != MAP_FAILED);
+	CHECK(guest_memory_add(&mem, boundary, ROM_PAGES * PAGE, high, false) == 0);
+	CHECK(guest_memory_add(&mem, ROM_GPA, ROM_PAGES * PAGE, low, false) == 0);
+	sink = low[(ROM_PAGES - 1) * PAGE];
+	sink = high[0];
+	CHECK(working_set_record(&mem, pagemap, &origin, ws_path, &st, err, sizeof(err)) == 0);
+	CHECK(working_set_load(&mem, &origin, ws_path, &runs, &n, err, sizeof(err)) == 0);
+	CHECK(n >= 2);
+	for (uint64_t i = 0; i < n; i++)
+		CHECK(runs[i].gpa >= boundary || runs[i].gpa + runs[i].pages * PAGE <= boundary);
+	CHECK(run_at(runs, n, boundary - PAGE) != NULL && run_at(runs, n, boundary) != NULL);
+	free(runs);
+	close(pagemap);
+	munmap(low, ROM_PAGES * PAGE);
+	munmap(high, ROM_PAGES * PAGE);
+}
+
 /* A working-set file holding whatever runs it is given. */
 static void write_runs(const struct working_set_run *runs, uint64_t n, bool flagged)
 {
@@ -177,7 +209,7 @@ static void test_damaged_files(void)
 
 	map_memory(&m);
 	write_runs(outside, 1, true);
-	expect_refused(&m.mem, "corrupt (a run of pages outside this VM's memory)");
+	expect_refused(&m.mem, "corrupt (a run of pages out of order, of no kind, or outside");
 	write_runs(wraps, 1, true);
 	expect_refused(&m.mem, "corrupt");
 	write_runs(rom_written, 1, true);
@@ -264,6 +296,7 @@ int main(void)
 	close(fd);
 	make_rom();
 	test_record_and_load();
+	test_adjacent_regions();
 	test_damaged_files();
 	test_populate();
 	unlink(ws_path);
