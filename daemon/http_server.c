@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include "http_server.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+struct http_server {
+	struct MHD_Daemon *mhd;
+	http_router_fn router;
+};
+
+/* One request as it arrives: the body gathered in pieces. */
+struct pending {
+	char *body;
+	size_t len;
+	bool too_large;
+};
+
+void http_reply_error(struct http_reply *reply, unsigned int status, const char *message)
+{
+	struct json_object *body = json_object_new_object();
+
+	json_object_object_add(body, "error", json_object_new_string(message));
+	json_object_object_add(body, "status", json_object_new_int((int)status));
+	json_object_put(reply->body);
+	reply->status = status;
+	reply->body = body;
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn, struct http_reply *reply)
+{
+	const char *text = json_object_to_json_string_ext(
+		reply->body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	size_t len = strlen(text);
+	char *copy = malloc(len + 2);
+	struct MHD_Response *response;
+	enum MHD_Result rc;
+
+	if (copy == NULL)
+		return MHD_NO;
+	memcpy(copy, text, len);
+	copy[len] = '\n';
+	copy[len + 1] = '\0';
+	response = MHD_create_response_from_buffer(len + 1, copy, MHD_RESPMEM_MUST_FREE);
+	if (response == NULL) {
+		free(copy);
+		return MHD_NO;
+	}
+	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	if (reply->allow != NULL)
+		MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, reply->allow);
+	rc = MHD_queue_response(conn, reply->status, response);
+	MHD_destroy_response(response);
+	return rc;
+}
+
+static bool peer_of(struct MHD_Connection *conn, struct ucred *cred)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	socklen_t len = sizeof(*cred);
+
+	return info != NULL &&
+	       getsockopt(info->connect_fd, SOL_SOCKET, SO_PEERCRED, cred, &len) == 0;
+}
+
+/* The body, if any, as one JSON object; else a 400 in reply. */
+static bool parse_body(const struct pending *p, struct json_object **out, struct http_reply *reply)
+{
+	struct json_tokener *tok;
+	struct json_object *obj;
+
+	*out = NULL;
+	if (p->len == 0)
+		return true;
+	tok = json_tokener_new();
+	if (tok == NULL) {
+		http_reply_error(reply, 500, "out of memory");
+		return false;
+	}
+	obj = json_tokener_parse_ex(tok, p->body, (int)p->len);
+	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+	    (size_t)json_tokener_get_parse_end(tok) != p->len) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "the request body is not JSON: %s",
+			 obj == NULL ? json_tokener_error_desc(json_tokener_get_error(tok))
+				     : "text after the value");
+		json_object_put(obj);
+		json_tokener_free(tok);
+		http_reply_error(reply, 400, why);
+		return false;
+	}
+	json_tokener_free(tok);
+	if (!json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		http_reply_error(reply, 400, "the request body must be a JSON object");
+		return false;
+	}
+	*out = obj;
+	return true;
+}
+
+static void answer(struct http_server *s, struct MHD_Connection *conn, const char *method,
+		   const char *url, const struct pending *p, struct http_reply *reply)
+{
+	struct ucred cred;
+	unsigned int status = 404;
+	http_route_fn route;
+	struct http_request req = {.method = method, .path = url};
+
+	if (p->too_large) {
+		http_reply_error(reply, 413, "the request body is larger than 1 MiB");
+		return;
+	}
+	if (!peer_of(conn, &cred)) {
+		http_reply_error(reply, 500, "cannot tell who is asking (SO_PEERCRED)");
+		return;
+	}
+	req.uid = cred.uid;
+	req.pid = cred.pid;
+	/* A malformed request is one whatever its path. */
+	if (!parse_body(p, &req.body, reply))
+		return;
+	route = s->router(method, url, &status, &reply->allow);
+	if (route == NULL) {
+		json_object_put(req.body);
+		http_reply_error(reply, status,
+				 status == 405 ? "this path does not take that method"
+					       : "no such path");
+		return;
+	}
+	reply->status = 200;
+	route(&req, reply);
+	json_object_put(req.body);
+	if (reply->body == NULL)
+		reply->body = json_object_new_object();
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *data,
+				  size_t *size, void **state)
+{
+	struct pending *p = *state;
+	struct http_reply reply = {0};
+	enum MHD_Result rc;
+
+	(void)version;
+	if (p == NULL) {
+		p = calloc(1, sizeof(*p));
+		*state = p;
+		return p != NULL ? MHD_YES : MHD_NO;
+	}
+	if (*size != 0) {
+		/* Past the cap the rest is read and dropped: the answer is 413. */
+		if (!p->too_large && *size <= HTTP_MAX_BODY - p->len) {
+			char *body = realloc(p->body, p->len + *size + 1);
+
+			if (body == NULL)
+				return MHD_NO;
+			memcpy(body + p->len, data, *size);
+			p->body = body;
+			p->len += *size;
+		} else {
+			p->too_large = true;
+		}
+		*size = 0;
+		return MHD_YES;
+	}
+	answer(cls, conn, method, url, p, &reply);
+	rc = send_reply(conn, &reply);
+	json_object_put(reply.body);
+	return rc;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
+			 enum MHD_RequestTerminationCode code)
+{
+	struct pending *p = *state;
+
+	(void)cls;
+	(void)conn;
+	(void)code;
+	if (p != NULL) {
+		free(p->body);
+		free(p);
+	}
+	*state = NULL;
+}
+
+struct http_server *http_server_start(int listen_fd, http_router_fn router, char *err,
+				      size_t err_size)
+{
+	struct http_server *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		snprintf(err, err_size, "out of memory");
+		return NULL;
+	}
+	s->router = router;
+	s->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+					  MHD_USE_ERROR_LOG,
+				  0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60, MHD_OPTION_END);
+	if (s->mhd == NULL) {
+		snprintf(err, err_size, "cannot start the HTTP server (libmicrohttpd)");
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void http_server_stop(struct http_server *s)
+{
+	if (s == NULL)
+		return;
+	MHD_stop_daemon(s->mhd);
+	free(s);
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lispvmd's HTTP layer: libmicrohttpd on a listening Unix socket, a
+ * thread per connection.  It gathers each request (the caller's
+ * credentials from SO_PEERCRED, the body up to a cap, parsed as one JSON
+ * object) and hands it to a route; every error leaves as a JSON body.
+ */
+#ifndef LISPVM_DAEMON_HTTP_SERVER_H
+#define LISPVM_DAEMON_HTTP_SERVER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+
+#define HTTP_MAX_BODY (1u << 20)
+
+struct http_request {
+	const char *method;
+	const char *path;
+	uid_t uid; /* the caller, from SO_PEERCRED */
+	pid_t pid;
+	struct json_object *body; /* NULL when the request had none */
+};
+
+struct http_reply {
+	unsigned int status;
+	struct json_object *body; /* owned: sent, then put */
+	const char *allow;	  /* for 405: the methods the path takes */
+};
+
+/* A route answers one request; the reply's body is a JSON object. */
+typedef void (*http_route_fn)(const struct http_request *req, struct http_reply *reply);
+
+/* Finds the route for a method and path: NULL with *status 404 (no such
+ * path) or 405 (*allow set to the methods it takes). */
+typedef http_route_fn (*http_router_fn)(const char *method, const char *path, unsigned int *status,
+					const char **allow);
+
+struct http_server;
+
+/* Serves on listen_fd (a bound, listening Unix stream socket) until
+ * http_server_stop.  NULL with a reason in err. */
+struct http_server *http_server_start(int listen_fd, http_router_fn router, char *err,
+				      size_t err_size);
+void http_server_stop(struct http_server *s);
+
+/* An error reply: {"error": message, "status": status}. */
+void http_reply_error(struct http_reply *reply, unsigned int status, const char *message);
+
+#endif
