@@ -1,18 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 #include "api.h"
 
-#include <stddef.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <lispvm/abi.h>
 
 #include "lispvmd_config.h"
+#include "vm_spec.h"
+#include "vm_table.h"
 
-#define MAX_METHODS 4
+#define MAX_METHODS	   4
+#define STOP_GRACE_DEFAULT 10
+#define STOP_GRACE_MAX	   3600
+#define KILL_WAIT_MS	   10000
 
 struct path_routes {
-	const char *path;
-	const char *allow; /* the methods below, for 405's Allow */
+	const char *pattern; /* '*' stands for one segment: a VM's ID or name */
+	const char *allow;   /* the methods below, for 405's Allow */
 	struct {
 		const char *method;
 		http_route_fn fn;
@@ -29,15 +36,252 @@ static void get_version(const struct http_request *req, struct http_reply *reply
 	reply->body = body;
 }
 
+static void no_such_vm(const struct http_request *req, struct http_reply *reply)
+{
+	char why[128];
+
+	snprintf(why, sizeof(why), "no VM %s", req->param);
+	http_reply_error(reply, 404, why);
+}
+
+/* The body may hold only these keys (NULL-terminated). */
+static bool only_keys(struct json_object *body, const char *const *keys, struct http_reply *reply)
+{
+	if (body == NULL)
+		return true;
+	json_object_object_foreach(body, key, value)
+	{
+		bool known = false;
+
+		(void)value;
+		for (size_t i = 0; keys[i] != NULL; i++)
+			known = known || strcmp(keys[i], key) == 0;
+		if (!known) {
+			char why[128];
+
+			snprintf(why, sizeof(why), "unknown field %.64s", key);
+			http_reply_error(reply, 400, why);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void create_vm(const struct http_request *req, struct http_reply *reply)
+{
+	char why[512];
+	unsigned int status;
+
+	if (vm_spec_check(req->body, why, sizeof(why)) < 0) {
+		http_reply_error(reply, 400, why);
+		return;
+	}
+	status = vm_table_create(req->uid, req->body, &reply->body, why, sizeof(why));
+	if (status != 0)
+		http_reply_error(reply, status, why);
+	else
+		reply->status = 201;
+}
+
+static void list_vms(const struct http_request *req, struct http_reply *reply)
+{
+	static const char *const states[] = {"starting", "running", "exited", "lost", NULL};
+	const char *state = http_request_arg(req, "state");
+	bool known = state == NULL;
+
+	for (size_t i = 0; states[i] != NULL && !known; i++)
+		known = strcmp(states[i], state) == 0;
+	if (!known) {
+		http_reply_error(reply, 400, "state: one of starting, running, exited, lost");
+		return;
+	}
+	reply->body = vm_table_list(req->uid, state, http_request_arg(req, "label"));
+}
+
+static void inspect_vm(const struct http_request *req, struct http_reply *reply)
+{
+	reply->body = vm_table_describe(req->uid, req->param);
+	if (reply->body == NULL)
+		no_such_vm(req, reply);
+}
+
+static void remove_vm(const struct http_request *req, struct http_reply *reply)
+{
+	unsigned int status = vm_table_remove(req->uid, req->param);
+
+	if (status == 404)
+		no_such_vm(req, reply);
+	else if (status == 409)
+		http_reply_error(reply, 409, "the VM still runs: stop or kill it first");
+	else {
+		reply->body = json_object_new_object();
+		json_object_object_add(reply->body, "removed", json_object_new_string(req->param));
+	}
+}
+
+static bool caller_gone(void *req)
+{
+	return http_request_gone(req);
+}
+
+/* After the VM ended: its description; else the error for status. */
+static void reply_ended(const struct http_request *req, struct http_reply *reply,
+			unsigned int status, const char *timeout_why)
+{
+	if (status == 0)
+		inspect_vm(req, reply);
+	else if (status == 404)
+		no_such_vm(req, reply);
+	else if (status == 408)
+		http_reply_error(reply, 408, timeout_why);
+	else
+		http_reply_error(reply, 400, "the caller left");
+}
+
+static void wait_vm(const struct http_request *req, struct http_reply *reply)
+{
+	const char *arg = http_request_arg(req, "timeout");
+	char *end;
+	double seconds = arg != NULL ? strtod(arg, &end) : -1;
+
+	if (arg != NULL && (*arg == '\0' || *end != '\0' || !(seconds >= 0 && seconds <= 86400))) {
+		http_reply_error(reply, 400, "timeout: seconds, from 0 to 86400");
+		return;
+	}
+	reply_ended(req, reply,
+		    vm_table_wait(req->uid, req->param, seconds < 0 ? -1 : (int)(seconds * 1000),
+				  caller_gone, (void *)req),
+		    "the VM still runs after the timeout");
+}
+
+/* A number field of the body, in [min, max], or def when absent. */
+static bool number_field(struct json_object *body, const char *key, double min, double max,
+			 double def, double *out, struct http_reply *reply)
+{
+	struct json_object *v;
+
+	*out = def;
+	if (body == NULL || !json_object_object_get_ex(body, key, &v))
+		return true;
+	if ((!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double)) ||
+	    json_object_get_double(v) < min || json_object_get_double(v) > max) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "%s: a number from %g to %g", key, min, max);
+		http_reply_error(reply, 400, why);
+		return false;
+	}
+	*out = json_object_get_double(v);
+	return true;
+}
+
+static bool signal_failed(const struct http_request *req, struct http_reply *reply,
+			  unsigned int status)
+{
+	if (status == 404)
+		no_such_vm(req, reply);
+	else if (status == 409)
+		http_reply_error(reply, 409, "the VM has ended");
+	return status != 0;
+}
+
+/* SIGTERM (the program gets it), then SIGKILL after the grace period. */
+static void stop_vm(const struct http_request *req, struct http_reply *reply)
+{
+	static const char *const keys[] = {"grace", NULL};
+	double grace;
+	unsigned int status;
+
+	if (!only_keys(req->body, keys, reply) ||
+	    !number_field(req->body, "grace", 0, STOP_GRACE_MAX, STOP_GRACE_DEFAULT, &grace,
+			  reply) ||
+	    signal_failed(req, reply, vm_table_signal(req->uid, req->param, SIGTERM)))
+		return;
+	status = vm_table_wait(req->uid, req->param, (int)(grace * 1000), NULL, NULL);
+	if (status == 408) {
+		vm_table_signal(req->uid, req->param, SIGKILL);
+		status = vm_table_wait(req->uid, req->param, KILL_WAIT_MS, NULL, NULL);
+	}
+	reply_ended(req, reply, status, "the VM did not end after SIGKILL");
+}
+
+static const struct {
+	const char *name;
+	int number;
+} signals[] = {{"KILL", SIGKILL}, {"TERM", SIGTERM}, {"INT", SIGINT},  {"HUP", SIGHUP},
+	       {"QUIT", SIGQUIT}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2}};
+
+static void kill_vm(const struct http_request *req, struct http_reply *reply)
+{
+	static const char *const keys[] = {"signal", NULL};
+	struct json_object *v;
+	int sig = 0;
+
+	if (!only_keys(req->body, keys, reply))
+		return;
+	if (req->body == NULL || !json_object_object_get_ex(req->body, "signal", &v))
+		sig = SIGKILL;
+	else if (json_object_is_type(v, json_type_string))
+		for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+			if (strcmp(signals[i].name, json_object_get_string(v)) == 0)
+				sig = signals[i].number;
+	if (sig == 0) {
+		http_reply_error(reply, 400,
+				 "signal: one of KILL, TERM, INT, HUP, QUIT, USR1, USR2");
+		return;
+	}
+	if (!signal_failed(req, reply, vm_table_signal(req->uid, req->param, sig)))
+		inspect_vm(req, reply);
+}
+
+static void vm_logs(const struct http_request *req, struct http_reply *reply)
+{
+	unsigned int status = vm_table_logs(req->uid, req->param, &reply->raw, &reply->raw_len);
+
+	if (status == 404)
+		no_such_vm(req, reply);
+	else if (status != 0)
+		http_reply_error(reply, 500, "cannot read the VM's log");
+	else
+		reply->content_type = "application/x-ndjson";
+}
+
 static const struct path_routes routes[] = {
 	{"/v1/version", "GET", {{"GET", get_version}}},
+	{"/v1/vms", "GET, POST", {{"GET", list_vms}, {"POST", create_vm}}},
+	{"/v1/vms/*", "GET, DELETE", {{"GET", inspect_vm}, {"DELETE", remove_vm}}},
+	{"/v1/vms/*/wait", "POST", {{"POST", wait_vm}}},
+	{"/v1/vms/*/stop", "POST", {{"POST", stop_vm}}},
+	{"/v1/vms/*/kill", "POST", {{"POST", kill_vm}}},
+	{"/v1/vms/*/logs", "GET", {{"GET", vm_logs}}},
 };
 
-http_route_fn api_route(const char *method, const char *path, unsigned int *status,
+/* Whether path fits pattern; the segment at '*' goes to param. */
+static bool matches(const char *pattern, const char *path, char *param)
+{
+	while (*pattern != '\0') {
+		if (*pattern == '*') {
+			size_t n = strcspn(path, "/");
+
+			if (n == 0 || n > HTTP_MAX_PARAM)
+				return false;
+			memcpy(param, path, n);
+			param[n] = '\0';
+			path += n;
+			pattern++;
+			continue;
+		}
+		if (*pattern++ != *path++)
+			return false;
+	}
+	return *path == '\0';
+}
+
+http_route_fn api_route(const char *method, const char *path, char *param, unsigned int *status,
 			const char **allow)
 {
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (strcmp(routes[i].path, path) != 0)
+		if (!matches(routes[i].pattern, path, param))
 			continue;
 		for (size_t m = 0; m < MAX_METHODS && routes[i].methods[m].method != NULL; m++)
 			if (strcmp(routes[i].methods[m].method, method) == 0)

@@ -5,7 +5,7 @@
 
 #include "http_server.h"
 
-http_route_fn api_route(const char *method, const char *path, unsigned int *status,
+http_route_fn api_route(const char *method, const char *path, char *param, unsigned int *status,
 			const char **allow);
 
 #endif

@@ -3,6 +3,7 @@
 #include "http_server.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,8 +35,43 @@ void http_reply_error(struct http_reply *reply, unsigned int status, const char 
 	reply->body = body;
 }
 
+const char *http_request_arg(const struct http_request *req, const char *key)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+bool http_request_gone(const struct http_request *req)
+{
+	char byte;
+	struct pollfd p = {.fd = req->fd, .events = POLLIN | POLLRDHUP};
+
+	if (poll(&p, 1, 0) <= 0)
+		return false;
+	if (p.revents & (POLLRDHUP | POLLHUP | POLLERR))
+		return true;
+	return recv(req->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+static enum MHD_Result send_raw(struct MHD_Connection *conn, struct http_reply *reply)
+{
+	struct MHD_Response *response =
+		MHD_create_response_from_buffer(reply->raw_len, reply->raw, MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result rc;
+
+	if (response == NULL)
+		return MHD_NO;
+	reply->raw = NULL; /* the response frees it */
+	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, reply->content_type);
+	rc = MHD_queue_response(conn, reply->status, response);
+	MHD_destroy_response(response);
+	return rc;
+}
+
 static enum MHD_Result send_reply(struct MHD_Connection *conn, struct http_reply *reply)
 {
+	if (reply->raw != NULL)
+		return send_raw(conn, reply);
+
 	const char *text = json_object_to_json_string_ext(
 		reply->body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	size_t len = strlen(text);
@@ -61,14 +97,16 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct http_reply
 	return rc;
 }
 
-static bool peer_of(struct MHD_Connection *conn, struct ucred *cred)
+static bool peer_of(struct MHD_Connection *conn, struct ucred *cred, int *fd)
 {
 	const union MHD_ConnectionInfo *info =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	socklen_t len = sizeof(*cred);
 
-	return info != NULL &&
-	       getsockopt(info->connect_fd, SOL_SOCKET, SO_PEERCRED, cred, &len) == 0;
+	if (info == NULL)
+		return false;
+	*fd = info->connect_fd;
+	return getsockopt(info->connect_fd, SOL_SOCKET, SO_PEERCRED, cred, &len) == 0;
 }
 
 /* The body, if any, as one JSON object; else a 400 in reply. */
@@ -114,13 +152,13 @@ static void answer(struct http_server *s, struct MHD_Connection *conn, const cha
 	struct ucred cred;
 	unsigned int status = 404;
 	http_route_fn route;
-	struct http_request req = {.method = method, .path = url};
+	struct http_request req = {.method = method, .path = url, .conn = conn};
 
 	if (p->too_large) {
 		http_reply_error(reply, 413, "the request body is larger than 1 MiB");
 		return;
 	}
-	if (!peer_of(conn, &cred)) {
+	if (!peer_of(conn, &cred, &req.fd)) {
 		http_reply_error(reply, 500, "cannot tell who is asking (SO_PEERCRED)");
 		return;
 	}
@@ -129,7 +167,7 @@ static void answer(struct http_server *s, struct MHD_Connection *conn, const cha
 	/* A malformed request is one whatever its path. */
 	if (!parse_body(p, &req.body, reply))
 		return;
-	route = s->router(method, url, &status, &reply->allow);
+	route = s->router(method, url, req.param, &status, &reply->allow);
 	if (route == NULL) {
 		json_object_put(req.body);
 		http_reply_error(reply, status,
@@ -140,7 +178,7 @@ static void answer(struct http_server *s, struct MHD_Connection *conn, const cha
 	reply->status = 200;
 	route(&req, reply);
 	json_object_put(req.body);
-	if (reply->body == NULL)
+	if (reply->body == NULL && reply->raw == NULL)
 		reply->body = json_object_new_object();
 }
 
@@ -177,6 +215,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	answer(cls, conn, method, url, p, &reply);
 	rc = send_reply(conn, &reply);
 	json_object_put(reply.body);
+	free(reply.raw);
 	return rc;
 }
 

@@ -8,6 +8,7 @@
 #ifndef LISPVM_DAEMON_HTTP_SERVER_H
 #define LISPVM_DAEMON_HTTP_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -15,27 +16,43 @@
 
 #define HTTP_MAX_BODY (1u << 20)
 
+#define HTTP_MAX_PARAM 64
+
 struct http_request {
 	const char *method;
 	const char *path;
-	uid_t uid; /* the caller, from SO_PEERCRED */
+	char param[HTTP_MAX_PARAM + 1]; /* the path's variable segment, if its route has one */
+	uid_t uid;			/* the caller, from SO_PEERCRED */
 	pid_t pid;
 	struct json_object *body; /* NULL when the request had none */
+	void *conn;		  /* the connection (for http_request_arg and _gone) */
+	int fd;			  /* its socket */
 };
 
 struct http_reply {
 	unsigned int status;
 	struct json_object *body; /* owned: sent, then put */
 	const char *allow;	  /* for 405: the methods the path takes */
+	/* Instead of body: these bytes (owned, freed once sent) as content_type. */
+	char *raw;
+	size_t raw_len;
+	const char *content_type;
 };
+
+/* A query argument (?key=value), or NULL. */
+const char *http_request_arg(const struct http_request *req, const char *key);
+
+/* Whether the caller has closed the connection (for requests that wait). */
+bool http_request_gone(const struct http_request *req);
 
 /* A route answers one request; the reply's body is a JSON object. */
 typedef void (*http_route_fn)(const struct http_request *req, struct http_reply *reply);
 
-/* Finds the route for a method and path: NULL with *status 404 (no such
- * path) or 405 (*allow set to the methods it takes). */
-typedef http_route_fn (*http_router_fn)(const char *method, const char *path, unsigned int *status,
-					const char **allow);
+/* Finds the route for a method and path, copying the path's variable
+ * segment into param (HTTP_MAX_PARAM + 1 bytes): NULL with *status 404
+ * (no such path) or 405 (*allow set to the methods it takes). */
+typedef http_route_fn (*http_router_fn)(const char *method, const char *path, char *param,
+					unsigned int *status, const char **allow);
 
 struct http_server;
 

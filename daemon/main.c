@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,16 @@
 #include "daemon_socket.h"
 #include "http_server.h"
 #include "lispvmd_config.h"
+#include "monitor.h"
+#include "size_parse.h"
+#include "vm_table.h"
+
+#define DEFAULT_LOG_CAP (8u << 20)
+
+struct options {
+	const char *socket_path, *state_dir, *lispvm;
+	uint64_t log_cap;
+};
 
 static void usage(FILE *out)
 {
@@ -26,9 +37,12 @@ static void usage(FILE *out)
 		     "  -V, --version  show the version\n");
 }
 
-static int parse(int argc, char **argv, const char **socket_path)
+static int parse(int argc, char **argv, struct options *o)
 {
 	static const struct option options[] = {{"socket", required_argument, NULL, 's'},
+						{"state-dir", required_argument, NULL, 'd'},
+						{"lispvm", required_argument, NULL, 'l'},
+						{"log-cap", required_argument, NULL, 'c'},
 						{"foreground", no_argument, NULL, 'f'},
 						{"help", no_argument, NULL, 'h'},
 						{"version", no_argument, NULL, 'V'},
@@ -38,7 +52,19 @@ static int parse(int argc, char **argv, const char **socket_path)
 	while ((opt = getopt_long(argc, argv, "hV", options, NULL)) != -1) {
 		switch (opt) {
 		case 's':
-			*socket_path = optarg;
+			o->socket_path = optarg;
+			break;
+		case 'd':
+			o->state_dir = optarg;
+			break;
+		case 'l':
+			o->lispvm = optarg;
+			break;
+		case 'c':
+			if (size_parse(optarg, &o->log_cap) < 0 || o->log_cap < 4096) {
+				fprintf(stderr, "lispvmd: --log-cap: a size of at least 4K\n");
+				return -1;
+			}
 			break;
 		case 'f':
 			break;
@@ -60,22 +86,65 @@ static int parse(int argc, char **argv, const char **socket_path)
 	return 0;
 }
 
+/* lispvm beside lispvmd (installed: one bin directory), or in the build
+ * tree (build/daemon/lispvmd, build/tools/lispvm/lispvm), or on PATH. */
+static const char *default_lispvm(void)
+{
+	static char path[PATH_MAX];
+	char self[PATH_MAX - 64];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return "lispvm";
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	*slash = '\0';
+	if (snprintf(path, sizeof(path), "%s/lispvm", self) < (int)sizeof(path) &&
+	    access(path, X_OK) == 0)
+		return path;
+	if (snprintf(path, sizeof(path), "%s/../tools/lispvm/lispvm", self) < (int)sizeof(path) &&
+	    access(path, X_OK) == 0)
+		return path;
+	return "lispvm";
+}
+
+/* lispvmd/ beside the socket. */
+static int default_state_dir(const char *socket_path, char *dir, size_t size)
+{
+	const char *slash = strrchr(socket_path, '/');
+	int n = slash == NULL ? snprintf(dir, size, "lispvmd")
+			      : snprintf(dir, size, "%.*s/lispvmd", (int)(slash - socket_path),
+					 socket_path);
+
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
-	char path[PATH_MAX], err[512];
-	const char *socket_path = NULL;
+	char path[PATH_MAX], state[PATH_MAX], err[512];
+	struct options o = {.log_cap = DEFAULT_LOG_CAP};
 	struct http_server *server;
 	sigset_t stop;
 	int fd, sig;
 
-	if (parse(argc, argv, &socket_path) < 0)
+	if (argc > 1 && strcmp(argv[1], "--monitor") == 0)
+		return monitor_main(argc, argv);
+	if (parse(argc, argv, &o) < 0)
 		return 2;
-	if (socket_path == NULL) {
+	if (o.socket_path == NULL) {
 		if (daemon_socket_default_path(path, sizeof(path), err, sizeof(err)) < 0) {
 			fprintf(stderr, "lispvmd: %s\n", err);
 			return 1;
 		}
-		socket_path = path;
+		o.socket_path = path;
+	}
+	if (o.state_dir == NULL) {
+		if (default_state_dir(o.socket_path, state, sizeof(state)) < 0) {
+			fprintf(stderr, "lispvmd: the state directory's path is too long\n");
+			return 1;
+		}
+		o.state_dir = state;
 	}
 	/* Every thread blocks them; the main thread waits for them. */
 	sigemptyset(&stop);
@@ -83,21 +152,23 @@ int main(int argc, char **argv)
 	sigaddset(&stop, SIGINT);
 	sigprocmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	fd = daemon_socket_listen(socket_path, err, sizeof(err));
-	if (fd < 0) {
+	fd = daemon_socket_listen(o.socket_path, err, sizeof(err));
+	if (fd < 0 ||
+	    vm_table_open(
+		    &(struct vm_table_config){.state_dir = o.state_dir,
+					      .lispvm = o.lispvm ? o.lispvm : default_lispvm(),
+					      .log_cap = o.log_cap},
+		    err, sizeof(err)) < 0 ||
+	    (server = http_server_start(fd, api_route, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "lispvmd: %s\n", err);
+		if (fd >= 0)
+			unlink(o.socket_path);
 		return 1;
 	}
-	server = http_server_start(fd, api_route, err, sizeof(err));
-	if (server == NULL) {
-		fprintf(stderr, "lispvmd: %s\n", err);
-		unlink(socket_path);
-		return 1;
-	}
-	fprintf(stderr, "lispvmd: serving %s\n", socket_path);
+	fprintf(stderr, "lispvmd: serving %s\n", o.socket_path);
 	sigwait(&stop, &sig);
 	http_server_stop(server);
 	close(fd);
-	unlink(socket_path);
+	unlink(o.socket_path);
 	return 0;
 }

@@ -7,75 +7,20 @@ on a live socket refused, a stale socket replaced; SIGTERM ends it and
 removes its socket.
 Usage: api.py CASE LISPVMD"""
 
-import http.client
-import json
 import os
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from lispvm_test import TestFailure, expect, main  # noqa: E402
-
-
-class UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("lispvmd", timeout=30)
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(30)
-        self.sock.connect(self.path)
-
-
-class Daemon:
-    def __init__(self, exe, work):
-        self.path = os.path.join(work, "lispvmd.sock")
-        self.proc = subprocess.Popen([exe, "--foreground", "--socket", self.path],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 30
-        while not self.answers():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise TestFailure(f"lispvmd did not start: {self.proc.communicate()}")
-            time.sleep(0.05)
-
-    def answers(self):
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            try:
-                s.connect(self.path)
-                return True
-            except OSError:
-                return False
-
-    def request(self, method, path, body=None, headers=None):
-        conn = UnixConnection(self.path)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            response = conn.getresponse()
-            raw = response.read()
-        finally:
-            conn.close()
-        expect(response.getheader("Content-Type") == "application/json",
-               f"{method} {path}: Content-Type {response.getheader('Content-Type')}")
-        return response, json.loads(raw)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        return self.proc.communicate(timeout=30)
+from lispvm_test import expect, main  # noqa: E402
+from daemon_lib import Daemon  # noqa: E402
+from daemon_lib import expect_error as expect_error_only  # noqa: E402
 
 
 def expect_error(daemon, status, method, path, body=None, contains=""):
-    response, data = daemon.request(method, path, body)
-    expect(response.status == status,
-           f"{method} {path}: expected {status}, got {response.status} {data}")
-    expect(set(data) == {"error", "status"} and data["status"] == status,
-           f"{method} {path}: not an error body: {data}")
-    expect(contains in data["error"], f"{method} {path}: {data['error']!r} lacks {contains!r}")
+    response, _ = expect_error_only(daemon, status, method, path, body, contains)
     version(daemon)  # still serving
     return response
 

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A VM's directory in the daemon's state directory (docs/daemon.md):
+ * spec.json (the daemon's: who asked for what), state.json and exit.json
+ * (its monitor's: the VMM's pid when it started, its status when it
+ * ended), log and log.1 (its output as JSON lines).  Each JSON file is
+ * written beside its name and renamed into place, so a reader sees all
+ * of it or none.
+ */
+#ifndef LISPVM_DAEMON_VM_FILES_H
+#define LISPVM_DAEMON_VM_FILES_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#define VM_FILE_SPEC	  "spec.json"
+#define VM_FILE_STATE	  "state.json"
+#define VM_FILE_EXIT	  "exit.json"
+#define VM_FILE_LOG	  "log"
+#define VM_FILE_LOG_OLD	  "log.1"
+#define VM_FILES_MAX_JSON (1 << 20)
+
+/* Writes obj as dir/name atomically.  0, or -1 with errno. */
+int vm_files_write(const char *dir, const char *name, struct json_object *obj);
+
+/* Reads dir/name as a JSON object; NULL if it is missing, not a regular
+ * file, larger than VM_FILES_MAX_JSON or not one. */
+struct json_object *vm_files_read(const char *dir, const char *name);
+
+/* Seconds since the epoch, with fractions. */
+double vm_files_now(void);
+
+#endif

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a create request asks for (POST /v1/vms), checked field by field,
+ * and the `lispvm run`/`eval` command line that carries it out.  Paths
+ * must be absolute: the daemon's working directory is not the caller's.
+ */
+#ifndef LISPVM_DAEMON_VM_SPEC_H
+#define LISPVM_DAEMON_VM_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#define VM_NAME_MAX	 63
+#define VM_SPEC_MAX_ARGV 1024
+
+/* Whether name is a VM name: [A-Za-z0-9][A-Za-z0-9_.-]{0,62}. */
+bool vm_name_valid(const char *name);
+
+/* Checks a create request's body: known fields only, each of its type,
+ * exactly one of program and eval.  0, or -1 with a reason for a 400. */
+int vm_spec_check(struct json_object *body, char *err, size_t err_size);
+
+/* The command that runs the checked spec: argv[0] is lispvm, then its
+ * options, the program and its arguments; NULL-terminated, pointing into
+ * the spec (keep it alive) except for the strings in *owned, which the
+ * caller frees with vm_spec_free_argv.  -1 when it has too many words. */
+int vm_spec_argv(struct json_object *spec, const char *lispvm, const char *vm_name,
+		 const char **argv, size_t max, char ***owned);
+void vm_spec_free_argv(char **owned);
+
+#endif

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VMs lispvmd knows: one directory each under STATE/vms, read back
+ * at start (a restarted daemon adopts every VM whose monitor lives on),
+ * each started through its monitor as the user who asked for it.  Every
+ * function takes the table's lock itself; a VM is looked up by ID or by
+ * name among the caller's own (root: everyone's).
+ */
+#ifndef LISPVM_DAEMON_VM_TABLE_H
+#define LISPVM_DAEMON_VM_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+
+#define VM_ID_LEN 12
+
+struct vm_table_config {
+	const char *state_dir; /* VMs live in state_dir/vms */
+	const char *lispvm;    /* the lispvm command VMs run */
+	uint64_t log_cap;      /* bytes of output kept per VM */
+};
+
+/* Makes the directories and adopts the VMs found there.  0, or -1 with a
+ * reason. */
+int vm_table_open(const struct vm_table_config *config, char *err, size_t err_size);
+
+/* Starts a VM for uid from a checked spec (vm_spec_check): *out gets its
+ * description.  0, or an HTTP status (409: the name is taken; 500) with
+ * a reason. */
+unsigned int vm_table_create(uid_t uid, struct json_object *spec, struct json_object **out,
+			     char *err, size_t err_size);
+
+/* The description of uid's VM named by ref (an ID or a name): NULL if
+ * there is none the caller may see. */
+struct json_object *vm_table_describe(uid_t uid, const char *ref);
+
+/* Every VM uid may see, filtered by state ("running", "exited") and by
+ * labels ("key=value"), both optional: {"vms": [...]}. */
+struct json_object *vm_table_list(uid_t uid, const char *state, const char *label);
+
+/* Sends sig to the VM's lispvm process, if it still runs.  0, 404 (no
+ * such VM), or 409 (it has ended). */
+unsigned int vm_table_signal(uid_t uid, const char *ref, int sig);
+
+/* Waits until the VM has ended or gone_fn(arg) says the caller left,
+ * at most timeout_ms (< 0: no limit).  0 (it ended), 404, 408 (timed
+ * out), or 499 (the caller left). */
+unsigned int vm_table_wait(uid_t uid, const char *ref, int timeout_ms, bool (*gone_fn)(void *),
+			   void *arg);
+
+/* The VM's log (log.1, then log): *out malloc'd.  0, 404 or 500. */
+unsigned int vm_table_logs(uid_t uid, const char *ref, char **out, size_t *len);
+
+/* Forgets an ended VM and removes its directory.  0, 404 or 409. */
+unsigned int vm_table_remove(uid_t uid, const char *ref);
+
+#endif

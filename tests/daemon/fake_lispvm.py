@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""A stand-in for lispvm in lispvmd's tests (suite unit: no VM).  Its last
+argument is a script of steps separated by ';':
+
+    argv          print this command line as JSON on stdout
+    out TEXT      print TEXT on stdout      err TEXT   on stderr
+    lines N       print N numbered lines on stdout
+    bytes HEX     write these bytes and a newline on stdout
+    sleep S       sleep S seconds
+    on-term N     exit N on SIGTERM          ignore-term   ignore SIGTERM
+    exit N        exit N"""
+
+import json
+import os
+import signal
+import sys
+import time
+
+
+def main():
+    for step in sys.argv[-1].split(";"):
+        word, _, rest = step.strip().partition(" ")
+        if word == "argv":
+            print(json.dumps(sys.argv[1:]), flush=True)
+        elif word == "out":
+            print(rest, flush=True)
+        elif word == "err":
+            print(rest, file=sys.stderr, flush=True)
+        elif word == "lines":
+            for i in range(int(rest)):
+                sys.stdout.write(f"line {i}\n")
+            sys.stdout.flush()
+        elif word == "bytes":
+            os.write(1, bytes.fromhex(rest) + b"\n")
+        elif word == "sleep":
+            time.sleep(float(rest))
+        elif word == "on-term":
+            code = int(rest)
+            signal.signal(signal.SIGTERM, lambda *_: os._exit(code))
+        elif word == "ignore-term":
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        elif word == "exit":
+            sys.exit(int(rest))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,339 @@
+# SPDX-License-Identifier: MIT
+"""lispvmd's VM operations against a stand-in lispvm (fake_lispvm.py;
+suite unit: no VM runs, the daemon's own logic is what is tested): create,
+list, inspect, wait, logs, stop, kill, remove; the command line a request
+becomes; every bad request a 4xx with a JSON error; 100 creates at once;
+a daemon restarted with VMs running adopts them; the log cap; a user
+who sees and acts on their own VMs only.
+Usage: vms.py CASE LISPVMD"""
+
+import json
+import os
+import pwd
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from lispvm_test import TestFailure, expect, main  # noqa: E402
+from daemon_lib import FAKE_LISPVM, Daemon, expect_error  # noqa: E402
+
+
+def started(lispvmd, work, options=()):
+    return Daemon(lispvmd, work, ["--lispvm", FAKE_LISPVM, *options])
+
+
+def logs(daemon, ref):
+    response, data = daemon.raw("GET", f"/v1/vms/{ref}/logs")
+    expect(response.status == 200, f"logs of {ref}: {response.status} {data!r}")
+    expect(response.getheader("Content-Type") == "application/x-ndjson",
+           f"logs: Content-Type {response.getheader('Content-Type')}")
+    return [json.loads(line) for line in data.decode().splitlines()]
+
+
+def lifecycle(lispvmd):
+    """A VM from create to remove: its states, exit code, output in order
+    with its streams, found by ID and by name, in the list, gone after."""
+    with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
+        d = started(lispvmd, work)
+        try:
+            vm = d.ok("POST", "/v1/vms", {"eval": "out hello;err oops;out é\u00e9;exit 3",
+                                          "name": "first", "labels": {"team": "lisp"}},
+                      status=201)
+            expect(len(vm["id"]) == 12 and vm["name"] == "first" and vm["owner"] == os.getuid(),
+                   f"created: {vm}")
+            expect(vm["state"] in ("running", "exited"), f"created: {vm}")
+            ended = d.ok("POST", f"/v1/vms/{vm['id']}/wait")
+            expect(ended["state"] == "exited" and ended["exit_code"] == 3 and
+                   ended["signal"] is None and ended["ended"] >= ended["started"],
+                   f"waited: {ended}")
+            expect(d.ok("GET", "/v1/vms/first") == ended, "by name and by ID differ")
+            lines = [(e["stream"], e["line"]) for e in logs(d, "first")]
+            expect(lines == [("stdout", "hello"), ("stderr", "oops"), ("stdout", "éé")],
+                   f"logs: {lines}")
+            listed = d.ok("GET", "/v1/vms")["vms"]
+            expect([v["id"] for v in listed] == [vm["id"]], f"list: {listed}")
+            expect(d.ok("GET", "/v1/vms?state=exited")["vms"] == listed, "state filter")
+            expect(d.ok("GET", "/v1/vms?state=running")["vms"] == [], "state filter")
+            expect(d.ok("GET", "/v1/vms?label=team=lisp")["vms"] == listed, "label filter")
+            expect(d.ok("GET", "/v1/vms?label=team=c")["vms"] == [], "label filter")
+            expect(d.ok("DELETE", "/v1/vms/first") == {"removed": "first"}, "remove")
+            expect_error(d, 404, "GET", f"/v1/vms/{vm['id']}", contains="no VM")
+            expect(os.listdir(os.path.join(d.state, "vms")) == [], "the VM's directory stays")
+            d.ok("POST", "/v1/vms", {"eval": "exit 0", "name": "first"}, status=201)
+        finally:
+            d.stop()
+
+
+def command_line(lispvmd):
+    """What each field of a create request becomes on lispvm's command line."""
+    with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
+        d = started(lispvmd, work)
+        try:
+            spec = {"program": "/srv/app.lisp", "args": ["one", "two words", "--three", "argv"],
+                    "env": {"A": "1", "B": "x y"}, "cwd": "/srv", "memory": "512M",
+                    "mounts": [{"host": "/srv/data", "guest": "/data", "readonly": True},
+                               {"host": "/tmp", "guest": "/scratch"}],
+                    "snapshot": "/srv/app.lvs", "attachable": True, "name": "web.1"}
+            vm = d.ok("POST", "/v1/vms", spec, status=201)
+            d.ok("POST", f"/v1/vms/{vm['id']}/wait")
+            argv = json.loads(logs(d, "web.1")[0]["line"])
+            want = ["run", "--attachable", "--name", "web.1", "--memory", "512M", "--cwd", "/srv",
+                    "--snapshot", "/srv/app.lvs", "--env", "A=1", "--env", "B=x y",
+                    "--mount", "/srv/data:/data:ro", "--mount", "/tmp:/scratch:rw",
+                    "/srv/app.lisp", "one", "two words", "--three", "argv"]
+            expect(argv == want, f"lispvm's argv\n got {argv}\nwant {want}")
+            expect(d.ok("GET", "/v1/vms/web.1")["spec"] == spec, "the spec is not kept as asked")
+        finally:
+            d.stop()
+
+
+def bad_requests(lispvmd):
+    """Each bad request a 4xx with a JSON error, the daemon serving on."""
+    with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
+        d = started(lispvmd, work)
+        try:
+            for body, why in (
+                    ({}, "exactly one of program and eval"),
+                    ({"eval": "x", "program": "/p"}, "exactly one"),
+                    ({"eval": "x", "colour": "red"}, "unknown field colour"),
+                    ({"eval": 1}, "eval: must be a string"),
+                    ({"program": "prog.lisp"}, "program: must be an absolute path"),
+                    ({"eval": "x", "args": ["a"]}, "args: go with program"),
+                    ({"program": "/p", "args": "a"}, "args: must be an array of strings"),
+                    ({"program": "/p", "args": [1]}, "args: must be an array of strings"),
+                    ({"eval": "x", "env": {"A=B": "c"}}, "env:"),
+                    ({"eval": "x", "env": ["A=1"]}, "env:"),
+                    ({"eval": "x", "memory": "lots"}, "memory: must be a size"),
+                    ({"eval": "x", "attachable": "yes"}, "attachable: must be true or false"),
+                    ({"eval": "x", "mounts": [{"host": "/a"}]}, "mounts:"),
+                    ({"eval": "x", "mounts": [{"host": "/a", "guest": "b"}]}, "mounts:"),
+                    ({"eval": "x", "mounts": [{"host": "/a:b", "guest": "/b"}]}, "mounts:"),
+                    ({"eval": "x", "mounts": [{"host": "/a", "guest": "/b", "ro": 1}]},
+                     "mounts:"),
+                    ({"eval": "x", "snapshot": "/s", "core": "/c"}, "core:"),
+                    ({"eval": "x", "name": "a/b"}, "name: must be"),
+                    ({"eval": "x", "name": ".."}, "name: must be"),
+                    ({"eval": "x", "name": "x" * 64}, "name: must be"),
+                    ({"eval": "x", "name": ""}, "name: must be"),
+                    ({"eval": "x", "labels": {"a": 1}}, "labels:")):
+                expect_error(d, 400, "POST", "/v1/vms", body, contains=why)
+            expect_error(d, 400, "POST", "/v1/vms", "[]", contains="must be a JSON object")
+            expect_error(d, 400, "GET", "/v1/vms?state=sleeping", contains="state:")
+            for method, path in (("GET", "/v1/vms/nothing"), ("DELETE", "/v1/vms/nothing"),
+                                 ("POST", "/v1/vms/nothing/wait"),
+                                 ("POST", "/v1/vms/nothing/stop"),
+                                 ("POST", "/v1/vms/nothing/kill")):
+                expect_error(d, 404, method, path, contains="no VM nothing")
+            expect_error(d, 404, "GET", "/v1/vms/nothing/logs", contains="no VM nothing")
+            expect_error(d, 404, "GET", "/v1/vms/a/b/c", contains="no such path")
+            expect_error(d, 404, "GET", "/v1/vms/" + "x" * 65, contains="no such path")
+            d.ok("POST", "/v1/vms", {"eval": "sleep 30", "name": "busy"}, status=201)
+            expect_error(d, 409, "POST", "/v1/vms", {"eval": "x", "name": "busy"},
+                         contains="named busy already")
+            expect_error(d, 409, "DELETE", "/v1/vms/busy", contains="still runs")
+            expect_error(d, 408, "POST", "/v1/vms/busy/wait?timeout=0.2", contains="still runs")
+            expect_error(d, 400, "POST", "/v1/vms/busy/wait?timeout=soon", contains="timeout")
+            expect_error(d, 400, "POST", "/v1/vms/busy/kill", {"signal": "STOP"},
+                         contains="signal:")
+            expect_error(d, 400, "POST", "/v1/vms/busy/stop", {"grace": -1}, contains="grace")
+            expect_error(d, 400, "POST", "/v1/vms/busy/stop", {"later": 1},
+                         contains="unknown field later")
+            d.ok("POST", "/v1/vms/busy/kill")
+            d.ok("POST", "/v1/vms/busy/wait")
+            expect_error(d, 409, "POST", "/v1/vms/busy/kill", contains="has ended")
+            expect(d.ok("GET", "/v1/version")["uid"] == os.getuid(), "still serving")
+        finally:
+            d.stop()
+
+
+def stop_and_kill(lispvmd):
+    """stop: SIGTERM reaches the program, which ends as it likes; one that
+    ignores it is killed after the grace period.  kill: SIGKILL, or the
+    signal asked for."""
+    with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
+        d = started(lispvmd, work)
+        try:
+            for name, script in (("polite", "on-term 7;out ready;sleep 60"),
+                                 ("stubborn", "ignore-term;out ready;sleep 60"),
+                                 ("killed", "out ready;sleep 60"),
+                                 ("hung-up", "out ready;sleep 60")):
+                d.ok("POST", "/v1/vms", {"eval": script, "name": name}, status=201)
+            for name in ("polite", "stubborn", "killed", "hung-up"):
+                deadline = time.monotonic() + 30
+                while not [e for e in logs(d, name) if e["line"] == "ready"]:
+                    expect(time.monotonic() < deadline, f"{name} never got ready")
+                    time.sleep(0.05)
+            vm = d.ok("POST", "/v1/vms/polite/stop", {"grace": 20})
+            expect(vm["state"] == "exited" and vm["exit_code"] == 7, f"polite: {vm}")
+            start = time.monotonic()
+            vm = d.ok("POST", "/v1/vms/stubborn/stop", {"grace": 0.5})
+            expect(vm["state"] == "exited" and vm["signal"] == signal.SIGKILL,
+                   f"stubborn: {vm}")
+            expect(time.monotonic() - start < 20, "the grace period was not kept")
+            d.ok("POST", "/v1/vms/killed/kill")
+            vm = d.ok("POST", "/v1/vms/killed/wait")
+            expect(vm["signal"] == signal.SIGKILL and vm["exit_code"] is None, f"killed: {vm}")
+            d.ok("POST", "/v1/vms/hung-up/kill", {"signal": "HUP"})
+            vm = d.ok("POST", "/v1/vms/hung-up/wait")
+            expect(vm["signal"] == signal.SIGHUP, f"hung-up: {vm}")
+        finally:
+            d.stop()
+
+
+def many_at_once(lispvmd):
+    """100 creates at once: each answered 201 with an ID of its own, each
+    VM runs to its own end."""
+    with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
+        d = started(lispvmd, work)
+        results, errors = [None] * 100, []
+
+        def create(i):
+            try:
+                results[i] = d.ok("POST", "/v1/vms", {"eval": f"out vm {i};exit {i % 50}"},
+                                  status=201, timeout=120)
+            except Exception as e:  # noqa: BLE001 (reported below)
+                errors.append(f"{i}: {e}")
+
+        try:
+            threads = [threading.Thread(target=create, args=(i,)) for i in range(100)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            expect(not errors, f"creates failed: {errors[:5]}")
+            expect(len({vm["id"] for vm in results}) == 100, "IDs repeat")
+            for i, vm in enumerate(results):
+                ended = d.ok("POST", f"/v1/vms/{vm['id']}/wait", timeout=120)
+                expect(ended["exit_code"] == i % 50, f"vm {i}: {ended}")
+                expect([e["line"] for e in logs(d, vm["id"])] == [f"vm {i}"], f"vm {i} log")
+            expect(len(d.ok("GET", "/v1/vms")["vms"]) == 100, "the list lacks VMs")
+        finally:
+            d.stop()
+
+
+def restart(lispvmd):
+    """A daemon that ends leaves its VMs running; the next one on the same
+    state directory adopts them: their state, their output since, their
+    end."""
+    with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
+        d = started(lispvmd, work)
+        try:
+            vm = d.ok("POST", "/v1/vms", {"eval": "out before;sleep 2;out after;exit 4",
+                                          "name": "survivor"}, status=201)
+            done = d.ok("POST", "/v1/vms", {"eval": "exit 9", "name": "done"}, status=201)
+            d.ok("POST", "/v1/vms/done/wait")
+        finally:
+            _, err = d.stop()
+        expect(d.proc.returncode == 0, f"lispvmd exited {d.proc.returncode}: {err}")
+        pid = vm["pid"]
+        expect(pid is not None and os.path.exists(f"/proc/{pid}"),
+               "the VM ended with the daemon")
+        d = started(lispvmd, work)
+        try:
+            again = d.ok("GET", "/v1/vms/survivor")
+            expect(again["id"] == vm["id"] and again["state"] == "running",
+                   f"not adopted: {again}")
+            ended = d.ok("POST", "/v1/vms/survivor/wait")
+            expect(ended["exit_code"] == 4, f"adopted VM ended: {ended}")
+            expect([e["line"] for e in logs(d, "survivor")] == ["before", "after"],
+                   "output while no daemon ran is lost")
+            expect(d.ok("GET", f"/v1/vms/{done['id']}")["exit_code"] == 9, "the ended VM")
+        finally:
+            d.stop()
+
+
+def log_cap(lispvmd):
+    """Output past the cap: the oldest goes, the newest half stays; lines
+    that are not UTF-8 are kept with U+FFFD in place of bad bytes."""
+    with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
+        d = started(lispvmd, work, ["--log-cap", "64K"])
+        try:
+            d.ok("POST", "/v1/vms", {"eval": "bytes 61ff62;lines 20000", "name": "chatty"},
+                 status=201)
+            d.ok("POST", "/v1/vms/chatty/wait")
+            entries = logs(d, "chatty")
+            vm_dir = os.path.join(d.state, "vms", os.listdir(os.path.join(d.state, "vms"))[0])
+            kept = sum(os.path.getsize(os.path.join(vm_dir, f)) for f in ("log", "log.1"))
+            expect(kept <= 64 * 1024 + 4096, f"{kept} bytes of log kept, the cap is 64K")
+            expect(entries[-1]["line"] == "line 19999", f"the last line: {entries[-1]}")
+            numbers = [int(e["line"].split()[1]) for e in entries]
+            expect(numbers == list(range(numbers[0], 20000)), "the kept lines have gaps")
+            expect(len(entries) > 500, f"only {len(entries)} lines kept")
+            d.ok("POST", "/v1/vms", {"eval": "bytes 61ff62", "name": "binary"}, status=201)
+            d.ok("POST", "/v1/vms/binary/wait")
+            expect(logs(d, "binary")[0]["line"] == "a\ufffdb", "bad UTF-8 not replaced")
+        finally:
+            d.stop()
+
+
+def as_user(uid, gid, fn):
+    """fn() in a child process running as uid; its result, or its error."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+            result = {"ok": fn()}
+        except Exception as e:  # noqa: BLE001 (sent to the parent)
+            result = {"error": str(e)}
+        os.write(w, json.dumps(result).encode())
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r) as f:
+        data = f.read()
+    os.waitpid(pid, 0)
+    result = json.loads(data)
+    if "error" in result:
+        raise TestFailure(f"as uid {uid}: {result['error']}")
+    return result["ok"]
+
+
+def two_users(lispvmd):
+    """Root's daemon serves every user: each sees and acts on their own
+    VMs only (one user's request for another's VM is 404), a VM runs as
+    the user who asked, and root sees all."""
+    if os.getuid() != 0:
+        raise TestFailure("this case needs root (CI runs as root): it starts VMs as nobody")
+    nobody = pwd.getpwnam("nobody")
+    with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
+        os.chmod(work, 0o755)
+        d = started(lispvmd, work)
+        try:
+            mine = d.ok("POST", "/v1/vms", {"eval": "sleep 60", "name": "shared-name"},
+                        status=201)
+
+            def theirs():
+                vm = d.ok("POST", "/v1/vms", {"eval": "sleep 60", "name": "shared-name"},
+                          status=201)
+                seen = [v["id"] for v in d.ok("GET", "/v1/vms")["vms"]]
+                statuses = [d.request(m, f"/v1/vms/{mine['id']}{p}")[0].status
+                            for m, p in (("GET", ""), ("POST", "/kill"), ("POST", "/stop"),
+                                         ("DELETE", ""), ("POST", "/wait"))]
+                return {"vm": vm, "seen": seen, "statuses": statuses}
+
+            got = as_user(nobody.pw_uid, nobody.pw_gid, theirs)
+            expect(got["seen"] == [got["vm"]["id"]], f"nobody sees {got['seen']}")
+            expect(got["statuses"] == [404] * 5, f"nobody reached root's VM: {got['statuses']}")
+            expect(got["vm"]["owner"] == nobody.pw_uid, f"owner: {got['vm']}")
+            with open(f"/proc/{got['vm']['pid']}/status") as f:
+                uids = next(line for line in f if line.startswith("Uid:")).split()[1:]
+            expect(uids == [str(nobody.pw_uid)] * 4, f"nobody's VM runs as {uids}")
+            expect(len(d.ok("GET", "/v1/vms")["vms"]) == 2, "root does not see every VM")
+            expect(d.ok("GET", "/v1/vms/shared-name")["id"] == mine["id"],
+                   "a name finds another user's VM")
+            d.ok("POST", f"/v1/vms/{got['vm']['id']}/kill")
+            d.ok("POST", f"/v1/vms/{mine['id']}/kill")
+        finally:
+            d.stop()
+
+
+if __name__ == "__main__":
+    main({f.__name__: f for f in (lifecycle, command_line, bad_requests, stop_and_kill,
+                                  many_at_once, restart, log_cap, two_users)})
