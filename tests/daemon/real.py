@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: MIT
+"""lispvmd with the real lispvm (suite kvm, and helper): a program with
+arguments from a create request runs in a microVM, its output in the log
+by stream, its exit code from wait; eval; stop ends a running program
+through SIGTERM within the grace period.
+Usage: real.py CASE LISPVMD LISPVM"""
+
+import json
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from lispvm_test import expect, main, require_kvm  # noqa: E402
+from daemon_lib import Daemon  # noqa: E402
+
+LISP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lisp")
+
+
+def lines_of(d, ref):
+    response, data = d.raw("GET", f"/v1/vms/{ref}/logs")
+    expect(response.status == 200, f"logs: {response.status}")
+    return [(e["stream"], e["line"]) for e in map(json.loads, data.decode().splitlines())]
+
+
+def real_vm(lispvmd, lispvm):
+    require_kvm()
+    with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
+        d = Daemon(os.path.abspath(lispvmd), work, ["--lispvm", os.path.abspath(lispvm)])
+        try:
+            d.ok("POST", "/v1/vms", {"program": os.path.join(LISP, "args_exit.lisp"),
+                                     "args": ["one", "two words"], "name": "args"}, status=201)
+            d.ok("POST", "/v1/vms", {"eval": "(+ 1 2)", "name": "eval"}, status=201)
+            d.ok("POST", "/v1/vms", {"program": os.path.join(LISP, "forever.lisp"),
+                                     "name": "forever"}, status=201)
+            vm = d.ok("POST", "/v1/vms/args/wait", timeout=900)
+            expect(vm["exit_code"] == 5, f"args: {vm} {lines_of(d, 'args')}")
+            expect(lines_of(d, "args") == [("stdout", 'args ("one" "two words")'),
+                                           ("stderr", "to stderr")],
+                   f"args: {lines_of(d, 'args')}")
+            vm = d.ok("POST", "/v1/vms/eval/wait", timeout=900)
+            expect(vm["exit_code"] == 0 and lines_of(d, "eval") == [("stdout", "3")],
+                   f"eval: {vm} {lines_of(d, 'eval')}")
+            deadline = time.monotonic() + 600
+            while ("stdout", "ready") not in lines_of(d, "forever"):
+                expect(time.monotonic() < deadline, f"forever: {lines_of(d, 'forever')}")
+                time.sleep(0.2)
+            vm = d.ok("POST", "/v1/vms/forever/stop", {"grace": 120}, timeout=900)
+            expect(vm["state"] == "exited" and vm["signal"] is None,
+                   f"stop did not end it through SIGTERM: {vm} {lines_of(d, 'forever')}")
+        finally:
+            d.stop()
+
+
+if __name__ == "__main__":
+    main({"real_vm": real_vm})
