@@ -7,7 +7,9 @@ on a live socket refused, a stale socket replaced; SIGTERM ends it and
 removes its socket.
 Usage: api.py CASE LISPVMD"""
 
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -15,7 +17,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from lispvm_test import expect, main  # noqa: E402
-from daemon_lib import Daemon  # noqa: E402
+from daemon_lib import OPENAPI, Daemon, operation  # noqa: E402
 from daemon_lib import expect_error as expect_error_only  # noqa: E402
 
 
@@ -82,5 +84,42 @@ def socket_file(lispvmd):
             daemon.stop()
 
 
+def openapi(lispvmd):
+    """daemon/openapi.json and the daemon agree: every documented path and
+    method is served (a VM that does not exist is 404 "no VM", never "no
+    such path" or 405), every other method on a documented path is 405
+    with the documented methods in Allow; each operation has an ID and a
+    default (error) response, and every reference resolves.  (Each answer
+    in every daemon test is checked against the document as it comes.)"""
+    expect(OPENAPI["openapi"] == "3.1.0", f"openapi {OPENAPI['openapi']}")
+    schemas = OPENAPI["components"]["schemas"]
+    refs = re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(OPENAPI))
+    expect(set(refs) <= set(schemas), f"unresolved: {set(refs) - set(schemas)}")
+    methods = ("GET", "POST", "DELETE", "PUT", "PATCH")
+    with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
+        daemon = Daemon(lispvmd, work)
+        try:
+            for template, item in OPENAPI["paths"].items():
+                path = template.replace("{vm}", "nothing")
+                documented = [m for m in methods if m.lower() in item]
+                for method in methods:
+                    response, data = daemon.raw(method, path)
+                    if method in documented:
+                        op = item[method.lower()]
+                        expect("operationId" in op and "default" in op["responses"],
+                               f"{method} {template}: no operationId or default response")
+                        expect(operation(method, path) is op, f"{method} {path}: lookup")
+                        expect(response.status != 405 and b"no such path" not in data,
+                               f"{method} {path}: documented, not served: {data!r}")
+                    else:
+                        expect(response.status == 405,
+                               f"{method} {path}: not documented, answered {response.status}")
+                        expect(response.getheader("Allow") == ", ".join(documented),
+                               f"{method} {path}: Allow {response.getheader('Allow')}, "
+                               f"documented {documented}")
+        finally:
+            daemon.stop()
+
+
 if __name__ == "__main__":
-    main({f.__name__: f for f in (errors, socket_file)})
+    main({f.__name__: f for f in (errors, socket_file, openapi)})

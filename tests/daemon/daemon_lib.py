@@ -5,6 +5,7 @@ asked over HTTP on that socket, stopped with SIGTERM."""
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,6 +16,68 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from lispvm_test import TestFailure, expect  # noqa: E402
 
 FAKE_LISPVM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_lispvm.py")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+with open(os.path.join(ROOT, "daemon", "openapi.json")) as f:
+    OPENAPI = json.load(f)
+
+
+def inline(schema):
+    """The schema with every #/components/schemas/ reference replaced by
+    what it names (the document has no recursive schemas)."""
+    if isinstance(schema, list):
+        return [inline(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if "$ref" in schema:
+        name = schema["$ref"].removeprefix("#/components/schemas/")
+        rest = {k: inline(v) for k, v in schema.items() if k != "$ref"}
+        return {**inline(OPENAPI["components"]["schemas"][name]), **rest}
+    return {k: inline(v) for k, v in schema.items()}
+
+
+def operation(method, path):
+    """The documented operation for a request, or None."""
+    path = path.split("?", 1)[0]
+    for template, item in OPENAPI["paths"].items():
+        if re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", template), path):
+            return item.get(method.lower())
+    return None
+
+
+def validate(schema, instance, what):
+    try:
+        import jsonschema
+    except ImportError:
+        raise TestFailure("no python3-jsonschema: tools/setup installs it") from None
+    try:
+        jsonschema.Draft202012Validator(inline(schema)).validate(instance)
+    except jsonschema.ValidationError as e:
+        raise TestFailure(f"{what} does not match daemon/openapi.json: {e.message} "
+                          f"at {list(e.absolute_path)}: {instance}") from None
+
+
+def check_response(method, path, status, content_type, data):
+    """Every answer as daemon/openapi.json says: the documented status (or
+    default) and its media type and schema; an undocumented request gets
+    an Error with 404 or 405."""
+    what = f"{method} {path} -> {status}"
+    op = operation(method, path)
+    if op is None:
+        # A malformed body is 400 or 413 whatever the path (info.description).
+        expect(status in (400, 404, 405, 413), f"{what}: not in daemon/openapi.json")
+        responses = {"default": {"content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Error"}}}}}
+    else:
+        responses = op["responses"]
+    response = responses.get(str(status), responses.get("default"))
+    expect(response is not None, f"{what}: status not in daemon/openapi.json")
+    media = response.get("content", {}).get(content_type)
+    expect(media is not None, f"{what}: {content_type} not in daemon/openapi.json")
+    if content_type == "application/x-ndjson":
+        for line in data.decode().splitlines():
+            validate(media["schema"], json.loads(line), what)
+    else:
+        validate(media["schema"], json.loads(data), what)
 
 
 class UnixConnection(http.client.HTTPConnection):
@@ -60,6 +123,7 @@ class Daemon:
             data = response.read()
         finally:
             conn.close()
+        check_response(method, path, response.status, response.getheader("Content-Type"), data)
         return response, data
 
     def request(self, method, path, body=None, timeout=60):
