@@ -285,26 +285,46 @@ static void new_id(char *id)
 		sprintf(id + 2 * i, "%02x", bytes[i]);
 }
 
+/* The caller's runtime directory (where lispvm keeps an attachable VM's
+ * socket, and lispvm attach looks): the session's when it has one, else
+ * none, so lispvm uses /tmp/lispvm-UID; never the daemon's. */
+static void set_runtime_dir(uid_t uid)
+{
+	char dir[64];
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "/run/user/%u", (unsigned int)uid);
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid)
+		setenv("XDG_RUNTIME_DIR", dir, 1);
+	else
+		unsetenv("XDG_RUNTIME_DIR");
+}
+
 /* In the monitor's process, before it runs: the caller's identity, not
- * the daemon's, when the daemon is root and the caller is not. */
+ * the daemon's, when the daemon is root and the caller is not; with the
+ * caller's HOME (lispvm's cache is there), USER and runtime directory. */
 static int become(uid_t uid)
 {
 	struct passwd pw, *found;
 	char buf[4096];
+	gid_t gid = (gid_t)uid;
 
 	if (geteuid() != 0 || uid == 0)
 		return 0;
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) != 0 || found == NULL)
-		return setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
-				       setresuid(uid, uid, uid) < 0
-			       ? -1
-			       : 0;
-	if (initgroups(pw.pw_name, pw.pw_gid) < 0 ||
-	    setresgid(pw.pw_gid, pw.pw_gid, pw.pw_gid) < 0 || setresuid(uid, uid, uid) < 0)
-		return -1;
-	setenv("HOME", pw.pw_dir, 1);
-	setenv("USER", pw.pw_name, 1);
-	return 0;
+	set_runtime_dir(uid);
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) != 0 || found == NULL) {
+		unsetenv("HOME");
+		unsetenv("USER");
+		if (setgroups(0, NULL) < 0)
+			return -1;
+	} else {
+		gid = pw.pw_gid;
+		setenv("HOME", pw.pw_dir, 1);
+		setenv("USER", pw.pw_name, 1);
+		if (initgroups(pw.pw_name, gid) < 0)
+			return -1;
+	}
+	return setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0 ? -1 : 0;
 }
 
 /* The monitor, detached from the daemon (a grandchild in its own session),

@@ -139,7 +139,17 @@ class Daemon:
                f"{method} {path}: expected {status}, got {response.status} {data}")
         return data
 
-    def stop(self):
+    def stop(self, keep_vms=False):
+        """Ends the daemon; first its VMs that still run, unless keep_vms
+        (VMs outlive the daemon, and a failed test must not leave any)."""
+        if self.proc.poll() is None and not keep_vms:
+            try:
+                for vm in self.request("GET", "/v1/vms")[1].get("vms", []):
+                    if vm["state"] in ("starting", "running"):
+                        self.raw("POST", f"/v1/vms/{vm['id']}/kill")
+                        self.raw("POST", f"/v1/vms/{vm['id']}/wait?timeout=10")
+            except (OSError, TestFailure, ValueError):
+                pass
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         return self.proc.communicate(timeout=30)

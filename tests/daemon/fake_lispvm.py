@@ -4,6 +4,7 @@
 argument is a script of steps separated by ';':
 
     argv          print this command line as JSON on stdout
+    env NAME      print NAME=VALUE of the environment ("NAME" when unset)
     out TEXT      print TEXT on stdout      err TEXT   on stderr
     lines N       print N numbered lines on stdout
     bytes HEX     write these bytes and a newline on stdout
@@ -23,6 +24,9 @@ def main():
         word, _, rest = step.strip().partition(" ")
         if word == "argv":
             print(json.dumps(sys.argv[1:]), flush=True)
+        elif word == "env":
+            value = os.environ.get(rest)
+            print(rest if value is None else f"{rest}={value}", flush=True)
         elif word == "out":
             print(rest, flush=True)
         elif word == "err":

@@ -227,7 +227,7 @@ def restart(lispvmd):
             done = d.ok("POST", "/v1/vms", {"eval": "exit 9", "name": "done"}, status=201)
             d.ok("POST", "/v1/vms/done/wait")
         finally:
-            _, err = d.stop()
+            _, err = d.stop(keep_vms=True)
         expect(d.proc.returncode == 0, f"lispvmd exited {d.proc.returncode}: {err}")
         pid = vm["pid"]
         expect(pid is not None and os.path.exists(f"/proc/{pid}"),
@@ -298,7 +298,8 @@ def as_user(uid, gid, fn):
 def two_users(lispvmd):
     """Root's daemon serves every user: each sees and acts on their own
     VMs only (one user's request for another's VM is 404), a VM runs as
-    the user who asked, and root sees all."""
+    the user who asked (with that user's HOME and runtime directory, never
+    the daemon's), and root sees all."""
     if os.getuid() != 0:
         raise TestFailure("this case needs root (CI runs as root): it starts VMs as nobody")
     nobody = pwd.getpwnam("nobody")
@@ -310,8 +311,8 @@ def two_users(lispvmd):
                         status=201)
 
             def theirs():
-                vm = d.ok("POST", "/v1/vms", {"eval": "sleep 60", "name": "shared-name"},
-                          status=201)
+                vm = d.ok("POST", "/v1/vms", {"eval": "env HOME;env XDG_RUNTIME_DIR;sleep 60",
+                                              "name": "shared-name"}, status=201)
                 seen = [v["id"] for v in d.ok("GET", "/v1/vms")["vms"]]
                 statuses = [d.request(m, f"/v1/vms/{mine['id']}{p}")[0].status
                             for m, p in (("GET", ""), ("POST", "/kill"), ("POST", "/stop"),
@@ -326,6 +327,15 @@ def two_users(lispvmd):
                 uids = next(line for line in f if line.startswith("Uid:")).split()[1:]
             expect(uids == [str(nobody.pw_uid)] * 4, f"nobody's VM runs as {uids}")
             expect(len(d.ok("GET", "/v1/vms")["vms"]) == 2, "root does not see every VM")
+            runtime = f"/run/user/{nobody.pw_uid}"
+            want = [f"HOME={nobody.pw_dir}",
+                    f"XDG_RUNTIME_DIR={runtime}" if os.path.isdir(runtime) else "XDG_RUNTIME_DIR"]
+            deadline = time.monotonic() + 30
+            while len(logs(d, got["vm"]["id"])) < 2:
+                expect(time.monotonic() < deadline, "nobody's VM printed nothing")
+                time.sleep(0.05)
+            got_env = [e["line"] for e in logs(d, got["vm"]["id"])]
+            expect(got_env == want, f"nobody's VM has the environment {got_env}, not {want}")
             expect(d.ok("GET", "/v1/vms/shared-name")["id"] == mine["id"],
                    "a name finds another user's VM")
             d.ok("POST", f"/v1/vms/{got['vm']['id']}/kill")
