@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "api.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <lispvm/abi.h>
 
 #include "lispvmd_config.h"
+#include "log_follow.h"
 #include "vm_spec.h"
 #include "vm_table.h"
 
@@ -234,16 +236,29 @@ static void kill_vm(const struct http_request *req, struct http_reply *reply)
 		inspect_vm(req, reply);
 }
 
+/* Streamed: with follow, until the VM ends or the caller leaves. */
 static void vm_logs(const struct http_request *req, struct http_reply *reply)
 {
-	unsigned int status = vm_table_logs(req->uid, req->param, &reply->raw, &reply->raw_len);
+	const char *follow = http_request_arg(req, "follow");
+	char dir[PATH_MAX];
 
-	if (status == 404)
+	if (follow != NULL && strcmp(follow, "0") != 0 && strcmp(follow, "1") != 0) {
+		http_reply_error(reply, 400, "follow: 0 or 1");
+		return;
+	}
+	if (vm_table_dir(req->uid, req->param, dir, sizeof(dir)) != 0) {
 		no_such_vm(req, reply);
-	else if (status != 0)
-		http_reply_error(reply, 500, "cannot read the VM's log");
-	else
-		reply->content_type = "application/x-ndjson";
+		return;
+	}
+	reply->stream.cls =
+		log_follow_open(dir, follow != NULL && strcmp(follow, "1") == 0, req->fd);
+	if (reply->stream.cls == NULL) {
+		http_reply_error(reply, 500, "out of memory");
+		return;
+	}
+	reply->stream.read = log_follow_read;
+	reply->stream.free = log_follow_close;
+	reply->content_type = "application/x-ndjson";
 }
 
 static const struct path_routes routes[] = {

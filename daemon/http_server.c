@@ -67,8 +67,53 @@ static enum MHD_Result send_raw(struct MHD_Connection *conn, struct http_reply *
 	return rc;
 }
 
+static ssize_t read_stream(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct http_stream *s = cls;
+	ssize_t n;
+
+	(void)pos;
+	n = s->read(s->cls, buf, max);
+	return n > 0	? n
+	       : n == 0 ? MHD_CONTENT_READER_END_OF_STREAM
+			: MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void free_stream(void *cls)
+{
+	struct http_stream *s = cls;
+
+	if (s->free != NULL)
+		s->free(s->cls);
+	free(s);
+}
+
+static enum MHD_Result send_stream(struct MHD_Connection *conn, struct http_reply *reply)
+{
+	struct http_stream *s = malloc(sizeof(*s));
+	struct MHD_Response *response;
+	enum MHD_Result rc;
+
+	if (s == NULL)
+		return MHD_NO;
+	*s = reply->stream;
+	reply->stream = (struct http_stream){0}; /* the response owns it now */
+	response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 65536, read_stream, s,
+						     free_stream);
+	if (response == NULL) {
+		free_stream(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, reply->content_type);
+	rc = MHD_queue_response(conn, reply->status, response);
+	MHD_destroy_response(response);
+	return rc;
+}
+
 static enum MHD_Result send_reply(struct MHD_Connection *conn, struct http_reply *reply)
 {
+	if (reply->stream.read != NULL)
+		return send_stream(conn, reply);
 	if (reply->raw != NULL)
 		return send_raw(conn, reply);
 
@@ -178,7 +223,7 @@ static void answer(struct http_server *s, struct MHD_Connection *conn, const cha
 	reply->status = 200;
 	route(&req, reply);
 	json_object_put(req.body);
-	if (reply->body == NULL && reply->raw == NULL)
+	if (reply->body == NULL && reply->raw == NULL && reply->stream.read == NULL)
 		reply->body = json_object_new_object();
 }
 
@@ -216,6 +261,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	rc = send_reply(conn, &reply);
 	json_object_put(reply.body);
 	free(reply.raw);
+	if (reply.stream.free != NULL) /* never handed to a response */
+		reply.stream.free(reply.stream.cls);
 	return rc;
 }
 

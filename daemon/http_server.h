@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -29,6 +30,16 @@ struct http_request {
 	int fd;			  /* its socket */
 };
 
+/* A reply made while it is sent, chunked: read fills buf with up to max
+ * bytes and returns how many (> 0), 0 at the stream's end, or -1 to cut
+ * it off; it may block (each connection has its own thread).  free, if
+ * set, releases cls once the reply is done with. */
+struct http_stream {
+	ssize_t (*read)(void *cls, char *buf, size_t max);
+	void (*free)(void *cls);
+	void *cls;
+};
+
 struct http_reply {
 	unsigned int status;
 	struct json_object *body; /* owned: sent, then put */
@@ -36,7 +47,8 @@ struct http_reply {
 	/* Instead of body: these bytes (owned, freed once sent) as content_type. */
 	char *raw;
 	size_t raw_len;
-	const char *content_type;
+	const char *content_type;  /* of raw or stream */
+	struct http_stream stream; /* instead of body, when stream.read is set */
 };
 
 /* A query argument (?key=value), or NULL. */

@@ -584,7 +584,7 @@ unsigned int vm_table_signal(uid_t uid, const char *ref, int sig)
 	return status;
 }
 
-static bool has_ended(const char *dir)
+bool vm_table_ended(const char *dir)
 {
 	struct json_object *end = vm_files_read(dir, VM_FILE_EXIT), *state;
 	bool ended = end != NULL;
@@ -614,7 +614,7 @@ unsigned int vm_table_wait(uid_t uid, const char *ref, int timeout_ms, bool (*go
 	if (e == NULL)
 		return 404;
 	for (;;) {
-		if (has_ended(dir))
+		if (vm_table_ended(dir))
 			return 0;
 		if (gone_fn != NULL && gone_fn(arg))
 			return 499;
@@ -625,54 +625,16 @@ unsigned int vm_table_wait(uid_t uid, const char *ref, int timeout_ms, bool (*go
 	}
 }
 
-static int append_file(const char *dir, const char *name, char **buf, size_t *len)
+unsigned int vm_table_dir(uid_t uid, const char *ref, char *dir, size_t size)
 {
-	char path[PATH_MAX];
-	FILE *f;
-	char chunk[65536];
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "re");
-	if (f == NULL)
-		return errno == ENOENT ? 0 : -1;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		char *grown = realloc(*buf, *len + n + 1);
-
-		if (grown == NULL) {
-			fclose(f);
-			return -1;
-		}
-		memcpy(grown + *len, chunk, n);
-		*buf = grown;
-		*len += n;
-		(*buf)[*len] = '\0';
-	}
-	fclose(f);
-	return 0;
-}
-
-unsigned int vm_table_logs(uid_t uid, const char *ref, char **out, size_t *len)
-{
-	char dir[PATH_MAX];
 	struct vm_entry *e;
 
 	pthread_mutex_lock(&table.lock);
 	e = find(uid, ref);
 	if (e != NULL)
-		snprintf(dir, sizeof(dir), "%s", e->dir);
+		snprintf(dir, size, "%s", e->dir);
 	pthread_mutex_unlock(&table.lock);
-	if (e == NULL)
-		return 404;
-	*out = calloc(1, 1);
-	*len = 0;
-	if (*out == NULL || append_file(dir, VM_FILE_LOG_OLD, out, len) < 0 ||
-	    append_file(dir, VM_FILE_LOG, out, len) < 0) {
-		free(*out);
-		*out = NULL;
-		return 500;
-	}
-	return 0;
+	return e == NULL ? 404 : 0;
 }
 
 unsigned int vm_table_remove(uid_t uid, const char *ref)
@@ -684,7 +646,7 @@ unsigned int vm_table_remove(uid_t uid, const char *ref)
 	e = find(uid, ref);
 	if (e == NULL)
 		status = 404;
-	else if (!has_ended(e->dir))
+	else if (!vm_table_ended(e->dir))
 		status = 409;
 	else {
 		remove_dir(e->dir);

@@ -7,6 +7,7 @@ argument is a script of steps separated by ';':
     env NAME      print NAME=VALUE of the environment ("NAME" when unset)
     out TEXT      print TEXT on stdout      err TEXT   on stderr
     lines N       print N numbered lines on stdout
+    slowlines N   the same, a line each 5 ms
     bytes HEX     write these bytes and a newline on stdout
     sleep S       sleep S seconds
     on-term N     exit N on SIGTERM          ignore-term   ignore SIGTERM
@@ -35,6 +36,10 @@ def main():
             for i in range(int(rest)):
                 sys.stdout.write(f"line {i}\n")
             sys.stdout.flush()
+        elif word == "slowlines":
+            for i in range(int(rest)):
+                print(f"line {i}", flush=True)
+                time.sleep(0.005)
         elif word == "bytes":
             os.write(1, bytes.fromhex(rest) + b"\n")
         elif word == "sleep":

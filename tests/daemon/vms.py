@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from lispvm_test import TestFailure, expect, main  # noqa: E402
-from daemon_lib import FAKE_LISPVM, Daemon, expect_error  # noqa: E402
+from daemon_lib import FAKE_LISPVM, Daemon, UnixConnection, expect_error  # noqa: E402
 
 
 def started(lispvmd, work, options=()):
@@ -36,7 +36,7 @@ def logs(daemon, ref):
 
 def lifecycle(lispvmd):
     """A VM from create to remove: its states, exit code, output in order
-    with its streams, found by ID and by name, in the list, gone after."""
+    within each stream, found by ID and by name, in the list, gone after."""
     with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
         d = started(lispvmd, work)
         try:
@@ -51,9 +51,10 @@ def lifecycle(lispvmd):
                    ended["signal"] is None and ended["ended"] >= ended["started"],
                    f"waited: {ended}")
             expect(d.ok("GET", "/v1/vms/first") == ended, "by name and by ID differ")
+            # Each stream in its order; between the two pipes, no order holds.
             lines = [(e["stream"], e["line"]) for e in logs(d, "first")]
-            expect(lines == [("stdout", "hello"), ("stderr", "oops"), ("stdout", "éé")],
-                   f"logs: {lines}")
+            expect([x for s, x in lines if s == "stdout"] == ["hello", "éé"] and
+                   [x for s, x in lines if s == "stderr"] == ["oops"], f"logs: {lines}")
             listed = d.ok("GET", "/v1/vms")["vms"]
             expect([v["id"] for v in listed] == [vm["id"]], f"list: {listed}")
             expect(d.ok("GET", "/v1/vms?state=exited")["vms"] == listed, "state filter")
@@ -270,6 +271,51 @@ def log_cap(lispvmd):
             d.stop()
 
 
+def follow(lispvmd):
+    """logs?follow=1 sends each line as the VM writes it, across the log's
+    rotations, and ends when the VM has ended and all was sent; for an ended VM it is the whole log; a
+    caller that leaves mid-stream leaves no thread behind."""
+    with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
+        d = started(lispvmd, work, ["--log-cap", "8K"])
+        try:
+            d.ok("POST", "/v1/vms", {"eval": "out a;sleep 1;out b;slowlines 400;sleep 1;out c;exit 0",
+                                     "name": "slow"}, status=201)
+            conn = UnixConnection(d.path, 60)
+            conn.request("GET", "/v1/vms/slow/logs?follow=1")
+            response = conn.getresponse()
+            expect(response.status == 200 and response.getheader("Transfer-Encoding") == "chunked",
+                   f"follow: {response.status} {response.getheaders()}")
+            first = json.loads(response.readline())
+            state = d.ok("GET", "/v1/vms/slow")["state"]
+            expect(first["line"] == "a" and state == "running",
+                   f"the first line came after the VM ended ({first}, {state})")
+            rest = [json.loads(line)["line"] for line in response.read().decode().splitlines()]
+            conn.close()
+            expect(rest[0] == "b" and rest[-1] == "c", f"followed: {rest[:3]}...{rest[-3:]}")
+            numbers = [int(x.split()[1]) for x in rest[1:-1]]
+            expect(numbers == list(range(400)), "lines lost across the log's rotations")
+            whole = [e["line"] for e in logs(d, "slow")]
+            expect(whole[-1] == "c" and len(whole) < 402, f"the cap: {len(whole)} lines kept")
+            response, data = d.raw("GET", "/v1/vms/slow/logs?follow=1")
+            expect([json.loads(x)["line"] for x in data.decode().splitlines()] == whole,
+                   "follow of an ended VM is not its log")
+
+            before = usage_of(d.proc.pid)[1]
+            d.ok("POST", "/v1/vms", {"eval": "out x;sleep 60", "name": "long"}, status=201)
+            conn = UnixConnection(d.path, 60)
+            conn.request("GET", "/v1/vms/long/logs?follow=1")
+            response = conn.getresponse()
+            expect(json.loads(response.readline())["line"] == "x", "long: no first line")
+            conn.close()
+            deadline = time.monotonic() + 10
+            while usage_of(d.proc.pid)[1] > before:
+                expect(time.monotonic() < deadline, "a follower outlived its caller")
+                time.sleep(0.1)
+            expect_error(d, 400, "GET", "/v1/vms/long/logs?follow=yes", contains="follow")
+        finally:
+            d.stop()
+
+
 def usage_of(pid):
     """The daemon's open descriptors, threads and resident KiB."""
     with open(f"/proc/{pid}/status") as f:
@@ -404,4 +450,5 @@ def two_users(lispvmd):
 
 if __name__ == "__main__":
     main({f.__name__: f for f in (lifecycle, command_line, bad_requests, stop_and_kill,
-                                  many_at_once, restart, log_cap, two_users, lifecycles)})
+                                  many_at_once, restart, log_cap, two_users, lifecycles,
+                                  follow)})
