@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lispvm/abi.h>
 
@@ -36,6 +37,23 @@ static void get_version(const struct http_request *req, struct http_reply *reply
 	json_object_object_add(body, "abi", json_object_new_int(LISPVM_ABI_VERSION));
 	json_object_object_add(body, "uid", json_object_new_int64((int64_t)req->uid));
 	reply->body = body;
+}
+
+/* The caller may have VMs here: this daemon's own user, or root.  A root
+ * daemon that started VMs as other users would have to treat everything
+ * in their VMs' directories as hostile; until it does, it serves root
+ * only (docs/daemon.md). */
+static bool serves(const struct http_request *req, struct http_reply *reply)
+{
+	char why[160];
+
+	if (req->uid == geteuid() || req->uid == 0)
+		return true;
+	snprintf(why, sizeof(why),
+		 "this lispvmd serves uid %u only; run your own (lispvmd --socket)",
+		 (unsigned int)geteuid());
+	http_reply_error(reply, 403, why);
+	return false;
 }
 
 static void no_such_vm(const struct http_request *req, struct http_reply *reply)
@@ -74,6 +92,8 @@ static void create_vm(const struct http_request *req, struct http_reply *reply)
 	char why[512];
 	unsigned int status;
 
+	if (!serves(req, reply))
+		return;
 	if (vm_spec_check(req->body, why, sizeof(why)) < 0) {
 		http_reply_error(reply, 400, why);
 		return;
@@ -91,6 +111,8 @@ static void list_vms(const struct http_request *req, struct http_reply *reply)
 	const char *state = http_request_arg(req, "state");
 	bool known = state == NULL;
 
+	if (!serves(req, reply))
+		return;
 	for (size_t i = 0; states[i] != NULL && !known; i++)
 		known = strcmp(states[i], state) == 0;
 	if (!known) {
@@ -102,6 +124,8 @@ static void list_vms(const struct http_request *req, struct http_reply *reply)
 
 static void inspect_vm(const struct http_request *req, struct http_reply *reply)
 {
+	if (!serves(req, reply))
+		return;
 	reply->body = vm_table_describe(req->uid, req->param);
 	if (reply->body == NULL)
 		no_such_vm(req, reply);
@@ -109,8 +133,11 @@ static void inspect_vm(const struct http_request *req, struct http_reply *reply)
 
 static void remove_vm(const struct http_request *req, struct http_reply *reply)
 {
-	unsigned int status = vm_table_remove(req->uid, req->param);
+	unsigned int status;
 
+	if (!serves(req, reply))
+		return;
+	status = vm_table_remove(req->uid, req->param);
 	if (status == 404)
 		no_such_vm(req, reply);
 	else if (status == 409)
@@ -136,6 +163,8 @@ static void reply_ended(const struct http_request *req, struct http_reply *reply
 		no_such_vm(req, reply);
 	else if (status == 408)
 		http_reply_error(reply, 408, timeout_why);
+	else if (status == 503)
+		http_reply_error(reply, 503, "lispvmd is ending");
 	else
 		http_reply_error(reply, 400, "the caller left");
 }
@@ -146,6 +175,8 @@ static void wait_vm(const struct http_request *req, struct http_reply *reply)
 	char *end;
 	double seconds = arg != NULL ? strtod(arg, &end) : -1;
 
+	if (!serves(req, reply))
+		return;
 	if (arg != NULL && (*arg == '\0' || *end != '\0' || !(seconds >= 0 && seconds <= 86400))) {
 		http_reply_error(reply, 400, "timeout: seconds, from 0 to 86400");
 		return;
@@ -194,15 +225,18 @@ static void stop_vm(const struct http_request *req, struct http_reply *reply)
 	double grace;
 	unsigned int status;
 
+	if (!serves(req, reply))
+		return;
 	if (!only_keys(req->body, keys, reply) ||
 	    !number_field(req->body, "grace", 0, STOP_GRACE_MAX, STOP_GRACE_DEFAULT, &grace,
 			  reply) ||
 	    signal_failed(req, reply, vm_table_signal(req->uid, req->param, SIGTERM)))
 		return;
-	status = vm_table_wait(req->uid, req->param, (int)(grace * 1000), NULL, NULL);
+	status = vm_table_wait(req->uid, req->param, (int)(grace * 1000), caller_gone, (void *)req);
 	if (status == 408) {
 		vm_table_signal(req->uid, req->param, SIGKILL);
-		status = vm_table_wait(req->uid, req->param, KILL_WAIT_MS, NULL, NULL);
+		status =
+			vm_table_wait(req->uid, req->param, KILL_WAIT_MS, caller_gone, (void *)req);
 	}
 	reply_ended(req, reply, status, "the VM did not end after SIGKILL");
 }
@@ -219,6 +253,8 @@ static void kill_vm(const struct http_request *req, struct http_reply *reply)
 	struct json_object *v;
 	int sig = 0;
 
+	if (!serves(req, reply))
+		return;
 	if (!only_keys(req->body, keys, reply))
 		return;
 	if (req->body == NULL || !json_object_object_get_ex(req->body, "signal", &v))
@@ -242,6 +278,8 @@ static void vm_logs(const struct http_request *req, struct http_reply *reply)
 	const char *follow = http_request_arg(req, "follow");
 	char dir[PATH_MAX];
 
+	if (!serves(req, reply))
+		return;
 	if (follow != NULL && strcmp(follow, "0") != 0 && strcmp(follow, "1") != 0) {
 		http_reply_error(reply, 400, "follow: 0 or 1");
 		return;

@@ -291,11 +291,12 @@ struct http_server *http_server_start(int listen_fd, http_router_fn router, char
 		return NULL;
 	}
 	s->router = router;
-	s->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-					  MHD_USE_ERROR_LOG,
-				  0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, listen_fd,
-				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60, MHD_OPTION_END);
+	s->mhd = MHD_start_daemon(
+		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+		0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned int)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_MAX_CONNECTIONS,
+		MHD_OPTION_END);
 	if (s->mhd == NULL) {
 		snprintf(err, err_size, "cannot start the HTTP server (libmicrohttpd)");
 		free(s);

@@ -16,6 +16,8 @@
 #include <json-c/json.h>
 
 #define HTTP_MAX_BODY (1u << 20)
+/* Connections at once (a thread each); more wait in the listen queue. */
+#define HTTP_MAX_CONNECTIONS 512
 
 #define HTTP_MAX_PARAM 64
 

@@ -29,12 +29,9 @@ struct follower {
 
 static int open_in(const struct follower *f, const char *name, ino_t *ino)
 {
-	char path[PATH_MAX + 16];
 	struct stat st;
-	int fd;
+	int fd = vm_files_open(f->dir, name);
 
-	snprintf(path, sizeof(path), "%s/%s", f->dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0 && ino != NULL)
 		*ino = fstat(fd, &st) == 0 ? st.st_ino : 0;
 	return fd;
@@ -135,7 +132,7 @@ ssize_t log_follow_read(void *follower, char *buf, size_t max)
 			switch_to_next(f);
 			continue;
 		}
-		if (caller_gone(f->conn_fd))
+		if (caller_gone(f->conn_fd) || vm_table_closing())
 			return -1;
 		nanosleep(&(struct timespec){.tv_nsec = FOLLOW_POLL_MS * 1000000L}, NULL);
 	}

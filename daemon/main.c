@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -167,6 +168,10 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "lispvmd: serving %s\n", o.socket_path);
 	sigwait(&stop, &sig);
+	/* Waiting requests see it within their 50 ms poll and answer 503
+	 * before the server closes their connections. */
+	vm_table_close();
+	nanosleep(&(struct timespec){.tv_nsec = 300 * 1000 * 1000}, NULL);
 	http_server_stop(server);
 	close(fd);
 	unlink(o.socket_path);

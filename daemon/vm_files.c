@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -30,7 +31,8 @@ int vm_files_write(const char *dir, const char *name, struct json_object *obj)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	unlink(tmp); /* left by a write that failed half-way */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
@@ -45,21 +47,43 @@ int vm_files_write(const char *dir, const char *name, struct json_object *obj)
 	return rename(tmp, path);
 }
 
-struct json_object *vm_files_read(const char *dir, const char *name)
+int vm_files_open(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
-	struct json_object *obj;
 	struct stat st;
+	int fd;
 
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
-		return NULL;
-	/* A VM's directory is its owner's to write: nothing big is read. */
-	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > VM_FILES_MAX_JSON)
-		return NULL;
-	obj = json_object_from_file(path);
-	if (obj != NULL && !json_object_is_type(obj, json_type_object)) {
-		json_object_put(obj);
-		return NULL;
+		return -1;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
 	}
+	return fd;
+}
+
+struct json_object *vm_files_read(const char *dir, const char *name)
+{
+	char *text = malloc(VM_FILES_MAX_JSON + 1);
+	struct json_object *obj = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int fd = vm_files_open(dir, name);
+
+	if (fd >= 0 && text != NULL) {
+		while (len < VM_FILES_MAX_JSON &&
+		       (n = read(fd, text + len, VM_FILES_MAX_JSON - len)) > 0)
+			len += (size_t)n;
+		text[len] = '\0';
+		obj = json_tokener_parse(text);
+		if (obj != NULL && !json_object_is_type(obj, json_type_object)) {
+			json_object_put(obj);
+			obj = NULL;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	free(text);
 	return obj;
 }

@@ -24,8 +24,12 @@
 /* Writes obj as dir/name atomically.  0, or -1 with errno. */
 int vm_files_write(const char *dir, const char *name, struct json_object *obj);
 
-/* Reads dir/name as a JSON object; NULL if it is missing, not a regular
- * file, larger than VM_FILES_MAX_JSON or not one. */
+/* Opens dir/name for reading if it is a regular file: never through a
+ * symlink, never waiting on a FIFO.  The descriptor, or -1. */
+int vm_files_open(const char *dir, const char *name);
+
+/* Reads dir/name (as vm_files_open) as a JSON object of at most
+ * VM_FILES_MAX_JSON bytes; NULL otherwise. */
 struct json_object *vm_files_read(const char *dir, const char *name);
 
 /* Seconds since the epoch, with fractions. */

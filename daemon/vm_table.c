@@ -5,12 +5,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +32,9 @@ struct vm_entry {
 	double created;
 	struct json_object *spec; /* what was asked */
 	char dir[PATH_MAX];
+	/* Its monitor is being started, outside the table's lock: the entry
+	 * must stay (vm_table_remove refuses it). */
+	bool starting;
 };
 
 static struct {
@@ -42,6 +43,7 @@ static struct {
 	struct vm_entry **entries;
 	size_t n, max;
 	pthread_mutex_t lock;
+	volatile bool closing; /* the daemon is ending: nothing waits any more */
 } table = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* ---- what the files say ---- */
@@ -285,55 +287,52 @@ static void new_id(char *id)
 		sprintf(id + 2 * i, "%02x", bytes[i]);
 }
 
-/* The caller's runtime directory (where lispvm keeps an attachable VM's
- * socket, and lispvm attach looks): the session's when it has one, else
- * none, so lispvm uses /tmp/lispvm-UID; never the daemon's. */
-static void set_runtime_dir(uid_t uid)
+/* Variables of the daemon's environment that are about the daemon (its
+ * service manager's), never the VM's. */
+static bool daemon_only(const char *var)
 {
-	char dir[64];
-	struct stat st;
+	static const char *const names[] = {"NOTIFY_SOCKET=",
+					    "LISTEN_FDS=",
+					    "LISTEN_PID=",
+					    "LISTEN_FDNAMES=",
+					    "CREDENTIALS_DIRECTORY=",
+					    "INVOCATION_ID=",
+					    "WATCHDOG_PID=",
+					    "WATCHDOG_USEC=",
+					    "JOURNAL_STREAM=",
+					    NULL};
 
-	snprintf(dir, sizeof(dir), "/run/user/%u", (unsigned int)uid);
-	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid)
-		setenv("XDG_RUNTIME_DIR", dir, 1);
-	else
-		unsetenv("XDG_RUNTIME_DIR");
+	for (size_t i = 0; names[i] != NULL; i++)
+		if (strncmp(var, names[i], strlen(names[i])) == 0)
+			return true;
+	return false;
 }
 
-/* In the monitor's process, before it runs: the caller's identity, not
- * the daemon's, when the daemon is root and the caller is not; with the
- * caller's HOME (lispvm's cache is there), USER and runtime directory. */
-static int become(uid_t uid)
+/* The monitor's environment, made before fork: the daemon's (the VM runs
+ * as the daemon's user), without what belongs to the daemon alone. */
+static const char **monitor_environment(void)
 {
-	struct passwd pw, *found;
-	char buf[4096];
-	gid_t gid = (gid_t)uid;
+	extern char **environ;
+	size_t n = 0;
+	const char **env;
 
-	if (geteuid() != 0 || uid == 0)
-		return 0;
-	set_runtime_dir(uid);
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) != 0 || found == NULL) {
-		unsetenv("HOME");
-		unsetenv("USER");
-		if (setgroups(0, NULL) < 0)
-			return -1;
-	} else {
-		gid = pw.pw_gid;
-		setenv("HOME", pw.pw_dir, 1);
-		setenv("USER", pw.pw_name, 1);
-		if (initgroups(pw.pw_name, gid) < 0)
-			return -1;
-	}
-	return setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0 ? -1 : 0;
+	while (environ[n] != NULL)
+		n++;
+	env = calloc(n + 1, sizeof(*env));
+	if (env == NULL)
+		return NULL;
+	n = 0;
+	for (size_t i = 0; environ[i] != NULL; i++)
+		if (!daemon_only(environ[i]))
+			env[n++] = environ[i];
+	return env;
 }
 
 /* The monitor, detached from the daemon (a grandchild in its own session),
- * so that it outlives it; ready is where it reports. */
-static void exec_monitor(const struct vm_entry *e, const char **argv, int ready)
+ * so that it outlives it; ready is where it reports.  Between fork and
+ * exec only async-signal-safe calls: the daemon has threads. */
+static void exec_monitor(const char *const *monitor, const char *const *env, int ready)
 {
-	char cap[32], fd[16];
-	const char *monitor[VM_SPEC_MAX_ARGV + 8];
-	size_t n = 0;
 	int null = open("/dev/null", O_RDWR);
 	sigset_t none;
 
@@ -344,21 +343,10 @@ static void exec_monitor(const struct vm_entry *e, const char **argv, int ready)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
 	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
-	    dup2(ready, 3) < 0 || become(e->uid) < 0 || chdir("/") < 0)
+	    dup2(ready, 3) < 0 || chdir("/") < 0)
 		_exit(1);
 	close_range(4, ~0u, 0);
-	snprintf(cap, sizeof(cap), "%" PRIu64, table.config.log_cap);
-	snprintf(fd, sizeof(fd), "3");
-	monitor[n++] = "lispvmd";
-	monitor[n++] = "--monitor";
-	monitor[n++] = e->dir;
-	monitor[n++] = cap;
-	monitor[n++] = fd;
-	monitor[n++] = "--";
-	for (size_t i = 0; argv[i] != NULL && n < VM_SPEC_MAX_ARGV + 7; i++)
-		monitor[n++] = argv[i];
-	monitor[n] = NULL;
-	execv("/proc/self/exe", (char **)monitor);
+	execve("/proc/self/exe", (char *const *)monitor, (char *const *)env);
 	dprintf(3, "failed cannot run the monitor: %s\n", strerror(errno));
 	_exit(1);
 }
@@ -394,10 +382,28 @@ static int await_start(int ready, char *err, size_t err_size)
 	return -1;
 }
 
+/* lispvmd --monitor DIR CAP 3 -- the VM's command. */
+static void monitor_argv(const struct vm_entry *e, const char **argv, const char **monitor,
+			 char *cap, size_t cap_size)
+{
+	size_t n = 0;
+
+	snprintf(cap, cap_size, "%" PRIu64, table.config.log_cap);
+	monitor[n++] = "lispvmd";
+	monitor[n++] = "--monitor";
+	monitor[n++] = e->dir;
+	monitor[n++] = cap;
+	monitor[n++] = "3";
+	monitor[n++] = "--";
+	for (size_t i = 0; argv[i] != NULL && n < VM_SPEC_MAX_ARGV + 7; i++)
+		monitor[n++] = argv[i];
+	monitor[n] = NULL;
+}
+
 static int start_monitor(const struct vm_entry *e, char *err, size_t err_size)
 {
-	const char *argv[VM_SPEC_MAX_ARGV];
-	char **owned;
+	const char *argv[VM_SPEC_MAX_ARGV], *monitor[VM_SPEC_MAX_ARGV + 8], **env;
+	char **owned, cap[32];
 	int ready[2], status, rc;
 	pid_t child;
 
@@ -406,16 +412,20 @@ static int start_monitor(const struct vm_entry *e, char *err, size_t err_size)
 		snprintf(err, err_size, "the request makes a command line too long");
 		return -1;
 	}
-	if (pipe2(ready, O_CLOEXEC) < 0) {
+	monitor_argv(e, argv, monitor, cap, sizeof(cap));
+	env = monitor_environment();
+	if (env == NULL || pipe2(ready, O_CLOEXEC) < 0) {
 		vm_spec_free_argv(owned);
+		free(env);
 		snprintf(err, err_size, "cannot start the VM: %s", strerror(errno));
 		return -1;
 	}
 	child = fork();
 	if (child == 0)
-		exec_monitor(e, argv, ready[1]);
+		exec_monitor(monitor, env, ready[1]);
 	close(ready[1]);
 	vm_spec_free_argv(owned);
+	free(env);
 	if (child < 0) {
 		close(ready[0]);
 		snprintf(err, err_size, "cannot start the VM: %s", strerror(errno));
@@ -456,6 +466,7 @@ static unsigned int reserve(uid_t uid, struct json_object *spec, struct vm_entry
 	}
 	new_id(e->id);
 	e->uid = uid;
+	e->starting = true;
 	e->created = vm_files_now();
 	e->spec = json_object_get(spec);
 	if (snprintf(e->dir, sizeof(e->dir), "%s/%s", table.vms_dir, e->id) >=
@@ -470,8 +481,8 @@ static unsigned int reserve(uid_t uid, struct json_object *spec, struct vm_entry
 	json_object_object_add(saved, "uid", json_object_new_int64((int64_t)uid));
 	json_object_object_add(saved, "created", json_object_new_double(e->created));
 	json_object_object_add(saved, "spec", json_object_get(spec));
-	if (mkdir(e->dir, 0700) < 0 || (geteuid() == 0 && chown(e->dir, uid, (gid_t)-1) < 0) ||
-	    vm_files_write(e->dir, VM_FILE_SPEC, saved) < 0 || add_entry(e) < 0) {
+	if (mkdir(e->dir, 0700) < 0 || vm_files_write(e->dir, VM_FILE_SPEC, saved) < 0 ||
+	    add_entry(e) < 0) {
 		snprintf(err, err_size, "cannot record the VM in %s: %s", e->dir, strerror(errno));
 		json_object_put(saved);
 		remove_dir(e->dir);
@@ -504,6 +515,7 @@ unsigned int vm_table_create(uid_t uid, struct json_object *spec, struct json_ob
 		return 500;
 	}
 	pthread_mutex_lock(&table.lock);
+	e->starting = false;
 	*out = describe(e);
 	pthread_mutex_unlock(&table.lock);
 	return 0;
@@ -616,6 +628,8 @@ unsigned int vm_table_wait(uid_t uid, const char *ref, int timeout_ms, bool (*go
 	for (;;) {
 		if (vm_table_ended(dir))
 			return 0;
+		if (table.closing)
+			return 503;
 		if (gone_fn != NULL && gone_fn(arg))
 			return 499;
 		if (timeout_ms >= 0 && waited >= timeout_ms)
@@ -646,7 +660,7 @@ unsigned int vm_table_remove(uid_t uid, const char *ref)
 	e = find(uid, ref);
 	if (e == NULL)
 		status = 404;
-	else if (!vm_table_ended(e->dir))
+	else if (e->starting || !vm_table_ended(e->dir))
 		status = 409;
 	else {
 		remove_dir(e->dir);
@@ -654,4 +668,14 @@ unsigned int vm_table_remove(uid_t uid, const char *ref)
 	}
 	pthread_mutex_unlock(&table.lock);
 	return status;
+}
+
+void vm_table_close(void)
+{
+	table.closing = true;
+}
+
+bool vm_table_closing(void)
+{
+	return table.closing;
 }

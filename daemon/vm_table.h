@@ -2,9 +2,9 @@
 /*
  * The VMs lispvmd knows: one directory each under STATE/vms, read back
  * at start (a restarted daemon adopts every VM whose monitor lives on),
- * each started through its monitor as the user who asked for it.  Every
- * function takes the table's lock itself; a VM is looked up by ID or by
- * name among the caller's own (root: everyone's).
+ * each started through its monitor.  Every function takes the table's
+ * lock itself; a VM is looked up by ID (root: any VM's) or by name among
+ * the caller's own.
  */
 #ifndef LISPVM_DAEMON_VM_TABLE_H
 #define LISPVM_DAEMON_VM_TABLE_H
@@ -48,7 +48,7 @@ unsigned int vm_table_signal(uid_t uid, const char *ref, int sig);
 
 /* Waits until the VM has ended or gone_fn(arg) says the caller left,
  * at most timeout_ms (< 0: no limit).  0 (it ended), 404, 408 (timed
- * out), or 499 (the caller left). */
+ * out), 499 (the caller left) or 503 (the daemon is ending). */
 unsigned int vm_table_wait(uid_t uid, const char *ref, int timeout_ms, bool (*gone_fn)(void *),
 			   void *arg);
 
@@ -60,5 +60,10 @@ bool vm_table_ended(const char *dir);
 
 /* Forgets an ended VM and removes its directory.  0, 404 or 409. */
 unsigned int vm_table_remove(uid_t uid, const char *ref);
+
+/* The daemon is ending: every wait and follow returns at once (so that
+ * the HTTP server's threads end), and vm_table_closing says so. */
+void vm_table_close(void);
+bool vm_table_closing(void);
 
 #endif
