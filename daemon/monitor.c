@@ -18,6 +18,7 @@
 
 #include <json-c/json.h>
 
+#include "process_start.h"
 #include "vm_files.h"
 
 /* A line longer than this is logged in pieces of it. */
@@ -193,28 +194,6 @@ static void relay(struct log *log, struct stream *streams)
 	}
 }
 
-/* The process's start time in clock ticks since boot (/proc/PID/stat
- * field 22): with the pid, it names this process and no later one. */
-static uint64_t start_time_of(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (f == NULL)
-		return 0;
-	if (fgets(buf, sizeof(buf), f) != NULL && (p = strrchr(buf, ')')) != NULL &&
-	    sscanf(p + 2,
-		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-		   "%*d %*d %llu",
-		   &start) != 1)
-		start = 0;
-	fclose(f);
-	return start;
-}
-
 /* Starts the command; -1 with errno (the exec's own, when it failed):
  * a close-on-exec pipe reports the exec's errno, or closes on success. */
 static pid_t start_command(char **command, int out, int err)
@@ -260,7 +239,7 @@ static void record_state(const char *dir, pid_t pid)
 	json_object_object_add(state, "monitor_pid", json_object_new_int(getpid()));
 	json_object_object_add(state, "pid", json_object_new_int(pid));
 	json_object_object_add(state, "pid_start",
-			       json_object_new_int64((int64_t)start_time_of(pid)));
+			       json_object_new_int64((int64_t)process_start_time(pid)));
 	json_object_object_add(state, "started", json_object_new_double(vm_files_now()));
 	vm_files_write(dir, VM_FILE_STATE, state);
 	json_object_put(state);

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "process_start.h"
 #include "vm_files.h"
 #include "vm_spec.h"
 
@@ -48,26 +49,6 @@ static struct {
 
 /* ---- what the files say ---- */
 
-static uint64_t start_time_of(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (f == NULL)
-		return 0;
-	if (fgets(buf, sizeof(buf), f) == NULL || (p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 2,
-		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-		   "%*d %*d %llu",
-		   &start) != 1)
-		start = 0;
-	fclose(f);
-	return start;
-}
-
 static int64_t int_field(struct json_object *obj, const char *key)
 {
 	struct json_object *v;
@@ -82,7 +63,7 @@ static pid_t live_pid(struct json_object *state)
 	pid_t pid = (pid_t)int_field(state, "pid");
 	uint64_t start = (uint64_t)int_field(state, "pid_start");
 
-	return pid > 0 && start != 0 && start_time_of(pid) == start ? pid : 0;
+	return pid > 0 && start != 0 && process_start_time(pid) == start ? pid : 0;
 }
 
 static bool monitor_alive(struct json_object *state)
