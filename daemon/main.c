@@ -3,6 +3,7 @@
  * then removes its socket (docs/daemon.md). */
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -131,6 +132,9 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "--monitor") == 0)
 		return monitor_main(argc, argv);
+	/* A thread per connection, each short-lived: a few malloc arenas
+	 * serve them all, instead of one more arena per thread at once. */
+	mallopt(M_ARENA_MAX, 2);
 	if (parse(argc, argv, &o) < 0)
 		return 2;
 	if (o.socket_path == NULL) {
