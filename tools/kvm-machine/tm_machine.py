@@ -14,6 +14,7 @@ machine could not serve), `console.log` (kept when the boot failed)."""
 import ctypes
 import fcntl
 import os
+import re
 import secrets
 import select
 import shutil
@@ -312,9 +313,32 @@ def start_supervisor(make_supervisor):
         return report.readline().strip()
 
 
+# A machine that died under a command (its kernel, not the command:
+# QEMU's TCG under nested SVM does, rarely; docs/testing.md) is replaced
+# by a fresh one for the owner's later commands, this many times at most.
+MAX_REPLACEMENTS = 3
+DIED = re.compile(r"stopped \(qemu exit")
+
+
+def died(failure):
+    """Whether a machine's failure is a death after it came up."""
+    return failure is not None and DIED.search(failure) is not None
+
+
+def owner_state(owner_pid):
+    """The state directory of the owner's current machine: the first of
+    its generations that did not die."""
+    key = process_key(owner_pid)
+    for generation in range(MAX_REPLACEMENTS + 1):
+        state = os.path.join(state_base(), key + (f"-g{generation}" if generation else ""))
+        if generation == MAX_REPLACEMENTS or not died(_read(state, "failed")):
+            return state
+    return state
+
+
 def machine_for(owner_pid, log, log_dir=None):
     """(port, token) of the owner's machine, booting it on first use."""
-    state = os.path.join(state_base(), process_key(owner_pid))
+    state = owner_state(owner_pid)
     os.makedirs(state, mode=0o700, exist_ok=True)
     with open(os.path.join(state, "lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
