@@ -42,14 +42,19 @@ const char *http_request_arg(const struct http_request *req, const char *key)
 
 bool http_request_gone(const struct http_request *req)
 {
+	return http_peer_gone(req->fd);
+}
+
+bool http_peer_gone(int fd)
+{
 	char byte;
-	struct pollfd p = {.fd = req->fd, .events = POLLIN | POLLRDHUP};
+	struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
 
 	if (poll(&p, 1, 0) <= 0)
 		return false;
 	if (p.revents & (POLLRDHUP | POLLHUP | POLLERR))
 		return true;
-	return recv(req->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+	return recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
 static enum MHD_Result send_raw(struct MHD_Connection *conn, struct http_reply *reply)

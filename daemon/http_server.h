@@ -56,8 +56,11 @@ struct http_reply {
 /* A query argument (?key=value), or NULL. */
 const char *http_request_arg(const struct http_request *req, const char *key);
 
-/* Whether the caller has closed the connection (for requests that wait). */
+/* Whether the caller has closed the connection (for requests that wait);
+ * the same for a connection's socket, from a stream that outlives its
+ * request. */
 bool http_request_gone(const struct http_request *req);
+bool http_peer_gone(int fd);
 
 /* A route answers one request; the reply's body is a JSON object. */
 typedef void (*http_route_fn)(const struct http_request *req, struct http_reply *reply);

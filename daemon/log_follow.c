@@ -5,14 +5,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "http_server.h"
 #include "vm_files.h"
 #include "vm_table.h"
 
@@ -60,17 +59,6 @@ static bool rotated(const struct follower *f)
 
 	snprintf(path, sizeof(path), "%s/%s", f->dir, VM_FILE_LOG);
 	return stat(path, &st) == 0 && (f->fd < 0 || st.st_ino != f->ino);
-}
-
-static bool caller_gone(int fd)
-{
-	char byte;
-	struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
-
-	if (poll(&p, 1, 0) <= 0)
-		return false;
-	return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) ||
-	       recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
 static ssize_t read_some(struct follower *f, char *buf, size_t max)
@@ -132,7 +120,7 @@ ssize_t log_follow_read(void *follower, char *buf, size_t max)
 			switch_to_next(f);
 			continue;
 		}
-		if (caller_gone(f->conn_fd) || vm_table_closing())
+		if (http_peer_gone(f->conn_fd) || vm_table_closing())
 			return -1;
 		nanosleep(&(struct timespec){.tv_nsec = FOLLOW_POLL_MS * 1000000L}, NULL);
 	}

@@ -592,19 +592,25 @@ bool vm_table_ended(const char *dir)
 	return ended;
 }
 
-unsigned int vm_table_wait(uid_t uid, const char *ref, int timeout_ms, bool (*gone_fn)(void *),
-			   void *arg)
+unsigned int vm_table_dir(uid_t uid, const char *ref, char *dir, size_t size)
 {
-	char dir[PATH_MAX];
 	struct vm_entry *e;
-	int waited = 0;
 
 	pthread_mutex_lock(&table.lock);
 	e = find(uid, ref);
 	if (e != NULL)
-		snprintf(dir, sizeof(dir), "%s", e->dir);
+		snprintf(dir, size, "%s", e->dir);
 	pthread_mutex_unlock(&table.lock);
-	if (e == NULL)
+	return e == NULL ? 404 : 0;
+}
+
+unsigned int vm_table_wait(uid_t uid, const char *ref, int timeout_ms, bool (*gone_fn)(void *),
+			   void *arg)
+{
+	char dir[PATH_MAX];
+	int waited = 0;
+
+	if (vm_table_dir(uid, ref, dir, sizeof(dir)) != 0)
 		return 404;
 	for (;;) {
 		if (vm_table_ended(dir))
@@ -618,18 +624,6 @@ unsigned int vm_table_wait(uid_t uid, const char *ref, int timeout_ms, bool (*go
 		nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
 		waited += 50;
 	}
-}
-
-unsigned int vm_table_dir(uid_t uid, const char *ref, char *dir, size_t size)
-{
-	struct vm_entry *e;
-
-	pthread_mutex_lock(&table.lock);
-	e = find(uid, ref);
-	if (e != NULL)
-		snprintf(dir, size, "%s", e->dir);
-	pthread_mutex_unlock(&table.lock);
-	return e == NULL ? 404 : 0;
 }
 
 unsigned int vm_table_remove(uid_t uid, const char *ref)
