@@ -12,15 +12,8 @@
 #include <unistd.h>
 
 #include "device_thread.h"
+#include "monotonic_clock.h"
 #include "page_bitmap.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* One round of KVM_GET_DIRTY_LOG over every logged slot (which also
  * re-arms the log): the pages dirtied since the last round, or -1. */
@@ -57,9 +50,9 @@ static void sample(struct dirty_log *log)
 	int64_t dirty;
 
 	pthread_mutex_lock(&log->lock);
-	start = now_ns();
+	start = monotonic_ns();
 	dirty = harvest(log);
-	end = now_ns();
+	end = monotonic_ns();
 	/* KVM clears its bits as it copies them: a failed copy loses them. */
 	log->failed |= dirty < 0;
 	if (dirty >= 0) {
@@ -124,7 +117,7 @@ int dirty_log_start(struct dirty_log *log, struct kvm_vm *kvm, bool sample_, boo
 			return -1;
 		}
 	}
-	log->started_ns = log->last_ns = now_ns();
+	log->started_ns = log->last_ns = monotonic_ns();
 	if (!sample_)
 		return 0;
 	if (device_eventfds((int *const[]){&log->stop_fd}, 1, "dirty log", err, err_size) < 0 ||

@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <lispvm/abi.h>
 
 #include "file_io.h"
+#include "monotonic_clock.h"
 #include "snapshot_file.h"
 
 #ifndef MADV_POPULATE_READ
@@ -33,14 +33,6 @@ struct run_list {
 	uint64_t n, max;
 	uint64_t region_first; /* the first run of the region being read */
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 int working_set_open_pagemap(char *err, size_t err_size)
 {
@@ -184,7 +176,7 @@ int working_set_record(const struct guest_memory *mem, int pagemap_fd,
 		       struct working_set_stats *stats, char *err, size_t err_size)
 {
 	struct run_list l = {0};
-	uint64_t start = now_ns();
+	uint64_t start = monotonic_ns();
 	int rc = 0;
 
 	*stats = (struct working_set_stats){0};
@@ -194,7 +186,7 @@ int working_set_record(const struct guest_memory *mem, int pagemap_fd,
 		rc = record_region(r, pagemap_fd, &l, stats, err, err_size);
 	if (rc == 0)
 		rc = write_file(&l, origin, path, err, err_size);
-	stats->elapsed_ns = now_ns() - start;
+	stats->elapsed_ns = monotonic_ns() - start;
 	free(l.runs);
 	return rc;
 }
@@ -295,7 +287,7 @@ int working_set_populate(const struct guest_memory *mem, const struct working_se
 			 uint64_t nr_runs, struct working_set_stats *stats, char *err,
 			 size_t err_size)
 {
-	uint64_t start = now_ns();
+	uint64_t start = monotonic_ns();
 	int rc = 0;
 
 	*stats = (struct working_set_stats){0};
@@ -325,6 +317,6 @@ int working_set_populate(const struct guest_memory *mem, const struct working_se
 		else
 			stats->read_pages += r->pages;
 	}
-	stats->elapsed_ns = now_ns() - start;
+	stats->elapsed_ns = monotonic_ns() - start;
 	return rc;
 }
