@@ -5,10 +5,6 @@
 
 #include <stddef.h>
 
-/* The default socket: /run/lispvm/lispvmd.sock for root, else
- * $XDG_RUNTIME_DIR/lispvm/lispvmd.sock.  0, or -1 with a reason. */
-int daemon_socket_default_path(char *path, size_t size, char *err, size_t err_size);
-
 /* Binds and listens at path, making its directory if needed.  A socket
  * file nobody answers on is stale and replaced; one a daemon answers on
  * is an error.  Root's socket is open to every user (each sees only their

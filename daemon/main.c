@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "daemon_address.h"
 #include "daemon_socket.h"
 #include "http_server.h"
 #include "lispvmd_config.h"

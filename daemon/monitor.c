@@ -119,7 +119,11 @@ static void rotate_if_full(struct log *log)
 		log->fd = -1;
 }
 
-static void write_line(struct log *log, const char *stream, const char *bytes, size_t len)
+/* partial: the bytes did not end with a newline (a line split at the
+ * buffer's size, or the stream's last bytes), so a reader that rebuilds the
+ * output adds none. */
+static void write_line(struct log *log, const char *stream, const char *bytes, size_t len,
+		       bool partial)
 {
 	struct json_object *entry = json_object_new_object();
 	char *text = monitor_utf8_clean(bytes, len);
@@ -133,6 +137,8 @@ static void write_line(struct log *log, const char *stream, const char *bytes, s
 	json_object_object_add(entry, "time", json_object_new_double(vm_files_now()));
 	json_object_object_add(entry, "stream", json_object_new_string(stream));
 	json_object_object_add(entry, "line", json_object_new_string(text));
+	if (partial)
+		json_object_object_add(entry, "partial", json_object_new_boolean(true));
 	json = json_object_to_json_string_ext(entry, JSON_C_TO_STRING_PLAIN |
 							     JSON_C_TO_STRING_NOSLASHESCAPE);
 	size_t n = strlen(json);
@@ -149,12 +155,12 @@ static void take(struct log *log, struct stream *s, const char *data, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (data[i] == '\n') {
-			write_line(log, s->name, s->line, s->len);
+			write_line(log, s->name, s->line, s->len, false);
 			s->len = 0;
 			continue;
 		}
 		if (s->len == sizeof(s->line)) {
-			write_line(log, s->name, s->line, s->len);
+			write_line(log, s->name, s->line, s->len, true);
 			s->len = 0;
 		}
 		s->line[s->len++] = data[i];
@@ -187,7 +193,8 @@ static void relay(struct log *log, struct stream *streams)
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (streams[i].len > 0) /* a last line without its newline */
-				write_line(log, streams[i].name, streams[i].line, streams[i].len);
+				write_line(log, streams[i].name, streams[i].line, streams[i].len,
+					   true);
 			close(streams[i].fd);
 			streams[i].fd = -1;
 		}
@@ -214,8 +221,12 @@ static pid_t start_command(char **command, int out, int err)
 
 			sigemptyset(&none);
 			sigprocmask(SIG_SETMASK, &none, NULL);
-			signal(SIGPIPE, SIG_DFL);
-			signal(SIGHUP, SIG_DFL);
+			/* A daemon started from a shell's background job ignores
+			 * INT and QUIT; the VM must not inherit that, or 'kill
+			 * -s INT' would do nothing. */
+			for (int signo = 1; signo < NSIG; signo++)
+				if (signo != SIGKILL && signo != SIGSTOP)
+					signal(signo, SIG_DFL);
 			execvp(command[0], command);
 			error = errno;
 		}

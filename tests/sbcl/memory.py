@@ -79,6 +79,14 @@ class Waiting:
             if line.startswith(until):
                 break
 
+    def ended(self):
+        """What became of the VM if it has ended (else None): its exit
+        status and the output it left."""
+        if self.proc.poll() is None:
+            return None
+        out, err = self.proc.communicate(timeout=60)
+        return f"it ended with status {self.proc.returncode}: {self.lines + out.splitlines()} {err}"
+
     def finish(self):
         out, err = self.proc.communicate("\n", timeout=300)
         self.lines += out.splitlines()

@@ -130,6 +130,14 @@ def sha256(path):
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
+def vm_smaps(vm, name_pattern):
+    """smaps_of a Waiting VM; if its VMM is gone, what became of the VM."""
+    try:
+        return smaps_of(vm.proc.pid, name_pattern)
+    except TestFailure as failure:
+        raise TestFailure(f"{failure}; {vm.ended() or 'its lispvm still runs'}") from None
+
+
 def restored_together(lispvm, cache, work):
     """Ten VMs restored from one snapshot at once: each maps the file's
     pages shared (smaps), one VM's write is its own, and the file does not
@@ -146,7 +154,7 @@ def restored_together(lispvm, cache, work):
                            "ready"))
         for _ in range(9):
             vms.append(Waiting(s.argv("run", program, options=["--snapshot", snapshot]), "ready"))
-        maps = [smaps_of(vm.proc.pid, re.escape(os.path.basename(snapshot)) + "$") for vm in vms]
+        maps = [vm_smaps(vm, re.escape(os.path.basename(snapshot)) + "$") for vm in vms]
         now = time.time()
         for vm in vms:
             rc, err = vm.finish()

@@ -63,6 +63,13 @@ def helper_memory():
     return f"{max(4, min(16, total_kib // 2 // (1 << 20)))}G"
 
 
+def tcg_threads():
+    """QEMU's TCG threading: one thread for all vCPUs unless asked
+    (docs/testing.md: multi-threaded TCG corrupted the machine's memory
+    under many VMs)."""
+    return os.environ.get("LISPVM_TEST_MACHINE_TCG", "single")
+
+
 def qemu_argv(kernel, initramfs, port, state, mode, cwd, gdb_port=None):
     append = ["console=ttyS0", "panic=-1", "loglevel=4", "mitigations=off", "edd=off", "nokaslr",
               f"lispvm.mode={mode}", f"lispvm.port={proto.AGENT_PORT}",
@@ -70,7 +77,7 @@ def qemu_argv(kernel, initramfs, port, state, mode, cwd, gdb_port=None):
               f"lispvm.token={os.path.join(state, 'token')}", f"lispvm.cwd={cwd}",
               f"lispvm.pin={os.environ.get('LISPVM_TEST_MACHINE_PIN', '1')}"]
     memory = helper_memory() if mode == "helper" else MEMORY
-    argv = ["qemu-system-x86_64", "-M", "q35", "-accel", "tcg,thread=multi",
+    argv = ["qemu-system-x86_64", "-M", "q35", "-accel", f"tcg,thread={tcg_threads()}",
             "-cpu", "max", "-smp", CPUS, "-m", memory,
             "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
             "-kernel", kernel, "-initrd", initramfs, "-append", " ".join(append),

@@ -13,6 +13,7 @@
 #include "binfmt.h"
 #include "cli.h"
 #include "exec_env.h"
+#include "daemon_commands.h"
 #include "helper_machine.h"
 #include "image_command.h"
 #include "kernel_path.h"
@@ -161,8 +162,12 @@ static int snapshot(char **argv, const struct cli_options *opts)
 int main(int argc, char **argv)
 {
 	struct cli_options opts;
-	char **original = calloc((size_t)argc + 1, sizeof(*original));
+	char **original;
 
+	/* The daemon's commands talk to lispvmd, wherever its VMs run. */
+	if (argc > 1 && daemon_command_known(argv[1]))
+		return daemon_command_main(argc - 1, argv + 1);
+	original = calloc((size_t)argc + 1, sizeof(*original));
 	/* getopt permutes argv; the helper machine gets it as given. */
 	if (original == NULL)
 		return LISPVM_EXIT_HOST_ERROR;
