@@ -9,6 +9,7 @@ argument is a script of steps separated by ';':
     lines N       print N numbered lines on stdout
     slowlines N   the same, a line each 5 ms
     bytes HEX     write these bytes and a newline on stdout
+    raw HEX       write these bytes alone on stdout (no newline)
     sleep S       sleep S seconds
     on-term N     exit N on SIGTERM          ignore-term   ignore SIGTERM
     exit N        exit N"""
@@ -42,6 +43,8 @@ def main():
                 time.sleep(0.005)
         elif word == "bytes":
             os.write(1, bytes.fromhex(rest) + b"\n")
+        elif word == "raw":
+            os.write(1, bytes.fromhex(rest))
         elif word == "sleep":
             time.sleep(float(rest))
         elif word == "on-term":

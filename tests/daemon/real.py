@@ -2,11 +2,12 @@
 """lispvmd with the real lispvm (suite kvm, and helper): a program with
 arguments from a create request runs in a microVM, its output in the log
 by stream, its exit code from wait; eval; stop ends a running program
-through SIGTERM within the grace period.
+through SIGTERM within the grace period; lispvm start through it.
 Usage: real.py CASE LISPVMD LISPVM"""
 
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -50,6 +51,15 @@ def real_vm(lispvmd, lispvm):
             vm = d.ok("POST", "/v1/vms/forever/stop", {"grace": 120}, timeout=900)
             expect(vm["state"] == "exited" and vm["signal"] is None,
                    f"stop did not end it through SIGTERM: {vm} {lines_of(d, 'forever')}")
+            # The CLI: an attached start prints the VM's output and exits
+            # with its status, as 'lispvm run' would.
+            proc = subprocess.run([os.path.abspath(lispvm), "start", "--name", "cli",
+                                   os.path.join(LISP, "args_exit.lisp"), "three"],
+                                  capture_output=True, text=True, timeout=900,
+                                  env=dict(os.environ, LISPVMD_SOCKET=d.path))
+            expect(proc.returncode == 5 and proc.stdout == 'args ("three")\n' and
+                   proc.stderr == "to stderr\n",
+                   f"lispvm start: exit {proc.returncode} {proc.stdout!r} {proc.stderr!r}")
         finally:
             d.stop()
 
