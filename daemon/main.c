@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "lispvmd_config.h"
 #include "monitor.h"
 #include "size_parse.h"
+#include "socket_activation.h"
 #include "vm_table.h"
 
 #define DEFAULT_LOG_CAP (8u << 20)
@@ -130,6 +132,7 @@ int main(int argc, char **argv)
 	struct http_server *server;
 	sigset_t stop;
 	int fd, sig;
+	bool activated;
 
 	if (argc > 1 && strcmp(argv[1], "--monitor") == 0)
 		return monitor_main(argc, argv);
@@ -138,7 +141,16 @@ int main(int argc, char **argv)
 	mallopt(M_ARENA_MAX, 2);
 	if (parse(argc, argv, &o) < 0)
 		return 2;
-	if (o.socket_path == NULL) {
+	/* A socket unit's socket comes first: systemd made it, as the unit says. */
+	fd = socket_activation_listener(path, sizeof(path), err, sizeof(err));
+	if (fd < 0 && err[0] != '\0') {
+		fprintf(stderr, "lispvmd: %s\n", err);
+		return 1;
+	}
+	activated = fd >= 0;
+	if (activated) {
+		o.socket_path = path;
+	} else if (o.socket_path == NULL) {
 		if (daemon_socket_default_path(path, sizeof(path), err, sizeof(err)) < 0) {
 			fprintf(stderr, "lispvmd: %s\n", err);
 			return 1;
@@ -158,7 +170,8 @@ int main(int argc, char **argv)
 	sigaddset(&stop, SIGINT);
 	sigprocmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	fd = daemon_socket_listen(o.socket_path, err, sizeof(err));
+	if (!activated)
+		fd = daemon_socket_listen(o.socket_path, err, sizeof(err));
 	if (fd < 0 ||
 	    vm_table_open(
 		    &(struct vm_table_config){.state_dir = o.state_dir,
@@ -167,18 +180,22 @@ int main(int argc, char **argv)
 		    err, sizeof(err)) < 0 ||
 	    (server = http_server_start(fd, api_route, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "lispvmd: %s\n", err);
-		if (fd >= 0)
+		if (fd >= 0 && !activated)
 			unlink(o.socket_path);
 		return 1;
 	}
-	fprintf(stderr, "lispvmd: serving %s\n", o.socket_path);
+	fprintf(stderr, "lispvmd: serving %s%s\n", o.socket_path,
+		activated ? " (a socket from systemd)" : "");
+	socket_activation_notify("READY=1");
 	sigwait(&stop, &sig);
+	socket_activation_notify("STOPPING=1");
 	/* Waiting requests see it within their 50 ms poll and answer 503
 	 * before the server closes their connections. */
 	vm_table_close();
 	nanosleep(&(struct timespec){.tv_nsec = 300 * 1000 * 1000}, NULL);
 	http_server_stop(server);
 	close(fd);
-	unlink(o.socket_path);
+	if (!activated) /* systemd's socket stays, for the next start */
+		unlink(o.socket_path);
 	return 0;
 }

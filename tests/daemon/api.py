@@ -10,6 +10,7 @@ Usage: api.py CASE LISPVMD"""
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -121,5 +122,36 @@ def openapi(lispvmd):
             daemon.stop()
 
 
+def systemd(lispvmd):
+    """The units in the repo pass systemd-analyze verify (with the build's
+    paths), and lispvmd serves a socket that systemd made and passed: it
+    says so, answers, and leaves the socket to systemd when it ends."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
+        service = os.path.join(os.path.dirname(os.path.abspath(lispvmd)), "lispvmd.service")
+        with open(service) as f:
+            text = f.read()
+        bindir = re.search(r"^ExecStart=(\S+)/lispvmd ", text, re.M).group(1)
+        with open(os.path.join(work, "lispvmd.service"), "w") as f:
+            f.write(text.replace(bindir + "/lispvmd", os.path.abspath(lispvmd))
+                    .replace(bindir + "/lispvm", os.path.abspath(lispvmd)))
+        shutil.copy(os.path.join(here, "..", "..", "daemon", "systemd", "lispvmd.socket"), work)
+        proc = subprocess.run(["systemd-analyze", "verify", "--man=no",
+                               os.path.join(work, "lispvmd.socket"),
+                               os.path.join(work, "lispvmd.service")],
+                              capture_output=True, text=True, timeout=120)
+        expect(proc.returncode == 0 and proc.stderr == "",
+               f"systemd-analyze verify: exit {proc.returncode} {proc.stderr}")
+        daemon = Daemon(lispvmd, work, activated=True)
+        try:
+            version(daemon)
+            expect_error(daemon, 404, "GET", "/v1/nothing", contains="no such path")
+        finally:
+            out, err = daemon.stop()
+        expect(daemon.proc.returncode == 0 and "(a socket from systemd)" in err,
+               f"lispvmd exited {daemon.proc.returncode}: {err}")
+        expect(os.path.exists(daemon.path), "lispvmd removed systemd's socket")
+
+
 if __name__ == "__main__":
-    main({f.__name__: f for f in (errors, socket_file, openapi)})
+    main({f.__name__: f for f in (errors, socket_file, openapi, systemd)})

@@ -92,10 +92,14 @@ class UnixConnection(http.client.HTTPConnection):
 
 
 class Daemon:
-    def __init__(self, exe, work, options=()):
+    def __init__(self, exe, work, options=(), activated=False):
+        """activated: started as systemd would from a socket unit
+        (systemd-socket-activate listens, lispvmd gets the socket)."""
         self.path = os.path.join(work, "lispvmd.sock")
         self.state = os.path.join(work, "state")
-        self.proc = subprocess.Popen([exe, "--foreground", "--socket", self.path,
+        where = (["systemd-socket-activate", "-l", self.path, exe] if activated
+                 else [exe, "--socket", self.path])
+        self.proc = subprocess.Popen([*where, "--foreground",
                                       "--state-dir", self.state, *options],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 30
