@@ -11,6 +11,7 @@
 #include <lispvm/abi.h>
 
 #include "lispvmd_config.h"
+#include "events.h"
 #include "log_follow.h"
 #include "vm_spec.h"
 #include "vm_table.h"
@@ -299,7 +300,35 @@ static void vm_logs(const struct http_request *req, struct http_reply *reply)
 	reply->content_type = "application/x-ndjson";
 }
 
+/* Streamed until the caller leaves: lifecycle events, from now or after
+ * ?since=SEQ. */
+static void follow_events(const struct http_request *req, struct http_reply *reply)
+{
+	const char *since = http_request_arg(req, "since");
+	long long from = -1;
+	char *end;
+
+	if (!serves(req, reply))
+		return;
+	if (since != NULL) {
+		from = strtoll(since, &end, 10);
+		if (*since == '\0' || *end != '\0' || from < 0) {
+			http_reply_error(reply, 400, "since: a sequence number, 0 or more");
+			return;
+		}
+	}
+	reply->stream.cls = events_follow_open(req->uid, from, req->fd);
+	if (reply->stream.cls == NULL) {
+		http_reply_error(reply, 500, "out of memory");
+		return;
+	}
+	reply->stream.read = events_follow_read;
+	reply->stream.free = events_follow_close;
+	reply->content_type = "application/x-ndjson";
+}
+
 static const struct path_routes routes[] = {
+	{"/v1/events", "GET", {{"GET", follow_events}}},
 	{"/v1/version", "GET", {{"GET", get_version}}},
 	{"/v1/vms", "GET, POST", {{"GET", list_vms}, {"POST", create_vm}}},
 	{"/v1/vms/*", "GET, DELETE", {{"GET", inspect_vm}, {"DELETE", remove_vm}}},

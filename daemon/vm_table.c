@@ -19,12 +19,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "events.h"
 #include "process_start.h"
 #include "vm_files.h"
 #include "vm_spec.h"
 
 /* How long a monitor may take to say it started the VM. */
 #define START_TIMEOUT_MS 30000
+/* How often the VMs are checked for an end to announce. */
+#define EXIT_WATCH_MS 100
 
 struct vm_entry {
 	char id[VM_ID_LEN + 1];
@@ -36,6 +39,7 @@ struct vm_entry {
 	/* Its monitor is being started, outside the table's lock: the entry
 	 * must stay (vm_table_remove refuses it). */
 	bool starting;
+	bool exit_seen; /* its "exited" event is out (or it had ended before) */
 };
 
 static struct {
@@ -206,6 +210,7 @@ static struct vm_entry *entry_from_dir(const char *dir, const char *id)
 	if (json_object_object_get_ex(e->spec, "name", &v))
 		snprintf(e->name, sizeof(e->name), "%s", json_object_get_string(v));
 	json_object_put(saved);
+	e->exit_seen = vm_table_ended(dir); /* ended while no daemon watched */
 	return e;
 }
 
@@ -239,8 +244,34 @@ static int make_dir(const char *path, mode_t mode, char *err, size_t err_size)
 	return 0;
 }
 
+/* Publishes each VM's end (the "exited" event) shortly after its monitor
+ * records it, for as long as the daemon serves. */
+static void *watch_exits(void *unused)
+{
+	(void)unused;
+	while (!table.closing) {
+		pthread_mutex_lock(&table.lock);
+		for (size_t i = 0; i < table.n; i++) {
+			struct vm_entry *e = table.entries[i];
+			struct json_object *d;
+
+			if (e->starting || e->exit_seen || !vm_table_ended(e->dir))
+				continue;
+			e->exit_seen = true;
+			d = describe(e);
+			events_publish(e->uid, "exited", d);
+			json_object_put(d);
+		}
+		pthread_mutex_unlock(&table.lock);
+		nanosleep(&(struct timespec){.tv_nsec = EXIT_WATCH_MS * 1000000L}, NULL);
+	}
+	return NULL;
+}
+
 int vm_table_open(const struct vm_table_config *config, char *err, size_t err_size)
 {
+	pthread_t watcher;
+
 	table.config = *config;
 	if (snprintf(table.vms_dir, sizeof(table.vms_dir), "%s/vms", config->state_dir) >=
 	    (int)sizeof(table.vms_dir)) {
@@ -251,6 +282,11 @@ int vm_table_open(const struct vm_table_config *config, char *err, size_t err_si
 	    make_dir(table.vms_dir, 0711, err, err_size) < 0)
 		return -1;
 	adopt_all();
+	if (pthread_create(&watcher, NULL, watch_exits, NULL) != 0 ||
+	    pthread_detach(watcher) != 0) {
+		snprintf(err, err_size, "cannot start the exit watcher");
+		return -1;
+	}
 	return 0;
 }
 
@@ -498,6 +534,7 @@ unsigned int vm_table_create(uid_t uid, struct json_object *spec, struct json_ob
 	pthread_mutex_lock(&table.lock);
 	e->starting = false;
 	*out = describe(e);
+	events_publish(uid, "started", *out);
 	pthread_mutex_unlock(&table.lock);
 	return 0;
 }
@@ -638,6 +675,12 @@ unsigned int vm_table_remove(uid_t uid, const char *ref)
 	else if (e->starting || !vm_table_ended(e->dir))
 		status = 409;
 	else {
+		struct json_object *d = describe(e);
+
+		if (!e->exit_seen) /* it ended since the watcher last looked */
+			events_publish(e->uid, "exited", d);
+		events_publish(e->uid, "removed", d);
+		json_object_put(d);
 		remove_dir(e->dir);
 		drop_entry(e);
 	}

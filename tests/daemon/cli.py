@@ -128,6 +128,39 @@ def attached(cli, d, work):
                f"signal {signum}: exit {child.returncode}, expected {status}: {err!r}")
 
 
+def events(cli, d, work):
+    """lispvm events: a line per event as it happens (--json: the API's
+    own), from now or after --since."""
+    watcher = subprocess.Popen([cli.lispvm, "events"], env=cli.env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    raw = subprocess.Popen([cli.lispvm, "events", "--json"], env=cli.env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)  # both are listening (they show only what comes after)
+        proc = cli.run("start", "--name", "ev", "--eval", "exit 2")
+        expect(proc.returncode == 2, f"start: {proc.returncode} {proc.stderr!r}")
+        cli.ok("rm", "ev")
+        lines = [watcher.stdout.readline().split() for _ in range(3)]
+        expect([line[1] for line in lines] == ["started", "exited", "removed"] and
+               all(line[3] == "ev" for line in lines) and lines[1][4:] == ["(exited", "2)"],
+               f"events: {lines}")
+        got = [json.loads(raw.stdout.readline()) for _ in range(3)]
+        expect([e["type"] for e in got] == ["started", "exited", "removed"], f"--json: {got}")
+    finally:
+        for p in (watcher, raw):
+            p.kill()
+            p.wait()
+    follower = subprocess.Popen([cli.lispvm, "events", "--json", "--since", str(got[0]["seq"])],
+                                env=cli.env, stdout=subprocess.PIPE, text=True)
+    try:
+        replay = [json.loads(follower.stdout.readline())["seq"] for _ in range(2)]
+    finally:
+        follower.kill()
+        follower.wait()
+    expect(replay == [got[1]["seq"], got[2]["seq"]], f"--since: {replay}")
+    cli.refused(EXIT_HOST_ERROR, "events", "--since", "x", contains="since")
+
+
 def paths(cli, d, work):
     """Relative paths (program, mount, snapshot) reach the daemon
     absolute; env and mounts as given."""
@@ -171,4 +204,4 @@ def refusals(cli, d, work):
 
 if __name__ == "__main__":
     main({test.__name__: (lambda t: lambda lispvmd, lispvm: with_daemon(lispvmd, lispvm, t))(test)
-          for test in (commands, attached, paths, refusals)})
+          for test in (commands, attached, events, paths, refusals)})

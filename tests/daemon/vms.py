@@ -20,7 +20,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from lispvm_test import TestFailure, expect, main  # noqa: E402
-from daemon_lib import FAKE_LISPVM, Daemon, UnixConnection, expect_error  # noqa: E402
+from daemon_lib import (FAKE_LISPVM, Daemon, UnixConnection, check_response,  # noqa: E402
+                        expect_error)
 
 
 def started(lispvmd, work, options=()):
@@ -507,7 +508,74 @@ def hostile_files(lispvmd):
         finally:
             d.stop()
 
+def events(lispvmd):
+    """GET /v1/events: started, exited and removed for each VM, in order,
+    as they happen (each line as openapi.json says); since=SEQ replays what
+    followed; a restarted daemon announces no VM twice; a bad since is
+    400; a caller that leaves leaves no thread behind."""
+    def read_events(response, count):
+        got = []
+        while len(got) < count:
+            event = json.loads(response.readline())
+            check_response("GET", "/v1/events", 200, "application/x-ndjson",
+                           json.dumps(event).encode())
+            got.append(event)
+        return got
+
+    with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
+        d = started(lispvmd, work)
+        try:
+            before = usage_of(d.proc.pid)[1]
+            conn = UnixConnection(d.path, 60)
+            conn.request("GET", "/v1/events")
+            response = conn.getresponse()
+            expect(response.status == 200 and
+                   response.getheader("Content-Type") == "application/x-ndjson",
+                   f"events: {response.status} {response.getheaders()}")
+            vm = d.ok("POST", "/v1/vms", {"eval": "out a; exit 3", "name": "one"}, status=201)
+            d.ok("POST", "/v1/vms/one/wait")
+            d.ok("DELETE", "/v1/vms/one")
+            got = read_events(response, 3)
+            expect([e["type"] for e in got] == ["started", "exited", "removed"] and
+                   all(e["vm"]["id"] == vm["id"] for e in got), f"events: {got}")
+            expect(got[1]["vm"]["exit_code"] == 3 and got[1]["vm"]["state"] == "exited",
+                   f"exited: {got[1]}")
+            seqs = [e["seq"] for e in got]
+            expect(seqs == list(range(seqs[0], seqs[0] + 3)), f"sequence numbers: {seqs}")
+            d.ok("POST", "/v1/vms", {"eval": "sleep 60", "name": "two"}, status=201)
+            started_two = read_events(response, 1)[0]
+            expect(started_two["type"] == "started" and started_two["vm"]["name"] == "two",
+                   f"two: {started_two}")
+            conn.close()
+            deadline = time.monotonic() + 10
+            while usage_of(d.proc.pid)[1] > before:
+                expect(time.monotonic() < deadline, "an events reader outlived its caller")
+                time.sleep(0.1)
+
+            conn = UnixConnection(d.path, 60)
+            conn.request("GET", f"/v1/events?since={seqs[0]}")
+            replay = read_events(conn.getresponse(), 3)
+            conn.close()
+            expect([e["seq"] for e in replay] == seqs[1:] + [started_two["seq"]],
+                   f"since={seqs[0]}: {replay}")
+            expect_error(d, 400, "GET", "/v1/events?since=-1", contains="since")
+            expect_error(d, 400, "GET", "/v1/events?since=x", contains="since")
+
+            d.stop(keep_vms=True)
+            d = started(lispvmd, work)
+            conn = UnixConnection(d.path, 60)
+            conn.request("GET", "/v1/events")
+            response = conn.getresponse()
+            d.ok("POST", "/v1/vms/two/kill")
+            got = read_events(response, 1)
+            conn.close()
+            expect(got[0]["type"] == "exited" and got[0]["vm"]["name"] == "two" and
+                   got[0]["vm"]["signal"] == signal.SIGKILL, f"adopted VM's end: {got}")
+        finally:
+            d.stop()
+
+
 if __name__ == "__main__":
     main({f.__name__: f for f in (lifecycle, command_line, bad_requests, stop_and_kill,
                                   many_at_once, restart, log_cap, other_users, lifecycles,
-                                  follow, hostile_files, ending_while_waiting)})
+                                  follow, hostile_files, ending_while_waiting, events)})

@@ -115,8 +115,9 @@ def host_to_guest(lispvm, peer, tmp):
     reply = read_to_end(s).decode()
     sender.join()
     want = f"{HUNDRED_MB} {hashlib.sha256(data).hexdigest()}"
-    expect(reply.strip() == want, f"guest received {reply.strip()!r}, sent {want!r}")
     code, out, err = g.finish()
+    expect(reply.strip() == want,
+           f"guest received {reply.strip()!r}, sent {want!r}; guest exit {code}: {err}")
     expect(code == 0, f"guest exit {code}: {err}")
 
 

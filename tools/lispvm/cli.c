@@ -146,6 +146,8 @@ void cli_print_help(void)
 	       "                    wait for each to end; print its status; exit with the last\n"
 	       "  inspect VM...     each VM as JSON\n"
 	       "  rm [-f] VM...     forget ended VMs (-f: kill first)\n"
+	       "  events [--since SEQ] [--json]\n"
+	       "                    VMs started, exited and removed, as it happens\n"
 	       "\n"
 	       "Options (before or after the command):\n"
 	       "  -m, --memory SIZE  guest RAM, e.g. 512M or 4G (default 2G; host memory\n"

@@ -358,10 +358,87 @@ static int inspect_command(int argc, char **argv, struct daemon_session *c)
 	return status;
 }
 
+/* ---- events ---- */
+
+struct events_options {
+	const char *since;
+	bool json;
+};
+
+static int events_take(int opt, const char *arg, void *ctx)
+{
+	struct events_options *o = ctx;
+
+	if (opt == OPT_SINCE)
+		o->since = arg;
+	else if (opt == OPT_JSON)
+		o->json = true;
+	return 0;
+}
+
+/* "2026-12-03T19:30:01 exited 3f2a9c1b0d4e web (exit 3)", or the JSON. */
+static int print_event(struct json_object *event, void *arg)
+{
+	const struct events_options *o = arg;
+	struct json_object *vm = NULL;
+	char when[32] = "?", state[32];
+	time_t t = (time_t)json_number_field(event, "time");
+	const char *name;
+	struct tm tm;
+
+	if (o->json) {
+		printf("%s\n",
+		       json_object_to_json_string_ext(
+			       event, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		fflush(stdout);
+		return 0;
+	}
+	json_object_object_get_ex(event, "vm", &vm);
+	name = json_string_field(vm, "name");
+	if (localtime_r(&t, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	format_state(vm, state, sizeof(state));
+	printf("%s  %-8s %s %s%s%s%s\n", when, json_string_field(event, "type"),
+	       json_string_field(vm, "id"), name ? name : "-",
+	       strcmp(json_string_field(event, "type"), "exited") == 0 ? " (" : "",
+	       strcmp(json_string_field(event, "type"), "exited") == 0 ? state : "",
+	       strcmp(json_string_field(event, "type"), "exited") == 0 ? ")" : "");
+	fflush(stdout);
+	return 0;
+}
+
+static int events_command(int argc, char **argv, struct daemon_session *c)
+{
+	static const struct option own[] = {{"since", required_argument, NULL, OPT_SINCE},
+					    {"json", no_argument, NULL, OPT_JSON},
+					    {0}};
+	struct events_options o = {0};
+	struct daemon_stream stream = {.each_line = print_event, .arg = &o};
+	struct daemon_reply reply = {0};
+	char path[PATH_SIZE] = "/v1/events";
+	int next = daemon_parse_options("events", argc, argv, "", own, c, events_take, &o);
+
+	if (next < 0)
+		return LISPVM_EXIT_USAGE;
+	if (next < argc)
+		return daemon_usage("events", "unexpected argument '%s'", argv[next]);
+	if (daemon_open_client(c) < 0)
+		return LISPVM_EXIT_HOST_ERROR;
+	if (o.since != NULL &&
+	    daemon_path(&c->client, path, sizeof(path), "/v1/events?since=%s", o.since) < 0)
+		return daemon_usage("events", "--since: '%s' is too long", o.since);
+	if (daemon_stream_lines(&c->client, path, &stream, &reply.status, &reply.body) < 0)
+		return LISPVM_EXIT_HOST_ERROR;
+	if (reply.status != 200)
+		return daemon_refused("events", NULL, &reply);
+	json_object_put(reply.body);
+	return 0;
+}
+
 /* ---- the commands ---- */
 
-static const char *const commands[] = {"ps",   "start",	  "stop", "kill", "wait",
-				       "logs", "inspect", "rm",	  NULL};
+static const char *const commands[] = {"ps",   "start",	  "stop", "kill",   "wait",
+				       "logs", "inspect", "rm",	  "events", NULL};
 
 bool daemon_command_known(const char *command)
 {
@@ -385,6 +462,8 @@ int daemon_command_main(int argc, char **argv)
 		status = daemon_logs_command(argc, argv, &c);
 	else if (strcmp(command, "inspect") == 0)
 		status = inspect_command(argc, argv, &c);
+	else if (strcmp(command, "events") == 0)
+		status = events_command(argc, argv, &c);
 	else
 		status = each_vm(command, argc, argv, &c);
 	daemon_client_close(&c.client);

@@ -23,7 +23,9 @@ enum {
 	OPT_SNAPSHOT,
 	OPT_ATTACHABLE,
 	OPT_EVAL,
-	OPT_TIMEOUT
+	OPT_TIMEOUT,
+	OPT_SINCE,
+	OPT_JSON
 };
 
 /* What every command shares: the daemon it talks to. */

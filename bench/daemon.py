@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""lispvmd: how fast VMs start and end through the daemon, against native
+`sbcl --script` spawns and plain `lispvm run` on the same machine, in one
+run.
+
+  - rate: hello.lisp run to its end N times one after another (native
+    spawns; lispvm run; POST /v1/vms then POST wait, cold and from a
+    prepared snapshot) and with 4 clients at once through the daemon;
+  - latency: POST /v1/vms until its 201 (the VM's lispvm has been
+    exec'd), p50 and p99, and POST until the VM ended;
+  - the daemon's RSS idle, and with K VMs running at once.
+
+Usage: bench/daemon.py [--runs N] [--running K] [--build DIR]"""
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import machine  # bench/machine.py: where the benchmark runs
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HELLO = os.path.join(ROOT, "examples", "hello.lisp")
+
+
+class Connection(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("lispvmd", timeout=900)
+        self.socket_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.socket_path)
+
+
+def call(sock, method, path, body=None):
+    conn = Connection(sock)
+    try:
+        conn.request(method, path, body=json.dumps(body) if body is not None else None)
+        response = conn.getresponse()
+        data = json.loads(response.read() or b"null")
+    finally:
+        conn.close()
+    return response.status, data
+
+
+def fail(message):
+    print(f"daemon bench: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def timed_runs(argv, runs):
+    times = []
+    for _ in range(runs):
+        start = time.monotonic()
+        proc = subprocess.run(argv, capture_output=True, text=True)
+        times.append(time.monotonic() - start)
+        if proc.returncode != 0 or proc.stdout.strip() == "":
+            fail(f"{argv}: exit {proc.returncode} {proc.stderr}")
+    return times
+
+
+def through_daemon(sock, spec, runs):
+    """(create latencies, start-to-end times) of runs VMs one after
+    another."""
+    created, ended = [], []
+    for _ in range(runs):
+        start = time.monotonic()
+        status, vm = call(sock, "POST", "/v1/vms", spec)
+        created.append(time.monotonic() - start)
+        if status != 201:
+            fail(f"create: {status} {vm}")
+        status, vm = call(sock, "POST", f"/v1/vms/{vm['id']}/wait")
+        ended.append(time.monotonic() - start)
+        if status != 200 or vm["exit_code"] != 0:
+            fail(f"the VM failed: {status} {vm}")
+        call(sock, "DELETE", f"/v1/vms/{vm['id']}")
+    return created, ended
+
+
+def concurrent(sock, spec, clients, each):
+    """VMs per second with clients creating and waiting at once."""
+    errors = []
+
+    def client():
+        try:
+            through_daemon(sock, spec, each)
+        except SystemExit:
+            errors.append("a VM failed")
+
+    start = time.monotonic()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        fail(errors[0])
+    return clients * each / (time.monotonic() - start)
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def prepared_snapshot(lispvm, work):
+    path = os.path.join(work, "hello.lvs")
+    proc = subprocess.run([lispvm, "prepare", "-m", "512M", "-o", path, "--eval", "1"],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        fail(f"prepare: {proc.stderr}")
+    return path
+
+
+def running_rss(daemon, sock, count):
+    """The daemon's RSS with count VMs running at once."""
+    ids = []
+    for _ in range(count):
+        status, vm = call(sock, "POST", "/v1/vms", {"eval": "(sleep 3600)", "memory": "256M"})
+        if status != 201:
+            fail(f"create: {status} {vm}")
+        ids.append(vm["id"])
+    deadline = time.monotonic() + 600
+    while call(sock, "GET", "/v1/vms?state=running")[1]["vms"].__len__() < count:
+        if time.monotonic() > deadline:
+            fail("the VMs did not all start")
+        time.sleep(0.5)
+    rss = rss_kib(daemon.pid)
+    for vm_id in ids:
+        call(sock, "POST", f"/v1/vms/{vm_id}/kill")
+        call(sock, "POST", f"/v1/vms/{vm_id}/wait")
+        call(sock, "DELETE", f"/v1/vms/{vm_id}")
+    return rss
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--running", type=int, default=20)
+    parser.add_argument("--build", default=os.path.join(ROOT, "build"))
+    args = parser.parse_args()
+    machine.enter()
+    lispvm = os.path.join(args.build, "tools", "lispvm", "lispvm")
+    lispvmd = os.path.join(args.build, "daemon", "lispvmd")
+    with tempfile.TemporaryDirectory(prefix="lispvmd-bench-") as work:
+        sock = os.path.join(work, "lispvmd.sock")
+        daemon = subprocess.Popen([lispvmd, "--foreground", "--socket", sock, "--lispvm", lispvm],
+                                  stderr=subprocess.DEVNULL)
+        try:
+            while not os.path.exists(sock):
+                time.sleep(0.05)
+            idle = rss_kib(daemon.pid)
+            runs = args.runs
+            native = timed_runs(["sbcl", "--script", HELLO], runs)
+            plain = timed_runs([lispvm, "run", HELLO], runs)
+            created, ended = through_daemon(sock, {"program": HELLO}, runs)
+            snapshot = prepared_snapshot(lispvm, work)
+            s_created, s_ended = through_daemon(sock, {"program": HELLO, "snapshot": snapshot},
+                                                runs)
+            rate4 = concurrent(sock, {"program": HELLO}, 4, max(1, runs // 4))
+            busy = running_rss(daemon, sock, args.running)
+            after = rss_kib(daemon.pid)
+        finally:
+            daemon.terminate()
+            daemon.wait()
+    n = statistics.median(native)
+    print(f"hello.lisp, {runs} runs each, one after another (median; rate = 1/mean):")
+    for what, times in (("native sbcl --script", native), ("lispvm run", plain),
+                        ("lispvmd, cold", ended), ("lispvmd, --snapshot", s_ended)):
+        m = statistics.median(times)
+        print(f"  {what:22s} {m:7.3f} s  {1 / statistics.mean(times):6.2f} /s  "
+              f"{m / n:5.2f}x native")
+    print(f"  lispvmd, cold, 4 clients at once: {rate4:.2f} VMs/s "
+          f"(native one at a time: {1 / statistics.mean(native):.2f} /s)")
+    for what, times in (("cold", created), ("--snapshot", s_created)):
+        print(f"create latency ({what}): p50 {percentile(times, 50) * 1000:.1f} ms, "
+              f"p99 {percentile(times, 99) * 1000:.1f} ms")
+    print(f"lispvmd RSS: idle {idle} KiB, with {args.running} VMs running {busy} KiB, "
+          f"after them {after} KiB")
+
+
+if __name__ == "__main__":
+    main()
