@@ -67,7 +67,7 @@ def tcg_threads():
     """QEMU's TCG threading: one thread for all vCPUs unless asked
     (docs/testing.md: multi-threaded TCG corrupted the machine's memory
     under many VMs)."""
-    return os.environ.get("LISPVM_TEST_MACHINE_TCG", "single")
+    return os.environ.get("LISPVM_TEST_MACHINE_TCG", "multi")
 
 
 def qemu_argv(kernel, initramfs, port, state, mode, cwd, gdb_port=None):
