@@ -129,6 +129,21 @@ static int build_in(const char *staging, const char *root, const char *tmp_out,
 	return mkfs_erofs_run(tmp_out, root, e);
 }
 
+/* The image on stable storage before its name is: a machine that dies
+ * after the rename (the helper machine's 9p writes back later) must not
+ * leave a truncated image under the final name. */
+static int flush_file(const char *path, struct image_error *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc = fd >= 0 && fsync(fd) == 0 ? 0 : -1;
+
+	if (rc < 0)
+		rc = image_fail(e, "%s: cannot flush the image: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 int image_build(const char *output, const struct image_entry *entries, size_t count, char *err,
 		size_t err_size)
 {
@@ -145,6 +160,8 @@ int image_build(const char *output, const struct image_entry *entries, size_t co
 	 * does not make the image any worse, so it does not fail the build. */
 	if (staging[0] != '\0')
 		tree_remove(staging);
+	if (rc == 0)
+		rc = flush_file(tmp_out, &e);
 	if (rc == 0 && rename(tmp_out, output) < 0)
 		rc = image_fail(&e, "%s: %s", output, strerror(errno));
 	if (rc < 0)

@@ -53,6 +53,26 @@ static int check_erofs(const char *path, const uint8_t *data, uint64_t size, cha
 	return 0;
 }
 
+int image_file_check(const char *path, char *err, size_t err_size)
+{
+	uint8_t head[EROFS_MIN_IMAGE];
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(err, err_size, "image %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	n = pread(fd, head, sizeof(head), 0);
+	close(fd);
+	if (n < (ssize_t)sizeof(head))
+		memset(head, 0, sizeof(head));
+	return check_erofs(path, head, (uint64_t)st.st_size, err, err_size);
+}
+
 static int map_one(const char *path, struct image_mapping *m, char *err, size_t err_size)
 {
 	struct stat st;

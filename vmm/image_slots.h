@@ -27,4 +27,8 @@ int image_slots_map(struct kvm_vm *kvm, struct guest_memory *mem, const char *co
 
 void image_slots_unmap(struct image_mapping *mappings, unsigned int n);
 
+/* The same check of one file without mapping it: 0 if it is an EROFS
+ * image whose block count fits it, else -1 with a one-line reason. */
+int image_file_check(const char *path, char *err, size_t err_size);
+
 #endif

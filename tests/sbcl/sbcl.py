@@ -222,7 +222,8 @@ def repl_interrupt(lispvm, cache):
 
 
 def image_cache(lispvm, cache):
-    """SBCL's image is built once into the cache and reused."""
+    """SBCL's image is built once into the cache and reused; VMs started
+    together on an empty cache build it once; a truncated one is rebuilt."""
     images = os.path.join(cache, "images")
     Lisp(lispvm, cache).vm("eval", "1")
     built = [f for f in os.listdir(images) if f.startswith("sbcl-")]
@@ -231,6 +232,38 @@ def image_cache(lispvm, cache):
     Lisp(lispvm, cache).vm("eval", "2")
     expect(os.stat(os.path.join(images, built[0])).st_mtime_ns == before, "image was rebuilt")
     expect(os.path.isdir(os.path.join(cache, "common-lisp")), "no fasl cache directory")
+
+    # Three VMs started together on an empty cache: one builds the image,
+    # the others wait for it (they once each built it and renamed it over
+    # the one another VM had mapped).
+    fresh = os.path.join(os.path.dirname(os.path.abspath(cache)), "fresh-cache")
+    shutil.rmtree(fresh, ignore_errors=True)
+    try:
+        results = [None] * 3
+
+        def start(i):
+            results[i] = Lisp(lispvm, fresh).vm("eval", str(i))
+        threads = [threading.Thread(target=start, args=(i,)) for i in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for i, proc in enumerate(results):
+            expect(proc.returncode == 0 and proc.stdout == f"{i}\n",
+                   f"VM {i} of three on an empty cache: {describe(proc)}")
+        left = os.listdir(os.path.join(fresh, "images"))
+        expect(len([f for f in left if f.startswith("sbcl-")]) == 1 and
+               not [f for f in left if ".tmp." in f], f"the fresh cache holds {left}")
+        # A cached image cut short (a machine died while writing it) is
+        # built again, not refused for ever.
+        image = os.path.join(fresh, "images", [f for f in left if f.startswith("sbcl-")][0])
+        whole = os.path.getsize(image)
+        os.truncate(image, whole // 2)
+        proc = Lisp(lispvm, fresh).vm("eval", "7")
+        expect(proc.returncode == 0 and proc.stdout == "7\n", f"truncated image: {describe(proc)}")
+        expect(os.path.getsize(image) == whole, "the truncated image was not built again")
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
 
 
 CASES = {

@@ -4,16 +4,19 @@
 #include <dirent.h>
 #include <stdbool.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "content_cache.h"
 #include "image_build.h"
+#include "image_slots.h"
 
 /* Bump when what goes into the image changes. */
 #define IMAGE_RECIPE "lispvm-sbcl-image-2"
@@ -169,6 +172,39 @@ static int build_image(const char *path, char *err, size_t err_size)
 	return image_build(path, entries, count, err, err_size);
 }
 
+/* Holds dir's build lock (until the descriptor is closed): one lispvm
+ * builds an image at a time, and the others then find it made.  Without
+ * it, VMs started together each built the image and renamed it over the
+ * one another had just mapped, and over the helper machine's 9p a reader
+ * then saw the replaced file's size. */
+static int lock_builds(const char *dir, char *err, size_t err_size)
+{
+	char path[4096];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/.build.lock", dir) >= sizeof(path)) {
+		snprintf(err, err_size, "cache directory path too long");
+		return -1;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		snprintf(err, err_size, "cannot lock %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Whether path is a whole image: one that a machine which died while
+ * writing it cut short is built again. */
+static bool image_usable(const char *path)
+{
+	char why[512];
+
+	return access(path, R_OK) == 0 && image_file_check(path, why, sizeof(why)) == 0;
+}
+
 /* cache_dir/images/name into out; -1 with err when too long. */
 static int image_path(const char *cache_dir, const char *name, char *dir, size_t dir_size,
 		      char *out, size_t size, char *err, size_t err_size)
@@ -185,17 +221,25 @@ int sbcl_image_ensure(const char *cache_dir, char *out, size_t size, char *err, 
 {
 	char dir[4096], name[64];
 	uint64_t key;
+	int lock;
 
 	if (sbcl_identity_key(&key, err, err_size) < 0)
 		return -1;
 	snprintf(name, sizeof(name), "sbcl-%016" PRIx64 ".erofs", key);
 	if (image_path(cache_dir, name, dir, sizeof(dir), out, size, err, err_size) < 0)
 		return -1;
-	if (access(out, R_OK) == 0)
+	if (image_usable(out))
 		return 0;
-	if (make_dirs(dir, err, err_size) < 0 || build_image(out, err, err_size) < 0)
+	if (make_dirs(dir, err, err_size) < 0 || (lock = lock_builds(dir, err, err_size)) < 0)
 		return -1;
-	remove_stale_images(dir, "sbcl-", name);
+	if (!image_usable(out)) {
+		if (build_image(out, err, err_size) < 0) {
+			close(lock);
+			return -1;
+		}
+		remove_stale_images(dir, "sbcl-", name);
+	}
+	close(lock);
 	return 0;
 }
 
@@ -211,6 +255,7 @@ int sbcl_core_image_ensure(const char *cache_dir, const char *core, char *guest_
 	char dir[4096], name[80], prefix[32];
 	uint64_t path_key = content_hash(CONTENT_HASH_INIT, CORE_RECIPE, sizeof(CORE_RECIPE));
 	struct stat st;
+	int lock;
 
 	if ((size_t)snprintf(guest_core, guest_size, "%s/%s", SBCL_GUEST_CORES, base) >=
 	    guest_size) {
@@ -231,10 +276,17 @@ int sbcl_core_image_ensure(const char *cache_dir, const char *core, char *guest_
 		 hash_identity(path_key, &st));
 	if (image_path(cache_dir, name, dir, sizeof(dir), out, size, err, err_size) < 0)
 		return -1;
-	if (access(out, R_OK) == 0)
+	if (image_usable(out))
 		return 0;
-	if (make_dirs(dir, err, err_size) < 0 || image_build(out, &entry, 1, err, err_size) < 0)
+	if (make_dirs(dir, err, err_size) < 0 || (lock = lock_builds(dir, err, err_size)) < 0)
 		return -1;
-	remove_stale_images(dir, prefix, name);
+	if (!image_usable(out)) {
+		if (image_build(out, &entry, 1, err, err_size) < 0) {
+			close(lock);
+			return -1;
+		}
+		remove_stale_images(dir, prefix, name);
+	}
+	close(lock);
 	return 0;
 }
