@@ -93,39 +93,38 @@ def through_daemon(sock, spec, runs):
     return created, ended
 
 
+def per_second(client, clients, each):
+    """Runs per second with clients calling client() each times at once."""
+    def loop():
+        for _ in range(each):
+            client()
+    start = time.monotonic()
+    threads = [threading.Thread(target=loop) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return clients * each / (time.monotonic() - start)
+
+
 def concurrent(sock, spec, clients, each):
-    """VMs per second with clients creating and waiting at once."""
+    """VMs per second through the daemon with clients at once."""
     errors = []
 
     def client():
         try:
-            through_daemon(sock, spec, each)
+            through_daemon(sock, spec, 1)
         except SystemExit:
             errors.append("a VM failed")
-
-    start = time.monotonic()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    rate = per_second(client, clients, each)
     if errors:
         fail(errors[0])
-    return clients * each / (time.monotonic() - start)
+    return rate
 
 
 def native_concurrent(argv, clients, each):
     """Processes per second with clients running argv at once."""
-    def client():
-        for _ in range(each):
-            subprocess.run(argv, capture_output=True)
-    start = time.monotonic()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return clients * each / (time.monotonic() - start)
+    return per_second(lambda: subprocess.run(argv, capture_output=True), clients, each)
 
 
 def rss_kib(pid):
