@@ -34,6 +34,35 @@ struct reader {
 	size_t sent;
 };
 
+/* The VM's description without its spec: a spec may be as large as a
+ * request body (1 MiB), and the ring keeps EVENTS_KEPT events. */
+static struct json_object *without_spec(struct json_object *vm)
+{
+	struct json_object *out = json_object_new_object();
+
+	json_object_object_foreach(vm, key, value)
+	{
+		if (strcmp(key, "spec") != 0)
+			json_object_object_add(out, key, json_object_get(value));
+	}
+	return out;
+}
+
+static pthread_once_t clock_once = PTHREAD_ONCE_INIT;
+
+/* Readers wait on the monotonic clock: a wall clock set back must not
+ * stall them (nor the daemon's end, which waits for their threads). */
+static void use_monotonic_clock(void)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_destroy(&events.added);
+	pthread_cond_init(&events.added, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
 void events_publish(uid_t owner, const char *type, struct json_object *vm)
 {
 	struct json_object *e = json_object_new_object();
@@ -41,11 +70,12 @@ void events_publish(uid_t owner, const char *type, struct json_object *vm)
 	struct event *slot;
 	char *line;
 
+	pthread_once(&clock_once, use_monotonic_clock);
 	pthread_mutex_lock(&events.lock);
 	json_object_object_add(e, "seq", json_object_new_int64(events.next_seq));
 	json_object_object_add(e, "time", json_object_new_double(vm_files_now()));
 	json_object_object_add(e, "type", json_object_new_string(type));
-	json_object_object_add(e, "vm", json_object_get(vm));
+	json_object_object_add(e, "vm", without_spec(vm));
 	text = json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN |
 							 JSON_C_TO_STRING_NOSLASHESCAPE);
 	line = malloc(strlen(text) + 2);
@@ -69,6 +99,7 @@ void *events_follow_open(uid_t uid, int64_t since, int conn_fd)
 		return NULL;
 	r->uid = uid;
 	r->conn_fd = conn_fd;
+	pthread_once(&clock_once, use_monotonic_clock);
 	pthread_mutex_lock(&events.lock);
 	r->seen = since < 0 || since >= events.next_seq ? events.next_seq - 1 : since;
 	pthread_mutex_unlock(&events.lock);
@@ -96,7 +127,7 @@ static void wait_added(void)
 {
 	struct timespec until;
 
-	clock_gettime(CLOCK_REALTIME, &until);
+	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_nsec += WAIT_MS * 1000000L;
 	if (until.tv_nsec >= 1000000000L) {
 		until.tv_sec++;

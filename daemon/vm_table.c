@@ -90,7 +90,7 @@ static void copy_field(struct json_object *to, struct json_object *from, const c
 
 static struct json_object *describe(const struct vm_entry *e)
 {
-	struct json_object *d = json_object_new_object(), *labels;
+	struct json_object *d = json_object_new_object(), *labels, *spec;
 	struct json_object *state = vm_files_read(e->dir, VM_FILE_STATE);
 	struct json_object *end = vm_files_read(e->dir, VM_FILE_EXIT);
 	pid_t pid = state != NULL ? live_pid(state) : 0;
@@ -114,11 +114,15 @@ static struct json_object *describe(const struct vm_entry *e)
 	copy_field(d, end, "ended", "ended");
 	copy_field(d, end, "exit_code", "exit_code");
 	copy_field(d, end, "signal", "signal");
-	if (!json_object_object_get_ex(e->spec, "labels", &labels))
+	/* Copies: the description goes to other threads, and json-c's
+	 * reference counts are not atomic. */
+	spec = NULL;
+	json_object_deep_copy(e->spec, &spec, NULL);
+	if (!json_object_object_get_ex(spec, "labels", &labels))
 		labels = NULL;
 	json_object_object_add(d, "labels",
 			       labels != NULL ? json_object_get(labels) : json_object_new_object());
-	json_object_object_add(d, "spec", json_object_get(e->spec));
+	json_object_object_add(d, "spec", spec);
 	json_object_put(state);
 	json_object_put(end);
 	return d;
@@ -246,23 +250,60 @@ static int make_dir(const char *path, mode_t mode, char *err, size_t err_size)
 
 /* Publishes each VM's end (the "exited" event) shortly after its monitor
  * records it, for as long as the daemon serves. */
+/* The IDs of the VMs whose end is still to announce (a copy, to look at
+ * their files without the table's lock); NULL if none. */
+static char (*unannounced(size_t *n))[VM_ID_LEN + 1]
+{
+	char(*ids)[VM_ID_LEN + 1] = NULL;
+
+	*n = 0;
+	pthread_mutex_lock(&table.lock);
+	if (table.n > 0)
+		ids = calloc(table.n, sizeof(*ids));
+	for (size_t i = 0; ids != NULL && i < table.n; i++)
+		if (!table.entries[i]->starting && !table.entries[i]->exit_seen)
+			memcpy(ids[(*n)++], table.entries[i]->id, VM_ID_LEN + 1);
+	pthread_mutex_unlock(&table.lock);
+	return ids;
+}
+
+/* Announces that the VM with this ID ended, if it is still there and not
+ * announced (remove may have done both meanwhile). */
+static void announce_exit(const char *id)
+{
+	pthread_mutex_lock(&table.lock);
+	for (size_t i = 0; i < table.n; i++) {
+		struct vm_entry *e = table.entries[i];
+		struct json_object *d;
+
+		if (strcmp(e->id, id) != 0 || e->exit_seen)
+			continue;
+		e->exit_seen = true;
+		d = describe(e);
+		events_publish(e->uid, "exited", d);
+		json_object_put(d);
+	}
+	pthread_mutex_unlock(&table.lock);
+}
+
+/* Publishes each VM's end (the "exited" event) shortly after its monitor
+ * records it, for as long as the daemon serves.  The files are read
+ * without the table's lock, which requests need. */
 static void *watch_exits(void *unused)
 {
 	(void)unused;
 	while (!table.closing) {
-		pthread_mutex_lock(&table.lock);
-		for (size_t i = 0; i < table.n; i++) {
-			struct vm_entry *e = table.entries[i];
-			struct json_object *d;
+		size_t n;
+		char(*ids)[VM_ID_LEN + 1] = unannounced(&n);
 
-			if (e->starting || e->exit_seen || !vm_table_ended(e->dir))
-				continue;
-			e->exit_seen = true;
-			d = describe(e);
-			events_publish(e->uid, "exited", d);
-			json_object_put(d);
+		for (size_t i = 0; i < n; i++) {
+			char dir[PATH_MAX + VM_ID_LEN + 2];
+
+			snprintf(dir, sizeof(dir), "%s/%s", table.vms_dir, ids[i]);
+			if (vm_table_ended(dir))
+				announce_exit(ids[i]);
 		}
-		pthread_mutex_unlock(&table.lock);
+		free(ids);
 		nanosleep(&(struct timespec){.tv_nsec = EXIT_WATCH_MS * 1000000L}, NULL);
 	}
 	return NULL;
@@ -485,7 +526,14 @@ static unsigned int reserve(uid_t uid, struct json_object *spec, struct vm_entry
 	e->uid = uid;
 	e->starting = true;
 	e->created = vm_files_now();
-	e->spec = json_object_get(spec);
+	/* A copy of its own: the request's body is put by its connection's
+	 * thread, and json-c's reference counts are not atomic. */
+	e->spec = NULL;
+	if (json_object_deep_copy(spec, &e->spec, NULL) < 0) {
+		snprintf(err, err_size, "out of memory");
+		free(e);
+		return 500;
+	}
 	if (snprintf(e->dir, sizeof(e->dir), "%s/%s", table.vms_dir, e->id) >=
 	    (int)sizeof(e->dir)) {
 		snprintf(err, err_size, "the state directory's path is too long");

@@ -194,6 +194,8 @@ def refusals(cli, d, work):
     cli.refused(EXIT_USAGE, "start", "--eval", "1", "prog.lisp")
     cli.refused(EXIT_USAGE, "logs")
     cli.refused(EXIT_USAGE, "stop", "-t", "soon", "taken")
+    cli.refused(EXIT_USAGE, "wait", "--timeout", "5%s%n", "taken")
+    cli.refused(EXIT_USAGE, "kill", "--time", "5", "taken")
     cli.refused(EXIT_USAGE, "ps", "--bogus")
     cli.refused(EXIT_USAGE, "start", "--env", "=1", "--eval", "1")
     cli.env["LISPVMD_SOCKET"] = os.path.join(work, "none.sock")

@@ -71,8 +71,8 @@ def main(cases):
 
 ATTEMPTS = 3
 
-MACHINE_DIED = re.compile(r"machine stopped \(qemu exit 0: the (guest triple-faulted|"
-                          r"kernel panicked)")
+MACHINE_DIED = re.compile(r"machine stopped \(qemu exit -?\d+: the (guest triple-faulted|"
+                          r"kernel panicked|kernel locked up)")
 
 # A microVM's CPU shutdown that names no RIP: on AMD SVM, KVM resets the
 # vCPU first.  In the nested machines these came with no cause in the

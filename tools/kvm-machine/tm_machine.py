@@ -138,6 +138,7 @@ class Supervisor:
         # (a triple fault, with the CPU state before it).
         self.qemu_log_path = self.console_path.removesuffix("console.log") + "qemu.log"
         self.tail = b""  # the console's last bytes, for a one-line reason
+        self.locked_up = None  # the console's lockup line, once seen
         self.qemu = None
 
     def console_name(self):
@@ -160,6 +161,8 @@ class Supervisor:
                 f"QEMU's log: {self.qemu_log_path}")
 
     def stop_cause(self):
+        if self.locked_up is not None:
+            return f"the kernel locked up: {self.locked_up}"
         try:
             with open(self.qemu_log_path, errors="replace") as f:
                 if "Triple fault" in f.read():
@@ -245,7 +248,22 @@ class Supervisor:
         self.console.write(data)
         self.console.flush()
         self.tail = (self.tail + data)[-4096:]
+        self.stop_if_locked_up()
         return True
+
+    def stop_if_locked_up(self):
+        """A kernel whose CPUs stopped making progress (the soft-lockup
+        watchdog, 20 s stuck; seen under QEMU 7.2's multi-threaded TCG,
+        docs/testing.md) never recovers: stop QEMU, so that the machine
+        counts as dead, is replaced and the command retried, instead of
+        every later command failing on it."""
+        if self.locked_up is not None:
+            return
+        for line in self.tail.decode(errors="replace").splitlines():
+            if LOCKUP.search(line):
+                self.locked_up = line.strip()
+                self.qemu.terminate()
+                return
 
     def stop_qemu(self):
         if self.qemu and self.qemu.poll() is None:
@@ -325,6 +343,7 @@ def start_supervisor(make_supervisor):
 # by a fresh one for the owner's later commands, this many times at most.
 MAX_REPLACEMENTS = 3
 DIED = re.compile(r"stopped \(qemu exit")
+LOCKUP = re.compile(r"watchdog: BUG: soft lockup|rcu_preempt detected stalls")
 
 
 def died(failure):

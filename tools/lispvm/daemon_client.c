@@ -232,6 +232,10 @@ int daemon_stream_lines(struct daemon_client *client, const char *path,
 	*error_body = router.error.data != NULL ? json_tokener_parse(router.error.data) : NULL;
 	free(router.error.data);
 	free(lines.pending.data);
+	if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR && lines.stopped)) {
+		json_object_put(*error_body);
+		*error_body = NULL;
+	}
 	if (code == CURLE_WRITE_ERROR && lines.stopped)
 		return 0;
 	if (code == CURLE_WRITE_ERROR && lines.pending.overflowed) {

@@ -11,6 +11,14 @@
 #include "daemon_session.h"
 #include "daemon_start.h"
 
+/* A field to print: its text, or "?" (the daemon's answer is not trusted). */
+static const char *shown(struct json_object *o, const char *key)
+{
+	const char *text = json_string_field(o, key);
+
+	return text != NULL ? text : "?";
+}
+
 /* ---- ps ---- */
 
 struct ps_options {
@@ -72,7 +80,8 @@ static void format_command(struct json_object *vm, char *buf, size_t size)
 	program = json_string_field(spec, "program");
 	forms = json_string_field(spec, "eval");
 	snprintf(buf, size, "%s%s", program ? program : "eval ", program ? "" : forms ? forms : "");
-	if (program != NULL && json_object_object_get_ex(spec, "args", &args))
+	if (program != NULL && json_object_object_get_ex(spec, "args", &args) &&
+	    json_object_is_type(args, json_type_array))
 		for (size_t i = 0; i < json_object_array_length(args); i++) {
 			len = strlen(buf);
 			snprintf(buf + len, size - len, " %s",
@@ -94,11 +103,11 @@ static void print_vm_row(struct json_object *vm, double now)
 	format_command(vm, command, sizeof(command));
 	if (json_int_field(vm, "pid", &pid))
 		snprintf(pid_text, sizeof(pid_text), "%lld", (long long)pid);
-	printf("%-12s  %-16s  %-10s  %7s  %-5s  %s\n", json_string_field(vm, "id"),
-	       name ? name : "-", state, pid_text, age, command);
+	printf("%-12s  %-16s  %-10s  %7s  %-5s  %s\n", shown(vm, "id"), name ? name : "-", state,
+	       pid_text, age, command);
 }
 
-static bool shown(const struct ps_options *o, struct json_object *vm)
+static bool listed(const struct ps_options *o, struct json_object *vm)
 {
 	const char *state = json_string_field(vm, "state");
 
@@ -139,7 +148,8 @@ static int ps_command(int argc, char **argv, struct daemon_session *c)
 	}
 	if (daemon_call(&c->client, "GET", path, NULL, &reply) < 0)
 		return LISPVM_EXIT_HOST_ERROR;
-	if (reply.status != 200 || !json_object_object_get_ex(reply.body, "vms", &vms))
+	if (reply.status != 200 || !json_object_object_get_ex(reply.body, "vms", &vms) ||
+	    !json_object_is_type(vms, json_type_array))
 		return daemon_refused("ps", NULL, &reply);
 	if (!o.quiet)
 		printf("%-12s  %-16s  %-10s  %7s  %-5s  %s\n", "ID", "NAME", "STATE", "PID", "AGE",
@@ -147,10 +157,10 @@ static int ps_command(int argc, char **argv, struct daemon_session *c)
 	for (size_t i = 0; i < json_object_array_length(vms); i++) {
 		struct json_object *vm = json_object_array_get_idx(vms, i);
 
-		if (!shown(&o, vm))
+		if (!listed(&o, vm))
 			continue;
 		if (o.quiet)
-			printf("%s\n", json_string_field(vm, "id"));
+			printf("%s\n", shown(vm, "id"));
 		else
 			print_vm_row(vm, (double)time(NULL));
 	}
@@ -184,6 +194,12 @@ static int each_take(int opt, const char *arg, void *ctx)
 		o->signal = strncmp(arg, "SIG", 3) == 0 ? arg + 3 : arg;
 		return 0;
 	case OPT_TIMEOUT:
+		/* It goes into the URL: a number, nothing else. */
+		if (*arg == '\0' || strspn(arg, "0123456789.") != strlen(arg) ||
+		    !(strtod(arg, NULL) <= 86400)) {
+			daemon_usage("wait", "--timeout: '%s' is not seconds from 0 to 86400", arg);
+			return -1;
+		}
 		o->timeout = arg;
 		return 0;
 	case 'f':
@@ -288,26 +304,27 @@ static int remove_one(struct daemon_session *c, const char *vm, const struct eac
 
 static int each_vm(const char *command, int argc, char **argv, struct daemon_session *c)
 {
-	static const struct option own[] = {{"time", required_argument, NULL, 't'},
-					    {"signal", required_argument, NULL, 's'},
-					    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-					    {"force", no_argument, NULL, 'f'},
-					    {0}};
+	static const struct option stop[] = {{"time", required_argument, NULL, 't'}, {0}};
+	static const struct option kill[] = {{"signal", required_argument, NULL, 's'}, {0}};
+	static const struct option wait[] = {{"timeout", required_argument, NULL, OPT_TIMEOUT},
+					     {0}};
+	static const struct option rm[] = {{"force", no_argument, NULL, 'f'}, {0}};
 	static const struct {
 		const char *command, *shortopts;
+		const struct option *own;
 		vm_operation operation;
-	} commands[] = {{"stop", "t:", stop_one},
-			{"kill", "s:", kill_one},
-			{"wait", "", wait_one},
-			{"rm", "f", remove_one}};
+	} commands[] = {{"stop", "t:", stop, stop_one},
+			{"kill", "s:", kill, kill_one},
+			{"wait", "", wait, wait_one},
+			{"rm", "f", rm, remove_one}};
 	struct each_options o = {.grace = -1};
 	int status = 0, next;
 	size_t k = 0;
 
 	while (strcmp(commands[k].command, command) != 0)
 		k++;
-	next = daemon_parse_options(command, argc, argv, commands[k].shortopts, own, c, each_take,
-				    &o);
+	next = daemon_parse_options(command, argc, argv, commands[k].shortopts, commands[k].own, c,
+				    each_take, &o);
 	if (next < 0)
 		return LISPVM_EXIT_USAGE;
 	if (next == argc)
@@ -385,6 +402,7 @@ static int print_event(struct json_object *event, void *arg)
 	time_t t = (time_t)json_number_field(event, "time");
 	const char *name;
 	struct tm tm;
+	bool exited;
 
 	if (o->json) {
 		printf("%s\n",
@@ -398,11 +416,9 @@ static int print_event(struct json_object *event, void *arg)
 	if (localtime_r(&t, &tm) != NULL)
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	format_state(vm, state, sizeof(state));
-	printf("%s  %-8s %s %s%s%s%s\n", when, json_string_field(event, "type"),
-	       json_string_field(vm, "id"), name ? name : "-",
-	       strcmp(json_string_field(event, "type"), "exited") == 0 ? " (" : "",
-	       strcmp(json_string_field(event, "type"), "exited") == 0 ? state : "",
-	       strcmp(json_string_field(event, "type"), "exited") == 0 ? ")" : "");
+	exited = strcmp(shown(event, "type"), "exited") == 0;
+	printf("%s  %-8s %s %s%s%s%s\n", when, shown(event, "type"), shown(vm, "id"),
+	       name ? name : "-", exited ? " (" : "", exited ? state : "", exited ? ")" : "");
 	fflush(stdout);
 	return 0;
 }

@@ -35,14 +35,17 @@ int daemon_refused(const char *command, const char *vm, struct daemon_reply *rep
 	return LISPVM_EXIT_HOST_ERROR;
 }
 
-/* method on "/v1/vms/VM/what" (what may be empty); 0 with the VM's body. */
+/* method on "/v1/vms/VM/what" (what may be empty); 0 with the VM's body.
+ * what is text of ours (a path and a checked query), never a format. */
 int daemon_call_vm(struct daemon_session *c, const char *method, const char *vm, const char *what,
 		   struct json_object *body, struct daemon_reply *reply)
 {
-	char path[PATH_SIZE], format[64];
+	char path[PATH_SIZE];
+	size_t len;
 
-	snprintf(format, sizeof(format), "/v1/vms/%%s%s%s", *what ? "/" : "", what);
-	if (daemon_path(&c->client, path, sizeof(path), format, vm) < 0) {
+	if (daemon_path(&c->client, path, sizeof(path), "/v1/vms/%s", vm) < 0 ||
+	    (len = strlen(path), (size_t)snprintf(path + len, sizeof(path) - len, "%s%s",
+						  *what ? "/" : "", what) >= sizeof(path) - len)) {
 		log_error("%s: VM name too long", vm);
 		return -1;
 	}

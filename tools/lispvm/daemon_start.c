@@ -15,11 +15,12 @@
 
 /* ---- logs, and start's attached output ---- */
 
-static volatile sig_atomic_t pending_signal;
+/* Signals received and not yet passed on, one bit each. */
+static volatile sig_atomic_t pending_signals;
 
 static void remember_signal(int signo)
 {
-	pending_signal = signo;
+	pending_signals |= 1 << signo;
 }
 
 struct log_printer {
@@ -63,25 +64,42 @@ static const char *signal_name(int signo)
 	}
 }
 
-/* A signal that reached this command goes on to the VM (as Ctrl-C in
+/* Each signal that reached this command goes on to the VM (as Ctrl-C in
  * 'lispvm run' reaches the program). */
 static void forward_signal(void *arg)
 {
 	struct log_printer *p = arg;
-	int signo = pending_signal;
-	struct json_object *body;
-	struct daemon_reply reply;
 	char path[PATH_SIZE];
 
-	if (!p->forwarding || signo == 0)
+	if (!p->forwarding || pending_signals == 0 ||
+	    daemon_path(&p->signaller, path, sizeof(path), "/v1/vms/%s/kill", p->vm) < 0)
 		return;
-	pending_signal = 0;
-	body = json_object_new_object();
-	json_object_object_add(body, "signal", json_object_new_string(signal_name(signo)));
-	if (daemon_path(&p->signaller, path, sizeof(path), "/v1/vms/%s/kill", p->vm) == 0 &&
-	    daemon_call(&p->signaller, "POST", path, body, &reply) == 0)
-		json_object_put(reply.body);
-	json_object_put(body);
+	for (int signo = SIGHUP; signo <= SIGTERM; signo++) {
+		struct json_object *body;
+		struct daemon_reply reply;
+
+		if (!(pending_signals & (1 << signo)) || signal_name(signo) == NULL)
+			continue;
+		pending_signals &= ~(1 << signo);
+		body = json_object_new_object();
+		json_object_object_add(body, "signal", json_object_new_string(signal_name(signo)));
+		if (daemon_call(&p->signaller, "POST", path, body, &reply) == 0)
+			json_object_put(reply.body);
+		json_object_put(body);
+	}
+}
+
+/* Signals to pass on are caught from before the VM is asked for (one
+ * that comes while it starts goes on once it runs) until its output has
+ * ended; then they act on this command again. */
+static void catch_signals(bool catch)
+{
+	struct sigaction sa = {.sa_handler = catch ? remember_signal : SIG_DFL};
+
+	sigemptyset(&sa.sa_mask);
+	for (int signo = SIGHUP; signo <= SIGTERM; signo++)
+		if (signal_name(signo) != NULL)
+			sigaction(signo, &sa, NULL);
 }
 
 /* The VM's output so far (and on until it ends, with follow). */
@@ -255,17 +273,13 @@ static int start_take(int opt, const char *arg, void *ctx)
 static int run_attached(struct daemon_session *c, const char *id)
 {
 	struct log_printer printer = {.c = c, .vm = id, .forwarding = true};
-	struct sigaction sa = {.sa_handler = remember_signal};
 	struct daemon_reply reply;
 	int status;
 
 	if (daemon_client_open(&printer.signaller, c->client.socket_path) < 0)
 		return LISPVM_EXIT_HOST_ERROR;
-	sigemptyset(&sa.sa_mask);
-	for (int signo = SIGHUP; signo <= SIGTERM; signo++)
-		if (signal_name(signo) != NULL)
-			sigaction(signo, &sa, NULL);
 	status = stream_logs(c, id, true, &printer);
+	catch_signals(false);
 	daemon_client_close(&printer.signaller);
 	if (status != 0)
 		return status;
@@ -322,6 +336,8 @@ int daemon_start_command(int argc, char **argv, struct daemon_session *c)
 			json_object_array_add(args, json_object_new_string(argv[i]));
 		json_object_object_add(o.spec, "args", args);
 	}
+	if (!o.detach)
+		catch_signals(true);
 	if (daemon_open_client(c) < 0 ||
 	    daemon_call(&c->client, "POST", "/v1/vms", o.spec, &reply) < 0) {
 		json_object_put(o.spec);
