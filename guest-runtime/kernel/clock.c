@@ -77,6 +77,27 @@ static uint64_t scale_delta(uint64_t delta, uint32_t mult, int shift)
 	return (uint64_t)(((unsigned __int128)delta * mult) >> 32);
 }
 
+/* The latest kvmclock value returned.  Where the host's TSCs are not in
+ * step, the vCPU's TSC may lag the one the host last sampled when its
+ * thread moved to another host CPU, and a reading would go back (the
+ * clock selftest saw it inside the nested helper machine, whose emulated
+ * CPUs' TSCs drift apart).  As Linux's pvclock does when the host does not
+ * promise a stable TSC, and here always (a host's promise can be wrong),
+ * no reading is below the last. */
+static uint64_t kvm_clock_last;
+
+static uint64_t never_back(uint64_t ns)
+{
+	uint64_t last = __atomic_load_n(&kvm_clock_last, __ATOMIC_RELAXED);
+
+	do {
+		if (ns <= last)
+			return last;
+	} while (!__atomic_compare_exchange_n(&kvm_clock_last, &last, ns, 0, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return ns;
+}
+
 static uint64_t kvm_clock_read(void)
 {
 	const volatile struct pvclock_vcpu_time_info *t = &pvclock[this_cpu()->cpu_id];
@@ -90,7 +111,7 @@ static uint64_t kvm_clock_read(void)
 		     scale_delta(rdtsc() - t->tsc_timestamp, t->tsc_to_system_mul, t->tsc_shift);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	} while ((version & 1) || version != t->version);
-	return ns;
+	return never_back(ns);
 }
 
 static void kvm_clock_init(void)
