@@ -430,7 +430,6 @@ static int events_command(int argc, char **argv, struct daemon_session *c)
 					    {0}};
 	struct events_options o = {0};
 	struct daemon_stream stream = {.each_line = print_event, .arg = &o};
-	struct daemon_reply reply = {0};
 	char path[PATH_SIZE] = "/v1/events";
 	int next = daemon_parse_options("events", argc, argv, "", own, c, events_take, &o);
 
@@ -443,12 +442,7 @@ static int events_command(int argc, char **argv, struct daemon_session *c)
 	if (o.since != NULL &&
 	    daemon_path(&c->client, path, sizeof(path), "/v1/events?since=%s", o.since) < 0)
 		return daemon_usage("events", "--since: '%s' is too long", o.since);
-	if (daemon_stream_lines(&c->client, path, &stream, &reply.status, &reply.body) < 0)
-		return LISPVM_EXIT_HOST_ERROR;
-	if (reply.status != 200)
-		return daemon_refused("events", NULL, &reply);
-	json_object_put(reply.body);
-	return 0;
+	return daemon_stream_ok(c, "events", NULL, path, &stream);
 }
 
 /* ---- the commands ---- */

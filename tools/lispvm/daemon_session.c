@@ -133,3 +133,16 @@ int daemon_no_options(int opt, const char *arg, void *ctx)
 	(void)opt, (void)arg, (void)ctx;
 	return 0;
 }
+
+int daemon_stream_ok(struct daemon_session *c, const char *command, const char *vm,
+		     const char *path, const struct daemon_stream *stream)
+{
+	struct daemon_reply reply = {0};
+
+	if (daemon_stream_lines(&c->client, path, stream, &reply.status, &reply.body) < 0)
+		return LISPVM_EXIT_HOST_ERROR;
+	if (reply.status != 200)
+		return daemon_refused(command, vm, &reply);
+	json_object_put(reply.body);
+	return 0;
+}

@@ -53,6 +53,11 @@ const char *json_string_field(struct json_object *o, const char *key);
 bool json_int_field(struct json_object *o, const char *key, int64_t *out);
 double json_number_field(struct json_object *o, const char *key);
 
+/* Streams path's JSON lines to stream: 0 once it ended, or the exit
+ * status after a one-line error (no daemon; an answer other than 200). */
+int daemon_stream_ok(struct daemon_session *s, const char *command, const char *vm,
+		     const char *path, const struct daemon_stream *stream);
+
 /* An ended VM's status as a shell gives it: its code, or 128 + signal. */
 int vm_exit_status(struct json_object *vm);
 

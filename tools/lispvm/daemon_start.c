@@ -108,19 +108,13 @@ static int stream_logs(struct daemon_session *c, const char *vm, bool follow, st
 	char path[PATH_SIZE];
 	struct daemon_stream stream = {
 		.each_line = print_log_line, .poll = forward_signal, .arg = p};
-	struct daemon_reply reply = {0};
 
 	if (daemon_path(&c->client, path, sizeof(path),
 			follow ? "/v1/vms/%s/logs?follow=1" : "/v1/vms/%s/logs", vm) < 0) {
 		log_error("%s: VM name too long", vm);
 		return LISPVM_EXIT_HOST_ERROR;
 	}
-	if (daemon_stream_lines(&c->client, path, &stream, &reply.status, &reply.body) < 0)
-		return LISPVM_EXIT_HOST_ERROR;
-	if (reply.status != 200)
-		return daemon_refused("logs", vm, &reply);
-	json_object_put(reply.body);
-	return 0;
+	return daemon_stream_ok(c, "logs", vm, path, &stream);
 }
 
 static int logs_take(int opt, const char *arg, void *ctx)
