@@ -143,6 +143,24 @@ class Daemon:
                f"{method} {path}: expected {status}, got {response.status} {data}")
         return data
 
+    def report(self):
+        """What a failed or hung test needs said: each VM as the daemon
+        describes it, with its last log lines, and the processes under
+        the daemon; asked briefly, as the daemon may be what hangs."""
+        lines, roots = [], [self.proc.pid]
+        try:
+            for vm in self.request("GET", "/v1/vms", timeout=5)[1].get("vms", []):
+                lines.append(f"vm {json.dumps(vm, sort_keys=True)}")
+                roots.append(vm.get("pid"))
+                log = self.raw("GET", f"/v1/vms/{vm['id']}/logs", timeout=5)[1]
+                lines += [f"  {line}" for line in log.decode().splitlines()[-10:]]
+        except (OSError, TestFailure, ValueError) as e:
+            lines.append(f"(the daemon did not answer: {e})")
+        lines.append("processes: lispvmd's, the VMs' (their monitors are apart):")
+        for root in roots:
+            lines += process_tree(root)
+        return "\n".join(lines)
+
     def stop(self, keep_vms=False):
         """Ends the daemon; first its VMs that still run, unless keep_vms
         (VMs outlive the daemon, and a failed test must not leave any)."""
@@ -157,6 +175,22 @@ class Daemon:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         return self.proc.communicate(timeout=30)
+
+
+def process_tree(root):
+    """ps lines of root and its descendants."""
+    ps = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,stat=,etime=,args="],
+                        capture_output=True, text=True)
+    rows = [line.split(None, 4) for line in ps.stdout.splitlines()]
+    children = {}
+    for row in rows:
+        children.setdefault(row[1], []).append(row)
+    out, todo = [], [row for row in rows if row[0] == str(root)]
+    while todo:
+        row = todo.pop()
+        out.append("  " + " ".join(row))
+        todo += children.get(row[0], [])
+    return out
 
 
 def expect_error(daemon, status, method, path, body=None, contains=""):

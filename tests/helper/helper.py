@@ -206,6 +206,30 @@ def helper_killed(lispvm):
     subprocess.run(CLIENT + ["stop"], env=env, capture_output=True)
 
 
+def helper_frozen(lispvm):
+    """A helper machine that hangs without a word (its QEMU stopped here):
+    its heartbeat stops it, the command under it ends with one line and
+    exit 125 instead of waiting forever, and the next boots a new one."""
+    _, env = private_helper()
+    env["LISPVM_TEST_MACHINE_FROZEN_AFTER"] = "30"
+    expect_exit(run(CLIENT + ["start"], env=env), 0)
+    proc = subprocess.Popen([lispvm, "eval", DIE_BY_SIGINT], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    try:
+        expect(proc.stdout.readline() == b"ready\n", "the program did not start")
+        qemu = int(status(env).stdout.split("QEMU pid ")[1].split(";")[0])
+        os.kill(qemu, signal.SIGSTOP)
+        _, err = proc.communicate(timeout=300)
+        expect(proc.returncode == 125, f"exit {proc.returncode}: {err!r}")
+        expect(b"the kernel stopped answering" in err and err.count(b"\n") == 1,
+               f"stderr {err!r}")
+        again = run([lispvm, "eval", "(+ 1 2)"], env=env)
+        expect(again.returncode == 0 and again.stdout == "3\n", describe(again))
+    finally:
+        proc.kill()
+        subprocess.run(CLIENT + ["stop"], env=env, capture_output=True)
+
+
 FASL_PROGRAM = '(format t "fasl ~s~%" (cdr sb-ext:*posix-argv*))\n(sb-ext:exit :code 4)\n'
 
 
@@ -248,4 +272,4 @@ def binfmt(lispvm):
 if __name__ == "__main__":
     main({f.__name__: f for f in (repl_terminal, stdio_round_trip, exit_codes,
                                   killed_leaves_nothing, concurrent, idle_shutdown,
-                                  helper_killed, binfmt)})
+                                  helper_killed, helper_frozen, binfmt)})

@@ -5,8 +5,10 @@ Each script defines cases as functions and is run as `script.py CASE ARGS...`
 by Meson, one Meson test per case, so a failure names exactly what broke.
 Every case asserts an outcome; nothing is skipped silently."""
 
+import faulthandler
 import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -53,6 +55,9 @@ def main(cases):
               file=sys.stderr)
         sys.exit(2)
     name = sys.argv[1]
+    # Meson's timeout ends a hung case with SIGTERM and keeps its stderr:
+    # where every thread stood then is the first thing to know.
+    faulthandler.register(signal.SIGTERM, all_threads=True, chain=True)
     for attempt in range(1, ATTEMPTS + 1):
         try:
             cases[name](*sys.argv[2:])
@@ -72,7 +77,7 @@ def main(cases):
 ATTEMPTS = 3
 
 MACHINE_DIED = re.compile(r"machine stopped \(qemu exit -?\d+: the (guest triple-faulted|"
-                          r"kernel panicked|kernel locked up)")
+                          r"kernel panicked|kernel locked up|kernel stopped answering)")
 
 # A microVM's CPU shutdown that names no RIP: on AMD SVM, KVM resets the
 # vCPU first.  In the nested machines these came with no cause in the
@@ -117,6 +122,16 @@ def print_machine_logs(message, lines=60):
 
 HELPER_CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
                              "kvm-machine", "lispvm-machine")
+
+
+def helper_console_log():
+    """Where the helper machine keeps its console log, worded so that
+    print_machine_logs prints its end; empty outside the helper suite."""
+    if os.environ.get("LISPVM_MACHINE") != "always":
+        return ""
+    sys.path.insert(0, os.path.dirname(HELPER_CLIENT))
+    import tm_helper
+    return f"the helper machine's console log: {os.path.join(tm_helper.state_dir(), 'console.log')} "
 
 
 def where_vms_run(argv, own_tmp=False):

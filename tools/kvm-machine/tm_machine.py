@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import tm_image
@@ -120,6 +121,13 @@ def ping(port, token):
         raise MachineError(f"the agent answered {frame!r} to a ping")
 
 
+# A machine whose agent answered no ping for this long is frozen (its
+# kernel hung without a word on the console) and is stopped, as a locked-up
+# one is; the pings go every HEARTBEAT seconds while it runs.
+HEARTBEAT = 15
+FROZEN_AFTER = float(os.environ.get("LISPVM_TEST_MACHINE_FROZEN_AFTER", "180"))
+
+
 class Supervisor:
     """Runs in the detached process: boots QEMU, then waits for the owner."""
 
@@ -139,6 +147,7 @@ class Supervisor:
         self.qemu_log_path = self.console_path.removesuffix("console.log") + "qemu.log"
         self.tail = b""  # the console's last bytes, for a one-line reason
         self.locked_up = None  # the console's lockup line, once seen
+        self.frozen = None  # why the heartbeat stopped the machine, once it did
         self.qemu = None
 
     def console_name(self):
@@ -163,6 +172,8 @@ class Supervisor:
     def stop_cause(self):
         if self.locked_up is not None:
             return f"the kernel locked up: {self.locked_up}"
+        if self.frozen is not None:
+            return f"the kernel stopped answering: {self.frozen}"
         try:
             with open(self.qemu_log_path, errors="replace") as f:
                 if "Triple fault" in f.read():
@@ -210,6 +221,7 @@ class Supervisor:
         if outcome != "ready":
             return False
         ping(port, token)
+        threading.Thread(target=self.heartbeat, args=(port, token), daemon=True).start()
         with open(os.path.join(self.state, "port"), "w") as f:
             f.write(str(port))
         self.before_ready(port)
@@ -264,6 +276,24 @@ class Supervisor:
                 self.locked_up = line.strip()
                 self.qemu.terminate()
                 return
+
+    def heartbeat(self, port, token):
+        """Pings the agent while QEMU runs.  A kernel can hang with nothing
+        on the console (the lockup watchdog itself stuck); then every
+        command in it waits forever, which only stopping QEMU ends: the
+        machine then counts as dead, like a panicked one."""
+        answered = time.monotonic()
+        while self.qemu.poll() is None:
+            time.sleep(HEARTBEAT)
+            try:
+                ping(port, token)
+                answered = time.monotonic()
+            except (OSError, MachineError, proto.ProtocolError) as error:
+                if time.monotonic() - answered >= FROZEN_AFTER:
+                    self.frozen = (f"no answer to a ping for {FROZEN_AFTER:.0f} s "
+                                   f"(the last: {error})")
+                    self.stop_qemu()
+                    return
 
     def stop_qemu(self):
         if self.qemu and self.qemu.poll() is None:
