@@ -12,6 +12,7 @@
 
 #include "lispvmd_config.h"
 #include "events.h"
+#include "memory_reclaim.h"
 #include "log_follow.h"
 #include "vm_spec.h"
 #include "vm_table.h"
@@ -327,6 +328,22 @@ static void follow_events(const struct http_request *req, struct http_reply *rep
 	reply->content_type = "application/x-ndjson";
 }
 
+/* A full garbage collection in the VM, now: what it gave back. */
+static void gc_vm(const struct http_request *req, struct http_reply *reply)
+{
+	static const char *const keys[] = {NULL};
+	char err[512];
+	unsigned int status;
+
+	if (!serves(req, reply) || !only_keys(req->body, keys, reply))
+		return;
+	status = memory_reclaim_vm(req->uid, req->param, &reply->body, err, sizeof(err));
+	if (status == 404)
+		no_such_vm(req, reply);
+	else if (status != 0)
+		http_reply_error(reply, status, err);
+}
+
 static const struct path_routes routes[] = {
 	{"/v1/events", "GET", {{"GET", follow_events}}},
 	{"/v1/version", "GET", {{"GET", get_version}}},
@@ -335,6 +352,7 @@ static const struct path_routes routes[] = {
 	{"/v1/vms/*/wait", "POST", {{"POST", wait_vm}}},
 	{"/v1/vms/*/stop", "POST", {{"POST", stop_vm}}},
 	{"/v1/vms/*/kill", "POST", {{"POST", kill_vm}}},
+	{"/v1/vms/*/gc", "POST", {{"POST", gc_vm}}},
 	{"/v1/vms/*/logs", "GET", {{"GET", vm_logs}}},
 };
 

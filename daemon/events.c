@@ -65,6 +65,12 @@ static void use_monotonic_clock(void)
 
 void events_publish(uid_t owner, const char *type, struct json_object *vm)
 {
+	events_publish_extra(owner, type, vm, NULL, NULL);
+}
+
+void events_publish_extra(uid_t owner, const char *type, struct json_object *vm, const char *key,
+			  struct json_object *extra)
+{
 	struct json_object *e = json_object_new_object();
 	const char *text;
 	struct event *slot;
@@ -76,6 +82,8 @@ void events_publish(uid_t owner, const char *type, struct json_object *vm)
 	json_object_object_add(e, "time", json_object_new_double(vm_files_now()));
 	json_object_object_add(e, "type", json_object_new_string(type));
 	json_object_object_add(e, "vm", without_spec(vm));
+	if (key != NULL)
+		json_object_object_add(e, key, extra);
 	text = json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN |
 							 JSON_C_TO_STRING_NOSLASHESCAPE);
 	line = malloc(strlen(text) + 2);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Lifecycle events (GET /v1/events): a VM started, exited or was removed.
+/* Lifecycle events (GET /v1/events): a VM started, exited or was removed,
+ * or gave memory back.
  * The last EVENTS_KEPT are kept in a ring, each with a sequence number, so
  * a reader that reconnects can ask for what followed the last it saw. */
 #ifndef LISPVM_DAEMON_EVENTS_H
@@ -15,6 +16,10 @@
 /* An event of type about the VM described by vm (borrowed), which owner
  * and root may see. */
 void events_publish(uid_t owner, const char *type, struct json_object *vm);
+
+/* The same, with extra (taken) as the event's field key. */
+void events_publish_extra(uid_t owner, const char *type, struct json_object *vm, const char *key,
+			  struct json_object *extra);
 
 /* A reader of the events uid may see (root: all): those after sequence
  * number since, or, when since < 0, those from now on.  conn_fd: the

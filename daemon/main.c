@@ -19,6 +19,7 @@
 #include "http_server.h"
 #include "lispvmd_config.h"
 #include "monitor.h"
+#include "memory_reclaim.h"
 #include "size_parse.h"
 #include "socket_activation.h"
 #include "vm_table.h"
@@ -28,18 +29,37 @@
 struct options {
 	const char *socket_path, *state_dir, *lispvm;
 	uint64_t log_cap;
+	uint64_t reclaim_below; /* UINT64_MAX: a tenth of the host's memory */
+	double reclaim_psi;
 };
+
+/* Pressure, by default: under a tenth of the host's memory available, or
+ * tasks stalled on memory a tenth of the time (PSI "some", over 10 s). */
+#define DEFAULT_RECLAIM_PSI 10.0
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: lispvmd [--socket PATH] [--foreground]\n"
-		     "Serves lispvm's VM API (JSON over HTTP) on a Unix socket; runs in the\n"
-		     "foreground, as systemd wants it, until SIGTERM or SIGINT.\n"
-		     "  --socket PATH  where to listen (default: /run/lispvm/lispvmd.sock as\n"
-		     "                 root, $XDG_RUNTIME_DIR/lispvm/lispvmd.sock otherwise)\n"
-		     "  --foreground   stay in the foreground (the only way it runs yet)\n"
-		     "  -h, --help     show this help\n"
-		     "  -V, --version  show the version\n");
+	fprintf(out,
+		"usage: lispvmd [--socket PATH] [--state-dir DIR] [--lispvm PATH] [--log-cap "
+		"SIZE]\n"
+		"               [--reclaim-below SIZE] [--reclaim-psi PERCENT] [--foreground]\n"
+		"Serves lispvm's VM API (JSON over HTTP) on a Unix socket; runs in the\n"
+		"foreground, as systemd wants it, until SIGTERM or SIGINT (VMs run on).\n"
+		"  --socket PATH     where to listen (default: /run/lispvm/lispvmd.sock as\n"
+		"                    root, $XDG_RUNTIME_DIR/lispvm/lispvmd.sock otherwise)\n"
+		"  --state-dir DIR   the VMs' records (default: lispvmd/ beside the socket)\n"
+		"  --lispvm PATH     the lispvm VMs run (default: the one beside lispvmd)\n"
+		"  --log-cap SIZE    output kept per VM (default 8M)\n"
+		"  --reclaim-below SIZE\n"
+		"                    ask idle attachable VMs for a full GC when the host has\n"
+		"                    less than SIZE available (default: a tenth of its\n"
+		"                    memory; 0: never)\n"
+		"  --reclaim-psi PERCENT\n"
+		"                    ... or when memory stalls tasks this share of the time\n"
+		"                    (PSI some avg10; default 10; 0: never)\n"
+		"  --foreground      stay in the foreground (the only way it runs yet)\n"
+		"  -h, --help        show this help\n"
+		"  -V, --version     show the version\n");
 }
 
 static int parse(int argc, char **argv, struct options *o)
@@ -48,6 +68,8 @@ static int parse(int argc, char **argv, struct options *o)
 						{"state-dir", required_argument, NULL, 'd'},
 						{"lispvm", required_argument, NULL, 'l'},
 						{"log-cap", required_argument, NULL, 'c'},
+						{"reclaim-below", required_argument, NULL, 'r'},
+						{"reclaim-psi", required_argument, NULL, 'p'},
 						{"foreground", no_argument, NULL, 'f'},
 						{"help", no_argument, NULL, 'h'},
 						{"version", no_argument, NULL, 'V'},
@@ -71,6 +93,23 @@ static int parse(int argc, char **argv, struct options *o)
 				return -1;
 			}
 			break;
+		case 'r':
+			if (size_parse(optarg, &o->reclaim_below) < 0) {
+				fprintf(stderr, "lispvmd: --reclaim-below: a size, or 0\n");
+				return -1;
+			}
+			break;
+		case 'p': {
+			char *end;
+
+			o->reclaim_psi = strtod(optarg, &end);
+			if (*optarg == '\0' || *end != '\0' ||
+			    !(o->reclaim_psi >= 0 && o->reclaim_psi <= 100)) {
+				fprintf(stderr, "lispvmd: --reclaim-psi: a percentage, or 0\n");
+				return -1;
+			}
+			break;
+		}
 		case 'f':
 			break;
 		case 'h':
@@ -125,10 +164,20 @@ static int default_state_dir(const char *socket_path, char *dir, size_t size)
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
+/* A tenth of the host's memory, or 0 when unknown. */
+static uint64_t tenth_of_memory(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+
+	return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size / 10 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	char path[PATH_MAX], state[PATH_MAX], err[512];
-	struct options o = {.log_cap = DEFAULT_LOG_CAP};
+	struct options o = {.log_cap = DEFAULT_LOG_CAP,
+			    .reclaim_below = UINT64_MAX,
+			    .reclaim_psi = DEFAULT_RECLAIM_PSI};
 	struct http_server *server;
 	sigset_t stop;
 	int fd, sig;
@@ -172,12 +221,19 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (!activated)
 		fd = daemon_socket_listen(o.socket_path, err, sizeof(err));
+	if (o.lispvm == NULL)
+		o.lispvm = default_lispvm();
+	if (o.reclaim_below == UINT64_MAX)
+		o.reclaim_below = tenth_of_memory();
 	if (fd < 0 ||
-	    vm_table_open(
-		    &(struct vm_table_config){.state_dir = o.state_dir,
-					      .lispvm = o.lispvm ? o.lispvm : default_lispvm(),
-					      .log_cap = o.log_cap},
-		    err, sizeof(err)) < 0 ||
+	    vm_table_open(&(struct vm_table_config){.state_dir = o.state_dir,
+						    .lispvm = o.lispvm,
+						    .log_cap = o.log_cap},
+			  err, sizeof(err)) < 0 ||
+	    memory_reclaim_start(&(struct reclaim_config){.lispvm = o.lispvm,
+							  .below = o.reclaim_below,
+							  .psi_some = o.reclaim_psi},
+				 err, sizeof(err)) < 0 ||
 	    (server = http_server_start(fd, api_route, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "lispvmd: %s\n", err);
 		if (fd >= 0 && !activated)

@@ -23,6 +23,7 @@
 #include "process_start.h"
 #include "vm_files.h"
 #include "vm_spec.h"
+#include "vm_usage.h"
 
 /* How long a monitor may take to say it started the VM. */
 #define START_TIMEOUT_MS 30000
@@ -114,6 +115,7 @@ static struct json_object *describe(const struct vm_entry *e)
 	copy_field(d, end, "ended", "ended");
 	copy_field(d, end, "exit_code", "exit_code");
 	copy_field(d, end, "signal", "signal");
+	json_object_object_add(d, "usage", s[0] == 'r' && pid != 0 ? vm_usage_describe(pid) : NULL);
 	/* Copies: the description goes to other threads, and json-c's
 	 * reference counts are not atomic. */
 	spec = NULL;
@@ -322,6 +324,7 @@ int vm_table_open(const struct vm_table_config *config, char *err, size_t err_si
 	if (make_dir(config->state_dir, 0755, err, err_size) < 0 ||
 	    make_dir(table.vms_dir, 0711, err, err_size) < 0)
 		return -1;
+	vm_usage_init(config->lispvm);
 	adopt_all();
 	if (pthread_create(&watcher, NULL, watch_exits, NULL) != 0 ||
 	    pthread_detach(watcher) != 0) {
@@ -366,9 +369,9 @@ static bool daemon_only(const char *var)
 	return false;
 }
 
-/* The monitor's environment, made before fork: the daemon's (the VM runs
- * as the daemon's user), without what belongs to the daemon alone. */
-static const char **monitor_environment(void)
+/* Made before fork: the daemon's environment (the VM runs as the
+ * daemon's user), without what belongs to the daemon alone. */
+const char **vm_table_environment(void)
 {
 	extern char **environ;
 	size_t n = 0;
@@ -471,7 +474,7 @@ static int start_monitor(const struct vm_entry *e, char *err, size_t err_size)
 		return -1;
 	}
 	monitor_argv(e, argv, monitor, cap, sizeof(cap));
-	env = monitor_environment();
+	env = vm_table_environment();
 	if (env == NULL || pipe2(ready, O_CLOEXEC) < 0) {
 		vm_spec_free_argv(owned);
 		free(env);
@@ -734,6 +737,74 @@ unsigned int vm_table_remove(uid_t uid, const char *ref)
 	}
 	pthread_mutex_unlock(&table.lock);
 	return status;
+}
+
+/* Under the lock. */
+static void fill_target(const struct vm_entry *e, struct vm_target *t)
+{
+	struct json_object *state = vm_files_read(e->dir, VM_FILE_STATE), *v;
+
+	memset(t, 0, sizeof(*t));
+	memcpy(t->id, e->id, sizeof(t->id));
+	snprintf(t->lispvm_name, sizeof(t->lispvm_name), "%s", e->name[0] ? e->name : e->id);
+	t->uid = e->uid;
+	t->pid = state != NULL && !vm_table_ended(e->dir) ? live_pid(state) : 0;
+	t->attachable =
+		json_object_object_get_ex(e->spec, "attachable", &v) && json_object_get_boolean(v);
+	json_object_put(state);
+}
+
+unsigned int vm_table_target(uid_t uid, const char *ref, struct vm_target *out)
+{
+	struct vm_entry *e;
+
+	pthread_mutex_lock(&table.lock);
+	e = find(uid, ref);
+	if (e != NULL)
+		fill_target(e, out);
+	pthread_mutex_unlock(&table.lock);
+	return e == NULL ? 404 : 0;
+}
+
+struct vm_target *vm_table_attachable(size_t *n)
+{
+	struct vm_target *targets = NULL;
+
+	*n = 0;
+	pthread_mutex_lock(&table.lock);
+	if (table.n > 0)
+		targets = calloc(table.n, sizeof(*targets));
+	for (size_t i = 0; targets != NULL && i < table.n; i++) {
+		if (table.entries[i]->starting || table.entries[i]->exit_seen)
+			continue;
+		fill_target(table.entries[i], &targets[*n]);
+		if (targets[*n].attachable && targets[*n].pid != 0)
+			(*n)++;
+	}
+	pthread_mutex_unlock(&table.lock);
+	if (*n == 0) {
+		free(targets);
+		return NULL;
+	}
+	return targets;
+}
+
+void vm_table_publish(const char *id, const char *type, const char *key, struct json_object *extra)
+{
+	pthread_mutex_lock(&table.lock);
+	for (size_t i = 0; i < table.n; i++) {
+		struct json_object *d;
+
+		if (strcmp(table.entries[i]->id, id) != 0)
+			continue;
+		d = describe(table.entries[i]);
+		events_publish_extra(table.entries[i]->uid, type, d, key, extra);
+		extra = NULL;
+		json_object_put(d);
+		break;
+	}
+	pthread_mutex_unlock(&table.lock);
+	json_object_put(extra);
 }
 
 void vm_table_close(void)

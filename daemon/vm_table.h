@@ -16,6 +16,8 @@
 
 #include <json-c/json.h>
 
+#include "vm_spec.h"
+
 #define VM_ID_LEN 12
 
 struct vm_table_config {
@@ -60,6 +62,31 @@ bool vm_table_ended(const char *dir);
 
 /* Forgets an ended VM and removes its directory.  0, 404 or 409. */
 unsigned int vm_table_remove(uid_t uid, const char *ref);
+
+/* What the daemon needs to ask a running VM for its garbage. */
+struct vm_target {
+	char id[VM_ID_LEN + 1];
+	char lispvm_name[VM_NAME_MAX + 1]; /* what 'lispvm attach' knows it by */
+	uid_t uid;
+	pid_t pid; /* its lispvm process; 0 when it has ended */
+	bool attachable;
+};
+
+/* uid's VM named by ref: 0, or 404. */
+unsigned int vm_table_target(uid_t uid, const char *ref, struct vm_target *out);
+
+/* Every running VM that has the attach agent (any owner): a malloc'd
+ * array of *n, or NULL when there is none. */
+struct vm_target *vm_table_attachable(size_t *n);
+
+/* The environment VMs (and the lispvm commands run for them) get: the
+ * daemon's, without its service manager's variables; a malloc'd array
+ * of borrowed strings. */
+const char **vm_table_environment(void);
+
+/* Publishes an event of type about the VM with this ID, with extra
+ * (taken) as the event's field key. */
+void vm_table_publish(const char *id, const char *type, const char *key, struct json_object *extra);
 
 /* The daemon is ending: every wait and follow returns at once (so that
  * the HTTP server's threads end), and vm_table_closing says so. */

@@ -12,7 +12,11 @@ argument is a script of steps separated by ';':
     raw HEX       write these bytes alone on stdout (no newline)
     sleep S       sleep S seconds
     on-term N     exit N on SIGTERM          ignore-term   ignore SIGTERM
-    exit N        exit N"""
+    exit N        exit N
+
+'fake_lispvm.py gc NAME' (lispvmd asking a VM for its garbage) succeeds,
+unless NAME begins with "nogc": then it fails as lispvm does without an
+attach agent."""
 
 import json
 import os
@@ -21,7 +25,18 @@ import sys
 import time
 
 
+def gc(name):
+    if name.startswith("nogc"):
+        print("lispvm: gc: no attach agent answers (was the VM run --attachable?)",
+              file=sys.stderr)
+        return 125
+    print(f"{name}: garbage collected in 0.00 s")
+    return 0
+
+
 def main():
+    if sys.argv[1:2] == ["gc"]:
+        return gc(sys.argv[2])
     for step in sys.argv[-1].split(";"):
         word, _, rest = step.strip().partition(" ")
         if word == "argv":

@@ -576,7 +576,51 @@ def events(lispvmd):
             d.stop()
 
 
+def gc_requests(lispvmd):
+    """POST /v1/vms/{vm}/gc: 'lispvm gc NAME' run for an attachable VM,
+    its figures (null here: the stand-in is no VMM) and an event of type
+    reclaimed; a VM without the agent or that ended is 409, a failed
+    collection 502 with lispvm's line, an unknown VM 404, a body with
+    fields 400; a VM's usage is null where the daemon sees no VMM."""
+    with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
+        d = started(lispvmd, work)
+        try:
+            d.ok("POST", "/v1/vms", {"eval": "sleep 60", "name": "plain"}, status=201)
+            d.ok("POST", "/v1/vms", {"eval": "sleep 60", "name": "agent", "attachable": True},
+                 status=201)
+            d.ok("POST", "/v1/vms", {"eval": "sleep 60", "name": "nogc", "attachable": True},
+                 status=201)
+            d.ok("POST", "/v1/vms", {"eval": "exit 0", "name": "ended", "attachable": True},
+                 status=201)
+            d.ok("POST", "/v1/vms/ended/wait")
+            r = d.ok("POST", "/v1/vms/agent/gc")
+            expect(r["why"] == "asked" and r["rss_before"] is None and r["seconds"] >= 0,
+                   f"gc: {r}")
+            vm = d.ok("GET", "/v1/vms/agent")
+            expect(vm["state"] == "running" and vm["usage"] is None, f"usage: {vm}")
+            expect_error(d, 409, "POST", "/v1/vms/plain/gc", contains="attachable")
+            expect_error(d, 409, "POST", "/v1/vms/ended/gc", contains="ended")
+            expect_error(d, 502, "POST", "/v1/vms/nogc/gc", contains="no attach agent")
+            expect_error(d, 404, "POST", "/v1/vms/nothing/gc")
+            expect_error(d, 400, "POST", "/v1/vms/agent/gc", {"full": True}, contains="full")
+            conn = UnixConnection(d.path, 60)
+            conn.request("GET", "/v1/events?since=0")
+            response = conn.getresponse()
+            got = []
+            while not got or got[-1]["type"] != "reclaimed":  # 4 started, 1 exited first
+                got.append(json.loads(response.readline()))
+                check_response("GET", "/v1/events", 200, "application/x-ndjson",
+                               json.dumps(got[-1]).encode())
+            conn.close()
+            reclaimed = [e for e in got if e["type"] == "reclaimed"]
+            expect(len(reclaimed) == 1 and reclaimed[0]["vm"]["name"] == "agent" and
+                   reclaimed[0]["reclaimed"]["why"] == "asked", f"events: {got}")
+        finally:
+            d.stop()
+
+
 if __name__ == "__main__":
     main({f.__name__: f for f in (lifecycle, command_line, bad_requests, stop_and_kill,
                                   many_at_once, restart, log_cap, other_users, lifecycles,
-                                  follow, hostile_files, ending_while_waiting, events)})
+                                  follow, hostile_files, ending_while_waiting, events,
+                                  gc_requests)})

@@ -17,7 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <lispvm/abi.h>
+
 #include "agent.h"
+#include "vm_socket.h"
 #include "vsock_connect.h"
 
 #define GC_MARK "lispvm-collected"
@@ -85,17 +88,33 @@ int agent_collect_garbage(const char *vsock_path, int timeout_ms, char *err, siz
 	int rc = -1;
 
 	if (fd < 0) {
-		snprintf(err, err_size, "--gc needs the attach agent (run --attachable): %s", why);
+		snprintf(err, err_size,
+			 "no attach agent answers (was the VM run --attachable?): %s", why);
 		return -1;
 	}
 	if (write(fd, gc_form, sizeof(gc_form) - 1) != (ssize_t)(sizeof(gc_form) - 1))
-		snprintf(err, err_size, "--gc: the agent's session closed");
+		snprintf(err, err_size, "the attach agent's session closed");
 	else if (wait_for_mark(fd, deadline) < 0)
-		snprintf(err, err_size, "--gc: the agent did not finish a collection in %d s",
+		snprintf(err, err_size, "the attach agent did not finish a collection in %d s",
 			 timeout_ms / 1000);
 	else
 		rc = 0;
 	shutdown(fd, SHUT_WR); /* ends the session: the agent closes it */
 	close(fd);
 	return rc;
+}
+
+int agent_gc_command(const char *target)
+{
+	char vsock[4096], err[4096 + 256];
+	long started = now_ms();
+
+	if (vm_socket_resolve(target, vsock, sizeof(vsock), err, sizeof(err)) < 0 ||
+	    agent_collect_garbage(vsock, AGENT_GC_TIMEOUT_MS, err, sizeof(err)) < 0) {
+		fprintf(stderr, "lispvm: gc: %s\n", err);
+		return LISPVM_EXIT_HOST_ERROR;
+	}
+	printf("%s: garbage collected in %.2f s\n", target != NULL ? target : vsock,
+	       (double)(now_ms() - started) / 1000);
+	return 0;
 }

@@ -127,6 +127,9 @@ void cli_print_help(void)
 	       "                    last), FILE holds only what changed since; --gc has\n"
 	       "                    the attach agent (--attachable) collect all garbage\n"
 	       "                    first, so FILE holds live data only\n"
+	       "  gc [VM]           have a running VM's attach agent (run --attachable; VM\n"
+	       "                    as for attach) collect all garbage now: SBCL gives the\n"
+	       "                    pages it frees back to the host\n"
 	       "  image build -o OUT [--ldd BINARY]... [HOST[:GUEST]]...\n"
 	       "                    pack host files into a read-only image (lispvm image --help)\n"
 	       "\n"
@@ -145,9 +148,12 @@ void cli_print_help(void)
 	       "  wait [--timeout SECONDS] VM...\n"
 	       "                    wait for each to end; print its status; exit with the last\n"
 	       "  inspect VM...     each VM as JSON\n"
+	       "  stats [VM...]     CPU time and memory of each VM (all that run), now\n"
 	       "  rm [-f] VM...     forget ended VMs (-f: kill first)\n"
 	       "  events [--since SEQ] [--json]\n"
-	       "                    VMs started, exited and removed, as it happens\n"
+	       "                    VMs started, exited, removed, and memory given back\n"
+	       "                    (lispvmd asks idle attachable VMs for a full GC when\n"
+	       "                    the host runs short; 'lispvm gc VM' asks one now)\n"
 	       "\n"
 	       "Options (before or after the command):\n"
 	       "  -m, --memory SIZE  guest RAM, e.g. 512M or 4G (default 2G; host memory\n"
@@ -684,6 +690,16 @@ static int parse_command(int argc, char **argv, struct cli_options *out)
 	if (strcmp(command, "snapshot") == 0) {
 		out->command = CLI_SNAPSHOT;
 		return parse_snapshot(argc, argv, out);
+	}
+	if (strcmp(command, "gc") == 0) {
+		out->command = CLI_GC;
+		if (parse_options(argc, argv, out) < 0)
+			return -1;
+		if (optind < argc)
+			out->attach_target = argv[optind++];
+		if (optind < argc)
+			return usage_error("gc: unexpected argument '%s'", argv[optind]);
+		return 0;
 	}
 	if (strcmp(command, "machine") == 0) {
 		out->command = CLI_MACHINE;

@@ -29,6 +29,7 @@ enum cli_command {
 	CLI_BINFMT,   /* binfmt install|uninstall|status */
 	CLI_PREPARE,  /* prepare -o FILE: a snapshot to start programs from */
 	CLI_SNAPSHOT, /* snapshot [VM] -o FILE [--stop]: of a running VM */
+	CLI_GC,	      /* gc [VM]: a full garbage collection in a running VM */
 };
 
 #define CLI_MAX_IMAGES	      8

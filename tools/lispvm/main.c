@@ -9,6 +9,7 @@
 #include <lispvm/abi.h>
 
 #include "agent.h"
+#include "agent_gc.h"
 #include "attach.h"
 #include "binfmt.h"
 #include "cli.h"
@@ -159,6 +160,14 @@ static int snapshot(char **argv, const struct cli_options *opts)
 	return snapshot_command(&req);
 }
 
+/* gc finds its VM as attach does. */
+static int gc(char **argv, const struct cli_options *opts)
+{
+	if (helper_machine_wanted() && !attach_target_here(opts->attach_target))
+		return helper_machine_forward(argv, opts, true);
+	return agent_gc_command(opts->attach_target);
+}
+
 int main(int argc, char **argv)
 {
 	struct cli_options opts;
@@ -202,6 +211,8 @@ int main(int argc, char **argv)
 		return attach(original, &opts);
 	case CLI_SNAPSHOT:
 		return snapshot(original, &opts);
+	case CLI_GC:
+		return gc(original, &opts);
 	case CLI_BINFMT:
 		return binfmt_command(opts.verb);
 	case CLI_MACHINE:

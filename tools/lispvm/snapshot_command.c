@@ -93,10 +93,6 @@ static int report(const char *file, const char *answer)
 	return 0;
 }
 
-/* Garbage first, when asked: a collection long enough for a big heap
- * under emulation. */
-#define GC_TIMEOUT_MS (300 * 1000)
-
 int snapshot_command(const struct snapshot_request *req)
 {
 	char vsock[4096], control[4096 + 16], path[PATH_MAX], base_path[PATH_MAX];
@@ -110,7 +106,7 @@ int snapshot_command(const struct snapshot_request *req)
 	if (req->base != NULL && (absolute(req->base, base_path, sizeof(base_path)) < 0 ||
 				  strchr(base_path, '\n') != NULL))
 		return fail(req->base, "path too long, or no working directory");
-	if (req->collect && agent_collect_garbage(vsock, GC_TIMEOUT_MS, err, sizeof(err)) < 0)
+	if (req->collect && agent_collect_garbage(vsock, AGENT_GC_TIMEOUT_MS, err, sizeof(err)) < 0)
 		return fail(err, NULL);
 	fd = unix_stream_connect(control);
 	if (fd < 0)

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include "memory_reclaim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vm_table.h"
+#include "vm_usage.h"
+
+/* How often the watcher looks at the host and the VMs. */
+#define TICK_MS 1000
+/* A VM that used less CPU than this over a tick is idle. */
+#define IDLE_CPU_SECONDS 0.05
+/* A VM asked once is not asked again for this long. */
+#define COOLDOWN_SECONDS 60.0
+/* Below this much guest memory there is nothing worth asking for. */
+#define MIN_RSS_ANON (8u << 20)
+
+static struct reclaim_config config;
+
+static double now_seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* ---- one collection ---- */
+
+/* Runs 'lispvm gc NAME' as the VM's own environment would find it: 0, or
+ * -1 with its one line in err. */
+static int run_lispvm_gc(const char *name, char *err, size_t err_size)
+{
+	const char *argv[] = {config.lispvm, "gc", name, NULL};
+	const char **env = vm_table_environment();
+	posix_spawn_file_actions_t actions;
+	posix_spawnattr_t attr;
+	sigset_t none, reset;
+	int out[2], status = -1, rc = -1;
+	size_t have = 0;
+	ssize_t n;
+	pid_t pid;
+
+	err[0] = '\0';
+	if (env == NULL || pipe2(out, O_CLOEXEC) < 0) {
+		free(env);
+		snprintf(err, err_size, "cannot run lispvm gc: %s", strerror(errno));
+		return -1;
+	}
+	posix_spawn_file_actions_init(&actions);
+	posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+	posix_spawn_file_actions_adddup2(&actions, out[1], 2);
+	/* The daemon's threads block SIGTERM and SIGINT and it ignores SIGPIPE;
+	 * lispvm gc must not inherit that. */
+	sigemptyset(&none);
+	sigemptyset(&reset);
+	sigaddset(&reset, SIGPIPE);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &reset);
+	rc = posix_spawnp(&pid, config.lispvm, &actions, &attr, (char *const *)argv,
+			  (char *const *)env);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&actions);
+	free(env);
+	close(out[1]);
+	if (rc != 0) {
+		close(out[0]);
+		snprintf(err, err_size, "cannot run %s: %s", config.lispvm, strerror(rc));
+		return -1;
+	}
+	while (have < err_size - 1 && ((n = read(out[0], err + have, err_size - 1 - have)) > 0 ||
+				       (n < 0 && errno == EINTR)))
+		have += n > 0 ? (size_t)n : 0;
+	err[have] = '\0';
+	close(out[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	err[strcspn(err, "\n")] = '\0';
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (err[0] == '\0')
+		snprintf(err, err_size, "lispvm gc failed (status %d)", status);
+	return -1;
+}
+
+static struct json_object *rss_or_null(bool known, uint64_t rss)
+{
+	return known ? json_object_new_int64((int64_t)rss) : NULL;
+}
+
+/* The collection in t, and the figures it leaves: 0 with *out, or 502. */
+static unsigned int collect(const struct vm_target *t, const char *why, struct json_object **out,
+			    char *err, size_t err_size)
+{
+	struct vm_usage before, after;
+	bool had_before = vm_usage_get(t->pid, &before) == 0;
+	double started = now_seconds();
+	struct json_object *r;
+
+	if (run_lispvm_gc(t->lispvm_name, err, err_size) < 0)
+		return 502;
+	bool had_after = vm_usage_get(t->pid, &after) == 0;
+
+	r = json_object_new_object();
+	json_object_object_add(r, "why", json_object_new_string(why));
+	json_object_object_add(r, "seconds", json_object_new_double(now_seconds() - started));
+	json_object_object_add(r, "rss_before", rss_or_null(had_before, before.rss));
+	json_object_object_add(r, "rss_after", rss_or_null(had_after, after.rss));
+	json_object_object_add(r, "rss_anon_before", rss_or_null(had_before, before.rss_anon));
+	json_object_object_add(r, "rss_anon_after", rss_or_null(had_after, after.rss_anon));
+	/* A copy for the event: json-c's reference counts are not atomic. */
+	struct json_object *copy = NULL;
+
+	json_object_deep_copy(r, &copy, NULL);
+	vm_table_publish(t->id, "reclaimed", "reclaimed", copy);
+	*out = r;
+	return 0;
+}
+
+unsigned int memory_reclaim_vm(uid_t uid, const char *ref, struct json_object **out, char *err,
+			       size_t err_size)
+{
+	struct vm_target t;
+
+	if (vm_table_target(uid, ref, &t) != 0) {
+		snprintf(err, err_size, "no such VM: %s", ref);
+		return 404;
+	}
+	if (t.pid == 0) {
+		snprintf(err, err_size, "the VM has ended");
+		return 409;
+	}
+	if (!t.attachable) {
+		snprintf(err, err_size,
+			 "the VM has no attach agent to collect its garbage "
+			 "(create it with \"attachable\": true)");
+		return 409;
+	}
+	return collect(&t, "asked", out, err, err_size);
+}
+
+/* ---- the watcher ---- */
+
+/* MemAvailable in bytes, or 0 when unknown. */
+static uint64_t mem_available(void)
+{
+	char line[256];
+	unsigned long long kib = 0;
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
+			break;
+	fclose(f);
+	return (uint64_t)kib * 1024;
+}
+
+/* PSI's "some avg10" for memory, in percent; 0 without PSI. */
+static double psi_some_avg10(void)
+{
+	double avg10 = 0;
+	FILE *f = fopen("/proc/pressure/memory", "re");
+
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "some avg10=%lf", &avg10) != 1)
+		avg10 = 0;
+	fclose(f);
+	return avg10;
+}
+
+static bool under_pressure(void)
+{
+	uint64_t available;
+
+	if (config.below != 0 && (available = mem_available()) != 0 && available < config.below)
+		return true;
+	return config.psi_some > 0 && psi_some_avg10() >= config.psi_some;
+}
+
+/* What the watcher remembers of a VM between ticks. */
+struct seen {
+	char id[VM_ID_LEN + 1];
+	double cpu;	       /* its CPU time at the last tick; < 0 unknown */
+	double asked;	       /* when it was last asked; 0 never */
+	struct vm_usage usage; /* at this tick */
+	bool idle, known;
+};
+
+static struct {
+	struct seen *vms;
+	size_t n;
+} memory;
+
+static struct seen *recall(const char *id, struct seen *old, size_t n_old)
+{
+	for (size_t i = 0; i < n_old; i++)
+		if (strcmp(old[i].id, id) == 0)
+			return &old[i];
+	return NULL;
+}
+
+/* This tick's VMs with what the last tick knew of them. */
+static void look(const struct vm_target *targets, size_t n)
+{
+	struct seen *vms = calloc(n ? n : 1, sizeof(*vms));
+
+	if (vms == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct seen *was = recall(targets[i].id, memory.vms, memory.n);
+		struct seen *s = &vms[i];
+
+		memcpy(s->id, targets[i].id, sizeof(s->id));
+		s->asked = was ? was->asked : 0;
+		s->known = vm_usage_get(targets[i].pid, &s->usage) == 0;
+		s->cpu = s->known ? s->usage.cpu_seconds : -1;
+		s->idle = s->known && was != NULL && was->cpu >= 0 &&
+			  s->cpu - was->cpu < IDLE_CPU_SECONDS;
+	}
+	free(memory.vms);
+	memory.vms = vms;
+	memory.n = n;
+}
+
+/* The idle VM holding the most guest memory that was not asked lately. */
+static ssize_t biggest_idle(double now)
+{
+	ssize_t best = -1;
+
+	for (size_t i = 0; i < memory.n; i++) {
+		const struct seen *s = &memory.vms[i];
+
+		if (!s->idle || s->usage.rss_anon < MIN_RSS_ANON ||
+		    (s->asked != 0 && now - s->asked < COOLDOWN_SECONDS))
+			continue;
+		if (best < 0 || s->usage.rss_anon > memory.vms[best].usage.rss_anon)
+			best = (ssize_t)i;
+	}
+	return best;
+}
+
+static void ask_back(const struct vm_target *targets)
+{
+	ssize_t best;
+
+	while (under_pressure() && (best = biggest_idle(now_seconds())) >= 0) {
+		struct json_object *result = NULL;
+		char err[512];
+
+		memory.vms[best].asked = now_seconds();
+		if (collect(&targets[best], "pressure", &result, err, sizeof(err)) != 0)
+			fprintf(stderr, "lispvmd: asking VM %s for memory: %s\n", targets[best].id,
+				err);
+		json_object_put(result);
+	}
+}
+
+static void *watch_memory(void *unused)
+{
+	(void)unused;
+	while (!vm_table_closing()) {
+		size_t n;
+		struct vm_target *targets = vm_table_attachable(&n);
+
+		look(targets, n);
+		if (n > 0)
+			ask_back(targets);
+		free(targets);
+		nanosleep(&(struct timespec){.tv_sec = TICK_MS / 1000,
+					     .tv_nsec = (TICK_MS % 1000) * 1000000L},
+			  NULL);
+	}
+	return NULL;
+}
+
+int memory_reclaim_start(const struct reclaim_config *c, char *err, size_t err_size)
+{
+	pthread_t watcher;
+
+	config = *c;
+	if (config.below == 0 && config.psi_some <= 0)
+		return 0;
+	if (pthread_create(&watcher, NULL, watch_memory, NULL) != 0 ||
+	    pthread_detach(watcher) != 0) {
+		snprintf(err, err_size, "cannot start the memory watcher");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+#include "vm_usage.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char lispvm_exe[PATH_MAX];
+
+void vm_usage_init(const char *lispvm)
+{
+	if (realpath(lispvm, lispvm_exe) == NULL)
+		lispvm_exe[0] = '\0';
+}
+
+static bool is_vmm(pid_t pid)
+{
+	char path[64], exe[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n <= 0 || lispvm_exe[0] == '\0')
+		return false;
+	exe[n] = '\0';
+	return strcmp(exe, lispvm_exe) == 0;
+}
+
+static int cpu_seconds(pid_t pid, double *out)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long user, sys;
+	FILE *f;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return -1;
+	/* Fields count from the command's ')', which may hold anything. */
+	if (fgets(buf, sizeof(buf), f) != NULL && (p = strrchr(buf, ')')) != NULL &&
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &user, &sys) ==
+		    2) {
+		*out = (double)(user + sys) / (double)sysconf(_SC_CLK_TCK);
+		rc = 0;
+	}
+	fclose(f);
+	return rc;
+}
+
+static int memory(pid_t pid, uint64_t *rss, uint64_t *anon)
+{
+	char path[64], line[256];
+	unsigned long long kib;
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "VmRSS: %llu kB", &kib) == 1) {
+			*rss = (uint64_t)kib * 1024;
+			found++;
+		} else if (sscanf(line, "RssAnon: %llu kB", &kib) == 1) {
+			*anon = (uint64_t)kib * 1024;
+			found++;
+		}
+	}
+	fclose(f);
+	return found == 2 ? 0 : -1;
+}
+
+int vm_usage_get(pid_t pid, struct vm_usage *out)
+{
+	if (pid <= 0 || !is_vmm(pid))
+		return -1;
+	return cpu_seconds(pid, &out->cpu_seconds) == 0 &&
+			       memory(pid, &out->rss, &out->rss_anon) == 0
+		       ? 0
+		       : -1;
+}
+
+struct json_object *vm_usage_describe(pid_t pid)
+{
+	struct vm_usage u;
+	struct json_object *d;
+
+	if (vm_usage_get(pid, &u) < 0)
+		return NULL;
+	d = json_object_new_object();
+	json_object_object_add(d, "cpu_seconds", json_object_new_double(u.cpu_seconds));
+	json_object_object_add(d, "rss", json_object_new_int64((int64_t)u.rss));
+	json_object_object_add(d, "rss_anon", json_object_new_int64((int64_t)u.rss_anon));
+	return d;
+}
