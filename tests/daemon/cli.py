@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """lispvm's daemon commands (ps, start, stop, kill, wait, logs, inspect,
-rm) against lispvmd running a stand-in lispvm (fake_lispvm.py; suite unit):
+stats, rm) against lispvmd running a stand-in lispvm (fake_lispvm.py; suite unit):
 what each prints and its exit status, an attached start's output byte for
 byte and its exit status, signals passed on to the VM, paths made
 absolute, and one line with a non-zero exit for a missing daemon, an
@@ -88,6 +88,11 @@ def commands(cli, d, work):
         expect(time.monotonic() < deadline, f"logs: {proc.stdout!r} {proc.stderr!r}")
         time.sleep(0.1)
     expect(proc.returncode == 0 and proc.stderr == "oops\n", f"logs: {proc.stderr!r}")
+    rows = table(cli.ok("stats"))  # the stand-in is no VMM: no figures
+    expect(rows == [[vm_id, "web", "-", "-", "-"]], f"stats: {rows}")
+    rows = table(cli.ok("stats", other))
+    expect(rows == [[other, "-", "-", "-", "-"]], f"stats {other}: {rows}")
+    cli.refused(EXIT_HOST_ERROR, "stats", "nothing", contains="nothing")
     inspected = json.loads(cli.ok("inspect", "web", other))
     expect([vm["id"] for vm in inspected] == [vm_id, other] and
            inspected[0]["labels"] == {"tier": "front"} and

@@ -14,7 +14,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from lispvm_test import TestFailure, expect, helper_console_log, main, require_kvm  # noqa: E402
-from daemon_lib import Daemon  # noqa: E402
+from daemon_lib import Daemon, UnixConnection  # noqa: E402
 
 LISP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lisp")
 
@@ -83,5 +83,88 @@ def real_vm_steps(d, lispvm, left):
            f"lispvm start: exit {proc.returncode} {proc.stdout!r} {proc.stderr!r}")
 
 
+VMS = 20
+GARBAGE_MIB = 64
+MIB = 1 << 20
+# A native process that takes ARG MiB and holds it (every page written).
+HOG = ("import sys, time; hog = b'\\1' * (int(sys.argv[1]) << 20); "
+       "print('held', flush=True); time.sleep(3600)")
+
+
+def mem_available():
+    with open("/proc/meminfo") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+
+
+def reclaim(lispvmd, lispvm):
+    """(suite kvm: the daemon must see its VMMs) 20 idle VMs each holding
+    64 MiB of garbage; a native hog takes 1 GiB, so the host's available
+    memory falls under lispvmd's --reclaim-below; lispvmd asks the biggest
+    idle VMs for a full GC until it is above again: their RSS falls, and
+    every VM and the hog live on (no OOM kill)."""
+    require_kvm()
+    with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
+        options = ["--lispvm", os.path.abspath(lispvm), "--reclaim-psi", "0"]
+        d = Daemon(os.path.abspath(lispvmd), work, options + ["--reclaim-below", "0"])
+        hog = None
+        try:
+            for i in range(VMS):
+                d.ok("POST", "/v1/vms", {"program": os.path.join(LISP, "garbage_idle.lisp"),
+                                         "args": [str(GARBAGE_MIB)], "name": f"g{i}",
+                                         "memory": "512M", "attachable": True}, status=201)
+            deadline = time.monotonic() + 600
+            for i in range(VMS):
+                while ("stdout", "ready") not in lines_of(d, f"g{i}"):
+                    vm = d.ok("GET", f"/v1/vms/g{i}")
+                    expect(vm["state"] == "running" and time.monotonic() < deadline,
+                           f"g{i} did not get ready: {vm} {lines_of(d, f'g{i}')}")
+                    time.sleep(1)
+            before = {vm["name"]: vm["usage"]["rss_anon"] for vm in d.ok("GET", "/v1/vms")["vms"]}
+            expect(all(rss >= GARBAGE_MIB * MIB for rss in before.values()),
+                   f"the garbage is not resident: {before}")
+            # Restarted with the threshold under what is available now (the
+            # VMs run on, adopted): the hog's 1 GiB takes the host below it.
+            threshold = mem_available() - 768 * MIB
+            d.stop(keep_vms=True)
+            d = Daemon(os.path.abspath(lispvmd), work,
+                       options + ["--reclaim-below", str(threshold)])
+            conn = UnixConnection(d.path, 600)
+            conn.request("GET", "/v1/events")
+            events = conn.getresponse()
+            hog = subprocess.Popen([sys.executable, "-c", HOG, "1024"], stdout=subprocess.PIPE,
+                                   text=True)
+            expect(hog.stdout.readline() == "held\n", "the hog did not take its memory")
+            reclaimed = []
+            while mem_available() < threshold or len(reclaimed) < 3:
+                event = json.loads(events.readline())
+                if event["type"] == "reclaimed":
+                    expect(event["reclaimed"]["why"] == "pressure", f"event: {event}")
+                    reclaimed.append(event)
+                expect(time.monotonic() < deadline + 600, f"reclaimed so far: {reclaimed}")
+            conn.close()
+            after = {vm["name"]: vm for vm in d.ok("GET", "/v1/vms")["vms"]}
+            expect(all(vm["state"] == "running" for vm in after.values()) and
+                   hog.poll() is None, f"something was killed: {after} hog {hog.poll()}")
+            freed = sum(before[name] - vm["usage"]["rss_anon"] for name, vm in after.items())
+            expect(freed >= 3 * GARBAGE_MIB * MIB * 3 // 4,
+                   f"the VMs' guest memory fell by {freed / MIB:.0f} MiB only: {reclaimed}")
+            for event in reclaimed:
+                r = event["reclaimed"]
+                expect(r["rss_anon_after"] < r["rss_anon_before"] - GARBAGE_MIB * MIB // 2,
+                       f"a collection gave little back: {event}")
+            dmesg = subprocess.run(["dmesg"], capture_output=True, text=True).stdout
+            expect("Out of memory" not in dmesg and "oom-kill" not in dmesg,
+                   f"the kernel killed: {dmesg[-2000:]}")
+            seconds = ", ".join(f"{e['reclaimed']['seconds']:.1f} s" for e in reclaimed)
+            print(f"reclaimed from {len(reclaimed)} VMs: {freed / MIB:.0f} MiB of guest memory "
+                  f"in all; collections took {seconds}")
+        except (TestFailure, OSError) as failure:
+            raise TestFailure(f"{failure}\n{d.report()}") from None
+        finally:
+            if hog is not None:
+                hog.kill()
+            d.stop()
+
+
 if __name__ == "__main__":
-    main({"real_vm": real_vm})
+    main({"real_vm": real_vm, "reclaim": reclaim})

@@ -149,7 +149,7 @@ static int attach(char **argv, const struct cli_options *opts)
 /* snapshot finds its VM as attach does. */
 static int snapshot(char **argv, const struct cli_options *opts)
 {
-	if (helper_machine_wanted() && !snapshot_target_here(opts->attach_target))
+	if (helper_machine_wanted() && !attach_target_here(opts->attach_target))
 		return helper_machine_forward(argv, opts, true);
 	struct snapshot_request req = {.target = opts->attach_target,
 				       .file = opts->snapshot_out,

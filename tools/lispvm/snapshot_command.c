@@ -38,13 +38,6 @@ static int vm_paths(const char *target, char *vsock, size_t vsock_size, char *co
 	return 0;
 }
 
-bool snapshot_target_here(const char *target)
-{
-	char vsock[4096], err[4096 + 128];
-
-	return vm_socket_resolve(target, vsock, sizeof(vsock), err, sizeof(err)) == 0;
-}
-
 /* The VMM runs elsewhere: it needs the file's absolute path. */
 static int absolute(const char *file, char *out, size_t size)
 {

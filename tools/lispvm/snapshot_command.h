@@ -6,9 +6,6 @@
 
 #include <stdbool.h>
 
-/* Whether the VM named target (as for attach) runs on this host. */
-bool snapshot_target_here(const char *target);
-
 struct snapshot_request {
 	const char *target; /* the VM, as for attach (NULL: the only one) */
 	const char *file;
