@@ -13,6 +13,7 @@
 #include "lispvmd_config.h"
 #include "events.h"
 #include "memory_reclaim.h"
+#include "snapshot_request.h"
 #include "log_follow.h"
 #include "vm_spec.h"
 #include "vm_table.h"
@@ -344,6 +345,22 @@ static void gc_vm(const struct http_request *req, struct http_reply *reply)
 		http_reply_error(reply, status, err);
 }
 
+/* The running VM saved in a file (lispvm snapshot). */
+static void snapshot_vm(const struct http_request *req, struct http_reply *reply)
+{
+	char err[1024];
+	unsigned int status;
+
+	if (!serves(req, reply))
+		return;
+	status = snapshot_request_run(req->uid, req->param, req->body, &reply->body, err,
+				      sizeof(err));
+	if (status == 404)
+		no_such_vm(req, reply);
+	else if (status != 0)
+		http_reply_error(reply, status, err);
+}
+
 static const struct path_routes routes[] = {
 	{"/v1/events", "GET", {{"GET", follow_events}}},
 	{"/v1/version", "GET", {{"GET", get_version}}},
@@ -353,6 +370,7 @@ static const struct path_routes routes[] = {
 	{"/v1/vms/*/stop", "POST", {{"POST", stop_vm}}},
 	{"/v1/vms/*/kill", "POST", {{"POST", kill_vm}}},
 	{"/v1/vms/*/gc", "POST", {{"POST", gc_vm}}},
+	{"/v1/vms/*/snapshot", "POST", {{"POST", snapshot_vm}}},
 	{"/v1/vms/*/logs", "GET", {{"GET", vm_logs}}},
 };
 

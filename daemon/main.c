@@ -230,10 +230,9 @@ int main(int argc, char **argv)
 						    .lispvm = o.lispvm,
 						    .log_cap = o.log_cap},
 			  err, sizeof(err)) < 0 ||
-	    memory_reclaim_start(&(struct reclaim_config){.lispvm = o.lispvm,
-							  .below = o.reclaim_below,
-							  .psi_some = o.reclaim_psi},
-				 err, sizeof(err)) < 0 ||
+	    memory_reclaim_start(
+		    &(struct reclaim_config){.below = o.reclaim_below, .psi_some = o.reclaim_psi},
+		    err, sizeof(err)) < 0 ||
 	    (server = http_server_start(fd, api_route, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "lispvmd: %s\n", err);
 		if (fd >= 0 && !activated)

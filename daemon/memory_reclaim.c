@@ -1,20 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-#define _GNU_SOURCE
 #include "memory_reclaim.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "lispvm_command.h"
 #include "vm_table.h"
 #include "vm_usage.h"
 
@@ -39,63 +33,11 @@ static double now_seconds(void)
 
 /* ---- one collection ---- */
 
-/* Runs 'lispvm gc NAME' as the VM's own environment would find it: 0, or
- * -1 with its one line in err. */
 static int run_lispvm_gc(const char *name, char *err, size_t err_size)
 {
-	const char *argv[] = {config.lispvm, "gc", name, NULL};
-	const char **env = vm_table_environment();
-	posix_spawn_file_actions_t actions;
-	posix_spawnattr_t attr;
-	sigset_t none, reset;
-	int out[2], status = -1, rc = -1;
-	size_t have = 0;
-	ssize_t n;
-	pid_t pid;
+	const char *argv[] = {vm_table_lispvm(), "gc", name, NULL};
 
-	err[0] = '\0';
-	if (env == NULL || pipe2(out, O_CLOEXEC) < 0) {
-		free(env);
-		snprintf(err, err_size, "cannot run lispvm gc: %s", strerror(errno));
-		return -1;
-	}
-	posix_spawn_file_actions_init(&actions);
-	posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-	posix_spawn_file_actions_adddup2(&actions, out[1], 2);
-	/* The daemon's threads block SIGTERM and SIGINT and it ignores SIGPIPE;
-	 * lispvm gc must not inherit that. */
-	sigemptyset(&none);
-	sigemptyset(&reset);
-	sigaddset(&reset, SIGPIPE);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &reset);
-	rc = posix_spawnp(&pid, config.lispvm, &actions, &attr, (char *const *)argv,
-			  (char *const *)env);
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&actions);
-	free(env);
-	close(out[1]);
-	if (rc != 0) {
-		close(out[0]);
-		snprintf(err, err_size, "cannot run %s: %s", config.lispvm, strerror(rc));
-		return -1;
-	}
-	while (have < err_size - 1 && ((n = read(out[0], err + have, err_size - 1 - have)) > 0 ||
-				       (n < 0 && errno == EINTR)))
-		have += n > 0 ? (size_t)n : 0;
-	err[have] = '\0';
-	close(out[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	err[strcspn(err, "\n")] = '\0';
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	if (err[0] == '\0')
-		snprintf(err, err_size, "lispvm gc failed (status %d)", status);
-	return -1;
+	return lispvm_command_run(argv, err, err_size);
 }
 
 static struct json_object *rss_or_null(bool known, uint64_t rss)

@@ -14,7 +14,6 @@
 #include <json-c/json.h>
 
 struct reclaim_config {
-	const char *lispvm;
 	uint64_t below;	 /* MemAvailable under this many bytes is pressure; 0: never */
 	double psi_some; /* PSI memory "some avg10" at or above this is pressure; 0: never */
 };

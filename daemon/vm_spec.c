@@ -43,7 +43,7 @@ static int bad(char *err, size_t err_size, const char *field, const char *why)
 	return -1;
 }
 
-static bool is_path(struct json_object *v)
+bool vm_spec_is_path(struct json_object *v)
 {
 	return json_object_is_type(v, json_type_string) && json_object_get_string(v)[0] == '/' &&
 	       strlen(json_object_get_string(v)) < 4096;
@@ -96,7 +96,8 @@ static int check_mounts(struct json_object *v, char *err, size_t err_size)
 		{
 			bool path = strcmp(key, "host") == 0 || strcmp(key, "guest") == 0;
 
-			if (path ? !is_path(value) || strchr(json_object_get_string(value), ':')
+			if (path ? !vm_spec_is_path(value) ||
+					    strchr(json_object_get_string(value), ':')
 				 : strcmp(key, "readonly") != 0 ||
 					    !json_object_is_type(value, json_type_boolean))
 				return bad(err, err_size, "mounts", why);
@@ -116,7 +117,8 @@ static int check_field(const struct field *f, struct json_object *v, char *err, 
 	case STRING:
 		return is_text(v) ? 0 : bad(err, err_size, f->name, "must be a string");
 	case PATH:
-		return is_path(v) ? 0 : bad(err, err_size, f->name, "must be an absolute path");
+		return vm_spec_is_path(v) ? 0
+					  : bad(err, err_size, f->name, "must be an absolute path");
 	case BOOL:
 		return json_object_is_type(v, json_type_boolean)
 			       ? 0

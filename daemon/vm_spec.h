@@ -18,6 +18,9 @@
 /* Whether name is a VM name: [A-Za-z0-9][A-Za-z0-9_.-]{0,62}. */
 bool vm_name_valid(const char *name);
 
+/* Whether v is an absolute path (a string, under 4096 bytes). */
+bool vm_spec_is_path(struct json_object *v);
+
 /* Checks a create request's body: known fields only, each of its type,
  * exactly one of program and eval.  0, or -1 with a reason for a 400. */
 int vm_spec_check(struct json_object *body, char *err, size_t err_size);

@@ -739,6 +739,11 @@ unsigned int vm_table_remove(uid_t uid, const char *ref)
 	return status;
 }
 
+const char *vm_table_lispvm(void)
+{
+	return table.config.lispvm;
+}
+
 /* Under the lock. */
 static void fill_target(const struct vm_entry *e, struct vm_target *t)
 {

@@ -79,6 +79,9 @@ unsigned int vm_table_target(uid_t uid, const char *ref, struct vm_target *out);
  * array of *n, or NULL when there is none. */
 struct vm_target *vm_table_attachable(size_t *n);
 
+/* The lispvm binary VMs run. */
+const char *vm_table_lispvm(void);
+
 /* The environment VMs (and the lispvm commands run for them) get: the
  * daemon's, without its service manager's variables; a malloc'd array
  * of borrowed strings. */

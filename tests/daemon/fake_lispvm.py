@@ -16,7 +16,9 @@ argument is a script of steps separated by ';':
 
 'fake_lispvm.py gc NAME' (lispvmd asking a VM for its garbage) succeeds,
 unless NAME begins with "nogc": then it fails as lispvm does without an
-attach agent."""
+attach agent.  'fake_lispvm.py snapshot NAME -o FILE [OPTIONS]' writes
+its command line as JSON in FILE and says so, unless NAME begins with
+"nosnap"."""
 
 import json
 import os
@@ -34,9 +36,23 @@ def gc(name):
     return 0
 
 
+def snapshot(name, argv):
+    if name.startswith("nosnap"):
+        print("lispvm: snapshot: the VM closed its control socket without an answer",
+              file=sys.stderr)
+        return 125
+    file = argv[argv.index("-o") + 1]
+    with open(file, "w") as f:
+        json.dump(argv, f)
+    print(f"{file}: 0.1 MiB stored in 0.01 s")
+    return 0
+
+
 def main():
     if sys.argv[1:2] == ["gc"]:
         return gc(sys.argv[2])
+    if sys.argv[1:2] == ["snapshot"]:
+        return snapshot(sys.argv[2], sys.argv[1:])
     for step in sys.argv[-1].split(";"):
         word, _, rest = step.strip().partition(" ")
         if word == "argv":

@@ -619,8 +619,47 @@ def gc_requests(lispvmd):
             d.stop()
 
 
+def snapshot_requests(lispvmd):
+    """POST /v1/vms/{vm}/snapshot: 'lispvm snapshot NAME -o FILE' with
+    --diff, --stop and --gc as asked; a VM without the agent or that ended
+    is 409, a failed save 502 with lispvm's line, a bad body 400."""
+    with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
+        d = started(lispvmd, work)
+        try:
+            d.ok("POST", "/v1/vms", {"eval": "sleep 60", "name": "plain"}, status=201)
+            d.ok("POST", "/v1/vms", {"eval": "sleep 60", "name": "agent", "attachable": True},
+                 status=201)
+            d.ok("POST", "/v1/vms", {"eval": "sleep 60", "name": "nosnap", "attachable": True},
+                 status=201)
+            file, base = os.path.join(work, "a.lvs"), os.path.join(work, "base.lvs")
+            r = d.ok("POST", "/v1/vms/agent/snapshot", {"file": file})
+            expect(r["file"] == file and r["saved"] == f"{file}: 0.1 MiB stored in 0.01 s" and
+                   r["vm"]["name"] == "agent" and r["vm"]["state"] == "running", f"saved: {r}")
+            with open(file) as f:
+                expect(json.load(f) == ["snapshot", "agent", "-o", file], "the command line")
+            d.ok("POST", "/v1/vms/agent/snapshot", {"file": file, "diff": base, "gc": True,
+                                                    "stop": False})
+            with open(file) as f:
+                expect(json.load(f) == ["snapshot", "agent", "-o", file, "--diff", base, "--gc"],
+                       "the command line with --diff and --gc")
+            expect_error(d, 409, "POST", "/v1/vms/plain/snapshot", {"file": file},
+                         contains="attachable")
+            expect_error(d, 502, "POST", "/v1/vms/nosnap/snapshot", {"file": file},
+                         contains="control socket")
+            expect_error(d, 404, "POST", "/v1/vms/nothing/snapshot", {"file": file})
+            expect_error(d, 400, "POST", "/v1/vms/agent/snapshot", contains="file")
+            expect_error(d, 400, "POST", "/v1/vms/agent/snapshot", {"file": "rel.lvs"},
+                         contains="file")
+            expect_error(d, 400, "POST", "/v1/vms/agent/snapshot", {"file": file, "stop": 1},
+                         contains="stop")
+            expect_error(d, 400, "POST", "/v1/vms/agent/snapshot", {"file": file, "x": 1},
+                         contains="unknown field x")
+        finally:
+            d.stop()
+
+
 if __name__ == "__main__":
     main({f.__name__: f for f in (lifecycle, command_line, bad_requests, stop_and_kill,
                                   many_at_once, restart, log_cap, other_users, lifecycles,
                                   follow, hostile_files, ending_while_waiting, events,
-                                  gc_requests)})
+                                  gc_requests, snapshot_requests)})

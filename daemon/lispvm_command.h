@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/* A lispvm command the daemon runs about one of its VMs (lispvm gc,
+ * lispvm snapshot), with the environment the VM itself got, so that it
+ * finds the VM by name where the VM put its sockets. */
+#ifndef LISPVM_DAEMON_LISPVM_COMMAND_H
+#define LISPVM_DAEMON_LISPVM_COMMAND_H
+
+#include <stddef.h>
+
+/* Runs argv (argv[0]: the lispvm binary) to its end: 0 when it exited 0,
+ * else -1.  Either way out holds the first line it wrote (stdout and
+ * stderr together), or on failure a reason. */
+int lispvm_command_run(const char *const *argv, char *out, size_t out_size);
+
+#endif
