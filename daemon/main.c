@@ -31,6 +31,7 @@ struct options {
 	uint64_t log_cap;
 	uint64_t reclaim_below; /* UINT64_MAX: a tenth of the host's memory */
 	double reclaim_psi;
+	struct quota quota;
 };
 
 /* Pressure, by default: under a tenth of the host's memory available, or
@@ -39,27 +40,31 @@ struct options {
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: lispvmd [--socket PATH] [--state-dir DIR] [--lispvm PATH] [--log-cap "
-		"SIZE]\n"
-		"               [--reclaim-below SIZE] [--reclaim-psi PERCENT] [--foreground]\n"
-		"Serves lispvm's VM API (JSON over HTTP) on a Unix socket; runs in the\n"
-		"foreground, as systemd wants it, until SIGTERM or SIGINT (VMs run on).\n"
-		"  --socket PATH     where to listen (default: /run/lispvm/lispvmd.sock as\n"
-		"                    root, $XDG_RUNTIME_DIR/lispvm/lispvmd.sock otherwise)\n"
-		"  --state-dir DIR   the VMs' records (default: lispvmd/ beside the socket)\n"
-		"  --lispvm PATH     the lispvm VMs run (default: the one beside lispvmd)\n"
-		"  --log-cap SIZE    output kept per VM (default 8M)\n"
-		"  --reclaim-below SIZE\n"
-		"                    ask idle attachable VMs for a full GC when the host has\n"
-		"                    less than SIZE available (default: a tenth of its\n"
-		"                    memory; 0: never)\n"
-		"  --reclaim-psi PERCENT\n"
-		"                    ... or when memory stalls tasks this share of the time\n"
-		"                    (PSI some avg10; default 10; 0: never)\n"
-		"  --foreground      stay in the foreground (the only way it runs yet)\n"
-		"  -h, --help        show this help\n"
-		"  -V, --version     show the version\n");
+	fprintf(out, "usage: lispvmd [--socket PATH] [--state-dir DIR] [--lispvm PATH] [--log-cap "
+		     "SIZE]\n"
+		     "               [--reclaim-below SIZE] [--reclaim-psi PERCENT] [--max-vms N]\n"
+		     "               [--max-memory SIZE] [--foreground]\n"
+		     "Serves lispvm's VM API (JSON over HTTP) on a Unix socket; runs in the\n"
+		     "foreground, as systemd wants it, until SIGTERM or SIGINT (VMs run on).\n"
+		     "  --socket PATH     where to listen (default: /run/lispvm/lispvmd.sock as\n"
+		     "                    root, $XDG_RUNTIME_DIR/lispvm/lispvmd.sock otherwise)\n"
+		     "  --state-dir DIR   the VMs' records (default: lispvmd/ beside the socket)\n"
+		     "  --lispvm PATH     the lispvm VMs run (default: the one beside lispvmd)\n"
+		     "  --log-cap SIZE    output kept per VM (default 8M)\n"
+		     "  --reclaim-below SIZE\n"
+		     "                    ask idle attachable VMs for a full GC when the host has\n"
+		     "                    less than SIZE available (default: a tenth of its\n"
+		     "                    memory; 0: never)\n"
+		     "  --reclaim-psi PERCENT\n"
+		     "                    ... or when memory stalls tasks this share of the time\n"
+		     "                    (PSI some avg10; default 10; 0: never)\n"
+		     "  --max-vms N       VMs a user may have running at once (default: no limit)\n"
+		     "  --max-memory SIZE guest memory a user's running VMs may ask for in all\n"
+		     "                    (a VM without -m counts lispvm's default, 2G; default:\n"
+		     "                    no limit)\n"
+		     "  --foreground      stay in the foreground (the only way it runs yet)\n"
+		     "  -h, --help        show this help\n"
+		     "  -V, --version     show the version\n");
 }
 
 static int parse(int argc, char **argv, struct options *o)
@@ -70,6 +75,8 @@ static int parse(int argc, char **argv, struct options *o)
 						{"log-cap", required_argument, NULL, 'c'},
 						{"reclaim-below", required_argument, NULL, 'r'},
 						{"reclaim-psi", required_argument, NULL, 'p'},
+						{"max-vms", required_argument, NULL, 'n'},
+						{"max-memory", required_argument, NULL, 'm'},
 						{"foreground", no_argument, NULL, 'f'},
 						{"help", no_argument, NULL, 'h'},
 						{"version", no_argument, NULL, 'V'},
@@ -110,6 +117,24 @@ static int parse(int argc, char **argv, struct options *o)
 			}
 			break;
 		}
+		case 'n': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' || n > 1000000) {
+				fprintf(stderr, "lispvmd: --max-vms: a count, or 0 for no limit\n");
+				return -1;
+			}
+			o->quota.max_vms = n;
+			break;
+		}
+		case 'm':
+			if (size_parse(optarg, &o->quota.max_memory) < 0) {
+				fprintf(stderr,
+					"lispvmd: --max-memory: a size, or 0 for no limit\n");
+				return -1;
+			}
+			break;
 		case 'f':
 			break;
 		case 'h':
@@ -228,7 +253,8 @@ int main(int argc, char **argv)
 	if (fd < 0 ||
 	    vm_table_open(&(struct vm_table_config){.state_dir = o.state_dir,
 						    .lispvm = o.lispvm,
-						    .log_cap = o.log_cap},
+						    .log_cap = o.log_cap,
+						    .quota = o.quota},
 			  err, sizeof(err)) < 0 ||
 	    memory_reclaim_start(
 		    &(struct reclaim_config){.below = o.reclaim_below, .psi_some = o.reclaim_psi},

@@ -507,12 +507,31 @@ static bool name_taken(uid_t uid, const char *name)
 	return false;
 }
 
+/* Under the lock: 0 when uid may start one more VM from spec, else 403. */
+static unsigned int within_quota(uid_t uid, struct json_object *spec, char *err, size_t err_size)
+{
+	size_t vms = 0;
+	uint64_t in_use = 0;
+
+	for (size_t i = 0; i < table.n; i++) {
+		const struct vm_entry *e = table.entries[i];
+
+		if (e->uid != uid || (!e->starting && vm_table_ended(e->dir)))
+			continue;
+		vms++;
+		in_use += quota_spec_memory(e->spec);
+	}
+	return quota_admit(&table.config.quota, vms, in_use, quota_spec_memory(spec), err,
+			   err_size);
+}
+
 /* Under the lock: a new entry with its directory and spec.json. */
 static unsigned int reserve(uid_t uid, struct json_object *spec, struct vm_entry **out, char *err,
 			    size_t err_size)
 {
 	struct vm_entry *e = calloc(1, sizeof(*e));
 	struct json_object *saved, *v;
+	unsigned int status;
 
 	if (e == NULL) {
 		snprintf(err, err_size, "out of memory");
@@ -524,6 +543,10 @@ static unsigned int reserve(uid_t uid, struct json_object *spec, struct vm_entry
 		snprintf(err, err_size, "you have a VM named %s already", e->name);
 		free(e);
 		return 409;
+	}
+	if ((status = within_quota(uid, spec, err, err_size)) != 0) {
+		free(e);
+		return status;
 	}
 	new_id(e->id);
 	e->uid = uid;

@@ -16,6 +16,7 @@
 
 #include <json-c/json.h>
 
+#include "quota.h"
 #include "vm_spec.h"
 
 #define VM_ID_LEN 12
@@ -24,6 +25,7 @@ struct vm_table_config {
 	const char *state_dir; /* VMs live in state_dir/vms */
 	const char *lispvm;    /* the lispvm command VMs run */
 	uint64_t log_cap;      /* bytes of output kept per VM */
+	struct quota quota;    /* per user */
 };
 
 /* Makes the directories and adopts the VMs found there.  0, or -1 with a
@@ -31,7 +33,8 @@ struct vm_table_config {
 int vm_table_open(const struct vm_table_config *config, char *err, size_t err_size);
 
 /* Starts a VM for uid from a checked spec (vm_spec_check): *out gets its
- * description.  0, or an HTTP status (409: the name is taken; 500) with
+ * description.  0, or an HTTP status (403: over uid's quota; 409: the name
+ * is taken; 500) with
  * a reason. */
 unsigned int vm_table_create(uid_t uid, struct json_object *spec, struct json_object **out,
 			     char *err, size_t err_size);

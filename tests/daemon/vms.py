@@ -658,8 +658,40 @@ def snapshot_requests(lispvmd):
             d.stop()
 
 
+def quotas(lispvmd):
+    """--max-vms and --max-memory per user: a create over either is 403
+    saying which (a VM without memory counts lispvm's 2G); VMs that ended
+    count for neither."""
+    with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
+        d = started(lispvmd, work, ["--max-vms", "2", "--max-memory", "3G"])
+        try:
+            d.ok("POST", "/v1/vms", {"eval": "sleep 60", "name": "a", "memory": "1G"},
+                 status=201)
+            d.ok("POST", "/v1/vms", {"eval": "sleep 60", "name": "b"}, status=201)
+            expect_error(d, 403, "POST", "/v1/vms", {"eval": "sleep 60", "memory": "1M"},
+                         contains="--max-vms")
+            d.ok("POST", "/v1/vms/a/kill")
+            d.ok("POST", "/v1/vms/a/wait")
+            expect_error(d, 403, "POST", "/v1/vms", {"eval": "sleep 60", "memory": "1025M"},
+                         contains="--max-memory")
+            d.ok("POST", "/v1/vms", {"eval": "sleep 60", "name": "c", "memory": "1G"},
+                 status=201)
+            expect(len(d.ok("GET", "/v1/vms?state=running")["vms"]) == 2, "running VMs")
+        finally:
+            d.stop()
+        expect_exit_line(lispvmd, ["--max-vms", "x"], "--max-vms")
+        expect_exit_line(lispvmd, ["--max-memory", "lots"], "--max-memory")
+
+
+def expect_exit_line(lispvmd, options, contains):
+    proc = subprocess.run([lispvmd, "--foreground", "--socket", "/nonexistent/s", *options],
+                          capture_output=True, text=True, timeout=30)
+    expect(proc.returncode == 2 and contains in proc.stderr and
+           len(proc.stderr.splitlines()) <= 2, f"lispvmd {options}: {proc}")
+
+
 if __name__ == "__main__":
     main({f.__name__: f for f in (lifecycle, command_line, bad_requests, stop_and_kill,
                                   many_at_once, restart, log_cap, other_users, lifecycles,
                                   follow, hostile_files, ending_while_waiting, events,
-                                  gc_requests, snapshot_requests)})
+                                  gc_requests, snapshot_requests, quotas)})

@@ -7,8 +7,9 @@
 #include <stdint.h>
 
 #include "guest_params.h"
+#include "default_memory.h"
 
-#define CLI_DEFAULT_MEMORY (2ULL << 30)
+#define CLI_DEFAULT_MEMORY LISPVM_DEFAULT_MEMORY
 #define CLI_MAX_TIMEOUT	   86400
 #define CLI_MIN_CID	   3u
 #define CLI_MAX_CID	   0xfffffffeu
