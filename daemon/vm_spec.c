@@ -151,6 +151,21 @@ static const struct field *field_named(const char *name)
 	return NULL;
 }
 
+/* A snapshot with no program resumes a saved VM as it was: what it runs,
+ * with what, and where, are the snapshot's (lispvm run --snapshot FILE). */
+static int check_resume(struct json_object *body, char *err, size_t err_size)
+{
+	static const char *const not_with[] = {"args", "env", "cwd", "mounts", "core", NULL};
+	struct json_object *unused;
+
+	for (size_t i = 0; not_with[i] != NULL; i++)
+		if (json_object_object_get_ex(body, not_with[i], &unused))
+			return bad(err, err_size, not_with[i],
+				   "a saved VM resumes as it was: a snapshot without a program "
+				   "takes no args, env, cwd, mounts or core");
+	return 0;
+}
+
 int vm_spec_check(struct json_object *body, char *err, size_t err_size)
 {
 	struct json_object *program, *eval, *unused;
@@ -171,8 +186,12 @@ int vm_spec_check(struct json_object *body, char *err, size_t err_size)
 	bool has_program = json_object_object_get_ex(body, "program", &program);
 	bool has_eval = json_object_object_get_ex(body, "eval", &eval);
 
+	if (!has_program && !has_eval && json_object_object_get_ex(body, "snapshot", &unused))
+		return check_resume(body, err, err_size);
 	if (has_program == has_eval)
-		return bad(err, err_size, "program", "give exactly one of program and eval");
+		return bad(err, err_size, "program",
+			   "give exactly one of program and eval (or a snapshot alone, to resume "
+			   "a saved VM)");
 	if (has_eval && json_object_object_get_ex(body, "args", &unused))
 		return bad(err, err_size, "args", "go with program, not eval");
 	if (json_object_object_get_ex(body, "snapshot", &unused) &&
@@ -262,11 +281,21 @@ static void push_env_and_mounts(struct argv_builder *b, struct json_object *spec
 	}
 }
 
+bool vm_spec_attachable(struct json_object *spec)
+{
+	struct json_object *v;
+
+	if (json_object_object_get_ex(spec, "attachable", &v) && json_object_get_boolean(v))
+		return true;
+	/* A resumed VM is as attachable as the VM it was saved from. */
+	return string_of(spec, "program") == NULL && string_of(spec, "eval") == NULL;
+}
+
 int vm_spec_argv(struct json_object *spec, const char *lispvm, const char *vm_name,
 		 const char **argv, size_t max, char ***owned)
 {
 	struct argv_builder b = {.argv = argv, .max = max};
-	struct json_object *v, *args;
+	struct json_object *args;
 	const char *program = string_of(spec, "program");
 
 	*owned = NULL;
@@ -274,8 +303,8 @@ int vm_spec_argv(struct json_object *spec, const char *lispvm, const char *vm_na
 	if (b.owned == NULL)
 		return -1;
 	push(&b, lispvm);
-	push(&b, program != NULL ? "run" : "eval");
-	if (json_object_object_get_ex(spec, "attachable", &v) && json_object_get_boolean(v)) {
+	push(&b, string_of(spec, "eval") != NULL ? "eval" : "run");
+	if (vm_spec_attachable(spec)) {
 		/* lispvm attach finds it by this name. */
 		push(&b, "--attachable");
 		push(&b, "--name");
@@ -292,9 +321,9 @@ int vm_spec_argv(struct json_object *spec, const char *lispvm, const char *vm_na
 			for (size_t i = 0; i < json_object_array_length(args); i++)
 				push(&b,
 				     json_object_get_string(json_object_array_get_idx(args, i)));
-	} else {
+	} else if (string_of(spec, "eval") != NULL) {
 		push(&b, string_of(spec, "eval"));
-	}
+	} /* else a saved VM resumed: run --snapshot FILE alone */
 	argv[b.n] = NULL;
 	*owned = b.owned;
 	if (b.full) {

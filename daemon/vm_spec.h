@@ -25,6 +25,10 @@ bool vm_spec_is_path(struct json_object *v);
  * exactly one of program and eval.  0, or -1 with a reason for a 400. */
 int vm_spec_check(struct json_object *body, char *err, size_t err_size);
 
+/* Whether the VM has the attach agent: asked for, or resumed from a
+ * running VM's snapshot (which had it). */
+bool vm_spec_attachable(struct json_object *spec);
+
 /* The command that runs the checked spec: argv[0] is lispvm, then its
  * options, the program and its arguments; NULL-terminated, pointing into
  * the spec (keep it alive) except for the strings in *owned, which the

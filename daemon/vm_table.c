@@ -770,15 +770,14 @@ const char *vm_table_lispvm(void)
 /* Under the lock. */
 static void fill_target(const struct vm_entry *e, struct vm_target *t)
 {
-	struct json_object *state = vm_files_read(e->dir, VM_FILE_STATE), *v;
+	struct json_object *state = vm_files_read(e->dir, VM_FILE_STATE);
 
 	memset(t, 0, sizeof(*t));
 	memcpy(t->id, e->id, sizeof(t->id));
 	snprintf(t->lispvm_name, sizeof(t->lispvm_name), "%s", e->name[0] ? e->name : e->id);
 	t->uid = e->uid;
 	t->pid = state != NULL && !vm_table_ended(e->dir) ? live_pid(state) : 0;
-	t->attachable =
-		json_object_object_get_ex(e->spec, "attachable", &v) && json_object_get_boolean(v);
+	t->attachable = vm_spec_attachable(e->spec);
 	json_object_put(state);
 }
 

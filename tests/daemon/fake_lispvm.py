@@ -18,7 +18,8 @@ argument is a script of steps separated by ';':
 unless NAME begins with "nogc": then it fails as lispvm does without an
 attach agent.  'fake_lispvm.py snapshot NAME -o FILE [OPTIONS]' writes
 its command line as JSON in FILE and says so, unless NAME begins with
-"nosnap"."""
+"nosnap".  A last argument that is a path (a resume: run --snapshot
+FILE alone) prints the command line."""
 
 import json
 import os
@@ -53,6 +54,9 @@ def main():
         return gc(sys.argv[2])
     if sys.argv[1:2] == ["snapshot"]:
         return snapshot(sys.argv[2], sys.argv[1:])
+    if sys.argv[-1].startswith("/"):  # run --snapshot FILE alone: a resume
+        print(json.dumps(sys.argv[1:]), flush=True)
+        return 0
     for step in sys.argv[-1].split(";"):
         word, _, rest = step.strip().partition(" ")
         if word == "argv":

@@ -90,6 +90,18 @@ def command_line(lispvmd):
                     "/srv/app.lisp", "one", "two words", "--three", "argv"]
             expect(argv == want, f"lispvm's argv\n got {argv}\nwant {want}")
             expect(d.ok("GET", "/v1/vms/web.1")["spec"] == spec, "the spec is not kept as asked")
+            # A snapshot alone resumes a saved VM: found by its name, as an
+            # attachable one is; nothing else goes with it.
+            vm = d.ok("POST", "/v1/vms", {"snapshot": "/srv/saved.lvs", "name": "again"},
+                      status=201)
+            d.ok("POST", f"/v1/vms/{vm['id']}/wait")
+            argv = json.loads(logs(d, "again")[0]["line"])
+            want = ["run", "--attachable", "--name", "again", "--snapshot", "/srv/saved.lvs"]
+            expect(argv == want, f"resume: lispvm's argv\n got {argv}\nwant {want}")
+            for extra in ({"args": []}, {"env": {}}, {"cwd": "/"}, {"mounts": []},
+                          {"core": "/c.core"}):
+                expect_error(d, 400, "POST", "/v1/vms", {"snapshot": "/srv/saved.lvs", **extra},
+                             contains=next(iter(extra)))
         finally:
             d.stop()
 

@@ -306,17 +306,24 @@ int daemon_start_command(int argc, char **argv, struct daemon_session *c)
 	    status;
 	const char *id;
 	char *id_copy;
+	bool resume;
 
 	if (next < 0) {
 		json_object_put(o.spec);
 		return LISPVM_EXIT_USAGE;
 	}
-	if ((o.eval != NULL) == (next < argc)) {
+	/* --snapshot FILE alone resumes a saved VM, as 'lispvm run' does. */
+	resume = o.eval == NULL && next == argc &&
+		 json_object_object_get_ex(o.spec, "snapshot", NULL);
+	if ((o.eval != NULL) == (next < argc) && !resume) {
 		json_object_put(o.spec);
 		return daemon_usage("start", "%s",
-				    "give a PROGRAM [ARGS...] or --eval FORMS, not both");
+				    "give a PROGRAM [ARGS...] or --eval FORMS, not both (or "
+				    "--snapshot FILE alone, to resume a saved VM)");
 	}
-	if (o.eval != NULL) {
+	if (resume) {
+		/* nothing to add: the snapshot says what runs */
+	} else if (o.eval != NULL) {
 		json_object_object_add(o.spec, "eval", json_object_new_string(o.eval));
 	} else {
 		struct json_object *args = json_object_new_array();
