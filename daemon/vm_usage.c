@@ -9,9 +9,29 @@
 
 static char lispvm_exe[PATH_MAX];
 
+/* lispvm as execvp finds it: a name without '/' on PATH. */
+static void find_on_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	char candidate[PATH_MAX];
+
+	for (const char *p = path; p != NULL && *p != '\0';
+	     p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL) {
+		size_t len = strcspn(p, ":");
+
+		if ((size_t)snprintf(candidate, sizeof(candidate), "%.*s/%s", (int)len, p, name) <
+			    sizeof(candidate) &&
+		    access(candidate, X_OK) == 0 && realpath(candidate, lispvm_exe) != NULL)
+			return;
+	}
+	lispvm_exe[0] = '\0';
+}
+
 void vm_usage_init(const char *lispvm)
 {
-	if (realpath(lispvm, lispvm_exe) == NULL)
+	if (strchr(lispvm, '/') == NULL)
+		find_on_path(lispvm);
+	else if (realpath(lispvm, lispvm_exe) == NULL)
 		lispvm_exe[0] = '\0';
 }
 

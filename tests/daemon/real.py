@@ -83,6 +83,63 @@ def real_vm_steps(d, lispvm, left):
            f"lispvm start: exit {proc.returncode} {proc.stdout!r} {proc.stderr!r}")
 
 
+def in_helper():
+    return os.environ.get("LISPVM_MACHINE") == "always"
+
+
+def operations(lispvmd, lispvm):
+    """A real VM through the daemon: its usage live (null in the helper
+    suite, where the daemon sees no VMM), a GC asked that gives its garbage
+    back, lispvm stats, a snapshot with stop, then a create from the
+    snapshot alone that resumes it, attachable as before."""
+    require_kvm()
+    with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
+        d = Daemon(os.path.abspath(lispvmd), work, ["--lispvm", os.path.abspath(lispvm),
+                                                    "--reclaim-below", "0", "--reclaim-psi", "0"])
+        try:
+            d.ok("POST", "/v1/vms", {"program": os.path.join(LISP, "garbage_idle.lisp"),
+                                     "args": ["32"], "name": "keeper", "memory": "512M",
+                                     "attachable": True}, status=201)
+            deadline = time.monotonic() + 600
+            while ("stdout", "ready") not in lines_of(d, "keeper"):
+                vm = d.ok("GET", "/v1/vms/keeper")
+                expect(vm["state"] == "running" and time.monotonic() < deadline,
+                       f"keeper did not get ready: {vm} {lines_of(d, 'keeper')}")
+                time.sleep(0.5)
+            usage = d.ok("GET", "/v1/vms/keeper")["usage"]
+            if in_helper():
+                expect(usage is None, f"usage of a VMM in the helper machine: {usage}")
+            else:
+                expect(usage["rss_anon"] >= 32 * MIB and usage["cpu_seconds"] > 0,
+                       f"usage: {usage}")
+            r = d.ok("POST", "/v1/vms/keeper/gc", timeout=600)
+            expect(r["why"] == "asked", f"gc: {r}")
+            if not in_helper():
+                expect(r["rss_anon_after"] < r["rss_anon_before"] - 16 * MIB,
+                       f"the garbage stayed: {r}")
+            stats = subprocess.run([os.path.abspath(lispvm), "stats", "keeper"],
+                                   capture_output=True, text=True, timeout=60,
+                                   env=dict(os.environ, LISPVMD_SOCKET=d.path))
+            row = stats.stdout.splitlines()[-1].split()
+            expect(stats.returncode == 0 and row[1] == "keeper" and
+                   (row[2:] == ["-", "-", "-"]) == in_helper(), f"lispvm stats: {stats}")
+            saved = os.path.join(work, "keeper.lvs")
+            r = d.ok("POST", "/v1/vms/keeper/snapshot", {"file": saved, "stop": True},
+                     timeout=600)
+            expect(r["vm"]["state"] == "exited" and os.path.getsize(saved) > 0 and
+                   "stored" in r["saved"], f"snapshot: {r}")
+            vm = d.ok("POST", "/v1/vms", {"snapshot": saved, "name": "resumed"}, status=201)
+            r = d.ok("POST", "/v1/vms/resumed/gc", timeout=600)
+            vm = d.ok("GET", "/v1/vms/resumed")
+            expect(vm["state"] == "running" and r["why"] == "asked",
+                   f"resumed: {vm} {lines_of(d, 'resumed')}")
+            d.ok("POST", "/v1/vms/resumed/kill")
+        except (TestFailure, OSError) as failure:
+            raise TestFailure(f"{failure}\n{d.report()}\n{helper_console_log()}") from None
+        finally:
+            d.stop()
+
+
 VMS = 20
 GARBAGE_MIB = 64
 MIB = 1 << 20
@@ -167,4 +224,4 @@ def reclaim(lispvmd, lispvm):
 
 
 if __name__ == "__main__":
-    main({"real_vm": real_vm, "reclaim": reclaim})
+    main({"real_vm": real_vm, "operations": operations, "reclaim": reclaim})
