@@ -9,9 +9,12 @@ run.
     prepared snapshot) and with 4 clients at once through the daemon;
   - latency: POST /v1/vms until its 201 (the VM's lispvm has been
     exec'd), p50 and p99, and POST until the VM ended;
-  - the daemon's RSS idle, and with K VMs running at once.
+  - the daemon's RSS idle, and with K VMs running at once; and with T
+    VMs of the stand-in lispvm (tests/daemon/fake_lispvm.py) running at
+    once: the daemon never maps guest memory, so its cost per VM is the
+    same whatever the VM runs, and T real VMs may not fit the machine.
 
-Usage: bench/daemon.py [--runs N] [--running K] [--build DIR]"""
+Usage: bench/daemon.py [--runs N] [--running K] [--table T] [--build DIR]"""
 
 import argparse
 import http.client
@@ -165,11 +168,45 @@ def running_rss(daemon, sock, count):
     return rss
 
 
+FAKE_LISPVM = os.path.join(ROOT, "tests", "daemon", "fake_lispvm.py")
+
+
+def table_rss(lispvmd, work, count):
+    """(the daemon's RSS in KiB idle, with count stand-in VMs running, and
+    a monitor's RSS): a daemon of its own, each VM a sleeping stand-in."""
+    sock = os.path.join(work, "table.sock")
+    daemon = subprocess.Popen([lispvmd, "--foreground", "--socket", sock, "--lispvm",
+                               FAKE_LISPVM, "--state-dir", os.path.join(work, "table")],
+                              stderr=subprocess.DEVNULL)
+    try:
+        while not os.path.exists(sock):
+            time.sleep(0.05)
+        idle = rss_kib(daemon.pid)
+        ids = []
+        for _ in range(count):
+            status, vm = call(sock, "POST", "/v1/vms", {"eval": "sleep 3600"})
+            if status != 201:
+                fail(f"create: {status} {vm}")
+            ids.append(vm["id"])
+        busy = rss_kib(daemon.pid)
+        with open(os.path.join(work, "table", "vms", ids[0], "state.json")) as f:
+            monitor = rss_kib(json.load(f)["monitor_pid"])
+        for vm_id in ids:
+            call(sock, "POST", f"/v1/vms/{vm_id}/kill")
+        for vm_id in ids:
+            call(sock, "POST", f"/v1/vms/{vm_id}/wait")
+    finally:
+        daemon.terminate()
+        daemon.wait()
+    return idle, busy, monitor
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--running", type=int, default=20)
+    parser.add_argument("--table", type=int, default=200)
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
     args = parser.parse_args()
     machine.enter()
@@ -195,6 +232,7 @@ def main():
             native4 = native_concurrent(["sbcl", "--script", HELLO], 4, max(1, runs // 4))
             busy = running_rss(daemon, sock, args.running)
             after = rss_kib(daemon.pid)
+            table = table_rss(lispvmd, work, args.table)
         finally:
             daemon.terminate()
             daemon.wait()
@@ -212,6 +250,8 @@ def main():
               f"p99 {percentile(times, 99) * 1000:.1f} ms")
     print(f"lispvmd RSS: idle {idle} KiB, with {args.running} VMs running {busy} KiB, "
           f"after them {after} KiB")
+    print(f"lispvmd RSS with {args.table} stand-in VMs running: {table[1]} KiB "
+          f"(idle {table[0]} KiB; each VM's monitor {table[2]} KiB)")
 
 
 if __name__ == "__main__":
