@@ -588,6 +588,13 @@ def events(lispvmd):
             d.stop()
 
 
+def sleepers(d, attachable):
+    """VMs that run a minute, by name, each attachable or not."""
+    for name, agent in attachable.items():
+        d.ok("POST", "/v1/vms", {"eval": "sleep 60", "name": name, "attachable": agent},
+             status=201)
+
+
 def gc_requests(lispvmd):
     """POST /v1/vms/{vm}/gc: 'lispvm gc NAME' run for an attachable VM,
     its figures (null here: the stand-in is no VMM) and an event of type
@@ -597,11 +604,7 @@ def gc_requests(lispvmd):
     with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
         d = started(lispvmd, work)
         try:
-            d.ok("POST", "/v1/vms", {"eval": "sleep 60", "name": "plain"}, status=201)
-            d.ok("POST", "/v1/vms", {"eval": "sleep 60", "name": "agent", "attachable": True},
-                 status=201)
-            d.ok("POST", "/v1/vms", {"eval": "sleep 60", "name": "nogc", "attachable": True},
-                 status=201)
+            sleepers(d, {"plain": False, "agent": True, "nogc": True})
             d.ok("POST", "/v1/vms", {"eval": "exit 0", "name": "ended", "attachable": True},
                  status=201)
             d.ok("POST", "/v1/vms/ended/wait")
@@ -638,11 +641,7 @@ def snapshot_requests(lispvmd):
     with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
         d = started(lispvmd, work)
         try:
-            d.ok("POST", "/v1/vms", {"eval": "sleep 60", "name": "plain"}, status=201)
-            d.ok("POST", "/v1/vms", {"eval": "sleep 60", "name": "agent", "attachable": True},
-                 status=201)
-            d.ok("POST", "/v1/vms", {"eval": "sleep 60", "name": "nosnap", "attachable": True},
-                 status=201)
+            sleepers(d, {"plain": False, "agent": True, "nosnap": True})
             file, base = os.path.join(work, "a.lvs"), os.path.join(work, "base.lvs")
             r = d.ok("POST", "/v1/vms/agent/snapshot", {"file": file})
             expect(r["file"] == file and r["saved"] == f"{file}: 0.1 MiB stored in 0.01 s" and

@@ -73,6 +73,16 @@ def snapshot_options(lispvm):
     usage_error(lispvm, ["prepare", "-o", "x.lvs", "--swank", "4005"], "snapshots do not take")
 
 
+def gc_command(lispvm):
+    """lispvm gc: one VM at most; a VM that is not there is one line and
+    exit 125."""
+    usage_error(lispvm, ["gc", "a", "b"], "gc: unexpected argument 'b'")
+    proc = run([lispvm, "gc", "no-such-vm-here"])
+    expect(proc.returncode == 125 and proc.stderr.startswith("lispvm: gc: ") and
+           len(proc.stderr.splitlines()) == 1 and "no-such-vm-here" in proc.stderr,
+           f"gc of no VM: exit {proc.returncode} {proc.stderr!r}")
+
+
 def mount_bad_spec(lispvm):
     for spec in ["/tmp", "/tmp:data", "/tmp:/", "/tmp:/a/../b", "/tmp:/a:rx", ":/a"]:
         usage_error(lispvm, ["exec", "--mount", spec, "--", "/bin/true"],

@@ -565,6 +565,18 @@ static int parse_verb(int argc, char **argv, const char *const *verbs, struct cl
 	return usage_error("%s", message);
 }
 
+/* attach and gc: [OPTIONS] [VM], the VM by its socket, name or pid. */
+static int parse_vm_target(int argc, char **argv, struct cli_options *out, const char *extra)
+{
+	if (parse_options(argc, argv, out) < 0)
+		return -1;
+	if (optind < argc)
+		out->attach_target = argv[optind++];
+	if (optind < argc)
+		return usage_error(extra, argv[optind]);
+	return 0;
+}
+
 /* snapshot [OPTIONS] [VM] [OPTIONS]: the VM as for attach. */
 static int parse_snapshot(int argc, char **argv, struct cli_options *out)
 {
@@ -680,13 +692,7 @@ static int parse_command(int argc, char **argv, struct cli_options *out)
 	}
 	if (strcmp(command, "attach") == 0) {
 		out->command = CLI_ATTACH;
-		if (parse_options(argc, argv, out) < 0)
-			return -1;
-		if (optind < argc)
-			out->attach_target = argv[optind++];
-		if (optind < argc)
-			return usage_error("attach: unexpected argument '%s'", argv[optind]);
-		return 0;
+		return parse_vm_target(argc, argv, out, "attach: unexpected argument '%s'");
 	}
 	if (strcmp(command, "snapshot") == 0) {
 		out->command = CLI_SNAPSHOT;
@@ -694,13 +700,7 @@ static int parse_command(int argc, char **argv, struct cli_options *out)
 	}
 	if (strcmp(command, "gc") == 0) {
 		out->command = CLI_GC;
-		if (parse_options(argc, argv, out) < 0)
-			return -1;
-		if (optind < argc)
-			out->attach_target = argv[optind++];
-		if (optind < argc)
-			return usage_error("gc: unexpected argument '%s'", argv[optind]);
-		return 0;
+		return parse_vm_target(argc, argv, out, "gc: unexpected argument '%s'");
 	}
 	if (strcmp(command, "machine") == 0) {
 		out->command = CLI_MACHINE;
