@@ -9,7 +9,9 @@
 
 /* Runs argv (argv[0]: the lispvm binary) to its end: 0 when it exited 0,
  * else -1.  Either way out holds the first line it wrote (stdout and
- * stderr together), or on failure a reason. */
-int lispvm_command_run(const char *const *argv, char *out, size_t out_size);
+ * stderr together), or on failure a reason.  A command still running
+ * after timeout_s seconds, or when the daemon begins to end, is killed
+ * (so no request, and no shutdown, waits on it for ever). */
+int lispvm_command_run(const char *const *argv, int timeout_s, char *out, size_t out_size);
 
 #endif

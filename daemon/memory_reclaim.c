@@ -14,8 +14,8 @@
 
 /* How often the watcher looks at the host and the VMs. */
 #define TICK_MS 1000
-/* A VM that used less CPU than this over a tick is idle. */
-#define IDLE_CPU_SECONDS 0.05
+/* A VM that used less than this share of a CPU since the last look is idle. */
+#define IDLE_SHARE 0.05
 /* A VM asked once is not asked again for this long. */
 #define COOLDOWN_SECONDS 60.0
 /* Below this much guest memory there is nothing worth asking for. */
@@ -37,7 +37,8 @@ static int run_lispvm_gc(const char *name, char *err, size_t err_size)
 {
 	const char *argv[] = {vm_table_lispvm(), "gc", name, NULL};
 
-	return lispvm_command_run(argv, err, err_size);
+	/* lispvm gc gives the agent 300 s (AGENT_GC_TIMEOUT_MS). */
+	return lispvm_command_run(argv, 330, err, err_size);
 }
 
 static struct json_object *rss_or_null(bool known, uint64_t rss)
@@ -84,7 +85,7 @@ unsigned int memory_reclaim_vm(uid_t uid, const char *ref, struct json_object **
 		return 404;
 	}
 	if (t.pid == 0) {
-		snprintf(err, err_size, "the VM has ended");
+		snprintf(err, err_size, "the VM is not running (it is starting, or has ended)");
 		return 409;
 	}
 	if (!t.attachable) {
@@ -128,22 +129,27 @@ static double psi_some_avg10(void)
 	return avg10;
 }
 
-static bool under_pressure(void)
+enum pressure { NO_PRESSURE, LOW_AVAILABLE, STALLS };
+
+static enum pressure pressure_now(void)
 {
 	uint64_t available;
 
 	if (config.below != 0 && (available = mem_available()) != 0 && available < config.below)
-		return true;
-	return config.psi_some > 0 && psi_some_avg10() >= config.psi_some;
+		return LOW_AVAILABLE;
+	if (config.psi_some > 0 && psi_some_avg10() >= config.psi_some)
+		return STALLS;
+	return NO_PRESSURE;
 }
 
-/* What the watcher remembers of a VM between ticks. */
+/* What the watcher remembers of a VM between ticks: with its target, so
+ * that a sample never names another VM. */
 struct seen {
-	char id[VM_ID_LEN + 1];
-	double cpu;	       /* its CPU time at the last tick; < 0 unknown */
+	struct vm_target target;
+	double cpu, when;      /* its CPU time, and when it was read; cpu < 0 unknown */
 	double asked;	       /* when it was last asked; 0 never */
 	struct vm_usage usage; /* at this tick */
-	bool idle, known;
+	bool idle;
 };
 
 static struct {
@@ -151,31 +157,34 @@ static struct {
 	size_t n;
 } memory;
 
-static struct seen *recall(const char *id, struct seen *old, size_t n_old)
+static struct seen *recall(const char *id)
 {
-	for (size_t i = 0; i < n_old; i++)
-		if (strcmp(old[i].id, id) == 0)
-			return &old[i];
+	for (size_t i = 0; i < memory.n; i++)
+		if (strcmp(memory.vms[i].target.id, id) == 0)
+			return &memory.vms[i];
 	return NULL;
 }
 
-/* This tick's VMs with what the last tick knew of them. */
+/* This tick's VMs with what the last tick knew of them.  Idle: under
+ * IDLE_SHARE of a CPU since the last look (ticks are further apart after
+ * a collection). */
 static void look(const struct vm_target *targets, size_t n)
 {
 	struct seen *vms = calloc(n ? n : 1, sizeof(*vms));
 
 	if (vms == NULL)
-		return;
+		return; /* the last tick's samples stay, each with its own target */
 	for (size_t i = 0; i < n; i++) {
-		struct seen *was = recall(targets[i].id, memory.vms, memory.n);
+		const struct seen *was = recall(targets[i].id);
 		struct seen *s = &vms[i];
+		bool known = vm_usage_get(targets[i].pid, &s->usage) == 0;
 
-		memcpy(s->id, targets[i].id, sizeof(s->id));
+		s->target = targets[i];
 		s->asked = was ? was->asked : 0;
-		s->known = vm_usage_get(targets[i].pid, &s->usage) == 0;
-		s->cpu = s->known ? s->usage.cpu_seconds : -1;
-		s->idle = s->known && was != NULL && was->cpu >= 0 &&
-			  s->cpu - was->cpu < IDLE_CPU_SECONDS;
+		s->when = now_seconds();
+		s->cpu = known ? s->usage.cpu_seconds : -1;
+		s->idle = known && was != NULL && was->cpu >= 0 && s->when > was->when &&
+			  (s->cpu - was->cpu) / (s->when - was->when) < IDLE_SHARE;
 	}
 	free(memory.vms);
 	memory.vms = vms;
@@ -183,35 +192,42 @@ static void look(const struct vm_target *targets, size_t n)
 }
 
 /* The idle VM holding the most guest memory that was not asked lately. */
-static ssize_t biggest_idle(double now)
+static struct seen *biggest_idle(double now)
 {
-	ssize_t best = -1;
+	struct seen *best = NULL;
 
 	for (size_t i = 0; i < memory.n; i++) {
-		const struct seen *s = &memory.vms[i];
+		struct seen *s = &memory.vms[i];
 
 		if (!s->idle || s->usage.rss_anon < MIN_RSS_ANON ||
 		    (s->asked != 0 && now - s->asked < COOLDOWN_SECONDS))
 			continue;
-		if (best < 0 || s->usage.rss_anon > memory.vms[best].usage.rss_anon)
-			best = (ssize_t)i;
+		if (best == NULL || s->usage.rss_anon > best->usage.rss_anon)
+			best = s;
 	}
 	return best;
 }
 
-static void ask_back(const struct vm_target *targets)
+/* While available memory is short, one VM after another; on PSI alone,
+ * one a tick: its 10 s average stays high for a while after memory is
+ * freed, and would have every idle VM asked at once. */
+static void ask_back(void)
 {
-	ssize_t best;
+	enum pressure p;
+	struct seen *best;
 
-	while (under_pressure() && (best = biggest_idle(now_seconds())) >= 0) {
+	while ((p = pressure_now()) != NO_PRESSURE &&
+	       (best = biggest_idle(now_seconds())) != NULL) {
 		struct json_object *result = NULL;
 		char err[512];
 
-		memory.vms[best].asked = now_seconds();
-		if (collect(&targets[best], "pressure", &result, err, sizeof(err)) != 0)
-			fprintf(stderr, "lispvmd: asking VM %s for memory: %s\n", targets[best].id,
+		best->asked = now_seconds();
+		if (collect(&best->target, "pressure", &result, err, sizeof(err)) != 0)
+			fprintf(stderr, "lispvmd: asking VM %s for memory: %s\n", best->target.id,
 				err);
 		json_object_put(result);
+		if (p == STALLS)
+			break;
 	}
 }
 
@@ -223,9 +239,8 @@ static void *watch_memory(void *unused)
 		struct vm_target *targets = vm_table_attachable(&n);
 
 		look(targets, n);
-		if (n > 0)
-			ask_back(targets);
 		free(targets);
+		ask_back();
 		nanosleep(&(struct timespec){.tv_sec = TICK_MS / 1000,
 					     .tv_nsec = (TICK_MS % 1000) * 1000000L},
 			  NULL);

@@ -22,8 +22,8 @@ struct reclaim_config {
 int memory_reclaim_start(const struct reclaim_config *config, char *err, size_t err_size);
 
 /* A collection in uid's VM named by ref, now (POST /v1/vms/{vm}/gc): 0
- * with *out {"seconds", "rss_before", "rss_after"}, or an HTTP status
- * (404; 409: it has ended, or has no attach agent; 502: the agent did not
+ * with *out as openapi.json's Reclaimed says, or an HTTP status (404; 409:
+ * it is not running, or has no attach agent; 502: the agent did not
  * collect) with err. */
 unsigned int memory_reclaim_vm(uid_t uid, const char *ref, struct json_object **out, char *err,
 			       size_t err_size);

@@ -18,6 +18,11 @@ uint64_t quota_spec_memory(struct json_object *spec)
 	return LISPVM_DEFAULT_MEMORY;
 }
 
+uint64_t quota_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 unsigned int quota_admit(const struct quota *q, size_t vms, uint64_t in_use, uint64_t asked,
 			 char *err, size_t err_size)
 {

@@ -18,6 +18,10 @@ struct quota {
  * default. */
 uint64_t quota_spec_memory(struct json_object *spec);
 
+/* a + b, or UINT64_MAX when that overflows (a VM adopted from before a
+ * quota may ask for anything). */
+uint64_t quota_add(uint64_t a, uint64_t b);
+
 /* 0 when one more VM asking for `asked` bytes fits beside the user's
  * `vms` VMs holding `in_use` bytes; else 403 with why in err. */
 unsigned int quota_admit(const struct quota *q, size_t vms, uint64_t in_use, uint64_t asked,

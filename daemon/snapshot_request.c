@@ -9,6 +9,8 @@
 #include "vm_spec.h"
 #include "vm_table.h"
 
+/* A big VM's snapshot (and its --gc) under emulation takes minutes. */
+#define SAVE_TIMEOUT_S 900
 /* How long a VM asked to stop after its snapshot may take to end. */
 #define STOP_WAIT_MS 30000
 
@@ -81,7 +83,7 @@ static unsigned int save(const struct vm_target *t, const struct snapshot_option
 	if (o->gc)
 		argv[n++] = "--gc";
 	argv[n] = NULL;
-	return lispvm_command_run(argv, line, line_size) == 0 ? 0 : 502;
+	return lispvm_command_run(argv, SAVE_TIMEOUT_S, line, line_size) == 0 ? 0 : 502;
 }
 
 unsigned int snapshot_request_run(uid_t uid, const char *ref, struct json_object *body,
@@ -99,7 +101,7 @@ unsigned int snapshot_request_run(uid_t uid, const char *ref, struct json_object
 	}
 	if (t.pid == 0 || !t.attachable) {
 		snprintf(err, err_size, "%s",
-			 t.pid == 0 ? "the VM has ended"
+			 t.pid == 0 ? "the VM is not running (it is starting, or has ended)"
 				    : "only a VM created with \"attachable\": true can be saved "
 				      "(its VMM then serves a control socket)");
 		return 409;

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "vm_spec.h"
 
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +164,10 @@ static int check_resume(struct json_object *body, char *err, size_t err_size)
 			return bad(err, err_size, not_with[i],
 				   "a saved VM resumes as it was: a snapshot without a program "
 				   "takes no args, env, cwd, mounts or core");
+	if (json_object_object_get_ex(body, "attachable", &unused) &&
+	    !json_object_get_boolean(unused))
+		return bad(err, err_size, "attachable",
+			   "a saved VM resumes as it was, with its attach agent");
 	return 0;
 }
 
@@ -292,7 +297,7 @@ bool vm_spec_attachable(struct json_object *spec)
 }
 
 int vm_spec_argv(struct json_object *spec, const char *lispvm, const char *vm_name,
-		 const char **argv, size_t max, char ***owned)
+		 uint64_t memory_cap, const char **argv, size_t max, char ***owned)
 {
 	struct argv_builder b = {.argv = argv, .max = max};
 	struct json_object *args;
@@ -311,6 +316,18 @@ int vm_spec_argv(struct json_object *spec, const char *lispvm, const char *vm_na
 		push(&b, vm_name);
 	}
 	push_option(&b, spec, "memory", "--memory");
+	/* A snapshot has its own memory size, which lispvm checks only
+	 * against an explicit --memory: under a memory quota, the size the
+	 * quota counted must bound it. */
+	if (memory_cap != 0 && string_of(spec, "memory") == NULL &&
+	    string_of(spec, "snapshot") != NULL) {
+		char *cap = NULL;
+
+		push(&b, "--memory");
+		if (asprintf(&cap, "%" PRIu64, memory_cap) < 0)
+			cap = NULL;
+		push_owned(&b, cap);
+	}
 	push_option(&b, spec, "cwd", "--cwd");
 	push_option(&b, spec, "core", "--core");
 	push_option(&b, spec, "snapshot", "--snapshot");

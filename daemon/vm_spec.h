@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -32,9 +33,11 @@ bool vm_spec_attachable(struct json_object *spec);
 /* The command that runs the checked spec: argv[0] is lispvm, then its
  * options, the program and its arguments; NULL-terminated, pointing into
  * the spec (keep it alive) except for the strings in *owned, which the
- * caller frees with vm_spec_free_argv.  -1 when it has too many words. */
+ * caller frees with vm_spec_free_argv.  memory_cap (0: none): the guest
+ * memory a quota counted for a spec without "memory", which then bounds a
+ * snapshot's own size.  -1 when it has too many words. */
 int vm_spec_argv(struct json_object *spec, const char *lispvm, const char *vm_name,
-		 const char **argv, size_t max, char ***owned);
+		 uint64_t memory_cap, const char **argv, size_t max, char ***owned);
 void vm_spec_free_argv(char **owned);
 
 #endif

@@ -468,7 +468,8 @@ static int start_monitor(const struct vm_entry *e, char *err, size_t err_size)
 	int ready[2], status, rc;
 	pid_t child;
 
-	if (vm_spec_argv(e->spec, table.config.lispvm, e->name[0] ? e->name : e->id, argv,
+	if (vm_spec_argv(e->spec, table.config.lispvm, e->name[0] ? e->name : e->id,
+			 table.config.quota.max_memory != 0 ? quota_spec_memory(e->spec) : 0, argv,
 			 VM_SPEC_MAX_ARGV, &owned) < 0) {
 		snprintf(err, err_size, "the request makes a command line too long");
 		return -1;
@@ -519,7 +520,7 @@ static unsigned int within_quota(uid_t uid, struct json_object *spec, char *err,
 		if (e->uid != uid || (!e->starting && vm_table_ended(e->dir)))
 			continue;
 		vms++;
-		in_use += quota_spec_memory(e->spec);
+		in_use = quota_add(in_use, quota_spec_memory(e->spec));
 	}
 	return quota_admit(&table.config.quota, vms, in_use, quota_spec_memory(spec), err,
 			   err_size);
@@ -767,18 +768,29 @@ const char *vm_table_lispvm(void)
 	return table.config.lispvm;
 }
 
-/* Under the lock. */
+/* Under the lock: what the entry itself says. */
 static void fill_target(const struct vm_entry *e, struct vm_target *t)
 {
-	struct json_object *state = vm_files_read(e->dir, VM_FILE_STATE);
-
 	memset(t, 0, sizeof(*t));
 	memcpy(t->id, e->id, sizeof(t->id));
 	snprintf(t->lispvm_name, sizeof(t->lispvm_name), "%s", e->name[0] ? e->name : e->id);
 	t->uid = e->uid;
-	t->pid = state != NULL && !vm_table_ended(e->dir) ? live_pid(state) : 0;
 	t->attachable = vm_spec_attachable(e->spec);
+}
+
+/* Its lispvm process, from its files (read without the lock). */
+static pid_t running_pid(const char *id)
+{
+	char dir[PATH_MAX + VM_ID_LEN + 2];
+	struct json_object *state;
+	pid_t pid = 0;
+
+	snprintf(dir, sizeof(dir), "%s/%s", table.vms_dir, id);
+	state = vm_files_read(dir, VM_FILE_STATE);
+	if (state != NULL && !vm_table_ended(dir))
+		pid = live_pid(state);
 	json_object_put(state);
+	return pid;
 }
 
 unsigned int vm_table_target(uid_t uid, const char *ref, struct vm_target *out)
@@ -790,25 +802,32 @@ unsigned int vm_table_target(uid_t uid, const char *ref, struct vm_target *out)
 	if (e != NULL)
 		fill_target(e, out);
 	pthread_mutex_unlock(&table.lock);
-	return e == NULL ? 404 : 0;
+	if (e == NULL)
+		return 404;
+	out->pid = running_pid(out->id);
+	return 0;
 }
 
 struct vm_target *vm_table_attachable(size_t *n)
 {
 	struct vm_target *targets = NULL;
+	size_t listed = 0;
 
 	*n = 0;
 	pthread_mutex_lock(&table.lock);
 	if (table.n > 0)
 		targets = calloc(table.n, sizeof(*targets));
 	for (size_t i = 0; targets != NULL && i < table.n; i++) {
-		if (table.entries[i]->starting || table.entries[i]->exit_seen)
+		if (table.entries[i]->starting || table.entries[i]->exit_seen ||
+		    !vm_spec_attachable(table.entries[i]->spec))
 			continue;
-		fill_target(table.entries[i], &targets[*n]);
-		if (targets[*n].attachable && targets[*n].pid != 0)
-			(*n)++;
+		fill_target(table.entries[i], &targets[listed++]);
 	}
 	pthread_mutex_unlock(&table.lock);
+	/* The files are read without the lock, which requests need. */
+	for (size_t i = 0; i < listed; i++)
+		if ((targets[i].pid = running_pid(targets[i].id)) != 0)
+			targets[(*n)++] = targets[i];
 	if (*n == 0) {
 		free(targets);
 		return NULL;

@@ -45,6 +45,9 @@ static bool is_vmm(pid_t pid)
 	if (n <= 0 || lispvm_exe[0] == '\0')
 		return false;
 	exe[n] = '\0';
+	/* A VM started before lispvm was rebuilt runs the old, unlinked file. */
+	if (n > 10 && strcmp(exe + n - 10, " (deleted)") == 0)
+		exe[n - 10] = '\0';
 	return strcmp(exe, lispvm_exe) == 0;
 }
 

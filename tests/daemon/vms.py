@@ -99,7 +99,7 @@ def command_line(lispvmd):
             want = ["run", "--attachable", "--name", "again", "--snapshot", "/srv/saved.lvs"]
             expect(argv == want, f"resume: lispvm's argv\n got {argv}\nwant {want}")
             for extra in ({"args": []}, {"env": {}}, {"cwd": "/"}, {"mounts": []},
-                          {"core": "/c.core"}):
+                          {"core": "/c.core"}, {"attachable": False}):
                 expect_error(d, 400, "POST", "/v1/vms", {"snapshot": "/srv/saved.lvs", **extra},
                              contains=next(iter(extra)))
         finally:
@@ -671,8 +671,9 @@ def snapshot_requests(lispvmd):
 
 def quotas(lispvmd):
     """--max-vms and --max-memory per user: a create over either is 403
-    saying which (a VM without memory counts lispvm's 2G); VMs that ended
-    count for neither."""
+    saying which (a VM without memory counts lispvm's 2G, and a resumed
+    snapshot is held to that with --memory); VMs that ended count for
+    neither."""
     with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
         d = started(lispvmd, work, ["--max-vms", "2", "--max-memory", "3G"])
         try:
@@ -688,6 +689,14 @@ def quotas(lispvmd):
             d.ok("POST", "/v1/vms", {"eval": "sleep 60", "name": "c", "memory": "1G"},
                  status=201)
             expect(len(d.ok("GET", "/v1/vms?state=running")["vms"]) == 2, "running VMs")
+            # A snapshot has its own size, which the quota's count must bound.
+            for name in ("b", "c"):
+                d.ok("POST", f"/v1/vms/{name}/kill")
+                d.ok("POST", f"/v1/vms/{name}/wait")
+            d.ok("POST", "/v1/vms", {"snapshot": "/srv/saved.lvs", "name": "r"}, status=201)
+            d.ok("POST", "/v1/vms/r/wait")
+            argv = json.loads(logs(d, "r")[0]["line"])
+            expect(argv[argv.index("--memory") + 1] == str(2 << 30), f"resume's argv: {argv}")
         finally:
             d.stop()
         expect_exit_line(lispvmd, ["--max-vms", "x"], "--max-vms")
