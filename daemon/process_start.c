@@ -4,23 +4,33 @@
 #include <stdio.h>
 #include <string.h>
 
-uint64_t process_start_time(pid_t pid)
+int process_stat_read(pid_t pid, struct process_stat *out)
 {
 	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
+	unsigned long long utime, stime, start;
+	int rc = -1;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	f = fopen(path, "re");
 	if (f == NULL)
-		return 0;
+		return -1;
 	/* The command (field 2) may hold anything: fields count from its ')'. */
-	if (fgets(buf, sizeof(buf), f) == NULL || (p = strrchr(buf, ')')) == NULL ||
+	if (fgets(buf, sizeof(buf), f) != NULL && (p = strrchr(buf, ')')) != NULL &&
 	    sscanf(p + 2,
-		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
 		   "%*d %*d %llu",
-		   &start) != 1)
-		start = 0;
+		   &utime, &stime, &start) == 3) {
+		*out = (struct process_stat){.utime = utime, .stime = stime, .start = start};
+		rc = 0;
+	}
 	fclose(f);
-	return start;
+	return rc;
+}
+
+uint64_t process_start_time(pid_t pid)
+{
+	struct process_stat st;
+
+	return process_stat_read(pid, &st) == 0 ? st.start : 0;
 }

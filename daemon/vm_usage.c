@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "process_start.h"
+
 static char lispvm_exe[PATH_MAX];
 
 /* lispvm as execvp finds it: a name without '/' on PATH. */
@@ -53,24 +55,12 @@ static bool is_vmm(pid_t pid)
 
 static int cpu_seconds(pid_t pid, double *out)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long user, sys;
-	FILE *f;
-	int rc = -1;
+	struct process_stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (f == NULL)
+	if (process_stat_read(pid, &st) < 0)
 		return -1;
-	/* Fields count from the command's ')', which may hold anything. */
-	if (fgets(buf, sizeof(buf), f) != NULL && (p = strrchr(buf, ')')) != NULL &&
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &user, &sys) ==
-		    2) {
-		*out = (double)(user + sys) / (double)sysconf(_SC_CLK_TCK);
-		rc = 0;
-	}
-	fclose(f);
-	return rc;
+	*out = (double)(st.utime + st.stime) / (double)sysconf(_SC_CLK_TCK);
+	return 0;
 }
 
 static int memory(pid_t pid, uint64_t *rss, uint64_t *anon)
