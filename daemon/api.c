@@ -16,6 +16,7 @@
 #include "snapshot_request.h"
 #include "log_follow.h"
 #include "vm_spec.h"
+#include "vm_pool.h"
 #include "vm_table.h"
 
 #define MAX_METHODS	   4
@@ -40,6 +41,13 @@ static void get_version(const struct http_request *req, struct http_reply *reply
 	json_object_object_add(body, "abi", json_object_new_int(LISPVM_ABI_VERSION));
 	json_object_object_add(body, "uid", json_object_new_int64((int64_t)req->uid));
 	reply->body = body;
+}
+
+/* The pools' state is the daemon's, not a user's: anyone may look. */
+static void get_pools(const struct http_request *req, struct http_reply *reply)
+{
+	(void)req;
+	reply->body = vm_pool_status();
 }
 
 /* The caller may have VMs here: this daemon's own user, or root.  A root
@@ -101,7 +109,10 @@ static void create_vm(const struct http_request *req, struct http_reply *reply)
 		http_reply_error(reply, 400, why);
 		return;
 	}
-	status = vm_table_create(req->uid, req->body, &reply->body, why, sizeof(why));
+	/* A warm VM when a pool has one ready for it, else a cold start. */
+	status = vm_pool_take(req->uid, req->body, &reply->body, why, sizeof(why));
+	if (status == VM_POOL_NONE_READY)
+		status = vm_table_create(req->uid, req->body, &reply->body, why, sizeof(why));
 	if (status != 0)
 		http_reply_error(reply, status, why);
 	else
@@ -364,6 +375,7 @@ static void snapshot_vm(const struct http_request *req, struct http_reply *reply
 static const struct path_routes routes[] = {
 	{"/v1/events", "GET", {{"GET", follow_events}}},
 	{"/v1/version", "GET", {{"GET", get_version}}},
+	{"/v1/pools", "GET", {{"GET", get_pools}}},
 	{"/v1/vms", "GET, POST", {{"GET", list_vms}, {"POST", create_vm}}},
 	{"/v1/vms/*", "GET, DELETE", {{"GET", inspect_vm}, {"DELETE", remove_vm}}},
 	{"/v1/vms/*/wait", "POST", {{"POST", wait_vm}}},

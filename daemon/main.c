@@ -20,8 +20,10 @@
 #include "lispvmd_config.h"
 #include "monitor.h"
 #include "memory_reclaim.h"
+#include "default_memory.h"
 #include "size_parse.h"
 #include "socket_activation.h"
+#include "vm_pool.h"
 #include "vm_table.h"
 
 #define DEFAULT_LOG_CAP (8u << 20)
@@ -43,7 +45,7 @@ static void usage(FILE *out)
 	fprintf(out, "usage: lispvmd [--socket PATH] [--state-dir DIR] [--lispvm PATH] [--log-cap "
 		     "SIZE]\n"
 		     "               [--reclaim-below SIZE] [--reclaim-psi PERCENT] [--max-vms N]\n"
-		     "               [--max-memory SIZE] [--foreground]\n"
+		     "               [--max-memory SIZE] [--pool SNAPSHOT=N]... [--foreground]\n"
 		     "Serves lispvm's VM API (JSON over HTTP) on a Unix socket; runs in the\n"
 		     "foreground, as systemd wants it, until SIGTERM or SIGINT (VMs run on).\n"
 		     "  --socket PATH     where to listen (default: /run/lispvm/lispvmd.sock as\n"
@@ -62,6 +64,10 @@ static void usage(FILE *out)
 		     "  --max-memory SIZE guest memory a user's running VMs may ask for in all\n"
 		     "                    (a VM without -m counts lispvm's default, 2G; default:\n"
 		     "                    no limit)\n"
+		     "  --pool SNAPSHOT=N keep N VMs restored from SNAPSHOT (one 'lispvm prepare'\n"
+		     "                    made) ready for a program: a create naming it, with a\n"
+		     "                    program or forms and no memory or attachable, takes\n"
+		     "                    one and the pool refills (repeatable)\n"
 		     "  --foreground      stay in the foreground (the only way it runs yet)\n"
 		     "  -h, --help        show this help\n"
 		     "  -V, --version     show the version\n");
@@ -77,6 +83,7 @@ static int parse(int argc, char **argv, struct options *o)
 						{"reclaim-psi", required_argument, NULL, 'p'},
 						{"max-vms", required_argument, NULL, 'n'},
 						{"max-memory", required_argument, NULL, 'm'},
+						{"pool", required_argument, NULL, 'P'},
 						{"foreground", no_argument, NULL, 'f'},
 						{"help", no_argument, NULL, 'h'},
 						{"version", no_argument, NULL, 'V'},
@@ -135,6 +142,15 @@ static int parse(int argc, char **argv, struct options *o)
 				return -1;
 			}
 			break;
+		case 'P': {
+			char why[512];
+
+			if (vm_pool_add(optarg, why, sizeof(why)) < 0) {
+				fprintf(stderr, "lispvmd: %s\n", why);
+				return -1;
+			}
+			break;
+		}
 		case 'f':
 			break;
 		case 'h':
@@ -256,6 +272,8 @@ int main(int argc, char **argv)
 						    .log_cap = o.log_cap,
 						    .quota = o.quota},
 			  err, sizeof(err)) < 0 ||
+	    vm_pool_start(o.quota.max_memory != 0 ? LISPVM_DEFAULT_MEMORY : 0, err, sizeof(err)) <
+		    0 ||
 	    memory_reclaim_start(
 		    &(struct reclaim_config){.below = o.reclaim_below, .psi_some = o.reclaim_psi},
 		    err, sizeof(err)) < 0 ||

@@ -41,6 +41,11 @@ struct vm_entry {
 	 * must stay (vm_table_remove refuses it). */
 	bool starting;
 	bool exit_seen; /* its "exited" event is out (or it had ended before) */
+	/* A warm VM of the pool for this snapshot, waiting for a program: the
+	 * daemon's own, seen by no one (NULL: a user's VM). */
+	char *pool;
+	char *claimed_from; /* pool, while a create hands it a program */
+	bool from_pool;	    /* it was a warm VM */
 };
 
 static struct {
@@ -111,6 +116,7 @@ static struct json_object *describe(const struct vm_entry *e)
 	json_object_object_add(d, "state", json_object_new_string(s));
 	json_object_object_add(d, "pid", pid != 0 ? json_object_new_int(pid) : NULL);
 	json_object_object_add(d, "created", json_object_new_double(e->created));
+	json_object_object_add(d, "from_pool", json_object_new_boolean(e->from_pool));
 	copy_field(d, state, "started", "started");
 	copy_field(d, end, "ended", "ended");
 	copy_field(d, end, "exit_code", "exit_code");
@@ -134,7 +140,7 @@ static struct json_object *describe(const struct vm_entry *e)
 
 static bool may_see(uid_t uid, const struct vm_entry *e)
 {
-	return uid == 0 || uid == e->uid;
+	return e->pool == NULL && (uid == 0 || uid == e->uid);
 }
 
 /* Under the lock: by ID first, then by name among uid's own. */
@@ -145,7 +151,7 @@ static struct vm_entry *find(uid_t uid, const char *ref)
 			return table.entries[i];
 	for (size_t i = 0; i < table.n; i++)
 		if (table.entries[i]->name[0] && strcmp(table.entries[i]->name, ref) == 0 &&
-		    table.entries[i]->uid == uid)
+		    table.entries[i]->uid == uid && table.entries[i]->pool == NULL)
 			return table.entries[i];
 	return NULL;
 }
@@ -173,6 +179,8 @@ static void drop_entry(struct vm_entry *e)
 			break;
 		}
 	json_object_put(e->spec);
+	free(e->pool);
+	free(e->claimed_from);
 	free(e);
 }
 
@@ -189,6 +197,22 @@ static void remove_dir(const char *dir)
 		closedir(d);
 	}
 	rmdir(dir);
+}
+
+/* What spec.json says of the entry. */
+static struct json_object *saved_entry(const struct vm_entry *e)
+{
+	struct json_object *saved = json_object_new_object();
+
+	json_object_object_add(saved, "id", json_object_new_string(e->id));
+	json_object_object_add(saved, "uid", json_object_new_int64((int64_t)e->uid));
+	json_object_object_add(saved, "created", json_object_new_double(e->created));
+	json_object_object_add(saved, "spec", json_object_get(e->spec));
+	if (e->pool != NULL)
+		json_object_object_add(saved, "pool", json_object_new_string(e->pool));
+	if (e->from_pool)
+		json_object_object_add(saved, "from_pool", json_object_new_boolean(true));
+	return saved;
 }
 
 /* ---- adoption ---- */
@@ -213,6 +237,11 @@ static struct vm_entry *entry_from_dir(const char *dir, const char *id)
 	e->uid = (uid_t)int_field(saved, "uid");
 	if (json_object_object_get_ex(saved, "created", &v))
 		e->created = json_object_get_double(v);
+	if (json_object_object_get_ex(saved, "pool", &v) &&
+	    json_object_is_type(v, json_type_string))
+		e->pool = strdup(json_object_get_string(v));
+	e->from_pool =
+		json_object_object_get_ex(saved, "from_pool", &v) && json_object_get_boolean(v);
 	if (json_object_object_get_ex(e->spec, "name", &v))
 		snprintf(e->name, sizeof(e->name), "%s", json_object_get_string(v));
 	json_object_put(saved);
@@ -263,7 +292,8 @@ static char (*unannounced(size_t *n))[VM_ID_LEN + 1]
 	if (table.n > 0)
 		ids = calloc(table.n, sizeof(*ids));
 	for (size_t i = 0; ids != NULL && i < table.n; i++)
-		if (!table.entries[i]->starting && !table.entries[i]->exit_seen)
+		if (!table.entries[i]->starting && !table.entries[i]->exit_seen &&
+		    table.entries[i]->pool == NULL)
 			memcpy(ids[(*n)++], table.entries[i]->id, VM_ID_LEN + 1);
 	pthread_mutex_unlock(&table.lock);
 	return ids;
@@ -444,7 +474,7 @@ static int await_start(int ready, char *err, size_t err_size)
 }
 
 /* lispvmd --monitor DIR CAP 3 -- the VM's command. */
-static void monitor_argv(const struct vm_entry *e, const char **argv, const char **monitor,
+static void monitor_argv(const struct vm_entry *e, const char *const *argv, const char **monitor,
 			 char *cap, size_t cap_size)
 {
 	size_t n = 0;
@@ -461,23 +491,17 @@ static void monitor_argv(const struct vm_entry *e, const char **argv, const char
 	monitor[n] = NULL;
 }
 
-static int start_monitor(const struct vm_entry *e, char *err, size_t err_size)
+static int start_monitor_with(const struct vm_entry *e, const char *const *argv, char *err,
+			      size_t err_size)
 {
-	const char *argv[VM_SPEC_MAX_ARGV], *monitor[VM_SPEC_MAX_ARGV + 8], **env;
-	char **owned, cap[32];
+	const char *monitor[VM_SPEC_MAX_ARGV + 8], **env;
+	char cap[32];
 	int ready[2], status, rc;
 	pid_t child;
 
-	if (vm_spec_argv(e->spec, table.config.lispvm, e->name[0] ? e->name : e->id,
-			 table.config.quota.max_memory != 0 ? quota_spec_memory(e->spec) : 0, argv,
-			 VM_SPEC_MAX_ARGV, &owned) < 0) {
-		snprintf(err, err_size, "the request makes a command line too long");
-		return -1;
-	}
 	monitor_argv(e, argv, monitor, cap, sizeof(cap));
 	env = vm_table_environment();
 	if (env == NULL || pipe2(ready, O_CLOEXEC) < 0) {
-		vm_spec_free_argv(owned);
 		free(env);
 		snprintf(err, err_size, "cannot start the VM: %s", strerror(errno));
 		return -1;
@@ -486,7 +510,6 @@ static int start_monitor(const struct vm_entry *e, char *err, size_t err_size)
 	if (child == 0)
 		exec_monitor(monitor, env, ready[1]);
 	close(ready[1]);
-	vm_spec_free_argv(owned);
 	free(env);
 	if (child < 0) {
 		close(ready[0]);
@@ -497,6 +520,33 @@ static int start_monitor(const struct vm_entry *e, char *err, size_t err_size)
 		;
 	rc = await_start(ready[0], err, err_size);
 	close(ready[0]);
+	return rc;
+}
+
+/* The lispvm command line of the entry's spec (the caller frees *owned
+ * with vm_spec_free_argv).  0, or -1 with a reason. */
+static int spec_argv(const struct vm_entry *e, const char **argv, char ***owned, char *err,
+		     size_t err_size)
+{
+	if (vm_spec_argv(e->spec, table.config.lispvm, e->name[0] ? e->name : e->id,
+			 table.config.quota.max_memory != 0 ? quota_spec_memory(e->spec) : 0, argv,
+			 VM_SPEC_MAX_ARGV, owned) < 0) {
+		snprintf(err, err_size, "the request makes a command line too long");
+		return -1;
+	}
+	return 0;
+}
+
+static int start_monitor(const struct vm_entry *e, char *err, size_t err_size)
+{
+	const char *argv[VM_SPEC_MAX_ARGV];
+	char **owned;
+	int rc;
+
+	if (spec_argv(e, argv, &owned, err, err_size) < 0)
+		return -1;
+	rc = start_monitor_with(e, argv, err, err_size);
+	vm_spec_free_argv(owned);
 	return rc;
 }
 
@@ -517,7 +567,7 @@ static unsigned int within_quota(uid_t uid, struct json_object *spec, char *err,
 	for (size_t i = 0; i < table.n; i++) {
 		const struct vm_entry *e = table.entries[i];
 
-		if (e->uid != uid || (!e->starting && vm_table_ended(e->dir)))
+		if (e->uid != uid || e->pool != NULL || (!e->starting && vm_table_ended(e->dir)))
 			continue;
 		vms++;
 		in_use = quota_add(in_use, quota_spec_memory(e->spec));
@@ -526,29 +576,21 @@ static unsigned int within_quota(uid_t uid, struct json_object *spec, char *err,
 			   err_size);
 }
 
-/* Under the lock: a new entry with its directory and spec.json. */
-static unsigned int reserve(uid_t uid, struct json_object *spec, struct vm_entry **out, char *err,
-			    size_t err_size)
+/* Under the lock: a new entry of uid's with its directory and spec.json
+ * (pool: a warm VM of that snapshot's pool). */
+static unsigned int new_entry(uid_t uid, struct json_object *spec, const char *pool,
+			      struct vm_entry **out, char *err, size_t err_size)
 {
 	struct vm_entry *e = calloc(1, sizeof(*e));
 	struct json_object *saved, *v;
-	unsigned int status;
 
-	if (e == NULL) {
+	if (e == NULL || (pool != NULL && (e->pool = strdup(pool)) == NULL)) {
+		free(e);
 		snprintf(err, err_size, "out of memory");
 		return 500;
 	}
 	if (json_object_object_get_ex(spec, "name", &v))
 		snprintf(e->name, sizeof(e->name), "%s", json_object_get_string(v));
-	if (e->name[0] && name_taken(uid, e->name)) {
-		snprintf(err, err_size, "you have a VM named %s already", e->name);
-		free(e);
-		return 409;
-	}
-	if ((status = within_quota(uid, spec, err, err_size)) != 0) {
-		free(e);
-		return status;
-	}
 	new_id(e->id);
 	e->uid = uid;
 	e->starting = true;
@@ -556,35 +598,52 @@ static unsigned int reserve(uid_t uid, struct json_object *spec, struct vm_entry
 	/* A copy of its own: the request's body is put by its connection's
 	 * thread, and json-c's reference counts are not atomic. */
 	e->spec = NULL;
-	if (json_object_deep_copy(spec, &e->spec, NULL) < 0) {
-		snprintf(err, err_size, "out of memory");
-		free(e);
-		return 500;
-	}
-	if (snprintf(e->dir, sizeof(e->dir), "%s/%s", table.vms_dir, e->id) >=
-	    (int)sizeof(e->dir)) {
-		snprintf(err, err_size, "the state directory's path is too long");
+	if (json_object_deep_copy(spec, &e->spec, NULL) < 0 ||
+	    snprintf(e->dir, sizeof(e->dir), "%s/%s", table.vms_dir, e->id) >=
+		    (int)sizeof(e->dir)) {
+		snprintf(err, err_size, "out of memory or a state directory path too long");
 		json_object_put(e->spec);
+		free(e->pool);
 		free(e);
 		return 500;
 	}
-	saved = json_object_new_object();
-	json_object_object_add(saved, "id", json_object_new_string(e->id));
-	json_object_object_add(saved, "uid", json_object_new_int64((int64_t)uid));
-	json_object_object_add(saved, "created", json_object_new_double(e->created));
-	json_object_object_add(saved, "spec", json_object_get(spec));
+	saved = saved_entry(e);
 	if (mkdir(e->dir, 0700) < 0 || vm_files_write(e->dir, VM_FILE_SPEC, saved) < 0 ||
 	    add_entry(e) < 0) {
 		snprintf(err, err_size, "cannot record the VM in %s: %s", e->dir, strerror(errno));
 		json_object_put(saved);
 		remove_dir(e->dir);
 		json_object_put(e->spec);
+		free(e->pool);
 		free(e);
 		return 500;
 	}
 	json_object_put(saved);
 	*out = e;
 	return 0;
+}
+
+/* Under the lock: the checks a user's new VM must pass first. */
+static unsigned int admit(uid_t uid, struct json_object *spec, char *err, size_t err_size)
+{
+	struct json_object *v;
+	const char *name =
+		json_object_object_get_ex(spec, "name", &v) ? json_object_get_string(v) : NULL;
+
+	if (name != NULL && name_taken(uid, name)) {
+		snprintf(err, err_size, "you have a VM named %s already", name);
+		return 409;
+	}
+	return within_quota(uid, spec, err, err_size);
+}
+
+/* Under the lock: a new entry for uid's VM, with its directory and spec.json. */
+static unsigned int reserve(uid_t uid, struct json_object *spec, struct vm_entry **out, char *err,
+			    size_t err_size)
+{
+	unsigned int status = admit(uid, spec, err, err_size);
+
+	return status != 0 ? status : new_entry(uid, spec, NULL, out, err, err_size);
 }
 
 unsigned int vm_table_create(uid_t uid, struct json_object *spec, struct json_object **out,
@@ -819,7 +878,7 @@ struct vm_target *vm_table_attachable(size_t *n)
 		targets = calloc(table.n, sizeof(*targets));
 	for (size_t i = 0; targets != NULL && i < table.n; i++) {
 		if (table.entries[i]->starting || table.entries[i]->exit_seen ||
-		    !vm_spec_attachable(table.entries[i]->spec))
+		    table.entries[i]->pool != NULL || !vm_spec_attachable(table.entries[i]->spec))
 			continue;
 		fill_target(table.entries[i], &targets[listed++]);
 	}
@@ -851,6 +910,227 @@ void vm_table_publish(const char *id, const char *type, const char *key, struct 
 	}
 	pthread_mutex_unlock(&table.lock);
 	json_object_put(extra);
+}
+
+/* ---- the warm pool's VMs (vm_pool.c) ---- */
+
+#define POOL_SOCKET "pool.sock"
+
+static bool pool_ready(const struct vm_entry *e)
+{
+	char path[PATH_MAX + 16];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/" POOL_SOCKET, e->dir);
+	return lstat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+unsigned int vm_table_pool_start(const char *snapshot, uint64_t memory, char *err, size_t err_size)
+{
+	struct json_object *spec = json_object_new_object();
+	char socket[PATH_MAX + 16], size[32];
+	const char *argv[] = {
+		table.config.lispvm, "run", "--snapshot", snapshot, "--pooled", socket,
+		"--memory",	     size,  NULL};
+	struct vm_entry *e;
+	unsigned int status;
+
+	json_object_object_add(spec, "snapshot", json_object_new_string(snapshot));
+	pthread_mutex_lock(&table.lock);
+	status = new_entry(getuid(), spec, snapshot, &e, err, err_size);
+	pthread_mutex_unlock(&table.lock);
+	json_object_put(spec);
+	if (status != 0)
+		return status;
+	snprintf(socket, sizeof(socket), "%s/" POOL_SOCKET, e->dir);
+	snprintf(size, sizeof(size), "%" PRIu64, memory);
+	if (memory == 0)
+		argv[6] = NULL;
+	status = start_monitor_with(e, argv, err, err_size) < 0 ? 500 : 0;
+	pthread_mutex_lock(&table.lock);
+	if (status != 0) {
+		remove_dir(e->dir);
+		drop_entry(e);
+	} else
+		e->starting = false;
+	pthread_mutex_unlock(&table.lock);
+	return status;
+}
+
+/* How an unclaimed warm VM ended: its status and its last line. */
+static void pool_failure(const struct vm_entry *e, char *why, size_t size)
+{
+	struct json_object *end = vm_files_read(e->dir, VM_FILE_EXIT), *last = NULL, *v;
+	int fd = vm_files_open(e->dir, VM_FILE_LOG);
+	char tail[4096];
+	ssize_t n = 0;
+
+	if (fd >= 0) {
+		off_t at = lseek(fd, 0, SEEK_END);
+
+		n = pread(fd, tail, sizeof(tail) - 1,
+			  at > (off_t)sizeof(tail) - 1 ? at - (off_t)sizeof(tail) + 1 : 0);
+		close(fd);
+	}
+	if (n > 0) {
+		tail[n] = '\0';
+		while (n > 0 && tail[n - 1] == '\n')
+			tail[--n] = '\0';
+		last = json_tokener_parse(strrchr(tail, '\n') ? strrchr(tail, '\n') + 1 : tail);
+	}
+	snprintf(why, size, "a warm VM ended (exit code %" PRId64 ", signal %" PRId64 "): %s",
+		 int_field(end, "exit_code"), int_field(end, "signal"),
+		 last != NULL && json_object_object_get_ex(last, "line", &v)
+			 ? json_object_get_string(v)
+			 : "no output");
+	json_object_put(last);
+	json_object_put(end);
+}
+
+void vm_table_pool_census(const char *snapshot, struct vm_pool_census *c)
+{
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_lock(&table.lock);
+	for (size_t i = table.n; i-- > 0;) {
+		struct vm_entry *e = table.entries[i];
+
+		if (e->pool == NULL || strcmp(e->pool, snapshot) != 0)
+			continue;
+		if (e->starting)
+			c->starting++;
+		else if (vm_table_ended(e->dir)) {
+			c->failed++;
+			pool_failure(e, c->why, sizeof(c->why));
+			remove_dir(e->dir);
+			drop_entry(e);
+		} else if (pool_ready(e))
+			c->ready++;
+		else
+			c->starting++;
+	}
+	pthread_mutex_unlock(&table.lock);
+}
+
+void vm_table_pool_retire(bool (*wanted)(const char *snapshot))
+{
+	pthread_mutex_lock(&table.lock);
+	for (size_t i = table.n; i-- > 0;) {
+		struct vm_entry *e = table.entries[i];
+		struct json_object *state;
+		pid_t pid;
+
+		if (e->pool == NULL || e->starting || wanted(e->pool))
+			continue;
+		if (vm_table_ended(e->dir)) {
+			remove_dir(e->dir);
+			drop_entry(e);
+			continue;
+		}
+		state = vm_files_read(e->dir, VM_FILE_STATE);
+		if (state != NULL && (pid = live_pid(state)) != 0)
+			kill(pid, SIGKILL);
+		json_object_put(state);
+	}
+	pthread_mutex_unlock(&table.lock);
+}
+
+/* Under the lock: the entry becomes the caller's VM while it is handed
+ * over (its name and the quota count it), or a warm VM again. */
+static void pool_claim(struct vm_entry *e, uid_t uid, struct json_object *spec)
+{
+	struct json_object *v;
+
+	e->claimed_from = e->pool;
+	e->pool = NULL;
+	e->starting = true;
+	e->uid = uid;
+	if (json_object_object_get_ex(spec, "name", &v))
+		snprintf(e->name, sizeof(e->name), "%s", json_object_get_string(v));
+	json_object_put(e->spec);
+	e->spec = NULL;
+	json_object_deep_copy(spec, &e->spec, NULL);
+}
+
+static void pool_unclaim(struct vm_entry *e)
+{
+	e->pool = e->claimed_from;
+	e->claimed_from = NULL;
+	e->starting = false;
+	e->uid = getuid();
+	e->name[0] = '\0';
+	json_object_put(e->spec);
+	e->spec = json_object_new_object();
+	json_object_object_add(e->spec, "snapshot", json_object_new_string(e->pool));
+}
+
+unsigned int vm_table_pool_claim(uid_t uid, struct json_object *spec, const char *snapshot,
+				 struct vm_pool_claim *claim, char *err, size_t err_size)
+{
+	unsigned int status;
+
+	memset(claim, 0, sizeof(*claim));
+	pthread_mutex_lock(&table.lock);
+	status = admit(uid, spec, err, err_size);
+	for (size_t i = 0; status == 0 && i < table.n; i++) {
+		struct vm_entry *e = table.entries[i];
+
+		if (e->pool == NULL || e->starting || strcmp(e->pool, snapshot) != 0 ||
+		    !pool_ready(e) || vm_table_ended(e->dir))
+			continue;
+		pool_claim(e, uid, spec);
+		if (e->spec == NULL ||
+		    spec_argv(e, claim->argv, &claim->owned, err, err_size) < 0) {
+			pool_unclaim(e);
+			status = 500;
+			break;
+		}
+		memcpy(claim->id, e->id, sizeof(claim->id));
+		snprintf(claim->socket, sizeof(claim->socket), "%s/" POOL_SOCKET, e->dir);
+		pthread_mutex_unlock(&table.lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&table.lock);
+	return status != 0 ? status : VM_POOL_NONE_READY;
+}
+
+void vm_table_pool_finish(struct vm_pool_claim *claim, bool taken, bool broken,
+			  struct json_object **out)
+{
+	vm_spec_free_argv(claim->owned);
+	claim->owned = NULL;
+	pthread_mutex_lock(&table.lock);
+	for (size_t i = 0; i < table.n; i++) {
+		struct vm_entry *e = table.entries[i];
+		struct json_object *saved;
+
+		if (strcmp(e->id, claim->id) != 0 || e->claimed_from == NULL)
+			continue;
+		if (!taken) {
+			/* One that may have the program half: it must not
+			 * wait for another. */
+			struct json_object *state =
+				broken ? vm_files_read(e->dir, VM_FILE_STATE) : NULL;
+			pid_t pid = state != NULL ? live_pid(state) : 0;
+
+			if (pid != 0)
+				kill(pid, SIGKILL);
+			json_object_put(state);
+			pool_unclaim(e);
+			break;
+		}
+		free(e->claimed_from);
+		e->claimed_from = NULL;
+		e->from_pool = true;
+		e->created = vm_files_now();
+		saved = saved_entry(e);
+		vm_files_write(e->dir, VM_FILE_SPEC, saved);
+		json_object_put(saved);
+		e->starting = false;
+		*out = describe(e);
+		events_publish(e->uid, "started", *out);
+		break;
+	}
+	pthread_mutex_unlock(&table.lock);
 }
 
 void vm_table_close(void)

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <limits.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -93,6 +94,49 @@ const char **vm_table_environment(void);
 /* Publishes an event of type about the VM with this ID, with extra
  * (taken) as the event's field key. */
 void vm_table_publish(const char *id, const char *type, const char *key, struct json_object *extra);
+
+/* ---- the warm pool's VMs (vm_pool.c): the daemon's own, seen by no
+ * user, each a VMM restored from a snapshot and waiting on pool.sock in
+ * its directory for a program (lispvm run --pooled). */
+
+/* Starts a warm VM of snapshot's pool (memory: its --memory, 0 none).
+ * 0, or 500 with a reason. */
+unsigned int vm_table_pool_start(const char *snapshot, uint64_t memory, char *err, size_t err_size);
+
+struct vm_pool_census {
+	unsigned int ready;    /* waiting for a program */
+	unsigned int starting; /* restoring */
+	unsigned int failed;   /* ended without a program since the last census */
+	char why[256];	       /* how the last of those ended */
+};
+
+/* Counts snapshot's warm VMs and forgets those that ended. */
+void vm_table_pool_census(const char *snapshot, struct vm_pool_census *c);
+
+/* Kills the warm VMs of snapshots no pool wants (adopted from a daemon
+ * that had other pools) and forgets them once they ended. */
+void vm_table_pool_retire(bool (*wanted)(const char *snapshot));
+
+#define VM_POOL_NONE_READY 1
+
+/* A warm VM being handed a program. */
+struct vm_pool_claim {
+	char id[VM_ID_LEN + 1];
+	char socket[PATH_MAX + 16];	    /* where it waits */
+	const char *argv[VM_SPEC_MAX_ARGV]; /* the invocation: spec's command line */
+	char **owned;
+};
+
+/* Claims a ready warm VM of snapshot for uid's spec (checked, as for
+ * create): 0, VM_POOL_NONE_READY, or an HTTP status (403, 409, 500) with
+ * a reason.  A claimed VM is uid's, named and counted, until
+ * vm_table_pool_finish says whether it took the program (*out: its
+ * description, and the "started" event) or not (a warm VM again; broken:
+ * it may have half of it, and is killed). */
+unsigned int vm_table_pool_claim(uid_t uid, struct json_object *spec, const char *snapshot,
+				 struct vm_pool_claim *claim, char *err, size_t err_size);
+void vm_table_pool_finish(struct vm_pool_claim *claim, bool taken, bool broken,
+			  struct json_object **out);
 
 /* The daemon is ending: every wait and follow returns at once (so that
  * the HTTP server's threads end), and vm_table_closing says so. */

@@ -708,7 +708,7 @@ int vm_run(const struct vm_config *config)
 		vm_teardown(&vm);
 		return LISPVM_EXIT_HOST_ERROR;
 	}
-	if (vcpu_kick_attach(vm.vcpu.run) < 0 || run_deadline_arm(config->timeout_seconds) < 0 ||
+	if (vcpu_kick_attach(vm.vcpu.run) < 0 || run_deadline_arm(vm.config->timeout_seconds) < 0 ||
 	    host_signals_catch() < 0) {
 		log_error("cannot catch signals for the VM: %s", strerror(errno));
 		host_signals_release();
@@ -727,7 +727,7 @@ int vm_run(const struct vm_config *config)
 	if (vm_working_set_finish(&vm, &stop) < 0 && stop.kind == VM_STOP_EXIT)
 		stop.status = LISPVM_EXIT_HOST_ERROR;
 	dirty_log_stop(&vm.dirty, &dirty);
-	if (config->print_stats)
+	if (vm.config->print_stats)
 		print_memory_report(&vm, dirty.harvests > 0 ? &dirty : NULL);
 	host_signals_release();
 	run_deadline_disarm();

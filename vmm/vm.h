@@ -4,6 +4,7 @@
 #define LISPVM_VMM_VM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "guest_params.h"
@@ -47,6 +48,13 @@ struct vm_config {
 	/* Where lispvm snapshot reaches this VM (vm_control.h); NULL: no
 	 * control socket. */
 	const char *control_path;
+	/* run --snapshot FILE --pooled SOCKET: once the snapshot's machine is
+	 * restored (file checked, KVM VM, RAM, images), this waits for the
+	 * invocation and returns the configuration the VM runs with from then
+	 * on (its snapshot_in, kernel_path and memory options the same), or
+	 * NULL with a reason in err.  NULL: no waiting. */
+	const struct vm_config *(*await_invocation)(void *arg, char *err, size_t err_size);
+	void *await_arg;
 };
 
 /* Boots the guest and runs it until it stops.  Returns the exit status for

@@ -847,16 +847,29 @@ static int resume_host_side(struct vm *vm, const struct snapshot_state *st)
 	return 0;
 }
 
-static int restore_with(struct vm *vm, const struct snapshot_chain *c, struct snapshot_state *st)
+/* The part of a restore that no invocation changes: the machine as saved,
+ * its RAM mapped from the chain and its images, in a new KVM VM. */
+static int restore_machine(struct vm *vm, const struct snapshot_chain *c, struct snapshot_state *st)
+{
+	if (read_sections(vm, &c->level[0].f, st) < 0)
+		return -1;
+	vm_map_kernel_text(vm);
+	return kvm_vm_create(&vm->kvm, vm->err, sizeof(vm->err)) < 0 || vm_setup_ram(vm) < 0 ||
+			       map_chain(vm, c) < 0 || map_images(vm, &st->machine) < 0
+		       ? -1
+		       : 0;
+}
+
+/* The part the invocation decides (its mounts, its stdio devices, its
+ * boot data), then the vCPU and the devices as saved. */
+static int restore_invocation(struct vm *vm, const struct snapshot_chain *c,
+			      struct snapshot_state *st)
 {
 	const struct snapshot_file *f = &c->level[0].f;
 	const struct snapshot_machine *m = &st->machine;
 
-	if (read_sections(vm, f, st) < 0 || check_kind(vm, st) < 0)
-		return -1;
-	if ((st->running ? setup_saved_mounts(vm, m) : vm_setup_mounts(vm)) < 0 ||
-	    (vm_map_kernel_text(vm), kvm_vm_create(&vm->kvm, vm->err, sizeof(vm->err)) < 0) ||
-	    vm_setup_ram(vm) < 0 || map_chain(vm, c) < 0 || map_images(vm, m) < 0 ||
+	if (check_kind(vm, st) < 0 ||
+	    (st->running ? setup_saved_mounts(vm, m) : vm_setup_mounts(vm)) < 0 ||
 	    vm_setup_devices(vm) < 0 || write_boot_data(vm, st) < 0)
 		return -1;
 	if (st->running && vm->vsock.opened) /* before the device is live again */
@@ -927,6 +940,32 @@ static int check_working_set_target(struct vm *vm, const struct snapshot_chain *
 	return -1;
 }
 
+/* What the invocation asks of the chain: a diff or a working set that
+ * must not replace one of its files, a --memory that holds it. */
+static int check_invocation(struct vm *vm, const struct snapshot_chain *c)
+{
+	return (vm_takes_diff(vm) && check_diff_target(vm, c, vm->config->snapshot_out) < 0) ||
+			       check_working_set_target(vm, c) < 0 ||
+			       check_memory(vm, &c->level[0].f) < 0
+		       ? -1
+		       : 0;
+}
+
+/* A pooled VMM waits here, its machine restored, for the program. */
+static int await_invocation(struct vm *vm, const struct snapshot_chain *c)
+{
+	const struct vm_config *next;
+
+	if (vm->config->await_invocation == NULL)
+		return 0;
+	next = vm->config->await_invocation(vm->config->await_arg, vm->err, sizeof(vm->err));
+	if (next == NULL)
+		return -1;
+	vm->config = next;
+	vm->params.program = next->program;
+	return check_invocation(vm, c);
+}
+
 int vm_snapshot_restore(struct vm *vm)
 {
 	struct snapshot_state *st = calloc(1, sizeof(*st));
@@ -936,10 +975,9 @@ int vm_snapshot_restore(struct vm *vm)
 	if (st == NULL || c == NULL)
 		snprintf(vm->err, sizeof(vm->err), "out of memory restoring a snapshot");
 	else if (snapshot_chain_open(c, vm->config->snapshot_in, vm->err, sizeof(vm->err)) == 0 &&
-		 (!vm_takes_diff(vm) || check_diff_target(vm, c, vm->config->snapshot_out) == 0) &&
-		 check_working_set_target(vm, c) == 0 && check_runtime(vm, &c->level[0].f) == 0 &&
-		 check_memory(vm, &c->level[0].f) == 0)
-		rc = restore_with(vm, c, st);
+		 check_invocation(vm, c) == 0 && check_runtime(vm, &c->level[0].f) == 0 &&
+		 restore_machine(vm, c, st) == 0 && await_invocation(vm, c) == 0)
+		rc = restore_invocation(vm, c, st);
 	/* The RAM mappings keep the files open. */
 	if (c != NULL)
 		snapshot_chain_close(c);

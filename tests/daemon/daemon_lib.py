@@ -174,7 +174,41 @@ class Daemon:
                 pass
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        return self.proc.communicate(timeout=30)
+        result = self.proc.communicate(timeout=30)
+        if not keep_vms:
+            self.kill_warm_vms()
+        return result
+
+    def warm_vms(self, with_monitors=False):
+        """The pids of the warm VMs (--pool) in the state directory: the
+        daemon's own, which no request lists and which outlive it."""
+        pids, vms = [], os.path.join(self.state, "vms")
+        for vm in os.listdir(vms) if os.path.isdir(vms) else []:
+            try:
+                with open(os.path.join(vms, vm, "spec.json")) as f:
+                    if "pool" not in json.load(f):
+                        continue
+                with open(os.path.join(vms, vm, "state.json")) as f:
+                    state = json.load(f)
+                pids.append((state["pid"], state["monitor_pid"]) if with_monitors
+                            else state["pid"])
+            except (OSError, ValueError, KeyError):
+                continue
+        return pids
+
+    def kill_warm_vms(self):
+        """Each, and then waits for its monitor to have written its end."""
+        monitors = []
+        for pid, monitor in self.warm_vms(with_monitors=True):
+            try:
+                os.kill(pid, signal.SIGKILL)
+                monitors.append(monitor)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 10
+        while any(os.path.exists(f"/proc/{m}") for m in monitors) and \
+                time.monotonic() < deadline:
+            time.sleep(0.02)
 
 
 def process_tree(root):

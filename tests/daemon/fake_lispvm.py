@@ -19,11 +19,19 @@ unless NAME begins with "nogc": then it fails as lispvm does without an
 attach agent.  'fake_lispvm.py snapshot NAME -o FILE [OPTIONS]' writes
 its command line as JSON in FILE and says so, unless NAME begins with
 "nosnap".  A last argument that is a path (a resume: run --snapshot
-FILE alone) prints the command line."""
+FILE alone) prints the command line.
+
+'fake_lispvm.py run --snapshot FILE --pooled SOCKET' is a warm VM: it
+listens on SOCKET (after 1 s when FILE's name has "slowpool"; never, and
+exits 125 with a line, when it has "badpool"), takes one invocation as
+lispvm does (NUL-terminated words, then "ok"), and runs it as above; a
+script with the step "pool-refuse" is refused ("error: ...") and the
+next connection waited for."""
 
 import json
 import os
 import signal
+import socket
 import sys
 import time
 
@@ -49,7 +57,40 @@ def snapshot(name, argv):
     return 0
 
 
+def pooled(argv):
+    snapshot = argv[argv.index("--snapshot") + 1]
+    path = argv[argv.index("--pooled") + 1]
+    if "badpool" in snapshot:
+        print(f"lispvm: snapshot {snapshot}: not a snapshot file", file=sys.stderr)
+        return 125
+    if "slowpool" in snapshot:
+        time.sleep(1)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(8)
+    while True:
+        conn, _ = listener.accept()
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+        words = [w.decode() for w in data.split(b"\0")[:-1]]
+        if "pool-refuse" in words[-1]:
+            conn.sendall(b"error: refused, as the script asks\n")
+            conn.close()
+            continue
+        conn.sendall(b"ok\n")
+        conn.close()
+        listener.close()
+        os.unlink(path)
+        sys.argv = words
+        return None
+
+
 def main():
+    if "--pooled" in sys.argv:
+        status = pooled(sys.argv)
+        if status is not None:
+            return status
     if sys.argv[1:2] == ["gc"]:
         return gc(sys.argv[2])
     if sys.argv[1:2] == ["snapshot"]:

@@ -703,6 +703,99 @@ def quotas(lispvmd):
         expect_exit_line(lispvmd, ["--max-memory", "lots"], "--max-memory")
 
 
+def pools_when(d, what, seconds=30):
+    """GET /v1/pools once what(pools) holds, a pool per snapshot."""
+    deadline = time.monotonic() + seconds
+    while True:
+        pools = {p["snapshot"]: p for p in d.ok("GET", "/v1/pools")["pools"]}
+        if what(pools):
+            return pools
+        expect(time.monotonic() < deadline, f"pools: {pools}")
+        time.sleep(0.05)
+
+
+def pool(lispvmd):
+    """--pool SNAPSHOT=N: N warm VMs, which no one sees; a create naming
+    the snapshot (by any path) with a program takes one, which runs the
+    command line a cold start would have, and the pool refills; what
+    changes the machine (memory) starts cold; a refused program starts
+    cold and leaves the warm VM waiting; quotas and names hold; a warm VM
+    that cannot start is counted with its last line, and retried later;
+    a restarted daemon adopts the warm VMs it still wants and ends the
+    others."""
+    with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
+        snap, bad = os.path.join(work, "slowpool.lvs"), os.path.join(work, "badpool.lvs")
+        for path in (snap, bad):
+            open(path, "w").close()
+        os.symlink(snap, os.path.join(work, "link.lvs"))
+        d = started(lispvmd, work, ["--pool", f"{snap}=2", "--pool", f"{bad}=1",
+                                    "--max-vms", "3"])
+        try:
+            pools = pools_when(d, lambda p: p[snap]["ready"] == 2 and p[bad]["failures"] >= 1)
+            expect("not a snapshot file" in pools[bad]["last_failure"] and
+                   pools[bad]["ready"] == 0, f"the bad pool: {pools[bad]}")
+            expect(d.ok("GET", "/v1/vms")["vms"] == [], "warm VMs are listed")
+            spec = {"program": "/srv/p.lisp", "args": ["a b", "argv;env LISPVM_POOL_TEST"],
+                    "env": {"K": "v"}, "name": "warm"}
+            vm = d.ok("POST", "/v1/vms", {**spec, "snapshot": os.path.join(work, "link.lvs")},
+                      status=201)
+            expect(vm["from_pool"] is True and vm["name"] == "warm" and
+                   vm["owner"] == os.getuid() and vm["state"] == "running", f"taken: {vm}")
+            cold = d.ok("POST", "/v1/vms", {**spec, "snapshot": snap, "memory": "1G",
+                                            "name": "cold"}, status=201)
+            expect(cold["from_pool"] is False, f"with memory: {cold}")
+            for name in ("warm", "cold"):
+                d.ok("POST", f"/v1/vms/{name}/wait")
+            warm_lines, cold_lines = logs(d, "warm"), logs(d, "cold")
+            warm_argv, cold_argv = (json.loads(x[0]["line"]) for x in (warm_lines, cold_lines))
+            i = cold_argv.index("--memory")
+            link = os.path.join(work, "link.lvs")
+            expect(warm_argv == [link if w == snap else w
+                                 for w in cold_argv[:i] + cold_argv[i + 2:]],
+                   f"warm {warm_argv}, cold {cold_argv}")
+            expect([x["line"] for x in warm_lines[1:]] == ["LISPVM_POOL_TEST"],
+                   f"warm output: {warm_lines}")
+            pools = pools_when(d, lambda p: p[snap]["ready"] == 2)
+            expect(pools[snap]["taken"] == 1, f"after one: {pools[snap]}")
+            refused = d.ok("POST", "/v1/vms", {"eval": "out cold;pool-refuse", "snapshot": snap},
+                           status=201)
+            expect(refused["from_pool"] is False, f"refused: {refused}")
+            d.ok("POST", f"/v1/vms/{refused['id']}/wait")
+            pools = pools_when(d, lambda p: p[snap]["ready"] == 2)
+            expect("refused, as the script asks" in pools[snap]["last_failure"] and
+                   pools[snap]["taken"] == 1, f"after a refusal: {pools[snap]}")
+            # The quota counts a warm VM once it is taken (3: warm, cold,
+            # refused ended; two sleepers, then none).
+            for name in ("s1", "s2", "s3"):
+                d.ok("POST", "/v1/vms", {"eval": "sleep 60", "snapshot": snap, "name": name},
+                     status=201)
+            expect_error(d, 403, "POST", "/v1/vms", {"eval": "sleep 60", "snapshot": snap},
+                         contains="--max-vms")
+            expect_error(d, 409, "POST", "/v1/vms",
+                         {"eval": "x", "snapshot": snap, "name": "warm"}, contains="warm")
+            for name in ("s1", "s2", "s3"):
+                d.ok("POST", f"/v1/vms/{name}/kill")
+            pools_when(d, lambda p: p[snap]["ready"] == 2)
+            warm = sorted(d.warm_vms())
+            d.stop(keep_vms=True)
+            d = started(lispvmd, work, ["--pool", f"{snap}=2"])
+            pools = pools_when(d, lambda p: p[snap]["ready"] == 2)
+            expect(sorted(d.warm_vms()) == warm, f"adopted {warm}, now {d.warm_vms()}")
+            d.stop(keep_vms=True)
+            d = started(lispvmd, work)
+            deadline = time.monotonic() + 30
+            while d.warm_vms():
+                expect(time.monotonic() < deadline, f"warm VMs left: {d.warm_vms()}")
+                time.sleep(0.05)
+            expect(all(not os.path.exists(f"/proc/{pid}") or
+                       open(f"/proc/{pid}/stat").read().split()[2] == "Z" for pid in warm),
+                   f"a warm VM lives on: {warm}")
+        finally:
+            d.stop()
+        expect_exit_line(lispvmd, ["--pool", "/nonexistent=2"], "--pool")
+        expect_exit_line(lispvmd, ["--pool", f"{__file__}=0"], "--pool")
+
+
 def expect_exit_line(lispvmd, options, contains):
     proc = subprocess.run([lispvmd, "--foreground", "--socket", "/nonexistent/s", *options],
                           capture_output=True, text=True, timeout=30)
@@ -714,4 +807,4 @@ if __name__ == "__main__":
     main({f.__name__: f for f in (lifecycle, command_line, bad_requests, stop_and_kill,
                                   many_at_once, restart, log_cap, other_users, lifecycles,
                                   follow, hostile_files, ending_while_waiting, events,
-                                  gc_requests, snapshot_requests, quotas)})
+                                  gc_requests, snapshot_requests, quotas, pool)})

@@ -41,6 +41,7 @@ enum {
 	OPT_GC,
 	OPT_RECORD_WORKING_SET,
 	OPT_PREFETCH,
+	OPT_POOLED,
 };
 
 static const struct option long_options[] = {
@@ -75,6 +76,7 @@ static const struct option long_options[] = {
 	{"gc", no_argument, NULL, OPT_GC},
 	{"record-working-set", required_argument, NULL, OPT_RECORD_WORKING_SET},
 	{"prefetch", required_argument, NULL, OPT_PREFETCH},
+	{"pooled", required_argument, NULL, OPT_POOLED},
 	{NULL, 0, NULL, 0},
 };
 
@@ -212,6 +214,12 @@ void cli_print_help(void)
 	       "                     the guest pages this run touched\n"
 	       "      --prefetch WS  (with --snapshot) map WS's pages in before the program\n"
 	       "                     starts, instead of faulting each in at first touch\n"
+	       "      --pooled SOCKET\n"
+	       "                     (run --snapshot FILE, no program) a warm VM: restore\n"
+	       "                     FILE's machine now, then wait for one connection on\n"
+	       "                     the Unix socket SOCKET carrying the rest, a 'lispvm\n"
+	       "                     run' or 'eval' command line of NUL-terminated words\n"
+	       "                     with the same --snapshot (lispvmd's warm pool)\n"
 	       "\n"
 	       "exec options:\n"
 	       "      --image IMG    an image from 'lispvm image build' (repeatable; the guest's\n"
@@ -392,6 +400,11 @@ static int parse_option(int opt, struct cli_options *out)
 	case OPT_PREFETCH:
 		out->prefetch_path = optarg;
 		return 0;
+	case OPT_POOLED:
+		if (optarg[0] == '\0')
+			return usage_error("--pooled: %s", "empty path");
+		out->pooled_socket = optarg;
+		return 0;
 	case OPT_KERNEL:
 		out->kernel_path = optarg;
 		return 0;
@@ -507,7 +520,7 @@ static int parse_run(int argc, char **argv, struct cli_options *out)
 	if (parse_options(argc, argv, out) < 0)
 		return -1;
 	if (optind >= argc && out->snapshot_in != NULL) {
-		out->resume = true;
+		out->resume = out->pooled_socket == NULL;
 		return 0;
 	}
 	if (optind >= argc)
@@ -604,6 +617,21 @@ static int check_resume_options(const struct cli_options *out)
 	return 0;
 }
 
+/* A pooled VM has its machine from the command line, and all the rest
+ * from the invocation it is sent (pooled_vm.c). */
+static int check_pooled_options(const struct cli_options *out)
+{
+	if (out->command != CLI_RUN || out->snapshot_in == NULL || out->lisp_file != NULL)
+		return usage_error("%s", "--pooled SOCKET goes with run --snapshot FILE and no "
+					 "program: the program comes through SOCKET");
+	if (out->nr_mounts || out->nr_env || out->cwd || out->nr_sbcl_options || out->strace ||
+	    out->attachable || out->swank_port || out->vsock_path || out->vm_name ||
+	    out->timeout_seconds || out->stats || out->prefetch_path || out->working_set_out)
+		return usage_error("%s", "run --pooled: what the program gets (--mount, --env, "
+					 "--cwd, --timeout, ...) comes with its invocation");
+	return 0;
+}
+
 /* Which options go with which command, once all are parsed. */
 static int check_snapshot_options(const struct cli_options *out)
 {
@@ -629,6 +657,8 @@ static int check_snapshot_options(const struct cli_options *out)
 					 "and repl --snapshot");
 	if (out->working_set_out != NULL && out->prefetch_path != NULL)
 		return usage_error("%s", "--record-working-set records a run without --prefetch");
+	if (out->pooled_socket != NULL)
+		return check_pooled_options(out);
 	if (out->resume)
 		return check_resume_options(out);
 	if ((out->snapshot_in != NULL || out->command == CLI_PREPARE) &&

@@ -73,6 +73,7 @@ struct cli_options {
 	unsigned int nr_prepare_steps;
 	const char *snapshot_in;   /* run/eval/repl --snapshot FILE */
 	bool resume;		   /* run --snapshot FILE, no program: a running VM's */
+	const char *pooled_socket; /* run --snapshot FILE --pooled SOCKET */
 	bool snapshot_stop;	   /* snapshot --stop */
 	bool snapshot_gc;	   /* snapshot --gc */
 	const char *snapshot_base; /* snapshot --diff BASE */

@@ -17,64 +17,25 @@
 #include "daemon_commands.h"
 #include "helper_machine.h"
 #include "image_command.h"
-#include "kernel_path.h"
 #include "lisp_run.h"
 #include "lispvm_config.h"
+#include "pooled_vm.h"
 #include "log.h"
 #include "sbcl_image.h"
 #include "snapshot_command.h"
 #include "tcp_bridge.h"
 #include "vm.h"
-#include "vm_control.h"
+#include "vm_launch.h"
 
 /* Boots a VM with the options common to every command. */
 static int boot(const struct cli_options *opts, struct vm_config *config)
 {
-	char kernel[PATH_MAX], text_cache[PATH_MAX], why[256];
-	char cmdline[1024], control[VM_CONTROL_PATH_MAX];
+	static struct vm_launch_strings strings;
+	int rc = vm_launch_machine(opts, config, &strings);
 
-	config->memory_size = opts->memory_size;
-	config->memory_size_given = opts->memory_given;
-	config->snapshot_out = opts->snapshot_out;
-	config->snapshot_in = opts->snapshot_in;
-	config->working_set_out = opts->working_set_out;
-	config->prefetch_path = opts->prefetch_path;
-	config->cmdline = cmdline;
-	config->timeout_seconds = opts->timeout_seconds;
-	config->print_stats = opts->stats;
-	config->vsock_path = opts->vsock_path;
-	config->guest_cid = opts->guest_cid;
-	config->resume = opts->resume;
-	/* A VM with a vsock socket can be found, so lispvm snapshot can reach
-	 * it; vsock paths leave room for the suffix. */
-	if (opts->vsock_path != NULL &&
-	    (size_t)snprintf(control, sizeof(control), "%s%s", opts->vsock_path,
-			     VM_CONTROL_SUFFIX) < sizeof(control))
-		config->control_path = control;
-	if (lisp_cache_dir(opts->cache_dir, text_cache, sizeof(text_cache) - 8, why, sizeof(why)) ==
-	    0) {
-		strcat(text_cache, "/kernels");
-		config->kernel_text_cache = text_cache;
-	}
-
-	if (opts->kernel_path != NULL)
-		config->kernel_path = opts->kernel_path;
-	else {
-		kernel_path_default(kernel, sizeof(kernel));
-		config->kernel_path = kernel;
-	}
-	if ((size_t)snprintf(cmdline, sizeof(cmdline), "%s", opts->append ? opts->append : "") >=
-	    sizeof(cmdline)) {
-		log_error("--append: guest command line longer than %zu bytes",
-			  sizeof(cmdline) - 1);
-		return LISPVM_EXIT_USAGE;
-	}
-	/* A console reader that goes away (lispvm run | head) must give a
-	 * write error the VMM can report, not kill lispvm with SIGPIPE. */
-	signal(SIGPIPE, SIG_IGN);
-	/* A guest write past the host's RLIMIT_FSIZE on a --mount must be
-	 * EFBIG for the guest, not SIGXFSZ for lispvm. */
-	signal(SIGXFSZ, SIG_IGN);
+	if (rc != 0)
+		return rc;
+	vm_launch_signals();
 	return vm_run(config);
 }
 
@@ -87,22 +48,17 @@ static int boot_command(const struct cli_options *opts)
 	return boot(opts, &config);
 }
 
-/* The program owns stdout; the guest runtime's own messages go to
- * stderr. */
 static int exec_command(const struct cli_options *opts)
 {
 	static struct exec_env env;
-	struct vm_config config = {
-		.console_fd = STDERR_FILENO,
-		.program = &env.program,
-		.image_paths = opts->images,
-		.nr_images = opts->nr_images,
-		.mounts = opts->mounts,
-		.nr_mounts = opts->nr_mounts,
-	};
+	static struct vm_launch_strings strings;
+	struct vm_config config;
+	int rc = vm_launch_program(opts, &env, &config, &strings);
 
-	exec_env_build(opts, &env);
-	return boot(opts, &config);
+	if (rc != 0)
+		return rc;
+	vm_launch_signals();
+	return vm_run(&config);
 }
 
 /* A running VM's snapshot has its program, images and mounts; the
@@ -118,7 +74,11 @@ static int lisp_command(struct cli_options *opts)
 {
 	static struct tcp_bridge bridge;
 	char err[512];
-	int rc = opts->resume ? lisp_run_resume_prepare(opts) : lisp_run_prepare(opts);
+	int rc;
+
+	if (opts->pooled_socket != NULL)
+		return pooled_vm_command(opts);
+	rc = opts->resume ? lisp_run_resume_prepare(opts) : lisp_run_prepare(opts);
 
 	if (rc != 0)
 		return rc;
@@ -184,6 +144,11 @@ int main(int argc, char **argv)
 	if (cli_parse(argc, argv, &opts) < 0)
 		return LISPVM_EXIT_USAGE;
 	log_verbose_enabled = opts.verbose;
+	if (needs_kvm(opts.command) && helper_machine_wanted() && opts.pooled_socket != NULL) {
+		log_error("run --pooled: this host has no /dev/kvm, and a pooled VM's socket "
+			  "cannot reach into the helper machine");
+		return LISPVM_EXIT_HOST_ERROR;
+	}
 	if (needs_kvm(opts.command) && helper_machine_wanted())
 		return helper_machine_forward(original, &opts, false);
 	opts.vsock_path = helper_machine_vsock_path(opts.vsock_path);

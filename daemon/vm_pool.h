@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The warm pool: per snapshot (lispvmd --pool FILE=N), N VMs restored
+ * from it ahead of any program (lispvm run --pooled), kept ready by a
+ * thread.  A create that names the snapshot, with a program or forms and
+ * nothing that changes the machine, takes one: its program, arguments,
+ * environment, mounts and stdio go to it over its socket, and the pool
+ * refills in the background.  A warm VM that ends without a program
+ * (a snapshot that cannot be restored, say) is counted and its last line
+ * kept; the pool then waits longer before the next, up to a minute.
+ */
+#ifndef LISPVM_DAEMON_VM_POOL_H
+#define LISPVM_DAEMON_VM_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+
+#define VM_POOL_MAX	 16
+#define VM_POOL_MAX_SIZE 64
+
+/* Adds a pool from --pool FILE=N.  0, or -1 with a reason. */
+int vm_pool_add(const char *arg, char *err, size_t err_size);
+
+/* Starts keeping the pools filled (memory: the warm VMs' --memory, 0
+ * none: lispvmd passes the size a quota counts).  0, or -1 with a reason. */
+int vm_pool_start(uint64_t memory, char *err, size_t err_size);
+
+/* Creates uid's VM from a checked spec with a warm VM, if it can: 0 (*out
+ * its description), VM_POOL_NONE_READY (no pool for it, or none ready:
+ * start it cold), or an HTTP status with a reason. */
+unsigned int vm_pool_take(uid_t uid, struct json_object *spec, struct json_object **out, char *err,
+			  size_t err_size);
+
+/* {"pools": [{"snapshot", "size", "ready", "starting", "taken",
+ * "failures", "last_failure"}]} */
+struct json_object *vm_pool_status(void);
+
+#endif

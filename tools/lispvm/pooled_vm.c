@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include "pooled_vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <lispvm/abi.h>
+
+#include "lisp_run.h"
+#include "log.h"
+#include "vm_launch.h"
+
+/* An invocation is the daemon's command line for a spec it accepted,
+ * whose body was at most 1 MiB. */
+#define INVOCATION_MAX	  (2u << 20)
+#define INVOCATION_READ_S 10
+
+static struct {
+	const struct cli_options *machine; /* the pool's own command line */
+	struct stat snapshot;		   /* its --snapshot, as opened then */
+	int listen_fd;
+	/* The invocation taken: argv points into words. */
+	char *words;
+	char **argv;
+	struct cli_options opts;
+	struct exec_env env;
+	struct vm_launch_strings strings;
+	struct vm_config config;
+} pool = {.listen_fd = -1};
+
+static bool same_string(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* What lispvm's own messages said while fn ran (they go to stderr, which
+ * is the pooled VM's log): its first line, for the refusal. */
+static int quoting_stderr(int (*fn)(void), char *why, size_t size)
+{
+	int saved = dup(STDERR_FILENO), memfd = memfd_create("pooled-stderr", MFD_CLOEXEC), rc;
+	ssize_t n = 0;
+
+	if (saved < 0 || memfd < 0 || dup2(memfd, STDERR_FILENO) < 0) {
+		if (saved >= 0)
+			close(saved);
+		if (memfd >= 0)
+			close(memfd);
+		return fn();
+	}
+	rc = fn();
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	if (rc != 0 && lseek(memfd, 0, SEEK_SET) == 0 && (n = read(memfd, why, size - 1)) > 0) {
+		why[n] = '\0';
+		why[strcspn(why, "\n")] = '\0';
+	}
+	close(memfd);
+	return rc;
+}
+
+static int parse_invocation(void)
+{
+	int argc = 0;
+
+	while (pool.argv[argc] != NULL)
+		argc++;
+	return cli_parse(argc, pool.argv, &pool.opts) < 0 ? LISPVM_EXIT_USAGE : 0;
+}
+
+static int prepare_invocation(void)
+{
+	return lisp_run_prepare(&pool.opts);
+}
+
+/* The machine is the pool's: only what a restored prepared snapshot lets a
+ * program choose may differ. */
+static const char *misfit(const struct cli_options *o)
+{
+	const struct cli_options *m = pool.machine;
+	struct stat st;
+
+	if (o->command != CLI_RUN && o->command != CLI_EVAL && o->command != CLI_REPL)
+		return "a pooled VM runs 'lispvm run', 'eval' or 'repl'";
+	if (o->resume || o->pooled_socket != NULL)
+		return "a pooled VM needs a program";
+	if (o->snapshot_in == NULL || stat(o->snapshot_in, &st) < 0 ||
+	    st.st_dev != pool.snapshot.st_dev || st.st_ino != pool.snapshot.st_ino)
+		return "a pooled VM runs from the snapshot it was restored from (--snapshot)";
+	if (!same_string(o->kernel_path, m->kernel_path) || !same_string(o->append, m->append) ||
+	    o->memory_given != m->memory_given ||
+	    (o->memory_given && o->memory_size != m->memory_size))
+		return "a pooled VM's --kernel, --append and --memory are the pool's";
+	return NULL;
+}
+
+/* The words of argv, each NUL-terminated, until the writer shut its end. */
+static int read_words(int fd, char *why, size_t size)
+{
+	size_t len = 0, max = 64 << 10, n = 0;
+	char *buf = malloc(max);
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){.tv_sec = INVOCATION_READ_S},
+		   sizeof(struct timeval));
+	for (;;) {
+		ssize_t got;
+
+		if (buf != NULL && len == max && max < INVOCATION_MAX) {
+			char *bigger = realloc(buf, max * 2);
+
+			buf = bigger != NULL ? bigger : (free(buf), NULL);
+			max *= 2;
+		}
+		if (buf == NULL || len == max) {
+			free(buf);
+			snprintf(why, size, "%s",
+				 buf == NULL ? "out of memory" : "the invocation is too long");
+			return -1;
+		}
+		got = read(fd, buf + len, max - len);
+		if (got == 0)
+			break;
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			free(buf);
+			snprintf(why, size, "cannot read the invocation: %s", strerror(errno));
+			return -1;
+		}
+		len += (size_t)got;
+	}
+	for (size_t i = 0; i < len; i++)
+		n += buf[i] == '\0';
+	if (len == 0 || buf[len - 1] != '\0' ||
+	    (pool.argv = calloc(n + 1, sizeof(char *))) == NULL) {
+		free(buf);
+		snprintf(why, size, "the invocation is not NUL-terminated words");
+		return -1;
+	}
+	for (size_t i = 0, w = 0; i < len; i += strlen(buf + i) + 1)
+		pool.argv[w++] = buf + i;
+	pool.words = buf;
+	return 0;
+}
+
+static void forget_invocation(void)
+{
+	free(pool.argv);
+	free(pool.words);
+	pool.argv = NULL;
+	pool.words = NULL;
+}
+
+/* 0 once the VM's configuration is the invocation's. */
+static int take(int fd, char *why, size_t size)
+{
+	struct ucred peer;
+	socklen_t len = sizeof(peer);
+	const char *wrong;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) < 0 ||
+	    (peer.uid != getuid() && peer.uid != 0)) {
+		snprintf(why, size, "only this VM's user or root may give it a program");
+		return -1;
+	}
+	if (read_words(fd, why, size) < 0)
+		return -1;
+	snprintf(why, size, "not a lispvm command line");
+	if (quoting_stderr(parse_invocation, why, size) == 0 &&
+	    (wrong = misfit(&pool.opts)) != NULL)
+		snprintf(why, size, "%s", wrong);
+	else if (pool.opts.command != CLI_NONE &&
+		 quoting_stderr(prepare_invocation, why, size) == 0 &&
+		 vm_launch_program(&pool.opts, &pool.env, &pool.config, &pool.strings) == 0) {
+		log_verbose_enabled = pool.opts.verbose;
+		return 0;
+	}
+	forget_invocation();
+	return -1;
+}
+
+static int listen_on(const char *path, char *err, size_t err_size)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		snprintf(err, err_size, "--pooled %.200s: a socket path is at most %zu bytes", path,
+			 sizeof(addr.sun_path) - 1);
+		return -1;
+	}
+	strcpy(addr.sun_path, path);
+	pool.listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (pool.listen_fd < 0 ||
+	    bind(pool.listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    listen(pool.listen_fd, 8) < 0) {
+		snprintf(err, err_size, "--pooled %.200s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static const struct vm_config *await_invocation(void *arg, char *err, size_t err_size)
+{
+	const char *path = arg;
+
+	/* The socket appears once the machine is restored: it says the VM is
+	 * ready. */
+	if (listen_on(path, err, err_size) < 0)
+		return NULL;
+	for (;;) {
+		char why[512] = "";
+		int fd = accept4(pool.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
+			continue;
+		if (fd < 0) {
+			snprintf(err, err_size, "--pooled %s: %s", path, strerror(errno));
+			return NULL;
+		}
+		if (take(fd, why, sizeof(why)) == 0) {
+			dprintf(fd, "ok\n");
+			close(fd);
+			close(pool.listen_fd);
+			unlink(path);
+			return &pool.config;
+		}
+		dprintf(fd, "error: %s\n", why);
+		close(fd);
+	}
+}
+
+int pooled_vm_command(const struct cli_options *opts)
+{
+	static struct vm_launch_strings strings;
+	struct vm_config config = {.console_fd = STDERR_FILENO,
+				   .await_invocation = await_invocation,
+				   .await_arg = (void *)opts->pooled_socket};
+	int rc;
+
+	pool.machine = opts;
+	if (stat(opts->snapshot_in, &pool.snapshot) < 0) {
+		log_error("--snapshot %s: %s", opts->snapshot_in, strerror(errno));
+		return LISPVM_EXIT_HOST_ERROR;
+	}
+	if ((rc = vm_launch_machine(opts, &config, &strings)) != 0)
+		return rc;
+	vm_launch_signals();
+	rc = vm_run(&config);
+	if (pool.listen_fd >= 0 && pool.argv == NULL)
+		unlink(opts->pooled_socket);
+	return rc;
+}
