@@ -5,8 +5,10 @@
 run.
 
   - rate: hello.lisp run to its end N times one after another (native
-    spawns; lispvm run; POST /v1/vms then POST wait, cold and from a
-    prepared snapshot) and with 4 clients at once through the daemon;
+    spawns; lispvm run; POST /v1/vms then POST wait, cold, from a
+    prepared snapshot, and from that snapshot's warm pool: each create
+    when a warm VM is ready, and back to back, when the pool may not
+    have refilled) and with 4 clients at once through the daemon;
   - latency: POST /v1/vms until its 201 (the VM's lispvm has been
     exec'd), p50 and p99, and POST until the VM ended;
   - the daemon's RSS idle, and with K VMs running at once; and with T
@@ -88,12 +90,33 @@ def through_daemon(sock, spec, runs):
         created.append(time.monotonic() - start)
         if status != 201:
             fail(f"create: {status} {vm}")
+        through_daemon.last_from_pool = vm["from_pool"]
         status, vm = call(sock, "POST", f"/v1/vms/{vm['id']}/wait")
         ended.append(time.monotonic() - start)
         if status != 200 or vm["exit_code"] != 0:
             fail(f"the VM failed: {status} {vm}")
         call(sock, "DELETE", f"/v1/vms/{vm['id']}")
     return created, ended
+
+
+def through_pool(sock, spec, runs, wait_ready):
+    """(create latencies, start-to-end times, how many took a warm VM) of
+    runs VMs one after another from a daemon with a pool of spec's
+    snapshot; wait_ready: each create once a warm VM is ready."""
+    created, ended, warm = [], [], 0
+    snapshot = os.path.realpath(spec["snapshot"])
+    for _ in range(runs):
+        deadline = time.monotonic() + 600
+        while wait_ready and not any(p["snapshot"] == snapshot and p["ready"] > 0
+                                     for p in call(sock, "GET", "/v1/pools")[1]["pools"]):
+            if time.monotonic() > deadline:
+                fail(f"the pool did not refill: {call(sock, 'GET', '/v1/pools')[1]}")
+            time.sleep(0.05)
+        c, e = through_daemon(sock, spec, 1)
+        created += c
+        ended += e
+        warm += through_daemon.last_from_pool
+    return created, ended, warm
 
 
 def per_second(client, clients, each):
@@ -201,6 +224,27 @@ def table_rss(lispvmd, work, count):
     return idle, busy, monitor
 
 
+def pool_figures(lispvmd, lispvm, work, snapshot, runs):
+    """through_pool's figures, each create when a warm VM is ready, then
+    back to back, from a daemon of its own with --pool SNAPSHOT=2."""
+    sock = os.path.join(work, "pool.sock")
+    daemon = subprocess.Popen([lispvmd, "--foreground", "--socket", sock, "--lispvm", lispvm,
+                               "--state-dir", os.path.join(work, "pool"),
+                               "--pool", f"{snapshot}=2"], stderr=subprocess.DEVNULL)
+    spec = {"program": HELLO, "snapshot": snapshot}
+    try:
+        while not os.path.exists(sock):
+            time.sleep(0.05)
+        ready = through_pool(sock, spec, runs, True)
+        back_to_back = through_pool(sock, spec, runs, False)
+    finally:
+        daemon.terminate()
+        daemon.wait()
+        # The warm VMs outlive the daemon (a restarted one adopts them).
+        subprocess.run(["pkill", "-KILL", "-f", f"--pooled {work}/pool/"])
+    return ready, back_to_back
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -228,6 +272,7 @@ def main():
             snapshot = prepared_snapshot(lispvm, work)
             s_created, s_ended = through_daemon(sock, {"program": HELLO, "snapshot": snapshot},
                                                 runs)
+            pooled, pooled_b2b = pool_figures(lispvmd, lispvm, work, snapshot, runs)
             rate4 = concurrent(sock, {"program": HELLO}, 4, max(1, runs // 4))
             native4 = native_concurrent(["sbcl", "--script", HELLO], 4, max(1, runs // 4))
             busy = running_rss(daemon, sock, args.running)
@@ -239,13 +284,18 @@ def main():
     n = statistics.median(native)
     print(f"hello.lisp, {runs} runs each, one after another (median; rate = 1/mean):")
     for what, times in (("native sbcl --script", native), ("lispvm run", plain),
-                        ("lispvmd, cold", ended), ("lispvmd, --snapshot", s_ended)):
+                        ("lispvmd, cold", ended), ("lispvmd, --snapshot", s_ended),
+                        ("lispvmd, warm pool", pooled[1]),
+                        ("pool, back to back", pooled_b2b[1])):
         m = statistics.median(times)
         print(f"  {what:22s} {m:7.3f} s  {1 / statistics.mean(times):6.2f} /s  "
               f"{m / n:5.2f}x native")
     print(f"  4 at once: lispvmd, cold {rate4:.2f} VMs/s; native {native4:.2f} /s "
           f"({rate4 / native4:.2f}x)")
-    for what, times in (("cold", created), ("--snapshot", s_created)):
+    print(f"  warm VMs taken: {pooled[2]}/{runs} when ready, {pooled_b2b[2]}/{runs} back to "
+          f"back (pool of 2; the rest started cold)")
+    for what, times in (("cold", created), ("--snapshot", s_created),
+                        ("warm pool", pooled[0])):
         print(f"create latency ({what}): p50 {percentile(times, 50) * 1000:.1f} ms, "
               f"p99 {percentile(times, 99) * 1000:.1f} ms")
     print(f"lispvmd RSS: idle {idle} KiB, with {args.running} VMs running {busy} KiB, "

@@ -93,6 +93,7 @@ def commands(cli, d, work):
     rows = table(cli.ok("stats", other))
     expect(rows == [[other, "-", "-", "-", "-"]], f"stats {other}: {rows}")
     cli.refused(EXIT_HOST_ERROR, "stats", "nothing", contains="nothing")
+    expect(cli.ok("pools").startswith("no pools"), "pools without any")
     inspected = json.loads(cli.ok("inspect", "web", other))
     expect([vm["id"] for vm in inspected] == [vm_id, other] and
            inspected[0]["labels"] == {"tier": "front"} and
@@ -202,6 +203,7 @@ def refusals(cli, d, work):
     cli.refused(EXIT_USAGE, "wait", "--timeout", "5%s%n", "taken")
     cli.refused(EXIT_USAGE, "kill", "--time", "5", "taken")
     cli.refused(EXIT_USAGE, "ps", "--bogus")
+    cli.refused(EXIT_USAGE, "pools", "extra")
     cli.refused(EXIT_USAGE, "start", "--env", "=1", "--eval", "1")
     cli.env["LISPVMD_SOCKET"] = os.path.join(work, "none.sock")
     cli.refused(EXIT_HOST_ERROR, "ps", contains="no lispvmd answers at")

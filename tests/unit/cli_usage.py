@@ -71,6 +71,15 @@ def snapshot_options(lispvm):
     usage_error(lispvm, ["run", "--snapshot", "x.lvs", "--attachable", "x.lisp"],
                 "snapshots do not take")
     usage_error(lispvm, ["prepare", "-o", "x.lvs", "--swank", "4005"], "snapshots do not take")
+    # A warm VM (lispvmd's pool): the machine only; the program comes later.
+    usage_error(lispvm, ["run", "--pooled", "p.sock", "x.lisp"], "--pooled SOCKET goes with")
+    usage_error(lispvm, ["run", "--snapshot", "x.lvs", "--pooled", "p.sock", "x.lisp"],
+                "--pooled SOCKET goes with")
+    usage_error(lispvm, ["eval", "--snapshot", "x.lvs", "--pooled", "p.sock", "1"],
+                "--pooled SOCKET goes with")
+    usage_error(lispvm, ["run", "--snapshot", "x.lvs", "--pooled", "p.sock", "--env", "A=1"],
+                "comes with its invocation")
+    usage_error(lispvm, ["run", "--snapshot", "x.lvs", "--pooled", ""], "--pooled: empty")
 
 
 def gc_command(lispvm):

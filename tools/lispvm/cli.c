@@ -153,6 +153,8 @@ void cli_print_help(void)
 	       "  inspect VM...     each VM as JSON\n"
 	       "  stats [VM...]     CPU time and memory of each VM (all that run), now\n"
 	       "  rm [-f] VM...     forget ended VMs (-f: kill first)\n"
+	       "  pools             the warm pools (lispvmd --pool SNAPSHOT=N): VMs restored\n"
+	       "                    and waiting; 'start --snapshot SNAPSHOT PROGRAM' takes one\n"
 	       "  events [--since SEQ] [--json]\n"
 	       "                    VMs started, exited, removed, and memory given back\n"
 	       "                    (lispvmd asks idle attachable VMs for a full GC when\n"

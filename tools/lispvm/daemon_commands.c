@@ -10,6 +10,7 @@
 
 #include "daemon_session.h"
 #include "daemon_start.h"
+#include "daemon_pools.h"
 #include "daemon_stats.h"
 
 /* A field to print: its text, or "?" (the daemon's answer is not trusted). */
@@ -470,8 +471,8 @@ static int events_command(int argc, char **argv, struct daemon_session *c)
 
 /* ---- the commands ---- */
 
-static const char *const commands[] = {"ps",	  "start", "stop",   "kill",  "wait", "logs",
-				       "inspect", "rm",	   "events", "stats", NULL};
+static const char *const commands[] = {"ps",	  "start", "stop",   "kill",  "wait",  "logs",
+				       "inspect", "rm",	   "events", "stats", "pools", NULL};
 
 bool daemon_command_known(const char *command)
 {
@@ -499,6 +500,8 @@ int daemon_command_main(int argc, char **argv)
 		status = events_command(argc, argv, &c);
 	else if (strcmp(command, "stats") == 0)
 		status = daemon_stats_command(argc, argv, &c);
+	else if (strcmp(command, "pools") == 0)
+		status = daemon_pools_command(argc, argv, &c);
 	else
 		status = each_vm(command, argc, argv, &c);
 	daemon_client_close(&c.client);
