@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
 #include "events.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,14 +116,36 @@ void *events_follow_open(uid_t uid, int64_t since, int conn_fd)
 	return r;
 }
 
+/* A reader that asked for events the ring no longer holds is told so, with
+ * the last of them as its seq (a reader that reconnects gives it as
+ * since). */
+static char *lost_line(int64_t last, int64_t missed)
+{
+	struct json_object *e = json_object_new_object();
+	char *line;
+
+	json_object_object_add(e, "seq", json_object_new_int64(last));
+	json_object_object_add(e, "time", json_object_new_double(vm_files_now()));
+	json_object_object_add(e, "type", json_object_new_string("lost"));
+	json_object_object_add(e, "missed", json_object_new_int64(missed));
+	if (asprintf(&line, "%s\n", json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN)) < 0)
+		line = NULL;
+	json_object_put(e);
+	return line;
+}
+
 /* The next event r may see, copied (the ring may overwrite it); NULL if
- * none yet.  Events the ring no longer holds are skipped. */
+ * none yet. */
 static char *next_line(struct reader *r)
 {
 	int64_t oldest = events.next_seq - EVENTS_KEPT;
 
-	if (r->seen < oldest - 1)
+	if (r->seen < oldest - 1) {
+		int64_t missed = oldest - 1 - r->seen;
+
 		r->seen = oldest - 1;
+		return lost_line(r->seen, missed);
+	}
 	while (r->seen + 1 < events.next_seq) {
 		const struct event *e = &events.ring[++r->seen % EVENTS_KEPT];
 

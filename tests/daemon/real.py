@@ -8,6 +8,7 @@ Usage: real.py CASE LISPVMD LISPVM"""
 import json
 import os
 import queue
+import socket
 import subprocess
 import sys
 import tempfile
@@ -247,7 +248,8 @@ def reclaim(lispvmd, lispvm):
                 if event["type"] == "reclaimed":
                     expect(event["reclaimed"]["why"] == "pressure", f"event: {event}")
                     reclaimed.append(event)
-            conn.close()
+            # Not conn.close(): it would wait for the reader thread's read
+            # (the buffered reader's lock); the daemon's end ends both.
             after = {}
             for vm in d.ok("GET", "/v1/vms")["vms"]:
                 if vm["name"] in before and lost_to_emulation(d, vm):
@@ -307,6 +309,33 @@ def pooled_run(d, snap, name, extra=None):
     return vm, out[2], seconds
 
 
+def ask_warm_vm(d, words):
+    """The answer of one warm VM to an invocation sent straight to it."""
+    vms = os.path.join(d.state, "vms")
+    path = next(os.path.join(vms, vm, "pool.sock") for vm in sorted(os.listdir(vms))
+                if os.path.exists(os.path.join(vms, vm, "pool.sock")))
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(60)
+        s.connect(path)
+        s.sendall(b"".join(w.encode() + b"\0" for w in words))
+        s.shutdown(socket.SHUT_WR)
+        return s.makefile().readline()
+
+
+def refusals(d, snap):
+    """A warm VM refuses what it cannot run, saying why, and stays warm."""
+    other = ask_warm_vm(d, ["lispvm", "run", "--snapshot", "/nonexistent.lvs", "x.lisp"])
+    expect(other.startswith("error: a pooled VM runs from the snapshot"), f"other: {other!r}")
+    bogus = ask_warm_vm(d, ["lispvm", "run", "--bogus", "x.lisp"])
+    expect(bogus.startswith("error: ") and "bogus" in bogus, f"bogus: {bogus!r}")
+    memory = ask_warm_vm(d, ["lispvm", "run", "--snapshot", snap, "-m", "1G", "x.lisp"])
+    expect("--memory" in memory, f"memory: {memory!r}")
+    missing = ask_warm_vm(d, ["lispvm", "run", "--snapshot", snap, "/nonexistent/x.lisp"])
+    expect(missing.startswith("error: ") and "/nonexistent/x.lisp" in missing,
+           f"missing program: {missing!r}")
+    expect(pools_of(d)[snap]["ready"] == 2, f"after refusals: {pools_of(d)}")
+
+
 def pool(lispvmd, lispvm):
     """(suite kvm: warm VMs need /dev/kvm where the daemon runs) lispvmd
     --pool SNAPSHOT=2 over a prepared snapshot: creates naming it take warm
@@ -334,6 +363,7 @@ def pool(lispvmd, lispvm):
                 expect(not cold[0]["from_pool"], f"in the helper machine: {cold}")
                 return
             pool_ready(d, snap, 2, deadline)
+            refusals(d, snap)
             warm = [pooled_run(d, snap, f"warm{i}") for i in range(2)]
             expect(all(vm["from_pool"] for vm, _, _ in warm), f"not from the pool: {warm}")
             expect(warm[0][1] != warm[1][1], f"two warm VMs drew the same: {warm}")

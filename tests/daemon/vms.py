@@ -428,6 +428,18 @@ def lifecycles(lispvmd):
                    f"resident memory grew {after[2] - before[2]} KiB")
             expect(d.ok("GET", "/v1/vms")["vms"] == [], "removed VMs are listed")
             expect(os.listdir(os.path.join(d.state, "vms")) == [], "removed VMs' files stay")
+            # 3,600 events: a reader from the first is told what it lost.
+            conn = UnixConnection(d.path, 60)
+            conn.request("GET", "/v1/events?since=0")
+            response = conn.getresponse()
+            lost, first = (json.loads(response.readline()) for _ in range(2))
+            conn.close()
+            for event in (lost, first):
+                check_response("GET", "/v1/events", 200, "application/x-ndjson",
+                               json.dumps(event).encode())
+            expect(lost["type"] == "lost" and lost["missed"] == lost["seq"] and
+                   first["seq"] == lost["seq"] + 1 and lost["seq"] + 1024 >= 3600,
+                   f"events from 0: {lost} then {first}")
         finally:
             _, err = d.stop()
         expect(d.proc.returncode == 0, f"lispvmd exited {d.proc.returncode}: {err[-3000:]}")

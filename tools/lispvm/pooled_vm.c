@@ -176,15 +176,19 @@ static int take(int fd, char *why, size_t size)
 	if (read_words(fd, why, size) < 0)
 		return -1;
 	snprintf(why, size, "not a lispvm command line");
-	if (quoting_stderr(parse_invocation, why, size) == 0 &&
-	    (wrong = misfit(&pool.opts)) != NULL)
+	if (quoting_stderr(parse_invocation, why, size) != 0)
+		goto refused;
+	if ((wrong = misfit(&pool.opts)) != NULL) {
 		snprintf(why, size, "%s", wrong);
-	else if (pool.opts.command != CLI_NONE &&
-		 quoting_stderr(prepare_invocation, why, size) == 0 &&
-		 vm_launch_program(&pool.opts, &pool.env, &pool.config, &pool.strings) == 0) {
-		log_verbose_enabled = pool.opts.verbose;
-		return 0;
+		goto refused;
 	}
+	snprintf(why, size, "lispvm could not prepare the program");
+	if (quoting_stderr(prepare_invocation, why, size) != 0 ||
+	    vm_launch_program(&pool.opts, &pool.env, &pool.config, &pool.strings) != 0)
+		goto refused;
+	log_verbose_enabled = pool.opts.verbose;
+	return 0;
+refused:
 	forget_invocation();
 	return -1;
 }
