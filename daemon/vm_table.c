@@ -117,7 +117,12 @@ static struct json_object *describe(const struct vm_entry *e)
 	json_object_object_add(d, "pid", pid != 0 ? json_object_new_int(pid) : NULL);
 	json_object_object_add(d, "created", json_object_new_double(e->created));
 	json_object_object_add(d, "from_pool", json_object_new_boolean(e->from_pool));
-	copy_field(d, state, "started", "started");
+	/* A warm VM's lispvm started before anyone asked: its program
+	 * started when it was taken, which is when it was created. */
+	if (e->from_pool)
+		json_object_object_add(d, "started", json_object_new_double(e->created));
+	else
+		copy_field(d, state, "started", "started");
 	copy_field(d, end, "ended", "ended");
 	copy_field(d, end, "exit_code", "exit_code");
 	copy_field(d, end, "signal", "signal");

@@ -752,7 +752,8 @@ def pool(lispvmd):
             vm = d.ok("POST", "/v1/vms", {**spec, "snapshot": os.path.join(work, "link.lvs")},
                       status=201)
             expect(vm["from_pool"] is True and vm["name"] == "warm" and
-                   vm["owner"] == os.getuid() and vm["state"] == "running", f"taken: {vm}")
+                   vm["owner"] == os.getuid() and vm["state"] == "running" and
+                   vm["started"] == vm["created"], f"taken: {vm}")
             cold = d.ok("POST", "/v1/vms", {**spec, "snapshot": snap, "memory": "1G",
                                             "name": "cold"}, status=201)
             expect(cold["from_pool"] is False, f"with memory: {cold}")
