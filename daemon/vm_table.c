@@ -983,8 +983,10 @@ static void pool_failure(const struct vm_entry *e, char *why, size_t size)
 			tail[--n] = '\0';
 		last = json_tokener_parse(strrchr(tail, '\n') ? strrchr(tail, '\n') + 1 : tail);
 	}
-	snprintf(why, size, "a warm VM ended (exit code %" PRId64 ", signal %" PRId64 "): %s",
-		 int_field(end, "exit_code"), int_field(end, "signal"),
+	snprintf(why, size, "a warm VM ended (%s %" PRId64 "): %s",
+		 int_field(end, "signal") != 0 ? "signal" : "exit code",
+		 int_field(end, "signal") != 0 ? int_field(end, "signal")
+					       : int_field(end, "exit_code"),
 		 last != NULL && json_object_object_get_ex(last, "line", &v)
 			 ? json_object_get_string(v)
 			 : "no output");
