@@ -372,10 +372,38 @@ static void snapshot_vm(const struct http_request *req, struct http_reply *reply
 		http_reply_error(reply, status, err);
 }
 
+/* A pool set by the daemon's own user or root: its warm VMs are theirs. */
+static void put_pool(const struct http_request *req, struct http_reply *reply)
+{
+	static const char *const keys[] = {"snapshot", "size", NULL};
+	struct json_object *snapshot, *size;
+	char err[512];
+	unsigned int status;
+
+	if (!serves(req, reply) || !only_keys(req->body, keys, reply))
+		return;
+	if (req->body == NULL || !json_object_object_get_ex(req->body, "snapshot", &snapshot) ||
+	    !vm_spec_is_path(snapshot) || !json_object_object_get_ex(req->body, "size", &size) ||
+	    !json_object_is_type(size, json_type_int) || json_object_get_int64(size) < 0) {
+		http_reply_error(reply, 400,
+				 "a pool is {\"snapshot\": an absolute path, \"size\": a count}");
+		return;
+	}
+	status = vm_pool_set(json_object_get_string(snapshot),
+			     json_object_get_int64(size) > VM_POOL_MAX_SIZE
+				     ? VM_POOL_MAX_SIZE + 1
+				     : (unsigned int)json_object_get_int64(size),
+			     err, sizeof(err));
+	if (status != 0)
+		http_reply_error(reply, status, err);
+	else
+		reply->body = vm_pool_status();
+}
+
 static const struct path_routes routes[] = {
 	{"/v1/events", "GET", {{"GET", follow_events}}},
 	{"/v1/version", "GET", {{"GET", get_version}}},
-	{"/v1/pools", "GET", {{"GET", get_pools}}},
+	{"/v1/pools", "GET, PUT", {{"GET", get_pools}, {"PUT", put_pool}}},
 	{"/v1/vms", "GET, POST", {{"GET", list_vms}, {"POST", create_vm}}},
 	{"/v1/vms/*", "GET, DELETE", {{"GET", inspect_vm}, {"DELETE", remove_vm}}},
 	{"/v1/vms/*/wait", "POST", {{"POST", wait_vm}}},

@@ -272,8 +272,8 @@ int main(int argc, char **argv)
 						    .log_cap = o.log_cap,
 						    .quota = o.quota},
 			  err, sizeof(err)) < 0 ||
-	    vm_pool_start(o.quota.max_memory != 0 ? LISPVM_DEFAULT_MEMORY : 0, err, sizeof(err)) <
-		    0 ||
+	    vm_pool_start(o.state_dir, o.quota.max_memory != 0 ? LISPVM_DEFAULT_MEMORY : 0, err,
+			  sizeof(err)) < 0 ||
 	    memory_reclaim_start(
 		    &(struct reclaim_config){.below = o.reclaim_below, .psi_some = o.reclaim_psi},
 		    err, sizeof(err)) < 0 ||

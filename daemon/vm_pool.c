@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,17 +27,21 @@
 
 struct pool {
 	char snapshot[PATH_MAX];
-	unsigned int size;
-	/* Under pools.lock: */
+	unsigned int size; /* 0: a slot no pool uses */
 	unsigned int ready, starting, taken, failures, failures_in_a_row;
 	char last_failure[256];
 	double retry_at;
 };
 
+/* Everything under lock: requests set pools while the keeper tends them. */
 static struct {
 	struct pool pool[VM_POOL_MAX];
-	unsigned int n;
+	unsigned int n; /* slots used at some time */
 	uint64_t memory;
+	char file[PATH_MAX]; /* STATE/pools.json */
+	/* --pool options, applied at start over what pools.json kept */
+	char option_snapshot[VM_POOL_MAX][PATH_MAX];
+	unsigned int option_size[VM_POOL_MAX], options;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 } pools = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
@@ -49,81 +54,202 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* Under the lock: snapshot's pool (real path), or NULL. */
+static struct pool *pool_named(const char *snapshot)
+{
+	for (unsigned int i = 0; i < pools.n; i++)
+		if (pools.pool[i].size > 0 && strcmp(pools.pool[i].snapshot, snapshot) == 0)
+			return &pools.pool[i];
+	return NULL;
+}
+
+/* Under the lock: what pools.json keeps, written by rename. */
+static void save(void)
+{
+	struct json_object *list = json_object_new_array(), *body = json_object_new_object();
+	char tmp[PATH_MAX + 8];
+	FILE *f;
+
+	for (unsigned int i = 0; i < pools.n; i++) {
+		struct json_object *o;
+
+		if (pools.pool[i].size == 0)
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "snapshot",
+				       json_object_new_string(pools.pool[i].snapshot));
+		json_object_object_add(o, "size", json_object_new_int((int)pools.pool[i].size));
+		json_object_array_add(list, o);
+	}
+	json_object_object_add(body, "pools", list);
+	snprintf(tmp, sizeof(tmp), "%s.new", pools.file);
+	f = fopen(tmp, "we");
+	if (f != NULL) {
+		fprintf(f, "%s\n", json_object_to_json_string_ext(body, JSON_C_TO_STRING_PRETTY));
+		if (fclose(f) == 0)
+			rename(tmp, pools.file);
+	}
+	json_object_put(body);
+}
+
+/* Under the lock: snapshot's pool of size (0: none).  0, or 409. */
+static unsigned int set_locked(const char *snapshot, unsigned int size, char *err, size_t err_size)
+{
+	struct pool *p = pool_named(snapshot);
+
+	if (p == NULL && size > 0) {
+		for (unsigned int i = 0; i < pools.n && p == NULL; i++)
+			if (pools.pool[i].size == 0)
+				p = &pools.pool[i];
+		if (p == NULL && pools.n == VM_POOL_MAX) {
+			snprintf(err, err_size, "at most %d pools", VM_POOL_MAX);
+			return 409;
+		}
+		if (p == NULL)
+			p = &pools.pool[pools.n++];
+		*p = (struct pool){0};
+		snprintf(p->snapshot, sizeof(p->snapshot), "%s", snapshot);
+	}
+	if (p != NULL)
+		p->size = size;
+	pthread_cond_signal(&pools.wake);
+	return 0;
+}
+
+/* The snapshot's real path (pools compare them): 0, or -1 with a reason. */
+static int real_snapshot(const char *file, char *real, char *err, size_t err_size)
+{
+	struct stat st;
+
+	if (realpath(file, real) == NULL || stat(real, &st) < 0) {
+		snprintf(err, err_size, "%.200s: %s", file, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, err_size, "%.200s: not a file", file);
+		return -1;
+	}
+	return 0;
+}
+
 int vm_pool_add(const char *arg, char *err, size_t err_size)
 {
 	const char *eq = strrchr(arg, '=');
-	char file[PATH_MAX], *end;
+	char file[PATH_MAX], *end, why[512];
 	unsigned long size;
-	struct pool *p = &pools.pool[pools.n];
 
 	if (eq == NULL || eq == arg || (size_t)(eq - arg) >= sizeof(file)) {
 		snprintf(err, err_size, "--pool %.200s: not FILE=N", arg);
 		return -1;
 	}
 	size = strtoul(eq + 1, &end, 10);
-	if (eq[1] < '0' || eq[1] > '9' || *end != '\0' || size == 0 || size > VM_POOL_MAX_SIZE) {
-		snprintf(err, err_size, "--pool %.200s: N is a count from 1 to %d", arg,
+	if (eq[1] < '0' || eq[1] > '9' || *end != '\0' || size > VM_POOL_MAX_SIZE) {
+		snprintf(err, err_size, "--pool %.200s: N is a count from 0 to %d", arg,
 			 VM_POOL_MAX_SIZE);
 		return -1;
 	}
-	if (pools.n == VM_POOL_MAX) {
+	if (pools.options == VM_POOL_MAX) {
 		snprintf(err, err_size, "--pool: at most %d pools", VM_POOL_MAX);
 		return -1;
 	}
 	snprintf(file, sizeof(file), "%.*s", (int)(eq - arg), arg);
-	/* Creates name the snapshot by any path to it. */
-	if (realpath(file, p->snapshot) == NULL) {
-		snprintf(err, err_size, "--pool %.200s: %s", file, strerror(errno));
+	if (real_snapshot(file, pools.option_snapshot[pools.options], why, sizeof(why)) < 0) {
+		snprintf(err, err_size, "--pool %.300s", why);
 		return -1;
 	}
-	for (unsigned int i = 0; i < pools.n; i++)
-		if (strcmp(pools.pool[i].snapshot, p->snapshot) == 0) {
-			snprintf(err, err_size, "--pool %.200s: a second pool of one snapshot",
-				 file);
-			return -1;
-		}
-	p->size = (unsigned int)size;
-	pools.n++;
+	pools.option_size[pools.options++] = (unsigned int)size;
 	return 0;
+}
+
+unsigned int vm_pool_set(const char *snapshot, unsigned int size, char *err, size_t err_size)
+{
+	char real[PATH_MAX];
+	unsigned int status;
+
+	if (size > VM_POOL_MAX_SIZE) {
+		snprintf(err, err_size, "size: at most %d", VM_POOL_MAX_SIZE);
+		return 400;
+	}
+	if (real_snapshot(snapshot, real, err, err_size) < 0)
+		return 400;
+	pthread_mutex_lock(&pools.lock);
+	status = set_locked(real, size, err, err_size);
+	if (status == 0)
+		save();
+	pthread_mutex_unlock(&pools.lock);
+	return status;
+}
+
+/* The pools a previous daemon kept (a snapshot gone since is left out). */
+static void load(void)
+{
+	struct json_object *body = json_object_from_file(pools.file), *list;
+	char err[512];
+
+	if (body == NULL || !json_object_object_get_ex(body, "pools", &list) ||
+	    !json_object_is_type(list, json_type_array)) {
+		json_object_put(body);
+		return;
+	}
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		struct json_object *o = json_object_array_get_idx(list, i), *snap, *size;
+		char real[PATH_MAX];
+
+		if (json_object_object_get_ex(o, "snapshot", &snap) &&
+		    json_object_object_get_ex(o, "size", &size) &&
+		    json_object_is_type(size, json_type_int) && json_object_get_int(size) > 0 &&
+		    json_object_get_int(size) <= VM_POOL_MAX_SIZE &&
+		    real_snapshot(json_object_get_string(snap), real, err, sizeof(err)) == 0)
+			set_locked(real, (unsigned int)json_object_get_int(size), err, sizeof(err));
+	}
+	json_object_put(body);
 }
 
 static bool wanted(const char *snapshot)
 {
-	for (unsigned int i = 0; i < pools.n; i++)
-		if (strcmp(pools.pool[i].snapshot, snapshot) == 0)
-			return true;
-	return false;
+	bool yes;
+
+	pthread_mutex_lock(&pools.lock);
+	yes = pool_named(snapshot) != NULL;
+	pthread_mutex_unlock(&pools.lock);
+	return yes;
 }
 
 /* One look at a pool: what it holds, what ended, one more warm VM when it
  * is short and not waiting after failures. */
-static void tend(struct pool *p)
+static void tend(const char *snapshot, unsigned int size)
 {
 	struct vm_pool_census c;
-	bool start;
+	struct pool *p;
+	bool start = false;
 	char err[256];
 
-	vm_table_pool_census(p->snapshot, &c);
+	vm_table_pool_census(snapshot, size, &c);
 	pthread_mutex_lock(&pools.lock);
-	p->ready = c.ready;
-	p->starting = c.starting;
-	if (c.failed > 0) {
-		unsigned int shift = p->failures_in_a_row < 6 ? p->failures_in_a_row : 6;
-		double wait = (double)(1u << shift);
+	p = pool_named(snapshot);
+	if (p != NULL) {
+		p->ready = c.ready;
+		p->starting = c.starting;
+		if (c.failed > 0) {
+			unsigned int shift = p->failures_in_a_row < 6 ? p->failures_in_a_row : 6;
+			double wait = (double)(1u << shift);
 
-		p->failures += c.failed;
-		p->failures_in_a_row += c.failed;
-		snprintf(p->last_failure, sizeof(p->last_failure), "%s", c.why);
-		p->retry_at = now() + (wait < RETRY_MAX_S ? wait : RETRY_MAX_S);
-	} else if (c.ready > 0)
-		p->failures_in_a_row = 0;
-	start = c.ready + c.starting < p->size && now() >= p->retry_at;
+			p->failures += c.failed;
+			p->failures_in_a_row += c.failed;
+			snprintf(p->last_failure, sizeof(p->last_failure), "%s", c.why);
+			p->retry_at = now() + (wait < RETRY_MAX_S ? wait : RETRY_MAX_S);
+		} else if (c.ready > 0)
+			p->failures_in_a_row = 0;
+		start = c.ready + c.starting < p->size && now() >= p->retry_at;
+	}
 	pthread_mutex_unlock(&pools.lock);
-	if (start && vm_table_pool_start(p->snapshot, pools.memory, err, sizeof(err)) != 0) {
+	if (start && vm_table_pool_start(snapshot, pools.memory, err, sizeof(err)) != 0) {
 		pthread_mutex_lock(&pools.lock);
-		p->failures++;
-		snprintf(p->last_failure, sizeof(p->last_failure), "%s", err);
-		p->retry_at = now() + RETRY_MAX_S;
+		if ((p = pool_named(snapshot)) != NULL) {
+			p->failures++;
+			snprintf(p->last_failure, sizeof(p->last_failure), "%s", err);
+			p->retry_at = now() + RETRY_MAX_S;
+		}
 		pthread_mutex_unlock(&pools.lock);
 	}
 }
@@ -132,11 +258,21 @@ static void *keep_filled(void *unused)
 {
 	(void)unused;
 	while (!vm_table_closing()) {
+		char(*names)[PATH_MAX] = malloc(sizeof(char[VM_POOL_MAX][PATH_MAX]));
+		unsigned int n = 0, sizes[VM_POOL_MAX];
 		struct timespec until;
 
 		vm_table_pool_retire(wanted);
-		for (unsigned int i = 0; i < pools.n && !vm_table_closing(); i++)
-			tend(&pools.pool[i]);
+		pthread_mutex_lock(&pools.lock);
+		for (unsigned int i = 0; names != NULL && i < pools.n; i++)
+			if (pools.pool[i].size > 0) {
+				sizes[n] = pools.pool[i].size;
+				memcpy(names[n++], pools.pool[i].snapshot, PATH_MAX);
+			}
+		pthread_mutex_unlock(&pools.lock);
+		for (unsigned int i = 0; i < n && !vm_table_closing(); i++)
+			tend(names[i], sizes[i]);
+		free(names);
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_nsec += POOL_TICK_MS * 1000000L;
 		if (until.tv_nsec >= 1000000000L) {
@@ -150,11 +286,26 @@ static void *keep_filled(void *unused)
 	return NULL;
 }
 
-int vm_pool_start(uint64_t memory, char *err, size_t err_size)
+int vm_pool_start(const char *state_dir, uint64_t memory, char *err, size_t err_size)
 {
 	pthread_t keeper;
 
 	pools.memory = memory;
+	if (snprintf(pools.file, sizeof(pools.file), "%s/pools.json", state_dir) >=
+	    (int)sizeof(pools.file)) {
+		snprintf(err, err_size, "the state directory's path is too long");
+		return -1;
+	}
+	pthread_mutex_lock(&pools.lock);
+	load();
+	for (unsigned int i = 0; i < pools.options; i++)
+		if (set_locked(pools.option_snapshot[i], pools.option_size[i], err, err_size) !=
+		    0) {
+			pthread_mutex_unlock(&pools.lock);
+			return -1;
+		}
+	save();
+	pthread_mutex_unlock(&pools.lock);
 	/* Even with no pool: warm VMs adopted from a daemon that had one end. */
 	if (pthread_create(&keeper, NULL, keep_filled, NULL) != 0 || pthread_detach(keeper) != 0) {
 		snprintf(err, err_size, "cannot start the pool keeper");
@@ -170,24 +321,25 @@ static const char *string_of(struct json_object *spec, const char *key)
 	return json_object_object_get_ex(spec, key, &v) ? json_object_get_string(v) : NULL;
 }
 
-/* The pool a spec can be taken from: a program or forms from a prepared
- * snapshot, on the machine as the pool restored it. */
-static struct pool *pool_for(struct json_object *spec)
+/* Whether spec can be taken from a pool (its snapshot's real path in
+ * real): a program or forms from a prepared snapshot, on the machine as
+ * the pool restored it. */
+static bool pool_for(struct json_object *spec, char *real)
 {
 	const char *snapshot = string_of(spec, "snapshot");
-	char real[PATH_MAX];
 	struct json_object *v;
+	bool found;
 
-	if (pools.n == 0 || snapshot == NULL ||
+	if (snapshot == NULL ||
 	    (string_of(spec, "program") == NULL && string_of(spec, "eval") == NULL) ||
 	    string_of(spec, "memory") != NULL ||
 	    (json_object_object_get_ex(spec, "attachable", &v) && json_object_get_boolean(v)) ||
 	    realpath(snapshot, real) == NULL)
-		return NULL;
-	for (unsigned int i = 0; i < pools.n; i++)
-		if (strcmp(pools.pool[i].snapshot, real) == 0)
-			return &pools.pool[i];
-	return NULL;
+		return false;
+	pthread_mutex_lock(&pools.lock);
+	found = pool_named(real) != NULL;
+	pthread_mutex_unlock(&pools.lock);
+	return found;
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -254,18 +406,18 @@ static enum hand_over hand_over(const struct vm_pool_claim *claim, char *why, si
 unsigned int vm_pool_take(uid_t uid, struct json_object *spec, struct json_object **out, char *err,
 			  size_t err_size)
 {
-	struct pool *p = pool_for(spec);
 	struct vm_pool_claim *claim;
 	unsigned int status;
 	enum hand_over how;
-	char why[512];
+	char why[512], snapshot[PATH_MAX];
+	struct pool *p;
 
-	if (p == NULL)
+	if (!pool_for(spec, snapshot))
 		return VM_POOL_NONE_READY;
 	claim = malloc(sizeof(*claim)); /* argv is 8 KiB: not on a request's stack */
 	if (claim == NULL)
 		return VM_POOL_NONE_READY;
-	status = vm_table_pool_claim(uid, spec, p->snapshot, claim, err, err_size);
+	status = vm_table_pool_claim(uid, spec, snapshot, claim, err, err_size);
 	if (status != 0) {
 		free(claim);
 		return status;
@@ -274,10 +426,10 @@ unsigned int vm_pool_take(uid_t uid, struct json_object *spec, struct json_objec
 	vm_table_pool_finish(claim, how == HANDED, how == BROKEN, out);
 	free(claim);
 	pthread_mutex_lock(&pools.lock);
-	if (how == HANDED) {
+	if ((p = pool_named(snapshot)) != NULL && how == HANDED) {
 		p->taken++;
 		p->failures_in_a_row = 0;
-	} else {
+	} else if (p != NULL) {
 		p->failures++;
 		snprintf(p->last_failure, sizeof(p->last_failure), "a create: %.200s", why);
 	}
@@ -293,8 +445,11 @@ struct json_object *vm_pool_status(void)
 	pthread_mutex_lock(&pools.lock);
 	for (unsigned int i = 0; i < pools.n; i++) {
 		const struct pool *p = &pools.pool[i];
-		struct json_object *o = json_object_new_object();
+		struct json_object *o;
 
+		if (p->size == 0)
+			continue;
+		o = json_object_new_object();
 		json_object_object_add(o, "snapshot", json_object_new_string(p->snapshot));
 		json_object_object_add(o, "size", json_object_new_int(p->size));
 		json_object_object_add(o, "ready", json_object_new_int(p->ready));

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The warm pool: per snapshot (lispvmd --pool FILE=N), N VMs restored
+ * The warm pool: per snapshot (lispvmd --pool FILE=N, or PUT /v1/pools),
+ * N VMs restored
  * from it ahead of any program (lispvm run --pooled), kept ready by a
  * thread.  A create that names the snapshot, with a program or forms and
  * nothing that changes the machine, takes one: its program, arguments,
@@ -21,12 +22,19 @@
 #define VM_POOL_MAX	 16
 #define VM_POOL_MAX_SIZE 64
 
-/* Adds a pool from --pool FILE=N.  0, or -1 with a reason. */
+/* A pool from --pool FILE=N, set at start.  0, or -1 with a reason. */
 int vm_pool_add(const char *arg, char *err, size_t err_size);
 
-/* Starts keeping the pools filled (memory: the warm VMs' --memory, 0
- * none: lispvmd passes the size a quota counts).  0, or -1 with a reason. */
-int vm_pool_start(uint64_t memory, char *err, size_t err_size);
+/* Starts keeping the pools filled: those state_dir/pools.json kept, then
+ * the --pool options over them (memory: the warm VMs' --memory, 0 none:
+ * lispvmd passes the size a quota counts).  0, or -1 with a reason. */
+int vm_pool_start(const char *state_dir, uint64_t memory, char *err, size_t err_size);
+
+/* PUT /v1/pools: snapshot's pool holds size warm VMs from now on (0: no
+ * pool; its warm VMs end), kept in pools.json.  0, or an HTTP status (400:
+ * no such file, a size over VM_POOL_MAX_SIZE; 409: VM_POOL_MAX pools
+ * already) with a reason. */
+unsigned int vm_pool_set(const char *snapshot, unsigned int size, char *err, size_t err_size);
 
 /* Creates uid's VM from a checked spec with a warm VM, if it can: 0 (*out
  * its description), VM_POOL_NONE_READY (no pool for it, or none ready:

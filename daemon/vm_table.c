@@ -45,6 +45,7 @@ struct vm_entry {
 	 * daemon's own, seen by no one (NULL: a user's VM). */
 	char *pool;
 	char *claimed_from; /* pool, while a create hands it a program */
+	bool retiring;	    /* a warm VM the pool no longer needs: killed */
 	bool from_pool;	    /* it was a warm VM */
 };
 
@@ -994,7 +995,19 @@ static void pool_failure(const struct vm_entry *e, char *why, size_t size)
 	json_object_put(end);
 }
 
-void vm_table_pool_census(const char *snapshot, struct vm_pool_census *c)
+/* Under the lock: ends a warm VM no pool needs (its end is no failure). */
+static void pool_kill(struct vm_entry *e)
+{
+	struct json_object *state = vm_files_read(e->dir, VM_FILE_STATE);
+	pid_t pid = state != NULL ? live_pid(state) : 0;
+
+	e->retiring = true;
+	if (pid != 0)
+		kill(pid, SIGKILL);
+	json_object_put(state);
+}
+
+void vm_table_pool_census(const char *snapshot, unsigned int keep, struct vm_pool_census *c)
 {
 	memset(c, 0, sizeof(*c));
 	pthread_mutex_lock(&table.lock);
@@ -1006,11 +1019,17 @@ void vm_table_pool_census(const char *snapshot, struct vm_pool_census *c)
 		if (e->starting)
 			c->starting++;
 		else if (vm_table_ended(e->dir)) {
-			c->failed++;
-			pool_failure(e, c->why, sizeof(c->why));
+			if (!e->retiring) {
+				c->failed++;
+				pool_failure(e, c->why, sizeof(c->why));
+			}
 			remove_dir(e->dir);
 			drop_entry(e);
-		} else if (pool_ready(e))
+		} else if (e->retiring)
+			continue;
+		else if (c->ready + c->starting >= keep)
+			pool_kill(e); /* the pool shrank */
+		else if (pool_ready(e))
 			c->ready++;
 		else
 			c->starting++;
@@ -1023,20 +1042,14 @@ void vm_table_pool_retire(bool (*wanted)(const char *snapshot))
 	pthread_mutex_lock(&table.lock);
 	for (size_t i = table.n; i-- > 0;) {
 		struct vm_entry *e = table.entries[i];
-		struct json_object *state;
-		pid_t pid;
 
 		if (e->pool == NULL || e->starting || wanted(e->pool))
 			continue;
 		if (vm_table_ended(e->dir)) {
 			remove_dir(e->dir);
 			drop_entry(e);
-			continue;
-		}
-		state = vm_files_read(e->dir, VM_FILE_STATE);
-		if (state != NULL && (pid = live_pid(state)) != 0)
-			kill(pid, SIGKILL);
-		json_object_put(state);
+		} else if (!e->retiring)
+			pool_kill(e);
 	}
 	pthread_mutex_unlock(&table.lock);
 }
@@ -1081,8 +1094,8 @@ unsigned int vm_table_pool_claim(uid_t uid, struct json_object *spec, const char
 	for (size_t i = 0; status == 0 && i < table.n; i++) {
 		struct vm_entry *e = table.entries[i];
 
-		if (e->pool == NULL || e->starting || strcmp(e->pool, snapshot) != 0 ||
-		    !pool_ready(e) || vm_table_ended(e->dir))
+		if (e->pool == NULL || e->starting || e->retiring ||
+		    strcmp(e->pool, snapshot) != 0 || !pool_ready(e) || vm_table_ended(e->dir))
 			continue;
 		pool_claim(e, uid, spec);
 		if (e->spec == NULL ||

@@ -110,8 +110,9 @@ struct vm_pool_census {
 	char why[256];	       /* how the last of those ended */
 };
 
-/* Counts snapshot's warm VMs and forgets those that ended. */
-void vm_table_pool_census(const char *snapshot, struct vm_pool_census *c);
+/* Counts snapshot's warm VMs, forgets those that ended, and ends those
+ * beyond keep (the pool shrank). */
+void vm_table_pool_census(const char *snapshot, unsigned int keep, struct vm_pool_census *c);
 
 /* Kills the warm VMs of snapshots no pool wants (adopted from a daemon
  * that had other pools) and forgets them once they ended. */

@@ -94,6 +94,12 @@ def commands(cli, d, work):
     expect(rows == [[other, "-", "-", "-", "-"]], f"stats {other}: {rows}")
     cli.refused(EXIT_HOST_ERROR, "stats", "nothing", contains="nothing")
     expect(cli.ok("pools").startswith("no pools"), "pools without any")
+    snap = os.path.join(work, "app.lvs")
+    open(snap, "w").close()
+    listed = cli.ok("pools", "app.lvs=1", cwd=work)  # relative to its cwd
+    expect(listed.startswith(f"{snap}\n  1 kept: ") and "0 failures" in listed,
+           f"pools set: {listed!r}")
+    expect(cli.ok("pools", f"{snap}=0").startswith("no pools"), "pools set to 0")
     inspected = json.loads(cli.ok("inspect", "web", other))
     expect([vm["id"] for vm in inspected] == [vm_id, other] and
            inspected[0]["labels"] == {"tier": "front"} and
@@ -204,6 +210,8 @@ def refusals(cli, d, work):
     cli.refused(EXIT_USAGE, "kill", "--time", "5", "taken")
     cli.refused(EXIT_USAGE, "ps", "--bogus")
     cli.refused(EXIT_USAGE, "pools", "extra")
+    cli.refused(EXIT_HOST_ERROR, "pools", os.path.join(work, "none.lvs") + "=1",
+                contains="none.lvs")
     cli.refused(EXIT_USAGE, "start", "--env", "=1", "--eval", "1")
     cli.env["LISPVMD_SOCKET"] = os.path.join(work, "none.sock")
     cli.refused(EXIT_HOST_ERROR, "ps", contains="no lispvmd answers at")

@@ -179,15 +179,17 @@ class Daemon:
             self.kill_warm_vms()
         return result
 
-    def warm_vms(self, with_monitors=False):
-        """The pids of the warm VMs (--pool) in the state directory: the
-        daemon's own, which no request lists and which outlive it."""
+    def warm_vms(self, snapshot=None, with_monitors=False):
+        """The pids of the warm VMs (--pool; of snapshot's pool only, if
+        given) in the state directory: the daemon's own, which no request
+        lists and which outlive it."""
         pids, vms = [], os.path.join(self.state, "vms")
         for vm in os.listdir(vms) if os.path.isdir(vms) else []:
             try:
                 with open(os.path.join(vms, vm, "spec.json")) as f:
-                    if "pool" not in json.load(f):
-                        continue
+                    pool = json.load(f).get("pool")
+                if pool is None or snapshot not in (None, pool):
+                    continue
                 with open(os.path.join(vms, vm, "state.json")) as f:
                     state = json.load(f)
                 pids.append((state["pid"], state["monitor_pid"]) if with_monitors

@@ -789,12 +789,14 @@ def pool(lispvmd):
             for name in ("s1", "s2", "s3"):
                 d.ok("POST", f"/v1/vms/{name}/kill")
             pools_when(d, lambda p: p[snap]["ready"] == 2)
-            warm = sorted(d.warm_vms())
+            warm = sorted(d.warm_vms(snap))
             d.stop(keep_vms=True)
             d = started(lispvmd, work, ["--pool", f"{snap}=2"])
             pools = pools_when(d, lambda p: p[snap]["ready"] == 2)
-            expect(sorted(d.warm_vms()) == warm, f"adopted {warm}, now {d.warm_vms()}")
+            expect(sorted(d.warm_vms(snap)) == warm, f"adopted {warm}, now {d.warm_vms(snap)}")
             d.stop(keep_vms=True)
+            # A daemon with no pools (none kept in pools.json either) ends them.
+            os.unlink(os.path.join(d.state, "pools.json"))
             d = started(lispvmd, work)
             deadline = time.monotonic() + 30
             while d.warm_vms():
@@ -806,7 +808,51 @@ def pool(lispvmd):
         finally:
             d.stop()
         expect_exit_line(lispvmd, ["--pool", "/nonexistent=2"], "--pool")
-        expect_exit_line(lispvmd, ["--pool", f"{__file__}=0"], "--pool")
+        expect_exit_line(lispvmd, ["--pool", f"{__file__}=65"], "--pool")
+        expect_exit_line(lispvmd, ["--pool", "/tmp"], "--pool")
+
+
+def pool_settings(lispvmd):
+    """PUT /v1/pools sets a pool's size while the daemon runs (0 ends it
+    and its warm VMs), kept in pools.json for a restarted daemon, where a
+    --pool option wins; bad settings are 400 and the daemon serves on."""
+    with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
+        snap = os.path.join(work, "app.lvs")
+        open(snap, "w").close()
+        d = started(lispvmd, work)
+        try:
+            expect(d.ok("GET", "/v1/pools") == {"pools": []}, "no pools at first")
+            got = d.ok("PUT", "/v1/pools", {"snapshot": snap, "size": 3})["pools"]
+            expect([(p["snapshot"], p["size"]) for p in got] == [(snap, 3)], f"set: {got}")
+            pools_when(d, lambda p: p[snap]["ready"] == 3)
+            d.ok("PUT", "/v1/pools", {"snapshot": snap, "size": 1})
+            pools_when(d, lambda p: p[snap]["ready"] + p[snap]["starting"] >= 1)
+            expect(d.ok("GET", "/v1/pools")["pools"][0]["size"] == 1, "size 1")
+            expect_error(d, 400, "PUT", "/v1/pools", {"snapshot": "rel.lvs", "size": 1})
+            expect_error(d, 400, "PUT", "/v1/pools", {"snapshot": snap, "size": -1})
+            expect_error(d, 400, "PUT", "/v1/pools", {"snapshot": snap, "size": "2"})
+            expect_error(d, 400, "PUT", "/v1/pools", {"snapshot": snap, "size": 65},
+                         contains="64")
+            expect_error(d, 400, "PUT", "/v1/pools", {"snapshot": snap, "size": 1, "x": 1},
+                         contains="x")
+            expect_error(d, 400, "PUT", "/v1/pools", {"snapshot": work + "/none", "size": 1},
+                         contains="none")
+            expect_error(d, 405, "DELETE", "/v1/pools")
+            d.stop(keep_vms=True)
+            d = started(lispvmd, work)
+            pools = pools_when(d, lambda p: snap in p and p[snap]["ready"] == 1)
+            expect(pools[snap]["size"] == 1, f"kept: {pools}")
+            d.stop(keep_vms=True)
+            d = started(lispvmd, work, ["--pool", f"{snap}=2"])
+            pools_when(d, lambda p: p[snap]["size"] == 2 and p[snap]["ready"] == 2)
+            d.ok("PUT", "/v1/pools", {"snapshot": snap, "size": 0})
+            expect(d.ok("GET", "/v1/pools") == {"pools": []}, "size 0 is no pool")
+            deadline = time.monotonic() + 30
+            while d.warm_vms():
+                expect(time.monotonic() < deadline, f"warm VMs left: {d.warm_vms()}")
+                time.sleep(0.05)
+        finally:
+            d.stop()
 
 
 def expect_exit_line(lispvmd, options, contains):
@@ -820,4 +866,5 @@ if __name__ == "__main__":
     main({f.__name__: f for f in (lifecycle, command_line, bad_requests, stop_and_kill,
                                   many_at_once, restart, log_cap, other_users, lifecycles,
                                   follow, hostile_files, ending_while_waiting, events,
-                                  gc_requests, snapshot_requests, quotas, pool)})
+                                  gc_requests, snapshot_requests, quotas, pool,
+                                  pool_settings)})

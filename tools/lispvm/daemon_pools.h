@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* lispvm pools: lispvmd's warm pools (lispvmd --pool), how many VMs each
+/* lispvm pools [SNAPSHOT=N...]: lispvmd's warm pools (lispvmd --pool),
+ * each set to N warm VMs first (0: none), then listed: how many each
  * holds ready, and how the last failure went. */
 #ifndef LISPVM_TOOLS_DAEMON_POOLS_H
 #define LISPVM_TOOLS_DAEMON_POOLS_H
