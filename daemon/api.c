@@ -43,11 +43,11 @@ static void get_version(const struct http_request *req, struct http_reply *reply
 	reply->body = body;
 }
 
-/* The pools' state is the daemon's, not a user's: anyone may look. */
+/* The pools' state is the daemon's, not a user's: anyone may look, but
+ * only its own user and root see the warm VMs' last lines. */
 static void get_pools(const struct http_request *req, struct http_reply *reply)
 {
-	(void)req;
-	reply->body = vm_pool_status();
+	reply->body = vm_pool_status(req->uid == geteuid() || req->uid == 0);
 }
 
 /* The caller may have VMs here: this daemon's own user, or root.  A root
@@ -397,7 +397,7 @@ static void put_pool(const struct http_request *req, struct http_reply *reply)
 	if (status != 0)
 		http_reply_error(reply, status, err);
 	else
-		reply->body = vm_pool_status();
+		reply->body = vm_pool_status(true);
 }
 
 static const struct path_routes routes[] = {

@@ -357,7 +357,26 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-enum hand_over { HANDED, REFUSED, BROKEN };
+/* How a hand-over went: the VM took the program; refused it (the
+ * caller's mistake: it waits on); is stale (it can take no program any
+ * more, and ends); or never answered (it may hold half the program). */
+enum hand_over { HANDED, REFUSED, STALE, BROKEN };
+
+static enum hand_over send_invocation(int fd, const struct vm_pool_claim *claim)
+{
+	size_t len = 0;
+	char head[32];
+
+	for (size_t i = 0; claim->argv[i] != NULL; i++)
+		len += strlen(claim->argv[i]) + 1;
+	snprintf(head, sizeof(head), "%zu\n", len);
+	if (write_all(fd, head, strlen(head)) < 0)
+		return BROKEN;
+	for (size_t i = 0; claim->argv[i] != NULL; i++)
+		if (write_all(fd, claim->argv[i], strlen(claim->argv[i]) + 1) < 0)
+			return BROKEN;
+	return shutdown(fd, SHUT_WR) < 0 ? BROKEN : HANDED;
+}
 
 /* The invocation to the warm VM, and its one-line answer. */
 static enum hand_over hand_over(const struct vm_pool_claim *claim, char *why, size_t size)
@@ -371,19 +390,23 @@ static enum hand_over hand_over(const struct vm_pool_claim *claim, char *why, si
 		if (fd >= 0)
 			close(fd);
 		snprintf(why, size, "the warm VM's socket path is too long");
-		return REFUSED;
+		return STALE;
 	}
 	memcpy(addr.sun_path, claim->socket, strlen(claim->socket) + 1);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		snprintf(why, size, "cannot reach the warm VM: %s", strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		return REFUSED; /* it never saw the program */
+		return STALE; /* it never saw the program */
 	}
-	for (size_t i = 0; claim->argv[i] != NULL; i++)
-		if (write_all(fd, claim->argv[i], strlen(claim->argv[i]) + 1) < 0)
-			break;
-	shutdown(fd, SHUT_WR);
+	/* A VM that stopped reading must not hold the create for ever. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &(struct timeval){.tv_sec = HAND_OVER_MS / 1000},
+		   sizeof(struct timeval));
+	if (send_invocation(fd, claim) != HANDED) {
+		close(fd);
+		snprintf(why, size, "the warm VM did not read its program: %s", strerror(errno));
+		return BROKEN;
+	}
 	while (len < sizeof(answer) - 1 && memchr(answer, '\n', len) == NULL) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t n;
@@ -400,12 +423,20 @@ static enum hand_over hand_over(const struct vm_pool_claim *claim, char *why, si
 		return HANDED;
 	snprintf(why, size, "%s",
 		 strncmp(answer, "error: ", 7) == 0 ? answer + 7 : "the warm VM did not answer");
+	if (strncmp(answer, "error: stale:", 13) == 0)
+		return STALE;
 	return strncmp(answer, "error: ", 7) == 0 ? REFUSED : BROKEN;
 }
 
 unsigned int vm_pool_take(uid_t uid, struct json_object *spec, struct json_object **out, char *err,
 			  size_t err_size)
 {
+	static const enum vm_pool_outcome outcome[] = {
+		[HANDED] = VM_POOL_TAKEN,
+		[REFUSED] = VM_POOL_REFUSED,
+		[STALE] = VM_POOL_RETIRE,
+		[BROKEN] = VM_POOL_RETIRE,
+	};
 	struct vm_pool_claim *claim;
 	unsigned int status;
 	enum hand_over how;
@@ -423,22 +454,32 @@ unsigned int vm_pool_take(uid_t uid, struct json_object *spec, struct json_objec
 		return status;
 	}
 	how = hand_over(claim, why, sizeof(why));
-	vm_table_pool_finish(claim, how == HANDED, how == BROKEN, out);
+	vm_table_pool_finish(claim, outcome[how], out);
 	free(claim);
 	pthread_mutex_lock(&pools.lock);
 	if ((p = pool_named(snapshot)) != NULL && how == HANDED) {
 		p->taken++;
 		p->failures_in_a_row = 0;
-	} else if (p != NULL) {
+	} else if (p != NULL && how == BROKEN) {
 		p->failures++;
-		snprintf(p->last_failure, sizeof(p->last_failure), "a create: %.200s", why);
+		snprintf(p->last_failure, sizeof(p->last_failure), "a hand-over: %.200s", why);
 	}
 	pthread_cond_signal(&pools.wake);
 	pthread_mutex_unlock(&pools.lock);
+	if (how == BROKEN) {
+		/* It may have begun the program: another start could run it twice. */
+		snprintf(err, err_size,
+			 "the warm VM took the program but did not say so (%.200s); "
+			 "it was ended",
+			 why);
+		return 503;
+	}
+	/* Refused, the caller's mistake, starts cold and fails there as it
+	 * would have; stale, the pool's, starts cold and works. */
 	return how == HANDED ? 0 : VM_POOL_NONE_READY;
 }
 
-struct json_object *vm_pool_status(void)
+struct json_object *vm_pool_status(bool details)
 {
 	struct json_object *list = json_object_new_array(), *body = json_object_new_object();
 
@@ -457,8 +498,9 @@ struct json_object *vm_pool_status(void)
 		json_object_object_add(o, "taken", json_object_new_int(p->taken));
 		json_object_object_add(o, "failures", json_object_new_int(p->failures));
 		json_object_object_add(o, "last_failure",
-				       p->last_failure[0] ? json_object_new_string(p->last_failure)
-							  : NULL);
+				       p->last_failure[0] && details
+					       ? json_object_new_string(p->last_failure)
+					       : NULL);
 		json_object_array_add(list, o);
 	}
 	pthread_mutex_unlock(&pools.lock);

@@ -13,6 +13,7 @@
 #ifndef LISPVM_DAEMON_VM_POOL_H
 #define LISPVM_DAEMON_VM_POOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -37,13 +38,15 @@ int vm_pool_start(const char *state_dir, uint64_t memory, char *err, size_t err_
 unsigned int vm_pool_set(const char *snapshot, unsigned int size, char *err, size_t err_size);
 
 /* Creates uid's VM from a checked spec with a warm VM, if it can: 0 (*out
- * its description), VM_POOL_NONE_READY (no pool for it, or none ready:
- * start it cold), or an HTTP status with a reason. */
+ * its description), VM_POOL_NONE_READY (no pool for it, none ready, or
+ * the warm VM refused: start it cold), or an HTTP status with a reason
+ * (503: the warm VM did not answer, and may have begun the program). */
 unsigned int vm_pool_take(uid_t uid, struct json_object *spec, struct json_object **out, char *err,
 			  size_t err_size);
 
 /* {"pools": [{"snapshot", "size", "ready", "starting", "taken",
- * "failures", "last_failure"}]} */
-struct json_object *vm_pool_status(void);
+ * "failures", "last_failure"}]}; last_failure (a warm VM's last line) only
+ * with details (for the daemon's own user and root). */
+struct json_object *vm_pool_status(bool details);
 
 #endif

@@ -954,11 +954,9 @@ unsigned int vm_table_pool_start(const char *snapshot, uint64_t memory, char *er
 		argv[6] = NULL;
 	status = start_monitor_with(e, argv, err, err_size) < 0 ? 500 : 0;
 	pthread_mutex_lock(&table.lock);
-	if (status != 0) {
-		remove_dir(e->dir);
-		drop_entry(e);
-	} else
-		e->starting = false;
+	/* One whose monitor may yet start it is ended once its pid is known. */
+	e->retiring = status != 0;
+	e->starting = false;
 	pthread_mutex_unlock(&table.lock);
 	return status;
 }
@@ -995,6 +993,16 @@ static void pool_failure(const struct vm_entry *e, char *why, size_t size)
 	json_object_put(end);
 }
 
+/* Under the lock: whether its monitor said it started its lispvm. */
+static bool pool_started(const struct vm_entry *e)
+{
+	struct json_object *state = vm_files_read(e->dir, VM_FILE_STATE);
+	bool started = state != NULL;
+
+	json_object_put(state);
+	return started;
+}
+
 /* Under the lock: ends a warm VM no pool needs (its end is no failure). */
 static void pool_kill(struct vm_entry *e)
 {
@@ -1025,8 +1033,12 @@ void vm_table_pool_census(const char *snapshot, unsigned int keep, struct vm_poo
 			}
 			remove_dir(e->dir);
 			drop_entry(e);
+		} else if (e->retiring && vm_files_now() - e->created > START_TIMEOUT_MS / 500 &&
+			   !pool_started(e)) {
+			remove_dir(e->dir); /* its monitor never started it */
+			drop_entry(e);
 		} else if (e->retiring)
-			continue;
+			pool_kill(e); /* again: its pid may be known only now */
 		else if (c->ready + c->starting >= keep)
 			pool_kill(e); /* the pool shrank */
 		else if (pool_ready(e))
@@ -1113,7 +1125,7 @@ unsigned int vm_table_pool_claim(uid_t uid, struct json_object *spec, const char
 	return status != 0 ? status : VM_POOL_NONE_READY;
 }
 
-void vm_table_pool_finish(struct vm_pool_claim *claim, bool taken, bool broken,
+void vm_table_pool_finish(struct vm_pool_claim *claim, enum vm_pool_outcome how,
 			  struct json_object **out)
 {
 	vm_spec_free_argv(claim->owned);
@@ -1125,17 +1137,10 @@ void vm_table_pool_finish(struct vm_pool_claim *claim, bool taken, bool broken,
 
 		if (strcmp(e->id, claim->id) != 0 || e->claimed_from == NULL)
 			continue;
-		if (!taken) {
-			/* One that may have the program half: it must not
-			 * wait for another. */
-			struct json_object *state =
-				broken ? vm_files_read(e->dir, VM_FILE_STATE) : NULL;
-			pid_t pid = state != NULL ? live_pid(state) : 0;
-
-			if (pid != 0)
-				kill(pid, SIGKILL);
-			json_object_put(state);
+		if (how != VM_POOL_TAKEN) {
 			pool_unclaim(e);
+			if (how == VM_POOL_RETIRE)
+				pool_kill(e);
 			break;
 		}
 		free(e->claimed_from);

@@ -132,11 +132,13 @@ struct vm_pool_claim {
  * create): 0, VM_POOL_NONE_READY, or an HTTP status (403, 409, 500) with
  * a reason.  A claimed VM is uid's, named and counted, until
  * vm_table_pool_finish says whether it took the program (*out: its
- * description, and the "started" event) or not (a warm VM again; broken:
- * it may have half of it, and is killed). */
+ * description, and the "started" event), refused it (a warm VM again), or
+ * must end (stale, or it may have half of it: killed, and forgotten once
+ * it has ended, which is no failure of the pool's). */
 unsigned int vm_table_pool_claim(uid_t uid, struct json_object *spec, const char *snapshot,
 				 struct vm_pool_claim *claim, char *err, size_t err_size);
-void vm_table_pool_finish(struct vm_pool_claim *claim, bool taken, bool broken,
+enum vm_pool_outcome { VM_POOL_TAKEN, VM_POOL_REFUSED, VM_POOL_RETIRE };
+void vm_table_pool_finish(struct vm_pool_claim *claim, enum vm_pool_outcome how,
 			  struct json_object **out);
 
 /* The daemon is ending: every wait and follow returns at once (so that

@@ -847,11 +847,33 @@ static int resume_host_side(struct vm *vm, const struct snapshot_state *st)
 	return 0;
 }
 
+/* What the command line decides first: a program for a prepared snapshot
+ * and none for a running VM's, and the mounts (a wrong --mount is said
+ * before anything is set up). */
+static int open_invocation(struct vm *vm, const struct snapshot_state *st)
+{
+	return check_kind(vm, st) < 0 || (st->running ? setup_saved_mounts(vm, &st->machine)
+						      : vm_setup_mounts(vm)) < 0
+		       ? -1
+		       : 0;
+}
+
 /* The part of a restore that no invocation changes: the machine as saved,
- * its RAM mapped from the chain and its images, in a new KVM VM. */
+ * its RAM mapped from the chain and its images, in a new KVM VM.  A warm
+ * VM (await_invocation) opens its invocation later, and only a prepared
+ * snapshot can wait for one. */
 static int restore_machine(struct vm *vm, const struct snapshot_chain *c, struct snapshot_state *st)
 {
 	if (read_sections(vm, &c->level[0].f, st) < 0)
+		return -1;
+	if (vm->config->await_invocation != NULL && st->running) {
+		snprintf(vm->err, sizeof(vm->err),
+			 "snapshot %s is of a running VM: a warm VM (--pooled) restores a "
+			 "prepared one",
+			 vm->config->snapshot_in);
+		return -1;
+	}
+	if (vm->config->await_invocation == NULL && open_invocation(vm, st) < 0)
 		return -1;
 	vm_map_kernel_text(vm);
 	return kvm_vm_create(&vm->kvm, vm->err, sizeof(vm->err)) < 0 || vm_setup_ram(vm) < 0 ||
@@ -863,14 +885,13 @@ static int restore_machine(struct vm *vm, const struct snapshot_chain *c, struct
 /* The part the invocation decides (its mounts, its stdio devices, its
  * boot data), then the vCPU and the devices as saved. */
 static int restore_invocation(struct vm *vm, const struct snapshot_chain *c,
-			      struct snapshot_state *st)
+			      struct snapshot_state *st, bool waited)
 {
 	const struct snapshot_file *f = &c->level[0].f;
 	const struct snapshot_machine *m = &st->machine;
 
-	if (check_kind(vm, st) < 0 ||
-	    (st->running ? setup_saved_mounts(vm, m) : vm_setup_mounts(vm)) < 0 ||
-	    vm_setup_devices(vm) < 0 || write_boot_data(vm, st) < 0)
+	if ((waited && open_invocation(vm, st) < 0) || vm_setup_devices(vm) < 0 ||
+	    write_boot_data(vm, st) < 0)
 		return -1;
 	if (st->running && vm->vsock.opened) /* before the device is live again */
 		virtio_vsock_transport_reset(&vm->vsock);
@@ -970,6 +991,7 @@ int vm_snapshot_restore(struct vm *vm)
 {
 	struct snapshot_state *st = calloc(1, sizeof(*st));
 	struct snapshot_chain *c = calloc(1, sizeof(*c));
+	bool waits = vm->config->await_invocation != NULL;
 	int rc = -1;
 
 	if (st == NULL || c == NULL)
@@ -977,7 +999,7 @@ int vm_snapshot_restore(struct vm *vm)
 	else if (snapshot_chain_open(c, vm->config->snapshot_in, vm->err, sizeof(vm->err)) == 0 &&
 		 check_invocation(vm, c) == 0 && check_runtime(vm, &c->level[0].f) == 0 &&
 		 restore_machine(vm, c, st) == 0 && await_invocation(vm, c) == 0)
-		rc = restore_invocation(vm, c, st);
+		rc = restore_invocation(vm, c, st, waits);
 	/* The RAM mappings keep the files open. */
 	if (c != NULL)
 		snapshot_chain_close(c);

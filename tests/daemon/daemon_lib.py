@@ -192,6 +192,9 @@ class Daemon:
                     continue
                 with open(os.path.join(vms, vm, "state.json")) as f:
                     state = json.load(f)
+                with open(f"/proc/{state['pid']}/stat") as f:  # not a reused pid
+                    if int(f.read().rsplit(")", 1)[1].split()[19]) != state["pid_start"]:
+                        continue
                 pids.append((state["pid"], state["monitor_pid"]) if with_monitors
                             else state["pid"])
             except (OSError, ValueError, KeyError):

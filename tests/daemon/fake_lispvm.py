@@ -24,9 +24,11 @@ FILE alone) prints the command line.
 'fake_lispvm.py run --snapshot FILE --pooled SOCKET' is a warm VM: it
 listens on SOCKET (after 1 s when FILE's name has "slowpool"; never, and
 exits 125 with a line, when it has "badpool"), takes one invocation as
-lispvm does (NUL-terminated words, then "ok"), and runs it as above; a
-script with the step "pool-refuse" is refused ("error: ...") and the
-next connection waited for."""
+lispvm does (its length, then NUL-terminated words; "ok"), and runs it
+as above; a script with the step "pool-refuse" is refused ("error: ...")
+and the next connection waited for; one with "pool-vanish" gets no
+answer (the VM sleeps on); an invocation whose --memory is not the
+pool's is stale ("error: stale: ...", exit 125)."""
 
 import json
 import os
@@ -57,9 +59,20 @@ def snapshot(name, argv):
     return 0
 
 
+def read_invocation(conn):
+    """LENGTH, a newline, then that many bytes of NUL-terminated words."""
+    data = b""
+    while chunk := conn.recv(65536):
+        data += chunk
+    head, _, body = data.partition(b"\n")
+    assert int(head) == len(body) and body.endswith(b"\0"), data[:200]
+    return [w.decode() for w in body.split(b"\0")[:-1]]
+
+
 def pooled(argv):
     snapshot = argv[argv.index("--snapshot") + 1]
     path = argv[argv.index("--pooled") + 1]
+    memory = argv[argv.index("--memory") + 1] if "--memory" in argv else None
     if "badpool" in snapshot:
         print(f"lispvm: snapshot {snapshot}: not a snapshot file", file=sys.stderr)
         return 125
@@ -70,14 +83,20 @@ def pooled(argv):
     listener.listen(8)
     while True:
         conn, _ = listener.accept()
-        data = b""
-        while chunk := conn.recv(65536):
-            data += chunk
-        words = [w.decode() for w in data.split(b"\0")[:-1]]
+        words = read_invocation(conn)
+        if (words[words.index("--memory") + 1] if "--memory" in words else None) != memory:
+            conn.sendall(b"error: stale: a pooled VM's --memory is the pool's\n")
+            conn.close()
+            os.unlink(path)
+            print("lispvm: --pooled: stale", file=sys.stderr)
+            return 125
         if "pool-refuse" in words[-1]:
             conn.sendall(b"error: refused, as the script asks\n")
             conn.close()
             continue
+        if "pool-vanish" in words[-1]:  # takes it and never says so
+            conn.close()
+            time.sleep(3600)
         conn.sendall(b"ok\n")
         conn.close()
         listener.close()

@@ -317,7 +317,8 @@ def ask_warm_vm(d, words):
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(60)
         s.connect(path)
-        s.sendall(b"".join(w.encode() + b"\0" for w in words))
+        body = b"".join(w.encode() + b"\0" for w in words)
+        s.sendall(str(len(body)).encode() + b"\n" + body)
         s.shutdown(socket.SHUT_WR)
         return s.makefile().readline()
 

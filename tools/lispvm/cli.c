@@ -687,7 +687,9 @@ static int parse_command(int argc, char **argv, struct cli_options *out)
 
 	*out = (struct cli_options){.memory_size = CLI_DEFAULT_MEMORY, .guest_cid = CLI_MIN_CID};
 	opterr = 1;
-	optind = 1;
+	/* 0, not 1: glibc then forgets a cluster a previous parse (a pooled
+	 * VM's refused invocation) stopped in. */
+	optind = 0;
 	if (parse_options(argc, argv, out) < 0)
 		return -1;
 	if (out->command != CLI_NONE)

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,8 @@
 static struct {
 	const struct cli_options *machine; /* the pool's own command line */
 	struct stat snapshot;		   /* its --snapshot, as opened then */
+	char snapshot_path[PATH_MAX];	   /* and its real path */
+	bool bound;			   /* the socket is this process's */
 	int listen_fd;
 	/* The invocation taken: argv points into words. */
 	char *words;
@@ -44,7 +47,8 @@ static bool same_string(const char *a, const char *b)
 }
 
 /* What lispvm's own messages said while fn ran (they go to stderr, which
- * is the pooled VM's log): its first line, for the refusal. */
+ * is the pooled VM's log): its first line, for a refusal; all of it passed
+ * on when fn succeeded. */
 static int quoting_stderr(int (*fn)(void), char *why, size_t size)
 {
 	int saved = dup(STDERR_FILENO), memfd = memfd_create("pooled-stderr", MFD_CLOEXEC), rc;
@@ -64,6 +68,14 @@ static int quoting_stderr(int (*fn)(void), char *why, size_t size)
 	if (rc != 0 && lseek(memfd, 0, SEEK_SET) == 0 && (n = read(memfd, why, size - 1)) > 0) {
 		why[n] = '\0';
 		why[strcspn(why, "\n")] = '\0';
+	} else if (rc == 0 && lseek(memfd, 0, SEEK_SET) == 0) {
+		/* Taken: what it said (packing an image, -v) is the program's
+		 * log, as in a cold start. */
+		char buf[4096];
+
+		while ((n = read(memfd, buf, sizeof(buf))) > 0)
+			if (write(STDERR_FILENO, buf, (size_t)n) < 0)
+				break;
 	}
 	close(memfd);
 	return rc;
@@ -84,31 +96,45 @@ static int prepare_invocation(void)
 }
 
 /* The machine is the pool's: only what a restored prepared snapshot lets a
- * program choose may differ. */
-static const char *misfit(const struct cli_options *o)
+ * program choose may differ.  A caller's mistake is refused; a pool that
+ * no longer fits what it is sent (its snapshot replaced since, lispvmd's
+ * --memory changed) is refused as "stale: ...", and such a VM ends. */
+static const char *misfit(const struct cli_options *o, bool *stale)
 {
 	const struct cli_options *m = pool.machine;
+	char real[PATH_MAX];
 	struct stat st;
 
+	*stale = false;
 	if (o->command != CLI_RUN && o->command != CLI_EVAL && o->command != CLI_REPL)
 		return "a pooled VM runs 'lispvm run', 'eval' or 'repl'";
 	if (o->resume || o->pooled_socket != NULL)
 		return "a pooled VM needs a program";
-	if (o->snapshot_in == NULL || stat(o->snapshot_in, &st) < 0 ||
-	    st.st_dev != pool.snapshot.st_dev || st.st_ino != pool.snapshot.st_ino)
+	if (o->stats)
+		return "a pooled VM does not count what the restore dirtied (--stats): start it "
+		       "cold";
+	if (o->snapshot_in == NULL || realpath(o->snapshot_in, real) == NULL ||
+	    strcmp(real, pool.snapshot_path) != 0)
 		return "a pooled VM runs from the snapshot it was restored from (--snapshot)";
+	*stale = true;
+	if (stat(real, &st) < 0 || st.st_dev != pool.snapshot.st_dev ||
+	    st.st_ino != pool.snapshot.st_ino)
+		return "stale: the snapshot was replaced since this VM restored it";
 	if (!same_string(o->kernel_path, m->kernel_path) || !same_string(o->append, m->append) ||
 	    o->memory_given != m->memory_given ||
 	    (o->memory_given && o->memory_size != m->memory_size))
-		return "a pooled VM's --kernel, --append and --memory are the pool's";
+		return "stale: a pooled VM's --kernel, --append and --memory are the pool's";
+	*stale = false;
 	return NULL;
 }
 
-/* The words of argv, each NUL-terminated, until the writer shut its end. */
+/* "LENGTH\n", then the words of argv, each NUL-terminated, LENGTH bytes
+ * in all, then the writer's end shut: an invocation cut short (its writer
+ * died between words) is never taken for a shorter one. */
 static int read_words(int fd, char *why, size_t size)
 {
-	size_t len = 0, max = 64 << 10, n = 0;
-	char *buf = malloc(max);
+	size_t len = 0, max = 64 << 10, n = 0, want;
+	char *buf = malloc(max), *body, *end;
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){.tv_sec = INVOCATION_READ_S},
 		   sizeof(struct timeval));
@@ -139,16 +165,26 @@ static int read_words(int fd, char *why, size_t size)
 		}
 		len += (size_t)got;
 	}
-	for (size_t i = 0; i < len; i++)
-		n += buf[i] == '\0';
-	if (len == 0 || buf[len - 1] != '\0' ||
-	    (pool.argv = calloc(n + 1, sizeof(char *))) == NULL) {
+	body = memchr(buf, '\n', len);
+	want = body != NULL ? strtoul(buf, &end, 10) : 0;
+	if (body == NULL || end != body || buf[0] < '0' || buf[0] > '9' ||
+	    want != len - (size_t)(body + 1 - buf) || want == 0 || buf[len - 1] != '\0') {
 		free(buf);
-		snprintf(why, size, "the invocation is not NUL-terminated words");
+		snprintf(why, size,
+			 "the invocation is not LENGTH then as many bytes of "
+			 "NUL-terminated words");
 		return -1;
 	}
-	for (size_t i = 0, w = 0; i < len; i += strlen(buf + i) + 1)
-		pool.argv[w++] = buf + i;
+	body++;
+	for (size_t i = 0; i < want; i++)
+		n += body[i] == '\0';
+	if ((pool.argv = calloc(n + 1, sizeof(char *))) == NULL) {
+		free(buf);
+		snprintf(why, size, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0, w = 0; i < want; i += strlen(body + i) + 1)
+		pool.argv[w++] = body + i;
 	pool.words = buf;
 	return 0;
 }
@@ -161,13 +197,16 @@ static void forget_invocation(void)
 	pool.words = NULL;
 }
 
-/* 0 once the VM's configuration is the invocation's. */
-static int take(int fd, char *why, size_t size)
+/* 0 once the VM's configuration is the invocation's; *stale: the refusal
+ * is the pool's (this VM can serve no invocation any more). */
+static int take(int fd, char *why, size_t size, bool *stale)
 {
 	struct ucred peer;
 	socklen_t len = sizeof(peer);
 	const char *wrong;
 
+	*stale = false;
+	log_verbose_enabled = pool.machine->verbose;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) < 0 ||
 	    (peer.uid != getuid() && peer.uid != 0)) {
 		snprintf(why, size, "only this VM's user or root may give it a program");
@@ -178,15 +217,15 @@ static int take(int fd, char *why, size_t size)
 	snprintf(why, size, "not a lispvm command line");
 	if (quoting_stderr(parse_invocation, why, size) != 0)
 		goto refused;
-	if ((wrong = misfit(&pool.opts)) != NULL) {
+	if ((wrong = misfit(&pool.opts, stale)) != NULL) {
 		snprintf(why, size, "%s", wrong);
 		goto refused;
 	}
+	log_verbose_enabled = pool.opts.verbose;
 	snprintf(why, size, "lispvm could not prepare the program");
 	if (quoting_stderr(prepare_invocation, why, size) != 0 ||
 	    vm_launch_program(&pool.opts, &pool.env, &pool.config, &pool.strings) != 0)
 		goto refused;
-	log_verbose_enabled = pool.opts.verbose;
 	return 0;
 refused:
 	forget_invocation();
@@ -223,6 +262,7 @@ static const struct vm_config *await_invocation(void *arg, char *err, size_t err
 		return NULL;
 	for (;;) {
 		char why[512] = "";
+		bool stale;
 		int fd = accept4(pool.listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
 		if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
@@ -231,15 +271,23 @@ static const struct vm_config *await_invocation(void *arg, char *err, size_t err
 			snprintf(err, err_size, "--pooled %s: %s", path, strerror(errno));
 			return NULL;
 		}
-		if (take(fd, why, sizeof(why)) == 0) {
+		if (take(fd, why, sizeof(why), &stale) == 0) {
 			dprintf(fd, "ok\n");
 			close(fd);
 			close(pool.listen_fd);
 			unlink(path);
+			pool.bound = false;
 			return &pool.config;
 		}
 		dprintf(fd, "error: %s\n", why);
 		close(fd);
+		if (stale) {
+			snprintf(err, err_size, "--pooled: %s", why);
+			close(pool.listen_fd);
+			unlink(path);
+			pool.bound = false;
+			return NULL;
+		}
 	}
 }
 
@@ -252,7 +300,8 @@ int pooled_vm_command(const struct cli_options *opts)
 	int rc;
 
 	pool.machine = opts;
-	if (stat(opts->snapshot_in, &pool.snapshot) < 0) {
+	if (realpath(opts->snapshot_in, pool.snapshot_path) == NULL ||
+	    stat(pool.snapshot_path, &pool.snapshot) < 0) {
 		log_error("--snapshot %s: %s", opts->snapshot_in, strerror(errno));
 		return LISPVM_EXIT_HOST_ERROR;
 	}
@@ -260,7 +309,7 @@ int pooled_vm_command(const struct cli_options *opts)
 		return rc;
 	vm_launch_signals();
 	rc = vm_run(&config);
-	if (pool.listen_fd >= 0 && pool.argv == NULL)
+	if (pool.bound) /* never a path this process did not bind */
 		unlink(opts->pooled_socket);
 	return rc;
 }
