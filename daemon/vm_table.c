@@ -218,10 +218,46 @@ static struct json_object *saved_entry(const struct vm_entry *e)
 		json_object_object_add(saved, "pool", json_object_new_string(e->pool));
 	if (e->from_pool)
 		json_object_object_add(saved, "from_pool", json_object_new_boolean(true));
+	if (e->claimed_from != NULL)
+		json_object_object_add(saved, "claimed_from",
+				       json_object_new_string(e->claimed_from));
 	return saved;
 }
 
 /* ---- adoption ---- */
+
+/* Under the lock: spec.json as the entry is now.  A daemon that dies while
+ * it hands a warm VM over leaves "claimed_from" there: the next one takes
+ * the VM for the caller's if its socket is gone (it took the program),
+ * else for a warm VM still. */
+static void rewrite_spec(const struct vm_entry *e)
+{
+	struct json_object *saved = saved_entry(e);
+
+	vm_files_write(e->dir, VM_FILE_SPEC, saved);
+	json_object_put(saved);
+}
+
+static bool pool_ready(const struct vm_entry *e);
+
+/* A VM a daemon was handing over when it died: the caller's if it took
+ * its program (its socket is gone), else a warm VM again. */
+static void adopt_claimed(struct vm_entry *e, const char *pool)
+{
+	if (!pool_ready(e)) {
+		e->from_pool = true;
+		rewrite_spec(e);
+		return;
+	}
+	free(e->pool);
+	e->pool = strdup(pool);
+	e->uid = getuid();
+	e->name[0] = '\0';
+	json_object_put(e->spec);
+	e->spec = json_object_new_object();
+	json_object_object_add(e->spec, "snapshot", json_object_new_string(pool));
+	rewrite_spec(e);
+}
 
 static struct vm_entry *entry_from_dir(const char *dir, const char *id)
 {
@@ -248,6 +284,9 @@ static struct vm_entry *entry_from_dir(const char *dir, const char *id)
 		e->pool = strdup(json_object_get_string(v));
 	e->from_pool =
 		json_object_object_get_ex(saved, "from_pool", &v) && json_object_get_boolean(v);
+	if (json_object_object_get_ex(saved, "claimed_from", &v) &&
+	    json_object_is_type(v, json_type_string))
+		adopt_claimed(e, json_object_get_string(v));
 	if (json_object_object_get_ex(e->spec, "name", &v))
 		snprintf(e->name, sizeof(e->name), "%s", json_object_get_string(v));
 	json_object_put(saved);
@@ -1081,6 +1120,7 @@ static void pool_claim(struct vm_entry *e, uid_t uid, struct json_object *spec)
 	json_object_put(e->spec);
 	e->spec = NULL;
 	json_object_deep_copy(spec, &e->spec, NULL);
+	rewrite_spec(e);
 }
 
 static void pool_unclaim(struct vm_entry *e)
@@ -1093,6 +1133,7 @@ static void pool_unclaim(struct vm_entry *e)
 	json_object_put(e->spec);
 	e->spec = json_object_new_object();
 	json_object_object_add(e->spec, "snapshot", json_object_new_string(e->pool));
+	rewrite_spec(e);
 }
 
 unsigned int vm_table_pool_claim(uid_t uid, struct json_object *spec, const char *snapshot,
@@ -1133,7 +1174,6 @@ void vm_table_pool_finish(struct vm_pool_claim *claim, enum vm_pool_outcome how,
 	pthread_mutex_lock(&table.lock);
 	for (size_t i = 0; i < table.n; i++) {
 		struct vm_entry *e = table.entries[i];
-		struct json_object *saved;
 
 		if (strcmp(e->id, claim->id) != 0 || e->claimed_from == NULL)
 			continue;
@@ -1147,9 +1187,7 @@ void vm_table_pool_finish(struct vm_pool_claim *claim, enum vm_pool_outcome how,
 		e->claimed_from = NULL;
 		e->from_pool = true;
 		e->created = vm_files_now();
-		saved = saved_entry(e);
-		vm_files_write(e->dir, VM_FILE_SPEC, saved);
-		json_object_put(saved);
+		rewrite_spec(e);
 		e->starting = false;
 		*out = describe(e);
 		events_publish(e->uid, "started", *out);

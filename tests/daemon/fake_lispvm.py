@@ -27,11 +27,13 @@ exits 125 with a line, when it has "badpool"), takes one invocation as
 lispvm does (its length, then NUL-terminated words; "ok"), and runs it
 as above; a script with the step "pool-refuse" is refused ("error: ...")
 and the next connection waited for; one with "pool-vanish" gets no
-answer (the VM sleeps on); an invocation whose --memory is not the
+answer (the VM sleeps on), one with "pool-hang" none while the asker
+lives (then the VM waits for the next); an invocation whose --memory is not the
 pool's is stale ("error: stale: ...", exit 125)."""
 
 import json
 import os
+import select
 import signal
 import socket
 import sys
@@ -97,6 +99,12 @@ def pooled(argv):
         if "pool-vanish" in words[-1]:  # takes it and never says so
             conn.close()
             time.sleep(3600)
+        if "pool-hang" in words[-1]:  # says nothing while its asker lives
+            poller = select.poll()
+            poller.register(conn, select.POLLHUP | select.POLLERR)
+            poller.poll()
+            conn.close()
+            continue
         conn.sendall(b"ok\n")
         conn.close()
         listener.close()

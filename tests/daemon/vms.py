@@ -726,6 +726,19 @@ def pools_when(d, what, seconds=30):
         time.sleep(0.05)
 
 
+def claimed(d):
+    """Whether a spec.json in the state directory records a hand-over."""
+    vms = os.path.join(d.state, "vms")
+    for vm in os.listdir(vms):
+        try:
+            with open(os.path.join(vms, vm, "spec.json")) as f:
+                if "claimed_from" in json.load(f):
+                    return True
+        except (OSError, ValueError):
+            pass
+    return False
+
+
 def pool(lispvmd):
     """--pool SNAPSHOT=N: N warm VMs, which no one sees; a create naming
     the snapshot (by any path) with a program takes one, which runs the
@@ -799,6 +812,27 @@ def pool(lispvmd):
             for name in ("s1", "s2", "s3"):
                 d.ok("POST", f"/v1/vms/{name}/kill")
             pools_when(d, lambda p: p[snap]["ready"] == 2)
+            # A daemon killed while it hands a warm VM over: the next one
+            # finds the claim in spec.json; the VM's socket is there (the
+            # stand-in keeps it while it hangs), so it is a warm VM again.
+            def create():
+                try:
+                    d.request("POST", "/v1/vms", {"eval": "pool-hang", "snapshot": snap})
+                except (OSError, TestFailure):
+                    pass  # the daemon dies under it
+            creating = threading.Thread(target=create)
+            creating.start()
+            deadline = time.monotonic() + 30
+            while not claimed(d):
+                expect(time.monotonic() < deadline, "no claim recorded")
+                time.sleep(0.02)
+            d.proc.kill()
+            d.proc.wait()
+            creating.join()
+            d = started(lispvmd, work, ["--pool", f"{snap}=2"])
+            pools = pools_when(d, lambda p: p[snap]["ready"] == 2)
+            expect(d.ok("GET", "/v1/vms?state=running")["vms"] == [] and not claimed(d),
+                   f"a claim left: {d.ok('GET', '/v1/vms')}")
             warm = sorted(d.warm_vms(snap))
             d.stop(keep_vms=True)
             d = started(lispvmd, work, ["--pool", f"{snap}=2"])
