@@ -1061,6 +1061,9 @@ void vm_table_pool_census(const char *snapshot, unsigned int keep, struct vm_poo
 	for (size_t i = table.n; i-- > 0;) {
 		struct vm_entry *e = table.entries[i];
 
+		/* One being handed over may come back: no refill for it yet. */
+		if (e->claimed_from != NULL && strcmp(e->claimed_from, snapshot) == 0)
+			c->starting++;
 		if (e->pool == NULL || strcmp(e->pool, snapshot) != 0)
 			continue;
 		if (e->starting)

@@ -726,6 +726,21 @@ def pools_when(d, what, seconds=30):
         time.sleep(0.05)
 
 
+def state_files(d):
+    """Each VM directory's files, for a failure's message."""
+    vms, out = os.path.join(d.state, "vms"), {}
+    for vm in sorted(os.listdir(vms)):
+        files = {}
+        for name in ("spec.json", "state.json", "exit.json"):
+            try:
+                with open(os.path.join(vms, vm, name)) as f:
+                    files[name] = json.load(f)
+            except (OSError, ValueError):
+                pass
+        out[vm] = files
+    return out
+
+
 def claimed(d):
     """Whether a spec.json in the state directory records a hand-over."""
     vms = os.path.join(d.state, "vms")
@@ -799,7 +814,8 @@ def pool(lispvmd):
                                len(d.warm_vms(snap)) == 2)
             expect(pools[snap]["failures"] == 1 and "did not answer" in
                    pools[snap]["last_failure"] and len(set(d.warm_vms(snap)) & set(before)) == 1,
-                   f"after no answer: {pools[snap]} {before} {d.warm_vms(snap)}")
+                   f"after no answer: {pools[snap]} {before} {d.warm_vms(snap)} "
+                   f"{state_files(d)}")
             # The quota counts a warm VM once it is taken (3: warm, cold,
             # refused ended; two sleepers, then none).
             for name in ("s1", "s2", "s3"):
