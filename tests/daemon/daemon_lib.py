@@ -187,7 +187,8 @@ class Daemon:
         for vm in os.listdir(vms) if os.path.isdir(vms) else []:
             try:
                 with open(os.path.join(vms, vm, "spec.json")) as f:
-                    pool = json.load(f).get("pool")
+                    saved = json.load(f)
+                pool = saved.get("pool", saved.get("claimed_from"))  # or being handed over
                 if pool is None or snapshot not in (None, pool):
                     continue
                 with open(os.path.join(vms, vm, "state.json")) as f:
