@@ -329,20 +329,31 @@ def refusals(d, snap):
     expect(other.startswith("error: a pooled VM runs from the snapshot"), f"other: {other!r}")
     bogus = ask_warm_vm(d, ["lispvm", "run", "--bogus", "x.lisp"])
     expect(bogus.startswith("error: ") and "bogus" in bogus, f"bogus: {bogus!r}")
-    memory = ask_warm_vm(d, ["lispvm", "run", "--snapshot", snap, "-m", "1G", "x.lisp"])
-    expect("--memory" in memory, f"memory: {memory!r}")
     missing = ask_warm_vm(d, ["lispvm", "run", "--snapshot", snap, "/nonexistent/x.lisp"])
     expect(missing.startswith("error: ") and "/nonexistent/x.lisp" in missing,
            f"missing program: {missing!r}")
     expect(pools_of(d)[snap]["ready"] == 2, f"after refusals: {pools_of(d)}")
 
 
+def stale_refusal(d, snap, deadline):
+    """A machine other than the pool's (--memory) is a stale pool: the warm
+    VM says so and ends, and the pool counts a failure and replaces it."""
+    memory = ask_warm_vm(d, ["lispvm", "run", "--snapshot", snap, "-m", "1G", "x.lisp"])
+    expect(memory.startswith("error: stale: ") and "--memory" in memory, f"memory: {memory!r}")
+    while pools_of(d)[snap]["failures"] == 0:
+        expect(time.monotonic() < deadline, f"the stale VM was not counted: {pools_of(d)}")
+        time.sleep(0.5)
+    expect("stale" in pools_of(d)[snap]["last_failure"], f"{pools_of(d)}")
+    pool_ready(d, snap, 2, deadline)
+
+
 def pool(lispvmd, lispvm):
     """(suite kvm: warm VMs need /dev/kvm where the daemon runs) lispvmd
     --pool SNAPSHOT=2 over a prepared snapshot: creates naming it take warm
     VMs, each with its own arguments, environment and stdio and fresh
-    randomness, and the pool refills; a create that sets memory starts
-    cold and runs the same.  (Suite helper: the VMMs run in the helper
+    randomness, and the pool refills; a warm VM sent another machine
+    (--memory) says the pool is stale and is replaced; a create that sets
+    memory starts cold and runs the same.  (Suite helper: the VMMs run in the helper
     machine, where a warm VM's socket cannot reach; the pool says why it
     holds none, and creates start cold.)"""
     require_kvm()
@@ -365,11 +376,12 @@ def pool(lispvmd, lispvm):
                 return
             pool_ready(d, snap, 2, deadline)
             refusals(d, snap)
+            stale_refusal(d, snap, deadline)
             warm = [pooled_run(d, snap, f"warm{i}") for i in range(2)]
             expect(all(vm["from_pool"] for vm, _, _ in warm), f"not from the pool: {warm}")
             expect(warm[0][1] != warm[1][1], f"two warm VMs drew the same: {warm}")
             pool_ready(d, snap, 2, deadline)
-            expect(pools_of(d)[snap]["taken"] == 2 and pools_of(d)[snap]["failures"] == 0,
+            expect(pools_of(d)[snap]["taken"] == 2 and pools_of(d)[snap]["failures"] == 1,
                    f"{pools_of(d)}")
             cold = pooled_run(d, snap, "cold", {"memory": "2G"})
             expect(not cold[0]["from_pool"], f"with memory: {cold}")
