@@ -50,18 +50,18 @@ static void get_pools(const struct http_request *req, struct http_reply *reply)
 	reply->body = vm_pool_status(req->uid == geteuid() || req->uid == 0);
 }
 
-/* The caller may have VMs here: this daemon's own user, or root.  A root
- * daemon that started VMs as other users would have to treat everything
- * in their VMs' directories as hostile; until it does, it serves root
- * only (docs/daemon.md). */
+/* The caller may have VMs here.  A root daemon serves every user, each
+ * VM run as its caller (vm_user.h); a daemon of another user runs every
+ * VM as itself, so it serves only itself and root. */
 static bool serves(const struct http_request *req, struct http_reply *reply)
 {
 	char why[160];
 
-	if (req->uid == geteuid() || req->uid == 0)
+	if (geteuid() == 0 || req->uid == geteuid() || req->uid == 0)
 		return true;
 	snprintf(why, sizeof(why),
-		 "this lispvmd serves uid %u only; run your own (lispvmd --socket)",
+		 "this lispvmd serves uid %u only; run your own (lispvmd --socket) or use "
+		 "root's",
 		 (unsigned int)geteuid());
 	http_reply_error(reply, 403, why);
 	return false;
@@ -298,7 +298,7 @@ static void vm_logs(const struct http_request *req, struct http_reply *reply)
 		http_reply_error(reply, 400, "follow: 0 or 1");
 		return;
 	}
-	if (vm_table_dir(req->uid, req->param, dir, sizeof(dir)) != 0) {
+	if (vm_table_run_dir(req->uid, req->param, dir, sizeof(dir)) != 0) {
 		no_such_vm(req, reply);
 		return;
 	}

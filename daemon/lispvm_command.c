@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdbool.h>
@@ -16,42 +15,44 @@
 #include <unistd.h>
 
 #include "vm_table.h"
+#include "vm_user.h"
 
-static pid_t spawn(const char *const *argv, int out, int *error)
+/* The child: argv as u, its output into out, its own process group (a
+ * Ctrl-C meant for a foreground lispvmd must not cut a snapshot short),
+ * without the daemon's blocked SIGTERM and ignored SIGPIPE.  Only
+ * async-signal-safe calls: the daemon has threads. */
+static void exec_command(const char *const *argv, const struct vm_user *u, int out)
 {
-	const char **env = vm_table_environment();
-	posix_spawn_file_actions_t actions;
-	posix_spawnattr_t attr;
-	sigset_t none, reset;
-	pid_t pid = -1;
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	sigset_t none;
 
-	if (env == NULL) {
-		*error = ENOMEM;
-		return -1;
-	}
-	posix_spawn_file_actions_init(&actions);
-	posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&actions, out, 1);
-	posix_spawn_file_actions_adddup2(&actions, out, 2);
-	/* The daemon's threads block SIGTERM and SIGINT and it ignores
-	 * SIGPIPE; the command must not inherit that. */
 	sigemptyset(&none);
-	sigemptyset(&reset);
-	sigaddset(&reset, SIGPIPE);
-	posix_spawnattr_init(&attr);
-	/* Its own process group: a Ctrl-C meant for a foreground lispvmd
-	 * must not cut a snapshot short. */
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-						POSIX_SPAWN_SETPGROUP);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &reset);
-	*error = posix_spawnp(&pid, argv[0], &actions, &attr, (char *const *)argv,
-			      (char *const *)env);
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&actions);
-	free(env);
-	return *error == 0 ? pid : -1;
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	if (null < 0 || setpgid(0, 0) < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 ||
+	    dup2(out, 2) < 0 || vm_user_become(u) < 0) {
+		dprintf(out, "cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	execvpe(argv[0], (char *const *)argv, (char *const *)u->env);
+	dprintf(1, "cannot run %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+static pid_t spawn(const char *const *argv, uid_t caller, int out, char *err, size_t err_size)
+{
+	struct vm_user *u = vm_user_open(caller, err, err_size);
+	pid_t pid;
+
+	if (u == NULL)
+		return -1;
+	pid = fork();
+	if (pid == 0)
+		exec_command(argv, u, out);
+	if (pid < 0)
+		snprintf(err, err_size, "cannot run %s: %s", argv[0], strerror(errno));
+	vm_user_close(u);
+	return pid;
 }
 
 static long now_ms(void)
@@ -94,9 +95,10 @@ static int drain(int fd, char *out, size_t out_size, long deadline)
 	return rc;
 }
 
-int lispvm_command_run(const char *const *argv, int timeout_s, char *out, size_t out_size)
+int lispvm_command_run(const char *const *argv, uid_t caller, int timeout_s, char *out,
+		       size_t out_size)
 {
-	int pipe_fds[2], error, status = -1;
+	int pipe_fds[2], status = -1;
 	bool cut_short;
 	pid_t pid;
 
@@ -105,11 +107,10 @@ int lispvm_command_run(const char *const *argv, int timeout_s, char *out, size_t
 		snprintf(out, out_size, "cannot run %s: %s", argv[0], strerror(errno));
 		return -1;
 	}
-	pid = spawn(argv, pipe_fds[1], &error);
+	pid = spawn(argv, caller, pipe_fds[1], out, out_size);
 	close(pipe_fds[1]);
 	if (pid < 0) {
 		close(pipe_fds[0]);
-		snprintf(out, out_size, "cannot run %s: %s", argv[0], strerror(error));
 		return -1;
 	}
 	cut_short = drain(pipe_fds[0], out, out_size, now_ms() + (long)timeout_s * 1000) < 0;

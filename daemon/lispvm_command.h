@@ -1,17 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /* A lispvm command the daemon runs about one of its VMs (lispvm gc,
- * lispvm snapshot), with the environment the VM itself got, so that it
- * finds the VM by name where the VM put its sockets. */
+ * lispvm snapshot), as the VM's user and with the environment the VM
+ * itself got, so that it finds the VM by name where the VM put its
+ * sockets and writes files with their rights only. */
 #ifndef LISPVM_DAEMON_LISPVM_COMMAND_H
 #define LISPVM_DAEMON_LISPVM_COMMAND_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
-/* Runs argv (argv[0]: the lispvm binary) to its end: 0 when it exited 0,
+/* Runs argv (argv[0]: the lispvm binary), as caller's VMs run
+ * (vm_user.h), to its end: 0 when it exited 0,
  * else -1.  Either way out holds the first line it wrote (stdout and
  * stderr together), or on failure a reason.  A command still running
  * after timeout_s seconds, or when the daemon begins to end, is killed
  * (so no request, and no shutdown, waits on it for ever). */
-int lispvm_command_run(const char *const *argv, int timeout_s, char *out, size_t out_size);
+int lispvm_command_run(const char *const *argv, uid_t caller, int timeout_s, char *out,
+		       size_t out_size);
 
 #endif

@@ -33,12 +33,12 @@ static double now_seconds(void)
 
 /* ---- one collection ---- */
 
-static int run_lispvm_gc(const char *name, char *err, size_t err_size)
+static int run_lispvm_gc(const struct vm_target *t, char *err, size_t err_size)
 {
-	const char *argv[] = {vm_table_lispvm(), "gc", name, NULL};
+	const char *argv[] = {vm_table_lispvm(), "gc", t->lispvm_name, NULL};
 
 	/* lispvm gc gives the agent 300 s (AGENT_GC_TIMEOUT_MS). */
-	return lispvm_command_run(argv, 330, err, err_size);
+	return lispvm_command_run(argv, t->uid, 330, err, err_size);
 }
 
 static struct json_object *rss_or_null(bool known, uint64_t rss)
@@ -55,7 +55,7 @@ static unsigned int collect(const struct vm_target *t, const char *why, struct j
 	double started = now_seconds();
 	struct json_object *r;
 
-	if (run_lispvm_gc(t->lispvm_name, err, err_size) < 0)
+	if (run_lispvm_gc(t, err, err_size) < 0)
 		return 502;
 	bool had_after = vm_usage_get(t->pid, &after) == 0;
 

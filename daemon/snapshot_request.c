@@ -83,7 +83,7 @@ static unsigned int save(const struct vm_target *t, const struct snapshot_option
 	if (o->gc)
 		argv[n++] = "--gc";
 	argv[n] = NULL;
-	return lispvm_command_run(argv, SAVE_TIMEOUT_S, line, line_size) == 0 ? 0 : 502;
+	return lispvm_command_run(argv, t->uid, SAVE_TIMEOUT_S, line, line_size) == 0 ? 0 : 502;
 }
 
 unsigned int snapshot_request_run(uid_t uid, const char *ref, struct json_object *body,

@@ -49,17 +49,20 @@ int vm_files_write(const char *dir, const char *name, struct json_object *obj)
 
 int vm_files_open(const char *dir, const char *name)
 {
-	char path[PATH_MAX];
-	struct stat st;
-	int fd;
+	struct stat dir_st, st;
+	int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd = -1;
 
-	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+	if (dir_fd < 0)
 		return -1;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+	if (fstat(dir_fd, &dir_st) == 0)
+		fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	/* A file of another owner is none of the directory's: a user may
+	 * link a file they can name but not read into their VM's directory. */
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != dir_st.st_uid)) {
 		close(fd);
 		fd = -1;
 	}
+	close(dir_fd);
 	return fd;
 }
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A VM's directory in the daemon's state directory (docs/daemon.md):
- * spec.json (the daemon's: who asked for what), state.json and exit.json
- * (its monitor's: the VMM's pid when it started, its status when it
- * ended), log and log.1 (its output as JSON lines).  Each JSON file is
+ * spec.json (the daemon's: who asked for what), and its run directory,
+ * its user's: state.json and exit.json (its monitor's: the VMM's pid
+ * when it started, its status when it ended), log and log.1 (its output
+ * as JSON lines).  Each JSON file is
  * written beside its name and renamed into place, so a reader sees all
  * of it or none.
  */
@@ -24,8 +25,9 @@
 /* Writes obj as dir/name atomically.  0, or -1 with errno. */
 int vm_files_write(const char *dir, const char *name, struct json_object *obj);
 
-/* Opens dir/name for reading if it is a regular file: never through a
- * symlink, never waiting on a FIFO.  The descriptor, or -1. */
+/* Opens dir/name for reading if it is a regular file of dir's owner:
+ * never through a symlink, never waiting on a FIFO.  The descriptor, or
+ * -1. */
 int vm_files_open(const char *dir, const char *name);
 
 /* Reads dir/name (as vm_files_open) as a JSON object of at most

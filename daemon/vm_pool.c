@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "vm_table.h"
+#include "vm_user.h"
 
 /* How often the pools are looked at when nothing is taken. */
 #define POOL_TICK_MS 100
@@ -443,7 +444,9 @@ unsigned int vm_pool_take(uid_t uid, struct json_object *spec, struct json_objec
 	char why[512], snapshot[PATH_MAX];
 	struct pool *p;
 
-	if (!pool_for(spec, snapshot))
+	/* Warm VMs run as the daemon's user: another user's program never
+	 * goes to one (a root daemon starts theirs cold, as them). */
+	if (vm_user_runs_as(uid) != geteuid() || !pool_for(spec, snapshot))
 		return VM_POOL_NONE_READY;
 	claim = malloc(sizeof(*claim)); /* argv is 8 KiB: not on a request's stack */
 	if (claim == NULL)

@@ -58,11 +58,13 @@ unsigned int vm_table_signal(uid_t uid, const char *ref, int sig);
 unsigned int vm_table_wait(uid_t uid, const char *ref, int timeout_ms, bool (*gone_fn)(void *),
 			   void *arg);
 
-/* The VM's directory (its log is there): 0, or 404. */
-unsigned int vm_table_dir(uid_t uid, const char *ref, char *dir, size_t size);
+/* The VM's run directory (its log, its monitor's files, written as the
+ * VM's user): 0, or 404. */
+unsigned int vm_table_run_dir(uid_t uid, const char *ref, char *dir, size_t size);
 
-/* Whether the VM in dir has ended (or its monitor died without saying). */
-bool vm_table_ended(const char *dir);
+/* Whether the VM with this run directory has ended (or its monitor died
+ * without saying). */
+bool vm_table_ended(const char *run_dir);
 
 /* Forgets an ended VM and removes its directory.  0, 404 or 409. */
 unsigned int vm_table_remove(uid_t uid, const char *ref);
@@ -85,11 +87,6 @@ struct vm_target *vm_table_attachable(size_t *n);
 
 /* The lispvm binary VMs run. */
 const char *vm_table_lispvm(void);
-
-/* The environment VMs (and the lispvm commands run for them) get: the
- * daemon's, without its service manager's variables; a malloc'd array
- * of borrowed strings. */
-const char **vm_table_environment(void);
 
 /* Publishes an event of type about the VM with this ID, with extra
  * (taken) as the event's field key. */

@@ -92,16 +92,19 @@ class UnixConnection(http.client.HTTPConnection):
 
 
 class Daemon:
-    def __init__(self, exe, work, options=(), activated=False):
+    def __init__(self, exe, work, options=(), activated=False, user=None):
         """activated: started as systemd would from a socket unit
-        (systemd-socket-activate listens, lispvmd gets the socket)."""
+        (systemd-socket-activate listens, lispvmd gets the socket); user:
+        a passwd entry to run it as (the test runs as root)."""
         self.path = os.path.join(work, "lispvmd.sock")
         self.state = os.path.join(work, "state")
         where = (["systemd-socket-activate", "-l", self.path, exe] if activated
                  else [exe, "--socket", self.path])
         self.proc = subprocess.Popen([*where, "--foreground",
                                       "--state-dir", self.state, *options],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     **({"user": user.pw_uid, "group": user.pw_gid,
+                                         "extra_groups": []} if user else {}))
         deadline = time.monotonic() + 30
         while not self.answers():
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -191,7 +194,7 @@ class Daemon:
                 pool = saved.get("pool", saved.get("claimed_from"))  # or being handed over
                 if pool is None or snapshot not in (None, pool):
                     continue
-                with open(os.path.join(vms, vm, "state.json")) as f:
+                with open(os.path.join(vms, vm, "run", "state.json")) as f:
                     state = json.load(f)
                 with open(f"/proc/{state['pid']}/stat") as f:  # not a reused pid
                     if int(f.read().rsplit(")", 1)[1].split()[19]) != state["pid_start"]:

@@ -4,8 +4,8 @@ suite unit: no VM runs, the daemon's own logic is what is tested): create,
 list, inspect, wait, logs, stop, kill, remove; the command line a request
 becomes; every bad request a 4xx with a JSON error; 100 creates at once;
 a daemon restarted with VMs running adopts them, and one ending while
-requests wait ends at once; the log cap; other users refused; hostile
-files in a VM's directory.
+requests wait ends at once; the log cap; users apart (root's daemon runs
+each caller's VMs as them); hostile files in a VM's directory.
 Usage: vms.py CASE LISPVMD"""
 
 import json
@@ -300,7 +300,7 @@ def ending_while_waiting(lispvmd):
         finally:
             os.kill(vm["pid"], signal.SIGKILL)
             # Its monitor records the end; then the directory can go.
-            exit_file = os.path.join(d.state, "vms", vm["id"], "exit.json")
+            exit_file = os.path.join(d.state, "vms", vm["id"], "run", "exit.json")
             deadline = time.monotonic() + 30
             while not os.path.exists(exit_file) and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -316,7 +316,8 @@ def log_cap(lispvmd):
                  status=201)
             d.ok("POST", "/v1/vms/chatty/wait")
             entries = logs(d, "chatty")
-            vm_dir = os.path.join(d.state, "vms", os.listdir(os.path.join(d.state, "vms"))[0])
+            vm_dir = os.path.join(d.state, "vms", os.listdir(os.path.join(d.state, "vms"))[0],
+                                  "run")
             kept = sum(os.path.getsize(os.path.join(vm_dir, f)) for f in ("log", "log.1"))
             expect(kept <= 64 * 1024 + 4096, f"{kept} bytes of log kept, the cap is 64K")
             expect(entries[-1]["line"] == "line 19999", f"the last line: {entries[-1]}")
@@ -470,38 +471,187 @@ def as_user(uid, gid, fn):
     return result["ok"]
 
 
-def other_users(lispvmd):
-    """Root's daemon serves root only for now (it would have to treat
-    every file in another user's VM directory as hostile): another user
-    gets 403 for every VM operation, mine included, and the version."""
+def two_accounts():
+    """Two unprivileged users every Debian has."""
+    found = []
+    for name in ("nobody", "daemon", "bin", "sys"):
+        try:
+            found.append(pwd.getpwnam(name))
+        except KeyError:
+            pass
+    expect(len(found) >= 2, "this case needs two of the accounts nobody, daemon, bin, sys")
+    return found[:2]
+
+
+def no_account():
+    """A uid that has no passwd entry."""
+    return next(uid for uid in range(4242424, 4243424) if not has_account(uid))
+
+
+def has_account(uid):
+    try:
+        pwd.getpwuid(uid)
+        return True
+    except KeyError:
+        return False
+
+
+def process_uids(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next([int(u) for u in line.split()[1:4]] for line in f if line.startswith("Uid:"))
+
+
+def users(lispvmd):
+    """Root's daemon serves every user and runs each VM as its caller:
+    two unprivileged users each see and act on their own VMs only (the
+    other's are 404, names are per user), root on all; their monitors,
+    VMs and lispvm commands (a snapshot) run with their uid; a uid without
+    an account is refused.  What a user may write (their VM's run
+    directory) is believed only of their own: a state.json naming root's
+    process signals nothing, a log hard-linked to root's file is not
+    read, spec.json cannot be changed.  A daemon run by a user serves
+    that user and root only."""
     if os.getuid() != 0:
-        raise TestFailure("this case needs root (CI runs as root): it asks as nobody")
-    nobody = pwd.getpwnam("nobody")
+        raise TestFailure("this case needs root (CI runs as root): it acts as other users")
+    alice, bob = two_accounts()
     with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
         os.chmod(work, 0o755)
-        d = started(lispvmd, work)
+        # Their monitors run the stand-in: a copy they can read, wherever
+        # the checkout is.
+        fake = os.path.join(work, "fake_lispvm.py")
+        with open(FAKE_LISPVM) as src, open(fake, "w") as dst:
+            dst.write(src.read())
+        os.chmod(fake, 0o755)
+        d = Daemon(lispvmd, work, ["--lispvm", fake])
         try:
-            mine = d.ok("POST", "/v1/vms", {"eval": "sleep 60", "name": "mine"}, status=201)
-
-            def theirs():
-                version = d.ok("GET", "/v1/version")
-                statuses = [d.request(m, p, b)[0].status
-                            for m, p, b in (("POST", "/v1/vms", {"eval": "exit 0"}),
-                                            ("GET", "/v1/vms", None),
-                                            ("GET", f"/v1/vms/{mine['id']}", None),
-                                            ("POST", f"/v1/vms/{mine['id']}/kill", None),
-                                            ("POST", f"/v1/vms/{mine['id']}/stop", None),
-                                            ("DELETE", f"/v1/vms/{mine['id']}", None),
-                                            ("GET", f"/v1/vms/{mine['id']}/logs", None))]
-                return {"uid": version["uid"], "statuses": statuses}
-
-            got = as_user(nobody.pw_uid, nobody.pw_gid, theirs)
-            expect(got["uid"] == nobody.pw_uid, f"the daemon sees uid {got['uid']}")
-            expect(got["statuses"] == [403] * 7, f"nobody was served: {got['statuses']}")
-            expect(d.ok("GET", "/v1/vms/mine")["state"] == "running", "nobody reached my VM")
-            d.ok("POST", "/v1/vms/mine/kill")
+            # The schema checker's modules, loaded while root can read them.
+            d.ok("GET", "/v1/vms")
+            as_root_users(d, work, alice, bob)
         finally:
             d.stop()
+        user_daemon(lispvmd, work, fake, alice, bob)
+
+
+def call(d, method, path, body=None):
+    response, data = d.request(method, path, body)
+    return [response.status, data]
+
+
+def as_root_users(d, work, alice, bob):
+    script = "env USER;sleep 60"
+    a = as_user(alice.pw_uid, alice.pw_gid, lambda: call(
+        d, "POST", "/v1/vms", {"eval": script, "name": "box", "attachable": True}))
+    b = as_user(bob.pw_uid, bob.pw_gid, lambda: call(d, "POST", "/v1/vms",
+                                                     {"eval": script, "name": "box"}))
+    expect(a[0] == 201 and b[0] == 201, f"creates: {a} {b}")
+    a, b = a[1], b[1]
+    expect(a["owner"] == alice.pw_uid and b["owner"] == bob.pw_uid, f"owners: {a} {b}")
+    vm_dir = os.path.join(d.state, "vms", a["id"])
+    for vm, user in ((a, alice), (b, bob)):
+        expect(process_uids(vm["pid"]) == [user.pw_uid] * 3, f"{user.pw_name}'s VM runs as "
+               f"{process_uids(vm['pid'])}")
+
+    def bobs_view():
+        mine = call(d, "GET", "/v1/vms")[1]["vms"]
+        theirs = [call(d, m, f"/v1/vms/{a['id']}{p}", body)[0]
+                  for m, p, body in (("GET", "", None), ("POST", "/kill", None),
+                                     ("POST", "/stop", None), ("DELETE", "", None),
+                                     ("GET", "/logs", None), ("POST", "/wait?timeout=0", None),
+                                     ("POST", "/snapshot", {"file": "/tmp/x.lvs"}))]
+        return {"mine": [vm["id"] for vm in mine], "theirs": theirs,
+                "by_name": call(d, "GET", "/v1/vms/box")[1]["id"]}
+
+    view = as_user(bob.pw_uid, bob.pw_gid, bobs_view)
+    expect(view == {"mine": [b["id"]], "theirs": [404] * 7, "by_name": b["id"]},
+           f"what {bob.pw_name} sees of {alice.pw_name}'s: {view}")
+    everyone = sorted(vm["id"] for vm in d.ok("GET", "/v1/vms")["vms"])
+    expect(everyone == sorted([a["id"], b["id"]]), f"root sees {everyone}")
+    lines = as_user(alice.pw_uid, alice.pw_gid,
+                    lambda: [e["line"] for e in json_lines(d, "/v1/vms/box/logs")])
+    expect(lines == [f"USER={alice.pw_name}"], f"{alice.pw_name}'s VM said {lines}")
+    # A snapshot is written by a lispvm command run as its VM's user.
+    theirs = os.path.join(work, alice.pw_name)
+    os.mkdir(theirs, 0o700)
+    os.chown(theirs, alice.pw_uid, alice.pw_gid)
+    saved = as_user(alice.pw_uid, alice.pw_gid, lambda: call(
+        d, "POST", "/v1/vms/box/snapshot", {"file": os.path.join(theirs, "box.lvs")}))
+    expect(saved[0] == 200 and os.stat(os.path.join(theirs, "box.lvs")).st_uid == alice.pw_uid,
+           f"snapshot: {saved}")
+    hostile_run_dir(d, vm_dir, a, alice)
+    stranger = no_account()
+    refused = as_user(stranger, stranger, lambda: call(d, "POST", "/v1/vms", {"eval": "exit 0"}))
+    expect(refused[0] == 403 and "no account" in refused[1]["error"],
+           f"uid {stranger}, no account: {refused}")
+    d.ok("POST", f"/v1/vms/{b['id']}/kill")
+    expect(d.ok("POST", f"/v1/vms/{b['id']}/wait")["signal"] == signal.SIGKILL, "root's kill")
+
+
+def json_lines(d, path):
+    response, data = d.raw("GET", path)
+    expect(response.status == 200, f"{path}: {response.status}")
+    return [json.loads(line) for line in data.decode().splitlines()]
+
+
+def hostile_run_dir(d, vm_dir, vm, alice):
+    """alice's VM's run directory is hers: what she writes there is taken
+    for her VM only."""
+    run = os.path.join(vm_dir, "run")
+
+    def forge():
+        with open(f"/proc/{d.proc.pid}/stat") as f:
+            start = int(f.read().rsplit(")", 1)[1].split()[19])
+        forged = os.path.join(run, "forged")
+        with open(forged, "w") as f:
+            json.dump({"pid": d.proc.pid, "pid_start": start, "monitor_pid": d.proc.pid,
+                       "started": 1}, f)
+        os.rename(forged, os.path.join(run, "state.json"))
+        kill = call(d, "POST", "/v1/vms/box/kill")[0]
+        try:
+            with open(os.path.join(vm_dir, "spec.json"), "a"):
+                spec = "written"
+        except PermissionError:
+            spec = "refused"
+        return {"kill": kill, "spec": spec}
+
+    got = as_user(alice.pw_uid, alice.pw_gid, forge)
+    expect(got == {"kill": 409, "spec": "refused"} and d.proc.poll() is None,
+           f"a state.json naming root's lispvmd: {got}")
+    expect(d.ok("GET", f"/v1/vms/{vm['id']}")["pid"] is None, "a forged pid is shown")
+    os.kill(vm["pid"], signal.SIGKILL)
+    secret = os.path.join(os.path.dirname(run), "..", "..", "..", "secret")
+    with open(secret, "w") as f:
+        f.write('{"time": 1, "stream": "stdout", "line": "secret"}\n')
+    os.chmod(secret, 0o600)
+    os.link(secret, os.path.join(run, "log.1"))
+    lines = [e["line"] for e in json_lines(d, f"/v1/vms/{vm['id']}/logs")]
+    expect("secret" not in lines, f"root's file linked into the run directory was read: {lines}")
+
+
+def user_daemon(lispvmd, work, fake, alice, bob):
+    """A daemon of alice's serves alice and root; bob gets 403."""
+    home = os.path.join(work, "alices-daemon")
+    os.mkdir(home, 0o700)
+    os.chown(home, alice.pw_uid, alice.pw_gid)
+    d = Daemon(lispvmd, home, ["--lispvm", fake], user=alice)
+    try:
+        mine = as_user(alice.pw_uid, alice.pw_gid,
+                       lambda: call(d, "POST", "/v1/vms", {"eval": "exit 0", "name": "own"}))
+        expect(mine[0] == 201, f"{alice.pw_name}'s own daemon: {mine}")
+        # bob must reach the socket to be refused.
+        os.chmod(home, 0o755)
+        os.chmod(d.path, 0o666)
+
+        def bobs():
+            return [call(d, m, p, body)[0] for m, p, body in (
+                ("POST", "/v1/vms", {"eval": "exit 0"}), ("GET", "/v1/vms", None),
+                ("GET", f"/v1/vms/{mine[1]['id']}", None))]
+
+        statuses = as_user(bob.pw_uid, bob.pw_gid, bobs)
+        expect(statuses == [403] * 3, f"{bob.pw_name} at {alice.pw_name}'s daemon: {statuses}")
+        expect(d.ok("GET", f"/v1/vms/{mine[1]['id']}")["owner"] == alice.pw_uid,
+               "root is not served")
+    finally:
+        d.stop()
 
 
 def hostile_files(lispvmd):
@@ -517,7 +667,7 @@ def hostile_files(lispvmd):
             for name in ("a", "b"):
                 vm = d.ok("POST", "/v1/vms", {"eval": "out hello", "name": name}, status=201)
                 d.ok("POST", f"/v1/vms/{name}/wait")
-                vm_dir = os.path.join(d.state, "vms", vm["id"])
+                vm_dir = os.path.join(d.state, "vms", vm["id"], "run")
                 if name == "a":
                     os.symlink(secret, os.path.join(vm_dir, "log.1"))
                 else:
@@ -731,7 +881,7 @@ def state_files(d):
     vms, out = os.path.join(d.state, "vms"), {}
     for vm in sorted(os.listdir(vms)):
         files = {}
-        for name in ("spec.json", "state.json", "exit.json"):
+        for name in ("spec.json", "run/state.json", "run/exit.json"):
             try:
                 with open(os.path.join(vms, vm, name)) as f:
                     files[name] = json.load(f)
@@ -810,8 +960,10 @@ def pool(lispvmd):
             # and the create fails rather than run the program twice.
             expect_error(d, 503, "POST", "/v1/vms", {"eval": "pool-vanish", "snapshot": snap},
                          contains="did not say so")
+            # (Until its monitor reaps it, the killed VM is still listed.)
             pools = pools_when(d, lambda p: p[snap]["ready"] == 2 and
-                               len(d.warm_vms(snap)) == 2)
+                               len(d.warm_vms(snap)) == 2 and
+                               len(set(d.warm_vms(snap)) & set(before)) == 1)
             expect(pools[snap]["failures"] == 1 and "did not answer" in
                    pools[snap]["last_failure"] and len(set(d.warm_vms(snap)) & set(before)) == 1,
                    f"after no answer: {pools[snap]} {before} {d.warm_vms(snap)} "
@@ -937,7 +1089,7 @@ def expect_exit_line(lispvmd, options, contains):
 
 if __name__ == "__main__":
     main({f.__name__: f for f in (lifecycle, command_line, bad_requests, stop_and_kill,
-                                  many_at_once, restart, log_cap, other_users, lifecycles,
+                                  many_at_once, restart, log_cap, users, lifecycles,
                                   follow, hostile_files, ending_while_waiting, events,
                                   gc_requests, snapshot_requests, quotas, pool,
                                   pool_settings)})

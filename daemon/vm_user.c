@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include "vm_user.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+uid_t vm_user_runs_as(uid_t caller)
+{
+	return geteuid() == 0 ? caller : geteuid();
+}
+
+/* Variables of the daemon's environment that are about the daemon (its
+ * service manager's), never a VM's. */
+static bool daemon_only(const char *var)
+{
+	static const char *const names[] = {"NOTIFY_SOCKET=",
+					    "LISTEN_FDS=",
+					    "LISTEN_PID=",
+					    "LISTEN_FDNAMES=",
+					    "CREDENTIALS_DIRECTORY=",
+					    "INVOCATION_ID=",
+					    "WATCHDOG_PID=",
+					    "WATCHDOG_USEC=",
+					    "JOURNAL_STREAM=",
+					    NULL};
+
+	for (size_t i = 0; names[i] != NULL; i++)
+		if (strncmp(var, names[i], strlen(names[i])) == 0)
+			return true;
+	return false;
+}
+
+/* What the daemon's environment says of the machine rather than of its
+ * user: another user's VMs get these too. */
+static bool about_the_machine(const char *var)
+{
+	static const char *const names[] = {
+		"PATH=", "LANG=",	    "LC_ALL=",	      "LC_CTYPE=",
+		"TZ=",	 "LISPVM_MACHINE=", "LISPVM_KERNEL=", NULL};
+
+	for (size_t i = 0; names[i] != NULL; i++)
+		if (strncmp(var, names[i], strlen(names[i])) == 0)
+			return true;
+	return false;
+}
+
+static int own_environment(struct vm_user *u)
+{
+	extern char **environ;
+	size_t n = 0;
+
+	while (environ[n] != NULL)
+		n++;
+	if ((u->env = calloc(n + 1, sizeof(*u->env))) == NULL)
+		return -1;
+	n = 0;
+	for (size_t i = 0; environ[i] != NULL; i++)
+		if (!daemon_only(environ[i]))
+			u->env[n++] = environ[i];
+	return 0;
+}
+
+/* Appends NAME=VALUE to the user's strings and environment. */
+static void add_var(struct vm_user *u, size_t *n, size_t *used, const char *name, const char *value)
+{
+	size_t room = sizeof(u->strings) - *used;
+	int len = snprintf(u->strings + *used, room, "%s=%s", name, value);
+
+	if (len < 0 || (size_t)len >= room)
+		return;
+	u->env[(*n)++] = u->strings + *used;
+	*used += (size_t)len + 1;
+}
+
+static int their_environment(struct vm_user *u, const struct passwd *pw)
+{
+	extern char **environ;
+	char runtime[64];
+	size_t n = 0, used = 0, count = 0;
+	struct stat st;
+
+	while (environ[count] != NULL)
+		count++;
+	if ((u->env = calloc(count + 6, sizeof(*u->env))) == NULL)
+		return -1;
+	add_var(u, &n, &used, "HOME", pw->pw_dir);
+	add_var(u, &n, &used, "USER", pw->pw_name);
+	add_var(u, &n, &used, "LOGNAME", pw->pw_name);
+	add_var(u, &n, &used, "SHELL", pw->pw_shell);
+	/* Their session's runtime directory, where 'lispvm attach' looks for
+	 * their VMs; without one lispvm uses /tmp/lispvm-UID, as for them. */
+	snprintf(runtime, sizeof(runtime), "/run/user/%u", (unsigned int)u->uid);
+	if (lstat(runtime, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == u->uid)
+		add_var(u, &n, &used, "XDG_RUNTIME_DIR", runtime);
+	for (size_t i = 0; environ[i] != NULL; i++)
+		if (about_the_machine(environ[i]))
+			u->env[n++] = environ[i];
+	return 0;
+}
+
+static int groups_of(struct vm_user *u, const struct passwd *pw, char *err, size_t err_size)
+{
+	u->n_groups = VM_USER_MAX_GROUPS;
+	if (getgrouplist(pw->pw_name, pw->pw_gid, u->groups, &u->n_groups) < 0) {
+		snprintf(err, err_size, "user %s is in more than %d groups", pw->pw_name,
+			 VM_USER_MAX_GROUPS);
+		return -1;
+	}
+	return 0;
+}
+
+struct vm_user *vm_user_open(uid_t caller, char *err, size_t err_size)
+{
+	struct vm_user *u = calloc(1, sizeof(*u));
+	struct passwd pwbuf, *pw = NULL;
+	char buf[16384];
+	int rc;
+
+	if (u == NULL) {
+		snprintf(err, err_size, "out of memory");
+		return NULL;
+	}
+	u->uid = vm_user_runs_as(caller);
+	u->gid = getegid();
+	u->daemons_own = u->uid == geteuid();
+	if (u->daemons_own) {
+		if (own_environment(u) == 0)
+			return u;
+		snprintf(err, err_size, "out of memory");
+		free(u);
+		return NULL;
+	}
+	rc = getpwuid_r(u->uid, &pwbuf, buf, sizeof(buf), &pw);
+	if (pw == NULL) {
+		snprintf(err, err_size,
+			 "uid %u has no account here (%s): lispvmd runs VMs as their caller's "
+			 "user",
+			 (unsigned int)u->uid, rc != 0 ? strerror(rc) : "no passwd entry");
+		free(u);
+		return NULL;
+	}
+	u->gid = pw->pw_gid;
+	if (groups_of(u, pw, err, err_size) < 0) {
+		free(u);
+		return NULL;
+	}
+	if (their_environment(u, pw) < 0) {
+		snprintf(err, err_size, "out of memory");
+		free(u);
+		return NULL;
+	}
+	return u;
+}
+
+void vm_user_close(struct vm_user *u)
+{
+	if (u == NULL)
+		return;
+	free(u->env);
+	free(u);
+}
+
+/* The child of a fork has one thread, so glibc's change of every
+ * thread's credentials is the system call alone. */
+int vm_user_become(const struct vm_user *u)
+{
+	if (u->daemons_own)
+		return 0;
+	if (setgroups((size_t)u->n_groups, u->groups) < 0 ||
+	    setresgid(u->gid, u->gid, u->gid) < 0 || setresuid(u->uid, u->uid, u->uid) < 0)
+		return -1;
+	/* Root's uid would be kept by a failure the calls above missed. */
+	if (geteuid() != u->uid || getuid() != u->uid) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
+bool vm_user_owns_process(uid_t uid, pid_t pid)
+{
+	char path[64], line[256];
+	unsigned int real;
+	bool owns = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return false;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "Uid: %u", &real) == 1) {
+			owns = real == (unsigned int)uid;
+			break;
+		}
+	fclose(f);
+	return owns;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Whose rights a VM runs with.  A root lispvmd serves every user and
+ * starts each caller's VMs (their monitor, their lispvm, the lispvm
+ * commands it runs for them: gc, snapshot) as that caller: uid, primary
+ * gid and supplementary groups from the passwd and group databases,
+ * no capabilities, an environment of their own.  A daemon of another
+ * user runs every VM as itself (it serves only itself and root).
+ */
+#ifndef LISPVM_DAEMON_VM_USER_H
+#define LISPVM_DAEMON_VM_USER_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define VM_USER_MAX_GROUPS 256
+
+struct vm_user {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[VM_USER_MAX_GROUPS];
+	int n_groups;
+	bool daemons_own; /* the daemon's own user: nothing to change */
+	/* The environment their VMs and commands get: the daemon's own minus
+	 * what is its service manager's, or for another user HOME, USER,
+	 * LOGNAME, SHELL, XDG_RUNTIME_DIR (when /run/user/UID is theirs) and
+	 * the daemon's PATH, locale and LISPVM_MACHINE and LISPVM_KERNEL. */
+	const char **env;
+	char strings[4 * PATH_MAX + 256];
+};
+
+/* The uid a VM of caller's runs as. */
+uid_t vm_user_runs_as(uid_t caller);
+
+/* Who caller's VMs run as, looked up before any fork (no NSS in a forked
+ * child of a threaded process).  The user, or NULL with a reason (no
+ * passwd entry, out of memory).  Free with vm_user_close. */
+struct vm_user *vm_user_open(uid_t caller, char *err, size_t err_size);
+
+void vm_user_close(struct vm_user *u);
+
+/* In a forked child, before exec: takes the user's groups, gid and uid
+ * (dropping every capability with root's uid).  Async-signal-safe.  0, or
+ * -1 with errno. */
+int vm_user_become(const struct vm_user *u);
+
+/* Whether pid's real uid is uid (read from /proc/PID/status). */
+bool vm_user_owns_process(uid_t uid, pid_t pid);
+
+#endif
