@@ -212,7 +212,7 @@ def table_rss(lispvmd, work, count):
                 fail(f"create: {status} {vm}")
             ids.append(vm["id"])
         busy = rss_kib(daemon.pid)
-        with open(os.path.join(work, "table", "vms", ids[0], "run", "state.json")) as f:
+        with open(os.path.join(work, "table", "vms", ids[0], "state.json")) as f:
             monitor = rss_kib(json.load(f)["monitor_pid"])
         for vm_id in ids:
             call(sock, "POST", f"/v1/vms/{vm_id}/kill")

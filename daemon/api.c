@@ -298,7 +298,7 @@ static void vm_logs(const struct http_request *req, struct http_reply *reply)
 		http_reply_error(reply, 400, "follow: 0 or 1");
 		return;
 	}
-	if (vm_table_run_dir(req->uid, req->param, dir, sizeof(dir)) != 0) {
+	if (vm_table_dir(req->uid, req->param, dir, sizeof(dir)) != 0) {
 		no_such_vm(req, reply);
 		return;
 	}

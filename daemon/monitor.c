@@ -20,6 +20,7 @@
 
 #include "process_start.h"
 #include "vm_files.h"
+#include "vm_user.h"
 
 /* A line longer than this is logged in pieces of it. */
 #define LINE_MAX_BYTES 16384
@@ -203,7 +204,7 @@ static void relay(struct log *log, struct stream *streams)
 
 /* Starts the command; -1 with errno (the exec's own, when it failed):
  * a close-on-exec pipe reports the exec's errno, or closes on success. */
-static pid_t start_command(char **command, int out, int err)
+static pid_t start_command(char **command, const struct vm_user *user, int out, int err)
 {
 	int status[2], error = 0;
 	pid_t pid;
@@ -214,7 +215,10 @@ static pid_t start_command(char **command, int out, int err)
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
-		if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+		/* The VM runs with its caller's rights; the monitor, which
+		 * writes what the daemon reads back, with the daemon's. */
+		if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0 ||
+		    vm_user_become(user) < 0)
 			error = errno;
 		else {
 			sigset_t none;
@@ -272,12 +276,14 @@ static void record_exit(const char *dir, int status)
 int monitor_main(int argc, char **argv)
 {
 	struct stream streams[2] = {{.name = "stdout"}, {.name = "stderr"}};
+	static struct vm_user user; /* groups and strings: not on the stack */
 	struct log log;
 	int out[2], err[2], ready, status;
 	char *end;
 	pid_t pid;
 
-	if (argc < 7 || strcmp(argv[1], "--monitor") != 0 || strcmp(argv[5], "--") != 0)
+	if (argc < 8 || strcmp(argv[1], "--monitor") != 0 || strcmp(argv[6], "--") != 0 ||
+	    vm_user_parse(argv[5], &user) < 0)
 		return 2;
 	log.dir = argv[2];
 	log.cap = strtoull(argv[3], &end, 10);
@@ -289,9 +295,9 @@ int monitor_main(int argc, char **argv)
 		dprintf(ready, "failed cannot open the VM's log or pipes: %s\n", strerror(errno));
 		return 1;
 	}
-	pid = start_command(argv + 6, out[1], err[1]);
+	pid = start_command(argv + 7, &user, out[1], err[1]);
 	if (pid < 0) {
-		dprintf(ready, "failed cannot run %s: %s\n", argv[6], strerror(errno));
+		dprintf(ready, "failed cannot run %s: %s\n", argv[7], strerror(errno));
 		return 1;
 	}
 	close(out[1]);

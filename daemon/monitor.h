@@ -12,7 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* argv: --monitor DIR LOG_CAP READY_FD -- COMMAND...  The monitor writes
+/* argv: --monitor DIR LOG_CAP READY_FD USER -- COMMAND...  The monitor
+ * runs COMMAND as USER (vm_user_format: "-" for its own user) and writes
  * "started PID\n" or "failed REASON\n" to READY_FD once, then closes it.
  * Returns the monitor's exit status. */
 int monitor_main(int argc, char **argv);

@@ -31,9 +31,6 @@
 #define START_TIMEOUT_MS 30000
 /* How often the VMs are checked for an end to announce. */
 #define EXIT_WATCH_MS 100
-/* A VM's run directory (the monitor's files, the VM's log and sockets),
- * in its directory (spec.json: the daemon's). */
-#define RUN_DIR "run"
 
 struct vm_entry {
 	char id[VM_ID_LEN + 1];
@@ -42,7 +39,6 @@ struct vm_entry {
 	double created;
 	struct json_object *spec; /* what was asked */
 	char dir[PATH_MAX];
-	char run_dir[PATH_MAX];
 	/* Its monitor is being started, outside the table's lock: the entry
 	 * must stay (vm_table_remove refuses it). */
 	bool starting;
@@ -74,49 +70,33 @@ static int64_t int_field(struct json_object *obj, const char *key)
 								      : 0;
 }
 
-/* Whom the processes of the VM with this run directory run as: the
- * directory's owner (the daemon chowns it to them; only root could
- * change it).  A run directory holds what the VM's user wrote: a pid
- * there is a claim, true only of a process of theirs. */
-static uid_t run_dir_owner(const char *run_dir)
-{
-	struct stat st;
-
-	return lstat(run_dir, &st) == 0 && S_ISDIR(st.st_mode) ? st.st_uid : (uid_t)-1;
-}
-
-/* The VM's lispvm process, while it is the one the monitor started and
- * runs as the VM's user. */
-static pid_t live_pid(const char *run_dir, struct json_object *state)
+/* The VM's lispvm process, while it is the one the monitor started. */
+static pid_t live_pid(struct json_object *state)
 {
 	pid_t pid = (pid_t)int_field(state, "pid");
 	uint64_t start = (uint64_t)int_field(state, "pid_start");
 
-	return pid > 0 && start != 0 && process_start_time(pid) == start &&
-			       vm_user_owns_process(run_dir_owner(run_dir), pid)
-		       ? pid
-		       : 0;
+	return pid > 0 && start != 0 && process_start_time(pid) == start ? pid : 0;
 }
 
-static bool monitor_alive(const char *run_dir, struct json_object *state)
+static bool monitor_alive(struct json_object *state)
 {
 	pid_t pid = (pid_t)int_field(state, "monitor_pid");
 
-	return pid > 0 && vm_user_owns_process(run_dir_owner(run_dir), pid);
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
-/* Sends sig to the VM's lispvm process through a pidfd, once it is
- * known to be the VM's: a pid read from the user's files may be
- * anyone's, and may be reused in between.  0, or -1. */
-static int signal_vm(const char *run_dir, struct json_object *state, int sig)
+/* Sends sig to the VM's lispvm process through a pidfd taken before its
+ * start time is checked: a pid reused in between is never signalled.
+ * 0, or -1. */
+static int signal_vm(struct json_object *state, int sig)
 {
 	pid_t pid = (pid_t)int_field(state, "pid");
 	int pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1, rc = -1;
 
 	if (pidfd < 0)
 		return -1;
-	/* Checked after the pidfd is held: the pid is this process's now. */
-	if (live_pid(run_dir, state) == pid)
+	if (live_pid(state) == pid)
 		rc = (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 	close(pidfd);
 	return rc;
@@ -136,16 +116,16 @@ static void copy_field(struct json_object *to, struct json_object *from, const c
 static struct json_object *describe(const struct vm_entry *e)
 {
 	struct json_object *d = json_object_new_object(), *labels, *spec;
-	struct json_object *state = vm_files_read(e->run_dir, VM_FILE_STATE);
-	struct json_object *end = vm_files_read(e->run_dir, VM_FILE_EXIT);
-	pid_t pid = state != NULL ? live_pid(e->run_dir, state) : 0;
+	struct json_object *state = vm_files_read(e->dir, VM_FILE_STATE);
+	struct json_object *end = vm_files_read(e->dir, VM_FILE_EXIT);
+	pid_t pid = state != NULL ? live_pid(state) : 0;
 	const char *s;
 
 	if (end != NULL)
 		s = "exited";
 	else if (state == NULL)
 		s = "starting";
-	else if (pid != 0 || monitor_alive(e->run_dir, state))
+	else if (pid != 0 || monitor_alive(state))
 		s = "running";
 	else
 		s = "lost"; /* its monitor died before it could say how it ended */
@@ -228,32 +208,19 @@ static void drop_entry(struct vm_entry *e)
 	free(e);
 }
 
-/* Removes name in the directory at, a tree if it is one, never through a
- * symlink: a VM's run directory holds whatever its user put there. */
-static void remove_tree_at(int at, const char *name, unsigned int depth)
-{
-	int fd;
-	DIR *d;
-	struct dirent *de;
-
-	if (unlinkat(at, name, 0) == 0 || (errno != EISDIR && errno != EPERM) || depth > 16)
-		return;
-	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			remove_tree_at(dirfd(d), de->d_name, depth + 1);
-	closedir(d);
-	unlinkat(at, name, AT_REMOVEDIR);
-}
-
+/* A directory's files, then itself (a VM's directory has no subdirectories). */
 static void remove_dir(const char *dir)
 {
-	remove_tree_at(AT_FDCWD, dir, 0);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (d != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+				unlinkat(dirfd(d), de->d_name, 0);
+		closedir(d);
+	}
+	rmdir(dir);
 }
 
 /* What spec.json says of the entry. */
@@ -312,14 +279,10 @@ static void adopt_claimed(struct vm_entry *e, const char *pool)
 
 static struct vm_entry *entry_from_dir(const char *dir, const char *id)
 {
-	struct json_object *saved, *v;
+	struct json_object *saved = vm_files_read(dir, VM_FILE_SPEC), *v;
 	struct vm_entry *e;
-	struct stat st;
 
-	/* A VM's directory and spec.json are the daemon's (vm_files_read
-	 * takes only a file of the directory's owner). */
-	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (saved = vm_files_read(dir, VM_FILE_SPEC)) == NULL)
+	if (saved == NULL)
 		return NULL;
 	e = calloc(1, sizeof(*e));
 	if (e == NULL || strlen(id) != VM_ID_LEN || !json_object_object_get_ex(saved, "spec", &v) ||
@@ -330,12 +293,6 @@ static struct vm_entry *entry_from_dir(const char *dir, const char *id)
 	}
 	snprintf(e->id, sizeof(e->id), "%s", id);
 	snprintf(e->dir, sizeof(e->dir), "%s", dir);
-	if (snprintf(e->run_dir, sizeof(e->run_dir), "%s/" RUN_DIR, dir) >=
-	    (int)sizeof(e->run_dir)) {
-		free(e);
-		json_object_put(saved);
-		return NULL;
-	}
 	e->spec = json_object_get(v);
 	e->uid = (uid_t)int_field(saved, "uid");
 	if (json_object_object_get_ex(saved, "created", &v))
@@ -351,7 +308,7 @@ static struct vm_entry *entry_from_dir(const char *dir, const char *id)
 	if (json_object_object_get_ex(e->spec, "name", &v))
 		snprintf(e->name, sizeof(e->name), "%s", json_object_get_string(v));
 	json_object_put(saved);
-	e->exit_seen = vm_table_ended(e->run_dir); /* ended while no daemon watched */
+	e->exit_seen = vm_table_ended(dir); /* ended while no daemon watched */
 	return e;
 }
 
@@ -435,9 +392,9 @@ static void *watch_exits(void *unused)
 		char(*ids)[VM_ID_LEN + 1] = unannounced(&n);
 
 		for (size_t i = 0; i < n; i++) {
-			char dir[PATH_MAX + VM_ID_LEN + sizeof(RUN_DIR) + 2];
+			char dir[PATH_MAX + VM_ID_LEN + 2];
 
-			snprintf(dir, sizeof(dir), "%s/%s/" RUN_DIR, table.vms_dir, ids[i]);
+			snprintf(dir, sizeof(dir), "%s/%s", table.vms_dir, ids[i]);
 			if (vm_table_ended(dir))
 				announce_exit(ids[i]);
 		}
@@ -494,11 +451,6 @@ static void exec_monitor(const char *const *monitor, const struct vm_user *u, in
 
 	if (setsid() < 0 || fork() != 0)
 		_exit(0);
-	if (vm_user_become(u) < 0) {
-		dprintf(ready, "failed cannot become uid %u: %s\n", (unsigned int)u->uid,
-			strerror(errno));
-		_exit(1);
-	}
 	/* The daemon's threads block SIGTERM and SIGINT; the VM takes them. */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -543,34 +495,37 @@ static int await_start(int ready, char *err, size_t err_size)
 	return -1;
 }
 
-/* lispvmd --monitor DIR CAP 3 -- the VM's command. */
-static void monitor_argv(const struct vm_entry *e, const char *const *argv, const char **monitor,
-			 char *cap, size_t cap_size)
+/* lispvmd --monitor DIR CAP 3 USER -- the VM's command. */
+static void monitor_argv(const struct vm_entry *e, const char *const *argv, const struct vm_user *u,
+			 const char **monitor, char *cap, size_t cap_size, char *user,
+			 size_t user_size)
 {
 	size_t n = 0;
 
 	snprintf(cap, cap_size, "%" PRIu64, table.config.log_cap);
+	vm_user_format(u, user, user_size);
 	monitor[n++] = "lispvmd";
 	monitor[n++] = "--monitor";
-	monitor[n++] = e->run_dir;
+	monitor[n++] = e->dir;
 	monitor[n++] = cap;
 	monitor[n++] = "3";
+	monitor[n++] = user;
 	monitor[n++] = "--";
-	for (size_t i = 0; argv[i] != NULL && n < VM_SPEC_MAX_ARGV + 7; i++)
+	for (size_t i = 0; argv[i] != NULL && n < VM_SPEC_MAX_ARGV + 8; i++)
 		monitor[n++] = argv[i];
 	monitor[n] = NULL;
 }
 
-/* Starts the entry's monitor as u, running argv. */
+/* Starts the entry's monitor, which runs argv as u. */
 static int start_monitor_with(const struct vm_entry *e, const char *const *argv,
 			      const struct vm_user *u, char *err, size_t err_size)
 {
-	const char *monitor[VM_SPEC_MAX_ARGV + 8];
-	char cap[32];
+	const char *monitor[VM_SPEC_MAX_ARGV + 9];
+	char cap[32], user[VM_USER_FORMAT_MAX];
 	int ready[2], status, rc;
 	pid_t child;
 
-	monitor_argv(e, argv, monitor, cap, sizeof(cap));
+	monitor_argv(e, argv, u, monitor, cap, sizeof(cap), user, sizeof(user));
 	if (pipe2(ready, O_CLOEXEC) < 0) {
 		snprintf(err, err_size, "cannot start the VM: %s", strerror(errno));
 		return -1;
@@ -636,26 +591,13 @@ static unsigned int within_quota(uid_t uid, struct json_object *spec, char *err,
 	for (size_t i = 0; i < table.n; i++) {
 		const struct vm_entry *e = table.entries[i];
 
-		if (e->uid != uid || e->pool != NULL ||
-		    (!e->starting && vm_table_ended(e->run_dir)))
+		if (e->uid != uid || e->pool != NULL || (!e->starting && vm_table_ended(e->dir)))
 			continue;
 		vms++;
 		in_use = quota_add(in_use, quota_spec_memory(e->spec));
 	}
 	return quota_admit(&table.config.quota, vms, in_use, quota_spec_memory(spec), err,
 			   err_size);
-}
-
-/* The VM's directory, the daemon's (its user may pass through to their
- * run directory but not list or change it), and its run directory, its
- * user's. */
-static int make_vm_dirs(const struct vm_entry *e)
-{
-	uid_t user = vm_user_runs_as(e->uid);
-
-	if (mkdir(e->dir, 0711) < 0 || chmod(e->dir, 0711) < 0 || mkdir(e->run_dir, 0700) < 0)
-		return -1;
-	return user != geteuid() ? chown(e->run_dir, user, (gid_t)-1) : 0;
 }
 
 /* Under the lock: a new entry of uid's with its directory and spec.json
@@ -682,9 +624,7 @@ static unsigned int new_entry(uid_t uid, struct json_object *spec, const char *p
 	e->spec = NULL;
 	if (json_object_deep_copy(spec, &e->spec, NULL) < 0 ||
 	    snprintf(e->dir, sizeof(e->dir), "%s/%s", table.vms_dir, e->id) >=
-		    (int)sizeof(e->dir) ||
-	    snprintf(e->run_dir, sizeof(e->run_dir), "%s/" RUN_DIR, e->dir) >=
-		    (int)sizeof(e->run_dir)) {
+		    (int)sizeof(e->dir)) {
 		snprintf(err, err_size, "out of memory or a state directory path too long");
 		json_object_put(e->spec);
 		free(e->pool);
@@ -692,7 +632,7 @@ static unsigned int new_entry(uid_t uid, struct json_object *spec, const char *p
 		return 500;
 	}
 	saved = saved_entry(e);
-	if (make_vm_dirs(e) < 0 || vm_files_write(e->dir, VM_FILE_SPEC, saved) < 0 ||
+	if (mkdir(e->dir, 0700) < 0 || vm_files_write(e->dir, VM_FILE_SPEC, saved) < 0 ||
 	    add_entry(e) < 0) {
 		snprintf(err, err_size, "cannot record the VM in %s: %s", e->dir, strerror(errno));
 		json_object_put(saved);
@@ -747,15 +687,15 @@ unsigned int vm_table_create(uid_t uid, struct json_object *spec, struct json_ob
 		return status;
 	}
 	/* Outside the lock: a slow start holds up no other request. */
-	if (start_monitor(e, u, err, err_size) < 0) {
-		vm_user_close(u);
+	status = start_monitor(e, u, err, err_size) < 0 ? 500 : 0;
+	vm_user_close(u);
+	if (status != 0) {
 		pthread_mutex_lock(&table.lock);
 		remove_dir(e->dir);
 		drop_entry(e);
 		pthread_mutex_unlock(&table.lock);
-		return 500;
+		return status;
 	}
-	vm_user_close(u);
 	pthread_mutex_lock(&table.lock);
 	e->starting = false;
 	*out = describe(e);
@@ -828,8 +768,8 @@ unsigned int vm_table_signal(uid_t uid, const char *ref, int sig)
 	if (e == NULL)
 		status = 404;
 	else {
-		state = vm_files_read(e->run_dir, VM_FILE_STATE);
-		if (state == NULL || signal_vm(e->run_dir, state, sig) < 0)
+		state = vm_files_read(e->dir, VM_FILE_STATE);
+		if (state == NULL || signal_vm(state, sig) < 0)
 			status = 409;
 		json_object_put(state);
 	}
@@ -837,29 +777,29 @@ unsigned int vm_table_signal(uid_t uid, const char *ref, int sig)
 	return status;
 }
 
-bool vm_table_ended(const char *run_dir)
+bool vm_table_ended(const char *dir)
 {
-	struct json_object *end = vm_files_read(run_dir, VM_FILE_EXIT), *state;
+	struct json_object *end = vm_files_read(dir, VM_FILE_EXIT), *state;
 	bool ended = end != NULL;
 
 	json_object_put(end);
 	if (ended)
 		return true;
-	state = vm_files_read(run_dir, VM_FILE_STATE);
+	state = vm_files_read(dir, VM_FILE_STATE);
 	/* A VM whose monitor died is as ended as it will get. */
-	ended = state != NULL && live_pid(run_dir, state) == 0 && !monitor_alive(run_dir, state);
+	ended = state != NULL && live_pid(state) == 0 && !monitor_alive(state);
 	json_object_put(state);
 	return ended;
 }
 
-unsigned int vm_table_run_dir(uid_t uid, const char *ref, char *dir, size_t size)
+unsigned int vm_table_dir(uid_t uid, const char *ref, char *dir, size_t size)
 {
 	struct vm_entry *e;
 
 	pthread_mutex_lock(&table.lock);
 	e = find(uid, ref);
 	if (e != NULL)
-		snprintf(dir, size, "%s", e->run_dir);
+		snprintf(dir, size, "%s", e->dir);
 	pthread_mutex_unlock(&table.lock);
 	return e == NULL ? 404 : 0;
 }
@@ -870,7 +810,7 @@ unsigned int vm_table_wait(uid_t uid, const char *ref, int timeout_ms, bool (*go
 	char dir[PATH_MAX];
 	int waited = 0;
 
-	if (vm_table_run_dir(uid, ref, dir, sizeof(dir)) != 0)
+	if (vm_table_dir(uid, ref, dir, sizeof(dir)) != 0)
 		return 404;
 	for (;;) {
 		if (vm_table_ended(dir))
@@ -895,7 +835,7 @@ unsigned int vm_table_remove(uid_t uid, const char *ref)
 	e = find(uid, ref);
 	if (e == NULL)
 		status = 404;
-	else if (e->starting || !vm_table_ended(e->run_dir))
+	else if (e->starting || !vm_table_ended(e->dir))
 		status = 409;
 	else {
 		struct json_object *d = describe(e);
@@ -929,14 +869,14 @@ static void fill_target(const struct vm_entry *e, struct vm_target *t)
 /* Its lispvm process, from its files (read without the lock). */
 static pid_t running_pid(const char *id)
 {
-	char dir[PATH_MAX + VM_ID_LEN + sizeof(RUN_DIR) + 2];
+	char dir[PATH_MAX + VM_ID_LEN + 2];
 	struct json_object *state;
 	pid_t pid = 0;
 
-	snprintf(dir, sizeof(dir), "%s/%s/" RUN_DIR, table.vms_dir, id);
+	snprintf(dir, sizeof(dir), "%s/%s", table.vms_dir, id);
 	state = vm_files_read(dir, VM_FILE_STATE);
 	if (state != NULL && !vm_table_ended(dir))
-		pid = live_pid(dir, state);
+		pid = live_pid(state);
 	json_object_put(state);
 	return pid;
 }
@@ -1007,17 +947,17 @@ void vm_table_publish(const char *id, const char *type, const char *key, struct 
 
 static bool pool_ready(const struct vm_entry *e)
 {
-	char path[sizeof(e->run_dir) + sizeof(POOL_SOCKET) + 1];
+	char path[PATH_MAX + 16];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/" POOL_SOCKET, e->run_dir);
+	snprintf(path, sizeof(path), "%s/" POOL_SOCKET, e->dir);
 	return lstat(path, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
 unsigned int vm_table_pool_start(const char *snapshot, uint64_t memory, char *err, size_t err_size)
 {
 	struct json_object *spec = json_object_new_object();
-	char socket[sizeof(((struct vm_entry *)0)->run_dir) + 16], size[32];
+	char socket[PATH_MAX + 16], size[32];
 	const char *argv[] = {
 		table.config.lispvm, "run", "--snapshot", snapshot, "--pooled", socket,
 		"--memory",	     size,  NULL};
@@ -1025,8 +965,10 @@ unsigned int vm_table_pool_start(const char *snapshot, uint64_t memory, char *er
 	struct vm_user *u = vm_user_open(getuid(), err, err_size);
 	unsigned int status;
 
-	if (u == NULL)
+	if (u == NULL) {
+		json_object_put(spec);
 		return 500;
+	}
 	json_object_object_add(spec, "snapshot", json_object_new_string(snapshot));
 	pthread_mutex_lock(&table.lock);
 	status = new_entry(getuid(), spec, snapshot, &e, err, err_size);
@@ -1036,7 +978,7 @@ unsigned int vm_table_pool_start(const char *snapshot, uint64_t memory, char *er
 		vm_user_close(u);
 		return status;
 	}
-	snprintf(socket, sizeof(socket), "%s/" POOL_SOCKET, e->run_dir);
+	snprintf(socket, sizeof(socket), "%s/" POOL_SOCKET, e->dir);
 	snprintf(size, sizeof(size), "%" PRIu64, memory);
 	if (memory == 0)
 		argv[6] = NULL;
@@ -1053,8 +995,8 @@ unsigned int vm_table_pool_start(const char *snapshot, uint64_t memory, char *er
 /* How an unclaimed warm VM ended: its status and its last line. */
 static void pool_failure(const struct vm_entry *e, char *why, size_t size)
 {
-	struct json_object *end = vm_files_read(e->run_dir, VM_FILE_EXIT), *last = NULL, *v;
-	int fd = vm_files_open(e->run_dir, VM_FILE_LOG);
+	struct json_object *end = vm_files_read(e->dir, VM_FILE_EXIT), *last = NULL, *v;
+	int fd = vm_files_open(e->dir, VM_FILE_LOG);
 	char tail[4096];
 	ssize_t n = 0;
 
@@ -1085,7 +1027,7 @@ static void pool_failure(const struct vm_entry *e, char *why, size_t size)
 /* Under the lock: whether its monitor said it started its lispvm. */
 static bool pool_started(const struct vm_entry *e)
 {
-	struct json_object *state = vm_files_read(e->run_dir, VM_FILE_STATE);
+	struct json_object *state = vm_files_read(e->dir, VM_FILE_STATE);
 	bool started = state != NULL;
 
 	json_object_put(state);
@@ -1095,11 +1037,11 @@ static bool pool_started(const struct vm_entry *e)
 /* Under the lock: ends a warm VM no pool needs (its end is no failure). */
 static void pool_kill(struct vm_entry *e)
 {
-	struct json_object *state = vm_files_read(e->run_dir, VM_FILE_STATE);
+	struct json_object *state = vm_files_read(e->dir, VM_FILE_STATE);
 
 	e->retiring = true;
 	if (state != NULL)
-		signal_vm(e->run_dir, state, SIGKILL);
+		signal_vm(state, SIGKILL);
 	json_object_put(state);
 }
 
@@ -1117,7 +1059,7 @@ void vm_table_pool_census(const char *snapshot, unsigned int keep, struct vm_poo
 			continue;
 		if (e->starting)
 			c->starting++;
-		else if (vm_table_ended(e->run_dir)) {
+		else if (vm_table_ended(e->dir)) {
 			if (!e->retiring) {
 				c->failed++;
 				pool_failure(e, c->why, sizeof(c->why));
@@ -1148,7 +1090,7 @@ void vm_table_pool_retire(bool (*wanted)(const char *snapshot))
 
 		if (e->pool == NULL || e->starting || wanted(e->pool))
 			continue;
-		if (vm_table_ended(e->run_dir)) {
+		if (vm_table_ended(e->dir)) {
 			remove_dir(e->dir);
 			drop_entry(e);
 		} else if (!e->retiring)
@@ -1200,7 +1142,7 @@ unsigned int vm_table_pool_claim(uid_t uid, struct json_object *spec, const char
 		struct vm_entry *e = table.entries[i];
 
 		if (e->pool == NULL || e->starting || e->retiring ||
-		    strcmp(e->pool, snapshot) != 0 || !pool_ready(e) || vm_table_ended(e->run_dir))
+		    strcmp(e->pool, snapshot) != 0 || !pool_ready(e) || vm_table_ended(e->dir))
 			continue;
 		pool_claim(e, uid, spec);
 		if (e->spec == NULL ||
@@ -1210,7 +1152,7 @@ unsigned int vm_table_pool_claim(uid_t uid, struct json_object *spec, const char
 			break;
 		}
 		memcpy(claim->id, e->id, sizeof(claim->id));
-		snprintf(claim->socket, sizeof(claim->socket), "%s/" POOL_SOCKET, e->run_dir);
+		snprintf(claim->socket, sizeof(claim->socket), "%s/" POOL_SOCKET, e->dir);
 		pthread_mutex_unlock(&table.lock);
 		return 0;
 	}

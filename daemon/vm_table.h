@@ -58,13 +58,11 @@ unsigned int vm_table_signal(uid_t uid, const char *ref, int sig);
 unsigned int vm_table_wait(uid_t uid, const char *ref, int timeout_ms, bool (*gone_fn)(void *),
 			   void *arg);
 
-/* The VM's run directory (its log, its monitor's files, written as the
- * VM's user): 0, or 404. */
-unsigned int vm_table_run_dir(uid_t uid, const char *ref, char *dir, size_t size);
+/* The VM's directory (its log is there): 0, or 404. */
+unsigned int vm_table_dir(uid_t uid, const char *ref, char *dir, size_t size);
 
-/* Whether the VM with this run directory has ended (or its monitor died
- * without saying). */
-bool vm_table_ended(const char *run_dir);
+/* Whether the VM in dir has ended (or its monitor died without saying). */
+bool vm_table_ended(const char *dir);
 
 /* Forgets an ended VM and removes its directory.  0, 404 or 409. */
 unsigned int vm_table_remove(uid_t uid, const char *ref);

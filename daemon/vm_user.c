@@ -184,21 +184,55 @@ int vm_user_become(const struct vm_user *u)
 	return 0;
 }
 
-bool vm_user_owns_process(uid_t uid, pid_t pid)
+void vm_user_format(const struct vm_user *u, char *out, size_t size)
 {
-	char path[64], line[256];
-	unsigned int real;
-	bool owns = false;
-	FILE *f;
+	size_t used;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "re")) == NULL)
-		return false;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "Uid: %u", &real) == 1) {
-			owns = real == (unsigned int)uid;
-			break;
-		}
-	fclose(f);
-	return owns;
+	if (u->daemons_own) {
+		snprintf(out, size, "-");
+		return;
+	}
+	used = (size_t)snprintf(out, size, "%u:%u:", (unsigned int)u->uid, (unsigned int)u->gid);
+	for (int i = 0; i < u->n_groups && used < size; i++)
+		used += (size_t)snprintf(out + used, size - used, "%s%u", i ? "," : "",
+					 (unsigned int)u->groups[i]);
+}
+
+static int parse_id(const char **p, unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(*p, &end, 10);
+	if (end == *p || errno != 0 || v >= (unsigned long)(uid_t)-1)
+		return -1;
+	*out = (unsigned int)v;
+	*p = end;
+	return 0;
+}
+
+int vm_user_parse(const char *word, struct vm_user *u)
+{
+	unsigned int uid, gid, group;
+
+	memset(u, 0, sizeof(*u));
+	if (strcmp(word, "-") == 0) {
+		u->daemons_own = true;
+		return 0;
+	}
+	if (parse_id(&word, &uid) < 0 || *word++ != ':' || parse_id(&word, &gid) < 0 ||
+	    *word++ != ':')
+		return -1;
+	u->uid = uid;
+	u->gid = gid;
+	while (*word != '\0') {
+		if (u->n_groups == VM_USER_MAX_GROUPS || parse_id(&word, &group) < 0 ||
+		    (*word != ',' && *word != '\0'))
+			return -1;
+		u->groups[u->n_groups++] = group;
+		if (*word == ',')
+			word++;
+	}
+	return 0;
 }

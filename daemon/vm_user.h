@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Whose rights a VM runs with.  A root lispvmd serves every user and
- * starts each caller's VMs (their monitor, their lispvm, the lispvm
- * commands it runs for them: gc, snapshot) as that caller: uid, primary
- * gid and supplementary groups from the passwd and group databases,
- * no capabilities, an environment of their own.  A daemon of another
- * user runs every VM as itself (it serves only itself and root).
+ * Whose rights a VM runs with.  A root lispvmd serves every user and runs
+ * each caller's lispvm (the VM's, and the lispvm commands it runs for
+ * them: gc, snapshot) as that caller: uid, primary gid and supplementary
+ * groups from the passwd and group databases, no capabilities, an
+ * environment of their own.  The VM's monitor stays root's, so every
+ * file the daemon reads back is root's.  A daemon of another user runs
+ * every VM as itself (it serves only itself and root).
  */
 #ifndef LISPVM_DAEMON_VM_USER_H
 #define LISPVM_DAEMON_VM_USER_H
@@ -46,7 +47,11 @@ void vm_user_close(struct vm_user *u);
  * -1 with errno. */
 int vm_user_become(const struct vm_user *u);
 
-/* Whether pid's real uid is uid (read from /proc/PID/status). */
-bool vm_user_owns_process(uid_t uid, pid_t pid);
+/* The identity as one word for the monitor's command line ("-": the
+ * daemon's own; else UID:GID:GROUP,GROUP...), and back.  vm_user_parse:
+ * 0, or -1 when the word is not one. */
+#define VM_USER_FORMAT_MAX 4096
+void vm_user_format(const struct vm_user *u, char *out, size_t size);
+int vm_user_parse(const char *word, struct vm_user *u);
 
 #endif

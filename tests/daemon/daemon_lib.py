@@ -194,7 +194,7 @@ class Daemon:
                 pool = saved.get("pool", saved.get("claimed_from"))  # or being handed over
                 if pool is None or snapshot not in (None, pool):
                     continue
-                with open(os.path.join(vms, vm, "run", "state.json")) as f:
+                with open(os.path.join(vms, vm, "state.json")) as f:
                     state = json.load(f)
                 with open(f"/proc/{state['pid']}/stat") as f:  # not a reused pid
                     if int(f.read().rsplit(")", 1)[1].split()[19]) != state["pid_start"]:

@@ -312,8 +312,8 @@ def pooled_run(d, snap, name, extra=None):
 def ask_warm_vm(d, words):
     """The answer of one warm VM to an invocation sent straight to it."""
     vms = os.path.join(d.state, "vms")
-    path = next(os.path.join(vms, vm, "run", "pool.sock") for vm in sorted(os.listdir(vms))
-                if os.path.exists(os.path.join(vms, vm, "run", "pool.sock")))
+    path = next(os.path.join(vms, vm, "pool.sock") for vm in sorted(os.listdir(vms))
+                if os.path.exists(os.path.join(vms, vm, "pool.sock")))
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(60)
         s.connect(path)
