@@ -244,3 +244,28 @@ def expect_error(daemon, status, method, path, body=None, contains=""):
            f"{method} {path}: not an error body: {data}")
     expect(contains in data["error"], f"{method} {path}: {data['error']!r} lacks {contains!r}")
     return response, data
+
+
+def as_user(uid, gid, fn):
+    """fn() in a child process running as uid; its result, or its error."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+            result = {"ok": fn()}
+        except Exception as e:  # noqa: BLE001 (sent to the parent)
+            result = {"error": str(e)}
+        os.write(w, json.dumps(result).encode())
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r) as f:
+        data = f.read()
+    os.waitpid(pid, 0)
+    result = json.loads(data)
+    if "error" in result:
+        raise TestFailure(f"as uid {uid}: {result['error']}")
+    return result["ok"]

@@ -7,7 +7,9 @@ Usage: real.py CASE LISPVMD LISPVM"""
 
 import json
 import os
+import pwd
 import queue
+import shutil
 import socket
 import subprocess
 import sys
@@ -18,7 +20,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from lispvm_test import (NESTED_VM_SHUTDOWN, TestFailure, expect,  # noqa: E402
                          helper_console_log, in_nested_machine, main, require_kvm)
-from daemon_lib import Daemon, UnixConnection  # noqa: E402
+from daemon_lib import Daemon, UnixConnection, as_user  # noqa: E402
 
 LISP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lisp")
 
@@ -393,5 +395,68 @@ def pool(lispvmd, lispvm):
             d.stop()
 
 
+def temporary_account(work):
+    """An account of the test's own, home in work, that may use /dev/kvm:
+    the nested test machine's /etc and /dev are its own (an overlay and a
+    devtmpfs), so nothing of the host changes there."""
+    name = f"lvt{os.getpid() % 100000}"
+    home = os.path.join(work, "home")
+    proc = subprocess.run(["useradd", "--create-home", "--home-dir", home, "--shell",
+                           "/usr/sbin/nologin", "--user-group", name],
+                          capture_output=True, text=True)
+    expect(proc.returncode == 0, f"useradd: {proc.stderr.strip()}")
+    account = pwd.getpwnam(name)
+    kvm = os.stat("/dev/kvm")
+    if not kvm.st_mode & 0o006:
+        expect(in_nested_machine(), "another user cannot open /dev/kvm here: run this in the "
+               "nested test machine, or make /dev/kvm 0666")
+        os.chmod("/dev/kvm", 0o666)
+    return account
+
+
+def users(lispvmd, lispvm):
+    """(suite kvm) Root's daemon runs another user's program in a real
+    microVM as that user: its lispvm has their uid (and packs its SBCL
+    image in their cache), the program its arguments, environment and
+    exit code; another user sees none of it."""
+    require_kvm()
+    expect(os.getuid() == 0, "this case needs root (CI runs as root): it adds an account")
+    with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
+        os.chmod(work, 0o755)
+        program = os.path.join(work, "pooled.lisp")
+        shutil.copy(os.path.join(LISP, "pooled.lisp"), program)
+        os.chmod(program, 0o644)
+        user = temporary_account(work)
+        d = Daemon(os.path.abspath(lispvmd), work, ["--lispvm", os.path.abspath(lispvm)])
+        try:
+            def create():
+                response, body = d.request("POST", "/v1/vms", {
+                    "program": program, "args": ["theirs", "two words"],
+                    "env": {"POOL_TEST": "theirs"}, "name": "theirs"})
+                return [response.status, body]
+
+            status, vm = as_user(user.pw_uid, user.pw_gid, create)
+            expect(status == 201 and vm["owner"] == user.pw_uid, f"create: {status} {vm}")
+            with open(f"/proc/{vm['pid']}/status") as f:
+                uids = next(line.split()[1:4] for line in f if line.startswith("Uid:"))
+            expect(uids == [str(user.pw_uid)] * 3, f"their lispvm runs as uid {uids}")
+            ended = d.ok("POST", f"/v1/vms/{vm['id']}/wait", timeout=BUDGET)
+            lines = lines_of(d, vm["id"])
+            expect(ended["exit_code"] == 7 and
+                   ("stdout", 'args ("theirs" "two words")') in lines and
+                   ("stdout", "env theirs") in lines, f"their VM: {ended} {lines}")
+            cache = os.path.join(user.pw_dir, ".cache", "lispvm")
+            expect(os.path.isdir(cache) and os.stat(cache).st_uid == user.pw_uid,
+                   f"their lispvm's cache {cache} is not theirs")
+            seen = as_user(65534, 65534, lambda: d.request("GET", "/v1/vms")[1]["vms"])
+            expect(seen == [], f"nobody sees {seen}")
+        except (TestFailure, OSError) as failure:
+            raise TestFailure(f"{failure}\n{d.report()}") from None
+        finally:
+            d.stop()
+            subprocess.run(["userdel", "--remove", user.pw_name], capture_output=True)
+
+
 if __name__ == "__main__":
-    main({"real_vm": real_vm, "operations": operations, "reclaim": reclaim, "pool": pool})
+    main({"real_vm": real_vm, "operations": operations, "reclaim": reclaim, "pool": pool,
+          "users": users})

@@ -20,8 +20,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from lispvm_test import TestFailure, expect, main  # noqa: E402
-from daemon_lib import (FAKE_LISPVM, Daemon, UnixConnection, check_response,  # noqa: E402
-                        expect_error)
+from daemon_lib import (FAKE_LISPVM, Daemon, UnixConnection, as_user,  # noqa: E402
+                        check_response, expect_error)
 
 
 def started(lispvmd, work, options=()):
@@ -443,31 +443,6 @@ def lifecycles(lispvmd):
         finally:
             _, err = d.stop()
         expect(d.proc.returncode == 0, f"lispvmd exited {d.proc.returncode}: {err[-3000:]}")
-
-
-def as_user(uid, gid, fn):
-    """fn() in a child process running as uid; its result, or its error."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(r)
-        try:
-            os.setgroups([])
-            os.setgid(gid)
-            os.setuid(uid)
-            result = {"ok": fn()}
-        except Exception as e:  # noqa: BLE001 (sent to the parent)
-            result = {"error": str(e)}
-        os.write(w, json.dumps(result).encode())
-        os._exit(0)
-    os.close(w)
-    with os.fdopen(r) as f:
-        data = f.read()
-    os.waitpid(pid, 0)
-    result = json.loads(data)
-    if "error" in result:
-        raise TestFailure(f"as uid {uid}: {result['error']}")
-    return result["ok"]
 
 
 def two_accounts():
