@@ -18,6 +18,7 @@
 #include "vm_spec.h"
 #include "vm_pool.h"
 #include "vm_table.h"
+#include "vm_user.h"
 
 #define MAX_METHODS	   4
 #define STOP_GRACE_DEFAULT 10
@@ -43,11 +44,19 @@ static void get_version(const struct http_request *req, struct http_reply *reply
 	reply->body = body;
 }
 
-/* The pools' state is the daemon's, not a user's: anyone may look, but
- * only its own user and root see the warm VMs' last lines. */
+/* The pools' state is the daemon's, not a user's: the daemon's own user
+ * and root see it all; a user whose VMs run as them (another user of a
+ * root daemon) takes no warm VM and sees no pool. */
 static void get_pools(const struct http_request *req, struct http_reply *reply)
 {
-	reply->body = vm_pool_status(req->uid == geteuid() || req->uid == 0);
+	bool owner = req->uid == geteuid() || req->uid == 0;
+
+	if (owner || vm_user_runs_as(req->uid) == geteuid())
+		reply->body = vm_pool_status(owner);
+	else {
+		reply->body = json_object_new_object();
+		json_object_object_add(reply->body, "pools", json_object_new_array());
+	}
 }
 
 /* The caller may have VMs here.  A root daemon serves every user, each
@@ -57,6 +66,15 @@ static bool serves(const struct http_request *req, struct http_reply *reply)
 {
 	char why[160];
 
+	if (vm_user_unmapped(req->uid) && req->uid != geteuid()) {
+		/* Callers of every other user namespace look alike. */
+		snprintf(why, sizeof(why),
+			 "uid %u is the kernel's overflow uid: a caller whose uid this daemon "
+			 "cannot know (another user namespace) is refused",
+			 (unsigned int)req->uid);
+		http_reply_error(reply, 403, why);
+		return false;
+	}
 	if (geteuid() == 0 || req->uid == geteuid() || req->uid == 0)
 		return true;
 	snprintf(why, sizeof(why),
@@ -372,6 +390,17 @@ static void snapshot_vm(const struct http_request *req, struct http_reply *reply
 		http_reply_error(reply, status, err);
 }
 
+/* The caller may set pools: warm VMs run as the daemon's user, from a
+ * snapshot the daemon opens (a root daemon serves users it must not
+ * run a file of theirs for, nor tell which paths exist). */
+static bool owns_daemon(const struct http_request *req, struct http_reply *reply)
+{
+	if (req->uid == geteuid() || req->uid == 0)
+		return true;
+	http_reply_error(reply, 403, "only the daemon's user and root set pools");
+	return false;
+}
+
 /* A pool set by the daemon's own user or root: its warm VMs are theirs. */
 static void put_pool(const struct http_request *req, struct http_reply *reply)
 {
@@ -380,7 +409,7 @@ static void put_pool(const struct http_request *req, struct http_reply *reply)
 	char err[512];
 	unsigned int status;
 
-	if (!serves(req, reply) || !only_keys(req->body, keys, reply))
+	if (!owns_daemon(req, reply) || !only_keys(req->body, keys, reply))
 		return;
 	if (req->body == NULL || !json_object_object_get_ex(req->body, "snapshot", &snapshot) ||
 	    !vm_spec_is_path(snapshot) || !json_object_object_get_ex(req->body, "size", &size) ||

@@ -17,10 +17,13 @@
 #include "vm_table.h"
 #include "vm_user.h"
 
-/* The child: argv as u, its output into out, its own process group (a
- * Ctrl-C meant for a foreground lispvmd must not cut a snapshot short),
- * without the daemon's blocked SIGTERM and ignored SIGPIPE.  Only
- * async-signal-safe calls: the daemon has threads. */
+/* The child: argv as u, its output into out, in a session of its own
+ * (no terminal of a foreground lispvmd's for a process its user may
+ * ptrace; a Ctrl-C meant for the daemon must not cut a snapshot short),
+ * in /, with no other descriptor of the daemon's, without its blocked
+ * SIGTERM and ignored SIGPIPE.  Only async-signal-safe calls: the
+ * daemon has threads (strerrordesc_np, unlike strerror, takes no
+ * lock). */
 static void exec_command(const char *const *argv, const struct vm_user *u, int out)
 {
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -29,13 +32,13 @@ static void exec_command(const char *const *argv, const struct vm_user *u, int o
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
-	if (null < 0 || setpgid(0, 0) < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 ||
-	    dup2(out, 2) < 0 || vm_user_become(u) < 0) {
-		dprintf(out, "cannot run %s: %s\n", argv[0], strerror(errno));
+	if (null < 0 || setsid() < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0 ||
+	    close_range(3, ~0u, 0) < 0 || chdir("/") < 0 || vm_user_become(u) < 0) {
+		dprintf(2, "cannot run %s: %s\n", argv[0], strerrordesc_np(errno));
 		_exit(127);
 	}
 	execvpe(argv[0], (char *const *)argv, (char *const *)u->env);
-	dprintf(1, "cannot run %s: %s\n", argv[0], strerror(errno));
+	dprintf(2, "cannot run %s: %s\n", argv[0], strerrordesc_np(errno));
 	_exit(127);
 }
 

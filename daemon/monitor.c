@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -168,36 +169,70 @@ static void take(struct log *log, struct stream *s, const char *data, size_t n)
 	}
 }
 
-static void relay(struct log *log, struct stream *streams)
+/* One read from a stream that poll said is ready: 0 while it may give
+ * more, -1 once it ended (its last line logged, the stream closed). */
+static int read_stream(struct log *log, struct stream *s, char *buf, size_t size)
 {
-	char buf[65536];
+	ssize_t n = read(s->fd, buf, size);
 
-	while (streams[0].fd >= 0 || streams[1].fd >= 0) {
-		struct pollfd p[2] = {{.fd = streams[0].fd, .events = POLLIN},
-				      {.fd = streams[1].fd, .events = POLLIN}};
+	if (n > 0) {
+		take(log, s, buf, (size_t)n);
+		return 0;
+	}
+	if (n < 0 && errno == EINTR)
+		return 0;
+	if (n < 0 && errno == EAGAIN) /* drained, and still open */
+		return -1;
+	if (s->len > 0) /* a last line without its newline */
+		write_line(log, s->name, s->line, s->len, true);
+	s->len = 0;
+	close(s->fd);
+	s->fd = -1;
+	return -1;
+}
 
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return;
-		}
-		for (int i = 0; i < 2; i++) {
-			ssize_t n;
-
-			if (streams[i].fd < 0 || p[i].revents == 0)
-				continue;
-			n = read(streams[i].fd, buf, sizeof(buf));
-			if (n > 0) {
-				take(log, &streams[i], buf, (size_t)n);
-				continue;
-			}
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (streams[i].len > 0) /* a last line without its newline */
+/* What the VM's process wrote before it ended is in the pipes: taken
+ * without waiting, as a process it left behind may hold them open. */
+static void drain(struct log *log, struct stream *streams, char *buf, size_t size)
+{
+	for (int i = 0; i < 2; i++) {
+		if (streams[i].fd < 0)
+			continue;
+		fcntl(streams[i].fd, F_SETFL, O_NONBLOCK);
+		while (streams[i].fd >= 0 && read_stream(log, &streams[i], buf, size) == 0)
+			;
+		if (streams[i].fd >= 0) {
+			if (streams[i].len > 0)
 				write_line(log, streams[i].name, streams[i].line, streams[i].len,
 					   true);
 			close(streams[i].fd);
 			streams[i].fd = -1;
+		}
+	}
+}
+
+/* The VM's output, until its process ended (pidfd readable) or both
+ * pipes closed. */
+static void relay(struct log *log, struct stream *streams, int pidfd)
+{
+	static char buf[65536];
+
+	while (streams[0].fd >= 0 || streams[1].fd >= 0) {
+		struct pollfd p[3] = {{.fd = streams[0].fd, .events = POLLIN},
+				      {.fd = streams[1].fd, .events = POLLIN},
+				      {.fd = pidfd, .events = POLLIN}};
+
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		for (int i = 0; i < 2; i++)
+			if (streams[i].fd >= 0 && p[i].revents != 0)
+				read_stream(log, &streams[i], buf, sizeof(buf));
+		if (p[2].revents != 0) {
+			drain(log, streams, buf, sizeof(buf));
+			return;
 		}
 	}
 }
@@ -307,7 +342,7 @@ int monitor_main(int argc, char **argv)
 	close(ready);
 	streams[0].fd = out[0];
 	streams[1].fd = err[0];
-	relay(&log, streams);
+	relay(&log, streams, (int)syscall(SYS_pidfd_open, pid, 0));
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	record_exit(log.dir, status);

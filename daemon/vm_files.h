@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A VM's directory in the daemon's state directory (docs/daemon.md):
- * spec.json (the daemon's: who asked for what), and its run directory,
- * its user's: state.json and exit.json (its monitor's: the VMM's pid
- * when it started, its status when it ended), log and log.1 (its output
- * as JSON lines).  Each JSON file is
+ * spec.json (the daemon's: who asked for what), state.json and exit.json
+ * (its monitor's, which is the daemon's user too: the VMM's pid when it
+ * started, its status when it ended), log and log.1 (its output as JSON
+ * lines).  Each JSON file is
  * written beside its name and renamed into place, so a reader sees all
  * of it or none.
  */

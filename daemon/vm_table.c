@@ -460,7 +460,7 @@ static void exec_monitor(const char *const *monitor, const struct vm_user *u, in
 		_exit(1);
 	close_range(4, ~0u, 0);
 	execve("/proc/self/exe", (char *const *)monitor, (char *const *)u->env);
-	dprintf(3, "failed cannot run the monitor: %s\n", strerror(errno));
+	dprintf(3, "failed cannot run the monitor: %s\n", strerrordesc_np(errno));
 	_exit(1);
 }
 
@@ -962,7 +962,7 @@ unsigned int vm_table_pool_start(const char *snapshot, uint64_t memory, char *er
 		table.config.lispvm, "run", "--snapshot", snapshot, "--pooled", socket,
 		"--memory",	     size,  NULL};
 	struct vm_entry *e;
-	struct vm_user *u = vm_user_open(getuid(), err, err_size);
+	struct vm_user *u = vm_user_open(geteuid(), err, err_size);
 	unsigned int status;
 
 	if (u == NULL) {
@@ -971,7 +971,7 @@ unsigned int vm_table_pool_start(const char *snapshot, uint64_t memory, char *er
 	}
 	json_object_object_add(spec, "snapshot", json_object_new_string(snapshot));
 	pthread_mutex_lock(&table.lock);
-	status = new_entry(getuid(), spec, snapshot, &e, err, err_size);
+	status = new_entry(geteuid(), spec, snapshot, &e, err, err_size);
 	pthread_mutex_unlock(&table.lock);
 	json_object_put(spec);
 	if (status != 0) {

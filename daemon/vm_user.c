@@ -8,8 +8,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+bool vm_user_unmapped(uid_t caller)
+{
+	static unsigned int overflow; /* 0: not read yet */
+	FILE *f;
+
+	if (__atomic_load_n(&overflow, __ATOMIC_RELAXED) == 0) {
+		unsigned int v = 65534;
+
+		if ((f = fopen("/proc/sys/kernel/overflowuid", "re")) != NULL) {
+			if (fscanf(f, "%u", &v) != 1)
+				v = 65534;
+			fclose(f);
+		}
+		__atomic_store_n(&overflow, v, __ATOMIC_RELAXED);
+	}
+	return (unsigned int)caller == __atomic_load_n(&overflow, __ATOMIC_RELAXED);
+}
 
 uid_t vm_user_runs_as(uid_t caller)
 {
@@ -120,8 +141,8 @@ struct vm_user *vm_user_open(uid_t caller, char *err, size_t err_size)
 {
 	struct vm_user *u = calloc(1, sizeof(*u));
 	struct passwd pwbuf, *pw = NULL;
-	char buf[16384];
-	int rc;
+	char *buf = NULL;
+	int rc = ERANGE;
 
 	if (u == NULL) {
 		snprintf(err, err_size, "out of memory");
@@ -137,8 +158,16 @@ struct vm_user *vm_user_open(uid_t caller, char *err, size_t err_size)
 		free(u);
 		return NULL;
 	}
-	rc = getpwuid_r(u->uid, &pwbuf, buf, sizeof(buf), &pw);
+	for (size_t size = 4096; rc == ERANGE && size <= (1 << 20); size *= 4) {
+		char *bigger = realloc(buf, size);
+
+		if (bigger == NULL)
+			break;
+		buf = bigger;
+		rc = getpwuid_r(u->uid, &pwbuf, buf, size, &pw);
+	}
 	if (pw == NULL) {
+		free(buf);
 		snprintf(err, err_size,
 			 "uid %u has no account here (%s): lispvmd runs VMs as their caller's "
 			 "user",
@@ -148,10 +177,13 @@ struct vm_user *vm_user_open(uid_t caller, char *err, size_t err_size)
 	}
 	u->gid = pw->pw_gid;
 	if (groups_of(u, pw, err, err_size) < 0) {
+		free(buf);
 		free(u);
 		return NULL;
 	}
-	if (their_environment(u, pw) < 0) {
+	rc = their_environment(u, pw);
+	free(buf);
+	if (rc < 0) {
 		snprintf(err, err_size, "out of memory");
 		free(u);
 		return NULL;
@@ -171,13 +203,21 @@ void vm_user_close(struct vm_user *u)
  * thread's credentials is the system call alone. */
 int vm_user_become(const struct vm_user *u)
 {
+	struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct caps[2];
+
 	if (u->daemons_own)
 		return 0;
+	/* EINVAL: a kernel without ambient capabilities has none to clear. */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return -1;
 	if (setgroups((size_t)u->n_groups, u->groups) < 0 ||
 	    setresgid(u->gid, u->gid, u->gid) < 0 || setresuid(u->uid, u->uid, u->uid) < 0)
 		return -1;
-	/* Root's uid would be kept by a failure the calls above missed. */
-	if (geteuid() != u->uid || getuid() != u->uid) {
+	/* Root's uid or capabilities would be kept by what the calls above
+	 * do not change (a failure they missed, securebits). */
+	if (geteuid() != u->uid || getuid() != u->uid || syscall(SYS_capget, &header, caps) < 0 ||
+	    caps[0].effective || caps[0].permitted || caps[1].effective || caps[1].permitted) {
 		errno = EPERM;
 		return -1;
 	}

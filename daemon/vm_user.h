@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define VM_USER_MAX_GROUPS 256
+#define VM_USER_MAX_GROUPS 1024
 
 struct vm_user {
 	uid_t uid;
@@ -32,6 +32,11 @@ struct vm_user {
 	char strings[4 * PATH_MAX + 256];
 };
 
+/* Whether caller is the kernel's overflow uid (/proc/sys/kernel/
+ * overflowuid), which SO_PEERCRED gives for every caller of another user
+ * namespace whose uid is not mapped into the daemon's. */
+bool vm_user_unmapped(uid_t caller);
+
 /* The uid a VM of caller's runs as. */
 uid_t vm_user_runs_as(uid_t caller);
 
@@ -42,15 +47,16 @@ struct vm_user *vm_user_open(uid_t caller, char *err, size_t err_size);
 
 void vm_user_close(struct vm_user *u);
 
-/* In a forked child, before exec: takes the user's groups, gid and uid
- * (dropping every capability with root's uid).  Async-signal-safe.  0, or
- * -1 with errno. */
+/* In a forked child, before exec: takes the user's groups, gid and uid,
+ * and checks that no capability is left (ambient ones cleared first; a
+ * daemon whose securebits keep them fails here).  Async-signal-safe.  0,
+ * or -1 with errno. */
 int vm_user_become(const struct vm_user *u);
 
 /* The identity as one word for the monitor's command line ("-": the
  * daemon's own; else UID:GID:GROUP,GROUP...), and back.  vm_user_parse:
  * 0, or -1 when the word is not one. */
-#define VM_USER_FORMAT_MAX 4096
+#define VM_USER_FORMAT_MAX (24 + 11 * VM_USER_MAX_GROUPS)
 void vm_user_format(const struct vm_user *u, char *out, size_t size);
 int vm_user_parse(const char *word, struct vm_user *u);
 

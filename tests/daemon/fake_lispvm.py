@@ -12,6 +12,8 @@ argument is a script of steps separated by ';':
     raw HEX       write these bytes alone on stdout (no newline)
     sleep S       sleep S seconds
     on-term N     exit N on SIGTERM          ignore-term   ignore SIGTERM
+    orphan S      leave a process behind that holds stdout and stderr
+                  open for S seconds
     exit N        exit N
 
 'fake_lispvm.py gc NAME' (lispvmd asking a VM for its garbage) succeeds,
@@ -153,6 +155,11 @@ def main():
         elif word == "on-term":
             code = int(rest)
             signal.signal(signal.SIGTERM, lambda *_: os._exit(code))
+        elif word == "orphan":
+            if os.fork() == 0:
+                os.setsid()
+                time.sleep(float(rest))
+                os._exit(0)
         elif word == "ignore-term":
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
         elif word == "exit":
