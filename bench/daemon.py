@@ -241,7 +241,7 @@ def pool_figures(lispvmd, lispvm, work, snapshot, runs):
         daemon.terminate()
         daemon.wait()
         # The warm VMs outlive the daemon (a restarted one adopts them).
-        subprocess.run(["pkill", "-KILL", "-f", f"--pooled {work}/pool/"])
+        subprocess.run(["pkill", "-KILL", "-f", "--", f"--pooled {work}/pool/"])
     return ready, back_to_back
 
 
