@@ -3,7 +3,17 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#define ROOT_SOCKET "/run/lispvm/lispvmd.sock"
+
+static int is_socket(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
 
 int daemon_socket_default_path(char *path, size_t size, char *err, size_t err_size)
 {
@@ -11,7 +21,7 @@ int daemon_socket_default_path(char *path, size_t size, char *err, size_t err_si
 	int n;
 
 	if (geteuid() == 0)
-		n = snprintf(path, size, "/run/lispvm/lispvmd.sock");
+		n = snprintf(path, size, ROOT_SOCKET);
 	else if (runtime == NULL || runtime[0] != '/') {
 		snprintf(err, err_size,
 			 "XDG_RUNTIME_DIR is not set: give the socket with --socket PATH");
@@ -22,5 +32,15 @@ int daemon_socket_default_path(char *path, size_t size, char *err, size_t err_si
 		snprintf(err, err_size, "the socket path is too long");
 		return -1;
 	}
+	return 0;
+}
+
+int daemon_socket_client_path(char *path, size_t size, char *err, size_t err_size)
+{
+	int own = daemon_socket_default_path(path, size, err, err_size);
+
+	if ((own == 0 && is_socket(path)) || geteuid() == 0 || !is_socket(ROOT_SOCKET))
+		return own;
+	snprintf(path, size, ROOT_SOCKET);
 	return 0;
 }

@@ -9,15 +9,18 @@ Usage: cli.py CASE LISPVMD LISPVM"""
 
 import json
 import os
+import pwd
 import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from lispvm_test import expect, main  # noqa: E402
+from lispvm_test import TestFailure, expect, main  # noqa: E402
 from daemon_lib import FAKE_LISPVM, Daemon  # noqa: E402
 
 EXIT_USAGE, EXIT_HOST_ERROR = 2, 125
@@ -219,6 +222,61 @@ def refusals(cli, d, work):
     expect(proc.returncode == 0, f"--socket: {proc.stderr!r}")
 
 
+
+ROOT_SOCKET = "/run/lispvm/lispvmd.sock"
+
+
+def root_daemon(lispvmd, lispvm):
+    """A user without a daemon of their own reaches root's, which serves
+    every user: lispvm start, ps and inspect as the account daemon, with
+    no socket given, find /run/lispvm/lispvmd.sock, and the VM is theirs.
+    (It listens on the real default path, so that path must be free.)"""
+    expect(os.getuid() == 0, "this case needs root (CI runs as root): it acts as a user")
+    with socket.socket(socket.AF_UNIX) as probe:
+        try:
+            probe.connect(ROOT_SOCKET)
+            raise TestFailure(f"a lispvmd already listens at {ROOT_SOCKET}: this case "
+                              "needs that path (stop it first)")
+        except (FileNotFoundError, ConnectionRefusedError):
+            pass
+    user = pwd.getpwnam("daemon")
+    made_dir = not os.path.isdir(os.path.dirname(ROOT_SOCKET))
+    with tempfile.TemporaryDirectory(prefix="lispvm-cli-test-") as work:
+        os.chmod(work, 0o755)
+        fake = os.path.join(work, "fake_lispvm.py")
+        shutil.copy(FAKE_LISPVM, fake)
+        os.chmod(fake, 0o755)
+        runtime = os.path.join(work, "runtime")  # theirs, with no daemon in it
+        os.mkdir(runtime, 0o700)
+        os.chown(runtime, user.pw_uid, user.pw_gid)
+        d = Daemon(os.path.abspath(lispvmd), work, ["--lispvm", fake], socket_path=ROOT_SOCKET)
+        try:
+            env = {k: v for k, v in os.environ.items() if k != "LISPVMD_SOCKET"}
+            env["XDG_RUNTIME_DIR"] = runtime
+
+            def as_them(*args):
+                return subprocess.run([os.path.abspath(lispvm), *args], capture_output=True,
+                                      text=True, env=env, timeout=60, cwd="/",
+                                      user=user.pw_uid, group=user.pw_gid, extra_groups=[])
+
+            started = as_them("start", "-d", "--name", "theirs", "--eval", "sleep 60")
+            expect(started.returncode == 0, f"start as {user.pw_name}: {started}")
+            listed = as_them("ps")
+            expect(listed.returncode == 0 and "theirs" in listed.stdout, f"ps: {listed}")
+            inspected = as_them("inspect", "theirs")
+            expect(inspected.returncode == 0 and
+                   json.loads(inspected.stdout)[0]["owner"] == user.pw_uid,
+                   f"inspect: {inspected}")
+        finally:
+            d.stop()
+            try:
+                os.unlink(ROOT_SOCKET)
+            except FileNotFoundError:
+                pass
+            if made_dir:
+                os.rmdir(os.path.dirname(ROOT_SOCKET))
+
 if __name__ == "__main__":
-    main({test.__name__: (lambda t: lambda lispvmd, lispvm: with_daemon(lispvmd, lispvm, t))(test)
-          for test in (commands, attached, events, paths, refusals)})
+    cases = {test.__name__: (lambda t: lambda lispvmd, lispvm: with_daemon(lispvmd, lispvm, t))(
+        test) for test in (commands, attached, events, paths, refusals)}
+    main({**cases, "root_daemon": root_daemon})

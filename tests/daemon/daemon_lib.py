@@ -92,11 +92,12 @@ class UnixConnection(http.client.HTTPConnection):
 
 
 class Daemon:
-    def __init__(self, exe, work, options=(), activated=False, user=None):
+    def __init__(self, exe, work, options=(), activated=False, user=None, socket_path=None):
         """activated: started as systemd would from a socket unit
         (systemd-socket-activate listens, lispvmd gets the socket); user:
-        a passwd entry to run it as (the test runs as root)."""
-        self.path = os.path.join(work, "lispvmd.sock")
+        a passwd entry to run it as (the test runs as root); socket_path:
+        where it listens (default: in work)."""
+        self.path = socket_path or os.path.join(work, "lispvmd.sock")
         self.state = os.path.join(work, "state")
         where = (["systemd-socket-activate", "-l", self.path, exe] if activated
                  else [exe, "--socket", self.path])

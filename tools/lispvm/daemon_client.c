@@ -51,8 +51,8 @@ int daemon_client_open(struct daemon_client *client, const char *socket_path)
 
 	memset(client, 0, sizeof(*client));
 	if (socket_path == NULL) {
-		if (daemon_socket_default_path(client->socket_path, sizeof(client->socket_path),
-					       err, sizeof(err)) < 0) {
+		if (daemon_socket_client_path(client->socket_path, sizeof(client->socket_path), err,
+					      sizeof(err)) < 0) {
 			log_error("lispvmd: %s", err);
 			return -1;
 		}
