@@ -44,12 +44,18 @@ static void get_version(const struct http_request *req, struct http_reply *reply
 	reply->body = body;
 }
 
+/* The daemon's own user, or root: who may set its pools and see them all. */
+static bool daemons_owner(uid_t uid)
+{
+	return uid == geteuid() || uid == 0;
+}
+
 /* The pools' state is the daemon's, not a user's: the daemon's own user
  * and root see it all; a user whose VMs run as them (another user of a
  * root daemon) takes no warm VM and sees no pool. */
 static void get_pools(const struct http_request *req, struct http_reply *reply)
 {
-	bool owner = req->uid == geteuid() || req->uid == 0;
+	bool owner = daemons_owner(req->uid);
 
 	if (owner || vm_user_runs_as(req->uid) == geteuid())
 		reply->body = vm_pool_status(owner);
@@ -75,7 +81,7 @@ static bool serves(const struct http_request *req, struct http_reply *reply)
 		http_reply_error(reply, 403, why);
 		return false;
 	}
-	if (geteuid() == 0 || req->uid == geteuid() || req->uid == 0)
+	if (geteuid() == 0 || daemons_owner(req->uid))
 		return true;
 	snprintf(why, sizeof(why),
 		 "this lispvmd serves uid %u only; run your own (lispvmd --socket) or use "
@@ -395,7 +401,7 @@ static void snapshot_vm(const struct http_request *req, struct http_reply *reply
  * run a file of theirs for, nor tell which paths exist). */
 static bool owns_daemon(const struct http_request *req, struct http_reply *reply)
 {
-	if (req->uid == geteuid() || req->uid == 0)
+	if (daemons_owner(req->uid))
 		return true;
 	http_reply_error(reply, 403, "only the daemon's user and root set pools");
 	return false;

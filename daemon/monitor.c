@@ -169,8 +169,19 @@ static void take(struct log *log, struct stream *s, const char *data, size_t n)
 	}
 }
 
+/* The stream is done with: its last line (without its newline) logged,
+ * its pipe closed. */
+static void end_stream(struct log *log, struct stream *s)
+{
+	if (s->len > 0)
+		write_line(log, s->name, s->line, s->len, true);
+	s->len = 0;
+	close(s->fd);
+	s->fd = -1;
+}
+
 /* One read from a stream that poll said is ready: 0 while it may give
- * more, -1 once it ended (its last line logged, the stream closed). */
+ * more, -1 once it ended (end_stream) or, non-blocking, has no more now. */
 static int read_stream(struct log *log, struct stream *s, char *buf, size_t size)
 {
 	ssize_t n = read(s->fd, buf, size);
@@ -183,11 +194,7 @@ static int read_stream(struct log *log, struct stream *s, char *buf, size_t size
 		return 0;
 	if (n < 0 && errno == EAGAIN) /* drained, and still open */
 		return -1;
-	if (s->len > 0) /* a last line without its newline */
-		write_line(log, s->name, s->line, s->len, true);
-	s->len = 0;
-	close(s->fd);
-	s->fd = -1;
+	end_stream(log, s);
 	return -1;
 }
 
@@ -201,13 +208,8 @@ static void drain(struct log *log, struct stream *streams, char *buf, size_t siz
 		fcntl(streams[i].fd, F_SETFL, O_NONBLOCK);
 		while (streams[i].fd >= 0 && read_stream(log, &streams[i], buf, size) == 0)
 			;
-		if (streams[i].fd >= 0) {
-			if (streams[i].len > 0)
-				write_line(log, streams[i].name, streams[i].line, streams[i].len,
-					   true);
-			close(streams[i].fd);
-			streams[i].fd = -1;
-		}
+		if (streams[i].fd >= 0)
+			end_stream(log, &streams[i]);
 	}
 }
 

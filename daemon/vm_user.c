@@ -37,6 +37,15 @@ uid_t vm_user_runs_as(uid_t caller)
 	return geteuid() == 0 ? caller : geteuid();
 }
 
+/* Whether var (NAME=VALUE) is one of names (each "NAME=", NULL-ended). */
+static bool named(const char *var, const char *const *names)
+{
+	for (size_t i = 0; names[i] != NULL; i++)
+		if (strncmp(var, names[i], strlen(names[i])) == 0)
+			return true;
+	return false;
+}
+
 /* Variables of the daemon's environment that are about the daemon (its
  * service manager's), never a VM's. */
 static bool daemon_only(const char *var)
@@ -52,10 +61,7 @@ static bool daemon_only(const char *var)
 					    "JOURNAL_STREAM=",
 					    NULL};
 
-	for (size_t i = 0; names[i] != NULL; i++)
-		if (strncmp(var, names[i], strlen(names[i])) == 0)
-			return true;
-	return false;
+	return named(var, names);
 }
 
 /* What the daemon's environment says of the machine rather than of its
@@ -66,10 +72,7 @@ static bool about_the_machine(const char *var)
 		"PATH=", "LANG=",	    "LC_ALL=",	      "LC_CTYPE=",
 		"TZ=",	 "LISPVM_MACHINE=", "LISPVM_KERNEL=", NULL};
 
-	for (size_t i = 0; names[i] != NULL; i++)
-		if (strncmp(var, names[i], strlen(names[i])) == 0)
-			return true;
-	return false;
+	return named(var, names);
 }
 
 static int own_environment(struct vm_user *u)
