@@ -47,7 +47,7 @@ static void get_version(const struct http_request *req, struct http_reply *reply
 /* The daemon's own user, or root: who may set its pools and see them all. */
 static bool daemons_owner(uid_t uid)
 {
-	return uid == geteuid() || uid == 0;
+	return uid == vm_user_owner() || uid == 0;
 }
 
 /* The pools' state is the daemon's, not a user's: the daemon's own user
@@ -57,7 +57,7 @@ static void get_pools(const struct http_request *req, struct http_reply *reply)
 {
 	bool owner = daemons_owner(req->uid);
 
-	if (owner || vm_user_runs_as(req->uid) == geteuid())
+	if (owner || vm_user_runs_as(req->uid) == vm_user_owner())
 		reply->body = vm_pool_status(owner);
 	else {
 		reply->body = json_object_new_object();
@@ -72,7 +72,7 @@ static bool serves(const struct http_request *req, struct http_reply *reply)
 {
 	char why[160];
 
-	if (vm_user_unmapped(req->uid) && req->uid != geteuid()) {
+	if (vm_user_unmapped(req->uid) && req->uid != vm_user_owner()) {
 		/* Callers of every other user namespace look alike. */
 		snprintf(why, sizeof(why),
 			 "uid %u is the kernel's overflow uid: a caller whose uid this daemon "
@@ -81,12 +81,12 @@ static bool serves(const struct http_request *req, struct http_reply *reply)
 		http_reply_error(reply, 403, why);
 		return false;
 	}
-	if (geteuid() == 0 || daemons_owner(req->uid))
+	if (vm_user_owner() == 0 || daemons_owner(req->uid))
 		return true;
 	snprintf(why, sizeof(why),
 		 "this lispvmd serves uid %u only; run your own (lispvmd --socket) or use "
 		 "root's",
-		 (unsigned int)geteuid());
+		 (unsigned int)vm_user_owner());
 	http_reply_error(reply, 403, why);
 	return false;
 }

@@ -18,6 +18,8 @@
 #include "daemon_socket.h"
 #include "http_server.h"
 #include "lispvmd_config.h"
+#include "machine_client.h"
+#include "machine_handover.h"
 #include "monitor.h"
 #include "memory_reclaim.h"
 #include "default_memory.h"
@@ -25,11 +27,13 @@
 #include "socket_activation.h"
 #include "vm_pool.h"
 #include "vm_table.h"
+#include "vm_user.h"
 
 #define DEFAULT_LOG_CAP (8u << 20)
 
 struct options {
 	const char *socket_path, *state_dir, *lispvm;
+	long machine_owner; /* -1: not in the helper machine */
 	uint64_t log_cap;
 	uint64_t reclaim_below; /* UINT64_MAX: a tenth of the host's memory */
 	double reclaim_psi;
@@ -69,6 +73,8 @@ static void usage(FILE *out)
 		     "                    program or forms and no memory or attachable, takes\n"
 		     "                    one and the pool refills (repeatable)\n"
 		     "  --foreground      stay in the foreground (the only way it runs yet)\n"
+		     "Without /dev/kvm (or with LISPVM_MACHINE=always) it runs in lispvm's\n"
+		     "helper machine and serves the same socket here (docs/daemon.md).\n"
 		     "  -h, --help        show this help\n"
 		     "  -V, --version     show the version\n");
 }
@@ -85,6 +91,7 @@ static int parse(int argc, char **argv, struct options *o)
 						{"max-memory", required_argument, NULL, 'm'},
 						{"pool", required_argument, NULL, 'P'},
 						{"foreground", no_argument, NULL, 'f'},
+						{"machine-owner", required_argument, NULL, 'O'},
 						{"help", no_argument, NULL, 'h'},
 						{"version", no_argument, NULL, 'V'},
 						{NULL, 0, NULL, 0}};
@@ -153,6 +160,19 @@ static int parse(int argc, char **argv, struct options *o)
 		}
 		case 'f':
 			break;
+		case 'O': {
+			/* Only lispvmd itself passes it, to its copy in the helper
+			 * machine (machine_handover.h); not in the help. */
+			char *end;
+			unsigned long uid = strtoul(optarg, &end, 10);
+
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' || uid >= UINT32_MAX) {
+				fprintf(stderr, "lispvmd: --machine-owner: a uid\n");
+				return -1;
+			}
+			o->machine_owner = (long)uid;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -216,24 +236,49 @@ static uint64_t tenth_of_memory(void)
 int main(int argc, char **argv)
 {
 	char path[PATH_MAX], state[PATH_MAX], err[512];
-	struct options o = {.log_cap = DEFAULT_LOG_CAP,
+	struct options o = {.machine_owner = -1,
+			    .log_cap = DEFAULT_LOG_CAP,
 			    .reclaim_below = UINT64_MAX,
 			    .reclaim_psi = DEFAULT_RECLAIM_PSI};
 	struct http_server *server;
 	sigset_t stop;
 	int fd, sig;
-	bool activated;
+	bool activated, inside;
+	char **original;
 
 	if (argc > 1 && strcmp(argv[1], "--monitor") == 0)
 		return monitor_main(argc, argv);
+	/* getopt permutes argv; the helper machine gets it as given. */
+	original = calloc((size_t)argc + 1, sizeof(*original));
+	if (original == NULL)
+		return 1;
+	memcpy(original, argv, (size_t)argc * sizeof(*argv));
 	/* A thread per connection, each short-lived: a few malloc arenas
 	 * serve them all, instead of one more arena per thread at once. */
 	mallopt(M_ARENA_MAX, 2);
 	if (parse(argc, argv, &o) < 0)
 		return 2;
+	inside = o.machine_owner >= 0;
+	if (inside && o.state_dir == NULL) {
+		fprintf(stderr, "lispvmd: --machine-owner needs --state-dir\n");
+		return 2;
+	}
+	if (inside) {
+		if (machine_inside(o.state_dir, path, sizeof(path), err, sizeof(err)) < 0) {
+			fprintf(stderr, "lispvmd: %s\n", err);
+			return 1;
+		}
+		if (geteuid() != 0 && (uid_t)o.machine_owner != geteuid()) {
+			fprintf(stderr, "lispvmd: --machine-owner: another user's daemon must run "
+					"as root\n");
+			return 1;
+		}
+		vm_user_set_owner((uid_t)o.machine_owner);
+		o.socket_path = path;
+	}
 	/* A socket unit's socket comes first: systemd made it, as the unit says. */
-	fd = socket_activation_listener(path, sizeof(path), err, sizeof(err));
-	if (fd < 0 && err[0] != '\0') {
+	fd = inside ? -1 : socket_activation_listener(path, sizeof(path), err, sizeof(err));
+	if (fd < 0 && !inside && err[0] != '\0') {
 		fprintf(stderr, "lispvmd: %s\n", err);
 		return 1;
 	}
@@ -262,6 +307,14 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (!activated)
 		fd = daemon_socket_listen(o.socket_path, err, sizeof(err));
+	if (fd >= 0 && !inside && machine_client_wanted()) {
+		machine_handover(original, fd, activated ? NULL : o.socket_path, o.state_dir, err,
+				 sizeof(err));
+		fprintf(stderr, "lispvmd: no /dev/kvm here, and %s\n", err);
+		if (!activated)
+			unlink(o.socket_path);
+		return 1;
+	}
 	if (o.lispvm == NULL)
 		o.lispvm = default_lispvm();
 	if (o.reclaim_below == UINT64_MAX)

@@ -446,7 +446,7 @@ unsigned int vm_pool_take(uid_t uid, struct json_object *spec, struct json_objec
 
 	/* Warm VMs run as the daemon's user: another user's program never
 	 * goes to one (a root daemon starts theirs cold, as them). */
-	if (vm_user_runs_as(uid) != geteuid() || !pool_for(spec, snapshot))
+	if (vm_user_runs_as(uid) != vm_user_owner() || !pool_for(spec, snapshot))
 		return VM_POOL_NONE_READY;
 	claim = malloc(sizeof(*claim)); /* argv is 8 KiB: not on a request's stack */
 	if (claim == NULL)

@@ -269,7 +269,7 @@ static void adopt_claimed(struct vm_entry *e, const char *pool)
 	}
 	free(e->pool);
 	e->pool = strdup(pool);
-	e->uid = getuid();
+	e->uid = vm_user_owner();
 	e->name[0] = '\0';
 	json_object_put(e->spec);
 	e->spec = json_object_new_object();
@@ -962,7 +962,7 @@ unsigned int vm_table_pool_start(const char *snapshot, uint64_t memory, char *er
 		table.config.lispvm, "run", "--snapshot", snapshot, "--pooled", socket,
 		"--memory",	     size,  NULL};
 	struct vm_entry *e;
-	struct vm_user *u = vm_user_open(geteuid(), err, err_size);
+	struct vm_user *u = vm_user_open(vm_user_owner(), err, err_size);
 	unsigned int status;
 
 	if (u == NULL) {
@@ -971,7 +971,7 @@ unsigned int vm_table_pool_start(const char *snapshot, uint64_t memory, char *er
 	}
 	json_object_object_add(spec, "snapshot", json_object_new_string(snapshot));
 	pthread_mutex_lock(&table.lock);
-	status = new_entry(geteuid(), spec, snapshot, &e, err, err_size);
+	status = new_entry(vm_user_owner(), spec, snapshot, &e, err, err_size);
 	pthread_mutex_unlock(&table.lock);
 	json_object_put(spec);
 	if (status != 0) {
@@ -1122,7 +1122,7 @@ static void pool_unclaim(struct vm_entry *e)
 	e->pool = e->claimed_from;
 	e->claimed_from = NULL;
 	e->starting = false;
-	e->uid = getuid();
+	e->uid = vm_user_owner();
 	e->name[0] = '\0';
 	json_object_put(e->spec);
 	e->spec = json_object_new_object();

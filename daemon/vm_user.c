@@ -32,9 +32,23 @@ bool vm_user_unmapped(uid_t caller)
 	return (unsigned int)caller == __atomic_load_n(&overflow, __ATOMIC_RELAXED);
 }
 
+static bool owner_set;
+static uid_t owner_uid;
+
+void vm_user_set_owner(uid_t owner)
+{
+	owner_uid = owner;
+	owner_set = true;
+}
+
+uid_t vm_user_owner(void)
+{
+	return owner_set ? owner_uid : geteuid();
+}
+
 uid_t vm_user_runs_as(uid_t caller)
 {
-	return geteuid() == 0 ? caller : geteuid();
+	return vm_user_owner() == 0 ? caller : vm_user_owner();
 }
 
 /* Whether var (NAME=VALUE) is one of names (each "NAME=", NULL-ended). */

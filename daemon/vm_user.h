@@ -37,7 +37,16 @@ struct vm_user {
  * namespace whose uid is not mapped into the daemon's. */
 bool vm_user_unmapped(uid_t caller);
 
-/* The uid a VM of caller's runs as. */
+/* The user the daemon serves as its own: its effective uid, or inside
+ * the helper machine (docs/daemon.md) the host user whose daemon handed
+ * itself over there (lispvmd --machine-owner; the daemon is then root).
+ * That user and root may use any daemon; a daemon owned by root serves
+ * every user.  Set before any thread starts. */
+void vm_user_set_owner(uid_t owner);
+uid_t vm_user_owner(void);
+
+/* The uid a VM of caller's runs as: the caller's own when the daemon is
+ * root's, else the owner's. */
 uid_t vm_user_runs_as(uid_t caller);
 
 /* Who caller's VMs run as, looked up before any fork (no NSS in a forked

@@ -80,6 +80,9 @@ ip route add default via 10.0.2.2
 
 [ "$mode" = helper ] && hostname lispvm-machine || hostname lispvm-test-machine
 [ -c /newroot/dev/kvm ] || fail "no /dev/kvm after loading kvm_amd (does the CPU offer SVM?)"
+# As Debian's udev rules make it: the helper's lispvmd runs each caller's
+# VMs as that caller.
+[ "$mode" = helper ] && chmod 0666 /newroot/dev/kvm
 # PYTHONDONTWRITEBYTECODE: the helper's checkout is the host's, read-write.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
 	PYTHONDONTWRITEBYTECODE=1

@@ -12,6 +12,7 @@ import hmac
 import json
 import os
 import queue
+import select
 import selectors
 import shutil
 import signal
@@ -28,6 +29,7 @@ import tm_streams
 NESTED = "nested KVM in the test machine (QEMU TCG, kvm_amd)"
 DRAIN_AFTER_EXIT = 2.0  # s to collect output still buffered by descendants
 RUNTIME = "/run/lispvm-machine"  # the helper's own tmpfs (init.sh)
+COMMAND_SOCKET_WAIT = 60.0  # s a starting command (lispvmd) has to listen
 
 
 def reap_orphans(*_):
@@ -129,7 +131,10 @@ class Session:
         (the host's path is the client's) and a listener per host vsock
         port, which the client's end reaches."""
         self.rundir = os.path.join(RUNTIME, f"session-{os.getpid()}")
-        os.makedirs(self.rundir, mode=0o700)
+        # Searchable by all: a host caller's connection reaches the command's
+        # socket as that caller (connect_as); the socket's mode decides.
+        os.makedirs(self.rundir, mode=0o711)
+        os.chmod(self.rundir, 0o711)
         env = {"XDG_RUNTIME_DIR": os.path.join(RUNTIME, "user"), "LISPVM_MACHINE": "never"}
         os.makedirs(env["XDG_RUNTIME_DIR"], mode=0o700, exist_ok=True)
         if request.get("vsock"):
@@ -186,12 +191,28 @@ class Session:
             if "tcp" in request:
                 sock = socket.create_connection(("127.0.0.1", int(request["tcp"])))
             else:
-                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                sock.connect(os.path.join(self.rundir or "/", "vsock"))
-        except OSError:
+                sock = self.connect_command_socket(request.get("peer"))
+        except (OSError, TypeError, ValueError):
             self.send(proto.pack_stream(proto.CLOSE, stream_id))
             return
         self.streams.add(stream_id, sock)
+
+    def connect_command_socket(self, peer):
+        """The command's socket (LISPVM_MACHINE_VSOCK_PATH), connected as
+        peer ([uid, gid], the host caller) if given.  A command that is
+        still starting (lispvmd before it listens) is waited for."""
+        path = os.path.join(self.rundir or "/", "vsock")
+        deadline = time.monotonic() + COMMAND_SOCKET_WAIT
+        while True:
+            try:
+                return connect_as(path, peer)
+            except (FileNotFoundError, ConnectionRefusedError):
+                if time.monotonic() > deadline or self.command_ended():
+                    raise
+                time.sleep(0.1)
+
+    def command_ended(self):
+        return self.status is not None or bool(select.select([self.pidfd], [], [], 0)[0])
 
     def accept_vsock(self, listener, port):
         sock, _ = listener.accept()
@@ -255,6 +276,37 @@ class Session:
                 else:
                     self.forward_output(key.fd, key.data)
         self.send(proto.pack_json(proto.EXIT, {"status": self.status}))
+
+
+def connect_as(path, peer):
+    """A Unix stream socket connected to path; with peer ([uid, gid]) the
+    connect is made by a child with those ids, so that the listener's
+    SO_PEERCRED names the host caller rather than this root agent."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    if peer is None:
+        try:
+            sock.connect(path)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+    uid, gid = int(peer[0]), int(peer[1])
+    child = os.fork()
+    if child == 0:
+        code = 0
+        try:
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
+            sock.connect(path)
+        except OSError as error:
+            code = error.errno or 1
+        os._exit(code)
+    code = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+    if code != 0:
+        sock.close()
+        raise OSError(code, os.strerror(code)) if code > 0 else OSError(f"signal {-code}")
+    return sock
 
 
 def handle(conn, token, mode):

@@ -24,6 +24,7 @@ import tty
 import tm_protocol as proto
 import tm_streams
 
+PEERCRED = struct.Struct("iII")  # struct ucred: pid, uid, gid
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
                      signal.SIGUSR1, signal.SIGUSR2)
 
@@ -53,9 +54,13 @@ def _write_all(fd, data):
 class Forwards:
     """Host listeners whose connections become streams to the command."""
 
-    def __init__(self, swank_port=None, vsock_path=None):
+    def __init__(self, swank_port=None, vsock_path=None, listen_fd=None, unlink=None):
+        """listen_fd: a listening Unix socket (lispvmd's) whose callers
+        reach the command's socket as themselves (their uid and gid);
+        unlink: its path, removed at the end."""
         self.listeners = []
         self.vsock_path = None
+        self.unlink = unlink
         if swank_port:
             sock = socket.create_server(("127.0.0.1", swank_port))
             self.listeners.append((sock, {"tcp": swank_port}))
@@ -65,6 +70,15 @@ class Forwards:
             self.vsock_path = vsock_path
             sock.listen(16)
             self.listeners.append((sock, {"vsock": True}))
+        if listen_fd is not None:
+            sock = socket.socket(fileno=listen_fd)
+            os.set_inheritable(listen_fd, False)
+            self.listeners.append((sock, {"vsock": True, "peer": True}))
+
+    def reaches_socket(self):
+        """Whether the command gets a socket of its own (a --vsock path or
+        a listener's connections end there)."""
+        return any(target.get("vsock") for _, target in self.listeners)
 
     def vsock_ports(self):
         """The ports of host vsock listeners (PATH_PORT) there now."""
@@ -87,6 +101,12 @@ class Forwards:
             except FileNotFoundError:
                 pass
             self.vsock_path = None
+        if self.unlink:
+            try:
+                os.unlink(self.unlink)
+            except FileNotFoundError:
+                pass
+            self.unlink = None
 
 
 class Client:
@@ -218,6 +238,10 @@ class Client:
 
     def _accept(self, listener, target):
         conn, _ = listener.accept()
+        if target.get("peer"):  # who called: the agent connects as them
+            _, uid, gid = PEERCRED.unpack(conn.getsockopt(socket.SOL_SOCKET,
+                                                          socket.SO_PEERCRED, PEERCRED.size))
+            target = dict(target, peer=[uid, gid])
         stream_id, self.next_stream = self.next_stream, self.next_stream + 2
         self.send(proto.pack_json(proto.OPEN, dict(target, id=stream_id)))
         self.streams.add(stream_id, conn)
@@ -249,6 +273,6 @@ def run(port, token, argv, cwd, env, tty=None, forwards=None, control=None):
     """Connects to the agent on 127.0.0.1:port and runs argv there."""
     sock = socket.create_connection(("127.0.0.1", port))
     request = {"token": token, "argv": argv, "cwd": cwd, "env": env, "tty": tty,
-               "vsock": bool(forwards and forwards.vsock_path)}
+               "vsock": bool(forwards and forwards.reaches_socket())}
     with sock:
         return Client(sock, forwards, control).run(request)

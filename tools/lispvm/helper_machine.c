@@ -2,7 +2,6 @@
 #include "helper_machine.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,46 +10,18 @@
 
 #include <lispvm/abi.h>
 
-#include "lispvm_config.h"
 #include "log.h"
+#include "machine_client.h"
 
-#define SYSTEM_PYTHON	 "/usr/bin/python3"
 #define MAX_FORWARD_ARGS 16
-
-bool helper_machine_wanted(void)
-{
-	const char *choice = getenv("LISPVM_MACHINE");
-	int fd;
-
-	if (choice != NULL && strcmp(choice, "never") == 0)
-		return false;
-	if (choice != NULL && strcmp(choice, "always") == 0)
-		return true;
-	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return true;
-	close(fd);
-	return false;
-}
-
-static const char *python(void)
-{
-	/* Debian's own: a wrapper such as pyenv's shim costs a start each time. */
-	return access(SYSTEM_PYTHON, X_OK) == 0 ? SYSTEM_PYTHON : "python3";
-}
 
 /* execvp, or an exit status saying why not. */
 static int exec_client(char **client_argv)
 {
-	if (access(LISPVM_MACHINE_TOOL, R_OK) != 0) {
-		log_error("no /dev/kvm here, and the helper machine's client %s is missing (%s)",
-			  LISPVM_MACHINE_TOOL, strerror(errno));
-		return LISPVM_EXIT_HOST_ERROR;
-	}
-	fflush(NULL);
-	execvp(client_argv[0], client_argv);
-	log_error("no /dev/kvm here, and cannot start %s for the helper machine: %s",
-		  client_argv[0], strerror(errno));
+	char err[PATH_MAX + 128];
+
+	machine_client_exec(client_argv, err, sizeof(err));
+	log_error("no /dev/kvm here, and %s", err);
 	return LISPVM_EXIT_HOST_ERROR;
 }
 
@@ -67,8 +38,8 @@ int helper_machine_forward(char **argv, const struct cli_options *opts, bool no_
 		return LISPVM_EXIT_HOST_ERROR;
 	}
 	self[len] = '\0';
-	client_argv[n++] = (char *)python();
-	client_argv[n++] = LISPVM_MACHINE_TOOL;
+	machine_client_argv_head(client_argv);
+	n = MACHINE_CLIENT_ARGV_HEAD;
 	client_argv[n++] = "forward";
 	if (no_boot)
 		client_argv[n++] = "--no-boot";
@@ -97,8 +68,10 @@ int helper_machine_forward(char **argv, const struct cli_options *opts, bool no_
 
 int helper_machine_command(const char *verb)
 {
-	char *client_argv[] = {(char *)python(), LISPVM_MACHINE_TOOL, (char *)verb, NULL};
+	char *client_argv[MACHINE_CLIENT_ARGV_HEAD + 2] = {0};
 
+	machine_client_argv_head(client_argv);
+	client_argv[MACHINE_CLIENT_ARGV_HEAD] = (char *)verb;
 	return exec_client(client_argv);
 }
 

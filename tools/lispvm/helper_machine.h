@@ -10,10 +10,7 @@
 #include <stdbool.h>
 
 #include "cli.h"
-
-/* Whether commands go to the helper machine: LISPVM_MACHINE=always, or
- * (unless =never) /dev/kvm does not open. */
-bool helper_machine_wanted(void);
+#include "machine_client.h"
 
 /* Replaces this process with the helper machine's client running this
  * same lispvm with argv there; returns an exit status only if that

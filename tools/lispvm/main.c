@@ -101,7 +101,7 @@ static bool needs_kvm(enum cli_command command)
 /* attach finds a VM on this host first, then in a running helper machine. */
 static int attach(char **argv, const struct cli_options *opts)
 {
-	if (helper_machine_wanted() && !attach_target_here(opts->attach_target))
+	if (machine_client_wanted() && !attach_target_here(opts->attach_target))
 		return helper_machine_forward(argv, opts, true);
 	return attach_command(opts->attach_target);
 }
@@ -109,7 +109,7 @@ static int attach(char **argv, const struct cli_options *opts)
 /* snapshot finds its VM as attach does. */
 static int snapshot(char **argv, const struct cli_options *opts)
 {
-	if (helper_machine_wanted() && !attach_target_here(opts->attach_target))
+	if (machine_client_wanted() && !attach_target_here(opts->attach_target))
 		return helper_machine_forward(argv, opts, true);
 	struct snapshot_request req = {.target = opts->attach_target,
 				       .file = opts->snapshot_out,
@@ -123,7 +123,7 @@ static int snapshot(char **argv, const struct cli_options *opts)
 /* gc finds its VM as attach does. */
 static int gc(char **argv, const struct cli_options *opts)
 {
-	if (helper_machine_wanted() && !attach_target_here(opts->attach_target))
+	if (machine_client_wanted() && !attach_target_here(opts->attach_target))
 		return helper_machine_forward(argv, opts, true);
 	return agent_gc_command(opts->attach_target);
 }
@@ -144,12 +144,12 @@ int main(int argc, char **argv)
 	if (cli_parse(argc, argv, &opts) < 0)
 		return LISPVM_EXIT_USAGE;
 	log_verbose_enabled = opts.verbose;
-	if (needs_kvm(opts.command) && helper_machine_wanted() && opts.pooled_socket != NULL) {
+	if (needs_kvm(opts.command) && machine_client_wanted() && opts.pooled_socket != NULL) {
 		log_error("run --pooled: this host has no /dev/kvm, and a pooled VM's socket "
 			  "cannot reach into the helper machine");
 		return LISPVM_EXIT_HOST_ERROR;
 	}
-	if (needs_kvm(opts.command) && helper_machine_wanted())
+	if (needs_kvm(opts.command) && machine_client_wanted())
 		return helper_machine_forward(original, &opts, false);
 	opts.vsock_path = helper_machine_vsock_path(opts.vsock_path);
 	switch (opts.command) {
