@@ -244,15 +244,9 @@ int main(int argc, char **argv)
 	sigset_t stop;
 	int fd, sig;
 	bool activated, inside;
-	char **original;
 
 	if (argc > 1 && strcmp(argv[1], "--monitor") == 0)
 		return monitor_main(argc, argv);
-	/* getopt permutes argv; the helper machine gets it as given. */
-	original = calloc((size_t)argc + 1, sizeof(*original));
-	if (original == NULL)
-		return 1;
-	memcpy(original, argv, (size_t)argc * sizeof(*argv));
 	/* A thread per connection, each short-lived: a few malloc arenas
 	 * serve them all, instead of one more arena per thread at once. */
 	mallopt(M_ARENA_MAX, 2);
@@ -308,7 +302,9 @@ int main(int argc, char **argv)
 	if (!activated)
 		fd = daemon_socket_listen(o.socket_path, err, sizeof(err));
 	if (fd >= 0 && !inside && machine_client_wanted()) {
-		machine_handover(original, fd, activated ? NULL : o.socket_path, o.state_dir, err,
+		/* As given: getopt permutes only around operands, and lispvmd
+		 * takes none. */
+		machine_handover(argv, fd, activated ? NULL : o.socket_path, o.state_dir, err,
 				 sizeof(err));
 		fprintf(stderr, "lispvmd: no /dev/kvm here, and %s\n", err);
 		if (!activated)

@@ -13,8 +13,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from lispvm_test import TestFailure, expect  # noqa: E402
+from lispvm_test import TestFailure, expect, where_vms_run  # noqa: E402
 
+# Where a daemon keeps its state in the helper machine: this, then its
+# host path (daemon/machine_handover.h).
+MACHINE_STATE_ROOT = "/run/lispvm-machine/lispvmd"
 FAKE_LISPVM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_lispvm.py")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 with open(os.path.join(ROOT, "daemon", "openapi.json")) as f:
@@ -99,6 +102,10 @@ class Daemon:
         where it listens (default: in work)."""
         self.path = socket_path or os.path.join(work, "lispvmd.sock")
         self.state = os.path.join(work, "state")
+        # In the helper suite the daemon hands itself over to the helper
+        # machine and keeps its state there.
+        self.in_machine = os.environ.get("LISPVM_MACHINE") == "always"
+        self.vm_state = MACHINE_STATE_ROOT + self.state if self.in_machine else self.state
         where = (["systemd-socket-activate", "-l", self.path, exe] if activated
                  else [exe, "--socket", self.path])
         self.proc = subprocess.Popen([*where, "--foreground",
@@ -180,7 +187,12 @@ class Daemon:
             self.proc.send_signal(signal.SIGTERM)
         result = self.proc.communicate(timeout=30)
         if not keep_vms:
-            self.kill_warm_vms()
+            if self.in_machine:
+                subprocess.run(where_vms_run(["/usr/bin/python3", os.path.abspath(__file__),
+                                              "kill-warm-vms", self.vm_state]),
+                               capture_output=True, timeout=120)
+            else:
+                self.kill_warm_vms()
         return result
 
     def warm_vms(self, snapshot=None, with_monitors=False):
@@ -270,3 +282,10 @@ def as_user(uid, gid, fn):
     if "error" in result:
         raise TestFailure(f"as uid {uid}: {result['error']}")
     return result["ok"]
+
+
+if __name__ == "__main__":  # in the helper machine: daemon_lib.py kill-warm-vms STATE
+    if sys.argv[1:2] == ["kill-warm-vms"]:
+        stand_in = Daemon.__new__(Daemon)
+        stand_in.state = sys.argv[2]
+        stand_in.kill_warm_vms()

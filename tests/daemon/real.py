@@ -10,7 +10,6 @@ import os
 import pwd
 import queue
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,7 +18,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from lispvm_test import (NESTED_VM_SHUTDOWN, TestFailure, expect,  # noqa: E402
-                         helper_console_log, in_nested_machine, main, require_kvm)
+                         helper_console_log, in_nested_machine, main, require_kvm,
+                         where_vms_run)
 from daemon_lib import Daemon, UnixConnection, as_user  # noqa: E402
 
 LISP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lisp")
@@ -89,15 +89,11 @@ def real_vm_steps(d, lispvm, left):
            f"lispvm start: exit {proc.returncode} {proc.stdout!r} {proc.stderr!r}")
 
 
-def in_helper():
-    return os.environ.get("LISPVM_MACHINE") == "always"
-
-
 def operations(lispvmd, lispvm):
-    """A real VM through the daemon: its usage live (null in the helper
-    suite, where the daemon sees no VMM), a GC asked that gives its garbage
-    back, lispvm stats, a snapshot with stop, then a create from the
-    snapshot alone that resumes it, attachable as before."""
+    """A real VM through the daemon: its usage live (in the helper suite
+    too: the daemon runs beside its VMMs in the helper machine), a GC asked
+    that gives its garbage back, lispvm stats, a snapshot with stop, then a
+    create from the snapshot alone that resumes it, attachable as before."""
     require_kvm()
     with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
         d = Daemon(os.path.abspath(lispvmd), work, ["--lispvm", os.path.abspath(lispvm),
@@ -113,22 +109,18 @@ def operations(lispvmd, lispvm):
                        f"keeper did not get ready: {vm} {lines_of(d, 'keeper')}")
                 time.sleep(0.5)
             usage = d.ok("GET", "/v1/vms/keeper")["usage"]
-            if in_helper():
-                expect(usage is None, f"usage of a VMM in the helper machine: {usage}")
-            else:
-                expect(usage["rss_anon"] >= 32 * MIB and usage["cpu_seconds"] > 0,
-                       f"usage: {usage}")
+            expect(usage is not None and usage["rss_anon"] >= 32 * MIB and
+                   usage["cpu_seconds"] > 0, f"usage: {usage}")
             r = d.ok("POST", "/v1/vms/keeper/gc", timeout=600)
             expect(r["why"] == "asked", f"gc: {r}")
-            if not in_helper():
-                expect(r["rss_anon_after"] < r["rss_anon_before"] - 16 * MIB,
-                       f"the garbage stayed: {r}")
+            expect(r["rss_anon_after"] < r["rss_anon_before"] - 16 * MIB,
+                   f"the garbage stayed: {r}")
             stats = subprocess.run([os.path.abspath(lispvm), "stats", "keeper"],
                                    capture_output=True, text=True, timeout=60,
                                    env=dict(os.environ, LISPVMD_SOCKET=d.path))
             row = stats.stdout.splitlines()[-1].split()
-            expect(stats.returncode == 0 and row[1] == "keeper" and
-                   (row[2:] == ["-", "-", "-"]) == in_helper(), f"lispvm stats: {stats}")
+            expect(stats.returncode == 0 and row[1] == "keeper" and "-" not in row[2:],
+                   f"lispvm stats: {stats}")
             saved = os.path.join(work, "keeper.lvs")
             r = d.ok("POST", "/v1/vms/keeper/snapshot", {"file": saved, "stop": True},
                      timeout=600)
@@ -311,18 +303,29 @@ def pooled_run(d, snap, name, extra=None):
     return vm, out[2], seconds
 
 
+# python3 -c ASK_WARM_VM STATE_DIR WORDS...: where the warm VMs run (in
+# the helper suite, the helper machine, where the daemon keeps its state).
+ASK_WARM_VM = r"""
+import os, socket, sys
+vms = os.path.join(sys.argv[1], "vms")
+path = next(os.path.join(vms, vm, "pool.sock") for vm in sorted(os.listdir(vms))
+            if os.path.exists(os.path.join(vms, vm, "pool.sock")))
+with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+    s.settimeout(60)
+    s.connect(path)
+    body = b"".join(w.encode() + b"\0" for w in sys.argv[2:])
+    s.sendall(str(len(body)).encode() + b"\n" + body)
+    s.shutdown(socket.SHUT_WR)
+    print(s.makefile().readline(), end="")
+"""
+
+
 def ask_warm_vm(d, words):
     """The answer of one warm VM to an invocation sent straight to it."""
-    vms = os.path.join(d.state, "vms")
-    path = next(os.path.join(vms, vm, "pool.sock") for vm in sorted(os.listdir(vms))
-                if os.path.exists(os.path.join(vms, vm, "pool.sock")))
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(60)
-        s.connect(path)
-        body = b"".join(w.encode() + b"\0" for w in words)
-        s.sendall(str(len(body)).encode() + b"\n" + body)
-        s.shutdown(socket.SHUT_WR)
-        return s.makefile().readline()
+    proc = subprocess.run(where_vms_run(["/usr/bin/python3", "-c", ASK_WARM_VM, d.vm_state,
+                                         *words]), capture_output=True, text=True, timeout=180)
+    expect(proc.returncode == 0, f"asking a warm VM: {proc.stderr.strip()}")
+    return proc.stdout
 
 
 def refusals(d, snap):
@@ -355,9 +358,8 @@ def pool(lispvmd, lispvm):
     VMs, each with its own arguments, environment and stdio and fresh
     randomness, and the pool refills; a warm VM sent another machine
     (--memory) says the pool is stale and is replaced; a create that sets
-    memory starts cold and runs the same.  (Suite helper: the VMMs run in the helper
-    machine, where a warm VM's socket cannot reach; the pool says why it
-    holds none, and creates start cold.)"""
+    memory starts cold and runs the same.  (Suite helper: the same, with
+    the daemon and its warm VMs in the helper machine.)"""
     require_kvm()
     deadline = time.monotonic() + BUDGET
     with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
@@ -368,14 +370,6 @@ def pool(lispvmd, lispvm):
         d = Daemon(os.path.abspath(lispvmd), work,
                    ["--lispvm", os.path.abspath(lispvm), "--pool", f"{snap}=2"])
         try:
-            if os.environ.get("LISPVM_MACHINE") == "always":
-                while pools_of(d)[snap]["failures"] == 0:
-                    expect(time.monotonic() < deadline, f"no failure: {pools_of(d)}")
-                    time.sleep(0.5)
-                expect("no /dev/kvm" in pools_of(d)[snap]["last_failure"], f"{pools_of(d)}")
-                cold = pooled_run(d, snap, "cold")
-                expect(not cold[0]["from_pool"], f"in the helper machine: {cold}")
-                return
             pool_ready(d, snap, 2, deadline)
             refusals(d, snap)
             stale_refusal(d, snap, deadline)
@@ -459,6 +453,47 @@ def users(lispvmd, lispvm):
             subprocess.run(["userdel", "--remove", user.pw_name], capture_output=True)
 
 
+def machine_users(lispvmd, lispvm):
+    """(suite helper) Root's daemon, handed over to the helper machine,
+    knows each host caller as on a host with /dev/kvm: the account daemon's
+    create is theirs, they list only it and cannot kill root's VM, root
+    sees both with their owners, and their VM's lispvm runs with their
+    rights in the machine (it cannot make its cache in their home,
+    /usr/sbin, where root could)."""
+    expect(os.environ.get("LISPVM_MACHINE") == "always", "a case of the helper suite")
+    expect(os.getuid() == 0, "this case needs root (CI runs as root): it asks as daemon")
+    with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
+        os.chmod(work, 0o755)  # the account reaches the socket in it
+        d = Daemon(os.path.abspath(lispvmd), work, ["--lispvm", os.path.abspath(lispvm)])
+        try:
+            mine = d.ok("POST", "/v1/vms", {"program": os.path.join(LISP, "forever.lisp"),
+                                            "name": "mine"}, status=201)
+            other = pwd.getpwnam("daemon")
+
+            def as_other():
+                status, vm = d.request("POST", "/v1/vms", {"eval": "(+ 1 2)", "name": "theirs"})
+                listed = [v["id"] for v in d.request("GET", "/v1/vms")[1]["vms"]]
+                kill = d.request("POST", f"/v1/vms/{mine['id']}/kill")[0].status
+                return [status, vm, listed, kill]
+
+            status, theirs, listed, kill = as_user(other.pw_uid, other.pw_gid, as_other)
+            expect(status == 201 and theirs["owner"] == other.pw_uid, f"create: {theirs}")
+            expect(listed == [theirs["id"]] and kill == 404,
+                   f"daemon lists {listed} and killing root's VM gave {kill}")
+            owners = {vm["id"]: vm["owner"] for vm in d.ok("GET", "/v1/vms")["vms"]}
+            expect(owners == {mine["id"]: 0, theirs["id"]: other.pw_uid}, f"root: {owners}")
+            ended = d.ok("POST", f"/v1/vms/{theirs['id']}/wait", timeout=BUDGET)
+            text = " ".join(line for _, line in lines_of(d, theirs["id"]))
+            expect(ended["exit_code"] == 125 and "/usr/sbin/.cache" in text and
+                   "Permission denied" in text, f"their VM: {ended} {text}")
+            expect(d.ok("GET", f"/v1/vms/{mine['id']}")["state"] in ("starting", "running"),
+                   "root's VM did not live on")
+        except (TestFailure, OSError) as failure:
+            raise TestFailure(f"{failure}\n{d.report()}\n{helper_console_log()}") from None
+        finally:
+            d.stop()
+
+
 if __name__ == "__main__":
     main({"real_vm": real_vm, "operations": operations, "reclaim": reclaim, "pool": pool,
-          "users": users})
+          "users": users, "machine_users": machine_users})
