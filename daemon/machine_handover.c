@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@ void machine_handover(char **argv, int listen_fd, const char *unlink_path, const
 	static char self[PATH_MAX], fd_word[16], owner[16], inner_state[PATH_MAX];
 	size_t argc = 0, n = MACHINE_CLIENT_ARGV_HEAD;
 	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	sigset_t unblocked, was;
 	char **out;
 
 	if (len <= 0) {
@@ -85,7 +87,14 @@ void machine_handover(char **argv, int listen_fd, const char *unlink_path, const
 	 * boots wait in the socket's queue. */
 	socket_activation_notify("READY=1");
 	unsetenv("NOTIFY_SOCKET");
+	/* The client forwards SIGTERM and SIGINT to the daemon inside; a mask
+	 * and an ignored SIGPIPE would outlive the exec. */
+	sigemptyset(&unblocked);
+	sigprocmask(SIG_SETMASK, &unblocked, &was);
+	signal(SIGPIPE, SIG_DFL);
 	machine_client_exec(out, err, err_size);
+	signal(SIGPIPE, SIG_IGN);
+	sigprocmask(SIG_SETMASK, &was, NULL);
 	fcntl(listen_fd, F_SETFD, FD_CLOEXEC);
 	free(out);
 }

@@ -302,11 +302,15 @@ int main(int argc, char **argv)
 	if (!activated)
 		fd = daemon_socket_listen(o.socket_path, err, sizeof(err));
 	if (fd >= 0 && !inside && machine_client_wanted()) {
+		fprintf(stderr,
+			"lispvmd: serving %s from lispvm's helper machine (no /dev/kvm here, "
+			"or LISPVM_MACHINE=always)\n",
+			o.socket_path);
 		/* As given: getopt permutes only around operands, and lispvmd
 		 * takes none. */
 		machine_handover(argv, fd, activated ? NULL : o.socket_path, o.state_dir, err,
 				 sizeof(err));
-		fprintf(stderr, "lispvmd: no /dev/kvm here, and %s\n", err);
+		fprintf(stderr, "lispvmd: %s\n", err);
 		if (!activated)
 			unlink(o.socket_path);
 		return 1;
@@ -333,7 +337,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fprintf(stderr, "lispvmd: serving %s%s\n", o.socket_path,
-		activated ? " (a socket from systemd)" : "");
+		activated ? " (a socket from systemd)"
+		: inside  ? " (in the helper machine, for the host's socket)"
+			  : "");
 	socket_activation_notify("READY=1");
 	sigwait(&stop, &sig);
 	socket_activation_notify("STOPPING=1");
