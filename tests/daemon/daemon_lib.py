@@ -265,15 +265,17 @@ def as_user(uid, gid, fn):
     pid = os.fork()
     if pid == 0:
         os.close(r)
-        try:
-            os.setgroups([])
-            os.setgid(gid)
-            os.setuid(uid)
-            result = {"ok": fn()}
-        except Exception as e:  # noqa: BLE001 (sent to the parent)
-            result = {"error": str(e)}
-        os.write(w, json.dumps(result).encode())
-        os._exit(0)
+        try:  # the child never returns into the test
+            try:
+                os.setgroups([])
+                os.setgid(gid)
+                os.setuid(uid)
+                data = json.dumps({"ok": fn()})
+            except Exception as e:  # noqa: BLE001 (sent to the parent)
+                data = json.dumps({"error": f"{type(e).__name__}: {e}"})
+            os.write(w, data.encode())
+        finally:
+            os._exit(0)
     os.close(w)
     with os.fdopen(r) as f:
         data = f.read()

@@ -471,10 +471,11 @@ def machine_users(lispvmd, lispvm):
             other = pwd.getpwnam("daemon")
 
             def as_other():
-                status, vm = d.request("POST", "/v1/vms", {"eval": "(+ 1 2)", "name": "theirs"})
+                response, vm = d.request("POST", "/v1/vms", {"eval": "(+ 1 2)",
+                                                             "name": "theirs"})
                 listed = [v["id"] for v in d.request("GET", "/v1/vms")[1]["vms"]]
                 kill = d.request("POST", f"/v1/vms/{mine['id']}/kill")[0].status
-                return [status, vm, listed, kill]
+                return [response.status, vm, listed, kill]
 
             status, theirs, listed, kill = as_user(other.pw_uid, other.pw_gid, as_other)
             expect(status == 201 and theirs["owner"] == other.pw_uid, f"create: {theirs}")
