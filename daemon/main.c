@@ -73,10 +73,10 @@ static void usage(FILE *out)
 		     "                    program or forms and no memory or attachable, takes\n"
 		     "                    one and the pool refills (repeatable)\n"
 		     "  --foreground      stay in the foreground (the only way it runs yet)\n"
-		     "Without /dev/kvm (or with LISPVM_MACHINE=always) it runs in lispvm's\n"
-		     "helper machine and serves the same socket here (docs/daemon.md).\n"
 		     "  -h, --help        show this help\n"
-		     "  -V, --version     show the version\n");
+		     "  -V, --version     show the version\n"
+		     "Without /dev/kvm (or with LISPVM_MACHINE=always) it runs in lispvm's\n"
+		     "helper machine and serves the same socket here (docs/daemon.md).\n");
 }
 
 static int parse(int argc, char **argv, struct options *o)
