@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "machine_client.h"
+#include "make_dirs.h"
 #include "socket_activation.h"
 
 /* python, the client, forward --listen-fd N --unlink PATH -- */
@@ -99,32 +99,10 @@ void machine_handover(char **argv, int listen_fd, const char *unlink_path, const
 	free(out);
 }
 
-/* mkdir -p, each level 0700 (the state is root's). */
-static int make_directories(const char *dir, char *err, size_t err_size)
-{
-	char path[PATH_MAX];
-	char *slash;
-
-	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
-		snprintf(err, err_size, "the state directory's path is too long");
-		return -1;
-	}
-	for (slash = strchr(path + 1, '/');; slash = strchr(slash + 1, '/')) {
-		if (slash != NULL)
-			*slash = '\0';
-		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-			snprintf(err, err_size, "cannot make %s: %s", path, strerror(errno));
-			return -1;
-		}
-		if (slash == NULL)
-			return 0;
-		*slash = '/';
-	}
-}
-
 int machine_inside(const char *state_dir, char *path, size_t size, char *err, size_t err_size)
 {
 	const char *inner = getenv("LISPVM_MACHINE_VSOCK_PATH");
+	char dir[PATH_MAX];
 
 	if (inner == NULL || *inner == '\0') {
 		snprintf(err, err_size,
@@ -138,5 +116,9 @@ int machine_inside(const char *state_dir, char *path, size_t size, char *err, si
 	}
 	unsetenv("LISPVM_MACHINE_VSOCK_PATH");
 	unsetenv("LISPVM_MACHINE_VM_NAME");
-	return make_directories(state_dir, err, err_size);
+	if (snprintf(dir, sizeof(dir), "%s", state_dir) >= (int)sizeof(dir)) {
+		snprintf(err, err_size, "the state directory's path is too long");
+		return -1;
+	}
+	return make_dirs(dir, err, err_size);
 }

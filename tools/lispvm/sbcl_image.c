@@ -17,6 +17,7 @@
 #include "content_cache.h"
 #include "image_build.h"
 #include "image_slots.h"
+#include "make_dirs.h"
 
 /* Bump when what goes into the image changes. */
 #define IMAGE_RECIPE "lispvm-sbcl-image-2"
@@ -38,27 +39,6 @@ static const char *const library_roots[] = {
 	LISP_LIBRARIES_DIR "/source",
 	LISP_LIBRARIES_DIR "/systems",
 };
-
-/* mkdir -p, the last component private to the user. */
-static int make_dirs(char *path, char *err, size_t err_size)
-{
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-			snprintf(err, err_size, "cannot create %s: %s", path, strerror(errno));
-			*p = '/';
-			return -1;
-		}
-		*p = '/';
-	}
-	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, err_size, "cannot create %s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
 
 int lisp_cache_dir(const char *option, char *out, size_t size, char *err, size_t err_size)
 {
