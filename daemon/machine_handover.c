@@ -13,6 +13,7 @@
 #include "machine_client.h"
 #include "make_dirs.h"
 #include "socket_activation.h"
+#include "self_path.h"
 
 /* python, the client, forward --listen-fd N --unlink PATH -- */
 #define CLIENT_WORDS (MACHINE_CLIENT_ARGV_HEAD + 6)
@@ -39,15 +40,13 @@ void machine_handover(char **argv, int listen_fd, const char *unlink_path, const
 {
 	static char self[PATH_MAX], fd_word[16], owner[16], inner_state[PATH_MAX];
 	size_t argc = 0, n = MACHINE_CLIENT_ARGV_HEAD;
-	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	sigset_t unblocked, was;
 	char **out;
 
-	if (len <= 0) {
+	if (self_path(self, sizeof(self)) < 0) {
 		snprintf(err, err_size, "cannot find lispvmd's own path: %s", strerror(errno));
 		return;
 	}
-	self[len] = '\0';
 	if (inner_state_dir(state_dir, inner_state, sizeof(inner_state)) < 0) {
 		snprintf(err, err_size, "the state directory's path is too long");
 		return;

@@ -23,6 +23,7 @@
 #include "monitor.h"
 #include "memory_reclaim.h"
 #include "default_memory.h"
+#include "self_path.h"
 #include "size_parse.h"
 #include "socket_activation.h"
 #include "vm_pool.h"
@@ -197,14 +198,10 @@ static const char *default_lispvm(void)
 {
 	static char path[PATH_MAX];
 	char self[PATH_MAX - 64];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash;
 
-	if (n <= 0)
+	if (self_path(self, sizeof(self)) < 0)
 		return "lispvm";
-	self[n] = '\0';
-	slash = strrchr(self, '/');
-	*slash = '\0';
+	*strrchr(self, '/') = '\0';
 	if (snprintf(path, sizeof(path), "%s/lispvm", self) < (int)sizeof(path) &&
 	    access(path, X_OK) == 0)
 		return path;

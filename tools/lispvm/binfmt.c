@@ -12,6 +12,7 @@
 #include <lispvm/abi.h>
 
 #include "log.h"
+#include "self_path.h"
 
 #define BINFMT_DIR "/proc/sys/fs/binfmt_misc"
 
@@ -75,13 +76,11 @@ static int uninstall(void)
 static int install(void)
 {
 	char self[PATH_MAX], rule[PATH_MAX + 128];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
-	if (n <= 0) {
+	if (self_path(self, sizeof(self)) < 0) {
 		log_error("binfmt: cannot find lispvm's own path: %s", strerror(errno));
 		return LISPVM_EXIT_HOST_ERROR;
 	}
-	self[n] = '\0';
 	if (strchr(self, ':') != NULL) {
 		log_error("binfmt: lispvm's path %s has a ':', which binfmt_misc cannot take",
 			  self);

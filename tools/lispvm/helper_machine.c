@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "machine_client.h"
+#include "self_path.h"
 
 #define MAX_FORWARD_ARGS 16
 
@@ -31,13 +32,11 @@ int helper_machine_forward(char **argv, const struct cli_options *opts, bool no_
 	char *client_argv[MAX_FORWARD_ARGS + 1] = {0};
 	char **out;
 	size_t n = 0, argc = 0;
-	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
-	if (len <= 0) {
+	if (self_path(self, sizeof(self)) < 0) {
 		log_error("cannot find lispvm's own path: %s", strerror(errno));
 		return LISPVM_EXIT_HOST_ERROR;
 	}
-	self[len] = '\0';
 	machine_client_argv_head(client_argv);
 	n = MACHINE_CLIENT_ARGV_HEAD;
 	client_argv[n++] = "forward";

@@ -8,20 +8,18 @@
 #include <unistd.h>
 
 #include "lispvm_config.h"
+#include "self_path.h"
 
 void kernel_path_default(char *out, size_t size)
 {
 	const char *env = getenv("LISPVM_KERNEL");
 	char self[PATH_MAX];
-	ssize_t n;
 
 	if (env != NULL && *env != '\0') {
 		snprintf(out, size, "%s", env);
 		return;
 	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
+	if (self_path(self, sizeof(self)) == 0) {
 		/* Build tree: build/tools/lispvm/lispvm and
 		 * build/guest-runtime/lispvm-guest.elf. */
 		snprintf(out, size, "%s/../../guest-runtime/%s", dirname(self), LISPVM_GUEST_NAME);
