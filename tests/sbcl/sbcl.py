@@ -236,7 +236,8 @@ def image_cache(lispvm, cache):
     # Three VMs started together on an empty cache: one builds the image,
     # the others wait for it (they once each built it and renamed it over
     # the one another VM had mapped).
-    fresh = os.path.join(os.path.dirname(os.path.abspath(cache)), "fresh-cache")
+    # Beside this mode's cache: the kvm and helper suites run at once.
+    fresh = os.path.abspath(cache) + "-fresh"
     shutil.rmtree(fresh, ignore_errors=True)
     try:
         results = [None] * 3

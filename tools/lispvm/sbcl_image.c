@@ -60,10 +60,15 @@ int lisp_cache_dir(const char *option, char *out, size_t size, char *err, size_t
 	return make_dirs(out, err, err_size);
 }
 
+/* Size and modification time, not device and inode numbers: the helper
+ * machine sees the host's files over 9p with numbers of its own, and an
+ * image built on either side must serve the other (a cache both share
+ * took each other's image for a stale one and rebuilt it).  dpkg gives
+ * each installed file its package's mtime, so an upgrade changes it. */
 static uint64_t hash_identity(uint64_t h, const struct stat *st)
 {
-	uint64_t fields[5] = {st->st_dev, st->st_ino, (uint64_t)st->st_size,
-			      (uint64_t)st->st_mtim.tv_sec, (uint64_t)st->st_mtim.tv_nsec};
+	uint64_t fields[3] = {(uint64_t)st->st_size, (uint64_t)st->st_mtim.tv_sec,
+			      (uint64_t)st->st_mtim.tv_nsec};
 
 	return content_hash(h, fields, sizeof(fields));
 }
