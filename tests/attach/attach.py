@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """lispvm attach and run --swank end to end, against a program that keeps
 one thread busy computing (busy.lisp).
-Usage: attach.py CASE LISPVM"""
+Usage: attach.py CASE LISPVM CACHE (lispvm's cache, shared with the SBCL tests)"""
 
 import os
 import shutil
@@ -26,10 +26,10 @@ class Program:
     """busy.lisp under lispvm run with the given options; it prints
     "ready" once its worker runs, and exits 7 when told to."""
 
-    def __init__(self, lispvm, tmp, *options):
+    def __init__(self, lispvm, tmp, cache, *options):
         require_kvm()
         self.proc = subprocess.Popen(
-            [lispvm, "run", "--timeout", str(TIMEOUT), "--cache", os.path.join(tmp, "cache"),
+            [lispvm, "run", "--timeout", str(TIMEOUT), "--cache", cache,
              *options, BUSY],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "XDG_RUNTIME_DIR": tmp})
@@ -84,10 +84,10 @@ class Attach:
 
 
 def with_tmp(case):
-    def wrapped(lispvm):
+    def wrapped(lispvm, cache):
         tmp = tempfile.mkdtemp(prefix="lispvm-attach-")
         try:
-            case(lispvm, tmp)
+            case(lispvm, tmp, cache)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return wrapped
@@ -115,11 +115,11 @@ def expect_worker_runs(session, when, within=60):
 
 
 @with_tmp
-def attach_repl(lispvm, tmp):
+def attach_repl(lispvm, tmp, cache):
     """Evaluate, list threads, backtrace and interrupt the busy thread,
     interrupt an evaluation with Ctrl-C, detach: the program runs on and
     exits with its own status."""
-    prog = Program(lispvm, tmp, "--attachable", "--name", "busy")
+    prog = Program(lispvm, tmp, cache, "--attachable", "--name", "busy")
     a = Attach(lispvm, tmp, "busy")
     a.until(PROMPT)
     reply = a.ask("(+ 1 2)")
@@ -170,7 +170,7 @@ def attach_repl(lispvm, tmp):
 
 
 @with_tmp
-def attach_errors(lispvm, tmp):
+def attach_errors(lispvm, tmp, cache):
     """No such VM, and a VM without the agent: one line each."""
     require_kvm()
     proc = run([lispvm, "attach", "nosuchvm"], env={**os.environ, "XDG_RUNTIME_DIR": tmp})
@@ -178,7 +178,8 @@ def attach_errors(lispvm, tmp):
     expect(proc.stderr.count("\n") == 1 and "no VM called nosuchvm" in proc.stderr,
            proc.stderr)
     path = os.path.join(tmp, "plain.sock")
-    prog = subprocess.Popen([lispvm, "run", "--vsock", path, BUSY], stdout=subprocess.PIPE,
+    prog = subprocess.Popen([lispvm, "run", "--cache", cache, "--vsock", path, BUSY],
+                            stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         expect(prog.stdout.readline() == "ready\n", "the program did not start")
@@ -198,12 +199,12 @@ def free_port():
 
 
 @with_tmp
-def swank_slime(lispvm, tmp):
+def swank_slime(lispvm, tmp, cache):
     """Emacs with Debian's SLIME connects through the bridge, evaluates,
     gets the debugger with a backtrace for an error, aborts, evaluates
     again; then tells the program to finish."""
     port = free_port()
-    prog = Program(lispvm, tmp, "--swank", str(port))
+    prog = Program(lispvm, tmp, cache, "--swank", str(port))
     client = run(["emacs", "--batch", "-l", os.path.join(HERE, "slime-client.el"), str(port)],
                  timeout=TIMEOUT)
     out = client.stdout + client.stderr
