@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,9 +44,14 @@ static const char *const library_roots[] = {
 int lisp_cache_dir(const char *option, char *out, size_t size, char *err, size_t err_size)
 {
 	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char cwd[PATH_MAX];
 	int n;
 
-	if (option != NULL)
+	/* Absolute: it reaches the host's SBCL as XDG_CACHE_HOME (the attach
+	 * agent's build), where ASDF refuses a relative path. */
+	if (option != NULL && option[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL)
+		n = snprintf(out, size, "%s/%s", cwd, option);
+	else if (option != NULL)
 		n = snprintf(out, size, "%s", option);
 	else if (xdg != NULL && xdg[0] == '/')
 		n = snprintf(out, size, "%s/lispvm", xdg);
