@@ -685,12 +685,14 @@ static void deliver_event(struct virtio_vsock *v)
 	device_interrupt(&v->mmio, v->irq_fd);
 }
 
-void virtio_vsock_transport_reset(struct virtio_vsock *v)
+void virtio_vsock_transport_reset(struct virtio_vsock *v, uint32_t first_port)
 {
 	uint64_t one = 1;
 
 	pthread_mutex_lock(&v->lock);
 	v->reset_owed = true;
+	if (first_port > v->next_local_port)
+		v->next_local_port = first_port;
 	log_verbose("vsock: transport reset owed to the guest%s",
 		    !v->live		 ? ", once its driver starts the device"
 		    : v->has_event_queue ? ""
@@ -698,6 +700,16 @@ void virtio_vsock_transport_reset(struct virtio_vsock *v)
 	pthread_mutex_unlock(&v->lock);
 	if (write(v->notify_fd, &one, sizeof(one)) < 0)
 		return; /* counter full: the thread is awake anyway */
+}
+
+uint32_t virtio_vsock_next_port(struct virtio_vsock *v)
+{
+	uint32_t port;
+
+	pthread_mutex_lock(&v->lock);
+	port = v->next_local_port;
+	pthread_mutex_unlock(&v->lock);
+	return port;
 }
 
 /* ---- the thread ---- */

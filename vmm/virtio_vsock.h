@@ -84,8 +84,17 @@ int virtio_vsock_open(struct virtio_vsock *v, const struct guest_memory *mem, ui
  * event queue, ends every stream and reads its CID again (virtio 1.2,
  * 5.10.6.7); listeners stay.  Called before the device is restored, so
  * that no packet (a host client's connect, say) reaches the guest ahead
- * of the reset; a driver reset drops it. */
-void virtio_vsock_transport_reset(struct virtio_vsock *v);
+ * of the reset; a driver reset drops it.
+ *
+ * first_port is the old VMM's virtio_vsock_next_port(): host ports from
+ * it on are new to the guest.  Until the guest takes the reset it still
+ * sends for its old streams (a session closing as it resumed), and such a
+ * packet must not match a new stream that reused the old one's port. */
+void virtio_vsock_transport_reset(struct virtio_vsock *v, uint32_t first_port);
+
+/* The host port the next host client's stream gets; every stream so far
+ * had a lower one (unless the 32-bit count wrapped). */
+uint32_t virtio_vsock_next_port(struct virtio_vsock *v);
 
 /* Why the device stopped the VM, or NULL. */
 const char *virtio_vsock_failure(struct virtio_vsock *v);

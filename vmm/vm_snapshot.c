@@ -68,7 +68,9 @@ struct snapshot_machine {
 
 struct snapshot_devices {
 	uint32_t nr;
-	uint32_t reserved;
+	/* virtio_vsock_next_port() of a VM with --vsock: its guest may hold
+	 * streams on any host port below (0 in files from before it). */
+	uint32_t vsock_next_port;
 	struct virtio_mmio_state devices[GUEST_MAX_DEVICES];
 };
 
@@ -201,6 +203,7 @@ static int record_state(struct vm *vm, struct virtio_mmio *const *devices,
 			struct snapshot_state *st)
 {
 	st->devices.nr = vm->params.nr_devices;
+	st->devices.vsock_next_port = vm->vsock.opened ? virtio_vsock_next_port(&vm->vsock) : 0;
 	for (unsigned int i = 0; i < vm->params.nr_devices; i++)
 		if (devices[i] != NULL)
 			virtio_mmio_save(devices[i], &st->devices.devices[i]);
@@ -894,7 +897,7 @@ static int restore_invocation(struct vm *vm, const struct snapshot_chain *c,
 	    write_boot_data(vm, st) < 0)
 		return -1;
 	if (st->running && vm->vsock.opened) /* before the device is live again */
-		virtio_vsock_transport_reset(&vm->vsock);
+		virtio_vsock_transport_reset(&vm->vsock, st->devices.vsock_next_port);
 	if (vm_kvm_state_restore(&vm->kvm, &st->kvm, st->running, vm->err, sizeof(vm->err)) < 0 ||
 	    vcpu_create(&vm->vcpu, &vm->kvm, 0, vm->err, sizeof(vm->err)) < 0 ||
 	    vcpu_state_restore(&vm->vcpu, &st->vcpu, vm->err, sizeof(vm->err)) < 0 ||

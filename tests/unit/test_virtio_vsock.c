@@ -490,7 +490,7 @@ static void test_reset_goes_first(void)
 	int fd;
 
 	rig_open(&r);
-	virtio_vsock_transport_reset(&r.dev);
+	virtio_vsock_transport_reset(&r.dev, 0);
 	fd = unix_connect(r.path);
 	CHECK(write(fd, "CONNECT 1234\n", 13) == 13);
 	/* No event buffer yet: the connect must not overtake the reset. */
@@ -506,6 +506,44 @@ static void test_reset_goes_first(void)
 	rig_close(&r);
 }
 
+/* After a resume the host ports the old VMM gave out stay unused: a
+ * packet the guest sends for an old stream before it takes the reset (a
+ * session closing as the VM resumed) must not end a new client's
+ * connect, as it did when both VMMs counted from the same port. */
+static void test_reset_keeps_old_ports(void)
+{
+	enum { OLD_PORT = 1024, FIRST_NEW = 70000 };
+	struct rig r;
+	struct packet p;
+	struct virtq_segment seg = {RAM_GPA + EV_BUF, sizeof(struct virtio_vsock_event), true};
+	uint16_t head;
+	uint32_t written, host_port;
+	char line[32], got[32] = "";
+	int fd;
+
+	rig_open(&r);
+	virtio_vsock_transport_reset(&r.dev, FIRST_NEW);
+	CHECK(virtq_driver_add(&r.ev, &seg, 1) >= 0);
+	notify(&r);
+	CHECK(wait_used(&r, &r.ev, &head, &written));
+	fd = unix_connect(r.path);
+	CHECK(write(fd, "CONNECT 1234\n", 13) == 13);
+	expect_packet(&r, &p, VIRTIO_VSOCK_OP_REQUEST, 0, 1234);
+	host_port = le32toh(p.h.src_port);
+	CHECK(host_port >= FIRST_NEW);
+	CHECK(virtio_vsock_next_port(&r.dev) > host_port);
+	/* The old stream's goodbye: unknown now, so answered with RST. */
+	send_packet(&r, VIRTIO_VSOCK_OP_SHUTDOWN, 1234, OLD_PORT,
+		    VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND, NULL, 0);
+	expect_packet(&r, &p, VIRTIO_VSOCK_OP_RST, OLD_PORT, 1234);
+	send_packet(&r, VIRTIO_VSOCK_OP_RESPONSE, 1234, host_port, 0, NULL, 0);
+	snprintf(line, sizeof(line), "OK %u\n", host_port);
+	CHECK(read_n(fd, got, strlen(line)) == (ssize_t)strlen(line));
+	CHECK(strcmp(got, line) == 0);
+	close(fd);
+	rig_close(&r);
+}
+
 int main(void)
 {
 	test_host_connects();
@@ -515,5 +553,6 @@ int main(void)
 	test_flood();
 	test_many_connections();
 	test_reset_goes_first();
+	test_reset_keeps_old_ports();
 	return check_result("virtio_vsock");
 }
