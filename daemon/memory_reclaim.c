@@ -9,17 +9,12 @@
 #include <time.h>
 
 #include "lispvm_command.h"
+#include "reclaim_choice.h"
 #include "vm_table.h"
 #include "vm_usage.h"
 
 /* How often the watcher looks at the host and the VMs. */
 #define TICK_MS 1000
-/* A VM that used less than this share of a CPU since the last look is idle. */
-#define IDLE_SHARE 0.05
-/* A VM asked once is not asked again for this long. */
-#define COOLDOWN_SECONDS 60.0
-/* Below this much guest memory there is nothing worth asking for. */
-#define MIN_RSS_ANON (8u << 20)
 
 static struct reclaim_config config;
 
@@ -46,9 +41,10 @@ static struct json_object *rss_or_null(bool known, uint64_t rss)
 	return known ? json_object_new_int64((int64_t)rss) : NULL;
 }
 
-/* The collection in t, and the figures it leaves: 0 with *out, or 502. */
+/* The collection in t, and the figures it leaves: 0 with *out and, if
+ * known, *left (the guest memory after it), or 502. */
 static unsigned int collect(const struct vm_target *t, const char *why, struct json_object **out,
-			    char *err, size_t err_size)
+			    uint64_t *left, char *err, size_t err_size)
 {
 	struct vm_usage before, after;
 	bool had_before = vm_usage_get(t->pid, &before) == 0;
@@ -58,6 +54,9 @@ static unsigned int collect(const struct vm_target *t, const char *why, struct j
 	if (run_lispvm_gc(t, err, err_size) < 0)
 		return 502;
 	bool had_after = vm_usage_get(t->pid, &after) == 0;
+
+	if (had_after && left != NULL)
+		*left = after.rss_anon;
 
 	r = json_object_new_object();
 	json_object_object_add(r, "why", json_object_new_string(why));
@@ -94,7 +93,7 @@ unsigned int memory_reclaim_vm(uid_t uid, const char *ref, struct json_object **
 			 "(create it with \"attachable\": true)");
 		return 409;
 	}
-	return collect(&t, "asked", out, err, err_size);
+	return collect(&t, "asked", out, NULL, err, err_size);
 }
 
 /* ---- the watcher ---- */
@@ -142,22 +141,13 @@ static enum pressure pressure_now(void)
 	return NO_PRESSURE;
 }
 
-/* What the watcher remembers of a VM between ticks: with its target, so
- * that a sample never names another VM. */
-struct seen {
-	struct vm_target target;
-	double cpu, when;      /* its CPU time, and when it was read; cpu < 0 unknown */
-	double asked;	       /* when it was last asked; 0 never */
-	struct vm_usage usage; /* at this tick */
-	bool idle;
-};
-
+/* The last tick's VMs. */
 static struct {
-	struct seen *vms;
+	struct reclaim_seen *vms;
 	size_t n;
 } memory;
 
-static struct seen *recall(const char *id)
+static const struct reclaim_seen *recall(const char *id)
 {
 	for (size_t i = 0; i < memory.n; i++)
 		if (strcmp(memory.vms[i].target.id, id) == 0)
@@ -165,64 +155,49 @@ static struct seen *recall(const char *id)
 	return NULL;
 }
 
-/* This tick's VMs with what the last tick knew of them.  Idle: under
- * IDLE_SHARE of a CPU since the last look (ticks are further apart after
- * a collection). */
+static void sample(struct reclaim_seen *s)
+{
+	s->known = vm_usage_get(s->target.pid, &s->usage) == 0;
+	s->when = now_seconds();
+}
+
+/* This tick's VMs with what the last tick knew of them. */
 static void look(const struct vm_target *targets, size_t n)
 {
-	struct seen *vms = calloc(n ? n : 1, sizeof(*vms));
+	struct reclaim_seen *vms = calloc(n ? n : 1, sizeof(*vms));
 
 	if (vms == NULL)
 		return; /* the last tick's samples stay, each with its own target */
 	for (size_t i = 0; i < n; i++) {
-		const struct seen *was = recall(targets[i].id);
-		struct seen *s = &vms[i];
-		bool known = vm_usage_get(targets[i].pid, &s->usage) == 0;
-
-		s->target = targets[i];
-		s->asked = was ? was->asked : 0;
-		s->when = now_seconds();
-		s->cpu = known ? s->usage.cpu_seconds : -1;
-		s->idle = known && was != NULL && was->cpu >= 0 && s->when > was->when &&
-			  (s->cpu - was->cpu) / (s->when - was->when) < IDLE_SHARE;
+		vms[i].target = targets[i];
+		sample(&vms[i]);
+		reclaim_seen_update(&vms[i], recall(targets[i].id));
 	}
 	free(memory.vms);
 	memory.vms = vms;
 	memory.n = n;
 }
 
-/* The idle VM holding the most guest memory that was not asked lately. */
-static struct seen *biggest_idle(double now)
-{
-	struct seen *best = NULL;
-
-	for (size_t i = 0; i < memory.n; i++) {
-		struct seen *s = &memory.vms[i];
-
-		if (!s->idle || s->usage.rss_anon < MIN_RSS_ANON ||
-		    (s->asked != 0 && now - s->asked < COOLDOWN_SECONDS))
-			continue;
-		if (best == NULL || s->usage.rss_anon > best->usage.rss_anon)
-			best = s;
-	}
-	return best;
-}
-
 /* While available memory is short, one VM after another; on PSI alone,
  * one a tick: its 10 s average stays high for a while after memory is
- * freed, and would have every idle VM asked at once. */
+ * freed, and would have every idle VM asked at once.  Collections can take
+ * longer than the cooldown, so the chosen VM is sampled again first: one
+ * asked earlier in this loop shows what it has now, not the tick's figure. */
 static void ask_back(void)
 {
 	enum pressure p;
-	struct seen *best;
+	struct reclaim_seen *best;
 
 	while ((p = pressure_now()) != NO_PRESSURE &&
-	       (best = biggest_idle(now_seconds())) != NULL) {
+	       (best = reclaim_biggest_idle(memory.vms, memory.n, now_seconds())) != NULL) {
 		struct json_object *result = NULL;
 		char err[512];
 
 		best->asked = now_seconds();
-		if (collect(&best->target, "pressure", &result, err, sizeof(err)) != 0)
+		sample(best);
+		if (!reclaim_worth_asking(best))
+			continue;
+		if (collect(&best->target, "pressure", &result, &best->left, err, sizeof(err)) != 0)
 			fprintf(stderr, "lispvmd: asking VM %s for memory: %s\n", best->target.id,
 				err);
 		json_object_put(result);
