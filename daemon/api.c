@@ -11,6 +11,7 @@
 #include <lispvm/abi.h>
 
 #include "lispvmd_config.h"
+#include "attach_session.h"
 #include "events.h"
 #include "memory_reclaim.h"
 #include "snapshot_request.h"
@@ -380,6 +381,50 @@ static void gc_vm(const struct http_request *req, struct http_reply *reply)
 		http_reply_error(reply, status, err);
 }
 
+/* The caller's connection becomes a lispvm attach session with the VM's
+ * agent (attach_session.h). */
+static void attach_vm(const struct http_request *req, struct http_reply *reply)
+{
+	static const char *const keys[] = {NULL};
+	struct vm_target t;
+	char err[512];
+	unsigned int status;
+
+	if (!serves(req, reply) || !only_keys(req->body, keys, reply))
+		return;
+	if (vm_table_target(req->uid, req->param, &t) != 0) {
+		no_such_vm(req, reply);
+		return;
+	}
+	if (t.pid == 0) {
+		http_reply_error(reply, 409,
+				 "the VM is not running (it is starting, or has ended)");
+		return;
+	}
+	if (!t.attachable) {
+		http_reply_error(
+			reply, 409,
+			"the VM has no attach agent (create it with \"attachable\": true)");
+		return;
+	}
+	if (!http_request_upgrades_to(req, ATTACH_PROTOCOL)) {
+		http_reply_error(reply, 426,
+				 "attaching switches the connection: send \"Connection: Upgrade\" "
+				 "and \"Upgrade: " ATTACH_PROTOCOL "\"");
+		reply->upgrade_required = ATTACH_PROTOCOL;
+		return;
+	}
+	reply->upgrade.cls = attach_session_start(&t, &status, err, sizeof(err));
+	if (reply->upgrade.cls == NULL) {
+		http_reply_error(reply, status, err);
+		return;
+	}
+	reply->status = 101;
+	reply->upgrade.protocol = ATTACH_PROTOCOL;
+	reply->upgrade.run = attach_session_run;
+	reply->upgrade.free = attach_session_free;
+}
+
 /* The running VM saved in a file (lispvm snapshot). */
 static void snapshot_vm(const struct http_request *req, struct http_reply *reply)
 {
@@ -446,6 +491,7 @@ static const struct path_routes routes[] = {
 	{"/v1/vms/*/kill", "POST", {{"POST", kill_vm}}},
 	{"/v1/vms/*/gc", "POST", {{"POST", gc_vm}}},
 	{"/v1/vms/*/snapshot", "POST", {{"POST", snapshot_vm}}},
+	{"/v1/vms/*/attach", "POST", {{"POST", attach_vm}}},
 	{"/v1/vms/*/logs", "GET", {{"GET", vm_logs}}},
 };
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include <microhttpd.h>
@@ -17,11 +18,14 @@ struct http_server {
 	http_router_fn router;
 };
 
-/* One request as it arrives: the body gathered in pieces. */
+/* One request as it arrives: the body gathered in pieces; a reply that
+ * switches protocols keeps its state here until it runs (the 101 went
+ * out) or the connection ends without it. */
 struct pending {
 	char *body;
 	size_t len;
 	bool too_large;
+	struct http_upgrade *upgrade;
 };
 
 void http_reply_error(struct http_reply *reply, unsigned int status, const char *message)
@@ -38,6 +42,35 @@ void http_reply_error(struct http_reply *reply, unsigned int status, const char 
 const char *http_request_arg(const struct http_request *req, const char *key)
 {
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+/* Whether the comma-separated list has token (case does not matter). */
+static bool list_has(const char *list, const char *token)
+{
+	size_t len = strlen(token);
+
+	while (list != NULL && *list != '\0') {
+		list += strspn(list, " \t,");
+		size_t n = strcspn(list, ",");
+		size_t end = n;
+
+		while (end > 0 && (list[end - 1] == ' ' || list[end - 1] == '\t'))
+			end--;
+		if (end == len && strncasecmp(list, token, len) == 0)
+			return true;
+		list += n;
+	}
+	return false;
+}
+
+bool http_request_upgrades_to(const struct http_request *req, const char *protocol)
+{
+	return list_has(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_CONNECTION),
+			"upgrade") &&
+	       list_has(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_UPGRADE),
+			protocol);
 }
 
 bool http_request_gone(const struct http_request *req)
@@ -115,8 +148,61 @@ static enum MHD_Result send_stream(struct MHD_Connection *conn, struct http_repl
 	return rc;
 }
 
-static enum MHD_Result send_reply(struct MHD_Connection *conn, struct http_reply *reply)
+static void free_upgrade(struct http_upgrade *u)
 {
+	if (u->free != NULL)
+		u->free(u->cls);
+	free(u);
+}
+
+/* Called with the connection's state once the 101 went out, before the
+ * connection ends (libmicrohttpd 0.9.75, connection.c). */
+static void run_upgrade(void *cls, struct MHD_Connection *conn, void *state, const char *extra,
+			size_t extra_len, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+	struct pending *p = state;
+	struct http_upgrade *u = p->upgrade;
+
+	(void)cls;
+	(void)conn;
+	p->upgrade = NULL;
+	u->run(u->cls, sock, extra, extra_len);
+	free_upgrade(u);
+	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+}
+
+static enum MHD_Result send_upgrade(struct MHD_Connection *conn, struct http_reply *reply,
+				    struct pending *p)
+{
+	struct http_upgrade *u = malloc(sizeof(*u));
+	struct MHD_Response *response;
+	enum MHD_Result rc;
+
+	if (u == NULL)
+		return MHD_NO;
+	*u = reply->upgrade;
+	reply->upgrade = (struct http_upgrade){0};
+	response = MHD_create_response_for_upgrade(run_upgrade, NULL);
+	if (response == NULL) {
+		free_upgrade(u);
+		return MHD_NO;
+	}
+	MHD_add_response_header(response, MHD_HTTP_HEADER_UPGRADE, u->protocol);
+	MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "Upgrade");
+	rc = MHD_queue_response(conn, MHD_HTTP_SWITCHING_PROTOCOLS, response);
+	MHD_destroy_response(response);
+	if (rc != MHD_YES)
+		free_upgrade(u);
+	else
+		p->upgrade = u; /* run_upgrade's, or on_completed frees it */
+	return rc;
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn, struct http_reply *reply,
+				  struct pending *p)
+{
+	if (reply->upgrade.run != NULL)
+		return send_upgrade(conn, reply, p);
 	if (reply->stream.read != NULL)
 		return send_stream(conn, reply);
 	if (reply->raw != NULL)
@@ -142,6 +228,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct http_reply
 	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	if (reply->allow != NULL)
 		MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, reply->allow);
+	if (reply->upgrade_required != NULL)
+		MHD_add_response_header(response, MHD_HTTP_HEADER_UPGRADE, reply->upgrade_required);
 	rc = MHD_queue_response(conn, reply->status, response);
 	MHD_destroy_response(response);
 	return rc;
@@ -228,7 +316,8 @@ static void answer(struct http_server *s, struct MHD_Connection *conn, const cha
 	reply->status = 200;
 	route(&req, reply);
 	json_object_put(req.body);
-	if (reply->body == NULL && reply->raw == NULL && reply->stream.read == NULL)
+	if (reply->body == NULL && reply->raw == NULL && reply->stream.read == NULL &&
+	    reply->upgrade.run == NULL)
 		reply->body = json_object_new_object();
 }
 
@@ -263,11 +352,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	answer(cls, conn, method, url, p, &reply);
-	rc = send_reply(conn, &reply);
+	rc = send_reply(conn, &reply, p);
 	json_object_put(reply.body);
 	free(reply.raw);
 	if (reply.stream.free != NULL) /* never handed to a response */
 		reply.stream.free(reply.stream.cls);
+	if (reply.upgrade.free != NULL)
+		reply.upgrade.free(reply.upgrade.cls);
 	return rc;
 }
 
@@ -280,6 +371,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
 	(void)conn;
 	(void)code;
 	if (p != NULL) {
+		if (p->upgrade != NULL) /* the 101 never went out */
+			free_upgrade(p->upgrade);
 		free(p->body);
 		free(p);
 	}
@@ -296,12 +389,13 @@ struct http_server *http_server_start(int listen_fd, http_router_fn router, char
 		return NULL;
 	}
 	s->router = router;
-	s->mhd = MHD_start_daemon(
-		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-		0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, listen_fd,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned int)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_MAX_CONNECTIONS,
-		MHD_OPTION_END);
+	s->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+					  MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE,
+				  0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_MAX_CONNECTIONS,
+				  MHD_OPTION_END);
 	if (s->mhd == NULL) {
 		snprintf(err, err_size, "cannot start the HTTP server (libmicrohttpd)");
 		free(s);

@@ -42,19 +42,37 @@ struct http_stream {
 	void *cls;
 };
 
+/* A reply that switches the connection to another protocol (101, RFC 9110
+ * 15.2.2): once the 101 is out, run has the socket to itself, in the
+ * connection's thread, with any bytes the client sent early (extra); the
+ * server closes the socket after it.  free, if set, releases cls whether
+ * or not run ran. */
+struct http_upgrade {
+	const char *protocol; /* the Upgrade header's token */
+	void (*run)(void *cls, int sock, const char *extra, size_t extra_len);
+	void (*free)(void *cls);
+	void *cls;
+};
+
 struct http_reply {
 	unsigned int status;
-	struct json_object *body; /* owned: sent, then put */
-	const char *allow;	  /* for 405: the methods the path takes */
+	struct json_object *body;     /* owned: sent, then put */
+	const char *allow;	      /* for 405: the methods the path takes */
+	const char *upgrade_required; /* for 426: the protocol to ask for */
 	/* Instead of body: these bytes (owned, freed once sent) as content_type. */
 	char *raw;
 	size_t raw_len;
-	const char *content_type;  /* of raw or stream */
-	struct http_stream stream; /* instead of body, when stream.read is set */
+	const char *content_type;    /* of raw or stream */
+	struct http_stream stream;   /* instead of body, when stream.read is set */
+	struct http_upgrade upgrade; /* instead of body, when upgrade.run is set */
 };
 
 /* A query argument (?key=value), or NULL. */
 const char *http_request_arg(const struct http_request *req, const char *key);
+
+/* Whether the request asks to switch to protocol: a Connection header
+ * naming "upgrade" and an Upgrade header naming protocol. */
+bool http_request_upgrades_to(const struct http_request *req, const char *protocol);
 
 /* Whether the caller has closed the connection (for requests that wait);
  * the same for a connection's socket, from a stream that outlives its

@@ -24,36 +24,60 @@
  * SIGTERM and ignored SIGPIPE.  Only async-signal-safe calls: the
  * daemon has threads (strerrordesc_np, unlike strerror, takes no
  * lock). */
-static void exec_command(const char *const *argv, const struct vm_user *u, int out)
+static void exec_command(const char *const *argv, const struct vm_user *u, const char *const *env,
+			 const int fds[3])
 {
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int in = fds[0] >= 0 ? fds[0] : null;
 	sigset_t none;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
-	if (null < 0 || setsid() < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0 ||
-	    close_range(3, ~0u, 0) < 0 || chdir("/") < 0 || vm_user_become(u) < 0) {
+	if (null < 0 || setsid() < 0 || dup2(in, 0) < 0 || dup2(fds[1], 1) < 0 ||
+	    dup2(fds[2], 2) < 0 || close_range(3, ~0u, 0) < 0 || chdir("/") < 0 ||
+	    vm_user_become(u) < 0) {
 		dprintf(2, "cannot run %s: %s\n", argv[0], strerrordesc_np(errno));
 		_exit(127);
 	}
-	execvpe(argv[0], (char *const *)argv, (char *const *)u->env);
+	execvpe(argv[0], (char *const *)argv, (char *const *)env);
 	dprintf(2, "cannot run %s: %s\n", argv[0], strerrordesc_np(errno));
 	_exit(127);
 }
 
-static pid_t spawn(const char *const *argv, uid_t caller, int out, char *err, size_t err_size)
+/* The user's environment and one more variable (NULL: none), or NULL. */
+static const char **environment(const struct vm_user *u, const char *extra)
+{
+	size_t n = 0;
+	const char **env;
+
+	while (u->env[n] != NULL)
+		n++;
+	env = calloc(n + 2, sizeof(*env));
+	if (env == NULL)
+		return NULL;
+	memcpy(env, u->env, n * sizeof(*env));
+	env[n] = extra;
+	return env;
+}
+
+pid_t lispvm_command_spawn(const char *const *argv, uid_t caller, const int fds[3],
+			   const char *extra_env, char *err, size_t err_size)
 {
 	struct vm_user *u = vm_user_open(caller, err, err_size);
-	pid_t pid;
+	const char **env;
+	pid_t pid = -1;
 
 	if (u == NULL)
 		return -1;
-	pid = fork();
-	if (pid == 0)
-		exec_command(argv, u, out);
-	if (pid < 0)
+	env = environment(u, extra_env);
+	if (env == NULL)
+		snprintf(err, err_size, "out of memory");
+	else if ((pid = fork()) == 0)
+		exec_command(argv, u, env, fds);
+	else if (pid < 0)
 		snprintf(err, err_size, "cannot run %s: %s", argv[0], strerror(errno));
+	free(env);
 	vm_user_close(u);
 	return pid;
 }
@@ -110,7 +134,8 @@ int lispvm_command_run(const char *const *argv, uid_t caller, int timeout_s, cha
 		snprintf(out, out_size, "cannot run %s: %s", argv[0], strerror(errno));
 		return -1;
 	}
-	pid = spawn(argv, caller, pipe_fds[1], out, out_size);
+	pid = lispvm_command_spawn(argv, caller, (const int[3]){-1, pipe_fds[1], pipe_fds[1]}, NULL,
+				   out, out_size);
 	close(pipe_fds[1]);
 	if (pid < 0) {
 		close(pipe_fds[0]);

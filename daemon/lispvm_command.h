@@ -18,4 +18,10 @@
 int lispvm_command_run(const char *const *argv, uid_t caller, int timeout_s, char *out,
 		       size_t out_size);
 
+/* The same command started and left running, its stdin, stdout and stderr
+ * fds (stdin -1: /dev/null), with extra_env ("NAME=VALUE", or NULL) added
+ * to its environment: its pid, or -1 with a reason in err. */
+pid_t lispvm_command_spawn(const char *const *argv, uid_t caller, const int fds[3],
+			   const char *extra_env, char *err, size_t err_size);
+
 #endif

@@ -33,4 +33,8 @@ void machine_handover(char **argv, int listen_fd, const char *unlink_path, const
  * may inherit; and the state directory made.  0, or -1 with err. */
 int machine_inside(const char *state_dir, char *path, size_t size, char *err, size_t err_size);
 
+/* Inside the machine, the runtime directories of the users the daemon runs
+ * VMs for: under the machine's own tmpfs (tools/kvm-machine/init.sh). */
+#define MACHINE_USERS_RUNTIME "/run/lispvm-machine/users"
+
 #endif

@@ -265,6 +265,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		vm_user_set_owner((uid_t)o.machine_owner);
+		vm_user_set_runtime_root(MACHINE_USERS_RUNTIME);
 		o.socket_path = path;
 	}
 	/* A socket unit's socket comes first: systemd made it, as the unit says. */

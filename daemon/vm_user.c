@@ -41,6 +41,13 @@ void vm_user_set_owner(uid_t owner)
 	owner_set = true;
 }
 
+static const char *runtime_root;
+
+void vm_user_set_runtime_root(const char *root)
+{
+	runtime_root = root;
+}
+
 uid_t vm_user_owner(void)
 {
 	return owner_set ? owner_uid : geteuid();
@@ -117,10 +124,28 @@ static void add_var(struct vm_user *u, size_t *n, size_t *used, const char *name
 	*used += (size_t)len + 1;
 }
 
+/* The daemon's runtime directory for u under runtime_root, made theirs
+ * if it is not there: 0, or -1 (they get none). */
+static int machine_runtime_dir(const struct vm_user *u, char *dir, size_t size)
+{
+	struct stat st;
+	int n = snprintf(dir, size, "%s/%u", runtime_root, (unsigned int)u->uid);
+
+	if (n < 0 || (size_t)n >= size)
+		return -1;
+	if (mkdir(runtime_root, 0755) < 0 && errno != EEXIST)
+		return -1;
+	if (mkdir(dir, 0700) == 0 && chown(dir, u->uid, u->gid) < 0) {
+		rmdir(dir);
+		return -1;
+	}
+	return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == u->uid ? 0 : -1;
+}
+
 static int their_environment(struct vm_user *u, const struct passwd *pw)
 {
 	extern char **environ;
-	char runtime[64];
+	char runtime[PATH_MAX];
 	size_t n = 0, used = 0, count = 0;
 	struct stat st;
 
@@ -135,7 +160,9 @@ static int their_environment(struct vm_user *u, const struct passwd *pw)
 	/* Their session's runtime directory, where 'lispvm attach' looks for
 	 * their VMs; without one lispvm uses /tmp/lispvm-UID, as for them. */
 	snprintf(runtime, sizeof(runtime), "/run/user/%u", (unsigned int)u->uid);
-	if (lstat(runtime, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == u->uid)
+	if (runtime_root != NULL
+		    ? machine_runtime_dir(u, runtime, sizeof(runtime)) == 0
+		    : lstat(runtime, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == u->uid)
 		add_var(u, &n, &used, "XDG_RUNTIME_DIR", runtime);
 	for (size_t i = 0; environ[i] != NULL; i++)
 		if (about_the_machine(environ[i]))

@@ -26,7 +26,8 @@ struct vm_user {
 	bool daemons_own; /* the daemon's own user: nothing to change */
 	/* The environment their VMs and commands get: the daemon's own minus
 	 * what is its service manager's, or for another user HOME, USER,
-	 * LOGNAME, SHELL, XDG_RUNTIME_DIR (when /run/user/UID is theirs) and
+	 * LOGNAME, SHELL, XDG_RUNTIME_DIR (when /run/user/UID is theirs, or
+	 * in the helper machine the daemon's one for them) and
 	 * the daemon's PATH, locale and LISPVM_MACHINE and LISPVM_KERNEL. */
 	const char **env;
 	char strings[4 * PATH_MAX + 256];
@@ -44,6 +45,14 @@ bool vm_user_unmapped(uid_t caller);
  * every user.  Set before any thread starts. */
 void vm_user_set_owner(uid_t owner);
 uid_t vm_user_owner(void);
+
+/* Inside the helper machine: another user's runtime directory is
+ * root/UID, which the daemon makes (theirs, 0700) when it first runs
+ * something for them.  The machine has no login manager for /run/user,
+ * and /tmp there is the host's over 9p, where no socket can be bound, so
+ * without it their VMs' vsock and control sockets would fail.  Set before
+ * any thread starts. */
+void vm_user_set_runtime_root(const char *root);
 
 /* The uid a VM of caller's runs as: the caller's own when the daemon is
  * root's, else the owner's. */

@@ -121,6 +121,7 @@ def operations(lispvmd, lispvm):
             row = stats.stdout.splitlines()[-1].split()
             expect(stats.returncode == 0 and row[1] == "keeper" and "-" not in row[2:],
                    f"lispvm stats: {stats}")
+            attach_through_daemon(d, lispvm, work)
             saved = os.path.join(work, "keeper.lvs")
             r = d.ok("POST", "/v1/vms/keeper/snapshot", {"file": saved, "stop": True},
                      timeout=600)
@@ -142,6 +143,28 @@ def operations(lispvmd, lispvm):
             raise TestFailure(f"{failure}\n{d.report()}\n{helper_console_log()}") from None
         finally:
             d.stop()
+
+
+def attach_through_daemon(d, lispvm, work):
+    """lispvm attach NAME from where the VM's socket is out of sight (an
+    empty runtime directory; in the helper suite the VM is in the
+    machine): through lispvmd, whose connection switches to the session.
+    A VM the daemon does not have is refused as a direct attach is; a
+    request that does not ask to switch is 426."""
+    elsewhere = os.path.join(work, "elsewhere")
+    os.mkdir(elsewhere, 0o700)
+    env = dict(os.environ, LISPVMD_SOCKET=d.path, XDG_RUNTIME_DIR=elsewhere)
+    proc = subprocess.run([os.path.abspath(lispvm), "attach", "keeper"], input="(+ 40 2)\n",
+                          capture_output=True, text=True, timeout=600, env=env)
+    expect(proc.returncode == 0 and "* 42\n" in proc.stdout and "lispvm attach:" in proc.stdout,
+           f"attach through lispvmd: exit {proc.returncode} {proc.stdout!r} {proc.stderr!r}")
+    proc = subprocess.run([os.path.abspath(lispvm), "attach", "nothing"], input="",
+                          capture_output=True, text=True, timeout=600, env=env)
+    expect(proc.returncode == 125 and "no VM" in proc.stderr,
+           f"attach to no VM: exit {proc.returncode} {proc.stderr!r}")
+    response, data = d.raw("POST", "/v1/vms/keeper/attach")
+    expect(response.status == 426 and response.getheader("Upgrade") == "lispvm-attach",
+           f"attach without Upgrade: {response.status} {data!r}")
 
 
 # 6 here: with 20 (the issue's figure; LISPVM_RECLAIM_VMS=20 for a run by
@@ -500,6 +523,76 @@ def machine_users(lispvmd, lispvm):
             d.stop()
 
 
+KVM_MACHINE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
+                           "kvm-machine", "kvm-machine")
+
+
+def give_helper_cache(account):
+    """The helper suite's filled lispvm cache (tools/test) copied into the
+    account's own, so that its VM does not build SBCL's image and the
+    agent's core in TCG (an image's key is the SBCL files' size and mtime,
+    the same for everyone)."""
+    home = subprocess.run([KVM_MACHINE, "helper-cache-home"], capture_output=True, text=True,
+                          timeout=60).stdout.strip()
+    filled = os.path.join(home, "lispvm")
+    cache = os.path.join(account.pw_dir, ".cache", "lispvm")
+    if os.path.isdir(filled):
+        shutil.copytree(filled, cache, copy_function=shutil.copy2, dirs_exist_ok=True)
+    for top, dirs, files in os.walk(os.path.join(account.pw_dir, ".cache")):
+        for name in [top] + [os.path.join(top, n) for n in dirs + files]:
+            os.lchown(name, account.pw_uid, account.pw_gid)
+
+
+def machine_attach(lispvmd, lispvm):
+    """(suite helper) A user of root's daemon, which runs in root's helper
+    machine, attaches to their VM from the host: their own helper machine
+    does not have it, so lispvm attach goes through the daemon, whose
+    connection switches to the session (lispvm attach run in the machine
+    as them); root's VM, which they do not own, is refused as unknown."""
+    expect(os.environ.get("LISPVM_MACHINE") == "always", "a case of the helper suite")
+    expect(os.getuid() == 0, "this case needs root (CI runs as root): it adds an account")
+    with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
+        os.chmod(work, 0o755)
+        program = os.path.join(work, "forever.lisp")
+        shutil.copy(os.path.join(LISP, "forever.lisp"), program)
+        os.chmod(program, 0o644)
+        user = temporary_account(work)
+        give_helper_cache(user)
+        d = Daemon(os.path.abspath(lispvmd), work, ["--lispvm", os.path.abspath(lispvm)])
+        try:
+            d.ok("POST", "/v1/vms", {"program": program, "name": "roots",
+                                     "attachable": True}, status=201)
+            theirs = as_user(user.pw_uid, user.pw_gid, lambda: d.request("POST", "/v1/vms", {
+                "program": program, "name": "theirs", "attachable": True})[1])
+            deadline = time.monotonic() + BUDGET
+            for name in (theirs["id"], "roots"):
+                while ("stdout", "ready") not in lines_of(d, name):
+                    vm = d.ok("GET", f"/v1/vms/{name}")
+                    expect(vm["state"] == "running" and time.monotonic() < deadline,
+                           f"{name} did not get ready: {vm} {lines_of(d, name)}")
+                    time.sleep(0.5)
+
+            def attach(name):
+                env = {"PATH": os.environ["PATH"], "HOME": user.pw_dir,
+                       "LISPVMD_SOCKET": d.path}
+                proc = subprocess.run([os.path.abspath(lispvm), "attach", name],
+                                      input="(+ 40 2)\n", capture_output=True, text=True,
+                                      timeout=BUDGET, env=env)
+                return [proc.returncode, proc.stdout, proc.stderr]
+
+            status, out, err = as_user(user.pw_uid, user.pw_gid, lambda: attach("theirs"))
+            expect(status == 0 and "* 42\n" in out,
+                   f"their attach: exit {status} {out!r} {err!r}")
+            status, out, err = as_user(user.pw_uid, user.pw_gid, lambda: attach("roots"))
+            expect(status == 125 and "* 42" not in out, f"attach to root's VM: exit {status} "
+                   f"{out!r} {err!r}")
+        except (TestFailure, OSError) as failure:
+            raise TestFailure(f"{failure}\n{d.report()}\n{helper_console_log()}") from None
+        finally:
+            d.stop()
+            subprocess.run(["userdel", "--remove", user.pw_name], capture_output=True)
+
+
 if __name__ == "__main__":
     main({"real_vm": real_vm, "operations": operations, "reclaim": reclaim, "pool": pool,
-          "users": users, "machine_users": machine_users})
+          "users": users, "machine_users": machine_users, "machine_attach": machine_attach})

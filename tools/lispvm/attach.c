@@ -96,7 +96,6 @@ bool attach_target_here(const char *target)
 
 int attach_command(const char *target)
 {
-	struct sigaction sa = {.sa_handler = on_sigint}; /* no SA_RESTART: poll wakes */
 	char path[4096], err[4096 + 128];
 	int fd;
 
@@ -110,6 +109,12 @@ int attach_command(const char *target)
 			err);
 		return LISPVM_EXIT_HOST_ERROR;
 	}
+	return attach_session(fd);
+}
+
+int attach_session(int fd)
+{
+	struct sigaction sa = {.sa_handler = on_sigint}; /* no SA_RESTART: poll wakes */
 	sigset_t block, waiting;
 
 	sigemptyset(&block);

@@ -9,6 +9,9 @@
  * goes to the agent as an interrupt.  The exit status. */
 int attach_command(const char *target);
 
+/* The session on fd, a connection to the agent (closed here): 0. */
+int attach_session(int fd);
+
 /* Whether target (as attach_command takes it) names a VM of this host. */
 bool attach_target_here(const char *target);
 

@@ -11,6 +11,7 @@
 #include "agent.h"
 #include "agent_gc.h"
 #include "attach.h"
+#include "daemon_attach.h"
 #include "binfmt.h"
 #include "cli.h"
 #include "exec_env.h"
@@ -98,12 +99,30 @@ static bool needs_kvm(enum cli_command command)
 	       command == CLI_REPL || command == CLI_EXEC || command == CLI_PREPARE;
 }
 
-/* attach finds a VM on this host first, then in a running helper machine. */
+/* attach finds a VM on this host first, then through lispvmd (which may
+ * run it for another user, or in its helper machine), then in this
+ * user's running helper machine.  One the daemon runs for its caller
+ * (LISPVM_ATTACH_DIRECT) looks here only, or it would come back. */
 static int attach(char **argv, const struct cli_options *opts)
 {
-	if (machine_client_wanted() && !attach_target_here(opts->attach_target))
+	const char *target = opts->attach_target;
+	char err[1024];
+	int fd;
+
+	if (getenv("LISPVM_ATTACH_DIRECT") != NULL || attach_target_here(target))
+		return attach_command(target);
+	if (target != NULL && strchr(target, '/') == NULL) {
+		switch (daemon_attach_open(target, &fd, err, sizeof(err))) {
+		case 0:
+			return attach_session(fd);
+		case -1:
+			fprintf(stderr, "lispvm: attach: %s\n", err);
+			return LISPVM_EXIT_HOST_ERROR;
+		}
+	}
+	if (machine_client_wanted())
 		return helper_machine_forward(argv, opts, true);
-	return attach_command(opts->attach_target);
+	return attach_command(target);
 }
 
 /* snapshot finds its VM as attach does. */
