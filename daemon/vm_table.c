@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -29,8 +30,14 @@
 
 /* How long a monitor may take to say it started the VM. */
 #define START_TIMEOUT_MS 30000
-/* How often the VMs are checked for an end to announce. */
-#define EXIT_WATCH_MS 100
+/* The exit watcher wakes on a monitor's end (its pidfd) or a new VM; it
+ * also looks at every VM this often, for an end no pidfd told (a monitor
+ * whose pidfd could not be had, or that died before the VM). */
+#define EXIT_RESCAN_MS 1000
+/* A waiter looks whether its caller left this often. */
+#define WAITER_CHECK_MS 1000
+/* Monitors watched by pidfd at once (more are seen by the rescan). */
+#define EXIT_WATCH_MAX 1024
 
 struct vm_entry {
 	char id[VM_ID_LEN + 1];
@@ -58,7 +65,13 @@ static struct {
 	size_t n, max;
 	pthread_mutex_t lock;
 	volatile bool closing; /* the daemon is ending: nothing waits any more */
-} table = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	/* Counts announced ends (and the daemon's end): waiters sleep on
+	 * `ended` until it moves. */
+	uint64_t ends;
+	pthread_cond_t ended;
+	int wake_watcher; /* an eventfd: a VM started or was adopted */
+} table = {
+	.lock = PTHREAD_MUTEX_INITIALIZER, .ended = PTHREAD_COND_INITIALIZER, .wake_watcher = -1};
 
 /* ---- what the files say ---- */
 
@@ -342,8 +355,22 @@ static int make_dir(const char *path, mode_t mode, char *err, size_t err_size)
 	return 0;
 }
 
-/* Publishes each VM's end (the "exited" event) shortly after its monitor
- * records it, for as long as the daemon serves. */
+/* Called with the table's lock: waiters look again. */
+static void ends_moved(void)
+{
+	table.ends++;
+	pthread_cond_broadcast(&table.ended);
+}
+
+/* The watcher looks at new VMs (a create or an adoption finished). */
+static void wake_exit_watcher(void)
+{
+	uint64_t one = 1;
+
+	if (table.wake_watcher >= 0 && write(table.wake_watcher, &one, sizeof(one)) < 0)
+		return; /* the counter is full: the watcher is awake anyway */
+}
+
 /* The IDs of the VMs whose end is still to announce (a copy, to look at
  * their files without the table's lock); NULL if none. */
 static char (*unannounced(size_t *n))[VM_ID_LEN + 1]
@@ -378,29 +405,150 @@ static void announce_exit(const char *id)
 		events_publish(e->uid, "exited", d);
 		json_object_put(d);
 	}
+	ends_moved();
 	pthread_mutex_unlock(&table.lock);
 }
 
-/* Publishes each VM's end (the "exited" event) shortly after its monitor
- * records it, for as long as the daemon serves.  The files are read
- * without the table's lock, which requests need. */
+/* A VM whose end the watcher waits for: its monitor's pidfd, readable
+ * once the monitor exits, which it does right after it records the end
+ * (-1: none to be had; the rescan sees that VM). */
+struct watched {
+	char id[VM_ID_LEN + 1];
+	int pidfd;
+	bool fresh; /* its pidfd is new: the monitor may have ended before */
+};
+
+static void vm_dir_of(const char *id, char *dir, size_t size)
+{
+	snprintf(dir, size, "%s/%s", table.vms_dir, id);
+}
+
+/* A pidfd for the monitor its state file names, or -1. */
+static int monitor_pidfd(const char *id)
+{
+	char dir[PATH_MAX + VM_ID_LEN + 2];
+	struct json_object *state;
+	pid_t pid;
+	int fd;
+
+	vm_dir_of(id, dir, sizeof(dir));
+	state = vm_files_read(dir, VM_FILE_STATE);
+	pid = (pid_t)int_field(state, "monitor_pid");
+	json_object_put(state);
+	fd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+	if (fd >= 0)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+}
+
+static const struct watched *was_watched(const struct watched *w, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(w[i].id, id) == 0)
+			return &w[i];
+	return NULL;
+}
+
+/* The VMs to watch now, their pidfds kept from the last round (those no
+ * longer wanted closed): *n of them, or NULL. */
+static struct watched *rewatch(struct watched *old, size_t n_old, size_t *n)
+{
+	size_t n_ids;
+	char(*ids)[VM_ID_LEN + 1] = unannounced(&n_ids);
+	struct watched *w = calloc(n_ids ? n_ids : 1, sizeof(*w));
+
+	*n = 0;
+	for (size_t i = 0; w != NULL && i < n_ids; i++) {
+		const struct watched *was = was_watched(old, n_old, ids[i]);
+
+		memcpy(w[i].id, ids[i], VM_ID_LEN + 1);
+		w[i].fresh = was == NULL && i < EXIT_WATCH_MAX;
+		w[i].pidfd = was != NULL ? was->pidfd : w[i].fresh ? monitor_pidfd(ids[i]) : -1;
+		*n = i + 1;
+	}
+	for (size_t i = 0; i < n_old; i++)
+		if (old[i].pidfd >= 0 && (w == NULL || !was_watched(w, *n, old[i].id)))
+			close(old[i].pidfd);
+	free(old);
+	free(ids);
+	return w;
+}
+
+/* Announces w's end if it came: true if it did. */
+static bool check_end(const struct watched *w)
+{
+	char dir[PATH_MAX + VM_ID_LEN + 2];
+
+	vm_dir_of(w->id, dir, sizeof(dir));
+	if (!vm_table_ended(dir))
+		return false;
+	announce_exit(w->id);
+	return true;
+}
+
+static void drain_eventfd(int fd)
+{
+	uint64_t count;
+
+	if (read(fd, &count, sizeof(count)) < 0)
+		return; /* nothing to drain */
+}
+
+/* Waits for a monitor to end, a new VM or the rescan's time; then
+ * announces what ended: on a monitor's pidfd, that VM (a monitor gone
+ * with its VM still running is left to the rescan, its pidfd closed); on
+ * the rescan, every VM without a pidfd.  A new pidfd may be of a monitor
+ * that had ended already (or of a later process that took its pid), so
+ * its VM is looked at once first. */
+static void await_ends(struct watched *w, size_t n, struct pollfd *p)
+{
+	bool rescan;
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (w[i].fresh)
+			check_end(&w[i]);
+
+	p[k++] = (struct pollfd){.fd = table.wake_watcher, .events = POLLIN};
+	for (size_t i = 0; i < n && k <= EXIT_WATCH_MAX; i++)
+		if (w[i].pidfd >= 0)
+			p[k++] = (struct pollfd){.fd = w[i].pidfd, .events = POLLIN};
+	rescan = poll(p, k, EXIT_RESCAN_MS) == 0;
+	if (p[0].revents)
+		drain_eventfd(table.wake_watcher);
+	for (size_t i = 0, j = 1; i < n; i++) {
+		bool fired = w[i].pidfd >= 0 && j < k && p[j++].revents != 0;
+
+		if (((rescan && w[i].pidfd < 0) || fired) && !check_end(&w[i]) && fired) {
+			close(w[i].pidfd);
+			w[i].pidfd = -1;
+		}
+	}
+}
+
+/* Publishes each VM's end (the "exited" event) as its monitor records
+ * it, for as long as the daemon serves.  The files are read without the
+ * table's lock, which requests need. */
 static void *watch_exits(void *unused)
 {
+	struct pollfd *p = calloc(EXIT_WATCH_MAX + 1, sizeof(*p));
+	struct watched *w = NULL;
+	size_t n = 0;
+
 	(void)unused;
 	while (!table.closing) {
-		size_t n;
-		char(*ids)[VM_ID_LEN + 1] = unannounced(&n);
-
-		for (size_t i = 0; i < n; i++) {
-			char dir[PATH_MAX + VM_ID_LEN + 2];
-
-			snprintf(dir, sizeof(dir), "%s/%s", table.vms_dir, ids[i]);
-			if (vm_table_ended(dir))
-				announce_exit(ids[i]);
+		w = rewatch(w, n, &n);
+		if (p == NULL || w == NULL) { /* no memory: look again later */
+			nanosleep(&(struct timespec){.tv_nsec = EXIT_RESCAN_MS * 1000000L}, NULL);
+			continue;
 		}
-		free(ids);
-		nanosleep(&(struct timespec){.tv_nsec = EXIT_WATCH_MS * 1000000L}, NULL);
+		await_ends(w, n, p);
 	}
+	for (size_t i = 0; w != NULL && i < n; i++)
+		if (w[i].pidfd >= 0)
+			close(w[i].pidfd);
+	free(w);
+	free(p);
 	return NULL;
 }
 
@@ -419,6 +567,12 @@ int vm_table_open(const struct vm_table_config *config, char *err, size_t err_si
 		return -1;
 	vm_usage_init(config->lispvm);
 	adopt_all();
+	table.wake_watcher = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (table.wake_watcher < 0) {
+		snprintf(err, err_size, "cannot make the exit watcher's eventfd: %s",
+			 strerror(errno));
+		return -1;
+	}
 	if (pthread_create(&watcher, NULL, watch_exits, NULL) != 0 ||
 	    pthread_detach(watcher) != 0) {
 		snprintf(err, err_size, "cannot start the exit watcher");
@@ -701,6 +855,7 @@ unsigned int vm_table_create(uid_t uid, struct json_object *spec, struct json_ob
 	*out = describe(e);
 	events_publish(uid, "started", *out);
 	pthread_mutex_unlock(&table.lock);
+	wake_exit_watcher();
 	return 0;
 }
 
@@ -804,25 +959,57 @@ unsigned int vm_table_dir(uid_t uid, const char *ref, char *dir, size_t size)
 	return e == NULL ? 404 : 0;
 }
 
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Sleeps until an end is announced after `seen`, or ms pass. */
+static void await_announced(uint64_t seen, long long ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += (time_t)(ms / 1000);
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&table.lock);
+	while (table.ends == seen && !table.closing &&
+	       pthread_cond_clockwait(&table.ended, &table.lock, CLOCK_MONOTONIC, &until) == 0)
+		;
+	pthread_mutex_unlock(&table.lock);
+}
+
 unsigned int vm_table_wait(uid_t uid, const char *ref, int timeout_ms, bool (*gone_fn)(void *),
 			   void *arg)
 {
 	char dir[PATH_MAX];
-	int waited = 0;
+	long long deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : -1;
 
 	if (vm_table_dir(uid, ref, dir, sizeof(dir)) != 0)
 		return 404;
 	for (;;) {
+		long long left = deadline >= 0 ? deadline - now_ms() : WAITER_CHECK_MS;
+		uint64_t seen;
+
+		pthread_mutex_lock(&table.lock);
+		seen = table.ends; /* an end announced from here on wakes us */
+		pthread_mutex_unlock(&table.lock);
 		if (vm_table_ended(dir))
 			return 0;
 		if (table.closing)
 			return 503;
 		if (gone_fn != NULL && gone_fn(arg))
 			return 499;
-		if (timeout_ms >= 0 && waited >= timeout_ms)
+		if (left <= 0)
 			return 408;
-		nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
-		waited += 50;
+		await_announced(seen, left < WAITER_CHECK_MS ? left : WAITER_CHECK_MS);
 	}
 }
 
@@ -840,8 +1027,10 @@ unsigned int vm_table_remove(uid_t uid, const char *ref)
 	else {
 		struct json_object *d = describe(e);
 
-		if (!e->exit_seen) /* it ended since the watcher last looked */
+		if (!e->exit_seen) { /* it ended since the watcher last looked */
 			events_publish(e->uid, "exited", d);
+			ends_moved();
+		}
 		events_publish(e->uid, "removed", d);
 		json_object_put(d);
 		remove_dir(e->dir);
@@ -989,6 +1178,7 @@ unsigned int vm_table_pool_start(const char *snapshot, uint64_t memory, char *er
 	e->retiring = status != 0;
 	e->starting = false;
 	pthread_mutex_unlock(&table.lock);
+	wake_exit_watcher();
 	return status;
 }
 
@@ -1192,7 +1382,11 @@ void vm_table_pool_finish(struct vm_pool_claim *claim, enum vm_pool_outcome how,
 
 void vm_table_close(void)
 {
+	pthread_mutex_lock(&table.lock);
 	table.closing = true;
+	ends_moved();
+	pthread_mutex_unlock(&table.lock);
+	wake_exit_watcher();
 }
 
 bool vm_table_closing(void)

@@ -50,16 +50,29 @@ def report(proc, system):
 def suite(system):
     test_system, package = SUITES[system]
 
+    def native_report(cache):
+        return report(run([SBCL, "--script", RUNNER, system, test_system], timeout=1800,
+                          env={**os.environ, "XDG_CACHE_HOME": os.path.join(cache, "native")}),
+                      system)
+
     def case(lispvm, cache):
         expect(os.path.isdir("/usr/share/common-lisp/source"),
                f"Debian's {package} is not installed (tools/setup installs it)")
-        native = run([SBCL, "--script", RUNNER, system, test_system], timeout=1800,
-                     env={**os.environ, "XDG_CACHE_HOME": os.path.join(cache, "native")})
-        want = report(native, system)
+        want = native_report(cache)
         require_kvm()
         vm = run([lispvm, "--timeout", "3000", "run", "--cache", cache, RUNNER, system,
                   test_system], timeout=3300)
         got = report(vm, system)
+        if got != want:
+            # Some suites test what a finalizer thread or a GC does by a
+            # deadline (trivial-garbage's FINALIZERS.5 failed natively on a
+            # loaded host): a native report that changes between two runs
+            # is no reference.  The second native run decides.
+            again = native_report(cache)
+            if again == got:
+                print(f"{system}: the native report changed between runs; the second "
+                      f"matches lispvm's\n--- first native ---\n{want}", file=sys.stderr)
+                want = again
         expect(got == want, f"{system}: the suite reports differently\n--- lispvm ---\n{got}"
                             f"--- native ---\n{want}")
     return case

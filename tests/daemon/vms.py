@@ -860,6 +860,25 @@ def quotas(lispvmd):
         expect_exit_line(lispvmd, ["--max-memory", "lots"], "--max-memory")
 
 
+def listening_warm_vms(d, snapshot, old):
+    """The warm VMs of snapshot's pool, not among the pids old, that run
+    and listen for a program (pool.sock in their directory)."""
+    vms, found = os.path.join(d.state, "vms"), []
+    for vm in os.listdir(vms):
+        try:
+            with open(os.path.join(vms, vm, "spec.json")) as f:
+                if json.load(f).get("pool") != snapshot:
+                    continue
+            with open(os.path.join(vms, vm, "state.json")) as f:
+                pid = json.load(f)["pid"]
+        except (OSError, ValueError, KeyError):
+            continue
+        if pid in d.warm_vms(snapshot) and pid not in old and \
+                os.path.exists(os.path.join(vms, vm, "pool.sock")):
+            found.append(pid)
+    return found
+
+
 def pools_when(d, what, seconds=30):
     """GET /v1/pools once what(pools) holds, a pool per snapshot."""
     deadline = time.monotonic() + seconds
@@ -1008,11 +1027,15 @@ def pool(lispvmd):
             for i in range(2):
                 vm = d.ok("POST", "/v1/vms", {"eval": "exit 0", "snapshot": snap}, status=201)
                 expect(not vm["from_pool"], f"stale {i}: {vm}")
+            # The pools' figures are the pool thread's last count, which may
+            # predate the stale ones' end: the new warm VMs themselves say
+            # when they can take a program (a live pid and their socket).
             pools = pools_when(d, lambda p: p[snap]["ready"] == 2 and
-                               not set(d.warm_vms(snap)) & set(warm))
+                               len(listening_warm_vms(d, snap, set(warm))) == 2)
             expect(pools[snap]["failures"] == 0, f"stale is no failure: {pools[snap]}")
             vm = d.ok("POST", "/v1/vms", {"eval": "exit 0", "snapshot": snap}, status=201)
-            expect(vm["from_pool"], f"after the stale ones: {vm}")
+            expect(vm["from_pool"], f"after the stale ones: {vm}; pools were {pools}, now "
+                   f"{d.ok('GET', '/v1/pools')}; {state_files(d)}; {d.report()}")
             warm = sorted(d.warm_vms(snap))
             d.stop(keep_vms=True)
             # A daemon with no pools (none kept in pools.json either) ends them.
