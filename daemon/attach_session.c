@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "lispvm_command.h"
+#include "write_all.h"
 
 /* The agent greets a session at once; under nested emulation that can
  * take long, but a VM that says nothing for this long is stuck. */
@@ -41,21 +42,6 @@ static long now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 static void reap(struct attach_session *s)

@@ -18,6 +18,7 @@
 
 #include "vm_table.h"
 #include "vm_user.h"
+#include "write_all.h"
 
 /* How often the pools are looked at when nothing is taken. */
 #define POOL_TICK_MS 100
@@ -341,21 +342,6 @@ static bool pool_for(struct json_object *spec, char *real)
 	found = pool_named(real) != NULL;
 	pthread_mutex_unlock(&pools.lock);
 	return found;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /* How a hand-over went: the VM took the program; refused it (the

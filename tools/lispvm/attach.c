@@ -21,6 +21,7 @@
 #include "agent.h"
 #include "vm_socket.h"
 #include "vsock_connect.h"
+#include "write_all.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -28,21 +29,6 @@ static void on_sigint(int sig)
 {
 	(void)sig;
 	interrupted = 1;
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* Moves what is there from `from` to `to`: 1, or 0 at the end of from. */
