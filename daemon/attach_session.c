@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "lispvm_command.h"
-#include "write_all.h"
+#include "fd_io.h"
 
 /* The agent greets a session at once; under nested emulation that can
  * take long, but a VM that says nothing for this long is stuck. */
@@ -189,20 +189,6 @@ struct attach_session *attach_session_start(const struct vm_target *t, unsigned 
 	return NULL;
 }
 
-/* Moves what is there from one end to the other: 1, or 0 at the end of
- * from (or when to is gone). */
-static int pump(int from, int to)
-{
-	char buf[16384];
-	ssize_t n = read(from, buf, sizeof(buf));
-
-	if (n < 0 && errno == EINTR)
-		return 1;
-	if (n <= 0)
-		return 0;
-	return to < 0 || write_all(to, buf, (size_t)n) == 0;
-}
-
 void attach_session_run(void *session, int sock, const char *extra, size_t extra_len)
 {
 	struct attach_session *s = session;
@@ -223,7 +209,7 @@ void attach_session_run(void *session, int sock, const char *extra, size_t extra
 			caller_sending = false; /* detached: the agent ends the session */
 			shutdown(s->io, SHUT_WR);
 		}
-		if (p[2].revents && !pump(s->errors, -1))
+		if (p[2].revents && !hear(s))
 			errors_open = false;
 	}
 }

@@ -18,7 +18,7 @@
 
 #include "vm_table.h"
 #include "vm_user.h"
-#include "write_all.h"
+#include "fd_io.h"
 
 /* How often the pools are looked at when nothing is taken. */
 #define POOL_TICK_MS 100

@@ -417,6 +417,14 @@ def pool(lispvmd, lispvm):
             d.stop()
 
 
+def readable_copy(work, name):
+    """A copy of the test program name in work that any account can read."""
+    program = os.path.join(work, name)
+    shutil.copy(os.path.join(LISP, name), program)
+    os.chmod(program, 0o644)
+    return program
+
+
 def temporary_account(work):
     """An account of the test's own, home in work, that may use /dev/kvm:
     the nested test machine's /etc and /dev are its own (an overlay and a
@@ -445,9 +453,7 @@ def users(lispvmd, lispvm):
     expect(os.getuid() == 0, "this case needs root (CI runs as root): it adds an account")
     with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
         os.chmod(work, 0o755)
-        program = os.path.join(work, "pooled.lisp")
-        shutil.copy(os.path.join(LISP, "pooled.lisp"), program)
-        os.chmod(program, 0o644)
+        program = readable_copy(work, "pooled.lisp")
         user = temporary_account(work)
         d = Daemon(os.path.abspath(lispvmd), work, ["--lispvm", os.path.abspath(lispvm)])
         try:
@@ -553,9 +559,7 @@ def machine_attach(lispvmd, lispvm):
     expect(os.getuid() == 0, "this case needs root (CI runs as root): it adds an account")
     with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
         os.chmod(work, 0o755)
-        program = os.path.join(work, "forever.lisp")
-        shutil.copy(os.path.join(LISP, "forever.lisp"), program)
-        os.chmod(program, 0o644)
+        program = readable_copy(work, "forever.lisp")
         user = temporary_account(work)
         give_helper_cache(user)
         d = Daemon(os.path.abspath(lispvmd), work, ["--lispvm", os.path.abspath(lispvm)])

@@ -21,7 +21,7 @@
 #include "agent.h"
 #include "vm_socket.h"
 #include "vsock_connect.h"
-#include "write_all.h"
+#include "fd_io.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -29,19 +29,6 @@ static void on_sigint(int sig)
 {
 	(void)sig;
 	interrupted = 1;
-}
-
-/* Moves what is there from `from` to `to`: 1, or 0 at the end of from. */
-static int pump(int from, int to)
-{
-	char buf[16384];
-	ssize_t n = read(from, buf, sizeof(buf));
-
-	if (n < 0 && errno == EINTR)
-		return 1;
-	if (n <= 0)
-		return 0;
-	return write_all(to, buf, (size_t)n) == 0;
 }
 
 /* SIGINT is blocked except inside ppoll, so one that comes between the

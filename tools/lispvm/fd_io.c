@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "write_all.h"
+#include "fd_io.h"
 
 #include <errno.h>
 #include <unistd.h>
@@ -19,4 +19,16 @@ int write_all(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int pump(int from, int to)
+{
+	char buf[16384];
+	ssize_t n = read(from, buf, sizeof(buf));
+
+	if (n < 0 && errno == EINTR)
+		return 1;
+	if (n <= 0)
+		return 0;
+	return write_all(to, buf, (size_t)n) == 0;
 }
