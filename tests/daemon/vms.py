@@ -558,8 +558,16 @@ def as_root_users(d, work, alice, bob):
            f"what {bob.pw_name} sees of {alice.pw_name}'s: {view}")
     everyone = sorted(vm["id"] for vm in d.ok("GET", "/v1/vms")["vms"])
     expect(everyone == sorted([a["id"], b["id"]]), f"root sees {everyone}")
-    lines = as_user(alice.pw_uid, alice.pw_gid,
-                    lambda: [e["line"] for e in json_lines(d, "/v1/vms/box/logs")])
+    def said():
+        # The monitor logs the line as it reads it: on a loaded host, after
+        # the requests above.
+        deadline = time.monotonic() + 30
+        while not (lines := [e["line"] for e in json_lines(d, "/v1/vms/box/logs")]) and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
+        return lines
+
+    lines = as_user(alice.pw_uid, alice.pw_gid, said)
     expect(lines == [f"USER={alice.pw_name}"], f"{alice.pw_name}'s VM said {lines}")
     # A snapshot is written by a lispvm command run as its VM's user.
     theirs = os.path.join(work, alice.pw_name)
