@@ -550,8 +550,9 @@ def give_helper_cache(account):
 
 
 def machine_attach(lispvmd, lispvm):
-    """(suite helper) A user of root's daemon, which runs in root's helper
-    machine, attaches to their VM from the host: their own helper machine
+    """(by hand, LISPVM_MACHINE=always, with no helper machine running: see
+    tests/daemon/meson.build) A user of root's daemon, which runs in root's
+    helper machine, attaches to their VM from the host: their own helper machine
     does not have it, so lispvm attach goes through the daemon, whose
     connection switches to the session (lispvm attach run in the machine
     as them); root's VM, which they do not own, is refused as unknown."""
