@@ -15,8 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lispvm_command.h"
 #include "fd_io.h"
+#include "lispvm_command.h"
+#include "monotonic_time.h"
 
 /* The agent greets a session at once; under nested emulation that can
  * take long, but a VM that says nothing for this long is stuck. */
@@ -36,22 +37,14 @@ struct attach_session {
 	size_t said_len; /* the start of the attach's stderr, before it */
 };
 
-static long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static void reap(struct attach_session *s)
 {
-	long deadline = now_ms() + EXIT_GRACE_MS;
+	long long deadline = monotonic_ms() + EXIT_GRACE_MS;
 
 	if (s->pid <= 0)
 		return;
 	while (waitpid(s->pid, NULL, WNOHANG) == 0) {
-		if (now_ms() >= deadline) {
+		if (monotonic_ms() >= deadline) {
 			kill(s->pid, SIGKILL);
 			while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
 				;
@@ -129,13 +122,13 @@ static int hear(struct attach_session *s)
  * stderr, which it ends as it exits (waited for a while). */
 static void failure(struct attach_session *s, char *err, size_t err_size)
 {
-	long deadline = now_ms() + EXIT_GRACE_MS;
+	long long deadline = monotonic_ms() + EXIT_GRACE_MS;
 
 	close(s->io);
 	s->io = -1;
 	for (;;) {
 		struct pollfd p = {.fd = s->errors, .events = POLLIN};
-		long left = deadline - now_ms();
+		long long left = deadline - monotonic_ms();
 
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0 || !hear(s))
 			break;
@@ -151,7 +144,7 @@ struct attach_session *attach_session_start(const struct vm_target *t, unsigned 
 					    char *err, size_t err_size)
 {
 	struct attach_session *s = spawn(t, err, err_size);
-	long deadline = now_ms() + ANSWER_TIMEOUT_MS;
+	long long deadline = monotonic_ms() + ANSWER_TIMEOUT_MS;
 
 	*status = 500;
 	if (s == NULL)
@@ -161,7 +154,7 @@ struct attach_session *attach_session_start(const struct vm_target *t, unsigned 
 				      {.fd = s->errors, .events = POLLIN}};
 		ssize_t n;
 
-		if (vm_table_closing() || now_ms() >= deadline) {
+		if (vm_table_closing() || monotonic_ms() >= deadline) {
 			snprintf(err, err_size, "%s",
 				 vm_table_closing() ? "lispvmd is ending"
 						    : "the VM's attach agent did not answer");

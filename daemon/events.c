@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "http_server.h"
+#include "monotonic_time.h"
 #include "vm_files.h"
 #include "vm_table.h"
 
@@ -157,14 +158,8 @@ static char *next_line(struct reader *r)
 
 static void wait_added(void)
 {
-	struct timespec until;
+	struct timespec until = monotonic_after_ms(WAIT_MS);
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += WAIT_MS * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_cond_timedwait(&events.added, &events.lock, &until);
 }
 

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monotonic_time.h"
 #include "vm_table.h"
 #include "vm_user.h"
 
@@ -82,14 +83,6 @@ pid_t lispvm_command_spawn(const char *const *argv, uid_t caller, const int fds[
 	return pid;
 }
 
-static long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* All the command writes, up to its end (out keeps the start): 0, or -1
  * when the deadline passed or the daemon began to end first. */
 static int drain(int fd, char *out, size_t out_size, long deadline)
@@ -103,7 +96,7 @@ static int drain(int fd, char *out, size_t out_size, long deadline)
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		bool room = have < out_size - 1;
 
-		if (vm_table_closing() || now_ms() >= deadline) {
+		if (vm_table_closing() || monotonic_ms() >= deadline) {
 			rc = -1;
 			break;
 		}
@@ -141,7 +134,7 @@ int lispvm_command_run(const char *const *argv, uid_t caller, int timeout_s, cha
 		close(pipe_fds[0]);
 		return -1;
 	}
-	cut_short = drain(pipe_fds[0], out, out_size, now_ms() + (long)timeout_s * 1000) < 0;
+	cut_short = drain(pipe_fds[0], out, out_size, monotonic_ms() + (long)timeout_s * 1000) < 0;
 	close(pipe_fds[0]);
 	if (cut_short)
 		kill(pid, SIGKILL);

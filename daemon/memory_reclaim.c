@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "lispvm_command.h"
+#include "monotonic_time.h"
 #include "reclaim_choice.h"
 #include "vm_table.h"
 #include "vm_usage.h"
@@ -17,14 +18,6 @@
 #define TICK_MS 1000
 
 static struct reclaim_config config;
-
-static double now_seconds(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 /* ---- one collection ---- */
 
@@ -48,7 +41,7 @@ static unsigned int collect(const struct vm_target *t, const char *why, struct j
 {
 	struct vm_usage before, after;
 	bool had_before = vm_usage_get(t->pid, &before) == 0;
-	double started = now_seconds();
+	double started = monotonic_seconds();
 	struct json_object *r;
 
 	if (run_lispvm_gc(t, err, err_size) < 0)
@@ -60,7 +53,7 @@ static unsigned int collect(const struct vm_target *t, const char *why, struct j
 
 	r = json_object_new_object();
 	json_object_object_add(r, "why", json_object_new_string(why));
-	json_object_object_add(r, "seconds", json_object_new_double(now_seconds() - started));
+	json_object_object_add(r, "seconds", json_object_new_double(monotonic_seconds() - started));
 	json_object_object_add(r, "rss_before", rss_or_null(had_before, before.rss));
 	json_object_object_add(r, "rss_after", rss_or_null(had_after, after.rss));
 	json_object_object_add(r, "rss_anon_before", rss_or_null(had_before, before.rss_anon));
@@ -158,7 +151,7 @@ static const struct reclaim_seen *recall(const char *id)
 static void sample(struct reclaim_seen *s)
 {
 	s->known = vm_usage_get(s->target.pid, &s->usage) == 0;
-	s->when = now_seconds();
+	s->when = monotonic_seconds();
 }
 
 /* This tick's VMs with what the last tick knew of them. */
@@ -189,11 +182,11 @@ static void ask_back(void)
 	struct reclaim_seen *best;
 
 	while ((p = pressure_now()) != NO_PRESSURE &&
-	       (best = reclaim_biggest_idle(memory.vms, memory.n, now_seconds())) != NULL) {
+	       (best = reclaim_biggest_idle(memory.vms, memory.n, monotonic_seconds())) != NULL) {
 		struct json_object *result = NULL;
 		char err[512];
 
-		best->asked = now_seconds();
+		best->asked = monotonic_seconds();
 		sample(best);
 		if (!reclaim_worth_asking(best))
 			continue;

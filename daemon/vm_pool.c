@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monotonic_time.h"
 #include "vm_table.h"
 #include "vm_user.h"
 #include "fd_io.h"
@@ -47,14 +48,6 @@ static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 } pools = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
-
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 /* Under the lock: snapshot's pool (real path), or NULL. */
 static struct pool *pool_named(const char *snapshot)
@@ -239,10 +232,11 @@ static void tend(const char *snapshot, unsigned int size)
 			p->failures += c.failed;
 			p->failures_in_a_row += c.failed;
 			snprintf(p->last_failure, sizeof(p->last_failure), "%s", c.why);
-			p->retry_at = now() + (wait < RETRY_MAX_S ? wait : RETRY_MAX_S);
+			p->retry_at =
+				monotonic_seconds() + (wait < RETRY_MAX_S ? wait : RETRY_MAX_S);
 		} else if (c.ready > 0)
 			p->failures_in_a_row = 0;
-		start = c.ready + c.starting < p->size && now() >= p->retry_at;
+		start = c.ready + c.starting < p->size && monotonic_seconds() >= p->retry_at;
 	}
 	pthread_mutex_unlock(&pools.lock);
 	if (start && vm_table_pool_start(snapshot, pools.memory, err, sizeof(err)) != 0) {
@@ -250,7 +244,7 @@ static void tend(const char *snapshot, unsigned int size)
 		if ((p = pool_named(snapshot)) != NULL) {
 			p->failures++;
 			snprintf(p->last_failure, sizeof(p->last_failure), "%s", err);
-			p->retry_at = now() + RETRY_MAX_S;
+			p->retry_at = monotonic_seconds() + RETRY_MAX_S;
 		}
 		pthread_mutex_unlock(&pools.lock);
 	}

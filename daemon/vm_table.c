@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "events.h"
+#include "monotonic_time.h"
 #include "process_start.h"
 #include "vm_files.h"
 #include "vm_spec.h"
@@ -429,16 +430,12 @@ static int monitor_pidfd(const char *id)
 	char dir[PATH_MAX + VM_ID_LEN + 2];
 	struct json_object *state;
 	pid_t pid;
-	int fd;
 
 	vm_dir_of(id, dir, sizeof(dir));
 	state = vm_files_read(dir, VM_FILE_STATE);
 	pid = (pid_t)int_field(state, "monitor_pid");
 	json_object_put(state);
-	fd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
-	if (fd >= 0)
-		fcntl(fd, F_SETFD, FD_CLOEXEC);
-	return fd;
+	return pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1; /* close-on-exec */
 }
 
 static const struct watched *was_watched(const struct watched *w, size_t n, const char *id)
@@ -457,14 +454,13 @@ static struct watched *rewatch(struct watched *old, size_t n_old, size_t *n)
 	char(*ids)[VM_ID_LEN + 1] = unannounced(&n_ids);
 	struct watched *w = calloc(n_ids ? n_ids : 1, sizeof(*w));
 
-	*n = 0;
-	for (size_t i = 0; w != NULL && i < n_ids; i++) {
+	*n = w != NULL ? n_ids : 0;
+	for (size_t i = 0; i < *n; i++) {
 		const struct watched *was = was_watched(old, n_old, ids[i]);
 
 		memcpy(w[i].id, ids[i], VM_ID_LEN + 1);
 		w[i].fresh = was == NULL && i < EXIT_WATCH_MAX;
 		w[i].pidfd = was != NULL ? was->pidfd : w[i].fresh ? monitor_pidfd(ids[i]) : -1;
-		*n = i + 1;
 	}
 	for (size_t i = 0; i < n_old; i++)
 		if (old[i].pidfd >= 0 && (w == NULL || !was_watched(w, *n, old[i].id)))
@@ -959,26 +955,11 @@ unsigned int vm_table_dir(uid_t uid, const char *ref, char *dir, size_t size)
 	return e == NULL ? 404 : 0;
 }
 
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* Sleeps until an end is announced after `seen`, or ms pass. */
 static void await_announced(uint64_t seen, long long ms)
 {
-	struct timespec until;
+	struct timespec until = monotonic_after_ms(ms);
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += (time_t)(ms / 1000);
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&table.lock);
 	while (table.ends == seen && !table.closing &&
 	       pthread_cond_clockwait(&table.ended, &table.lock, CLOCK_MONOTONIC, &until) == 0)
@@ -990,12 +971,12 @@ unsigned int vm_table_wait(uid_t uid, const char *ref, int timeout_ms, bool (*go
 			   void *arg)
 {
 	char dir[PATH_MAX];
-	long long deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : -1;
+	long long deadline = timeout_ms >= 0 ? monotonic_ms() + timeout_ms : -1;
 
 	if (vm_table_dir(uid, ref, dir, sizeof(dir)) != 0)
 		return 404;
 	for (;;) {
-		long long left = deadline >= 0 ? deadline - now_ms() : WAITER_CHECK_MS;
+		long long left = deadline >= 0 ? deadline - monotonic_ms() : WAITER_CHECK_MS;
 		uint64_t seen;
 
 		pthread_mutex_lock(&table.lock);
