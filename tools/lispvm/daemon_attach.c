@@ -21,6 +21,7 @@
 
 #include "daemon_address.h"
 #include "daemon_client.h"
+#include "fd_io.h"
 #include "vsock_connect.h"
 
 #define PROTOCOL "lispvm-attach"
@@ -81,47 +82,70 @@ static void refusal(int fd, const char *head, unsigned int status, char *err, si
 	free(body);
 }
 
-static int send_request(int fd, const char *socket_path, const char *vm)
+static int send_request(int fd, struct daemon_client *client, const char *vm)
 {
-	struct daemon_client client = {0};
 	char path[512], request[1024];
-	int n = -1;
+	int n;
 
-	if (daemon_client_open(&client, socket_path) == 0 &&
-	    daemon_path(&client, path, sizeof(path), "/v1/vms/%s/attach", vm) == 0)
-		n = snprintf(request, sizeof(request),
-			     "POST %s HTTP/1.1\r\nHost: lispvmd\r\nConnection: Upgrade\r\n"
-			     "Upgrade: " PROTOCOL "\r\nContent-Length: 0\r\n\r\n",
-			     path);
-	daemon_client_close(&client);
-	return n > 0 && (size_t)n < sizeof(request) && write(fd, request, (size_t)n) == n ? 0 : -1;
+	if (daemon_path(client, path, sizeof(path), "/v1/vms/%s/attach", vm) < 0)
+		return -1;
+	n = snprintf(request, sizeof(request),
+		     "POST %s HTTP/1.1\r\nHost: lispvmd\r\nConnection: Upgrade\r\n"
+		     "Upgrade: " PROTOCOL "\r\nContent-Length: 0\r\n\r\n",
+		     path);
+	return n > 0 && (size_t)n < sizeof(request) ? write_all(fd, request, (size_t)n) : -1;
+}
+
+/* The session on s, or a refusal's reason: as daemon_attach_open. */
+static int switch_to_attach(int s, struct daemon_client *client, const char *vm, char *err,
+			    size_t err_size)
+{
+	char head[MAX_HEAD];
+	unsigned int status = 0;
+
+	if (send_request(s, client, vm) < 0 || read_head(s, head, sizeof(head)) < 0 ||
+	    sscanf(head, "HTTP/1.%*d %u", &status) != 1) {
+		snprintf(err, err_size, "lispvmd at %s did not answer an attach",
+			 client->socket_path);
+		return -1;
+	}
+	if (status == 101)
+		return 0;
+	refusal(s, head, status, err, err_size);
+	return status == 404 ? 1 : -1;
+}
+
+/* Where lispvmd listens, as daemon_open_client finds it but without a word
+ * when there is none: attach then looks elsewhere. */
+static int daemon_socket(char *path, size_t size)
+{
+	const char *chosen = getenv("LISPVMD_SOCKET");
+	char err[256];
+
+	if (chosen == NULL || *chosen == '\0')
+		return daemon_socket_client_path(path, size, err, sizeof(err));
+	return snprintf(path, size, "%s", chosen) < (int)size ? 0 : -1;
 }
 
 int daemon_attach_open(const char *vm, int *fd, char *err, size_t err_size)
 {
-	char socket_path[108], head[MAX_HEAD];
-	unsigned int status = 0;
-	int s;
+	struct daemon_client client;
+	char socket_path[sizeof(client.socket_path)];
+	int s, rc = 1;
 
-	const char *chosen = getenv("LISPVMD_SOCKET"); /* as the daemon commands take it */
-
-	if (chosen != NULL && *chosen != '\0')
-		snprintf(socket_path, sizeof(socket_path), "%s", chosen);
-	else if (daemon_socket_client_path(socket_path, sizeof(socket_path), err, err_size) < 0)
+	if (daemon_socket(socket_path, sizeof(socket_path)) < 0 ||
+	    (s = unix_stream_connect(socket_path)) < 0)
 		return 1;
-	if ((s = unix_stream_connect(socket_path)) < 0)
-		return 1;
-	if (send_request(s, socket_path, vm) < 0 || read_head(s, head, sizeof(head)) < 0 ||
-	    sscanf(head, "HTTP/1.%*d %u", &status) != 1) {
+	if (daemon_client_open(&client, socket_path) < 0) {
 		snprintf(err, err_size, "lispvmd at %s did not answer an attach", socket_path);
-		close(s);
-		return -1;
+		rc = -1;
+	} else {
+		rc = switch_to_attach(s, &client, vm, err, err_size);
 	}
-	if (status == 101) {
+	if (rc == 0)
 		*fd = s;
-		return 0;
-	}
-	refusal(s, head, status, err, err_size);
-	close(s);
-	return status == 404 ? 1 : -1;
+	else
+		close(s);
+	daemon_client_close(&client);
+	return rc;
 }
