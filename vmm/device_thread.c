@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <semaphore.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -23,21 +25,69 @@ int device_eventfds(int *const *fds, unsigned int n, const char *what, char *err
 	return 0;
 }
 
-int device_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg, const char *what,
-			char *err, size_t err_size)
+/* What a new thread needs to sandbox itself before it runs fn; it lives
+ * on its creator's stack until `ready` is posted. */
+struct thread_start {
+	void *(*fn)(void *);
+	void *arg;
+	enum sandbox_role role;
+	sem_t ready;
+	int rc;
+	char err[256];
+};
+
+static void *sandboxed_thread(void *p)
 {
-	sigset_t all, old;
+	struct thread_start *start = p;
+	void *(*fn)(void *) = start->fn;
+	void *arg = start->arg;
+	bool entered;
+
+	prctl(PR_SET_NAME, sandbox_role_name(start->role)); /* for ps, top -H and audit */
+	start->rc = sandbox_enter(start->role, NULL, start->err, sizeof(start->err));
+	entered = start->rc == 0;
+	sem_post(&start->ready);
+	return entered ? fn(arg) : NULL;
+}
+
+/* Waits until the thread has its filter, so a failure is the caller's. */
+static int start_sandboxed(pthread_t *thread, struct thread_start *start, char *err,
+			   size_t err_size)
+{
 	int rc;
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(thread, NULL, fn, arg);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		snprintf(err, err_size, "cannot start the %s thread: %s", what, strerror(rc));
-		return -1;
+	sem_init(&start->ready, 0, 0);
+	rc = pthread_create(thread, NULL, sandboxed_thread, start);
+	if (rc == 0) {
+		while (sem_wait(&start->ready) < 0 && errno == EINTR)
+			;
+		if (start->rc < 0) {
+			pthread_join(*thread, NULL);
+			snprintf(err, err_size, "%s", start->err);
+		}
 	}
-	return 0;
+	sem_destroy(&start->ready);
+	return rc != 0 ? rc : start->rc < 0 ? -1 : 0;
+}
+
+int device_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg, enum sandbox_role role,
+			char *err, size_t err_size)
+{
+	struct thread_start start = {.fn = fn, .arg = arg, .role = role};
+	sigset_t blocked, old;
+	int rc;
+
+	/* SIGSYS stays open: a blocked one would kill without its line. */
+	sigfillset(&blocked);
+	sigdelset(&blocked, SIGSYS);
+	pthread_sigmask(SIG_SETMASK, &blocked, &old);
+	rc = role == SANDBOX_SAME_AS_CREATOR ? pthread_create(thread, NULL, fn, arg)
+					     : start_sandboxed(thread, &start, err, err_size);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc > 0)
+		snprintf(err, err_size, "cannot start the %s thread: %s", sandbox_role_name(role),
+			 strerror(rc));
+	return rc == 0 ? 0 : -1;
 }
 
 void device_interrupt(struct virtio_mmio *m, int irq_fd)

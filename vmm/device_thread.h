@@ -11,14 +11,18 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "sandbox.h"
 #include "virtio_mmio.h"
 
 /* Sets *fds[0..n) to new non-blocking, close-on-exec eventfds.  0, or -1
  * with a reason naming `what` (the fds made so far stay set). */
 int device_eventfds(int *const *fds, unsigned int n, const char *what, char *err, size_t err_size);
 
-/* Starts fn(arg) with every signal blocked.  0, or -1 with a reason. */
-int device_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg, const char *what,
+/* Starts fn(arg) with every signal blocked but SIGSYS, in a thread named
+ * after role that has installed role's seccomp filter before fn runs
+ * (SANDBOX_SAME_AS_CREATOR: one that keeps its creator's).  0, or -1
+ * with a reason. */
+int device_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg, enum sandbox_role role,
 			char *err, size_t err_size);
 
 /* The device used buffers: InterruptStatus says so and the MSI goes out

@@ -121,7 +121,7 @@ int dirty_log_start(struct dirty_log *log, struct kvm_vm *kvm, bool sample_, boo
 	if (!sample_)
 		return 0;
 	if (device_eventfds((int *const[]){&log->stop_fd}, 1, "dirty log", err, err_size) < 0 ||
-	    device_thread_start(&log->thread, sampler, log, "dirty log", err, err_size) < 0)
+	    device_thread_start(&log->thread, sampler, log, SANDBOX_DIRTY_LOG, err, err_size) < 0)
 		return -1;
 	log->sampling = true;
 	return 0;

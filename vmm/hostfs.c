@@ -437,6 +437,30 @@ static int64_t op_link(struct hostfs_call *c)
 	return on_two_entries(c, link_no_follow);
 }
 
+/* fchmodat's AT_SYMLINK_NOFOLLOW as glibc does it (Linux before 6.6
+ * has no such flag), but with the calls the vCPU thread's seccomp filter
+ * has: an O_PATH open of the name itself, then its /proc/self/fd link,
+ * which names that file whatever happens to the name meanwhile. */
+static int chmod_no_follow(int dir, const char *name, mode_t mode)
+{
+	int fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC), rc;
+	char link[32];
+	struct stat st;
+
+	if (fd < 0)
+		return -1;
+	rc = fstat(fd, &st);
+	if (rc == 0 && S_ISLNK(st.st_mode)) {
+		errno = EOPNOTSUPP;
+		rc = -1;
+	} else if (rc == 0) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		rc = fchmodat(AT_FDCWD, link, mode, 0);
+	}
+	close(fd);
+	return rc;
+}
+
 /* Permission bits only, as for files the guest creates; the last name is
  * never followed (a symlink is EOPNOTSUPP, as fchmodat(2) says). */
 static int64_t op_chmod(struct hostfs_call *c)
@@ -446,8 +470,7 @@ static int64_t op_chmod(struct hostfs_call *c)
 
 	if (rc < 0)
 		return rc;
-	rc = (int)result(
-		fchmodat(e.dir, e.name, c->req.mode & HOSTFS_DIR_MODE, AT_SYMLINK_NOFOLLOW));
+	rc = (int)result(chmod_no_follow(e.dir, e.name, c->req.mode & HOSTFS_DIR_MODE));
 	close(e.dir);
 	return rc;
 }

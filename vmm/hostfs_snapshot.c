@@ -19,7 +19,7 @@ static int fd_path(int fd, char *out, size_t size)
 	ssize_t n;
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, out, size - 1);
+	n = readlinkat(AT_FDCWD, link, out, size - 1);
 	if (n < 0 || (size_t)n >= size - 1)
 		return -1;
 	out[n] = '\0';

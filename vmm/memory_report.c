@@ -37,10 +37,9 @@ static void add_field(struct memory_usage *u, const char *line)
 		u->private_ += kib;
 }
 
-int memory_usage_measure(const struct memory_report_region *regions, unsigned int n,
+int memory_usage_measure(FILE *smaps, const struct memory_report_region *regions, unsigned int n,
 			 struct memory_usage *usage, struct memory_usage *total)
 {
-	FILE *smaps = fopen("/proc/self/smaps", "re");
 	char *line = NULL;
 	size_t cap = 0;
 	unsigned int cur = n;
@@ -63,7 +62,6 @@ int memory_usage_measure(const struct memory_report_region *regions, unsigned in
 			add_field(&usage[cur], line);
 	}
 	free(line);
-	fclose(smaps);
 	return 0;
 }
 
@@ -102,9 +100,9 @@ static void print_guest(FILE *out, const struct lispvm_memory_stats *g)
 	row_count(out, "copy-on-write copies", g->cow_copies);
 }
 
-void memory_report_print(FILE *out, const struct lispvm_memory_stats *guest, uint64_t ram_bytes,
-			 const struct memory_report_region *regions, unsigned int nr_ram,
-			 unsigned int n)
+void memory_report_print(FILE *out, FILE *smaps, const struct lispvm_memory_stats *guest,
+			 uint64_t ram_bytes, const struct memory_report_region *regions,
+			 unsigned int nr_ram, unsigned int n)
 {
 	struct memory_usage usage[MAX_REPORT_REGIONS], total, ram = {0};
 
@@ -116,7 +114,7 @@ void memory_report_print(FILE *out, const struct lispvm_memory_stats *guest, uin
 		print_guest(out, guest);
 	else
 		fprintf(out, "  (the guest did not exit cleanly: no guest figures)\n");
-	if (memory_usage_measure(regions, n, usage, &total) < 0) {
+	if (memory_usage_measure(smaps, regions, n, usage, &total) < 0) {
 		fprintf(out, "  (cannot read /proc/self/smaps)\n");
 		return;
 	}

@@ -24,17 +24,18 @@ struct memory_usage {
 	uint64_t rss, pss, shared, private_;
 };
 
-/* Sums the smaps entries of the mappings that start inside each region
- * into usage[i], and the whole process into *total.  Returns 0, or -1
- * when smaps cannot be read. */
-int memory_usage_measure(const struct memory_report_region *regions, unsigned int n,
+/* Sums the entries of smaps (this process's /proc/self/smaps, opened
+ * before the sandbox and not read yet; NULL when it could not be) of the
+ * mappings that start inside each region into usage[i], and the whole
+ * process into *total.  Returns 0, or -1 when smaps cannot be read. */
+int memory_usage_measure(FILE *smaps, const struct memory_report_region *regions, unsigned int n,
 			 struct memory_usage *usage, struct memory_usage *total);
 
 /* Prints the report; guest may be NULL (the guest did not exit cleanly).
- * regions[0..nr_ram) are guest RAM, the rest images. */
-void memory_report_print(FILE *out, const struct lispvm_memory_stats *guest, uint64_t ram_bytes,
-			 const struct memory_report_region *regions, unsigned int nr_ram,
-			 unsigned int n);
+ * regions[0..nr_ram) are guest RAM, the rest images; smaps as above. */
+void memory_report_print(FILE *out, FILE *smaps, const struct lispvm_memory_stats *guest,
+			 uint64_t ram_bytes, const struct memory_report_region *regions,
+			 unsigned int nr_ram, unsigned int n);
 
 /* The dirty log's rows, after the report; nothing when dirty is NULL. */
 void memory_report_print_dirty(FILE *out, const struct dirty_stats *dirty);

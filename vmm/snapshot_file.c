@@ -244,7 +244,7 @@ int snapshot_writer_commit(struct snapshot_writer *w, char *err, size_t err_size
 	memcpy(page, &w->header, sizeof(w->header));
 	if (file_pwrite_all(w->fd, page, sizeof(page), 0) < 0 || fsync(w->fd) < 0)
 		return write_failed(w, err, err_size);
-	if (rename(w->tmp_path, w->path) < 0)
+	if (renameat(AT_FDCWD, w->tmp_path, AT_FDCWD, w->path) < 0)
 		return write_failed(w, err, err_size);
 	close(w->fd);
 	w->fd = -1;
@@ -266,7 +266,7 @@ void snapshot_writer_abort(struct snapshot_writer *w)
 		close(w->fd);
 	w->fd = -1;
 	if (w->tmp_path[0] != '\0')
-		unlink(w->tmp_path);
+		unlinkat(AT_FDCWD, w->tmp_path, 0);
 	w->tmp_path[0] = '\0';
 }
 

@@ -228,7 +228,7 @@ int virtio_console_open(struct virtio_console *c, const struct guest_memory *mem
 	virtio_mmio_init(&c->mmio, gpa, VIRTIO_ID_CONSOLE, 0, 2, &console_ops, c);
 	if (device_eventfds((int *const[]){&c->notify_fd, &c->irq_fd, &c->stop_fd}, 3, "console",
 			    err, err_size) < 0 ||
-	    device_thread_start(&c->thread, console_thread, c, "console", err, err_size) < 0)
+	    device_thread_start(&c->thread, console_thread, c, SANDBOX_CONSOLE, err, err_size) < 0)
 		return -1;
 	c->thread_started = true;
 	return 0;

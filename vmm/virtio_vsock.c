@@ -11,6 +11,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <linux/virtio_ids.h>
 #include <poll.h>
@@ -948,7 +949,7 @@ int virtio_vsock_open(struct virtio_vsock *v, const struct guest_memory *mem, ui
 		return -1;
 	if (device_eventfds((int *const[]){&v->notify_fd, &v->irq_fd, &v->stop_fd}, 3, "vsock", err,
 			    err_size) < 0 ||
-	    device_thread_start(&v->thread, vsock_thread, v, "vsock", err, err_size) < 0)
+	    device_thread_start(&v->thread, vsock_thread, v, SANDBOX_VSOCK, err, err_size) < 0)
 		return -1;
 	v->thread_started = true;
 	return 0;
@@ -979,7 +980,7 @@ void virtio_vsock_close(struct virtio_vsock *v)
 	v->conns = NULL;
 	if (v->listen_fd >= 0) {
 		close(v->listen_fd);
-		unlink(v->path);
+		unlinkat(AT_FDCWD, v->path, 0);
 	}
 	if (v->notify_fd >= 0)
 		close(v->notify_fd);

@@ -276,9 +276,7 @@ static int vm_setup(struct vm *vm)
 
 	vm->params.program = vm->config->program;
 	if (vm->config->snapshot_in != NULL)
-		return vm_snapshot_restore(vm) < 0 || vm_working_set_start(vm) < 0
-			       ? -1
-			       : sandbox_enter(vm->err, sizeof(vm->err));
+		return vm_snapshot_restore(vm) < 0 || vm_working_set_start(vm) < 0 ? -1 : 0;
 	for (unsigned int i = 0; i < vm->config->nr_images; i++)
 		vm->image_paths[i] = vm->config->image_paths[i];
 	vm->nr_images = vm->config->nr_images;
@@ -309,7 +307,7 @@ static int vm_setup(struct vm *vm)
 	/* The file is in guest RAM now; its copy would cost every VM 1 MiB. */
 	free(vm->kernel.data);
 	vm->kernel.data = NULL;
-	return sandbox_enter(vm->err, sizeof(vm->err));
+	return 0;
 }
 
 /*
@@ -630,7 +628,7 @@ static void print_memory_report(struct vm *vm, const struct dirty_stats *dirty)
 							     .host = vm->images[i].host,
 							     .size = vm->images[i].size};
 	fflush(stdout);
-	memory_report_print(stderr, vm->hc.have_guest_stats ? &vm->hc.guest_stats : NULL,
+	memory_report_print(stderr, vm->smaps, vm->hc.have_guest_stats ? &vm->hc.guest_stats : NULL,
 			    vm->layout.ram_size, regions, vm->layout.nr_ram, n);
 	memory_report_print_dirty(stderr, dirty);
 	if (vm->prefetched)
@@ -652,6 +650,8 @@ static void vm_teardown(struct vm *vm)
 	guest_memory_free_tracking(&vm->mem);
 	if (vm->pagemap_fd >= 0)
 		close(vm->pagemap_fd);
+	if (vm->smaps != NULL)
+		fclose(vm->smaps);
 	vcpu_destroy(&vm->vcpu);
 	kvm_vm_destroy(&vm->kvm);
 	for (unsigned int i = 0; i < vm->layout.nr_ram; i++)
@@ -693,6 +693,30 @@ static int open_control(struct vm *vm)
 	return -1;
 }
 
+/* Last before the first KVM_RUN: every other thread has its own filter by
+ * now, and this one keeps what the run loop, the exits and the teardown
+ * need.  --stats's smaps is opened first: no path is opened after. */
+static int enter_sandbox(struct vm *vm)
+{
+	int roots[GUEST_MAX_MOUNTS];
+	struct sandbox_vcpu_needs needs = {.mount_root_fds = roots,
+					   .nr_mounts = vm->hostfs.nr_mounts,
+					   .writes_snapshots = vm->config->snapshot_out != NULL ||
+							       vm->config->control_path != NULL ||
+							       vm->config->working_set_out != NULL,
+					   .removes_sockets = vm->config->vsock_path != NULL ||
+							      vm->config->control_path != NULL};
+
+	for (unsigned int i = 0; i < vm->hostfs.nr_mounts; i++)
+		roots[i] = vm->hostfs.mounts[i].root_fd;
+	if (vm->config->print_stats && (vm->smaps = fopen("/proc/self/smaps", "re")) == NULL)
+		log_error("--stats: cannot open /proc/self/smaps: %s", strerror(errno));
+	if (sandbox_enter(SANDBOX_VCPU, &needs, vm->err, sizeof(vm->err)) == 0)
+		return 0;
+	log_error("%s", vm->err);
+	return -1;
+}
+
 int vm_run(const struct vm_config *config)
 {
 	struct vm vm = {.config = config,
@@ -717,7 +741,7 @@ int vm_run(const struct vm_config *config)
 		vcpu_kick_detach();
 		return LISPVM_EXIT_HOST_ERROR;
 	}
-	if (start_dirty_log(&vm) < 0 || open_control(&vm) < 0)
+	if (start_dirty_log(&vm) < 0 || open_control(&vm) < 0 || enter_sandbox(&vm) < 0)
 		stop = (struct vm_stop){.kind = VM_STOP_HOST_ERROR,
 					.status = LISPVM_EXIT_HOST_ERROR};
 	else

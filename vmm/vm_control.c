@@ -3,6 +3,7 @@
 #include "vm_control.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -184,7 +185,7 @@ int vm_control_open(struct vm_control *c, const char *path, char *err, size_t er
 		snprintf(err, err_size, "control socket %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (device_thread_start(&c->thread, control_thread, c, "control", err, err_size) < 0)
+	if (device_thread_start(&c->thread, control_thread, c, SANDBOX_CONTROL, err, err_size) < 0)
 		return -1;
 	c->thread_started = true;
 	return 0;
@@ -227,7 +228,7 @@ void vm_control_close(struct vm_control *c)
 	c->thread_started = false;
 	if (c->listen_fd >= 0) {
 		close(c->listen_fd);
-		unlink(c->path);
+		unlinkat(AT_FDCWD, c->path, 0);
 	}
 	if (c->stop_fd >= 0)
 		close(c->stop_fd);

@@ -57,6 +57,7 @@ struct vm {
 	bool diffable;		    /* the dirty log keeps what changed since the base */
 	uint64_t restored_checksum; /* the header checksum of the file restored */
 	int pagemap_fd;		    /* --record-working-set: /proc/self/pagemap */
+	FILE *smaps;		    /* --stats: /proc/self/smaps, opened before the sandbox */
 	bool prefetched;	    /* --prefetch: what it mapped in */
 	struct working_set_stats prefetch;
 	struct hostfs hostfs;

@@ -42,6 +42,7 @@ enum {
 	OPT_RECORD_WORKING_SET,
 	OPT_PREFETCH,
 	OPT_POOLED,
+	OPT_SECCOMP_LOG,
 };
 
 static const struct option long_options[] = {
@@ -61,6 +62,7 @@ static const struct option long_options[] = {
 	{"cache", required_argument, NULL, OPT_CACHE},
 	{"no-cache", no_argument, NULL, OPT_NO_CACHE},
 	{"stats", no_argument, NULL, OPT_STATS},
+	{"seccomp-log", no_argument, NULL, OPT_SECCOMP_LOG},
 	{"core", required_argument, NULL, OPT_CORE},
 	{"vsock", required_argument, NULL, OPT_VSOCK},
 	{"cid", required_argument, NULL, OPT_CID},
@@ -183,6 +185,10 @@ void cli_print_help(void)
 	       "                     port P reaches the Unix socket PATH_P (Firecracker's\n"
 	       "                     convention); PATH must not exist and is removed at exit\n"
 	       "      --cid N        the guest's vsock CID, 3 to 4294967294 (default 3)\n"
+	       "      --seccomp-log  (development) a system call outside the VMM's seccomp\n"
+	       "                     filters is logged by the kernel's audit (dmesg), not\n"
+	       "                     stopped; without it, it ends the VM with one line\n"
+	       "                     naming the thread and the call\n"
 	       "\n"
 	       "run, eval and repl options (and --mount, --env, --strace below):\n"
 	       "      --sbcl-option OPT\n"
@@ -451,6 +457,9 @@ static int parse_option(int opt, struct cli_options *out)
 		return 0;
 	case OPT_STATS:
 		out->stats = true;
+		return 0;
+	case OPT_SECCOMP_LOG:
+		out->seccomp_log = true;
 		return 0;
 	case OPT_CORE:
 		out->core_path = optarg;

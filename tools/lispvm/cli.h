@@ -44,6 +44,7 @@ struct cli_options {
 	uint64_t memory_size;
 	bool memory_given; /* --memory was on the command line */
 	bool verbose;
+	bool seccomp_log;	      /* --seccomp-log: the VMM's filters log, not stop */
 	const char *kernel_path;      /* NULL: the default */
 	const char *append;	      /* extra guest command line, or NULL */
 	unsigned int timeout_seconds; /* 0: none */

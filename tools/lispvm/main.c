@@ -21,6 +21,7 @@
 #include "lisp_run.h"
 #include "lispvm_config.h"
 #include "pooled_vm.h"
+#include "sandbox.h"
 #include "log.h"
 #include "sbcl_image.h"
 #include "snapshot_command.h"
@@ -163,6 +164,7 @@ int main(int argc, char **argv)
 	if (cli_parse(argc, argv, &opts) < 0)
 		return LISPVM_EXIT_USAGE;
 	log_verbose_enabled = opts.verbose;
+	sandbox_set_log_only(opts.seccomp_log);
 	if (needs_kvm(opts.command) && machine_client_wanted() && opts.pooled_socket != NULL) {
 		log_error("run --pooled: this host has no /dev/kvm, and a pooled VM's socket "
 			  "cannot reach into the helper machine");

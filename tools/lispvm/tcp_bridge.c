@@ -118,7 +118,8 @@ static void *accept_thread(void *arg)
 			continue;
 		}
 		*r = (struct relay){.client = client, .bridge = b};
-		if (device_thread_start(&t, relay_thread, r, "swank relay", err, sizeof(err)) < 0) {
+		if (device_thread_start(&t, relay_thread, r, SANDBOX_SAME_AS_CREATOR, err,
+					sizeof(err)) < 0) {
 			close(client);
 			free(r);
 			continue;
@@ -147,7 +148,8 @@ int tcp_bridge_start(struct tcp_bridge *b, unsigned int port, const char *vsock_
 			close(b->listen_fd);
 		return -1;
 	}
-	if (device_thread_start(&b->thread, accept_thread, b, "swank bridge", err, err_size) < 0)
+	if (device_thread_start(&b->thread, accept_thread, b, SANDBOX_SWANK_BRIDGE, err, err_size) <
+	    0)
 		return -1;
 	pthread_detach(b->thread);
 	return 0;
