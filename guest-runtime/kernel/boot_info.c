@@ -45,7 +45,11 @@ static const void *find_lispvm_fdt(const struct hvm_start_info *si)
 	if (mods[0].cmdline_paddr == 0 ||
 	    strcmp(phys_to_virt(mods[0].cmdline_paddr), LISPVM_FDT_MODULE_NAME) != 0)
 		return NULL;
-	if (fdt_check_header(phys_to_virt(mods[0].paddr)) != 0)
+	/* libfdt reads as far as the header's totalsize says: the module's
+	 * own size must hold the header and all of that. */
+	if (mods[0].size < sizeof(struct fdt_header) ||
+	    fdt_check_header(phys_to_virt(mods[0].paddr)) != 0 ||
+	    fdt_totalsize(phys_to_virt(mods[0].paddr)) > mods[0].size)
 		return NULL;
 	return phys_to_virt(mods[0].paddr);
 }
