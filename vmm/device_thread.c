@@ -31,6 +31,7 @@ struct thread_start {
 	void *(*fn)(void *);
 	void *arg;
 	enum sandbox_role role;
+	const char *creator_role; /* SANDBOX_SAME_AS_CREATOR */
 	sem_t ready;
 	int rc;
 	char err[256];
@@ -43,8 +44,13 @@ static void *sandboxed_thread(void *p)
 	void *arg = start->arg;
 	bool entered;
 
-	prctl(PR_SET_NAME, sandbox_role_name(start->role)); /* for ps, top -H and audit */
-	start->rc = sandbox_enter(start->role, NULL, start->err, sizeof(start->err));
+	if (start->role == SANDBOX_SAME_AS_CREATOR) {
+		sandbox_take_thread_role(start->creator_role); /* its filter came along */
+		start->rc = 0;
+	} else {
+		prctl(PR_SET_NAME, sandbox_role_name(start->role)); /* ps, top -H, audit */
+		start->rc = sandbox_enter(start->role, NULL, start->err, sizeof(start->err));
+	}
 	entered = start->rc == 0;
 	sem_post(&start->ready);
 	return entered ? fn(arg) : NULL;
@@ -73,7 +79,8 @@ static int start_sandboxed(pthread_t *thread, struct thread_start *start, char *
 int device_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg, enum sandbox_role role,
 			char *err, size_t err_size)
 {
-	struct thread_start start = {.fn = fn, .arg = arg, .role = role};
+	struct thread_start start = {
+		.fn = fn, .arg = arg, .role = role, .creator_role = sandbox_thread_role()};
 	sigset_t blocked, old;
 	int rc;
 
@@ -81,11 +88,12 @@ int device_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg, enum 
 	sigfillset(&blocked);
 	sigdelset(&blocked, SIGSYS);
 	pthread_sigmask(SIG_SETMASK, &blocked, &old);
-	rc = role == SANDBOX_SAME_AS_CREATOR ? pthread_create(thread, NULL, fn, arg)
-					     : start_sandboxed(thread, &start, err, err_size);
+	rc = start_sandboxed(thread, &start, err, err_size);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc > 0)
-		snprintf(err, err_size, "cannot start the %s thread: %s", sandbox_role_name(role),
+		snprintf(err, err_size, "cannot start the %s thread: %s",
+			 role == SANDBOX_SAME_AS_CREATOR ? start.creator_role
+							 : sandbox_role_name(role),
 			 strerror(rc));
 	return rc == 0 ? 0 : -1;
 }

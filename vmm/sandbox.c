@@ -51,6 +51,16 @@ const char *sandbox_role_name(enum sandbox_role role)
 	return role < SANDBOX_NR_ROLES ? role_names[role] : "unknown";
 }
 
+const char *sandbox_thread_role(void)
+{
+	return thread_role;
+}
+
+void sandbox_take_thread_role(const char *name)
+{
+	thread_role = name;
+}
+
 static char *append(char *p, char *end, const char *s)
 {
 	while (*s != '\0' && p < end)
@@ -178,7 +188,11 @@ static int load_filter(enum sandbox_role role, const struct role_rules *r, char 
 		snprintf(err, err_size, "cannot make a seccomp filter (libseccomp)");
 		return -1;
 	}
-	rc = build_filter(ctx, r);
+	/* A binary tree of call numbers instead of a linear chain: the vCPU
+	 * thread's KVM_RUN goes through its filter at every guest exit. */
+	rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	if (rc == 0)
+		rc = build_filter(ctx, r);
 	if (rc == 0)
 		rc = seccomp_load(ctx);
 	seccomp_release(ctx);

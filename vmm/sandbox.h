@@ -52,6 +52,12 @@ int sandbox_enter(enum sandbox_role role, const struct sandbox_vcpu_needs *needs
 /* The role's name, as the thread is named and the violation line says. */
 const char *sandbox_role_name(enum sandbox_role role);
 
+/* The calling thread's role name ("main" before any filter), and the one
+ * to take on: a thread started by a sandboxed thread has its filter and
+ * takes its name (SANDBOX_SAME_AS_CREATOR). */
+const char *sandbox_thread_role(void);
+void sandbox_take_thread_role(const char *name);
+
 /* How many distinct system calls role's filter allows (the vCPU role:
  * with needs), or -1 with a reason. */
 int sandbox_count_syscalls(enum sandbox_role role, const struct sandbox_vcpu_needs *needs,

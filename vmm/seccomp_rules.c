@@ -188,6 +188,8 @@ static const struct seccomp_allow swank_bridge[] = {
 	ALLOW_MASKED(socket, 0, ~0u, AF_UNIX),
 	ALLOW(connect),
 	ALLOW(shutdown),
+	ALLOW(sendto),
+	ALLOW(clock_nanosleep), /* a relay waits for the guest's Swank */
 	ALLOW(set_robust_list),
 	ALLOW(rseq),
 	ALLOW_MASKED(clone, 0, CLONE_THREAD | CLONE_VM, CLONE_THREAD | CLONE_VM),

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "device_thread.h"
 #include "lispvm/abi.h"
 #include "sandbox.h"
 
@@ -168,6 +169,26 @@ static int start_thread(void)
 	return 0;
 }
 
+static void *make_inet_socket_thread(void *arg)
+{
+	(void)make_inet_socket();
+	return arg;
+}
+
+/* The Swank bridge's relays: a thread that keeps its creator's filter
+ * and is named by its role. */
+static int relay_makes_forbidden_call(void)
+{
+	char err[256];
+	pthread_t t;
+
+	if (device_thread_start(&t, make_inet_socket_thread, NULL, SANDBOX_SAME_AS_CREATOR, err,
+				sizeof(err)) < 0)
+		return 4;
+	pthread_join(t, NULL);
+	return 0;
+}
+
 static int fork_process(void)
 {
 	return fork() >= 0 ? 0 : 3;
@@ -225,6 +246,7 @@ static void test_violations(void)
 	check_forbidden(SANDBOX_VCPU, ioctl_not_kvm, "ioctl");
 	check_forbidden(SANDBOX_VCPU, catch_sigsys_again, "rt_sigaction");
 	check_forbidden(SANDBOX_CONTROL, kill_init, "kill");
+	check_forbidden(SANDBOX_SWANK_BRIDGE, relay_makes_forbidden_call, "socket");
 }
 
 static void test_allowed(void)
