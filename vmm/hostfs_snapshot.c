@@ -10,21 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file_io.h"
 #include "hostfs_path.h"
-
-/* Where fd is now: /proc follows renames and says when it was deleted. */
-static int fd_path(int fd, char *out, size_t size)
-{
-	char link[64];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlinkat(AT_FDCWD, link, out, size - 1);
-	if (n < 0 || (size_t)n >= size - 1)
-		return -1;
-	out[n] = '\0';
-	return 0;
-}
 
 static int save_one(const struct hostfs *fs, unsigned int handle, struct hostfs_saved_file *out,
 		    char *err, size_t err_size)
@@ -35,8 +22,8 @@ static int save_one(const struct hostfs *fs, unsigned int handle, struct hostfs_
 	size_t n;
 
 	if (h->mount >= fs->nr_mounts ||
-	    fd_path(fs->mounts[h->mount].root_fd, root, sizeof(root)) < 0 ||
-	    fd_path(h->fd, file, sizeof(file)) < 0 || fstat(h->fd, &st) < 0) {
+	    file_fd_path(fs->mounts[h->mount].root_fd, root, sizeof(root)) < 0 ||
+	    file_fd_path(h->fd, file, sizeof(file)) < 0 || fstat(h->fd, &st) < 0) {
 		snprintf(err, err_size, "cannot tell which host file the guest's handle %u is",
 			 handle);
 		return -1;

@@ -18,6 +18,7 @@
 
 #include <lispvm/abi.h>
 
+#include "file_io.h"
 #include "host_signals.h"
 #include "hostfs_snapshot.h"
 #include "log.h"
@@ -300,7 +301,7 @@ static int add_base(struct vm *vm, struct snapshot_writer *w, const char *base_p
 	struct snapshot_base *base = calloc(1, sizeof(*base));
 	int rc;
 
-	if (base == NULL || realpath(base_path, base->path) == NULL) {
+	if (base == NULL || file_real_path(base_path, base->path, sizeof(base->path)) < 0) {
 		snprintf(vm->err, sizeof(vm->err), "snapshot %s: %s", base_path,
 			 strerror(base == NULL ? ENOMEM : errno));
 		free(base);
