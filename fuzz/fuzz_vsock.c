@@ -472,7 +472,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_guest_reset(&guest);
 	memset(&rxq, 0, sizeof(rxq));
 	nr_peers = tx_slot = ev_next = 0;
-	if (virtio_vsock_open(&v, &guest.mem, LISPVM_VIRTIO_MMIO_BASE, path, GUEST_CID, err,
+	if (virtio_vsock_open(&v, &guest.mem, LISPVM_VIRTIO_MMIO_BASE, path, -1, GUEST_CID, err,
 			      sizeof(err)) < 0)
 		fuzz_fail(err);
 	v.thread_started = false; /* the harness is the thread */

@@ -893,9 +893,11 @@ static void *vsock_thread(void *arg)
 
 /* ---- opening and closing ---- */
 
-static int listen_at(struct virtio_vsock *v, const char *path, char *err, size_t err_size)
+static int listen_at(struct virtio_vsock *v, const char *path, int given_fd, char *err,
+		     size_t err_size)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	int flags;
 
 	/* Room for "_<port>" after it, for the guest's connections. */
 	if (strlen(path) >= VSOCK_PATH_MAX - 11 || strlen(path) == 0) {
@@ -904,6 +906,15 @@ static int listen_at(struct virtio_vsock *v, const char *path, char *err, size_t
 		return -1;
 	}
 	strcpy(v->path, path);
+	if (given_fd >= 0) {
+		v->listen_fd = given_fd;
+		flags = fcntl(given_fd, F_GETFL);
+		if (flags < 0 || fcntl(given_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+			snprintf(err, err_size, "--vsock %s: %s", path, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
 	strcpy(addr.sun_path, path);
 	v->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (v->listen_fd < 0 || bind(v->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
@@ -921,11 +932,13 @@ static int listen_at(struct virtio_vsock *v, const char *path, char *err, size_t
 		v->listen_fd = -1;
 		return -1;
 	}
+	v->bound_path = true;
 	return 0;
 }
 
 int virtio_vsock_open(struct virtio_vsock *v, const struct guest_memory *mem, uint64_t gpa,
-		      const char *path, uint64_t guest_cid, char *err, size_t err_size)
+		      const char *path, int listen_fd, uint64_t guest_cid, char *err,
+		      size_t err_size)
 {
 	*v = (struct virtio_vsock){
 		.opened = true, .listen_fd = -1, .notify_fd = -1, .irq_fd = -1, .stop_fd = -1};
@@ -945,7 +958,7 @@ int virtio_vsock_open(struct virtio_vsock *v, const struct guest_memory *mem, ui
 	}
 	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
 		v->conns[i].fd = -1;
-	if (listen_at(v, path, err, err_size) < 0)
+	if (listen_at(v, path, listen_fd, err, err_size) < 0)
 		return -1;
 	if (device_eventfds((int *const[]){&v->notify_fd, &v->irq_fd, &v->stop_fd}, 3, "vsock", err,
 			    err_size) < 0 ||
@@ -978,10 +991,10 @@ void virtio_vsock_close(struct virtio_vsock *v)
 		close_all(v);
 	free(v->conns);
 	v->conns = NULL;
-	if (v->listen_fd >= 0) {
+	if (v->listen_fd >= 0)
 		close(v->listen_fd);
+	if (v->bound_path)
 		unlinkat(AT_FDCWD, v->path, 0);
-	}
 	if (v->notify_fd >= 0)
 		close(v->notify_fd);
 	if (v->irq_fd >= 0)

@@ -53,6 +53,7 @@ struct virtio_vsock {
 	struct virtio_vsock_config config;
 	const struct guest_memory *mem;
 	char path[VSOCK_PATH_MAX];
+	bool bound_path; /* listen_fd was bound here: path goes at close */
 	uint64_t guest_cid;
 	int listen_fd, notify_fd, irq_fd, stop_fd;
 	unsigned int handshake_timeout_ms; /* VSOCK_HANDSHAKE_TIMEOUT_MS; tests set less */
@@ -75,9 +76,12 @@ struct virtio_vsock {
 };
 
 /* Makes the device at gpa, listening on path (which must not exist; it
- * is removed again at close).  0, or -1 with a one-line reason. */
+ * is removed again at close), or on listen_fd when that is not -1: a
+ * socket already listening at path, made by whoever started the VMM and
+ * left to it.  0, or -1 with a one-line reason. */
 int virtio_vsock_open(struct virtio_vsock *v, const struct guest_memory *mem, uint64_t gpa,
-		      const char *path, uint64_t guest_cid, char *err, size_t err_size);
+		      const char *path, int listen_fd, uint64_t guest_cid, char *err,
+		      size_t err_size);
 
 /* A VM resumed from a snapshot of a running one: its streams were the
  * old VMM's.  The guest gets VIRTIO_VSOCK_EVENT_TRANSPORT_RESET on the

@@ -254,6 +254,7 @@ static int setup_vsock(struct vm *vm)
 		return -1;
 	}
 	if (virtio_vsock_open(&vm->vsock, &vm->mem, device_gpa(vm), vm->config->vsock_path,
+			      vm->config->listen_fds ? vm->config->listen_fds->vsock : -1,
 			      vm->config->guest_cid, vm->err, sizeof(vm->err)) < 0)
 		return -1;
 	return add_device(vm, VIRTIO_ID_VSOCK, LISPVM_VIRTIO_VSOCK_VECTOR, vm->vsock.irq_fd,
@@ -687,7 +688,9 @@ static int open_control(struct vm *vm)
 {
 	if (vm->config->control_path == NULL)
 		return 0;
-	if (vm_control_open(&vm->control, vm->config->control_path, vm->err, sizeof(vm->err)) == 0)
+	if (vm_control_open(&vm->control, vm->config->control_path,
+			    vm->config->listen_fds ? vm->config->listen_fds->control : -1, vm->err,
+			    sizeof(vm->err)) == 0)
 		return 0;
 	log_error("%s", vm->err);
 	return -1;
@@ -704,8 +707,9 @@ static int enter_sandbox(struct vm *vm)
 					   .writes_snapshots = vm->config->snapshot_out != NULL ||
 							       vm->config->control_path != NULL ||
 							       vm->config->working_set_out != NULL,
-					   .removes_sockets = vm->config->vsock_path != NULL ||
-							      vm->config->control_path != NULL};
+					   .removes_sockets = vm->config->listen_fds == NULL &&
+							      (vm->config->vsock_path != NULL ||
+							       vm->config->control_path != NULL)};
 
 	for (unsigned int i = 0; i < vm->hostfs.nr_mounts; i++)
 		roots[i] = vm->hostfs.mounts[i].root_fd;

@@ -9,6 +9,10 @@
 
 #include "guest_params.h"
 
+struct vm_listen_fds {
+	int vsock, control; /* -1: none given */
+};
+
 struct vm_config {
 	const char *kernel_path;	     /* the guest runtime ELF */
 	uint64_t memory_size;		     /* bytes of guest RAM */
@@ -25,6 +29,10 @@ struct vm_config {
 	 * guest's CID; NULL: no device. */
 	const char *vsock_path;
 	uint32_t guest_cid;
+	/* The vsock and control sockets already listening at vsock_path and
+	 * control_path, made by whoever started the VMM (lispvm --jail: the
+	 * jail cannot make them) and left to it; NULL: the VMM makes them. */
+	const struct vm_listen_fds *listen_fds;
 	/* Where the kernel's shared text may be cached (content_cache.h);
 	 * NULL: every VM gets a copy. */
 	const char *kernel_text_cache;

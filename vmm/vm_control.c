@@ -159,17 +159,10 @@ static void *control_thread(void *arg)
 	return NULL;
 }
 
-int vm_control_open(struct vm_control *c, const char *path, char *err, size_t err_size)
+static int bind_at(struct vm_control *c, const char *path, char *err, size_t err_size)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 
-	*c = (struct vm_control){.opened = true, .listen_fd = -1, .stop_fd = -1};
-	pthread_mutex_init(&c->lock, NULL);
-	monotonic_cond_init(&c->cond);
-	if (strlen(path) >= sizeof(addr.sun_path)) {
-		snprintf(err, err_size, "control socket path too long: %s", path);
-		return -1;
-	}
 	strcpy(addr.sun_path, path);
 	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->listen_fd < 0 || bind(c->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
@@ -179,9 +172,30 @@ int vm_control_open(struct vm_control *c, const char *path, char *err, size_t er
 		c->listen_fd = -1; /* not ours: close must not remove what is there */
 		return -1;
 	}
+	c->bound_path = true;
+	if (listen(c->listen_fd, 8) < 0) {
+		snprintf(err, err_size, "control socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int vm_control_open(struct vm_control *c, const char *path, int listen_fd, char *err,
+		    size_t err_size)
+{
+	*c = (struct vm_control){.opened = true, .listen_fd = -1, .stop_fd = -1};
+	pthread_mutex_init(&c->lock, NULL);
+	monotonic_cond_init(&c->cond);
+	if (strlen(path) >= sizeof(c->path)) {
+		snprintf(err, err_size, "control socket path too long: %s", path);
+		return -1;
+	}
 	strcpy(c->path, path);
-	if (listen(c->listen_fd, 8) < 0 ||
-	    (c->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+	if (listen_fd >= 0)
+		c->listen_fd = listen_fd;
+	else if (bind_at(c, path, err, err_size) < 0)
+		return -1;
+	if ((c->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		snprintf(err, err_size, "control socket %s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -226,10 +240,10 @@ void vm_control_close(struct vm_control *c)
 	if (c->thread_started && write(c->stop_fd, &one, sizeof(one)) == sizeof(one))
 		pthread_join(c->thread, NULL);
 	c->thread_started = false;
-	if (c->listen_fd >= 0) {
+	if (c->listen_fd >= 0)
 		close(c->listen_fd);
+	if (c->bound_path)
 		unlinkat(AT_FDCWD, c->path, 0);
-	}
 	if (c->stop_fd >= 0)
 		close(c->stop_fd);
 	c->listen_fd = c->stop_fd = -1;

@@ -37,6 +37,7 @@ struct vm_control {
 	bool opened;
 	char path[VM_CONTROL_PATH_MAX];
 	int listen_fd, stop_fd;
+	bool bound_path; /* listen_fd was bound here: path goes at close */
 	pthread_t thread;
 	bool thread_started;
 	pthread_mutex_t lock; /* the fields below */
@@ -47,9 +48,12 @@ struct vm_control {
 	char answer[512];
 };
 
-/* Listens at path (which must not exist; removed again at close).  0, or
- * -1 with a one-line reason. */
-int vm_control_open(struct vm_control *c, const char *path, char *err, size_t err_size);
+/* Listens at path (which must not exist; removed again at close), or on
+ * listen_fd when that is not -1: a socket already listening at path,
+ * made by whoever started the VMM and left to it.  0, or -1 with a
+ * one-line reason. */
+int vm_control_open(struct vm_control *c, const char *path, int listen_fd, char *err,
+		    size_t err_size);
 
 /* The vCPU thread, out of KVM_RUN: the request waiting for it, or NULL. */
 const struct vm_control_request *vm_control_pending(struct vm_control *c);

@@ -119,8 +119,8 @@ static void rig_open(struct rig *r)
 	CHECK(mkdtemp(r->dir) != NULL);
 	snprintf(r->path, sizeof(r->path), "%s/v.sock", r->dir);
 	CHECK(guest_memory_add(&r->mem, RAM_GPA, RAM_SIZE, ram, true) == 0);
-	CHECK(virtio_vsock_open(&r->dev, &r->mem, LISPVM_VIRTIO_MMIO_BASE, r->path, GUEST_CID, err,
-				sizeof(err)) == 0);
+	CHECK(virtio_vsock_open(&r->dev, &r->mem, LISPVM_VIRTIO_MMIO_BASE, r->path, -1, GUEST_CID,
+				err, sizeof(err)) == 0);
 	CHECK(reg_read(r, VIRTIO_MMIO_DEVICE_ID) == VIRTIO_ID_VSOCK);
 	reg_write(r, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	reg_write(r, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);

@@ -43,6 +43,8 @@ enum {
 	OPT_PREFETCH,
 	OPT_POOLED,
 	OPT_SECCOMP_LOG,
+	OPT_JAIL,
+	OPT_JAIL_USER,
 };
 
 static const struct option long_options[] = {
@@ -63,6 +65,8 @@ static const struct option long_options[] = {
 	{"no-cache", no_argument, NULL, OPT_NO_CACHE},
 	{"stats", no_argument, NULL, OPT_STATS},
 	{"seccomp-log", no_argument, NULL, OPT_SECCOMP_LOG},
+	{"jail", no_argument, NULL, OPT_JAIL},
+	{"jail-user", required_argument, NULL, OPT_JAIL_USER},
 	{"core", required_argument, NULL, OPT_CORE},
 	{"vsock", required_argument, NULL, OPT_VSOCK},
 	{"cid", required_argument, NULL, OPT_CID},
@@ -185,6 +189,13 @@ void cli_print_help(void)
 	       "                     port P reaches the Unix socket PATH_P (Firecracker's\n"
 	       "                     convention); PATH must not exist and is removed at exit\n"
 	       "      --cid N        the guest's vsock CID, 3 to 4294967294 (default 3)\n"
+	       "      --jail         run the VMM jailed: new namespaces (user, mount, PID,\n"
+	       "                     IPC, UTS, network), a root holding only the VM's\n"
+	       "                     files, no capabilities (docs/security.md)\n"
+	       "      --jail-user UID[:GID]\n"
+	       "                     (root) run the jailed VMM as this user instead, which\n"
+	       "                     must be able to read the VM's files and write its rw\n"
+	       "                     --mount directories\n"
 	       "      --seccomp-log  (development) a system call outside the VMM's seccomp\n"
 	       "                     filters is logged by the kernel's audit (dmesg), not\n"
 	       "                     stopped; without it, it ends the VM with one line\n"
@@ -328,6 +339,24 @@ bool cli_mounted_at(const struct cli_options *opts, const char *guest_path)
 
 /* The parts keep pointing into a copy of the argument for the life of the
  * process; the argument itself stays intact for messages. */
+/* UID or UID:GID (the gid is the uid's number when not given). */
+static int parse_jail_user(const char *arg, struct cli_options *out)
+{
+	unsigned int uid, gid;
+	int end = 0;
+
+	if (sscanf(arg, "%u%n", &uid, &end) == 1 && arg[end] == '\0')
+		gid = uid;
+	else if (sscanf(arg, "%u:%u%n", &uid, &gid, &end) != 2 || arg[end] != '\0')
+		return usage_error("--jail-user %s: expected UID or UID:GID (numbers)", arg);
+	if (uid == 0 || gid == 0)
+		return usage_error("--jail-user %s: a jail runs as a user other than root", arg);
+	out->jail.user_given = true;
+	out->jail.uid = uid;
+	out->jail.gid = gid;
+	return 0;
+}
+
 static int parse_mount(const char *arg, struct cli_options *out)
 {
 	struct guest_mount m;
@@ -461,6 +490,11 @@ static int parse_option(int opt, struct cli_options *out)
 	case OPT_SECCOMP_LOG:
 		out->seccomp_log = true;
 		return 0;
+	case OPT_JAIL:
+		out->jail.enabled = true;
+		return 0;
+	case OPT_JAIL_USER:
+		return parse_jail_user(optarg, out);
 	case OPT_CORE:
 		out->core_path = optarg;
 		return 0;

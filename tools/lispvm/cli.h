@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "guest_params.h"
+#include "jail.h"
 #include "default_memory.h"
 
 #define CLI_DEFAULT_MEMORY LISPVM_DEFAULT_MEMORY
@@ -44,6 +45,7 @@ struct cli_options {
 	uint64_t memory_size;
 	bool memory_given; /* --memory was on the command line */
 	bool verbose;
+	struct jail_options jail;     /* --jail, --jail-user */
 	bool seccomp_log;	      /* --seccomp-log: the VMM's filters log, not stop */
 	const char *kernel_path;      /* NULL: the default */
 	const char *append;	      /* extra guest command line, or NULL */

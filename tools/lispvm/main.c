@@ -18,6 +18,7 @@
 #include "daemon_commands.h"
 #include "helper_machine.h"
 #include "image_command.h"
+#include "jail.h"
 #include "lisp_run.h"
 #include "lispvm_config.h"
 #include "pooled_vm.h"
@@ -29,6 +30,12 @@
 #include "vm.h"
 #include "vm_launch.h"
 
+/* The VMM here, or in a jail of its own (--jail). */
+static int run_vm(const struct cli_options *opts, const struct vm_config *config)
+{
+	return opts->jail.enabled ? jail_run(config, &opts->jail) : vm_run(config);
+}
+
 /* Boots a VM with the options common to every command. */
 static int boot(const struct cli_options *opts, struct vm_config *config)
 {
@@ -38,7 +45,7 @@ static int boot(const struct cli_options *opts, struct vm_config *config)
 	if (rc != 0)
 		return rc;
 	vm_launch_signals();
-	return vm_run(config);
+	return run_vm(opts, config);
 }
 
 static int boot_command(const struct cli_options *opts)
@@ -60,7 +67,7 @@ static int exec_command(const struct cli_options *opts)
 	if (rc != 0)
 		return rc;
 	vm_launch_signals();
-	return vm_run(&config);
+	return run_vm(opts, &config);
 }
 
 /* A running VM's snapshot has its program, images and mounts; the

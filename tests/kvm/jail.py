@@ -1,0 +1,170 @@
+# SPDX-License-Identifier: MIT
+"""lispvm --jail: the VMM in namespaces of its own, in a root holding only
+its VM's files, with no capabilities; seen from outside, through /proc.
+Usage: jail.py CASE LISPVM GUEST_ELF"""
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from lispvm_test import (TestFailure, describe, expect, expect_exit, expect_in,  # noqa: E402
+                         main, require_kvm, run)
+
+HOST_ERROR = 125
+BOOT = ["boot", "--memory", "64M", "--timeout", "60"]
+NAMESPACES = ("user", "mnt", "pid", "net", "ipc", "uts")
+ENV = dict(os.environ, LISPVM_MACHINE="never")
+
+
+def boots_jailed(exe, elf):
+    require_kvm()
+    proc = run([exe, "--jail", "--kernel", elf, *BOOT], env=ENV)
+    expect_exit(proc, 0)
+    expect_in("lispvm guest runtime", proc.stdout, proc)
+
+
+def status_of(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
+
+
+def jailed_vmm(supervisor):
+    """The VMM: the supervisor's grandchild (supervisor, keeper, VMM)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for keeper in children(supervisor):
+            for vmm in children(keeper):
+                return keeper, vmm
+        time.sleep(0.1)
+    raise TestFailure("no jailed VMM process appeared in 60 s")
+
+
+def children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def check_vmm(vmm, mount_dir, elf):
+    status = status_of(vmm)
+    for field in ("CapEff", "CapPrm", "CapBnd", "CapAmb"):
+        expect(int(status[field], 16) == 0, f"{field} of the VMM: {status[field].strip()}")
+    expect(status["Seccomp"].strip() == "2", f"Seccomp {status['Seccomp'].strip()}")
+    expect(status["NoNewPrivs"].strip() == "1", "no_new_privs is not set")
+    expect(status["NSpid"].split()[-1] == "1", f"not pid 1 in its namespace: {status['NSpid']}")
+    for ns in NAMESPACES:
+        mine, its = os.readlink(f"/proc/self/ns/{ns}"), os.readlink(f"/proc/{vmm}/ns/{ns}")
+        expect(mine != its, f"the VMM shares the {ns} namespace ({its})")
+    with open(f"/proc/{vmm}/limits") as f:
+        files = re.search(r"Max open files\s+(\d+)", f.read()).group(1)
+    expect(files == "2048", f"open files limit {files}")
+    with open(f"/proc/{vmm}/mountinfo") as f:
+        mounts = {line.split()[4]: line.split()[5] for line in f}
+    expect(mounts.get("/", "").startswith("ro"), f"the root is not read-only: {mounts}")
+    expect(mounts.get(mount_dir, "").startswith("rw"), f"{mount_dir} not rw: {mounts}")
+    expect(mounts.get(os.path.realpath(elf), "").startswith("ro"), f"kernel not ro: {mounts}")
+    expect("/dev/kvm" in mounts and "/proc" in mounts, f"mounts: {sorted(mounts)}")
+    for path in mounts:
+        expect(not path.startswith(("/etc", "/home", "/usr", "/root/.ssh", "/var")) or
+               path.startswith(mount_dir), f"{path} is in the jail: {sorted(mounts)}")
+
+
+def isolated(exe, elf):
+    """A Lisp program with a mount and the attach agent: the VMM is pid 1
+    of new namespaces, sees its own files only, has no capability; attach
+    reaches it through the socket made outside; the sockets go at exit."""
+    require_kvm()
+    with tempfile.TemporaryDirectory() as tmp:
+        mount_dir = os.path.join(tmp, "m")
+        os.mkdir(mount_dir)
+        program = os.path.join(tmp, "p.lisp")
+        with open(program, "w") as f:
+            f.write('(with-open-file (s "/mnt/up" :direction :output) (write-line "in" s))\n'
+                    '(sleep 60)\n')
+        name = f"jail-test-{os.getpid()}"
+        vm = subprocess.Popen([exe, "--jail", "--kernel", elf, "run", "--attachable", "--name",
+                               name, "--timeout", "120", "--mount", f"{mount_dir}:/mnt",
+                               program], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=ENV)
+        try:
+            keeper, vmm = jailed_vmm(vm.pid)
+            deadline = time.monotonic() + 90
+            while not os.path.exists(os.path.join(mount_dir, "up")):
+                if vm.poll() is not None:
+                    raise TestFailure(f"lispvm ended early: {vm.communicate()}")
+                expect(time.monotonic() < deadline, "the program did not write in 90 s")
+                time.sleep(0.2)
+            check_vmm(vmm, os.path.realpath(mount_dir), elf)
+            expect(int(status_of(keeper)["CapEff"], 16) == 0, "the keeper has capabilities")
+            attach = run([exe, "attach", name], input="(+ 40 2)\n", env=ENV)
+            expect_in("42", attach.stdout, attach)
+        finally:
+            vm.terminate()
+            out, err = vm.communicate(timeout=60)
+    leftovers = [f for f in os.listdir(f"/tmp/lispvm-{os.getuid()}") if f.startswith(name)] \
+        if os.path.isdir(f"/tmp/lispvm-{os.getuid()}") else []
+    run_dir = f"/run/user/{os.getuid()}/lispvm"
+    if os.path.isdir(run_dir):
+        leftovers += [f for f in os.listdir(run_dir) if f.startswith(name)]
+    expect(not leftovers, f"sockets left behind: {leftovers}")
+
+
+def as_another_user(exe, elf):
+    """As root, --jail-user runs the VMM as that user (a guest that spins
+    until its --timeout, to be looked at meanwhile)."""
+    require_kvm()
+    expect(os.geteuid() == 0, "this case needs root (the kvm suite runs as root)")
+    vm = subprocess.Popen([exe, "--jail", "--jail-user", "65534:65534", "--kernel", elf, "boot",
+                           "--memory", "64M", "--timeout", "20", "--append", "selftest=hang"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    try:
+        _, vmm = jailed_vmm(vm.pid)
+        time.sleep(1)
+        uids = status_of(vmm)["Uid"].split()
+        expect(uids == ["65534"] * 4, f"the VMM runs as {uids}")
+        expect(int(status_of(vmm)["CapEff"], 16) == 0, "capabilities left")
+    finally:
+        vm.kill()
+        vm.communicate()
+    proc = run([exe, "--jail", "--jail-user", "65534", "--kernel", elf, *BOOT], env=ENV)
+    expect_exit(proc, 0)
+
+
+def unprivileged(exe, elf):
+    """A user who is not root: the jail is made in a user namespace."""
+    require_kvm()
+    expect(os.geteuid() == 0, "this case needs root to become another user")
+    kvm_group = os.stat("/dev/kvm").st_gid
+    with tempfile.TemporaryDirectory() as home:
+        os.chown(home, 65534, 65534)
+        proc = run(["setpriv", "--reuid=65534", "--regid=65534", f"--groups={kvm_group}",
+                    "--inh-caps=-all", "env", f"HOME={home}", "LISPVM_MACHINE=never", exe,
+                    "--jail", "--kernel", elf, *BOOT])
+    expect_exit(proc, 0)
+    expect_in("lispvm guest runtime", proc.stdout, proc)
+    proc = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env",
+                f"HOME=/", "LISPVM_MACHINE=never", exe, "--jail", "--jail-user", "1000",
+                "--kernel", elf, *BOOT])
+    expect(proc.returncode == HOST_ERROR and "only root" in proc.stderr, describe(proc))
+
+
+def refuses_what_it_cannot_jail(exe, elf):
+    require_kvm()
+    proc = run([exe, "--jail", "--kernel", elf, "run", "--snapshot", "/nonexistent.snap"],
+               env=ENV)
+    expect(proc.returncode != 0, describe(proc))
+    lines = [l for l in proc.stderr.splitlines() if l.startswith("lispvm")]
+    expect(len(lines) == 1, f"expected one line: {proc.stderr!r}")
+    proc = run([exe, "--jail-user", "0", "--jail", *BOOT], env=ENV)
+    expect(proc.returncode == 2 and "other than root" in proc.stderr, describe(proc))
+
+
+if __name__ == "__main__":
+    main({f.__name__: f for f in (boots_jailed, isolated, as_another_user, unprivileged,
+                                  refuses_what_it_cannot_jail)})

@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE /* unshare, setresuid, CLONE_* */
+#include "jail.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <lispvm/abi.h>
+
+#include "jail_plan.h"
+#include "log.h"
+
+/* Enough for every vsock stream (128) and HOSTFS handle (1024) at once,
+ * and the VMM's own. */
+#define JAIL_NOFILE 2048
+
+struct jail {
+	struct jail_plan plan;
+	const struct jail_options *opts;
+	char root[64]; /* where the new root is built (an empty host directory) */
+	struct vm_listen_fds fds;
+	bool user_namespace; /* the caller's uid, in a user namespace */
+};
+
+static volatile pid_t forward_to = -1;
+
+/* A signal from the terminal reached the whole process group already;
+ * one sent to this process is passed on. */
+static void forward(int sig, siginfo_t *info, void *context)
+{
+	(void)context;
+	if (info->si_code != SI_KERNEL && forward_to > 0)
+		kill(forward_to, sig);
+}
+
+static void forward_signals(pid_t to)
+{
+	static const int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+	struct sigaction sa = {.sa_sigaction = forward, .sa_flags = SA_SIGINFO | SA_RESTART};
+
+	forward_to = to;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		sigaction(signals[i], &sa, NULL);
+}
+
+static int wait_status(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return LISPVM_EXIT_HOST_ERROR;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int listen_unix(const char *path, int backlog)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	int fd;
+
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (listen(fd, backlog) < 0) {
+		unlink(path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The jail has no directory the VMM could make them in. */
+static int make_sockets(struct jail *j)
+{
+	const struct vm_config *c = &j->plan.config;
+
+	j->fds = (struct vm_listen_fds){.vsock = -1, .control = -1};
+	if (c->vsock_path != NULL && (j->fds.vsock = listen_unix(c->vsock_path, 64)) < 0) {
+		log_error("--vsock %s: %s", c->vsock_path, strerror(errno));
+		return -1;
+	}
+	if (c->control_path != NULL && (j->fds.control = listen_unix(c->control_path, 8)) < 0) {
+		log_error("control socket %s: %s", c->control_path, strerror(errno));
+		return -1;
+	}
+	j->plan.config.listen_fds = &j->fds;
+	return 0;
+}
+
+static void remove_sockets(struct jail *j)
+{
+	const struct vm_config *c = &j->plan.config;
+
+	if (j->fds.vsock >= 0) {
+		close(j->fds.vsock);
+		unlink(c->vsock_path);
+	}
+	if (j->fds.control >= 0) {
+		close(j->fds.control);
+		unlink(c->control_path);
+	}
+}
+
+/* --- in the VMM, the first process of the new PID namespace --- */
+
+static int fail(const char *what, const char *path)
+{
+	log_error("--jail: %s%s%s: %s", what, path ? " " : "", path ? path : "", strerror(errno));
+	return -1;
+}
+
+static int make_parents(char *path, size_t root_len)
+{
+	for (char *p = path + root_len + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return fail("mkdir", path);
+		*p = '/';
+	}
+	return 0;
+}
+
+/* The flags a bind mount of path cannot lose (in a user namespace they
+ * are locked), as mount(2) flags. */
+static unsigned long kept_flags(const char *path)
+{
+	struct statvfs sv;
+	unsigned long flags = 0;
+
+	if (statvfs(path, &sv) < 0)
+		return 0;
+	if (sv.f_flag & ST_NOSUID)
+		flags |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV)
+		flags |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC)
+		flags |= MS_NOEXEC;
+	if (sv.f_flag & ST_RDONLY)
+		flags |= MS_RDONLY;
+	return flags;
+}
+
+/* path from the host at the same path under root, bound with no more
+ * access than it needs. */
+static int expose(const struct jail *j, const struct jail_path *p)
+{
+	char target[sizeof(j->root) + PATH_MAX];
+	unsigned long flags = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NOEXEC | kept_flags(p->path);
+	int fd;
+
+	snprintf(target, sizeof(target), "%s%s", j->root, p->path);
+	if (make_parents(target, strlen(j->root)) < 0)
+		return -1;
+	/* A path under one exposed before it (the plan is sorted) is there
+	 * already, on the host: nothing is made there. */
+	if (access(target, F_OK) < 0 &&
+	    (p->dir ? mkdir(target, 0755) < 0
+		    : (fd = open(target, O_CREAT | O_WRONLY | O_CLOEXEC, 0644)) < 0 ||
+			      close(fd) < 0))
+		return fail("cannot make", target);
+	if (mount(p->path, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return fail("cannot bind", p->path);
+	if (p->access == JAIL_READ)
+		flags |= MS_RDONLY;
+	if (p->access != JAIL_DEVICE)
+		flags |= MS_NODEV;
+	if (mount(NULL, target, NULL, flags, NULL) < 0)
+		return fail("cannot remount", p->path);
+	return 0;
+}
+
+static int build_root(const struct jail *j)
+{
+	char proc[sizeof(j->root) + 8];
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return fail("cannot make the mounts private", NULL);
+	if (mount("tmpfs", j->root, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "mode=0755,size=1m") < 0)
+		return fail("cannot mount a tmpfs on", j->root);
+	for (unsigned int i = 0; i < j->plan.n; i++)
+		if (expose(j, &j->plan.paths[i]) < 0)
+			return -1;
+	snprintf(proc, sizeof(proc), "%s/proc", j->root);
+	if (mkdir(proc, 0555) < 0 ||
+	    mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return fail("cannot mount", proc);
+	/* pivot_root(".", "."): the old root goes under the new one, and is
+	 * then detached from it. */
+	if (chdir(j->root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
+	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+		return fail("cannot enter the new root", j->root);
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) < 0)
+		return fail("cannot make the root read-only", NULL);
+	return 0;
+}
+
+/* None can come back: not from the bounding set, not as ambient ones.
+ * Needs CAP_SETPCAP, so it comes first. */
+static int drop_capability_bounds(void)
+{
+	/* The kernel may know more capabilities than these headers. */
+	for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			return fail("cannot drop capabilities", NULL);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return fail("cannot clear ambient capabilities", NULL);
+	return 0;
+}
+
+/* Last: a change of user needs CAP_SETUID and CAP_SETGID. */
+static int drop_capabilities(void)
+{
+	struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {{0}};
+
+	if (syscall(SYS_capset, &header, data) < 0)
+		return fail("cannot drop capabilities", NULL);
+	return 0;
+}
+
+/* --jail-user: that user, with /dev/kvm's group when the device is not
+ * open to all. */
+static int become_user(const struct jail *j)
+{
+	gid_t groups[1];
+	int n = 0;
+	struct stat st;
+
+	if (j->user_namespace)
+		return 0;
+	if (stat("/dev/kvm", &st) == 0 && !(st.st_mode & S_IWOTH))
+		groups[n++] = st.st_gid;
+	if (setgroups((size_t)n, groups) < 0 ||
+	    setresgid(j->opts->gid, j->opts->gid, j->opts->gid) < 0 ||
+	    setresuid(j->opts->uid, j->opts->uid, j->opts->uid) < 0)
+		return fail("cannot become the jail's user", NULL);
+	return 0;
+}
+
+static int limit(void)
+{
+	struct rlimit files = {JAIL_NOFILE, JAIL_NOFILE}, core = {0, 0};
+
+	/* No core file: it would hold guest memory. */
+	if (setrlimit(RLIMIT_NOFILE, &files) < 0 || setrlimit(RLIMIT_CORE, &core) < 0)
+		return fail("cannot set resource limits", NULL);
+	return 0;
+}
+
+static void run_vmm(const struct jail *j)
+{
+	if (build_root(j) < 0 || sethostname("lispvm", 6) < 0 || drop_capability_bounds() < 0 ||
+	    become_user(j) < 0 || drop_capabilities() < 0 || limit() < 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		exit(LISPVM_EXIT_HOST_ERROR);
+	exit(vm_run(&j->plan.config));
+}
+
+/* --- the keeper: makes the namespaces, starts the VMM in them, waits --- */
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -1;
+	close(fd);
+	return rc;
+}
+
+/* The caller's own uid and gid, and nothing else, inside. */
+static int enter_user_namespace(void)
+{
+	char map[64];
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+
+	if (unshare(CLONE_NEWUSER) < 0)
+		return fail("cannot make a user namespace", NULL);
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned int)uid, (unsigned int)uid);
+	if (write_file("/proc/self/uid_map", map) < 0)
+		return fail("cannot map the user", NULL);
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned int)gid, (unsigned int)gid);
+	if (write_file("/proc/self/setgroups", "deny") < 0 ||
+	    write_file("/proc/self/gid_map", map) < 0)
+		return fail("cannot map the group", NULL);
+	return 0;
+}
+
+static void keep(const struct jail *j)
+{
+	pid_t vmm;
+
+	if (j->user_namespace && enter_user_namespace() < 0)
+		_exit(LISPVM_EXIT_HOST_ERROR);
+	if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET) < 0) {
+		fail("cannot make the namespaces", NULL);
+		_exit(LISPVM_EXIT_HOST_ERROR);
+	}
+	vmm = fork();
+	if (vmm < 0)
+		_exit(LISPVM_EXIT_HOST_ERROR);
+	if (vmm == 0)
+		run_vmm(j);
+	/* The keeper only waits: it needs no capability in its namespaces. */
+	if (drop_capability_bounds() < 0 || drop_capabilities() < 0)
+		kill(vmm, SIGKILL);
+	forward_signals(vmm);
+	_exit(wait_status(vmm));
+}
+
+int jail_run(const struct vm_config *config, const struct jail_options *opts)
+{
+	static struct jail j; /* large: the plan's paths */
+	char err[512];
+	pid_t keeper;
+	int status;
+
+	j = (struct jail){.opts = opts, .user_namespace = !opts->user_given};
+	if (opts->user_given && geteuid() != 0) {
+		log_error("--jail-user: only root can run the VMM as another user");
+		return LISPVM_EXIT_HOST_ERROR;
+	}
+	if (jail_plan_make(config, &j.plan, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return LISPVM_EXIT_HOST_ERROR;
+	}
+	snprintf(j.root, sizeof(j.root), "/tmp/lispvm-jail-XXXXXX");
+	if (mkdtemp(j.root) == NULL) {
+		log_error("--jail: cannot make %s: %s", j.root, strerror(errno));
+		return LISPVM_EXIT_HOST_ERROR;
+	}
+	if (make_sockets(&j) < 0) {
+		remove_sockets(&j);
+		rmdir(j.root);
+		return LISPVM_EXIT_HOST_ERROR;
+	}
+	fflush(NULL);
+	keeper = fork();
+	if (keeper == 0)
+		keep(&j);
+	if (keeper < 0) {
+		log_error("--jail: cannot start: %s", strerror(errno));
+		status = LISPVM_EXIT_HOST_ERROR;
+	} else {
+		forward_signals(keeper);
+		status = wait_status(keeper);
+	}
+	remove_sockets(&j);
+	rmdir(j.root);
+	return status;
+}

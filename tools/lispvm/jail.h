@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lispvm --jail: the VMM runs in new mount, PID, IPC, UTS and network
+ * namespaces, in a root that holds only the files its VM was given (each
+ * at its own path), as an unprivileged user with no capabilities and
+ * bounded file descriptors (docs/security.md, "The jail").  The VMM keeps
+ * the caller's uid (root's too) in a user namespace of its own, where it
+ * then drops every capability; as root, --jail-user runs it as another,
+ * unprivileged user instead, which must be able to use the VM's files.
+ *
+ * Three processes: lispvm itself stays outside (it makes the VM's
+ * sockets, runs the Swank bridge, passes on signals sent to it, and
+ * cleans up), a keeper holds the namespaces and waits, and the VMM is the
+ * first process of the new PID namespace.
+ */
+#ifndef LISPVM_JAIL_H
+#define LISPVM_JAIL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "vm.h"
+
+struct jail_options {
+	bool enabled;
+	bool user_given; /* --jail-user: uid and gid */
+	uid_t uid;
+	gid_t gid;
+};
+
+/* Runs config's VM as vm_run would, in a jail; returns its exit status
+ * (LISPVM_EXIT_HOST_ERROR after one line when the jail cannot be made). */
+int jail_run(const struct vm_config *config, const struct jail_options *opts);
+
+#endif

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/* What a jailed VMM may see: each host path its VM uses, made absolute,
+ * and the VM's configuration rewritten to name them so, since the jail
+ * shows each at the same path and its working directory is "/". */
+#ifndef LISPVM_JAIL_PLAN_H
+#define LISPVM_JAIL_PLAN_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "guest_params.h"
+#include "vm.h"
+
+#define JAIL_MAX_PATHS (8 + GUEST_MAX_IMAGES + GUEST_MAX_MOUNTS)
+
+enum jail_access {
+	JAIL_READ,   /* read-only in the jail */
+	JAIL_WRITE,  /* read-write */
+	JAIL_DEVICE, /* a device node, read-write */
+};
+
+struct jail_path {
+	char path[PATH_MAX];
+	bool dir;
+	enum jail_access access;
+};
+
+struct jail_plan {
+	struct jail_path paths[JAIL_MAX_PATHS];
+	unsigned int n;
+	/* config with every path absolute; its strings live below. */
+	struct vm_config config;
+	char kernel[PATH_MAX], vsock[PATH_MAX], control[PATH_MAX], snapshot_out[PATH_MAX],
+		text_cache[PATH_MAX];
+	char images[GUEST_MAX_IMAGES][PATH_MAX];
+	const char *image_ptrs[GUEST_MAX_IMAGES];
+	char mount_paths[GUEST_MAX_MOUNTS][PATH_MAX];
+	struct guest_mount mounts[GUEST_MAX_MOUNTS];
+};
+
+/* Fills plan from config, its paths sorted (a directory before what lies
+ * under it).  0, or -1 with a one-line reason (a path that
+ * cannot be resolved, or what a jail cannot run yet). */
+int jail_plan_make(const struct vm_config *config, struct jail_plan *plan, char *err,
+		   size_t err_size);
+
+#endif
