@@ -130,8 +130,8 @@ def as_another_user(exe, elf):
         expect(uids == ["65534"] * 4, f"the VMM runs as {uids}")
         expect(int(status_of(vmm)["CapEff"], 16) == 0, "capabilities left")
     finally:
-        vm.kill()
-        vm.communicate()
+        vm.terminate()
+        vm.communicate(timeout=60)
     proc = run([exe, "--jail", "--jail-user", "65534", "--kernel", elf, *BOOT], env=ENV)
     expect_exit(proc, 0)
 
@@ -154,6 +154,57 @@ def unprivileged(exe, elf):
     expect(proc.returncode == HOST_ERROR and "only root" in proc.stderr, describe(proc))
 
 
+def cgroup_dirs(pid):
+    """{controller or '': directory} of pid's cgroups under /sys/fs/cgroup."""
+    dirs = {}
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            for c in (controllers.split(",") if controllers else [""]):
+                if c not in ("", "memory", "pids", "cpu"):
+                    continue
+                base = "/sys/fs/cgroup" + (f"/{c}" if c else "")
+                if not controllers and os.path.isdir("/sys/fs/cgroup/memory"):
+                    continue  # the v2 hierarchy beside v1 controllers
+                dirs[c] = base + path
+    return dirs
+
+
+def read(path):
+    with open(path) as f:
+        return f.read().strip()
+
+
+def limited(exe, elf):
+    """Root's jail: a cgroup of its own with memory (--memory and 512 MiB),
+    pids (64) and CPU (--jail-cpus) limits; gone after the VM."""
+    require_kvm()
+    vm = subprocess.Popen([exe, "--jail", "--jail-cpus", "0.5", "--kernel", elf, "boot",
+                           "--memory", "256M", "--timeout", "20", "--append", "selftest=hang"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    try:
+        keeper, vmm = jailed_vmm(vm.pid)
+        dirs = cgroup_dirs(vmm)
+        expect(cgroup_dirs(keeper) == dirs, "the keeper and the VMM are in different cgroups")
+        want_memory = str((256 + 512) << 20)
+        if "" in dirs:  # cgroup v2
+            d = dirs[""]
+            got = (read(f"{d}/memory.max"), read(f"{d}/pids.max"), read(f"{d}/cpu.max"))
+            want = (want_memory, "64", "50000 100000")
+        else:
+            got = (read(f"{dirs['memory']}/memory.limit_in_bytes"),
+                   read(f"{dirs['pids']}/pids.max"), read(f"{dirs['cpu']}/cpu.cfs_quota_us"))
+            want = (want_memory, "64", "50000")
+            d = dirs["memory"]
+        expect(got == want, f"limits {got}, expected {want} ({dirs})")
+        expect("/lispvm/vm-" in d, f"not lispvm's cgroup: {d}")
+    finally:
+        vm.terminate()  # passed on to the VMM; lispvm then cleans up
+        vm.communicate(timeout=60)
+    for path in dirs.values():
+        expect(not os.path.exists(path), f"{path} is left behind")
+
+
 def refuses_what_it_cannot_jail(exe, elf):
     require_kvm()
     proc = run([exe, "--jail", "--kernel", elf, "run", "--snapshot", "/nonexistent.snap"],
@@ -163,8 +214,10 @@ def refuses_what_it_cannot_jail(exe, elf):
     expect(len(lines) == 1, f"expected one line: {proc.stderr!r}")
     proc = run([exe, "--jail-user", "0", "--jail", *BOOT], env=ENV)
     expect(proc.returncode == 2 and "other than root" in proc.stderr, describe(proc))
+    proc = run([exe, "--jail-cpus", "0", "--jail", *BOOT], env=ENV)
+    expect(proc.returncode == 2 and "--jail-cpus" in proc.stderr, describe(proc))
 
 
 if __name__ == "__main__":
     main({f.__name__: f for f in (boots_jailed, isolated, as_another_user, unprivileged,
-                                  refuses_what_it_cannot_jail)})
+                                  limited, refuses_what_it_cannot_jail)})

@@ -46,6 +46,8 @@ mount -t tmpfs -o mode=1777 shm /newroot/dev/shm
 # /tmp, /run and /var/tmp stay the overlay's (no fresh tmpfs over them): a
 # checkout, CI's clone say, and the agent's token may live in the host's /tmp.
 mount -t binfmt_misc binfmt_misc /newroot/proc/sys/fs/binfmt_misc 2>/dev/null
+# lispvm --jail puts root's VMMs in cgroups with limits.
+mount -t cgroup2 cgroup2 /newroot/sys/fs/cgroup 2>/dev/null
 if [ "$mode" = helper ]; then
 	# cache=mmap: reads and writes go to the host each time (coherent),
 	# mmap (the VMM maps images) still works.

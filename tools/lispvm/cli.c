@@ -45,6 +45,7 @@ enum {
 	OPT_SECCOMP_LOG,
 	OPT_JAIL,
 	OPT_JAIL_USER,
+	OPT_JAIL_CPUS,
 };
 
 static const struct option long_options[] = {
@@ -67,6 +68,7 @@ static const struct option long_options[] = {
 	{"seccomp-log", no_argument, NULL, OPT_SECCOMP_LOG},
 	{"jail", no_argument, NULL, OPT_JAIL},
 	{"jail-user", required_argument, NULL, OPT_JAIL_USER},
+	{"jail-cpus", required_argument, NULL, OPT_JAIL_CPUS},
 	{"core", required_argument, NULL, OPT_CORE},
 	{"vsock", required_argument, NULL, OPT_VSOCK},
 	{"cid", required_argument, NULL, OPT_CID},
@@ -196,6 +198,9 @@ void cli_print_help(void)
 	       "                     (root) run the jailed VMM as this user instead, which\n"
 	       "                     must be able to read the VM's files and write its rw\n"
 	       "                     --mount directories\n"
+	       "      --jail-cpus N  (root) the jailed VMM's CPU time, in CPUs (e.g. 0.5);\n"
+	       "                     root's jails also get a memory limit (--memory and\n"
+	       "                     512 MiB for the VMM) and one of 64 processes\n"
 	       "      --seccomp-log  (development) a system call outside the VMM's seccomp\n"
 	       "                     filters is logged by the kernel's audit (dmesg), not\n"
 	       "                     stopped; without it, it ends the VM with one line\n"
@@ -357,6 +362,19 @@ static int parse_jail_user(const char *arg, struct cli_options *out)
 	return 0;
 }
 
+/* How much CPU time, in CPUs: 0.5 is half of one, 2 two whole ones. */
+static int parse_jail_cpus(const char *arg, struct cli_options *out)
+{
+	char *end;
+	double cpus = strtod(arg, &end);
+
+	if (end == arg || *end != '\0' || !(cpus >= 0.01 && cpus <= 1024))
+		return usage_error("--jail-cpus %s: expected a number of CPUs from 0.01 to 1024",
+				   arg);
+	out->jail.cpu_percent = (unsigned int)(cpus * 100 + 0.5);
+	return 0;
+}
+
 static int parse_mount(const char *arg, struct cli_options *out)
 {
 	struct guest_mount m;
@@ -495,6 +513,8 @@ static int parse_option(int opt, struct cli_options *out)
 		return 0;
 	case OPT_JAIL_USER:
 		return parse_jail_user(optarg, out);
+	case OPT_JAIL_CPUS:
+		return parse_jail_cpus(optarg, out);
 	case OPT_CORE:
 		out->core_path = optarg;
 		return 0;

@@ -24,6 +24,7 @@
 
 #include <lispvm/abi.h>
 
+#include "jail_cgroup.h"
 #include "jail_plan.h"
 #include "log.h"
 
@@ -37,6 +38,8 @@ struct jail {
 	char root[64]; /* where the new root is built (an empty host directory) */
 	struct vm_listen_fds fds;
 	bool user_namespace; /* the caller's uid, in a user namespace */
+	struct jail_cgroup cgroup;
+	int placed[2]; /* the keeper waits until it is in the cgroup */
 };
 
 static volatile pid_t forward_to = -1;
@@ -320,7 +323,14 @@ static int enter_user_namespace(void)
 static void keep(const struct jail *j)
 {
 	pid_t vmm;
+	char placed;
 
+	/* lispvm killed outright takes the jail with it. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	close(j->placed[1]);
+	if (read(j->placed[0], &placed, 1) != 1)
+		_exit(LISPVM_EXIT_HOST_ERROR); /* lispvm could not place it */
+	close(j->placed[0]);
 	if (j->user_namespace && enter_user_namespace() < 0)
 		_exit(LISPVM_EXIT_HOST_ERROR);
 	if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET) < 0) {
@@ -330,13 +340,61 @@ static void keep(const struct jail *j)
 	vmm = fork();
 	if (vmm < 0)
 		_exit(LISPVM_EXIT_HOST_ERROR);
-	if (vmm == 0)
+	if (vmm == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 		run_vmm(j);
+	}
 	/* The keeper only waits: it needs no capability in its namespaces. */
 	if (drop_capability_bounds() < 0 || drop_capabilities() < 0)
 		kill(vmm, SIGKILL);
 	forward_signals(vmm);
 	_exit(wait_status(vmm));
+}
+
+/* Root's jails only: another user has no cgroup of its own to divide. */
+static int make_cgroup(struct jail *j, const struct vm_config *config)
+{
+	struct jail_limits limits = {.memory_max = config->memory_size + JAIL_VMM_MEMORY,
+				     .pids_max = JAIL_PIDS_MAX,
+				     .cpu_quota_us = j->opts->cpu_percent * 1000ull,
+				     .cpu_period_us = 100000};
+	char name[32], err[512];
+
+	if (geteuid() != 0) {
+		if (j->opts->cpu_percent == 0)
+			return 0;
+		log_error("--jail-cpus: only root's jails have a cgroup");
+		return -1;
+	}
+	snprintf(name, sizeof(name), "vm-%d", (int)getpid());
+	if (jail_cgroup_make(&j->cgroup, name, &limits, err, sizeof(err)) == 0)
+		return 0;
+	log_error("%s", err);
+	return -1;
+}
+
+/* Places the keeper (and so the VMM it starts) in the cgroup, then lets
+ * it go on and waits for it. */
+static int start_keeper(struct jail *j, pid_t keeper)
+{
+	char err[512];
+	int status;
+
+	if (keeper < 0) {
+		log_error("--jail: cannot start: %s", strerror(errno));
+		close(j->placed[1]);
+		return LISPVM_EXIT_HOST_ERROR;
+	}
+	if (j->cgroup.n > 0 && jail_cgroup_add(&j->cgroup, keeper, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		close(j->placed[1]); /* the keeper ends without starting the VMM */
+		wait_status(keeper);
+		return LISPVM_EXIT_HOST_ERROR;
+	}
+	forward_signals(keeper);
+	status = write(j->placed[1], "", 1) == 1 ? wait_status(keeper) : LISPVM_EXIT_HOST_ERROR;
+	close(j->placed[1]);
+	return status;
 }
 
 int jail_run(const struct vm_config *config, const struct jail_options *opts)
@@ -365,17 +423,19 @@ int jail_run(const struct vm_config *config, const struct jail_options *opts)
 		rmdir(j.root);
 		return LISPVM_EXIT_HOST_ERROR;
 	}
+	if (make_cgroup(&j, config) < 0 || pipe2(j.placed, O_CLOEXEC) < 0) {
+		jail_cgroup_remove(&j.cgroup);
+		remove_sockets(&j);
+		rmdir(j.root);
+		return LISPVM_EXIT_HOST_ERROR;
+	}
 	fflush(NULL);
 	keeper = fork();
 	if (keeper == 0)
 		keep(&j);
-	if (keeper < 0) {
-		log_error("--jail: cannot start: %s", strerror(errno));
-		status = LISPVM_EXIT_HOST_ERROR;
-	} else {
-		forward_signals(keeper);
-		status = wait_status(keeper);
-	}
+	close(j.placed[0]);
+	status = start_keeper(&j, keeper);
+	jail_cgroup_remove(&j.cgroup);
 	remove_sockets(&j);
 	rmdir(j.root);
 	return status;

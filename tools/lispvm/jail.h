@@ -3,7 +3,8 @@
  * lispvm --jail: the VMM runs in new mount, PID, IPC, UTS and network
  * namespaces, in a root that holds only the files its VM was given (each
  * at its own path), as an unprivileged user with no capabilities and
- * bounded file descriptors (docs/security.md, "The jail").  The VMM keeps
+ * bounded file descriptors, and (run by root) in a cgroup limiting its
+ * memory, pids and CPU (docs/security.md, "The jail").  The VMM keeps
  * the caller's uid (root's too) in a user namespace of its own, where it
  * then drops every capability; as root, --jail-user runs it as another,
  * unprivileged user instead, which must be able to use the VM's files.
@@ -21,11 +22,17 @@
 
 #include "vm.h"
 
+/* What the VMM may use beyond its guest's RAM: its own memory, the
+ * images' page cache, KVM's structures. */
+#define JAIL_VMM_MEMORY (512ull << 20)
+#define JAIL_PIDS_MAX	64 /* the VMM's threads and the keeper */
+
 struct jail_options {
 	bool enabled;
 	bool user_given; /* --jail-user: uid and gid */
 	uid_t uid;
 	gid_t gid;
+	unsigned int cpu_percent; /* --jail-cpus N as percent of one CPU; 0: no limit */
 };
 
 /* Runs config's VM as vm_run would, in a jail; returns its exit status
