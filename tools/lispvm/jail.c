@@ -14,11 +14,9 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +25,7 @@
 #include "jail_cgroup.h"
 #include "jail_plan.h"
 #include "log.h"
+#include "vsock_connect.h"
 
 /* Enough for every vsock stream (128) and HOSTFS handle (1024) at once,
  * and the VMM's own. */
@@ -74,42 +73,18 @@ static int wait_status(pid_t pid)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-static int listen_unix(const char *path, int backlog)
-{
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	int fd;
-
-	if (strlen(path) >= sizeof(addr.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(addr.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		close(fd);
-		return -1;
-	}
-	if (listen(fd, backlog) < 0) {
-		unlink(path);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* The jail has no directory the VMM could make them in. */
 static int make_sockets(struct jail *j)
 {
 	const struct vm_config *c = &j->plan.config;
 
 	j->fds = (struct vm_listen_fds){.vsock = -1, .control = -1};
-	if (c->vsock_path != NULL && (j->fds.vsock = listen_unix(c->vsock_path, 64)) < 0) {
+	if (c->vsock_path != NULL && (j->fds.vsock = unix_stream_listen(c->vsock_path, 64)) < 0) {
 		log_error("--vsock %s: %s", c->vsock_path, strerror(errno));
 		return -1;
 	}
-	if (c->control_path != NULL && (j->fds.control = listen_unix(c->control_path, 8)) < 0) {
+	if (c->control_path != NULL &&
+	    (j->fds.control = unix_stream_listen(c->control_path, 8)) < 0) {
 		log_error("control socket %s: %s", c->control_path, strerror(errno));
 		return -1;
 	}

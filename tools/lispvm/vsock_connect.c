@@ -80,3 +80,32 @@ int vsock_connect(const char *path, unsigned int port, char *err, size_t err_siz
 	}
 	return fd;
 }
+
+int unix_stream_listen(const char *path, int backlog)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	int fd, saved;
+
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (listen(fd, backlog) < 0) {
+		saved = errno;
+		unlink(path);
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}

@@ -11,6 +11,10 @@
  * (ENAMETOOLONG for a path sun_path cannot hold). */
 int unix_stream_connect(const char *path);
 
+/* A Unix stream socket (close-on-exec) bound at path and listening, or -1
+ * with errno (nothing is left at path then). */
+int unix_stream_listen(const char *path, int backlog);
+
 /* The connected stream's fd (blocking), or -1 with a reason in err:
  * the socket is missing or dead, or nothing listens on the guest's port
  * (the VM closes the connection without an OK). */
