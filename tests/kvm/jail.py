@@ -132,6 +132,9 @@ def as_another_user(exe, elf):
     finally:
         vm.terminate()
         vm.communicate(timeout=60)
+    # SIGTERM to lispvm reached the VMM (through the keeper, which runs as
+    # that user too), well before the guest's --timeout.
+    expect(vm.returncode == 128 + 15, f"after SIGTERM lispvm exited {vm.returncode}")
     proc = run([exe, "--jail", "--jail-user", "65534", "--kernel", elf, *BOOT], env=ENV)
     expect_exit(proc, 0)
 
@@ -201,6 +204,7 @@ def limited(exe, elf):
     finally:
         vm.terminate()  # passed on to the VMM; lispvm then cleans up
         vm.communicate(timeout=60)
+    expect(vm.returncode == 128 + 15, f"after SIGTERM lispvm exited {vm.returncode}")
     for path in dirs.values():
         expect(not os.path.exists(path), f"{path} is left behind")
 

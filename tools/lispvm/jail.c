@@ -319,8 +319,9 @@ static void keep(const struct jail *j)
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 		run_vmm(j);
 	}
-	/* The keeper only waits: it needs no capability in its namespaces. */
-	if (drop_capability_bounds() < 0 || drop_capabilities() < 0)
+	/* The keeper only waits and passes signals on: no capability, and
+	 * the VMM's user, whom it may signal. */
+	if (drop_capability_bounds() < 0 || become_user(j) < 0 || drop_capabilities() < 0)
 		kill(vmm, SIGKILL);
 	forward_signals(vmm);
 	_exit(wait_status(vmm));
