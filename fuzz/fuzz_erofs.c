@@ -2,17 +2,20 @@
 /*
  * The guest's file namespace over a hostile image, compiled for the host
  * with the guest's own headers: the EROFS reader (guest-runtime/fs/erofs.c),
- * the union of images (fs/imagefs.c) and the VFS path walk (fs/vfs.c).
+ * the union of images (fs/imagefs.c), the VFS path walk (fs/vfs.c) and,
+ * for what a program may change, a tmpfs (fs/tmpfs.c) at /tmp.
  *
  * Input: a flags byte, then paths separated by '\n' up to the first NUL,
  * then the image (copied to a heap block of its exact size, so ASan sees
  * any read past it).  The harness mounts the image (as one image, or as
- * two images of a union), mounts the union again at /tmp and, when the
- * flags say so, at the first path, walks the whole tree with the reader
- * (every directory listed, every name looked up, every file read, every
- * block's offset), opens and uses what the root holds through the VFS,
- * and resolves, stats, reads, opens, lists, maps and tries to change each
- * path, relative to / or /tmp or to a directory descriptor.
+ * two images of a union) at /, the tmpfs at /tmp, the union again at /u
+ * and, when the flags say so, at the first path; walks the whole tree
+ * with the reader (every directory listed, every name looked up, every
+ * file read, every block's offset); opens and uses what the root holds
+ * through the VFS; and resolves, stats, reads, writes, opens, lists,
+ * maps and changes (mkdir, rename both ways, link, symlink, chmod, times,
+ * then unlink and rmdir) each path, relative to the cwd (/ or /tmp, or
+ * each directory a path names, in turn) or to a directory descriptor.
  *
  * Checked besides memory safety: a resolved path is canonical; a block
  * offset and an mmap of the image lie inside the image; reads are never
@@ -20,7 +23,7 @@
  *
  * vfs.c and imagefs.c are included here rather than linked: their state
  * (mounts, images, the lookup cache) is static and must start afresh for
- * each input.
+ * each input.  The tmpfs is made once and emptied after each input.
  */
 #include "fs/imagefs.c"
 #include "fs/vfs.c"
@@ -28,9 +31,11 @@
 #include "fs/erofs.h"
 #include "fuzz_guest_kernel.h"
 #include "fuzz_input.h"
+#include "linux/dirent.h"
 #include "linux/process.h"
+#include <stdio.h>
 
-#define MAX_PATHS  16
+#define MAX_PATHS  32
 #define MAX_NODES  256 /* inodes the reader's walk visits */
 #define MAX_LISTED 64  /* entries of a directory the reader's walk looks at */
 #define VFS_LISTED 16  /* and the VFS walk of the root */
@@ -43,13 +48,16 @@ enum {
 	CWD_TMP = 4,	 /* relative paths from /tmp, else / */
 	DIRFD = 8,	 /* relative paths from descriptor 3 (/tmp) */
 	FOLLOW = 16,	 /* follow a symlink in the last component */
-	CHANGES = 32,	 /* try every change (all refused: read-only) */
+	CHANGES = 32,	 /* try every change */
+	CHDIR = 64,	 /* each path that is a directory becomes the cwd */
+	REMOVE = 128,	 /* and then goes (unlink, rmdir) */
 };
 
 static struct percpu cpu;
 static struct thread thread;
 static struct process proc;
 static struct file tmp_dir; /* descriptor 3 */
+static struct vnode tmp_root;
 static uint8_t scratch[READ_MAX];
 
 /* ---- the rest of the kernel, as far as these files need it ---- */
@@ -100,12 +108,6 @@ uint64_t uaccess_copy(void *dst, const void *src, uint64_t n)
 }
 
 /* Only vfs_init() (not used here) mounts these. */
-int tmpfs_new(struct vnode *root)
-{
-	(void)root;
-	panic("tmpfs_new");
-}
-
 void devfs_root(struct vnode *out)
 {
 	(void)out;
@@ -147,6 +149,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_guest_set_gs(&cpu);
 	tmp_dir.refs = 1;
 	tmp_dir.path = "/tmp";
+	if (tmpfs_new(&tmp_root) < 0)
+		fuzz_fail("tmpfs_new");
 	return 0;
 }
 
@@ -260,11 +264,17 @@ static void use_file(int dirfd, const char *path, uint32_t flags)
 	if (vfs_open(dirfd, path, flags, 0644, &f) < 0)
 		return;
 	f->ops->stat(f, &st);
+	if ((flags & O_ACCMODE) != O_RDONLY && f->ops->write != NULL) {
+		f->ops->write(f, scratch, 100, f->size);
+		f->ops->write(f, scratch, 10, 5000);
+	}
+	if ((flags & O_ACCMODE) != O_RDONLY && f->ops->truncate != NULL)
+		f->ops->truncate(f, f->size / 2);
 	if (f->ops->read != NULL) {
 		int64_t got = f->ops->read(f, scratch, sizeof(scratch), 0);
 
 		if (got > (int64_t)sizeof(scratch))
-			fuzz_fail("imagefs read returned more than asked");
+			fuzz_fail("a read returned more than asked");
 		f->ops->read(f, scratch, 100, f->size > 50 ? f->size - 50 : 0);
 	}
 	if (f->ops->getdents != NULL) {
@@ -275,7 +285,7 @@ static void use_file(int dirfd, const char *path, uint32_t flags)
 		pos = 0;
 		f->ops->getdents(f, scratch, 24, &pos); /* not even one record fits */
 	}
-	if (f->ops->mmap != NULL)
+	if (f->ops == &imagefs_ops)
 		check_mmap(f);
 	file_put(f);
 }
@@ -298,17 +308,26 @@ static void use_path(int dirfd, const char *path, unsigned int flags)
 	vfs_readlink(dirfd, path, (char *)scratch, 8);
 	use_file(dirfd, path, O_RDONLY | (flags & FOLLOW ? 0 : O_NOFOLLOW));
 	use_file(dirfd, path, O_RDONLY | O_DIRECTORY);
-	use_file(dirfd, path, O_RDWR | O_CREAT);
 	if (flags & CHANGES) {
 		vfs_mkdir(dirfd, path, 0755);
+		vfs_rename(dirfd, path, AT_FDCWD, "/tmp/x", 0);
+		vfs_rename(AT_FDCWD, "/tmp/x", dirfd, path, RENAME_NOREPLACE);
+		vfs_rename(AT_FDCWD, "/", dirfd, path, 0);
+		vfs_link(dirfd, path, AT_FDCWD, "/tmp/l", flags & FOLLOW);
+		vfs_symlink(path, AT_FDCWD, "/tmp/s");
+		vfs_chmod(dirfd, path, 0700, flags & FOLLOW);
+		vfs_set_times(dirfd, path, flags & FOLLOW, 0, VFS_TIME_OMIT);
+		vfs_unlink(AT_FDCWD, "/tmp/l");
+		vfs_unlink(AT_FDCWD, "/tmp/s");
+	}
+	use_file(dirfd, path, O_RDWR | O_CREAT);
+	if ((flags & CHDIR) && vfs_resolve(dirfd, path, true, &node, canon) == 0 &&
+	    S_ISDIR(node.mode))
+		memcpy(proc.cwd, canon, strlen(canon) + 1);
+	if (flags & REMOVE) {
+		vfs_symlink("/tmp/x", dirfd, path);
 		vfs_unlink(dirfd, path);
 		vfs_rmdir(dirfd, path);
-		vfs_rename(dirfd, path, dirfd, "/tmp/x", 0);
-		vfs_rename(AT_FDCWD, "/", dirfd, path, RENAME_NOREPLACE);
-		vfs_link(dirfd, path, AT_FDCWD, "/new", flags & FOLLOW);
-		vfs_symlink(path, AT_FDCWD, "/new");
-		vfs_chmod(dirfd, path, 0755, flags & FOLLOW);
-		vfs_set_times(dirfd, path, flags & FOLLOW, 0, VFS_TIME_OMIT);
 	}
 }
 
@@ -356,6 +375,57 @@ static void vfs_walk_root(void)
 
 /* ---- one input ---- */
 
+/* The first entry of directory dir but "." and "..", into name. */
+static bool first_entry(const char *dir, char *name)
+{
+	struct file *f;
+	uint64_t pos = 0;
+	int64_t n;
+
+	if (vfs_open(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, 0, &f) < 0)
+		return false;
+	while ((n = f->ops->getdents(f, scratch, sizeof(scratch), &pos)) > 0)
+		for (int64_t at = 0; at < n;) {
+			const struct linux_dirent64 *d = (const void *)(scratch + at);
+
+			at += d->d_reclen;
+			if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0) {
+				memcpy(name, d->d_name, strlen(d->d_name) + 1);
+				file_put(f);
+				return true;
+			}
+		}
+	file_put(f);
+	return false;
+}
+
+/* Empties the tmpfs for the next input, through the VFS with the tmpfs
+ * as the root: each entry goes, or (a directory with entries) first gives
+ * them to the root, where their paths are short whatever depth they had. */
+static void empty_tmpfs(void)
+{
+	static unsigned int moved;
+	char *name = kmalloc(NAME_MAX + 1), *child = kmalloc(NAME_MAX + 1);
+	char *from = kmalloc(PATH_MAX), *to = kmalloc(PATH_MAX);
+
+	ns.root = tmp_root;
+	while (first_entry("/", name)) {
+		snprintf(from, PATH_MAX, "/%s", name);
+		if (vfs_unlink(AT_FDCWD, from) == 0 || vfs_rmdir(AT_FDCWD, from) == 0)
+			continue;
+		if (!first_entry(from, child))
+			fuzz_fail("the tmpfs cannot be emptied");
+		snprintf(from, PATH_MAX, "/%s/%s", name, child);
+		snprintf(to, PATH_MAX, "/moved-%u", moved++);
+		if (vfs_rename(AT_FDCWD, from, AT_FDCWD, to, 0) < 0)
+			fuzz_fail("the tmpfs cannot be emptied");
+	}
+	kfree(name);
+	kfree(child);
+	kfree(from);
+	kfree(to);
+}
+
 static void reset(void)
 {
 	for (unsigned int i = 0; i < ns.nr_mounts; i++)
@@ -392,7 +462,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	imagefs_root(&ns.root);
 	memcpy(proc.cwd, flags & CWD_TMP ? "/tmp" : "/", flags & CWD_TMP ? 5 : 2);
 	imagefs_root(&root);
-	vfs_mount("/tmp", &root);
+	vfs_mount("/tmp", &tmp_root);
+	vfs_mount("/u", &root);
 	vfs_walk_root();
 	for (unsigned int i = 0; i < MAX_PATHS && paths_len > 0; i++) {
 		const uint8_t *nl = memchr(paths, '\n', paths_len);
@@ -410,6 +481,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 out:
 	reset();
+	empty_tmpfs(); /* the next input's reset() drops it from the root */
 	kfree(image);
 	kfree(path);
 	return 0;

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 #include "fuzz_guest_kernel.h"
 
+#include "arch/x86/layout.h" /* DIRECT_MAP_BASE */
+
 #include <asm/prctl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -34,6 +38,32 @@ void *kzalloc(size_t size)
 void kfree(void *p)
 {
 	free(p);
+}
+
+/* Pages by "physical" address: what phys_to_virt() turns back into
+ * this host address (see fuzz_fdt_boot_info.c). */
+uint64_t pmem_alloc_zeroed_page(void)
+{
+	void *page = aligned_alloc(4096, 4096);
+
+	if (page == NULL)
+		return 0;
+	memset(page, 0, 4096);
+	return (uint64_t)page - DIRECT_MAP_BASE;
+}
+
+void pmem_free_pages(uint64_t phys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free((void *)(phys + DIRECT_MAP_BASE + i * 4096));
+}
+
+/* A clock that only moves forward, by a microsecond a call. */
+uint64_t clock_realtime_ns(void)
+{
+	static uint64_t now = 1700000000000000000ull;
+
+	return now += 1000;
 }
 
 void printk(const char *fmt, ...)

@@ -2,7 +2,8 @@
 /*
  * The little of a kernel that guest-runtime code compiled for the host
  * needs (fuzz_guest_kernel.c, built with the host's headers): kmalloc and
- * kfree on the host's (ASan's) heap, printk that prints only with
+ * kfree on the host's (ASan's) heap, pages for the tmpfs, a clock,
+ * printk that prints only with
  * FUZZ_VERBOSE, panic that returns to the harness, and the %gs base the
  * guest's this_cpu() reads.  Only plain types cross, so guest-side
  * harnesses include this with the guest's headers.
