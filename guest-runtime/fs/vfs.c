@@ -635,6 +635,12 @@ static int rename_checked(struct target *from, struct target *to)
 		rc = -ENOMEM;
 		goto out;
 	}
+	/* A name in a directory whose path is already near PATH_MAX long
+	 * (mkdir makes such names; no path reaches them) has no full path. */
+	if (fl + 1 + from->len >= PATH_MAX || tl + 1 + to->len >= PATH_MAX) {
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
 	path_append(fw, from->name, from->len);
 	memcpy(from_full, fw->path, fw->path_len + 1);
 	path_truncate(fw, fl);
