@@ -25,6 +25,7 @@
 #include "jail_cgroup.h"
 #include "jail_plan.h"
 #include "log.h"
+#include "make_dirs.h"
 #include "vsock_connect.h"
 
 /* Enough for every vsock stream (128) and HOSTFS handle (1024) at once,
@@ -114,17 +115,6 @@ static int fail(const char *what, const char *path)
 	return -1;
 }
 
-static int make_parents(char *path, size_t root_len)
-{
-	for (char *p = path + root_len + 1; (p = strchr(p, '/')) != NULL; p++) {
-		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return fail("mkdir", path);
-		*p = '/';
-	}
-	return 0;
-}
-
 /* The flags a bind mount of path cannot lose (in a user namespace they
  * are locked), as mount(2) flags. */
 static unsigned long kept_flags(const char *path)
@@ -151,11 +141,14 @@ static int expose(const struct jail *j, const struct jail_path *p)
 {
 	char target[sizeof(j->root) + PATH_MAX];
 	unsigned long flags = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NOEXEC | kept_flags(p->path);
+	char why[sizeof(target) + 64];
 	int fd;
 
 	snprintf(target, sizeof(target), "%s%s", j->root, p->path);
-	if (make_parents(target, strlen(j->root)) < 0)
+	if (make_parent_dirs(target, why, sizeof(why)) < 0) {
+		log_error("--jail: %s", why);
 		return -1;
+	}
 	/* A path under one exposed before it (the plan is sorted) is there
 	 * already, on the host: nothing is made there. */
 	if (access(target, F_OK) < 0 &&

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int make_dirs(char *path, char *err, size_t err_size)
+int make_parent_dirs(char *path, char *err, size_t err_size)
 {
 	for (char *p = path + 1; *p; p++) {
 		if (*p != '/')
@@ -19,6 +19,13 @@ int make_dirs(char *path, char *err, size_t err_size)
 		}
 		*p = '/';
 	}
+	return 0;
+}
+
+int make_dirs(char *path, char *err, size_t err_size)
+{
+	if (make_parent_dirs(path, err, err_size) < 0)
+		return -1;
 	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
 		snprintf(err, err_size, "cannot create %s: %s", path, strerror(errno));
 		return -1;

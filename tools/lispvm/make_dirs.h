@@ -5,9 +5,11 @@
 
 #include <stddef.h>
 
-/* Makes path and its missing parents (0755), the last one private to the
- * user (0700).  path is changed while it works and restored.  0, or -1
- * with the reason in err. */
+/* Makes the missing directories above path's last name (0755).  path is
+ * changed while it works and restored.  0, or -1 with the reason in err. */
+int make_parent_dirs(char *path, char *err, size_t err_size);
+
+/* make_parent_dirs, then path itself, private to the user (0700). */
 int make_dirs(char *path, char *err, size_t err_size);
 
 #endif
