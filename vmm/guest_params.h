@@ -24,6 +24,9 @@ struct guest_mount {
 	const char *host_path;	/* as given on the command line */
 	const char *guest_path; /* absolute and normalized, not "/" */
 	bool readonly;
+	/* rw,max-size=: how much this VM may add to HOST's disk usage
+	 * (vmm/hostfs_quota.c); 0 for none. */
+	uint64_t max_size;
 };
 
 /* A virtio-mmio device: its registers, its kind and the vector of its

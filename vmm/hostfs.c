@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "hostfs_path.h"
+#include "hostfs_quota.h"
 #include "log.h"
 
 /* One request being served: a private copy of it and of its paths, so a
@@ -20,7 +21,7 @@ struct hostfs_call {
 	struct hostfs *fs;
 	const struct guest_memory *mem;
 	struct lispvm_hostfs_req req;
-	const struct hostfs_mount *mount; /* for ops with a path */
+	struct hostfs_mount *mount; /* for ops with a path */
 	bool broken;
 	char path[LISPVM_HOSTFS_PATH_MAX];
 	char path2[LISPVM_HOSTFS_PATH_MAX];
@@ -97,6 +98,12 @@ static int handle_fd(const struct hostfs_call *c)
 	return h->used ? h->fd : -EBADF;
 }
 
+/* The mount of the handle handle_fd just accepted. */
+static struct hostfs_mount *handle_mount(const struct hostfs_call *c)
+{
+	return &c->fs->mounts[c->fs->handles[c->req.handle].mount];
+}
+
 static int free_handle(const struct hostfs *fs)
 {
 	for (int i = 0; i < LISPVM_HOSTFS_MAX_HANDLES; i++)
@@ -151,6 +158,66 @@ static int64_t put_stat(void *buf, const struct stat *st)
 	to_guest_stat(st, &out);
 	memcpy(buf, &out, sizeof(out)); /* the guest's buffer may be unaligned */
 	return 0;
+}
+
+/* A change to the names in one directory of a capped mount: it costs the
+ * directory's growth, plus HOSTFS_NAME_COST for a name made, less what a
+ * name removed frees (vmm/hostfs_quota.h).  Nothing for other mounts. */
+struct name_change {
+	struct hostfs_mount *m; /* NULL: not counted */
+	int dir;
+	int64_t dir_bytes;
+	int64_t cost; /* counted once the change is made */
+};
+
+static int change_begin(struct hostfs_call *c, struct name_change *nc, int dir, bool makes_name)
+{
+	struct stat st;
+
+	*nc = (struct name_change){.dir = dir};
+	if (!hostfs_quota_capped(c->mount))
+		return 0;
+	if (makes_name && hostfs_quota_room(c->mount) < HOSTFS_NAME_COST)
+		return -ENOSPC;
+	if (fstat(dir, &st) < 0)
+		return -errno;
+	nc->m = c->mount;
+	nc->dir_bytes = hostfs_quota_bytes(&st);
+	nc->cost = makes_name ? HOSTFS_NAME_COST : 0;
+	return 0;
+}
+
+/* The entry about to be removed (or replaced): what that gives back. */
+static void change_removes(struct hostfs_call *c, struct name_change *nc,
+			   const struct hostfs_entry *e)
+{
+	struct stat st;
+
+	if (nc->m != NULL && fstatat(e->dir, e->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		nc->cost -= HOSTFS_NAME_COST + hostfs_quota_freed(c->fs, &st);
+}
+
+/* A directory or symlink just made: its own blocks. */
+static void change_adds(struct name_change *nc, const struct hostfs_entry *e)
+{
+	struct stat st;
+
+	if (nc->m != NULL && fstatat(e->dir, e->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		nc->cost += hostfs_quota_bytes(&st);
+}
+
+/* rc: the change's result.  A failed one may still have grown the
+ * directory. */
+static void change_end(struct name_change *nc, int64_t rc)
+{
+	struct stat st;
+
+	if (nc->m == NULL)
+		return;
+	if (fstat(nc->dir, &st) == 0)
+		hostfs_quota_add(nc->m, hostfs_quota_bytes(&st) - nc->dir_bytes);
+	if (rc >= 0)
+		hostfs_quota_add(nc->m, nc->cost);
 }
 
 static int64_t op_lstat(struct hostfs_call *c)
@@ -227,6 +294,28 @@ static int look_before_open(struct hostfs_call *c, struct stat *st)
 	return rc;
 }
 
+/* O_CREAT of a name that is absent: on a capped mount, a name made. */
+static int open_new(struct hostfs_call *c, int flags)
+{
+	mode_t mode = c->req.mode & HOSTFS_FILE_MODE;
+	struct name_change nc;
+	struct hostfs_entry e;
+	int fd;
+
+	if (!hostfs_quota_capped(c->mount))
+		return hostfs_path_open(c->mount->root_fd, c->path, flags, mode);
+	e.dir = hostfs_path_parent(c->mount->root_fd, c->path, &e.name);
+	if (e.dir < 0)
+		return e.dir;
+	fd = change_begin(c, &nc, e.dir, true);
+	if (fd == 0) {
+		fd = hostfs_path_open(c->mount->root_fd, c->path, flags, mode);
+		change_end(&nc, fd);
+	}
+	close(e.dir);
+	return fd;
+}
+
 static int64_t op_open(struct hostfs_call *c)
 {
 	int flags, fd, rc, slot = free_handle(c->fs);
@@ -241,7 +330,9 @@ static int64_t op_open(struct hostfs_call *c)
 	rc = look_before_open(c, &before);
 	if (rc < 0 && !(rc == -ENOENT && (flags & O_CREAT)))
 		return rc;
-	fd = hostfs_path_open(c->mount->root_fd, c->path, flags, c->req.mode & HOSTFS_FILE_MODE);
+	fd = rc == 0 ? hostfs_path_open(c->mount->root_fd, c->path, flags,
+					c->req.mode & HOSTFS_FILE_MODE)
+		     : open_new(c, flags);
 	if (fd < 0)
 		return fd;
 	/* The file opened must be the one looked at (or a new one). */
@@ -250,6 +341,10 @@ static int64_t op_open(struct hostfs_call *c)
 		close(fd);
 		return -ENXIO;
 	}
+	/* O_TRUNC gives back what the file held. */
+	if (rc == 0 && hostfs_quota_capped(c->mount))
+		hostfs_quota_add(c->mount,
+				 hostfs_quota_bytes(&after) - hostfs_quota_bytes(&before));
 	c->fs->handles[slot] = (struct hostfs_handle){
 		.fd = fd,
 		.used = true,
@@ -259,15 +354,61 @@ static int64_t op_open(struct hostfs_call *c)
 	return slot;
 }
 
+/* A file removed while the VM held it open gives its blocks back when the
+ * last handle on it closes (its removal gave back only its name). */
+static int64_t freed_by_close(const struct hostfs_call *c, int fd)
+{
+	struct stat st;
+
+	if (!hostfs_quota_capped(handle_mount(c)) || fstat(fd, &st) < 0 || st.st_nlink != 0 ||
+	    !S_ISREG(st.st_mode) || hostfs_quota_held_open(c->fs, &st, (int)c->req.handle))
+		return 0;
+	return hostfs_quota_bytes(&st);
+}
+
 static int64_t op_close(struct hostfs_call *c)
 {
 	int fd = handle_fd(c);
+	struct hostfs_mount *m;
+	int64_t freed, rc;
 
 	if (fd < 0)
 		return fd;
+	m = handle_mount(c);
+	freed = freed_by_close(c, fd);
 	c->fs->handles[c->req.handle] = (struct hostfs_handle){0};
 	/* Linux closes the fd even when close reports an error. */
-	return result(close(fd));
+	rc = result(close(fd));
+	hostfs_quota_add(m, -freed);
+	return rc;
+}
+
+/* A write on a capped mount is shortened to what surely fits (as Linux
+ * writes short at a full disk), then what the file grew by is counted. */
+static int64_t write_counted(struct hostfs_call *c, int fd, const void *buf, uint64_t len)
+{
+	const struct hostfs_handle *h = &c->fs->handles[c->req.handle];
+	struct hostfs_mount *m = handle_mount(c);
+	uint64_t off = c->req.offset, fits;
+	struct stat before, after;
+	int64_t rc;
+
+	if (!hostfs_quota_capped(m))
+		return result(pwrite(fd, buf, len, (off_t)off));
+	if (fstat(fd, &before) < 0)
+		return -errno;
+	/* O_APPEND writes at the end, whatever the offset (pwrite(2)). */
+	if (h->reopen_flags & O_APPEND)
+		off = (uint64_t)before.st_size;
+	fits = hostfs_quota_write_fits(m, &before, off, len);
+	if (fits == 0)
+		return -ENOSPC;
+	rc = result(pwrite(fd, buf, fits, (off_t)c->req.offset));
+	if (fstat(fd, &after) == 0)
+		hostfs_quota_add(m, hostfs_quota_bytes(&after) - hostfs_quota_bytes(&before));
+	else if (rc > 0)
+		hostfs_quota_add(m, rc + HOSTFS_QUOTA_BLOCK); /* the most it could be */
+	return rc;
 }
 
 /* PREAD and PWRITE: the guest buffer is written by a read, read by a
@@ -286,8 +427,8 @@ static int64_t io_at(struct hostfs_call *c, bool write)
 			  write ? GUEST_READ : GUEST_WRITE);
 	if (buf == NULL)
 		return -EFAULT;
-	return result(write ? pwrite(fd, buf, len, (off_t)c->req.offset)
-			    : pread(fd, buf, len, (off_t)c->req.offset));
+	return write ? write_counted(c, fd, buf, len)
+		     : result(pread(fd, buf, len, (off_t)c->req.offset));
 }
 
 static int64_t op_pread(struct hostfs_call *c)
@@ -336,6 +477,30 @@ static int64_t op_getdents(struct hostfs_call *c)
 	return result(syscall(SYS_getdents64, fd, buf, len));
 }
 
+/* Extending a file allocates nothing where the filesystem keeps holes,
+ * and all of it where it does not: so measured, and undone past the cap. */
+static int64_t truncate_counted(struct hostfs_mount *m, int fd, off_t size)
+{
+	struct stat before, after;
+	int64_t grown;
+
+	if (fstat(fd, &before) < 0)
+		return -errno;
+	if (ftruncate(fd, size) < 0)
+		return -errno;
+	if (fstat(fd, &after) < 0)
+		after = before;
+	grown = hostfs_quota_bytes(&after) - hostfs_quota_bytes(&before);
+	if (grown > 0 && (uint64_t)grown > hostfs_quota_room(m)) {
+		if (ftruncate(fd, before.st_size) == 0 && fstat(fd, &after) == 0)
+			grown = hostfs_quota_bytes(&after) - hostfs_quota_bytes(&before);
+		hostfs_quota_add(m, grown);
+		return -ENOSPC;
+	}
+	hostfs_quota_add(m, grown);
+	return 0;
+}
+
 static int64_t op_ftruncate(struct hostfs_call *c)
 {
 	int fd = handle_fd(c);
@@ -344,6 +509,8 @@ static int64_t op_ftruncate(struct hostfs_call *c)
 		return fd;
 	if (c->req.offset > INT64_MAX)
 		return -EINVAL;
+	if (hostfs_quota_capped(handle_mount(c)))
+		return truncate_counted(handle_mount(c), fd, (off_t)c->req.offset);
 	return result(ftruncate(fd, (off_t)c->req.offset));
 }
 
@@ -359,9 +526,17 @@ static int64_t op_mkdir(struct hostfs_call *c)
 	struct hostfs_entry e;
 	int rc = fetch_entry(c, c->req.path_gpa, c->req.path_len, c->path, &e);
 
+	struct name_change nc;
+
 	if (rc < 0)
 		return rc;
-	rc = (int)result(mkdirat(e.dir, e.name, c->req.mode & HOSTFS_DIR_MODE));
+	rc = change_begin(c, &nc, e.dir, true);
+	if (rc == 0) {
+		rc = (int)result(mkdirat(e.dir, e.name, c->req.mode & HOSTFS_DIR_MODE));
+		if (rc == 0)
+			change_adds(&nc, &e);
+		change_end(&nc, rc);
+	}
 	close(e.dir);
 	return rc;
 }
@@ -370,10 +545,16 @@ static int64_t remove_entry(struct hostfs_call *c, int at_flags)
 {
 	struct hostfs_entry e;
 	int rc = fetch_entry(c, c->req.path_gpa, c->req.path_len, c->path, &e);
+	struct name_change nc;
 
 	if (rc < 0)
 		return rc;
-	rc = (int)result(unlinkat(e.dir, e.name, at_flags));
+	rc = change_begin(c, &nc, e.dir, false);
+	if (rc == 0) {
+		change_removes(c, &nc, &e);
+		rc = (int)result(unlinkat(e.dir, e.name, at_flags));
+		change_end(&nc, rc);
+	}
 	close(e.dir);
 	return rc;
 }
@@ -391,16 +572,38 @@ static int64_t op_rmdir(struct hostfs_call *c)
 /* The calls that name two entries: path (from) and path2 (to). */
 typedef int (*two_entry_fn)(int from_dir, const char *from, int to_dir, const char *to);
 
-static int64_t on_two_entries(struct hostfs_call *c, two_entry_fn fn)
+/* A rename over another name removes that name, unless both are links
+ * of one file (then rename does nothing). */
+static void change_replaces(struct hostfs_call *c, struct name_change *nc,
+			    const struct hostfs_entry *from, const struct hostfs_entry *to)
+{
+	struct stat a, b;
+
+	if (nc->m != NULL && fstatat(from->dir, from->name, &a, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    fstatat(to->dir, to->name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    (a.st_dev != b.st_dev || a.st_ino != b.st_ino))
+		change_removes(c, nc, to);
+}
+
+/* makes_name: link, which adds the name `to`; else rename, which moves a
+ * name there. */
+static int64_t on_two_entries(struct hostfs_call *c, two_entry_fn fn, bool makes_name)
 {
 	struct hostfs_entry from, to;
 	int rc = fetch_entry(c, c->req.path_gpa, c->req.path_len, c->path, &from);
+	struct name_change nc;
 
 	if (rc < 0)
 		return rc;
 	rc = fetch_entry(c, c->req.path2_gpa, c->req.path2_len, c->path2, &to);
 	if (rc == 0) {
-		rc = (int)result(fn(from.dir, from.name, to.dir, to.name));
+		rc = change_begin(c, &nc, to.dir, makes_name);
+		if (rc == 0) {
+			if (!makes_name)
+				change_replaces(c, &nc, &from, &to);
+			rc = (int)result(fn(from.dir, from.name, to.dir, to.name));
+			change_end(&nc, rc);
+		}
 		close(to.dir);
 	}
 	close(from.dir);
@@ -409,7 +612,7 @@ static int64_t on_two_entries(struct hostfs_call *c, two_entry_fn fn)
 
 static int64_t op_rename(struct hostfs_call *c)
 {
-	return on_two_entries(c, renameat);
+	return on_two_entries(c, renameat, false);
 }
 
 /* path is the new link's target, stored as given: the host never follows
@@ -419,9 +622,17 @@ static int64_t op_symlink(struct hostfs_call *c)
 	struct hostfs_entry e;
 	int rc = fetch_path(c, c->req.path_gpa, c->req.path_len, c->path, true);
 
+	struct name_change nc;
+
 	if (rc < 0 || (rc = fetch_entry(c, c->req.path2_gpa, c->req.path2_len, c->path2, &e)) < 0)
 		return rc;
-	rc = (int)result(symlinkat(c->path, e.dir, e.name));
+	rc = change_begin(c, &nc, e.dir, true);
+	if (rc == 0) {
+		rc = (int)result(symlinkat(c->path, e.dir, e.name));
+		if (rc == 0)
+			change_adds(&nc, &e);
+		change_end(&nc, rc);
+	}
 	close(e.dir);
 	return rc;
 }
@@ -434,7 +645,7 @@ static int link_no_follow(int from_dir, const char *from, int to_dir, const char
 
 static int64_t op_link(struct hostfs_call *c)
 {
-	return on_two_entries(c, link_no_follow);
+	return on_two_entries(c, link_no_follow, true);
 }
 
 /* fchmodat's AT_SYMLINK_NOFOLLOW as glibc does it (Linux before 6.6
@@ -591,8 +802,11 @@ int hostfs_open(struct hostfs *fs, const struct guest_mount *mounts, unsigned in
 				 mounts[i].host_path, strerror(errno));
 			return -1;
 		}
-		fs->mounts[i] =
-			(struct hostfs_mount){.root_fd = fd, .readonly = mounts[i].readonly};
+		fs->mounts[i] = (struct hostfs_mount){
+			.root_fd = fd,
+			.readonly = mounts[i].readonly,
+			.max_size = mounts[i].readonly ? 0 : mounts[i].max_size,
+		};
 		fs->nr_mounts = i + 1;
 		/* Every later lookup depends on openat2 (Linux 5.6). */
 		probe = hostfs_path_open(fd, "", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);

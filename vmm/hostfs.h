@@ -16,6 +16,11 @@
 struct hostfs_mount {
 	int root_fd; /* O_PATH: every lookup starts here */
 	bool readonly;
+	/* rw,max-size: the most this VM may add to the mount's disk usage (0:
+	 * no cap), and what it has added so far, net of what it freed (below
+	 * 0 once it freed more than it added).  vmm/hostfs_quota.h. */
+	uint64_t max_size;
+	int64_t used;
 };
 
 /* A file the VMM holds open for the guest; the handle is its index. */

@@ -205,6 +205,9 @@ static int add_mount(struct json_object *spec, const char *arg)
 	char *copy = strdup(arg);
 	const char *why = copy ? mount_spec_parse(copy, &m) : "out of memory";
 
+	/* lispvmd's VM spec has no field for it yet: refused, never dropped. */
+	if (why == NULL && m.max_size != 0)
+		why = "has max-size, which lispvmd does not pass on yet";
 	if (why != NULL) {
 		fprintf(stderr, "lispvm start: --mount: '%s' %s (try 'lispvm --help')\n", arg, why);
 		free(copy);
