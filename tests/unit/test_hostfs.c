@@ -22,6 +22,7 @@
 #include "check.h"
 #include "hostfs.h"
 #include "hostfs_path.h"
+#include "hostfs_quota.h"
 #include "hypercall.h"
 
 #define RAM_SIZE  0x400000ULL
@@ -34,12 +35,15 @@
 #define SECRET	  "TOPSECRET-7c1f"
 #define RW	  0 /* mount 0: the tree, read-write */
 #define RO	  1 /* mount 1: the same tree, read-only */
+#define CAP	  2 /* mount 2: an empty directory, rw,max-size=CAP_SIZE */
+#define CAP_SIZE  (64 << 10)
+#define CHUNK	  (32 << 10)
 
 static _Alignas(8) uint8_t ram[RAM_SIZE];
 static _Alignas(8) uint8_t rom[4096];
 static struct guest_memory mem;
 static struct hostfs fs;
-static char base[64], mnt[128];
+static char base[64], mnt[128], capdir[128];
 
 typedef struct lispvm_hostfs_req req_t;
 
@@ -75,6 +79,8 @@ static void make_tree(void)
 	CHECK(mkdtemp(base) != NULL);
 	snprintf(mnt, sizeof(mnt), "%s/mnt", base);
 	CHECK(mkdir(mnt, 0755) == 0);
+	snprintf(capdir, sizeof(capdir), "%s/cap", base);
+	CHECK(mkdir(capdir, 0755) == 0);
 	snprintf(path, sizeof(path), "%s/mnt/sub", base);
 	CHECK(mkdir(path, 0755) == 0);
 	put_file("secret", SECRET);
@@ -699,7 +705,7 @@ static void test_handles_and_mounts(void)
 	CHECK(call(on_handle(LISPVM_HOSTFS_FSTAT, -1, sizeof(struct lispvm_hostfs_stat), 0)) ==
 	      -EBADF);
 	CHECK(call(on_handle(LISPVM_HOSTFS_CLOSE, 77, 0, 0)) == -EBADF);
-	CHECK(path_op(LISPVM_HOSTFS_MKDIR, 2, "x") == -ENODEV);
+	CHECK(path_op(LISPVM_HOSTFS_MKDIR, 3, "x") == -ENODEV);
 	CHECK(path_op(LISPVM_HOSTFS_OPEN, UINT32_MAX, "file.txt") == -ENODEV);
 	CHECK(call((req_t){.op = LISPVM_HOSTFS_OP_COUNT}) == -ENOSYS);
 	/* A FIFO could block the vCPU: refused, and this does not hang. */
@@ -790,11 +796,219 @@ static void test_bad_addresses(void)
 	CHECK(call(on_handle(LISPVM_HOSTFS_CLOSE, h, 0, 0)) == 0);
 }
 
+/* ---- rw,max-size ---- */
+
+static int64_t usage_sum;
+
+static int add_usage(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)path, (void)flag, (void)ftw;
+	usage_sum += (int64_t)st->st_blocks * 512;
+	return 0;
+}
+
+/* The capped directory's disk usage as the host counts it. */
+static int64_t cap_usage(void)
+{
+	usage_sum = 0;
+	CHECK(nftw(capdir, add_usage, 16, FTW_PHYS) == 0);
+	return usage_sum;
+}
+
+static int64_t used(void)
+{
+	return fs.mounts[CAP].used;
+}
+
+static int64_t write_at(int64_t h, uint64_t len, uint64_t off)
+{
+	memset(ram + BUF_GPA, 'x', len);
+	return call(on_handle(LISPVM_HOSTFS_PWRITE, h, len, off));
+}
+
+static int64_t close_handle(int64_t h)
+{
+	return call(on_handle(LISPVM_HOSTFS_CLOSE, h, 0, 0));
+}
+
+/* Writes CHUNK at a time until refused: the last write that fits is
+ * short, then ENOSPC; returns the bytes written. */
+static uint64_t fill(int64_t h, uint64_t off, int64_t *last)
+{
+	uint64_t total = 0;
+	bool short_seen = false;
+
+	for (int i = 0; i < 64; i++) {
+		*last = write_at(h, CHUNK, off + total);
+		if (*last <= 0)
+			break;
+		short_seen |= *last < CHUNK;
+		total += (uint64_t)*last;
+	}
+	CHECK(*last == -ENOSPC);
+	CHECK(short_seen || total % CHUNK == 0);
+	return total;
+}
+
+static void test_cap_writes(void)
+{
+	int64_t start = cap_usage(), h, last, before;
+	uint64_t total;
+
+	CHECK(fs.mounts[CAP].max_size == CAP_SIZE && used() == 0);
+	h = open_path(CAP, "big", O_RDWR | O_CREAT | O_EXCL, 0644);
+	CHECK(h >= 0);
+	CHECK(used() >= 4096); /* the name */
+	total = fill(h, 0, &last);
+	/* All of the cap but the name's block, in whole blocks. */
+	CHECK(total >= CAP_SIZE - 3 * 4096 && total <= CAP_SIZE - 4096);
+	CHECK(used() <= CAP_SIZE && cap_usage() - start <= CAP_SIZE);
+	/* At the cap, overwriting what the file holds still works... */
+	CHECK(write_at(h, 4096, 0) == 4096);
+	/* ...but neither growing it nor a hole past its end does. */
+	CHECK(write_at(h, 1, total) == -ENOSPC);
+	CHECK(write_at(h, 1, 1 << 20) == -ENOSPC);
+	CHECK(close_handle(h) == 0);
+
+	/* Removing the file gives all of it back: the cap holds again. */
+	before = used();
+	CHECK(path_op(LISPVM_HOSTFS_UNLINK, CAP, "big") == 0);
+	CHECK(used() <= before - (int64_t)total - 4096);
+	h = open_path(CAP, "again", O_WRONLY | O_CREAT | O_EXCL, 0644);
+	CHECK(h >= 0 && write_at(h, CHUNK, 0) == CHUNK);
+	CHECK(close_handle(h) == 0);
+	CHECK(path_op(LISPVM_HOSTFS_UNLINK, CAP, "again") == 0);
+	CHECK(cap_usage() - start <= CAP_SIZE);
+}
+
+/* O_APPEND writes at the end whatever the offset: counted there. */
+static void test_cap_append(void)
+{
+	int64_t h = open_path(CAP, "log", O_WRONLY | O_CREAT | O_APPEND, 0644), last;
+	uint64_t total;
+
+	CHECK(h >= 0);
+	total = fill(h, 0, &last);
+	CHECK(total >= CAP_SIZE - 3 * 4096 && total <= CAP_SIZE - 4096);
+	CHECK(close_handle(h) == 0);
+	CHECK(path_op(LISPVM_HOSTFS_UNLINK, CAP, "log") == 0);
+}
+
+/* A file removed while open keeps its blocks until it is closed: only then
+ * are they given back. */
+static void test_cap_removed_while_open(void)
+{
+	int64_t before = used(), h = open_path(CAP, "tmp", O_RDWR | O_CREAT, 0644), h2,
+		after_unlink;
+
+	CHECK(h >= 0 && write_at(h, CHUNK, 0) == CHUNK);
+	h2 = open_path(CAP, "tmp", O_RDONLY, 0);
+	CHECK(h2 >= 0);
+	CHECK(path_op(LISPVM_HOSTFS_UNLINK, CAP, "tmp") == 0);
+	after_unlink = used();
+	CHECK(after_unlink >= before + CHUNK); /* the name only */
+	CHECK(write_at(h, 4096, CHUNK) == 4096);
+	CHECK(used() >= after_unlink + 4096);
+	CHECK(close_handle(h) == 0);
+	CHECK(used() > before); /* h2 still holds it */
+	CHECK(close_handle(h2) == 0);
+	CHECK(used() == before);
+}
+
+/* Extending costs what the host allocates for it: nothing on a filesystem
+ * with holes.  Writing into the hole is what costs. */
+static void test_cap_truncate(void)
+{
+	int64_t before = used(), h = open_path(CAP, "sparse", O_RDWR | O_CREAT, 0644), last;
+	uint64_t total;
+
+	CHECK(h >= 0);
+	CHECK(call(on_handle(LISPVM_HOSTFS_FTRUNCATE, h, 0, 100 << 20)) == 0);
+	CHECK(used() <= before + 4096 + 4096); /* the name, the directory's growth */
+	/* A sparse file: every block written is charged, even inside its
+	 * size. */
+	total = fill(h, 1 << 20, &last);
+	CHECK(total > 0 && total <= CAP_SIZE);
+	CHECK(used() <= CAP_SIZE);
+	/* Shrinking gives the blocks back. */
+	CHECK(call(on_handle(LISPVM_HOSTFS_FTRUNCATE, h, 0, 0)) == 0);
+	CHECK(used() <= before + 2 * 4096);
+	CHECK(close_handle(h) == 0);
+	/* O_TRUNC too. */
+	h = open_path(CAP, "sparse", O_RDWR, 0);
+	CHECK(h >= 0 && write_at(h, CHUNK, 0) == CHUNK && close_handle(h) == 0);
+	last = used();
+	h = open_path(CAP, "sparse", O_RDWR | O_TRUNC, 0);
+	CHECK(h >= 0 && close_handle(h) == 0);
+	CHECK(used() <= last - CHUNK);
+	CHECK(path_op(LISPVM_HOSTFS_UNLINK, CAP, "sparse") == 0);
+}
+
+/* Every name costs a block, so a guest cannot fill the host's inodes:
+ * empty files, directories, symlinks and hard links alike. */
+static void test_cap_names(void)
+{
+	int64_t start = cap_usage(), before = used(), h = 0;
+	int made = 0;
+	char name[32];
+
+	for (; made < 1000; made++) {
+		snprintf(name, sizeof(name), "f%d", made);
+		h = open_path(CAP, name, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		if (h < 0)
+			break;
+		CHECK(close_handle(h) == 0);
+	}
+	CHECK(h == -ENOSPC);
+	CHECK(made > 0 && made <= CAP_SIZE / HOSTFS_NAME_COST);
+	CHECK(used() <= CAP_SIZE && cap_usage() - start <= CAP_SIZE);
+	CHECK(path_op(LISPVM_HOSTFS_MKDIR, CAP, "d") == -ENOSPC);
+	CHECK(call(with_paths(LISPVM_HOSTFS_SYMLINK, CAP, "f0", "l")) == -ENOSPC);
+	CHECK(call(with_paths(LISPVM_HOSTFS_LINK, CAP, "f0", "hard")) == -ENOSPC);
+	/* What already exists may still be opened, renamed and removed. */
+	h = open_path(CAP, "f0", O_WRONLY | O_CREAT, 0644);
+	CHECK(h >= 0 && close_handle(h) == 0);
+	CHECK(call(with_paths(LISPVM_HOSTFS_RENAME, CAP, "f0", "renamed")) == 0);
+	/* Over another name: that name is given back. */
+	CHECK(call(with_paths(LISPVM_HOSTFS_RENAME, CAP, "f1", "renamed")) == 0);
+	CHECK(path_op(LISPVM_HOSTFS_UNLINK, CAP, "f2") == 0);
+	CHECK(path_op(LISPVM_HOSTFS_UNLINK, CAP, "f3") == 0);
+	CHECK(path_op(LISPVM_HOSTFS_MKDIR, CAP, "d") == 0);
+	CHECK(path_op(LISPVM_HOSTFS_RMDIR, CAP, "d") == 0);
+	CHECK(call(with_paths(LISPVM_HOSTFS_SYMLINK, CAP, "renamed", "l")) == 0);
+	CHECK(call(with_paths(LISPVM_HOSTFS_LINK, CAP, "renamed", "hard")) == 0);
+	CHECK(path_op(LISPVM_HOSTFS_UNLINK, CAP, "l") == 0);
+	CHECK(path_op(LISPVM_HOSTFS_UNLINK, CAP, "hard") == 0);
+	CHECK(path_op(LISPVM_HOSTFS_UNLINK, CAP, "renamed") == 0);
+	for (int i = 4; i < made; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		CHECK(path_op(LISPVM_HOSTFS_UNLINK, CAP, name) == 0);
+	}
+	/* Back where it was but for what the directory grew by. */
+	CHECK(used() - before == cap_usage() - start);
+	CHECK(cap_usage() - start <= CAP_SIZE);
+}
+
+/* Without max-size nothing is counted or refused. */
+static void test_uncapped(void)
+{
+	int64_t h = open_path(RW, "large", O_WRONLY | O_CREAT | O_EXCL, 0644);
+
+	CHECK(h >= 0);
+	for (int i = 0; i < 4 * CAP_SIZE / CHUNK; i++)
+		CHECK(write_at(h, CHUNK, (uint64_t)i * CHUNK) == CHUNK);
+	CHECK(close_handle(h) == 0);
+	CHECK(path_op(LISPVM_HOSTFS_UNLINK, RW, "large") == 0);
+	CHECK(fs.mounts[RW].max_size == 0 && fs.mounts[RW].used == 0);
+	CHECK(fs.mounts[RO].max_size == 0);
+}
+
 int main(void)
 {
 	const struct guest_mount mounts[] = {
 		{.host_path = mnt, .guest_path = "/data"},
-		{.host_path = mnt, .guest_path = "/ro", .readonly = true}};
+		{.host_path = mnt, .guest_path = "/ro", .readonly = true},
+		{.host_path = capdir, .guest_path = "/cap", .max_size = CAP_SIZE}};
 	const struct guest_mount missing = {.host_path = "/nonexistent/lispvm", .guest_path = "/x"};
 	struct hostfs other = {0};
 	char err[256] = "", file[256];
@@ -804,7 +1018,7 @@ int main(void)
 	CHECK(guest_memory_add(&mem, ROM_GPA, sizeof(rom), rom, false) == 0);
 	make_tree();
 	fds_before = count_fds();
-	CHECK(hostfs_open(&fs, mounts, 2, err, sizeof(err)) == 0);
+	CHECK(hostfs_open(&fs, mounts, 3, err, sizeof(err)) == 0);
 	CHECK(hostfs_open(&other, &missing, 1, err, sizeof(err)) < 0);
 	CHECK_CONTAINS(err, "/nonexistent/lispvm");
 	hostfs_close(&other);
@@ -827,6 +1041,12 @@ int main(void)
 	test_readonly_mount();
 	test_no_mounts();
 	test_bad_addresses();
+	test_cap_writes();
+	test_cap_append();
+	test_cap_removed_while_open();
+	test_cap_truncate();
+	test_cap_names();
+	test_uncapped();
 	test_handles_and_mounts();
 	CHECK(memmem(ram, sizeof(ram), SECRET, strlen(SECRET)) == NULL);
 
