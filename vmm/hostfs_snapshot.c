@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -108,4 +109,22 @@ int hostfs_restore_files(struct hostfs *fs, const struct hostfs_saved_file *file
 		if (restore_one(fs, &files[i], err, err_size) < 0)
 			return -1;
 	return 0;
+}
+
+unsigned int hostfs_save_caps(const struct hostfs *fs, struct hostfs_saved_cap *out)
+{
+	bool any = false;
+
+	for (unsigned int i = 0; i < fs->nr_mounts; i++) {
+		out[i] = (struct hostfs_saved_cap){fs->mounts[i].max_size, fs->mounts[i].used};
+		any |= fs->mounts[i].max_size != 0;
+	}
+	return any ? fs->nr_mounts : 0;
+}
+
+void hostfs_restore_caps(struct hostfs *fs, const struct hostfs_saved_cap *caps, unsigned int n)
+{
+	for (unsigned int i = 0; i < n && i < fs->nr_mounts; i++)
+		if (fs->mounts[i].max_size != 0)
+			fs->mounts[i].used = caps[i].used;
 }

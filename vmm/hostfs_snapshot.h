@@ -23,6 +23,17 @@ struct hostfs_saved_file {
 	char path[LISPVM_HOSTFS_PATH_MAX]; /* beneath the mount's root; "" is the root */
 };
 
+/* A mount's size cap (rw,max-size) and what the VM had added under it:
+ * the resumed VM goes on from there, since it is the same VM. */
+struct hostfs_saved_cap {
+	uint64_t max_size; /* 0: none */
+	int64_t used;
+};
+
+/* The caps of fs's mounts into out (GUEST_MAX_MOUNTS entries): their
+ * number, or 0 when no mount has one. */
+unsigned int hostfs_save_caps(const struct hostfs *fs, struct hostfs_saved_cap *out);
+
 /* Every open handle into out (LISPVM_HOSTFS_MAX_HANDLES entries), their
  * number in *n.  0, or -1 with a one-line reason: a file deleted since it
  * was opened, or moved out of its mount, cannot be saved. */
@@ -34,5 +45,9 @@ int hostfs_save_files(const struct hostfs *fs, struct hostfs_saved_file *out, un
  * gone, or a corrupt entry). */
 int hostfs_restore_files(struct hostfs *fs, const struct hostfs_saved_file *files, unsigned int n,
 			 char *err, size_t err_size);
+
+/* What the VM had added under each cap, for the mounts fs has open now
+ * (opened with the caps from the same snapshot). */
+void hostfs_restore_caps(struct hostfs *fs, const struct hostfs_saved_cap *caps, unsigned int n);
 
 #endif

@@ -47,6 +47,9 @@ enum snapshot_section_kind {
 	SNAPSHOT_SECTION_HOSTFS = 9,	   /* a running VM's struct hostfs_saved_file[] */
 	SNAPSHOT_SECTION_WS_SNAPSHOT = 10, /* a working set's struct snapshot_base */
 	SNAPSHOT_SECTION_WS_RUNS = 11,	   /* its struct working_set_run[] */
+	/* A running VM's struct hostfs_saved_cap[], one per mount; absent
+	 * when no mount has a size cap (and in files from before caps). */
+	SNAPSHOT_SECTION_HOSTFS_CAPS = 12,
 };
 
 /* The snapshot a diff applies to: its absolute path and its header's

@@ -84,6 +84,8 @@ struct snapshot_state {
 	bool running;			 /* a running VM's: it resumes where it was */
 	struct hostfs_saved_file *files; /* a running VM's open host files */
 	unsigned int nr_files;
+	struct hostfs_saved_cap caps[GUEST_MAX_MOUNTS]; /* its mounts' size caps */
+	unsigned int nr_caps;				/* 0: none capped */
 };
 
 static struct virtio_mmio *device_in_slot(struct vm *vm, unsigned int i)
@@ -330,9 +332,12 @@ static int write_sections(struct vm *vm, struct snapshot_writer *w, const struct
 				sizeof(vm->err)) < 0 ||
 	    snapshot_writer_add(w, SNAPSHOT_SECTION_DEVICES, &st->devices, sizeof(st->devices),
 				vm->err, sizeof(vm->err)) < 0 ||
-	    (st->nr_files > 0 &&
-	     snapshot_writer_add(w, SNAPSHOT_SECTION_HOSTFS, st->files,
-				 st->nr_files * sizeof(*st->files), vm->err, sizeof(vm->err)) < 0))
+	    (st->nr_files > 0 && snapshot_writer_add(w, SNAPSHOT_SECTION_HOSTFS, st->files,
+						     st->nr_files * sizeof(*st->files), vm->err,
+						     sizeof(vm->err)) < 0) ||
+	    (st->nr_caps > 0 &&
+	     snapshot_writer_add(w, SNAPSHOT_SECTION_HOSTFS_CAPS, st->caps,
+				 st->nr_caps * sizeof(*st->caps), vm->err, sizeof(vm->err)) < 0))
 		return -1;
 	return snapshot_writer_add_memory(w, pieces, ram_pieces(vm, pieces), changed, stored,
 					  vm->err, sizeof(vm->err));
@@ -476,6 +481,7 @@ static int save_files(struct vm *vm, struct snapshot_state *st)
 		snprintf(vm->err, sizeof(vm->err), "out of memory taking a snapshot");
 		return -1;
 	}
+	st->nr_caps = hostfs_save_caps(&vm->hostfs, st->caps);
 	return hostfs_save_files(&vm->hostfs, st->files, &st->nr_files, vm->err, sizeof(vm->err));
 }
 
@@ -732,6 +738,27 @@ static int map_chain(struct vm *vm, const struct snapshot_chain *c)
 	return 0;
 }
 
+/* A running VM's mount caps: one per mount, or none. */
+static int read_caps(struct vm *vm, const struct snapshot_file *f, struct snapshot_state *st)
+{
+	void *caps;
+	uint64_t n;
+
+	if (snapshot_file_read_array(f, SNAPSHOT_SECTION_HOSTFS_CAPS, sizeof(*st->caps),
+				     GUEST_MAX_MOUNTS, &caps, &n, vm->err, sizeof(vm->err)) < 0)
+		return -1;
+	if (n != 0 && n != st->machine.nr_mounts) {
+		free(caps);
+		snprintf(vm->err, sizeof(vm->err), "snapshot %.200s: corrupt mount caps", f->path);
+		return -1;
+	}
+	if (n != 0)
+		memcpy(st->caps, caps, n * sizeof(*st->caps));
+	st->nr_caps = (unsigned int)n;
+	free(caps);
+	return 0;
+}
+
 static int read_sections(struct vm *vm, const struct snapshot_file *f, struct snapshot_state *st)
 {
 	if (snapshot_file_read(f, SNAPSHOT_SECTION_MACHINE, &st->machine, sizeof(st->machine),
@@ -755,7 +782,7 @@ static int read_sections(struct vm *vm, const struct snapshot_file *f, struct sn
 		return -1;
 	st->files = files;
 	st->nr_files = (unsigned int)n;
-	return 0;
+	return read_caps(vm, f, st);
 }
 
 /* A prepared snapshot waits for a program; a running VM's resumes
@@ -780,9 +807,11 @@ static int check_kind(struct vm *vm, const struct snapshot_state *st)
 	return -1;
 }
 
-/* A running VM's mounts are the ones it had: its open files are in them. */
-static int setup_saved_mounts(struct vm *vm, const struct snapshot_machine *m)
+/* A running VM's mounts are the ones it had: its open files are in them,
+ * and its size caps go on counting from where they were. */
+static int setup_saved_mounts(struct vm *vm, const struct snapshot_state *st)
 {
+	const struct snapshot_machine *m = &st->machine;
 	struct guest_mount mounts[GUEST_MAX_MOUNTS];
 
 	if (m->nr_mounts > GUEST_MAX_MOUNTS) {
@@ -793,8 +822,11 @@ static int setup_saved_mounts(struct vm *vm, const struct snapshot_machine *m)
 	for (unsigned int i = 0; i < m->nr_mounts; i++) {
 		const struct snapshot_mount *sm = &m->mounts[i];
 
+		uint64_t max_size = i < st->nr_caps ? st->caps[i].max_size : 0;
+
 		if (memchr(sm->host_path, '\0', SNAPSHOT_PATH_MAX) == NULL ||
-		    memchr(sm->guest_path, '\0', SNAPSHOT_PATH_MAX) == NULL) {
+		    memchr(sm->guest_path, '\0', SNAPSHOT_PATH_MAX) == NULL ||
+		    max_size > INT64_MAX || (max_size != 0 && sm->readonly)) {
 			snprintf(vm->err, sizeof(vm->err), "snapshot %s: corrupt mount list",
 				 vm->config->snapshot_in);
 			return -1;
@@ -808,9 +840,13 @@ static int setup_saved_mounts(struct vm *vm, const struct snapshot_machine *m)
 		}
 		mounts[i] = (struct guest_mount){.host_path = vm->restored_mount_paths[i][0],
 						 .guest_path = vm->restored_mount_paths[i][1],
-						 .readonly = sm->readonly != 0};
+						 .readonly = sm->readonly != 0,
+						 .max_size = max_size};
 	}
-	return vm_open_mounts(vm, mounts, m->nr_mounts);
+	if (vm_open_mounts(vm, mounts, m->nr_mounts) < 0)
+		return -1;
+	hostfs_restore_caps(&vm->hostfs, st->caps, st->nr_caps);
+	return 0;
 }
 
 /* Boot data for the program, where the prepared guest will read it
@@ -856,8 +892,8 @@ static int resume_host_side(struct vm *vm, const struct snapshot_state *st)
  * before anything is set up). */
 static int open_invocation(struct vm *vm, const struct snapshot_state *st)
 {
-	return check_kind(vm, st) < 0 || (st->running ? setup_saved_mounts(vm, &st->machine)
-						      : vm_setup_mounts(vm)) < 0
+	return check_kind(vm, st) < 0 ||
+			       (st->running ? setup_saved_mounts(vm, st) : vm_setup_mounts(vm)) < 0
 		       ? -1
 		       : 0;
 }

@@ -2,8 +2,10 @@
 """lispvm exec end to end: static, static-pie and dynamic programs from
 images, compared with a native run of the same binary; bad programs and
 bad images give one clear line and a distinct exit status.
-Usage: exec.py CASE LISPVM HELLO_STATIC HELLO_DYNAMIC HELLO_STATIC_PIE SIGWAIT STDIN_THREAD NOFORK"""
+Usage: exec.py CASE LISPVM HELLO_STATIC HELLO_DYNAMIC HELLO_STATIC_PIE SIGWAIT STDIN_THREAD NOFORK
+FILL_MOUNT"""
 
+import errno
 import os
 import shutil
 import signal
@@ -22,12 +24,13 @@ COMMON = ["--memory", "256M", "--timeout", "120"]
 
 
 class Env:
-    def __init__(self, lispvm, static, dynamic, static_pie, sigwait, stdin_thread, nofork):
+    def __init__(self, lispvm, static, dynamic, static_pie, sigwait, stdin_thread, nofork,
+                 fill_mount):
         # Absolute: native runs happen in other working directories.
         (self.lispvm, self.static, self.dynamic, self.static_pie, self.sigwait,
-         self.stdin_thread, self.nofork) = (
+         self.stdin_thread, self.nofork, self.fill_mount) = (
             os.path.abspath(p) for p in (lispvm, static, dynamic, static_pie, sigwait,
-                                         stdin_thread, nofork))
+                                         stdin_thread, nofork, fill_mount))
         self.tmp = tempfile.mkdtemp(prefix="lispvm-exec-test-")
 
     def image(self, *entries):
@@ -363,11 +366,63 @@ def mount_escapes(e):
            f"expected every read refused with ENOENT; {proc.returncode} {proc.stderr!r}")
 
 
+CAP = 1 << 20
+
+
+def disk_usage(path):
+    """Bytes the host has allocated under path (st_blocks), directories
+    included."""
+    total = os.lstat(path).st_blocks * 512
+    for parent, dirs, files in os.walk(path):
+        total += sum(os.lstat(os.path.join(parent, n)).st_blocks * 512 for n in dirs + files)
+    return total
+
+
+def fill_capped_mount(e, mode):
+    """Runs fill_mount MODE in /data, a --mount of an empty directory with
+    rw,max-size=1M; returns (errno, total, short writes, growth of the
+    directory's usage)."""
+    data = os.path.join(e.tmp, "data")
+    os.mkdir(data)
+    before = disk_usage(data)
+    img = e.image(f"{e.fill_mount}:/bin/fill_mount")
+    proc = e.exec([img], ["/bin/fill_mount", mode, "/data"], "--mount",
+                  f"{data}:/data:rw,max-size=1M")
+    expect_exit(proc, 0)
+    words = proc.stdout.split()
+    expect(len(words) == 6 and words[0] == "errno", f"unexpected output {describe(proc)}")
+    return int(words[1]), int(words[3]), int(words[5]), disk_usage(data) - before
+
+
+def mount_size_cap_bytes(e):
+    """A program writing without end into a capped mount gets a short
+    write, then ENOSPC, and the host's directory grew by at most the cap."""
+    err, total, shorts, grown = fill_capped_mount(e, "write")
+    expect(err == errno.ENOSPC, f"the program ended with errno {err}, not ENOSPC")
+    # All of the cap but the file's name (a 4 KiB block) and any indirect
+    # blocks the host needed, in whole blocks.
+    expect(CAP - 64 * 1024 <= total <= CAP - 4096, f"it wrote {total} bytes under a 1M cap")
+    expect(shorts <= 1, f"{shorts} short writes")
+    expect(grown <= CAP, f"the mount grew by {grown} bytes, past the 1M cap")
+
+
+def mount_size_cap_names(e):
+    """Empty files cost a block each: a program creating them without end
+    is refused with ENOSPC after at most 1M / 4K of them."""
+    err, made, _, grown = fill_capped_mount(e, "names")
+    expect(err == errno.ENOSPC, f"the program ended with errno {err}, not ENOSPC")
+    expect(0 < made <= CAP // 4096, f"it made {made} files under a 1M cap")
+    expect(grown <= CAP, f"the mount grew by {grown} bytes, past the 1M cap")
+    expect(len(os.listdir(os.path.join(e.tmp, "data"))) == made,
+           "the host does not hold the files the program made")
+
+
 CASES = {fn.__name__: fn for fn in [
     static_hello, static_pie_hello, dynamic_hello, exit_status, environment_and_cwd, stdin_read,
     missing_program, bad_cwd, not_an_elf, other_machine, missing_interpreter, missing_image,
     truncated_image, corrupt_image, dynamic_true, dev_stdio_links, host_signals, strace,
-    mount_reads_and_writes, mount_read_only, mount_escapes, stdin_blocks_one_thread,
+    mount_reads_and_writes, mount_read_only, mount_escapes, mount_size_cap_bytes,
+    mount_size_cap_names, stdin_blocks_one_thread,
     no_new_processes]}
 
 
