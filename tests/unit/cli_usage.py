@@ -93,7 +93,8 @@ def gc_command(lispvm):
 
 
 def mount_bad_spec(lispvm):
-    for spec in ["/tmp", "/tmp:data", "/tmp:/", "/tmp:/a/../b", "/tmp:/a:rx", ":/a"]:
+    for spec in ["/tmp", "/tmp:data", "/tmp:/", "/tmp:/a/../b", "/tmp:/a:rx", ":/a",
+                 "/tmp:/a:ro,max-size=1M", "/tmp:/a:rw,max-size=lots", "/tmp:/a:rw,max-files=9"]:
         usage_error(lispvm, ["exec", "--mount", spec, "--", "/bin/true"],
                     f"--mount: '{spec}'")
 
@@ -136,7 +137,7 @@ def no_kvm(lispvm):
 def help_text(lispvm):
     proc = run([lispvm, "--help"])
     expect_exit(proc, 0)
-    for needle in ["Usage: lispvm", "--memory", "--timeout", "--mount HOST:GUEST[:ro|rw]",
+    for needle in ["Usage: lispvm", "--memory", "--timeout", "--mount HOST:GUEST[:ro|rw[,max-size=SIZE]]",
                    "run [OPTIONS] PROGRAM", "eval [OPTIONS] FORMS", "repl [OPTIONS]",
                    "--sbcl-option OPT", "--cache DIR",
                    "Exit status"]:
