@@ -42,8 +42,8 @@ static uint8_t *guest_buffer(struct hypercall_context *ctx, const char *what, ui
 
 	if (buf == NULL) {
 		log_error("guest error: %s buffer [0x%" PRIx64 ", +0x%" PRIx64
-			  ") is outside guest RAM",
-			  what, gpa, len);
+			  ") is outside %sguest RAM",
+			  what, gpa, len, access == GUEST_WRITE ? "writable " : "");
 		stop_guest_crash(ctx);
 	}
 	return buf;

@@ -90,6 +90,14 @@ static struct vsock_conn *find_conn(struct virtio_vsock *v, uint32_t local, uint
 	return NULL;
 }
 
+static bool conn_slot_free(const struct virtio_vsock *v)
+{
+	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
+		if (v->conns[i].state == CONN_FREE)
+			return true;
+	return false;
+}
+
 static struct vsock_conn *new_conn(struct virtio_vsock *v, int fd)
 {
 	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
@@ -216,8 +224,11 @@ static void connect_to_host(struct virtio_vsock *v, uint32_t local, uint32_t pee
 	struct vsock_conn *c;
 	int fd;
 
-	if ((size_t)snprintf(addr.sun_path, sizeof(addr.sun_path), "%s_%" PRIu32, v->path, local) >=
-	    sizeof(addr.sun_path)) {
+	/* A guest past the connection limit must not reach the host service
+	 * at all: it would see a connection open and close at once. */
+	if (!conn_slot_free(v) ||
+	    (size_t)snprintf(addr.sun_path, sizeof(addr.sun_path), "%s_%" PRIu32, v->path, local) >=
+		    sizeof(addr.sun_path)) {
 		owe_reset(v, local, peer);
 		return;
 	}

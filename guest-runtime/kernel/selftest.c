@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "kernel/selftest.h"
+#include "kernel/selftest_hostile.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -240,12 +241,23 @@ static const struct selftest selftests[] = {
 	{"image-write", image_write},
 };
 
+/* Cases of kernel/selftest_hostile.c, which take their own arguments. */
+static const char *const hostile_selftests[] = {
+	"hypercall",	 "virtq",	  "flood-hypercalls", "flood-doorbells",
+	"flood-packets", "flood-console", "flood-host-files"};
+
 void selftest_run(const char *name, const struct boot_info *bi)
 {
 	selftest_boot_info = bi;
 	for (size_t i = 0; i < sizeof(selftests) / sizeof(selftests[0]); i++) {
 		if (strcmp(selftests[i].name, name) == 0) {
 			selftests[i].fn();
+			return;
+		}
+	}
+	for (size_t i = 0; i < sizeof(hostile_selftests) / sizeof(hostile_selftests[0]); i++) {
+		if (strcmp(hostile_selftests[i], name) == 0) {
+			selftest_hostile_run(name, bi);
 			return;
 		}
 	}

@@ -52,7 +52,9 @@ static int boot_command(const struct cli_options *opts)
 {
 	struct vm_config config = {.console_fd = STDOUT_FILENO,
 				   .image_paths = opts->images,
-				   .nr_images = opts->nr_images};
+				   .nr_images = opts->nr_images,
+				   .mounts = opts->mounts,
+				   .nr_mounts = opts->nr_mounts};
 
 	return boot(opts, &config);
 }
