@@ -26,46 +26,9 @@
 #include "pvh_boot.h"
 #include "snapshot_chain.h"
 #include "snapshot_file.h"
+#include "snapshot_machine.h"
 #include "vcpu_state.h"
 #include "vm_internal.h"
-
-#define SNAPSHOT_PATH_MAX 1024
-
-/* The file's identity when it was hashed: while it holds, the file is
- * the one hashed (a write changes its mtime and ctime, and only root can
- * set a ctime), so a restore does not read the whole image again. */
-struct file_identity {
-	uint64_t ino, size;
-	int64_t mtime_ns, ctime_ns;
-};
-
-struct snapshot_image {
-	uint64_t gpa, size;
-	uint64_t content_hash; /* XXH3-64 of the file */
-	struct file_identity identity;
-	char path[SNAPSHOT_PATH_MAX];
-};
-
-struct snapshot_mount {
-	uint32_t readonly;
-	uint32_t reserved;
-	char host_path[SNAPSHOT_PATH_MAX];
-	char guest_path[SNAPSHOT_PATH_MAX];
-};
-
-/* snapshot_machine.flags: the guest takes host signals (a running VM's) */
-#define MACHINE_HOST_SIGNALS_READY 1u
-
-/* What the VM was made of, checked against what a restore can make. */
-struct snapshot_machine {
-	uint32_t nr_images, nr_mounts, nr_devices, flags;
-	uint64_t start_info_gpa;
-	uint64_t guest_cid;
-	struct snapshot_image images[GUEST_MAX_IMAGES];
-	/* A running VM's resume opens them again; otherwise for the record. */
-	struct snapshot_mount mounts[GUEST_MAX_MOUNTS];
-	uint32_t device_ids[GUEST_MAX_DEVICES];
-};
 
 struct snapshot_devices {
 	uint32_t nr;

@@ -209,6 +209,78 @@ def limited(exe, elf):
         expect(not os.path.exists(path), f"{path} is left behind")
 
 
+PROGRAM = """(format t "~a ~a ~a~%" *x* (if (boundp '*y*) (symbol-value '*y*) "-")
+        (with-open-file (s "/m/data") (read-line s)))
+"""
+
+# Waits for /m/go, which appears only after its snapshot, then says so.
+WAITER = """(loop until (probe-file "/m/go") do (sleep 0.05))
+(with-open-file (s "/m/out" :direction :output :if-exists :supersede)
+  (write-line "resumed" s))
+"""
+
+
+def from_snapshot(exe, elf):
+    """Snapshots made and restored in jails: a prepare (its output the
+    only path written), a diff prepared over it, a run from the diff
+    (the jail shows its base), a working set recorded and prefetched,
+    and a running VM's snapshot resumed with the mount it had (rw)."""
+    require_kvm()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o755)
+        mount = os.path.join(tmp, "m")
+        os.mkdir(mount)
+        with open(os.path.join(mount, "data"), "w") as f:
+            f.write("from the host\n")
+        prog = os.path.join(tmp, "prog.lisp")
+        with open(prog, "w") as f:
+            f.write(PROGRAM)
+        base, diff = os.path.join(tmp, "base.snap"), os.path.join(tmp, "diff.snap")
+        jail = [exe, "--jail", "--kernel", elf]
+        proc = run([*jail, "prepare", "-o", base, "--eval", "(defvar *x* 42)"], env=ENV)
+        expect_exit(proc, 0)
+        proc = run([*jail, "prepare", "--snapshot", base, "-o", diff, "--eval",
+                    "(defvar *y* 7)"], env=ENV)
+        expect_exit(proc, 0)
+        mount_ro = ["--mount", f"{mount}:/m:ro"]
+        proc = run([*jail, "run", "--snapshot", diff, *mount_ro, prog], env=ENV)
+        expect_exit(proc, 0)
+        expect(proc.stdout == "42 7 from the host\n", describe(proc))
+        ws = os.path.join(tmp, "ws")
+        for extra in (["--record-working-set", ws], ["--prefetch", ws]):
+            proc = run([*jail, "run", "--snapshot", base, *extra, *mount_ro, prog], env=ENV)
+            expect_exit(proc, 0)
+            expect(proc.stdout == "42 - from the host\n", describe(proc))
+        expect(os.path.getsize(ws) > 0, "no working set written")
+        resume_running(exe, jail, tmp, mount)
+
+
+def resume_running(exe, jail, tmp, mount):
+    waiter, running = os.path.join(tmp, "waiter.lisp"), os.path.join(tmp, "running.snap")
+    with open(waiter, "w") as f:
+        f.write(WAITER)
+    name = f"jail-resume-{os.getpid()}"
+    vm = subprocess.Popen([exe, "run", "--attachable", "--name", name, "--mount",
+                           f"{mount}:/m:rw", waiter], env=ENV, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            proc = run([exe, "snapshot", name, "-o", running, "--stop"], env=ENV)
+            if proc.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        expect_exit(proc, 0)
+        vm.communicate(timeout=120)
+    finally:
+        vm.kill()
+    open(os.path.join(mount, "go"), "w").close()
+    proc = run([*jail, "run", "--snapshot", running], env=ENV)
+    expect_exit(proc, 0)
+    with open(os.path.join(mount, "out")) as f:
+        expect(f.read() == "resumed\n", "the resumed VM did not write through its mount")
+
+
 def refuses_what_it_cannot_jail(exe, elf):
     require_kvm()
     proc = run([exe, "--jail", "--kernel", elf, "run", "--snapshot", "/nonexistent.snap"],
@@ -216,6 +288,10 @@ def refuses_what_it_cannot_jail(exe, elf):
     expect(proc.returncode != 0, describe(proc))
     lines = [l for l in proc.stderr.splitlines() if l.startswith("lispvm")]
     expect(len(lines) == 1, f"expected one line: {proc.stderr!r}")
+    proc = run([exe, "--jail", "--kernel", elf, "run", "--snapshot", "/nonexistent.snap",
+                "--pooled", "/nonexistent.sock"], env=ENV)
+    expect(proc.returncode == 2 and "a pooled VM cannot be jailed yet" in proc.stderr,
+           describe(proc))
     proc = run([exe, "--jail-user", "0", "--jail", *BOOT], env=ENV)
     expect(proc.returncode == 2 and "other than root" in proc.stderr, describe(proc))
     proc = run([exe, "--jail-cpus", "0", "--jail", *BOOT], env=ENV)
@@ -224,4 +300,4 @@ def refuses_what_it_cannot_jail(exe, elf):
 
 if __name__ == "__main__":
     main({f.__name__: f for f in (boots_jailed, isolated, as_another_user, unprivileged,
-                                  limited, refuses_what_it_cannot_jail)})
+                                  limited, from_snapshot, refuses_what_it_cannot_jail)})

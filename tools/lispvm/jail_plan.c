@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "jail_plan.h"
 
+#include "snapshot_paths.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +134,78 @@ static int plan_outputs(const struct vm_config *c, struct jail_plan *p, char *er
 	return 0;
 }
 
+/* What a snapshot names is opened by the VMM as the file says, so it is
+ * shown at that path; it must be absolute, as the jail's cwd is "/". */
+static int add_named(struct jail_plan *p, const char *path, bool dir, enum jail_access access,
+		     const char *snapshot, char *err, size_t err_size)
+{
+	if (path[0] != '/') {
+		snprintf(err, err_size, "--jail: snapshot %s names a relative path, %s", snapshot,
+			 path);
+		return -1;
+	}
+	return add(p, path, dir, access, err, err_size);
+}
+
+static int plan_named(struct jail_plan *p, const struct snapshot_paths *sp, char *err,
+		      size_t err_size)
+{
+	const char *in = p->snapshot_in;
+
+	for (unsigned int i = 1; i < sp->nr_chain; i++)
+		if (add_named(p, sp->chain[i], false, JAIL_READ, in, err, err_size) < 0)
+			return -1;
+	for (unsigned int i = 0; i < sp->nr_images; i++)
+		if (add_named(p, sp->images[i], false, JAIL_READ, in, err, err_size) < 0)
+			return -1;
+	for (unsigned int i = 0; i < sp->nr_mounts; i++)
+		if (add_named(p, sp->mounts[i], true,
+			      sp->mount_readonly[i] ? JAIL_READ : JAIL_WRITE, in, err,
+			      err_size) < 0)
+			return -1;
+	return 0;
+}
+
+/* A VM from a snapshot: the file, what it names, and the working set
+ * files read (--prefetch) or written (--record-working-set). */
+static int plan_snapshot(const struct vm_config *c, struct jail_plan *p, char *err, size_t err_size)
+{
+	char dir[PATH_MAX];
+	struct snapshot_paths *sp;
+	int rc;
+
+	if (c->snapshot_in == NULL)
+		return 0;
+	if (resolve(c->snapshot_in, p->snapshot_in, "--snapshot", err, err_size) < 0 ||
+	    add(p, p->snapshot_in, false, JAIL_READ, err, err_size) < 0)
+		return -1;
+	p->config.snapshot_in = p->snapshot_in;
+	if ((sp = calloc(1, sizeof(*sp))) == NULL) {
+		snprintf(err, err_size, "--jail: out of memory");
+		return -1;
+	}
+	rc = snapshot_paths_read(p->snapshot_in, sp, err, err_size);
+	if (rc == 0)
+		rc = plan_named(p, sp, err, err_size);
+	free(sp);
+	if (rc < 0)
+		return -1;
+	if (c->prefetch_path != NULL) {
+		if (resolve(c->prefetch_path, p->prefetch, "--prefetch", err, err_size) < 0 ||
+		    add(p, p->prefetch, false, JAIL_READ, err, err_size) < 0)
+			return -1;
+		p->config.prefetch_path = p->prefetch;
+	}
+	if (c->working_set_out != NULL) {
+		if (resolve_new(c->working_set_out, p->working_set_out, dir, "working set", err,
+				err_size) < 0 ||
+		    add(p, dir, true, JAIL_WRITE, err, err_size) < 0)
+			return -1;
+		p->config.working_set_out = p->working_set_out;
+	}
+	return 0;
+}
+
 static int by_path(const void *a, const void *b)
 {
 	return strcmp(((const struct jail_path *)a)->path, ((const struct jail_path *)b)->path);
@@ -142,9 +216,12 @@ int jail_plan_make(const struct vm_config *config, struct jail_plan *plan, char 
 {
 	memset(plan, 0, sizeof(*plan));
 	plan->config = *config;
-	if (config->snapshot_in != NULL || config->working_set_out != NULL ||
-	    config->prefetch_path != NULL || config->await_invocation != NULL) {
-		snprintf(err, err_size, "--jail: a VM from a snapshot cannot be jailed yet");
+	/* Its program, and the mounts that program is given, arrive after
+	 * the jail would have been made. */
+	if (config->await_invocation != NULL) {
+		snprintf(err, err_size,
+			 "--jail: a pooled VM (--pooled) cannot be jailed yet: its program's "
+			 "files arrive after the jail is made");
 		return -1;
 	}
 	if (add(plan, "/dev/kvm", false, JAIL_DEVICE, err, err_size) < 0 ||
@@ -155,7 +232,8 @@ int jail_plan_make(const struct vm_config *config, struct jail_plan *plan, char 
 	if (plan_images(config, plan, err, err_size) < 0 ||
 	    plan_mounts(config, plan, err, err_size) < 0 ||
 	    plan_sockets(config, plan, err, err_size) < 0 ||
-	    plan_outputs(config, plan, err, err_size) < 0)
+	    plan_outputs(config, plan, err, err_size) < 0 ||
+	    plan_snapshot(config, plan, err, err_size) < 0)
 		return -1;
 	/* A directory before what lies under it. */
 	qsort(plan->paths, plan->n, sizeof(plan->paths[0]), by_path);

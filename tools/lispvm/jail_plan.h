@@ -10,9 +10,12 @@
 #include <stddef.h>
 
 #include "guest_params.h"
+#include "snapshot_chain.h"
 #include "vm.h"
 
-#define JAIL_MAX_PATHS (8 + GUEST_MAX_IMAGES + GUEST_MAX_MOUNTS)
+/* The fixed ones, the images and mounts given and those a snapshot
+ * names, and a snapshot's chain of diffs. */
+#define JAIL_MAX_PATHS (8 + 2 * GUEST_MAX_IMAGES + 2 * GUEST_MAX_MOUNTS + SNAPSHOT_MAX_CHAIN)
 
 enum jail_access {
 	JAIL_READ,   /* read-only in the jail */
@@ -32,7 +35,8 @@ struct jail_plan {
 	/* config with every path absolute; its strings live below. */
 	struct vm_config config;
 	char kernel[PATH_MAX], vsock[PATH_MAX], control[PATH_MAX], snapshot_out[PATH_MAX],
-		text_cache[PATH_MAX];
+		text_cache[PATH_MAX], snapshot_in[PATH_MAX], working_set_out[PATH_MAX],
+		prefetch[PATH_MAX];
 	char images[GUEST_MAX_IMAGES][PATH_MAX];
 	const char *image_ptrs[GUEST_MAX_IMAGES];
 	char mount_paths[GUEST_MAX_MOUNTS][PATH_MAX];
@@ -40,8 +44,10 @@ struct jail_plan {
 };
 
 /* Fills plan from config, its paths sorted (a directory before what lies
- * under it).  0, or -1 with a one-line reason (a path that
- * cannot be resolved, or what a jail cannot run yet). */
+ * under it).  A VM from a snapshot also gets what the snapshot names:
+ * its bases, its images and, for a running VM's, its mounts.  0, or -1
+ * with a one-line reason (a path that cannot be resolved, a snapshot
+ * that cannot be read, or what a jail cannot run yet). */
 int jail_plan_make(const struct vm_config *config, struct jail_plan *plan, char *err,
 		   size_t err_size);
 
