@@ -96,7 +96,10 @@ static void reset(struct virtio_mmio *m)
 }
 
 /* FEATURES_OK sticks only for a subset of the offer with VERSION_1 (the
- * driver reads it back to learn that); DRIVER_OK starts the device. */
+ * driver reads it back to learn that); DRIVER_OK starts the device.
+ * Only a reset clears bits (the driver must not, virtio 1.x, 2.1.1): were
+ * DRIVER_OK cleared and set again, start would run on a live device,
+ * which goes on serving its old queues while start replaces them. */
 static int write_status(struct virtio_mmio *m, uint32_t value, const char **why)
 {
 	uint32_t added = value & ~m->status;
@@ -105,6 +108,8 @@ static int write_status(struct virtio_mmio *m, uint32_t value, const char **why)
 		reset(m);
 		return 0;
 	}
+	if (m->status & ~value)
+		return 0;
 	if ((added & VIRTIO_CONFIG_S_FEATURES_OK) &&
 	    ((m->driver_features & ~m->features) ||
 	     !(m->driver_features & (1ull << VIRTIO_F_VERSION_1))))
@@ -173,7 +178,10 @@ static int write_register(struct virtio_mmio *m, uint64_t off, uint32_t value, c
 	case VIRTIO_MMIO_STATUS:
 		return write_status(m, value, why);
 	default:
-		write_queue_register(selected_queue(m), off, value);
+		/* A started device has taken its queues: none of them changes,
+		 * QueueReady 0 included, before a reset. */
+		if (!(m->status & VIRTIO_CONFIG_S_DRIVER_OK))
+			write_queue_register(selected_queue(m), off, value);
 		return 0;
 	}
 }

@@ -2,7 +2,8 @@
 /*
  * A guest kernel turned against its VMM: raw hypercalls with any request
  * and arguments, virtqueues that break the spec's rules while the device
- * uses them, and floods of exits and doorbells.  The VMM ends a VM at the
+ * uses them, a device's registers misused and its state changed under
+ * it, and floods of exits and doorbells.  The VMM ends a VM at the
  * first broken request, so each case is one VM: tests/kvm/hostile.py
  * names the case on the command line and checks how the VM ended.
  *
@@ -12,6 +13,7 @@
  */
 #include "kernel/selftest_hostile.h"
 
+#include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
@@ -219,18 +221,29 @@ static void queue_make(struct hostile_queue *hq, unsigned int index)
 	need(virtio_mmio_setup_queue(&vdev, index, HQ_SIZE, hq->phys) == 0, "queue set up");
 }
 
-static void vsock_bring_up(void)
+static const struct boot_device *vsock_device(void)
 {
 	const struct boot_device *d = boot_device_find(hostile_bi, VIRTIO_ID_VSOCK);
 
 	need(d != NULL, "a vsock device (--vsock)");
-	need(virtio_mmio_begin(&vdev, d) == 0, "device handshake");
+	return d;
+}
+
+/* After the feature handshake: three fresh queues, then DRIVER_OK. */
+static void vsock_queues_up(void)
+{
 	queue_make(&rxq, 0);
 	queue_make(&txq, 1);
 	queue_make(&evq, 2);
 	packet = pmem_alloc_zeroed_page();
 	need(packet != 0, "packet page");
 	virtio_mmio_driver_ok(&vdev);
+}
+
+static void vsock_bring_up(void)
+{
+	need(virtio_mmio_begin(&vdev, vsock_device()) == 0, "device handshake");
+	vsock_queues_up();
 }
 
 /* A connection request from the guest to HOST_PORT: the device must
@@ -375,6 +388,389 @@ static void double_fetch(void)
 	printk("selftest virtq: %u racing requests used\n", done);
 }
 
+/* ---- the register page (virtq=mmio mmio=CASE) ----
+ *
+ * Accesses of every width and alignment, registers read or written
+ * against their direction, and the device's state changed under it after
+ * DRIVER_OK.  A case the VMM ignores goes on to a request and its reset
+ * on the queues set up first, so the device must still serve those. */
+
+#define SERVICE_PORT  7000 /* hostile.py listens at PATH_7000 for reset-live */
+#define SERVICE_BYTES 8192 /* what it sends on the first stream */
+#define STATUS_LIVE                                                                                \
+	(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK |      \
+	 VIRTIO_CONFIG_S_DRIVER_OK)
+
+static volatile uint8_t *reg_at(unsigned int off)
+{
+	return (volatile uint8_t *)vdev.regs + off;
+}
+
+static uint32_t reg_get(unsigned int off)
+{
+	return *(volatile uint32_t *)reg_at(off);
+}
+
+static void reg_set(unsigned int off, uint32_t v)
+{
+	*(volatile uint32_t *)reg_at(off) = v;
+}
+
+/* One 16-byte SSE access, wider than the 8 bytes of a KVM MMIO exit.  The
+ * kernel is built with -mgeneral-regs-only: xmm0 holds nothing of the
+ * compiler's. */
+static void store16(unsigned int off, const void *src)
+{
+	__asm__ volatile("movdqu (%1), %%xmm0\n\tmovdqu %%xmm0, (%0)"
+			 :
+			 : "r"(reg_at(off)), "r"(src)
+			 : "memory");
+}
+
+static void load16(unsigned int off, void *dst)
+{
+	__asm__ volatile("movdqu (%0), %%xmm0\n\tmovdqu %%xmm0, (%1)"
+			 :
+			 : "r"(reg_at(off)), "r"(dst)
+			 : "memory");
+}
+
+/* rep movsb: the device sees one byte at a time. */
+static void copy_bytes(void *dst, const void *src, size_t n)
+{
+	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+}
+
+static void outw(uint16_t port, uint16_t v)
+{
+	__asm__ volatile("outw %w0, %w1" : : "a"(v), "Nd"(port));
+}
+
+static uint16_t inw(uint16_t port)
+{
+	uint16_t v;
+
+	__asm__ volatile("inw %w1, %w0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+/* The spec's write-only registers (and two reserved words): all read 0. */
+static const unsigned int write_only[] = {VIRTIO_MMIO_DEVICE_FEATURES_SEL,
+					  VIRTIO_MMIO_DRIVER_FEATURES,
+					  VIRTIO_MMIO_DRIVER_FEATURES_SEL,
+					  VIRTIO_MMIO_QUEUE_SEL,
+					  VIRTIO_MMIO_QUEUE_NUM,
+					  VIRTIO_MMIO_QUEUE_NOTIFY,
+					  VIRTIO_MMIO_INTERRUPT_ACK,
+					  VIRTIO_MMIO_QUEUE_DESC_LOW,
+					  VIRTIO_MMIO_QUEUE_DESC_HIGH,
+					  VIRTIO_MMIO_QUEUE_AVAIL_LOW,
+					  VIRTIO_MMIO_QUEUE_AVAIL_HIGH,
+					  VIRTIO_MMIO_QUEUE_USED_LOW,
+					  VIRTIO_MMIO_QUEUE_USED_HIGH,
+					  0x18,
+					  0xf8};
+
+static void mmio_read_only(const char *name)
+{
+	reg_set(VIRTIO_MMIO_QUEUE_SEL, 1);
+	reg_set(VIRTIO_MMIO_MAGIC_VALUE, 0);
+	reg_set(VIRTIO_MMIO_VERSION, 1);
+	reg_set(VIRTIO_MMIO_DEVICE_ID, 1);
+	reg_set(VIRTIO_MMIO_VENDOR_ID, 0);
+	reg_set(VIRTIO_MMIO_DEVICE_FEATURES, ~0u);
+	reg_set(VIRTIO_MMIO_QUEUE_NUM_MAX, 1);
+	reg_set(VIRTIO_MMIO_INTERRUPT_STATUS, ~0u);
+	reg_set(VIRTIO_MMIO_CONFIG_GENERATION, 7);
+	reg_set(VIRTIO_MMIO_CONFIG, 99);
+	*(volatile uint64_t *)reg_at(VIRTIO_MMIO_CONFIG) = 99;
+	printk("selftest mmio %s: magic 0x%x version %u device %u vendor 0x%x features 0x%x "
+	       "max %u generation %u cid %u\n",
+	       name, reg_get(VIRTIO_MMIO_MAGIC_VALUE), reg_get(VIRTIO_MMIO_VERSION),
+	       reg_get(VIRTIO_MMIO_DEVICE_ID), reg_get(VIRTIO_MMIO_VENDOR_ID),
+	       reg_get(VIRTIO_MMIO_DEVICE_FEATURES), reg_get(VIRTIO_MMIO_QUEUE_NUM_MAX),
+	       reg_get(VIRTIO_MMIO_CONFIG_GENERATION), reg_get(VIRTIO_MMIO_CONFIG));
+}
+
+static void mmio_write_only(const char *name)
+{
+	uint32_t any = 0;
+
+	for (size_t i = 0; i < sizeof(write_only) / sizeof(write_only[0]); i++)
+		any |= reg_get(write_only[i]);
+	printk("selftest mmio %s: %u registers read 0x%x\n", name,
+	       (unsigned int)(sizeof(write_only) / sizeof(write_only[0])), any);
+}
+
+/* Before DRIVER_OK: queues 3 and 2^32-1 (the device has 0 to 2) show no
+ * room and take no set-up, and the real ones are set up after. */
+static void mmio_queue_beyond(const char *name)
+{
+	static const uint32_t sel[] = {3, 0xffffffff};
+	uint32_t max = 0, ready = 0;
+
+	need(virtio_mmio_begin(&vdev, vsock_device()) == 0, "device handshake");
+	for (size_t i = 0; i < 2; i++) {
+		queue_raw(sel[i], HQ_SIZE, sym.buf, sym.buf + 256, sym.buf + 512);
+		max |= reg_get(VIRTIO_MMIO_QUEUE_NUM_MAX);
+		ready |= reg_get(VIRTIO_MMIO_QUEUE_READY);
+	}
+	vsock_queues_up();
+	printk("selftest mmio %s: max %u ready %u\n", name, max, ready);
+}
+
+static void mmio_config_past_end(const char *name)
+{
+	uint64_t any = reg_get(VIRTIO_MMIO_CONFIG + 8) | reg_get(VIRTIO_MMIO_CONFIG + 0xfc) |
+		       *(volatile uint64_t *)reg_at(VIRTIO_MMIO_CONFIG + 0xf8) |
+		       *(volatile uint8_t *)reg_at(VIRTIO_MMIO_CONFIG + 0xff);
+	/* Four bytes of the register page and four past it, in one exit. */
+	uint64_t straddling = *(volatile uint64_t *)reg_at(LISPVM_VIRTIO_MMIO_SIZE - 4);
+
+	printk("selftest mmio %s: 0x%lx, across the page's end 0x%lx, cid %lu\n", name,
+	       (unsigned long)any, (unsigned long)straddling,
+	       (unsigned long)*(volatile uint64_t *)reg_at(VIRTIO_MMIO_CONFIG));
+}
+
+/* The driver features, with every bit the device did not offer. */
+static void offer_everything(void)
+{
+	reg_set(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	reg_set(VIRTIO_MMIO_DRIVER_FEATURES, ~0u);
+	reg_set(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	reg_set(VIRTIO_MMIO_DRIVER_FEATURES, ~0u);
+}
+
+/* A fresh handshake asking for features not offered: FEATURES_OK does
+ * not stick; a reset and the right handshake after it work. */
+static void mmio_features_unoffered(const char *name)
+{
+	uint32_t status;
+
+	vdev.regs = phys_to_virt(vsock_device()->gpa);
+	reg_set(VIRTIO_MMIO_STATUS, 0);
+	reg_set(VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	offer_everything();
+	reg_set(VIRTIO_MMIO_STATUS,
+		VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
+	status = reg_get(VIRTIO_MMIO_STATUS);
+	vsock_bring_up();
+	printk("selftest mmio %s: status 0x%x\n", name, status);
+}
+
+/* Queue q moved, in its registers, to another place (while ready). */
+static void move_queue(unsigned int q, uint64_t to)
+{
+	struct virtq_layout l = virtq_layout(HQ_SIZE);
+
+	queue_raw(q, HQ_SIZE, to, to + l.avail_off, to + l.used_off);
+}
+
+/* QueueReady 0 (read back), the queue moved outside RAM, QueueReady 1. */
+static uint32_t toggle_ready(unsigned int q)
+{
+	uint32_t ready;
+
+	reg_set(VIRTIO_MMIO_QUEUE_SEL, q);
+	reg_set(VIRTIO_MMIO_QUEUE_READY, 0);
+	ready = reg_get(VIRTIO_MMIO_QUEUE_READY);
+	move_queue(q, sym.end);
+	return ready;
+}
+
+/* The acts done after DRIVER_OK, with a receive buffer out; false for a
+ * name that is none of them. */
+static bool mmio_mid_run(const char *name)
+{
+	static const uint8_t zero[16];
+	uint64_t wide[2] = {~0ull, ~0ull};
+	uint32_t got = 0xdeadbeef;
+
+	if (strcmp(name, "store-16") == 0) {
+		store16(VIRTIO_MMIO_STATUS, zero);
+		store16(VIRTIO_MMIO_CONFIG, zero);
+		printk("selftest mmio %s: status 0x%x cid %u\n", name, reg_get(VIRTIO_MMIO_STATUS),
+		       reg_get(VIRTIO_MMIO_CONFIG));
+	} else if (strcmp(name, "load-16") == 0) {
+		load16(VIRTIO_MMIO_CONFIG, wide);
+		printk("selftest mmio %s: 0x%lx 0x%lx\n", name, (unsigned long)wide[0],
+		       (unsigned long)wide[1]);
+	} else if (strcmp(name, "store-8") == 0) {
+		*(volatile uint64_t *)reg_at(VIRTIO_MMIO_STATUS) = 0;
+		*(volatile uint64_t *)reg_at(VIRTIO_MMIO_QUEUE_SEL) = 0;
+		printk("selftest mmio %s: status 0x%x, 8-byte magic 0x%lx\n", name,
+		       reg_get(VIRTIO_MMIO_STATUS),
+		       (unsigned long)*(volatile uint64_t *)reg_at(VIRTIO_MMIO_MAGIC_VALUE));
+	} else if (strcmp(name, "bytes") == 0) {
+		copy_bytes((void *)reg_at(VIRTIO_MMIO_STATUS), zero, 4);
+		copy_bytes(&got, (const void *)reg_at(VIRTIO_MMIO_MAGIC_VALUE), 4);
+		printk("selftest mmio %s: status 0x%x, magic bytewise 0x%x\n", name,
+		       reg_get(VIRTIO_MMIO_STATUS), got);
+	} else if (strcmp(name, "unaligned") == 0) {
+		*(volatile uint32_t *)reg_at(VIRTIO_MMIO_STATUS + 1) = 0;
+		*(volatile uint32_t *)reg_at(VIRTIO_MMIO_INTERRUPT_ACK + 2) = 0;
+		*(volatile uint16_t *)reg_at(VIRTIO_MMIO_STATUS) = 0;
+		*(volatile uint8_t *)reg_at(VIRTIO_MMIO_STATUS) = 0;
+		printk("selftest mmio %s: status 0x%x, magic at +1 0x%x, 16-bit device id %u\n",
+		       name, reg_get(VIRTIO_MMIO_STATUS),
+		       *(volatile uint32_t *)reg_at(VIRTIO_MMIO_MAGIC_VALUE + 1),
+		       *(volatile uint16_t *)reg_at(VIRTIO_MMIO_DEVICE_ID));
+	} else if (strcmp(name, "read-only") == 0) {
+		mmio_read_only(name);
+	} else if (strcmp(name, "write-only") == 0) {
+		mmio_write_only(name);
+	} else if (strcmp(name, "config-past-end") == 0) {
+		mmio_config_past_end(name);
+	} else if (strcmp(name, "past-size-read") == 0) {
+		got = reg_get(LISPVM_VIRTIO_MMIO_SIZE);
+		printk("selftest mmio %s: 0x%x\n", name, got);
+	} else if (strcmp(name, "past-size-write") == 0) {
+		reg_set(LISPVM_VIRTIO_MMIO_STRIDE - 4, 0);
+		printk("selftest mmio %s: went on\n", name);
+	} else if (strcmp(name, "move-queues") == 0) {
+		move_queue(0, pmem_alloc_zeroed_page());
+		move_queue(1, pmem_alloc_zeroed_page());
+		printk("selftest mmio %s: ready %u\n", name, reg_get(VIRTIO_MMIO_QUEUE_READY));
+	} else if (strcmp(name, "move-queues-outside") == 0) {
+		move_queue(0, sym.end);
+		move_queue(1, sym.end);
+		printk("selftest mmio %s: ready %u\n", name, reg_get(VIRTIO_MMIO_QUEUE_READY));
+	} else if (strcmp(name, "ready-toggle") == 0) {
+		uint32_t rx = toggle_ready(0), tx = toggle_ready(1);
+
+		printk("selftest mmio %s: ready read %u %u after 0\n", name, rx, tx);
+	} else if (strcmp(name, "restart-moved") == 0) {
+		/* DRIVER_OK again would start the device on what the
+		 * registers say now. */
+		uint32_t tx = toggle_ready(1);
+
+		reg_set(VIRTIO_MMIO_STATUS, STATUS_LIVE & ~VIRTIO_CONFIG_S_DRIVER_OK);
+		got = reg_get(VIRTIO_MMIO_STATUS);
+		reg_set(VIRTIO_MMIO_STATUS, STATUS_LIVE);
+		printk("selftest mmio %s: ready read %u after 0, status 0x%x without DRIVER_OK\n",
+		       name, tx, got);
+	} else if (strcmp(name, "queue-num") == 0) {
+		reg_set(VIRTIO_MMIO_QUEUE_SEL, 1);
+		reg_set(VIRTIO_MMIO_QUEUE_NUM, 4);
+		reg_set(VIRTIO_MMIO_QUEUE_NUM, 3);
+		reg_set(VIRTIO_MMIO_QUEUE_NUM, 1024);
+		printk("selftest mmio %s: max %u ready %u\n", name,
+		       reg_get(VIRTIO_MMIO_QUEUE_NUM_MAX), reg_get(VIRTIO_MMIO_QUEUE_READY));
+	} else if (strcmp(name, "features-mid-run") == 0) {
+		offer_everything();
+		reg_set(VIRTIO_MMIO_STATUS, STATUS_LIVE);
+		reg_set(VIRTIO_MMIO_STATUS, STATUS_LIVE & ~VIRTIO_CONFIG_S_FEATURES_OK);
+		offer_everything();
+		reg_set(VIRTIO_MMIO_STATUS, STATUS_LIVE);
+		printk("selftest mmio %s: status 0x%x\n", name, reg_get(VIRTIO_MMIO_STATUS));
+	} else if (strcmp(name, "clear-driver-ok") == 0) {
+		reg_set(VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+		printk("selftest mmio %s: status 0x%x\n", name, reg_get(VIRTIO_MMIO_STATUS));
+	} else if (strcmp(name, "notify-out-of-range") == 0) {
+		reg_set(VIRTIO_MMIO_QUEUE_NOTIFY, 3);
+		reg_set(VIRTIO_MMIO_QUEUE_NOTIFY, 0xffff);
+		reg_set(VIRTIO_MMIO_QUEUE_NOTIFY, 0xffffffff);
+		*(volatile uint16_t *)reg_at(VIRTIO_MMIO_QUEUE_NOTIFY) = 1;
+		outw(vdev.notify_port, 3);
+		outw(vdev.notify_port, 0xffff);
+		printk("selftest mmio %s: rung\n", name);
+	} else if (strcmp(name, "notify-port-wide") == 0) {
+		outl(vdev.notify_port, 1);
+		printk("selftest mmio %s: went on\n", name);
+	} else if (strcmp(name, "notify-port-byte") == 0) {
+		outb(vdev.notify_port, 1);
+		printk("selftest mmio %s: went on\n", name);
+	} else if (strcmp(name, "notify-port-read") == 0) {
+		printk("selftest mmio %s: 0x%x\n", name, inw(vdev.notify_port));
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/* The guest's connect to the service, from port `from`. */
+static void connect_service(uint32_t from)
+{
+	struct virtio_vsock_hdr *h = phys_to_virt(packet);
+	struct virtq_segment seg = {.addr = packet, .len = PACKET_SIZE};
+
+	write_request();
+	h->src_port = from;
+	h->dst_port = SERVICE_PORT;
+	need(virtq_driver_add(&txq.q, &seg, 1) >= 0, "packet queued");
+	virtio_mmio_notify(&vdev, 1);
+	need(wait_used(&txq), "the request was used");
+}
+
+/* The one receive buffer offered at `gpa`, once the device filled it. */
+static const struct virtio_vsock_hdr *next_packet(uint64_t gpa)
+{
+	memset(phys_to_virt(gpa), 0, 2048);
+	offer_rx(gpa, 2048);
+	need(wait_used(&rxq), "a packet from the device");
+	return phys_to_virt(gpa);
+}
+
+/* A reset while the host service holds a stream whose bytes the device
+ * owes the guest: the device brought up again on new queues delivers
+ * nothing of the old stream, and the service, at the guest's next
+ * connect, says whether the old stream had closed by then. */
+static void mmio_reset_live(void)
+{
+	const struct virtio_vsock_hdr *h;
+	uint16_t op;
+	uint32_t port;
+
+	connect_service(GUEST_PORT);
+	h = next_packet(sym.buf);
+	need(h->op == VIRTIO_VSOCK_OP_RESPONSE, "the service took the stream");
+	h = next_packet(sym.buf);
+	need(h->op == VIRTIO_VSOCK_OP_RW && h->len > 0 && h->len < SERVICE_BYTES,
+	     "part of what the service sent");
+	reg_set(VIRTIO_MMIO_STATUS, 0);
+	vsock_bring_up();
+	connect_service(GUEST_PORT + 1);
+	h = next_packet(sym.buf);
+	op = h->op;
+	port = h->dst_port;
+	h = next_packet(sym.buf);
+	need(h->len <= 64, "a short answer");
+	printk("selftest mmio reset-live: op %u for port %u, then op %u for port %u: '%.*s'\n", op,
+	       port, h->op, h->dst_port, (int)h->len, (const char *)(h + 1));
+}
+
+/* mmio=CASE: one of the cases above, then (when the VM is still running)
+ * a request and its reset. */
+static void hostile_mmio(void)
+{
+	const struct virtio_vsock_hdr *h = phys_to_virt(sym.buf);
+	char name[48];
+
+	need(boot_cmdline_get(hostile_bi, "mmio", name, sizeof(name)) == 0, "mmio= given");
+	if (strcmp(name, "reset-live") == 0) {
+		vsock_bring_up();
+		mmio_reset_live();
+		return;
+	}
+	if (strcmp(name, "queue-beyond") == 0) {
+		mmio_queue_beyond(name);
+		offer_rx(sym.buf, PAGE_SIZE);
+	} else if (strcmp(name, "features-unoffered") == 0) {
+		mmio_features_unoffered(name);
+		offer_rx(sym.buf, PAGE_SIZE);
+	} else {
+		vsock_bring_up();
+		offer_rx(sym.buf, PAGE_SIZE); /* in flight through what follows */
+		if (!mmio_mid_run(name))
+			panic("selftest: unknown mmio case '%s'", name);
+	}
+	send_request();
+	need(wait_used(&txq), "the packet was used");
+	need(wait_used(&rxq), "the reset came back");
+	need(h->op == VIRTIO_VSOCK_OP_RST && h->src_port == HOST_PORT, "the reset of the request");
+	printk("selftest mmio: then a request and its reset\n");
+}
+
 /* virtq=CASE: bring the vsock device up, then break one rule of the
  * split virtqueue (or none: "valid"). */
 static void hostile_virtq(void)
@@ -383,6 +779,10 @@ static void hostile_virtq(void)
 	uint64_t far = sym.end;
 
 	need(boot_cmdline_get(hostile_bi, "virtq", name, sizeof(name)) == 0, "virtq= given");
+	if (strcmp(name, "mmio") == 0) {
+		hostile_mmio();
+		return;
+	}
 	if (broken_setup(name)) {
 		send_request();
 		panic("the device took a queue it cannot use");

@@ -3,7 +3,8 @@
 hostile_prog.c at ring 3): every hypercall with addresses outside RAM,
 straddling its end, wrapping, in device MMIO and in a read-only image,
 overlapping the request; every rule of the split virtqueue broken while
-the device runs; requests changed while the device reads them; floods of
+the device runs; its register page used every wrong way and its state
+changed after DRIVER_OK; requests changed while the device reads them; floods of
 exits, doorbells and packets beside another VM; and the host's files,
 vsock connections and console taken as far as they go.  Each case: the
 VM stops with one line naming what it did, or is refused or throttled,
@@ -141,6 +142,45 @@ VIRTQUEUE_RULES = [
     ("queue-used-read-only", "queue outside guest RAM"),
 ]
 
+# (case, expected) for the vsock device's register page, selftest=virtq
+# virtq=mmio mmio=CASE: ("ok", what the guest read back) when the access
+# is ignored (the guest then gets a request through the queues it set up
+# first), or ("stop", the start of the one "lispvm:" line).  KVM hands
+# the VMM at most 8 bytes an exit: a 16-byte SSE access arrives as two
+# 8-byte ones, rep movsb as single bytes; registers take only aligned
+# 32-bit accesses, the configuration space reads in any width up to 8.
+MMIO_REGISTERS = [
+    # widths and alignment
+    ("store-16", ("ok", "status 0xf cid 3")),
+    ("load-16", ("ok", "0x3 0x0")),
+    ("store-8", ("ok", "status 0xf, 8-byte magic 0x0")),
+    ("bytes", ("ok", "status 0xf, magic bytewise 0x0")),
+    ("unaligned", ("ok", "status 0xf, magic at +1 0x0, 16-bit device id 0")),
+    # registers against their direction, queues and bytes that do not exist
+    ("read-only", ("ok", "magic 0x74726976 version 2 device 19 vendor 0x4c56 features 0x1 "
+                         "max 256 generation 0 cid 3")),
+    ("write-only", ("ok", "15 registers read 0x0")),
+    ("queue-beyond", ("ok", "max 0 ready 0")),
+    ("config-past-end", ("ok", "0x0, across the page's end 0x0, cid 3")),
+    ("past-size-read", ("stop", "lispvm: guest read unmapped guest-physical address 0xd0000200 ")),
+    ("past-size-write", ("stop", "lispvm: guest wrote unmapped guest-physical address 0xd0000ffc ")),
+    # after DRIVER_OK, with a receive buffer out: the queues and status hold
+    ("move-queues", ("ok", "ready 1")),
+    ("move-queues-outside", ("ok", "ready 1")),
+    ("ready-toggle", ("ok", "ready read 1 1 after 0")),
+    ("restart-moved", ("ok", "ready read 1 after 0, status 0xf without DRIVER_OK")),
+    ("queue-num", ("ok", "max 256 ready 1")),
+    ("features-unoffered", ("ok", "status 0x3")),
+    ("features-mid-run", ("ok", "status 0xf")),
+    ("clear-driver-ok", ("ok", "status 0xf")),
+    # doorbells
+    ("notify-out-of-range", ("ok", "rung")),
+    ("notify-port-wide", ("stop", "lispvm: guest wrote I/O port 0x4c60 (4 bytes), which lispvm "
+                                  "does not emulate,")),
+    ("notify-port-byte", ("stop", "lispvm: guest wrote I/O port 0x4c60 (1 bytes)")),
+    ("notify-port-read", ("stop", "lispvm: guest read I/O port 0x4c60 (2 bytes)")),
+]
+
 
 class Env:
     def __init__(self, exe, elf, prog):
@@ -219,6 +259,67 @@ def virtqueue_rules(exe, elf, prog):
         if line != f"lispvm: guest broke the vsock device: {why}":
             failures.append(f"{case}: {line}")
     expect(not failures, "\n".join(failures))
+
+
+def mmio_registers(exe, elf, prog):
+    """The vsock device's register page used every wrong way, and its
+    state changed under it after DRIVER_OK: each access is ignored (the
+    device still serves the queues it started on) or stops the VM with
+    one line; a reset while the host holds a stream closes that stream
+    and leaves nothing of it for the device brought up again."""
+    e = Env(exe, elf, prog)
+    failures = []
+    for case, (kind, value) in MMIO_REGISTERS:
+        proc = vsock_boot(e, f"selftest=virtq virtq=mmio mmio={case}")
+        if kind == "ok":
+            want = f"selftest mmio {case}: {value}\nselftest mmio: then a request and its reset\n"
+            if proc.returncode != 0 or want not in proc.stdout:
+                failures.append(f"{case}: {describe(proc)}")
+        elif proc.returncode != GUEST_CRASH:
+            failures.append(f"{case}: not stopped: {describe(proc)}")
+        else:
+            line = one_error_line(proc)
+            if not line.startswith(value):
+                failures.append(f"{case}: {line}")
+    expect(not failures, "\n".join(failures))
+    mmio_reset_live(e)
+
+
+def mmio_reset_live(e):
+    """The service sends 8 KiB on the guest's first stream; the guest takes
+    part of it, resets the device, brings it up on new queues and connects
+    again.  By then the first stream must have closed (the VMM closes it
+    in the reset, before the guest can connect again), and the guest's
+    first packets are the new stream's: RESPONSE, then the service's word."""
+    path = os.path.join(e.tmp, "live.sock")
+    service = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    service.bind(path + "_7000")
+    service.listen(4)
+    held = []
+
+    def serve():
+        first = service.accept()[0]
+        held.append(first)
+        first.sendall(b"x" * 8192)
+        second = service.accept()[0]
+        held.append(second)
+        first.setblocking(False)
+        try:
+            closed = first.recv(65536) == b""
+        except ConnectionResetError:  # the VMM closed it with our bytes unread
+            closed = True
+        except BlockingIOError:
+            closed = False
+        second.sendall(b"closed" if closed else b"open")
+
+    threading.Thread(target=serve, daemon=True).start()
+    proc = e.boot("selftest=virtq virtq=mmio mmio=reset-live", "--vsock", path)
+    service.close()
+    for s in held:
+        s.close()
+    expect_exit(proc, 0)
+    expect_in("selftest mmio reset-live: op 2 for port 1235, then op 5 for port 1235: 'closed'\n",
+              proc.stdout, proc)
 
 
 def double_fetch(exe, elf, prog):
@@ -377,5 +478,5 @@ def vsock_connections(exe, elf, prog):
 
 
 if __name__ == "__main__":
-    main({f.__name__: f for f in (hypercall_edges, virtqueue_rules, double_fetch, floods,
-                                  console_flood, host_files, vsock_connections)})
+    main({f.__name__: f for f in (hypercall_edges, virtqueue_rules, mmio_registers, double_fetch,
+                                  floods, console_flood, host_files, vsock_connections)})

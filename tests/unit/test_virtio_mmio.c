@@ -2,8 +2,10 @@
 /*
  * The virtio-mmio register file on its own: identification, the device
  * configuration space in every width, a third queue (vsock needs rx, tx
- * and event), and that the driver cannot write the configuration.
+ * and event), that the driver cannot write the configuration, and that a
+ * started device keeps its queues and status bits until a reset.
  */
+#include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
 #include <stdint.h>
 #include <string.h>
@@ -93,10 +95,63 @@ static void test_three_queues(void)
 	CHECK(resets == 1 && !m.queues[2].ready);
 }
 
+/* After DRIVER_OK the driver can neither take a queue back nor start the
+ * device again: a second start would replace the queues of a device still
+ * serving them (with half-set ones, when it failed). */
+static void test_started_device_holds(void)
+{
+	struct virtio_mmio m;
+	const uint32_t live = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+			      VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
+
+	virtio_mmio_init(&m, BASE, 19, 0, 3, &ops, NULL);
+	write32(&m, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	write32(&m, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	write32(&m, VIRTIO_MMIO_DRIVER_FEATURES, 1); /* VIRTIO_F_VERSION_1 */
+	write32(&m, VIRTIO_MMIO_STATUS,
+		VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
+	write32(&m, VIRTIO_MMIO_QUEUE_SEL, 1);
+	write32(&m, VIRTIO_MMIO_QUEUE_NUM, 8);
+	write32(&m, VIRTIO_MMIO_QUEUE_DESC_LOW, 0x1000);
+	write32(&m, VIRTIO_MMIO_QUEUE_READY, 1);
+	write32(&m, VIRTIO_MMIO_STATUS, live);
+	CHECK(started == 1 && read_n(&m, VIRTIO_MMIO_STATUS, 4) == live);
+
+	write32(&m, VIRTIO_MMIO_QUEUE_READY, 0);
+	write32(&m, VIRTIO_MMIO_QUEUE_DESC_LOW, 0x2000);
+	write32(&m, VIRTIO_MMIO_QUEUE_NUM, 4);
+	CHECK(read_n(&m, VIRTIO_MMIO_QUEUE_READY, 4) == 1);
+	CHECK(m.queues[1].desc == 0x1000 && m.queues[1].num == 8);
+	/* Not ready before DRIVER_OK: taken neither. */
+	write32(&m, VIRTIO_MMIO_QUEUE_SEL, 2);
+	write32(&m, VIRTIO_MMIO_QUEUE_READY, 1);
+	CHECK(read_n(&m, VIRTIO_MMIO_QUEUE_READY, 4) == 0);
+
+	/* Clearing a bit is ignored, so DRIVER_OK never comes again. */
+	write32(&m, VIRTIO_MMIO_STATUS, live & ~VIRTIO_CONFIG_S_DRIVER_OK);
+	CHECK(read_n(&m, VIRTIO_MMIO_STATUS, 4) == live);
+	write32(&m, VIRTIO_MMIO_STATUS, live & ~VIRTIO_CONFIG_S_FEATURES_OK);
+	write32(&m, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	write32(&m, VIRTIO_MMIO_DRIVER_FEATURES, 0xffffffff);
+	write32(&m, VIRTIO_MMIO_STATUS, live);
+	CHECK(started == 1 && read_n(&m, VIRTIO_MMIO_STATUS, 4) == live);
+	CHECK(m.driver_features == 1ull << 32);
+	write32(&m, VIRTIO_MMIO_STATUS, live | VIRTIO_CONFIG_S_FAILED);
+	CHECK(read_n(&m, VIRTIO_MMIO_STATUS, 4) == (live | VIRTIO_CONFIG_S_FAILED));
+
+	/* A reset frees them all. */
+	resets = 0;
+	write32(&m, VIRTIO_MMIO_STATUS, 0);
+	write32(&m, VIRTIO_MMIO_QUEUE_SEL, 1);
+	write32(&m, VIRTIO_MMIO_QUEUE_DESC_LOW, 0x2000);
+	CHECK(resets == 1 && m.queues[1].desc == 0x2000 && read_n(&m, VIRTIO_MMIO_STATUS, 4) == 0);
+}
+
 int main(void)
 {
 	test_config_space();
 	test_three_queues();
 	CHECK(started == 0);
+	test_started_device_holds();
 	return check_result("virtio_mmio");
 }
