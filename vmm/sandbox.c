@@ -130,6 +130,8 @@ static int role_rules(enum sandbox_role role, const struct sandbox_vcpu_needs *n
 	if (role == SANDBOX_VCPU) {
 		choice = (struct seccomp_rule_choice){.hostfs = needs->nr_mounts > 0,
 						      .snapshot_files = needs->writes_snapshots,
+						      .running_snapshots =
+							      needs->takes_running_snapshots,
 						      .removes_sockets = needs->removes_sockets};
 		if (needs->nr_mounts >= MAX_RUNTIME_RULES) {
 			snprintf(err, err_size, "too many mounts for the seccomp filter");

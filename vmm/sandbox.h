@@ -32,9 +32,11 @@ struct sandbox_vcpu_needs {
 	/* The --mount roots: openat2 is allowed relative to these only. */
 	const int *mount_root_fds;
 	unsigned int nr_mounts;
-	/* The VM may write a snapshot or a working set (lispvm prepare,
-	 * a control socket, --record-working-set): files by path. */
+	/* The VM may write a snapshot or a working set by path (lispvm
+	 * prepare, --record-working-set). */
 	bool writes_snapshots;
+	/* It has a control socket: snapshots into the files handed over. */
+	bool takes_running_snapshots;
 	/* Its vsock or control socket is removed at exit. */
 	bool removes_sockets;
 };

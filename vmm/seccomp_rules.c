@@ -133,14 +133,26 @@ static const struct seccomp_allow hostfs_ops[] = {
 	ALLOW(linkat),
 };
 
-/* Snapshot files are named by path: made beside their final name, then
- * renamed; a diff's base is opened and its identity read; the files a
- * running VM holds open are found by their /proc/self/fd links.  The VMM
- * names paths with the *at calls only (AT_FDCWD here), so these and the
- * HOSTFS operations share one family of calls. */
+/* Writing a snapshot or a working set: which RAM pages are there to
+ * save, the images' contents, and the file made durable.  A running VM's snapshot goes into a
+ * file its client opened and handed over (vm_control.h). */
+static const struct seccomp_allow snapshot_writing[] = {
+	ALLOW(fsync),
+	ALLOW(ftruncate),
+	ALLOW(mincore),
+	/* The images it names are hashed when it is taken, read only. */
+	ALLOW_MASKED(openat, 2, O_ACCMODE | O_CREAT | O_TRUNC | O_PATH, O_RDONLY),
+};
+
+/* Those named by path (lispvm prepare, --record-working-set): made beside
+ * their final name, then renamed; a diff's base is opened and its real
+ * name read.  The VMM names paths with the *at calls only (AT_FDCWD
+ * here), so these and the HOSTFS operations share one family of calls. */
 static const struct seccomp_allow snapshot_files[] = {
-	ALLOW(openat),	  ALLOW(renameat), ALLOW(unlinkat), ALLOW(readlinkat),
-	ALLOW(ftruncate), ALLOW(fsync),	   ALLOW(mincore), /* which RAM pages are there to save */
+	ALLOW(openat),
+	ALLOW(renameat),
+	ALLOW(unlinkat),
+	ALLOW(readlinkat),
 };
 
 static const struct seccomp_allow remove_sockets[] = {
@@ -168,10 +180,11 @@ static const struct seccomp_allow dirty_log[] = {
 	ALLOW_IOCTL(KVM_GET_DIRTY_LOG),
 };
 
-/* Requests come from this user or root only: the peer's credentials. */
+/* Requests come from this user or root only: the peer's credentials;
+ * the snapshot's file comes with the request (SCM_RIGHTS). */
 static const struct seccomp_allow control[] = {
 	ALLOW(accept4),
-	ALLOW(recvfrom),
+	ALLOW(recvmsg),
 	ALLOW(sendto),
 	ALLOW(getuid),
 	{SCMP_SYS(getsockopt),
@@ -203,6 +216,8 @@ static size_t vcpu_lists(const struct seccomp_rule_choice *c, struct seccomp_all
 	l[n++] = LIST(vcpu_run);
 	if (c->hostfs)
 		l[n++] = LIST(hostfs_ops);
+	if (c->snapshot_files || c->running_snapshots)
+		l[n++] = LIST(snapshot_writing);
 	if (c->snapshot_files)
 		l[n++] = LIST(snapshot_files);
 	if (c->removes_sockets)

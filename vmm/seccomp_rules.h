@@ -30,9 +30,10 @@ struct seccomp_allow_list {
 
 /* What varies a role's list beyond the role itself. */
 struct seccomp_rule_choice {
-	bool hostfs;	      /* the VM has --mount directories */
-	bool snapshot_files;  /* it may write snapshots by path */
-	bool removes_sockets; /* its vsock or control socket goes at exit */
+	bool hostfs;		/* the VM has --mount directories */
+	bool snapshot_files;	/* it may write snapshots by path */
+	bool running_snapshots; /* into files handed over its control socket */
+	bool removes_sockets;	/* its vsock or control socket goes at exit */
 };
 
 /* The lists making up role's allowlist; returns how many were stored in

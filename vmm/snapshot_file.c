@@ -52,8 +52,7 @@ static uint64_t header_checksum(const struct snapshot_header *h)
 
 /* ---- writing ---- */
 
-int snapshot_writer_open(struct snapshot_writer *w, const char *path, uint64_t runtime_hash,
-			 uint64_t memory_size, char *err, size_t err_size)
+static int writer_start(struct snapshot_writer *w, const char *path, char *err, size_t err_size)
 {
 	memset(w, 0, sizeof(*w));
 	w->fd = -1;
@@ -62,18 +61,43 @@ int snapshot_writer_open(struct snapshot_writer *w, const char *path, uint64_t r
 		return -1;
 	}
 	strcpy(w->path, path);
-	snprintf(w->tmp_path, sizeof(w->tmp_path), "%s.tmp-%d", path, (int)getpid());
-	w->fd = open(w->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (w->fd < 0) {
-		snprintf(err, err_size, "cannot write snapshot %s: %s", path, strerror(errno));
-		return -1;
-	}
+	return 0;
+}
+
+static void writer_header(struct snapshot_writer *w, uint64_t runtime_hash, uint64_t memory_size)
+{
 	memcpy(w->header.magic, SNAPSHOT_MAGIC, sizeof(w->header.magic));
 	w->header.format_version = SNAPSHOT_FORMAT_VERSION;
 	w->header.abi_version = LISPVM_ABI_VERSION;
 	w->header.runtime_hash = runtime_hash;
 	w->header.memory_size = memory_size;
 	w->end = SNAPSHOT_HEADER_SIZE;
+}
+
+int snapshot_writer_open(struct snapshot_writer *w, const char *path, uint64_t runtime_hash,
+			 uint64_t memory_size, char *err, size_t err_size)
+{
+	if (writer_start(w, path, err, err_size) < 0)
+		return -1;
+	snprintf(w->tmp_path, sizeof(w->tmp_path), "%s.tmp-%d", path, (int)getpid());
+	w->fd = open(w->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (w->fd < 0) {
+		snprintf(err, err_size, "cannot write snapshot %s: %s", path, strerror(errno));
+		w->tmp_path[0] = '\0';
+		return -1;
+	}
+	writer_header(w, runtime_hash, memory_size);
+	return 0;
+}
+
+int snapshot_writer_open_fd(struct snapshot_writer *w, int fd, const char *name,
+			    uint64_t runtime_hash, uint64_t memory_size, char *err, size_t err_size)
+{
+	if (writer_start(w, name, err, err_size) < 0)
+		return -1;
+	w->fd = fd;
+	w->borrowed_fd = true;
+	writer_header(w, runtime_hash, memory_size);
 	return 0;
 }
 
@@ -244,9 +268,10 @@ int snapshot_writer_commit(struct snapshot_writer *w, char *err, size_t err_size
 	memcpy(page, &w->header, sizeof(w->header));
 	if (file_pwrite_all(w->fd, page, sizeof(page), 0) < 0 || fsync(w->fd) < 0)
 		return write_failed(w, err, err_size);
-	if (renameat(AT_FDCWD, w->tmp_path, AT_FDCWD, w->path) < 0)
+	if (w->tmp_path[0] != '\0' && renameat(AT_FDCWD, w->tmp_path, AT_FDCWD, w->path) < 0)
 		return write_failed(w, err, err_size);
-	close(w->fd);
+	if (!w->borrowed_fd)
+		close(w->fd);
 	w->fd = -1;
 	w->tmp_path[0] = '\0';
 	free(w->extents);
@@ -262,7 +287,7 @@ void snapshot_writer_abort(struct snapshot_writer *w)
 	w->extents = NULL;
 	free(w->zeroed);
 	w->zeroed = NULL;
-	if (w->fd >= 0)
+	if (w->fd >= 0 && !w->borrowed_fd)
 		close(w->fd);
 	w->fd = -1;
 	if (w->tmp_path[0] != '\0')

@@ -93,6 +93,7 @@ struct snapshot_header {
 
 struct snapshot_writer {
 	int fd;
+	bool borrowed_fd; /* the caller's (snapshot_writer_open_fd) */
 	char path[4096];
 	char tmp_path[4096 + 32];
 	struct snapshot_header header;
@@ -113,6 +114,11 @@ struct snapshot_ram_piece {
  * failed or interrupted snapshot leaves any old file whole). */
 int snapshot_writer_open(struct snapshot_writer *w, const char *path, uint64_t runtime_hash,
 			 uint64_t memory_size, char *err, size_t err_size);
+/* The same into fd, an empty file the caller made, will name and close:
+ * commit writes and syncs it but renames nothing, abort leaves it. */
+int snapshot_writer_open_fd(struct snapshot_writer *w, int fd, const char *name,
+			    uint64_t runtime_hash, uint64_t memory_size, char *err,
+			    size_t err_size);
 int snapshot_writer_add(struct snapshot_writer *w, uint32_t kind, const void *data, size_t size,
 			char *err, size_t err_size);
 /* Guest RAM, last: only pages the host has backed and that are not zero

@@ -702,14 +702,15 @@ static int open_control(struct vm *vm)
 static int enter_sandbox(struct vm *vm)
 {
 	int roots[GUEST_MAX_MOUNTS];
-	struct sandbox_vcpu_needs needs = {.mount_root_fds = roots,
-					   .nr_mounts = vm->hostfs.nr_mounts,
-					   .writes_snapshots = vm->config->snapshot_out != NULL ||
-							       vm->config->control_path != NULL ||
-							       vm->config->working_set_out != NULL,
-					   .removes_sockets = vm->config->listen_fds == NULL &&
-							      (vm->config->vsock_path != NULL ||
-							       vm->config->control_path != NULL)};
+	struct sandbox_vcpu_needs needs = {
+		.mount_root_fds = roots,
+		.nr_mounts = vm->hostfs.nr_mounts,
+		.writes_snapshots =
+			vm->config->snapshot_out != NULL || vm->config->working_set_out != NULL,
+		.takes_running_snapshots = vm->config->control_path != NULL,
+		.removes_sockets =
+			vm->config->listen_fds == NULL &&
+			(vm->config->vsock_path != NULL || vm->config->control_path != NULL)};
 
 	for (unsigned int i = 0; i < vm->hostfs.nr_mounts; i++)
 		roots[i] = vm->hostfs.mounts[i].root_fd;

@@ -8,6 +8,13 @@
  *   DIFF resume|stop /ABSOLUTE/PATH\n/ABSOLUTE/BASE\n
  *   OK <bytes stored> <seconds>\n   or   ERROR <one line>\n
  *
+ * With the request comes (SCM_RIGHTS) an empty file the client made for
+ * the snapshot, and for DIFF the base, open for reading: the VMM opens no
+ * path of the client's, so a jailed VMM, which cannot see PATH, takes
+ * snapshots as well.  The VMM writes the file; the client renames it to
+ * PATH once the answer is OK.  The paths are for messages and, BASE, the
+ * name a diff records.
+ *
  * DIFF writes only what changed since BASE, which must be the snapshot
  * the VM was resumed from or took last.
  *
@@ -25,12 +32,15 @@
 #define VM_CONTROL_SUFFIX   ".control"
 #define VM_CONTROL_PATH_MAX 108 /* sun_path */
 #define VM_CONTROL_LINE_MAX 4200
+#define VM_CONTROL_MAX_FDS  2 /* the file to write; a diff's base */
 
 struct vm_control_request {
 	bool stop; /* end the VM once the snapshot is written */
 	bool diff; /* over base */
 	char path[VM_CONTROL_LINE_MAX];
 	char base[VM_CONTROL_LINE_MAX];
+	int out_fd;  /* the empty file to write, the control thread's */
+	int base_fd; /* a diff's base, read only; -1 */
 };
 
 struct vm_control {

@@ -339,16 +339,22 @@ static int harvest_changes(struct vm *vm, bool running, bool diff, uint64_t **ch
 
 /* Writes path: a diff over base_path when that is not NULL.  *checksum
  * gets the new file's header checksum. */
-static int write_snapshot(struct vm *vm, const char *path, const struct snapshot_state *st,
-			  const char *base_path, uint64_t *stored, uint64_t *checksum)
+/* Into path, or when out_fd >= 0 into that file (named path). */
+static int write_snapshot(struct vm *vm, const char *path, int out_fd,
+			  const struct snapshot_state *st, const char *base_path, uint64_t *stored,
+			  uint64_t *checksum)
 {
 	struct snapshot_writer w;
 	uint64_t *changed;
+	int rc;
 
 	if (harvest_changes(vm, st->running, base_path != NULL, &changed) < 0)
 		return -1;
-	if (snapshot_writer_open(&w, path, vm->runtime_hash, vm->layout.ram_size, vm->err,
-				 sizeof(vm->err)) < 0) {
+	rc = out_fd >= 0 ? snapshot_writer_open_fd(&w, out_fd, path, vm->runtime_hash,
+						   vm->layout.ram_size, vm->err, sizeof(vm->err))
+			 : snapshot_writer_open(&w, path, vm->runtime_hash, vm->layout.ram_size,
+						vm->err, sizeof(vm->err));
+	if (rc < 0) {
 		free(changed);
 		return -1;
 	}
@@ -388,7 +394,7 @@ struct vm_stop vm_snapshot_take(struct vm *vm)
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	if (st == NULL || save_state(vm, st) < 0 ||
-	    write_snapshot(vm, vm->config->snapshot_out, st,
+	    write_snapshot(vm, vm->config->snapshot_out, -1, st,
 			   vm_takes_diff(vm) ? vm->config->snapshot_in : NULL, &stored,
 			   &checksum) < 0) {
 		log_error("%s", st == NULL ? "out of memory taking a snapshot" : vm->err);
@@ -448,14 +454,12 @@ static int save_files(struct vm *vm, struct snapshot_state *st)
 	return hostfs_save_files(&vm->hostfs, st->files, &st->nr_files, vm->err, sizeof(vm->err));
 }
 
-static int check_diff_target(struct vm *vm, const struct snapshot_chain *c, const char *out);
-
 /* A running VM's diff goes over the snapshot it was resumed from or took
- * last, which its dirty log counts from. */
+ * last, which its dirty log counts from: the base the client opened must
+ * be that file (the client checked what lies under it). */
 static int check_running_base(struct vm *vm, const struct vm_control_request *req)
 {
-	struct snapshot_chain *c;
-	int rc = -1;
+	struct snapshot_header h;
 
 	if (!vm->diffable || !vm->has_base) {
 		snprintf(vm->err, sizeof(vm->err), "%s",
@@ -464,23 +468,15 @@ static int check_running_base(struct vm *vm, const struct vm_control_request *re
 				      : "this VM keeps no log of its writes: no diffs");
 		return -1;
 	}
-	c = calloc(1, sizeof(*c));
-	if (c == NULL) {
-		snprintf(vm->err, sizeof(vm->err), "out of memory taking a snapshot");
+	if (file_pread_all(req->base_fd, &h, sizeof(h), 0) < 0 ||
+	    memcmp(h.magic, SNAPSHOT_MAGIC, sizeof(h.magic)) != 0 ||
+	    h.header_checksum != vm->base_checksum) {
+		snprintf(vm->err, sizeof(vm->err),
+			 "snapshot %.160s is not the one this VM was resumed from or took last",
+			 req->base);
 		return -1;
 	}
-	if (snapshot_chain_open(c, req->base, vm->err, sizeof(vm->err)) == 0) {
-		if (c->level[0].f.header.header_checksum != vm->base_checksum)
-			snprintf(vm->err, sizeof(vm->err),
-				 "snapshot %.160s is not the one this VM was resumed from or took "
-				 "last",
-				 req->base);
-		else
-			rc = check_diff_target(vm, c, req->path);
-		snapshot_chain_close(c);
-	}
-	free(c);
-	return rc;
+	return 0;
 }
 
 static int take_running(struct vm *vm, const struct vm_control_request *req,
@@ -497,8 +493,8 @@ static int take_running(struct vm *vm, const struct vm_control_request *req,
 		return -1;
 	rc = record_state(vm, devices, st) < 0
 		     ? -1
-		     : write_snapshot(vm, req->path, st, req->diff ? req->base : NULL, stored,
-				      &checksum);
+		     : write_snapshot(vm, req->path, req->out_fd, st, req->diff ? req->base : NULL,
+				      stored, &checksum);
 	/* The next diff counts the guest's and the VMM's writes from this
 	 * snapshot (a device marks a used ring or a held buffer again when
 	 * it completes a request into it). */

@@ -224,7 +224,7 @@ def from_snapshot(exe, elf):
     """Snapshots made and restored in jails: a prepare (its output the
     only path written), a diff prepared over it, a run from the diff
     (the jail shows its base), a working set recorded and prefetched,
-    and a running VM's snapshot resumed with the mount it had (rw)."""
+    and a jailed running VM's snapshot resumed with the mount it had (rw)."""
     require_kvm()
     with tempfile.TemporaryDirectory() as tmp:
         os.chmod(tmp, 0o755)
@@ -256,11 +256,15 @@ def from_snapshot(exe, elf):
 
 
 def resume_running(exe, jail, tmp, mount):
-    waiter, running = os.path.join(tmp, "waiter.lisp"), os.path.join(tmp, "running.snap")
+    """A jailed running VM saved into a directory its jail does not show
+    (lispvm snapshot hands the VMM the file, open), then resumed jailed."""
+    waiter = os.path.join(tmp, "waiter.lisp")
+    os.mkdir(os.path.join(tmp, "out"))
+    running = os.path.join(tmp, "out", "running.snap")
     with open(waiter, "w") as f:
         f.write(WAITER)
     name = f"jail-resume-{os.getpid()}"
-    vm = subprocess.Popen([exe, "run", "--attachable", "--name", name, "--mount",
+    vm = subprocess.Popen([*jail, "run", "--attachable", "--name", name, "--mount",
                            f"{mount}:/m:rw", waiter], env=ENV, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True)
     try:

@@ -39,6 +39,7 @@ static const struct sandbox_vcpu_needs all_needs = {
 	.mount_root_fds = &root_fd,
 	.nr_mounts = 1,
 	.writes_snapshots = true,
+	.takes_running_snapshots = true,
 	.removes_sockets = true,
 };
 

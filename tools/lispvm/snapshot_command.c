@@ -2,16 +2,20 @@
 #include "snapshot_command.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <lispvm/abi.h>
 
 #include "agent_gc.h"
+#include "snapshot_paths.h"
 #include "vm_control.h"
 #include "vm_socket.h"
 #include "vsock_connect.h"
@@ -86,11 +90,116 @@ static int report(const char *file, const char *answer)
 	return 0;
 }
 
+/* The request and, with its first byte, the descriptors. */
+static int send_request(int sock, const char *request, size_t len, const int *fds,
+			unsigned int nr_fds)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * VM_CONTROL_MAX_FDS)];
+		struct cmsghdr align;
+	} control = {0};
+	struct iovec iov = {.iov_base = (void *)request, .iov_len = len};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = &control,
+			     .msg_controllen = CMSG_SPACE(sizeof(int) * nr_fds)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	ssize_t n;
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * nr_fds);
+	memcpy(CMSG_DATA(cm), fds, sizeof(int) * nr_fds);
+	n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	if (n < 0)
+		return -1;
+	/* The descriptors went with the first byte; the rest plainly. */
+	for (size_t done = (size_t)n; done < len; done += (size_t)n)
+		if ((n = write(sock, request + done, len - done)) <= 0)
+			return -1;
+	return 0;
+}
+
+/* A diff must not replace a file of the chain it is taken over, nor make
+ * the chain longer than a restore follows.  The chain is read here, where
+ * its files are in sight (a jailed VMM sees none of them). */
+static int check_diff_target(const char *file, const char *base)
+{
+	struct snapshot_paths *chain = calloc(1, sizeof(*chain));
+	char err[4096 + 256];
+	struct stat out, st;
+	int rc = 0;
+
+	if (chain == NULL)
+		return fail("out of memory", NULL);
+	if (snapshot_paths_read(base, chain, err, sizeof(err)) < 0) {
+		rc = fail(err, NULL);
+	} else if (chain->nr_chain == SNAPSHOT_MAX_CHAIN) {
+		snprintf(err, sizeof(err),
+			 "snapshot %.160s: already %d diffs over one base; a diff over it could "
+			 "not be restored",
+			 base, SNAPSHOT_MAX_CHAIN - 1);
+		rc = fail(err, NULL);
+	} else if (stat(file, &out) == 0) {
+		for (unsigned int i = 0; i < chain->nr_chain && rc == 0; i++)
+			if (stat(chain->chain[i], &st) == 0 && st.st_dev == out.st_dev &&
+			    st.st_ino == out.st_ino) {
+				snprintf(err, sizeof(err),
+					 "snapshot %.1000s: a diff cannot replace the snapshot it "
+					 "is "
+					 "taken over (%.1000s)",
+					 file, chain->chain[i]);
+				rc = fail(err, NULL);
+			}
+	}
+	free(chain);
+	return rc;
+}
+
+/* Sends the request with the new file (and the base) and waits for the
+ * answer: 0 with it in answer, or lispvm's exit status. */
+static int ask(const char *control, const char *request, int out_fd, int base_fd, char *answer,
+	       size_t answer_size)
+{
+	int fds[VM_CONTROL_MAX_FDS] = {out_fd, base_fd};
+	int sock = unix_stream_connect(control);
+
+	if (sock < 0)
+		return fail(control, errno == ENOENT || errno == ECONNREFUSED
+					     ? "no VM answers there (was it started with "
+					       "--attachable, --swank or --vsock?)"
+					     : strerror(errno));
+	if (send_request(sock, request, strlen(request), fds, base_fd >= 0 ? 2 : 1) < 0 ||
+	    read_answer(sock, answer, answer_size) < 0) {
+		close(sock);
+		return fail("the VM closed its control socket without an answer", NULL);
+	}
+	close(sock);
+	return 0;
+}
+
+/* FILE.tmp-PID, empty and new, beside FILE: renamed to it once whole.
+ * Its descriptor, or -1 after saying why. */
+static int make_new_file(const char *path, char *tmp, size_t tmp_size)
+{
+	int fd;
+
+	if ((size_t)snprintf(tmp, tmp_size, "%s.tmp-%d", path, (int)getpid()) >= tmp_size) {
+		fail(path, "path too long");
+		return -1;
+	}
+	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		fprintf(stderr, "lispvm: snapshot: cannot write snapshot %s: %s\n", path,
+			strerror(errno));
+	return fd;
+}
+
 int snapshot_command(const struct snapshot_request *req)
 {
 	char vsock[4096], control[4096 + 16], path[PATH_MAX], base_path[PATH_MAX];
-	char request[2 * PATH_MAX + 32], answer[1024], err[4096 + 256];
-	int fd, n, rc;
+	char request[2 * PATH_MAX + 32], answer[1024], err[4096 + 256], tmp[PATH_MAX + 32];
+	int fd, base_fd = -1, n, rc;
 
 	if ((rc = vm_paths(req->target, vsock, sizeof(vsock), control, sizeof(control))) != 0)
 		return rc;
@@ -101,20 +210,32 @@ int snapshot_command(const struct snapshot_request *req)
 		return fail(req->base, "path too long, or no working directory");
 	if (req->collect && agent_collect_garbage(vsock, AGENT_GC_TIMEOUT_MS, err, sizeof(err)) < 0)
 		return fail(err, NULL);
-	fd = unix_stream_connect(control);
-	if (fd < 0)
-		return fail(control, errno == ENOENT || errno == ECONNREFUSED
-					     ? "no VM answers there (was it started with "
-					       "--attachable, --swank or --vsock?)"
-					     : strerror(errno));
+	if (req->base != NULL && check_diff_target(path, base_path) != 0)
+		return LISPVM_EXIT_HOST_ERROR;
+	if (req->base != NULL &&
+	    (base_fd = open(base_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
+		return fail(base_path, strerror(errno));
+	if ((fd = make_new_file(path, tmp, sizeof(tmp))) < 0) {
+		if (base_fd >= 0)
+			close(base_fd);
+		return LISPVM_EXIT_HOST_ERROR;
+	}
 	n = req->base == NULL ? snprintf(request, sizeof(request), "SNAPSHOT %s %s\n",
 					 req->stop ? "stop" : "resume", path)
 			      : snprintf(request, sizeof(request), "DIFF %s %s\n%s\n",
 					 req->stop ? "stop" : "resume", path, base_path);
-	if (write(fd, request, (size_t)n) != n || read_answer(fd, answer, sizeof(answer)) < 0) {
-		close(fd);
-		return fail("the VM closed its control socket without an answer", NULL);
-	}
+	rc = n < (int)sizeof(request) ? ask(control, request, fd, base_fd, answer, sizeof(answer))
+				      : fail(path, "path too long");
 	close(fd);
+	if (base_fd >= 0)
+		close(base_fd);
+	if (rc == 0 && strncmp(answer, "OK ", 3) == 0 && rename(tmp, path) < 0)
+		snprintf(answer, sizeof(answer), "ERROR cannot name the snapshot %.900s: %s", path,
+			 strerror(errno));
+	if (rc != 0 || strncmp(answer, "OK ", 3) != 0) {
+		unlink(tmp);
+		if (rc != 0)
+			return rc;
+	}
 	return report(req->file, answer);
 }
