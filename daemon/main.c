@@ -39,6 +39,7 @@ struct options {
 	uint64_t reclaim_below; /* UINT64_MAX: a tenth of the host's memory */
 	double reclaim_psi;
 	struct quota quota;
+	bool no_jail;
 };
 
 /* Pressure, by default: under a tenth of the host's memory available, or
@@ -47,37 +48,42 @@ struct options {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: lispvmd [--socket PATH] [--state-dir DIR] [--lispvm PATH] [--log-cap "
-		     "SIZE]\n"
-		     "               [--reclaim-below SIZE] [--reclaim-psi PERCENT] [--max-vms N]\n"
-		     "               [--max-memory SIZE] [--pool SNAPSHOT=N]... [--foreground]\n"
-		     "Serves lispvm's VM API (JSON over HTTP) on a Unix socket; runs in the\n"
-		     "foreground, as systemd wants it, until SIGTERM or SIGINT (VMs run on).\n"
-		     "  --socket PATH     where to listen (default: /run/lispvm/lispvmd.sock as\n"
-		     "                    root, $XDG_RUNTIME_DIR/lispvm/lispvmd.sock otherwise)\n"
-		     "  --state-dir DIR   the VMs' records (default: lispvmd/ beside the socket)\n"
-		     "  --lispvm PATH     the lispvm VMs run (default: the one beside lispvmd)\n"
-		     "  --log-cap SIZE    output kept per VM (default 8M)\n"
-		     "  --reclaim-below SIZE\n"
-		     "                    ask idle attachable VMs for a full GC when the host has\n"
-		     "                    less than SIZE available (default: a tenth of its\n"
-		     "                    memory; 0: never)\n"
-		     "  --reclaim-psi PERCENT\n"
-		     "                    ... or when memory stalls tasks this share of the time\n"
-		     "                    (PSI some avg10; default 10; 0: never)\n"
-		     "  --max-vms N       VMs a user may have running at once (default: no limit)\n"
-		     "  --max-memory SIZE guest memory a user's running VMs may ask for in all\n"
-		     "                    (a VM without -m counts lispvm's default, 2G; default:\n"
-		     "                    no limit)\n"
-		     "  --pool SNAPSHOT=N keep N VMs restored from SNAPSHOT (one 'lispvm prepare'\n"
-		     "                    made) ready for a program: a create naming it, with a\n"
-		     "                    program or forms and no memory or attachable, takes\n"
-		     "                    one and the pool refills (repeatable)\n"
-		     "  --foreground      stay in the foreground (the only way it runs yet)\n"
-		     "  -h, --help        show this help\n"
-		     "  -V, --version     show the version\n"
-		     "Without /dev/kvm (or with LISPVM_MACHINE=always) it runs in lispvm's\n"
-		     "helper machine and serves the same socket here (docs/daemon.md).\n");
+	fprintf(out,
+		"usage: lispvmd [--socket PATH] [--state-dir DIR] [--lispvm PATH] [--log-cap "
+		"SIZE]\n"
+		"               [--reclaim-below SIZE] [--reclaim-psi PERCENT] [--max-vms N]\n"
+		"               [--max-memory SIZE] [--pool SNAPSHOT=N]... [--no-jail]\n"
+		"               [--foreground]\n"
+		"Serves lispvm's VM API (JSON over HTTP) on a Unix socket; runs in the\n"
+		"foreground, as systemd wants it, until SIGTERM or SIGINT (VMs run on).\n"
+		"  --socket PATH     where to listen (default: /run/lispvm/lispvmd.sock as\n"
+		"                    root, $XDG_RUNTIME_DIR/lispvm/lispvmd.sock otherwise)\n"
+		"  --state-dir DIR   the VMs' records (default: lispvmd/ beside the socket)\n"
+		"  --lispvm PATH     the lispvm VMs run (default: the one beside lispvmd)\n"
+		"  --log-cap SIZE    output kept per VM (default 8M)\n"
+		"  --reclaim-below SIZE\n"
+		"                    ask idle attachable VMs for a full GC when the host has\n"
+		"                    less than SIZE available (default: a tenth of its\n"
+		"                    memory; 0: never)\n"
+		"  --reclaim-psi PERCENT\n"
+		"                    ... or when memory stalls tasks this share of the time\n"
+		"                    (PSI some avg10; default 10; 0: never)\n"
+		"  --max-vms N       VMs a user may have running at once (default: no limit)\n"
+		"  --max-memory SIZE guest memory a user's running VMs may ask for in all\n"
+		"                    (a VM without -m counts lispvm's default, 2G; default:\n"
+		"                    no limit)\n"
+		"  --pool SNAPSHOT=N keep N VMs restored from SNAPSHOT (one 'lispvm prepare'\n"
+		"                    made) ready for a program: a create naming it, with a\n"
+		"                    program or forms and no memory or attachable, takes\n"
+		"                    one and the pool refills (repeatable; needs --no-jail)\n"
+		"  --no-jail         run VMs without 'lispvm --jail' (by default each VM's VMM\n"
+		"                    has namespaces, a root and limits of its own:\n"
+		"                    docs/security.md); warm pools need it\n"
+		"  --foreground      stay in the foreground (the only way it runs yet)\n"
+		"  -h, --help        show this help\n"
+		"  -V, --version     show the version\n"
+		"Without /dev/kvm (or with LISPVM_MACHINE=always) it runs in lispvm's\n"
+		"helper machine and serves the same socket here (docs/daemon.md).\n");
 }
 
 static int parse(int argc, char **argv, struct options *o)
@@ -92,6 +98,7 @@ static int parse(int argc, char **argv, struct options *o)
 						{"max-memory", required_argument, NULL, 'm'},
 						{"pool", required_argument, NULL, 'P'},
 						{"foreground", no_argument, NULL, 'f'},
+						{"no-jail", no_argument, NULL, 'J'},
 						{"machine-owner", required_argument, NULL, 'O'},
 						{"help", no_argument, NULL, 'h'},
 						{"version", no_argument, NULL, 'V'},
@@ -161,6 +168,9 @@ static int parse(int argc, char **argv, struct options *o)
 		}
 		case 'f':
 			break;
+		case 'J':
+			o->no_jail = true;
+			break;
 		case 'O': {
 			/* Only lispvmd itself passes it, to its copy in the helper
 			 * machine (machine_handover.h); not in the help. */
@@ -188,6 +198,14 @@ static int parse(int argc, char **argv, struct options *o)
 	if (optind != argc) {
 		fprintf(stderr, "lispvmd: unexpected argument %s\n", argv[optind]);
 		return -1;
+	}
+	if (!o->no_jail) {
+		char why[256];
+
+		if (vm_pool_forbid(why, sizeof(why)) < 0) {
+			fprintf(stderr, "lispvmd: %s\n", why);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -321,7 +339,8 @@ int main(int argc, char **argv)
 	    vm_table_open(&(struct vm_table_config){.state_dir = o.state_dir,
 						    .lispvm = o.lispvm,
 						    .log_cap = o.log_cap,
-						    .quota = o.quota},
+						    .quota = o.quota,
+						    .jail = !o.no_jail},
 			  err, sizeof(err)) < 0 ||
 	    vm_pool_start(o.state_dir, o.quota.max_memory != 0 ? LISPVM_DEFAULT_MEMORY : 0, err,
 			  sizeof(err)) < 0 ||

@@ -297,7 +297,7 @@ bool vm_spec_attachable(struct json_object *spec)
 }
 
 int vm_spec_argv(struct json_object *spec, const char *lispvm, const char *vm_name,
-		 uint64_t memory_cap, const char **argv, size_t max, char ***owned)
+		 uint64_t memory_cap, bool jail, const char **argv, size_t max, char ***owned)
 {
 	struct argv_builder b = {.argv = argv, .max = max};
 	struct json_object *args;
@@ -309,6 +309,8 @@ int vm_spec_argv(struct json_object *spec, const char *lispvm, const char *vm_na
 		return -1;
 	push(&b, lispvm);
 	push(&b, string_of(spec, "eval") != NULL ? "eval" : "run");
+	if (jail)
+		push(&b, "--jail");
 	if (vm_spec_attachable(spec)) {
 		/* lispvm attach finds it by this name. */
 		push(&b, "--attachable");

@@ -35,9 +35,10 @@ bool vm_spec_attachable(struct json_object *spec);
  * the spec (keep it alive) except for the strings in *owned, which the
  * caller frees with vm_spec_free_argv.  memory_cap (0: none): the guest
  * memory a quota counted for a spec without "memory", which then bounds a
- * snapshot's own size.  -1 when it has too many words. */
+ * snapshot's own size.  jail: the VMM runs in lispvm's jail (--jail).
+ * -1 when it has too many words. */
 int vm_spec_argv(struct json_object *spec, const char *lispvm, const char *vm_name,
-		 uint64_t memory_cap, const char **argv, size_t max, char ***owned);
+		 uint64_t memory_cap, bool jail, const char **argv, size_t max, char ***owned);
 void vm_spec_free_argv(char **owned);
 
 #endif

@@ -702,8 +702,8 @@ static int spec_argv(const struct vm_entry *e, const char **argv, char ***owned,
 		     size_t err_size)
 {
 	if (vm_spec_argv(e->spec, table.config.lispvm, e->name[0] ? e->name : e->id,
-			 table.config.quota.max_memory != 0 ? quota_spec_memory(e->spec) : 0, argv,
-			 VM_SPEC_MAX_ARGV, owned) < 0) {
+			 table.config.quota.max_memory != 0 ? quota_spec_memory(e->spec) : 0,
+			 table.config.jail, argv, VM_SPEC_MAX_ARGV, owned) < 0) {
 		snprintf(err, err_size, "the request makes a command line too long");
 		return -1;
 	}

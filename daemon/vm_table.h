@@ -27,6 +27,7 @@ struct vm_table_config {
 	const char *lispvm;    /* the lispvm command VMs run */
 	uint64_t log_cap;      /* bytes of output kept per VM */
 	struct quota quota;    /* per user */
+	bool jail;	       /* VMs run jailed (lispvm --jail) */
 };
 
 /* Makes the directories and adopts the VMs found there.  0, or -1 with a

@@ -87,14 +87,42 @@ static int memory(pid_t pid, uint64_t *rss, uint64_t *anon)
 	return found == 2 ? 0 : -1;
 }
 
+/* A jailed VM (lispvm --jail) is three lispvm processes: the one the
+ * daemon started, the jail's keeper, and the VMM under it. */
+#define VM_TREE_DEPTH 3
+
+/* Adds pid's figures, and those of its lispvm children down to depth
+ * levels, into out: 0, or -1 when pid itself is gone. */
+static int add_tree(pid_t pid, int depth, struct vm_usage *out)
+{
+	struct vm_usage own = {0};
+	char path[64];
+	long child;
+	FILE *f;
+
+	if (cpu_seconds(pid, &own.cpu_seconds) < 0 || memory(pid, &own.rss, &own.rss_anon) < 0)
+		return -1;
+	out->cpu_seconds += own.cpu_seconds;
+	out->rss += own.rss;
+	out->rss_anon += own.rss_anon;
+	if (depth == 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	while (fscanf(f, "%ld", &child) == 1)
+		if (child > 0 && is_vmm((pid_t)child))
+			(void)add_tree((pid_t)child, depth - 1, out);
+	fclose(f);
+	return 0;
+}
+
 int vm_usage_get(pid_t pid, struct vm_usage *out)
 {
 	if (pid <= 0 || !is_vmm(pid))
 		return -1;
-	return cpu_seconds(pid, &out->cpu_seconds) == 0 &&
-			       memory(pid, &out->rss, &out->rss_anon) == 0
-		       ? 0
-		       : -1;
+	*out = (struct vm_usage){0};
+	return add_tree(pid, VM_TREE_DEPTH - 1, out);
 }
 
 struct json_object *vm_usage_describe(pid_t pid)

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* A running VM's figures, from /proc: its VMM's CPU time and memory.  Only
- * where the VM's process is the VMM: in the helper machine (a host without
- * /dev/kvm) the process here forwards to a VMM the daemon cannot see. */
+/* A running VM's figures, from /proc: its VMM's CPU time and memory, with
+ * those of the lispvm processes of its jail (the one started, the keeper)
+ * when it has one.  Only where the VM's process is lispvm running VMs
+ * here: in the helper machine (a host without /dev/kvm) the process here
+ * forwards to a VMM the daemon cannot see. */
 #ifndef LISPVM_DAEMON_VM_USAGE_H
 #define LISPVM_DAEMON_VM_USAGE_H
 

@@ -84,7 +84,8 @@ def command_line(lispvmd):
             vm = d.ok("POST", "/v1/vms", spec, status=201)
             d.ok("POST", f"/v1/vms/{vm['id']}/wait")
             argv = json.loads(logs(d, "web.1")[0]["line"])
-            want = ["run", "--attachable", "--name", "web.1", "--memory", "512M", "--cwd", "/srv",
+            want = ["run", "--jail", "--attachable", "--name", "web.1", "--memory", "512M",
+                    "--cwd", "/srv",
                     "--snapshot", "/srv/app.lvs", "--env", "A=1", "--env", "B=x y",
                     "--mount", "/srv/data:/data:ro", "--mount", "/tmp:/scratch:rw",
                     "/srv/app.lisp", "one", "two words", "--three", "argv"]
@@ -96,7 +97,8 @@ def command_line(lispvmd):
                       status=201)
             d.ok("POST", f"/v1/vms/{vm['id']}/wait")
             argv = json.loads(logs(d, "again")[0]["line"])
-            want = ["run", "--attachable", "--name", "again", "--snapshot", "/srv/saved.lvs"]
+            want = ["run", "--jail", "--attachable", "--name", "again", "--snapshot",
+                    "/srv/saved.lvs"]
             expect(argv == want, f"resume: lispvm's argv\n got {argv}\nwant {want}")
             for extra in ({"args": []}, {"env": {}}, {"cwd": "/"}, {"mounts": []},
                           {"core": "/c.core"}, {"attachable": False}):
@@ -940,7 +942,7 @@ def pool(lispvmd):
         for path in (snap, bad):
             open(path, "w").close()
         os.symlink(snap, os.path.join(work, "link.lvs"))
-        d = started(lispvmd, work, ["--pool", f"{snap}=2", "--pool", f"{bad}=1",
+        d = started(lispvmd, work, ["--no-jail", "--pool", f"{snap}=2", "--pool", f"{bad}=1",
                                     "--max-vms", "3"])
         try:
             pools = pools_when(d, lambda p: p[snap]["ready"] == 2 and p[bad]["failures"] >= 1)
@@ -1019,19 +1021,19 @@ def pool(lispvmd):
             d.proc.kill()
             d.proc.wait()
             creating.join()
-            d = started(lispvmd, work, ["--pool", f"{snap}=2"])
+            d = started(lispvmd, work, ["--no-jail", "--pool", f"{snap}=2"])
             pools = pools_when(d, lambda p: p[snap]["ready"] == 2)
             expect(d.ok("GET", "/v1/vms?state=running")["vms"] == [] and not claimed(d),
                    f"a claim left: {d.ok('GET', '/v1/vms')}")
             warm = sorted(d.warm_vms(snap))
             d.stop(keep_vms=True)
-            d = started(lispvmd, work, ["--pool", f"{snap}=2"])
+            d = started(lispvmd, work, ["--no-jail", "--pool", f"{snap}=2"])
             pools = pools_when(d, lambda p: p[snap]["ready"] == 2)
             expect(sorted(d.warm_vms(snap)) == warm, f"adopted {warm}, now {d.warm_vms(snap)}")
             d.stop(keep_vms=True)
             # Adopted by a daemon that sends --memory (a quota): stale, each
             # ends when asked, and the pool refills with ones that fit.
-            d = started(lispvmd, work, ["--pool", f"{snap}=2", "--max-memory", "64G"])
+            d = started(lispvmd, work, ["--no-jail", "--pool", f"{snap}=2", "--max-memory", "64G"])
             for i in range(2):
                 vm = d.ok("POST", "/v1/vms", {"eval": "exit 0", "snapshot": snap}, status=201)
                 expect(not vm["from_pool"], f"stale {i}: {vm}")
@@ -1061,16 +1063,20 @@ def pool(lispvmd):
         expect_exit_line(lispvmd, ["--pool", "/nonexistent=2"], "--pool")
         expect_exit_line(lispvmd, ["--pool", f"{__file__}=65"], "--pool")
         expect_exit_line(lispvmd, ["--pool", "/tmp"], "--pool")
+        # Warm VMs cannot be jailed, and VMs are jailed by default.
+        expect_exit_line(lispvmd, ["--pool", f"{__file__}=1"], "--no-jail")
 
 
 def pool_settings(lispvmd):
     """PUT /v1/pools sets a pool's size while the daemon runs (0 ends it
     and its warm VMs), kept in pools.json for a restarted daemon, where a
-    --pool option wins; bad settings are 400 and the daemon serves on."""
+    --pool option wins; bad settings are 400 and the daemon serves on.
+    A daemon that jails its VMs (no --no-jail) refuses pools (409) and
+    leaves the kept ones on disk."""
     with tempfile.TemporaryDirectory(prefix="lispvmd-test-") as work:
         snap = os.path.join(work, "app.lvs")
         open(snap, "w").close()
-        d = started(lispvmd, work)
+        d = started(lispvmd, work, ["--no-jail"])
         try:
             expect(d.ok("GET", "/v1/pools") == {"pools": []}, "no pools at first")
             got = d.ok("PUT", "/v1/pools", {"snapshot": snap, "size": 3})["pools"]
@@ -1091,10 +1097,15 @@ def pool_settings(lispvmd):
             expect_error(d, 405, "DELETE", "/v1/pools")
             d.stop(keep_vms=True)
             d = started(lispvmd, work)
+            expect(d.ok("GET", "/v1/pools") == {"pools": []}, "a jailing daemon started pools")
+            expect_error(d, 409, "PUT", "/v1/pools", {"snapshot": snap, "size": 1},
+                         contains="--no-jail")
+            d.stop(keep_vms=True)
+            d = started(lispvmd, work, ["--no-jail"])
             pools = pools_when(d, lambda p: snap in p and p[snap]["ready"] == 1)
             expect(pools[snap]["size"] == 1, f"kept: {pools}")
             d.stop(keep_vms=True)
-            d = started(lispvmd, work, ["--pool", f"{snap}=2"])
+            d = started(lispvmd, work, ["--no-jail", "--pool", f"{snap}=2"])
             pools_when(d, lambda p: p[snap]["size"] == 2 and p[snap]["ready"] == 2)
             d.ok("PUT", "/v1/pools", {"snapshot": snap, "size": 0})
             expect(d.ok("GET", "/v1/pools") == {"pools": []}, "size 0 is no pool")
