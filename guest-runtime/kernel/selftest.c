@@ -241,11 +241,6 @@ static const struct selftest selftests[] = {
 	{"image-write", image_write},
 };
 
-/* Cases of kernel/selftest_hostile.c, which take their own arguments. */
-static const char *const hostile_selftests[] = {
-	"hypercall",	 "virtq",	  "flood-hypercalls", "flood-doorbells",
-	"flood-packets", "flood-console", "flood-host-files"};
-
 void selftest_run(const char *name, const struct boot_info *bi)
 {
 	selftest_boot_info = bi;
@@ -255,11 +250,7 @@ void selftest_run(const char *name, const struct boot_info *bi)
 			return;
 		}
 	}
-	for (size_t i = 0; i < sizeof(hostile_selftests) / sizeof(hostile_selftests[0]); i++) {
-		if (strcmp(hostile_selftests[i], name) == 0) {
-			selftest_hostile_run(name, bi);
-			return;
-		}
-	}
+	if (selftest_hostile_run(name, bi))
+		return;
 	panic("unknown selftest '%s'", name);
 }

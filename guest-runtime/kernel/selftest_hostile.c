@@ -956,23 +956,24 @@ static void flood_host_files(void)
 	(void)hypercall3(LISPVM_HC_STDIO_READ, 0, sym.buf, 1);
 }
 
-void selftest_hostile_run(const char *name, const struct boot_info *bi)
+bool selftest_hostile_run(const char *name, const struct boot_info *bi)
 {
-	symbols_init(bi);
-	if (strcmp(name, "hypercall") == 0)
-		raw_hypercall();
-	else if (strcmp(name, "virtq") == 0)
-		hostile_virtq();
-	else if (strcmp(name, "flood-hypercalls") == 0)
-		flood_hypercalls();
-	else if (strcmp(name, "flood-doorbells") == 0)
-		flood_doorbells();
-	else if (strcmp(name, "flood-packets") == 0)
-		flood_packets();
-	else if (strcmp(name, "flood-console") == 0)
-		flood_console();
-	else if (strcmp(name, "flood-host-files") == 0)
-		flood_host_files();
-	else
-		panic("unknown selftest '%s'", name);
+	static const struct {
+		const char *name;
+		void (*fn)(void);
+	} cases[] = {
+		{"hypercall", raw_hypercall},		{"virtq", hostile_virtq},
+		{"flood-hypercalls", flood_hypercalls}, {"flood-doorbells", flood_doorbells},
+		{"flood-packets", flood_packets},	{"flood-console", flood_console},
+		{"flood-host-files", flood_host_files},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (strcmp(cases[i].name, name) == 0) {
+			symbols_init(bi);
+			cases[i].fn();
+			return true;
+		}
+	}
+	return false;
 }
