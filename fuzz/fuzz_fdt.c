@@ -73,6 +73,8 @@ static void check_raw(const struct boot_info *bi, const void *fdt, size_t size)
 			   (size_t)p->argv_len > size - (size_t)(p->argv - b) ||
 			   p->argv[p->argv_len - 1] != '\0'))
 		fuzz_fail("argv outside the blob");
+	if (p->envp_len < 0)
+		fuzz_fail("negative envp length");
 	if (p->present && p->envp_len > 0 &&
 	    (p->envp < b || (size_t)p->envp_len > size - (size_t)(p->envp - b) ||
 	     p->envp[p->envp_len - 1] != '\0'))

@@ -234,6 +234,28 @@ static void parse_root(const void *fdt, struct boot_info *bi)
 		      bi->vmm_abi_version, LISPVM_ABI_VERSION);
 }
 
+/* libfdt 1.6.1 (Debian 12's, the archive linked into the guest) adds a
+ * property's length to its offset unchecked (upstream checks it from
+ * v1.7.0, commit 73590342): a length of 0xfffffff4 makes a property its
+ * own successor, so every walk over it never ends, and one of 0xfffffff5
+ * to 0xffffffff is handed back as a negative length.  Every libfdt walk
+ * follows the one chain of tags from offset 0, so refusing those here,
+ * once, bounds them all. */
+static void check_structure(const void *fdt)
+{
+	for (int offset = 0, next;; offset = next) {
+		uint32_t tag = fdt_next_tag(fdt, offset, &next);
+		int len = 0;
+
+		if (tag == FDT_END)
+			return;
+		if (tag == FDT_PROP)
+			fdt_get_property_by_offset(fdt, offset, &len);
+		if (next <= offset || len < 0)
+			panic("device tree: bad tag at structure offset %d", offset);
+	}
+}
+
 /* The VMM's ABI version, the program, the images and the mounts.  Every
  * libfdt lookup walks the blob in ring 0, which nested PVM emulates
  * slowly, so the root's children are visited once and dispatched by name,
@@ -243,6 +265,7 @@ static void parse_fdt(const void *fdt, struct boot_info *bi)
 {
 	int node;
 
+	check_structure(fdt);
 	parse_root(fdt, bi);
 	fdt_for_each_subnode(node, fdt, 0)
 	{
