@@ -406,10 +406,22 @@ static int64_t write_counted(struct hostfs_call *c, int fd, const void *buf, uin
 	if (fits == 0)
 		return -ENOSPC;
 	rc = result(pwrite(fd, buf, fits, (off_t)c->req.offset));
-	if (fstat(fd, &after) == 0)
+	if (fstat(fd, &after) < 0) {
+		if (rc > 0)
+			hostfs_quota_add(m, rc + HOSTFS_QUOTA_BLOCK); /* the most it could be */
+		return rc;
+	}
+	/* Past the end on a file system without holes, the gap is allocated
+	 * too: a write wholly past the old end that then does not fit is
+	 * undone, as a truncation is. */
+	if (rc > 0 && off > (uint64_t)before.st_size &&
+	    hostfs_quota_bytes(&after) - hostfs_quota_bytes(&before) >
+		    (int64_t)hostfs_quota_room(m) &&
+	    ftruncate(fd, before.st_size) == 0 && fstat(fd, &after) == 0) {
 		hostfs_quota_add(m, hostfs_quota_bytes(&after) - hostfs_quota_bytes(&before));
-	else if (rc > 0)
-		hostfs_quota_add(m, rc + HOSTFS_QUOTA_BLOCK); /* the most it could be */
+		return -ENOSPC;
+	}
+	hostfs_quota_add(m, hostfs_quota_bytes(&after) - hostfs_quota_bytes(&before));
 	return rc;
 }
 
@@ -599,7 +611,12 @@ static int64_t on_two_entries(struct hostfs_call *c, two_entry_fn fn, bool makes
 		return rc;
 	rc = fetch_entry(c, c->req.path2_gpa, c->req.path2_len, c->path2, &to);
 	if (rc == 0) {
-		rc = change_begin(c, &nc, to.dir, makes_name ? HOSTFS_NAME_COST : 0);
+		/* A rename makes no name, but its new directory may grow (an
+		 * ext4 directory never shrinks): none once the cap is reached. */
+		rc = !makes_name && hostfs_quota_capped(c->mount) &&
+				     hostfs_quota_room(c->mount) < HOSTFS_QUOTA_BLOCK
+			     ? -ENOSPC
+			     : change_begin(c, &nc, to.dir, makes_name ? HOSTFS_NAME_COST : 0);
 		if (rc == 0) {
 			if (!makes_name)
 				change_replaces(c, &nc, &from, &to);

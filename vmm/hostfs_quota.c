@@ -19,7 +19,13 @@ void hostfs_quota_add(struct hostfs_mount *m, int64_t bytes)
 	/* Saturating: a host that reports absurd block counts must not wrap
 	 * the counter round to plenty of room. */
 	if (__builtin_add_overflow(m->used, bytes, &m->used))
-		m->used = bytes > 0 ? INT64_MAX : INT64_MIN;
+		m->used = bytes > 0 ? INT64_MAX : 0;
+	/* Never below 0: a refund is measured when a file goes, and blocks
+	 * the host allocated after its last counted change (extent blocks
+	 * written back later) were never charged; freeing again and again
+	 * must not bank room beyond the cap. */
+	if (m->used < 0)
+		m->used = 0;
 }
 
 int64_t hostfs_quota_bytes(const struct stat *st)

@@ -126,5 +126,5 @@ void hostfs_restore_caps(struct hostfs *fs, const struct hostfs_saved_cap *caps,
 {
 	for (unsigned int i = 0; i < n && i < fs->nr_mounts; i++)
 		if (fs->mounts[i].max_size != 0)
-			fs->mounts[i].used = caps[i].used;
+			fs->mounts[i].used = caps[i].used > 0 ? caps[i].used : 0;
 }

@@ -259,16 +259,27 @@ static uint64_t *changed_pages(struct vm *vm)
 	return changed;
 }
 
-/* A diff names its base: the snapshot restored, or the one the running
- * VM took last. */
-static int add_base(struct vm *vm, struct snapshot_writer *w, const char *base_path)
+/* A diff names its base: the snapshot restored (by its real path, found
+ * here), or the one the running VM took last (as its client named it,
+ * real already: the VMM, perhaps jailed, need not see it). */
+static int add_base(struct vm *vm, struct snapshot_writer *w, const char *base_path,
+		    bool named_by_client)
 {
 	struct snapshot_base *base = calloc(1, sizeof(*base));
-	int rc;
+	int rc = -1;
 
-	if (base == NULL || file_real_path(base_path, base->path, sizeof(base->path)) < 0) {
-		snprintf(vm->err, sizeof(vm->err), "snapshot %s: %s", base_path,
-			 strerror(base == NULL ? ENOMEM : errno));
+	if (base == NULL) {
+		errno = ENOMEM;
+	} else if (!named_by_client) {
+		rc = file_real_path(base_path, base->path, sizeof(base->path));
+	} else if (strlen(base_path) < sizeof(base->path)) {
+		strcpy(base->path, base_path);
+		rc = 0;
+	} else {
+		errno = ENAMETOOLONG;
+	}
+	if (rc < 0) {
+		snprintf(vm->err, sizeof(vm->err), "snapshot %s: %s", base_path, strerror(errno));
 		free(base);
 		return -1;
 	}
@@ -286,7 +297,7 @@ static int write_sections(struct vm *vm, struct snapshot_writer *w, const struct
 {
 	struct snapshot_ram_piece pieces[MEMORY_LAYOUT_MAX_RAM * 3];
 
-	if ((changed != NULL && add_base(vm, w, base_path) < 0) ||
+	if ((changed != NULL && add_base(vm, w, base_path, st->running) < 0) ||
 	    snapshot_writer_add(w, SNAPSHOT_SECTION_MACHINE, &st->machine, sizeof(st->machine),
 				vm->err, sizeof(vm->err)) < 0 ||
 	    snapshot_writer_add(w, SNAPSHOT_SECTION_VCPU, &st->vcpu, sizeof(st->vcpu), vm->err,

@@ -256,11 +256,13 @@ def from_snapshot(exe, elf):
 
 
 def resume_running(exe, jail, tmp, mount):
-    """A jailed running VM saved into a directory its jail does not show
-    (lispvm snapshot hands the VMM the file, open), then resumed jailed."""
+    """A jailed running VM saved twice into a directory its jail does not
+    show (lispvm snapshot hands the VMM the file, open): whole, then a
+    diff over that, and resumed jailed from the diff with its rw mount."""
     waiter = os.path.join(tmp, "waiter.lisp")
     os.mkdir(os.path.join(tmp, "out"))
-    running = os.path.join(tmp, "out", "running.snap")
+    whole = os.path.join(tmp, "out", "running.snap")
+    diff = os.path.join(tmp, "out", "running-diff.snap")
     with open(waiter, "w") as f:
         f.write(WAITER)
     name = f"jail-resume-{os.getpid()}"
@@ -270,16 +272,21 @@ def resume_running(exe, jail, tmp, mount):
     try:
         deadline = time.monotonic() + 120
         while True:
-            proc = run([exe, "snapshot", name, "-o", running, "--stop"], env=ENV)
+            proc = run([exe, "snapshot", name, "-o", whole], env=ENV)
             if proc.returncode == 0 or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
         expect_exit(proc, 0)
+        proc = run([exe, "snapshot", name, "-o", diff, "--diff", whole, "--stop"], env=ENV)
+        expect_exit(proc, 0)
         vm.communicate(timeout=120)
     finally:
         vm.kill()
+    expect(os.stat(diff).st_blocks < os.stat(whole).st_blocks, "the diff stores no less")
+    expect(not [f for f in os.listdir(os.path.join(tmp, "out")) if ".tmp-" in f],
+           "a snapshot's temporary file was left")
     open(os.path.join(mount, "go"), "w").close()
-    proc = run([*jail, "run", "--snapshot", running], env=ENV)
+    proc = run([*jail, "run", "--snapshot", diff], env=ENV)
     expect_exit(proc, 0)
     with open(os.path.join(mount, "out")) as f:
         expect(f.read() == "resumed\n", "the resumed VM did not write through its mount")

@@ -965,14 +965,16 @@ static void test_cap_names(void)
 	CHECK(path_op(LISPVM_HOSTFS_MKDIR, CAP, "d") == -ENOSPC);
 	CHECK(call(with_paths(LISPVM_HOSTFS_SYMLINK, CAP, "f0", "l")) == -ENOSPC);
 	CHECK(call(with_paths(LISPVM_HOSTFS_LINK, CAP, "f0", "hard")) == -ENOSPC);
-	/* What already exists may still be opened, renamed and removed. */
+	/* What already exists may still be opened and removed; a rename,
+	 * which may grow its new directory, waits for room. */
 	h = open_path(CAP, "f0", O_WRONLY | O_CREAT, 0644);
 	CHECK(h >= 0 && close_handle(h) == 0);
+	CHECK(call(with_paths(LISPVM_HOSTFS_RENAME, CAP, "f0", "renamed")) == -ENOSPC);
+	CHECK(path_op(LISPVM_HOSTFS_UNLINK, CAP, "f2") == 0);
+	CHECK(path_op(LISPVM_HOSTFS_UNLINK, CAP, "f3") == 0);
 	CHECK(call(with_paths(LISPVM_HOSTFS_RENAME, CAP, "f0", "renamed")) == 0);
 	/* Over another name: that name is given back. */
 	CHECK(call(with_paths(LISPVM_HOSTFS_RENAME, CAP, "f1", "renamed")) == 0);
-	CHECK(path_op(LISPVM_HOSTFS_UNLINK, CAP, "f2") == 0);
-	CHECK(path_op(LISPVM_HOSTFS_UNLINK, CAP, "f3") == 0);
 	CHECK(path_op(LISPVM_HOSTFS_MKDIR, CAP, "d") == 0);
 	CHECK(path_op(LISPVM_HOSTFS_RMDIR, CAP, "d") == 0);
 	CHECK(call(with_paths(LISPVM_HOSTFS_SYMLINK, CAP, "renamed", "l")) == 0);
@@ -987,6 +989,34 @@ static void test_cap_names(void)
 	/* Back where it was but for what the directory grew by. */
 	CHECK(used() - before == cap_usage() - start);
 	CHECK(cap_usage() - start <= CAP_SIZE);
+}
+
+/* Files that were there before give no room beyond the cap when the VM
+ * removes them: the counter stays at 0, and the mount grows past its
+ * starting usage by the cap at most. */
+static void test_cap_preexisting(void)
+{
+	char path[PATH_MAX];
+	int64_t start, h, last;
+	int fd;
+
+	CHECK(used() == 0);
+	snprintf(path, sizeof(path), "%s/old", capdir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	CHECK(fd >= 0);
+	for (int i = 0; i < 2 * CAP_SIZE / CHUNK; i++)
+		CHECK(write(fd, ram + BUF_GPA, CHUNK) == CHUNK);
+	CHECK(fsync(fd) == 0 && close(fd) == 0);
+	start = cap_usage();
+	CHECK(path_op(LISPVM_HOSTFS_UNLINK, CAP, "old") == 0);
+	CHECK(used() == 0);
+	h = open_path(CAP, "new", O_WRONLY | O_CREAT | O_EXCL, 0644);
+	CHECK(h >= 0);
+	CHECK(fill(h, 0, &last) <= CAP_SIZE);
+	CHECK(close_handle(h) == 0);
+	CHECK(path_op(LISPVM_HOSTFS_UNLINK, CAP, "new") == 0);
+	CHECK(cap_usage() <= start);
+	CHECK(used() == 0);
 }
 
 /* Without max-size nothing is counted or refused. */
@@ -1046,6 +1076,7 @@ int main(void)
 	test_cap_removed_while_open();
 	test_cap_truncate();
 	test_cap_names();
+	test_cap_preexisting();
 	test_uncapped();
 	test_handles_and_mounts();
 	CHECK(memmem(ram, sizeof(ram), SECRET, strlen(SECRET)) == NULL);

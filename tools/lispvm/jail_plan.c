@@ -135,13 +135,19 @@ static int plan_outputs(const struct vm_config *c, struct jail_plan *p, char *er
 }
 
 /* What a snapshot names is opened by the VMM as the file says, so it is
- * shown at that path; it must be absolute, as the jail's cwd is "/". */
+ * shown at that path, which must be the real path of something that
+ * exists: the jail's root is built by joining paths to it, and a crafted
+ * name with ".." or a symlink in it would reach out of that root. */
 static int add_named(struct jail_plan *p, const char *path, bool dir, enum jail_access access,
 		     const char *snapshot, char *err, size_t err_size)
 {
-	if (path[0] != '/') {
-		snprintf(err, err_size, "--jail: snapshot %s names a relative path, %s", snapshot,
-			 path);
+	char real[PATH_MAX];
+
+	if (realpath(path, real) == NULL || strcmp(real, path) != 0) {
+		snprintf(err, err_size,
+			 "--jail: snapshot %s names %s, which is not the real path of a file "
+			 "here",
+			 snapshot, path);
 		return -1;
 	}
 	return add(p, path, dir, access, err, err_size);

@@ -205,9 +205,11 @@ int snapshot_command(const struct snapshot_request *req)
 		return rc;
 	if (absolute(req->file, path, sizeof(path)) < 0 || strchr(path, '\n') != NULL)
 		return fail(req->file, "path too long, or no working directory");
-	if (req->base != NULL && (absolute(req->base, base_path, sizeof(base_path)) < 0 ||
-				  strchr(base_path, '\n') != NULL))
-		return fail(req->base, "path too long, or no working directory");
+	/* The diff records its base by this name, for restores anywhere. */
+	if (req->base != NULL && realpath(req->base, base_path) == NULL)
+		return fail(req->base, strerror(errno));
+	if (req->base != NULL && strchr(base_path, '\n') != NULL)
+		return fail(req->base, "a newline in the path");
 	if (req->collect && agent_collect_garbage(vsock, AGENT_GC_TIMEOUT_MS, err, sizeof(err)) < 0)
 		return fail(err, NULL);
 	if (req->base != NULL && check_diff_target(path, base_path) != 0)
