@@ -350,42 +350,54 @@ static bool broken_setup(const char *name)
 	return true;
 }
 
-/* Flips the fields the device reads (descriptor length, packet length,
- * operation, port) between two values while the device thread works on
- * the request: a device that fetched a field twice could pass a check on
- * one value and act on the other.  Every mix is a packet the device must
- * answer with a reset, so the VM must run to the end. */
+/* Flips the fields the device reads (descriptor lengths, packet length,
+ * operation, port) between two values while the device thread works
+ * through a ring of requests: a device that fetched a field twice could
+ * pass a check on one value and act on the other.  Every mix is a packet
+ * the device must answer with a reset, so the VM must run to its end.
+ * volatile: each flip is a store the device thread can see, not one the
+ * compiler may fold into the last. */
 static void double_fetch(void)
 {
-	struct virtio_vsock_hdr *h = phys_to_virt(packet);
-	unsigned int done = 0;
+	volatile struct virtio_vsock_hdr *h = phys_to_virt(packet);
+	volatile struct vring_desc *d = txq.q.desc;
+	volatile uint16_t *used_idx = &txq.q.used->idx;
+	unsigned int raced = 0;
+	uint64_t flips = 0;
 
 	for (unsigned int i = 0; i < HQ_SIZE; i++)
-		offer_rx(sym.buf + (i % 2) * 2048, 2048);
+		offer_rx(sym.buf + i * 256, 256);
 	for (unsigned int round = 0; round < 2000; round++) {
+		uint16_t target = (uint16_t)(txq.q.avail->idx + HQ_SIZE);
+		uint64_t before = flips;
+
 		write_request();
-		txq.q.desc[0] = (struct vring_desc){.addr = packet, .len = PACKET_SIZE};
-		publish_head(&txq, 1, 0);
-		for (unsigned int k = 0; k < 64; k++) {
-			txq.q.desc[0].len = k & 1 ? PACKET_SIZE + 2048 : PACKET_SIZE;
+		for (uint16_t i = 0; i < HQ_SIZE; i++) {
+			txq.q.desc[i] = (struct vring_desc){.addr = packet, .len = PACKET_SIZE};
+			txq.q.avail->ring[(txq.q.avail->idx + i) % HQ_SIZE] = i;
+		}
+		__atomic_store_n(&txq.q.avail->idx, target, __ATOMIC_RELEASE);
+		virtio_mmio_notify(&vdev, 1);
+		/* Until the device has used them all: every read it makes may
+		 * see either value. */
+		for (unsigned int k = 0; *used_idx != target; k++, flips++) {
+			d[k % HQ_SIZE].len = k & 1 ? PACKET_SIZE + 2048 : PACKET_SIZE;
 			h->len = k & 1 ? 2048 : 0;
 			h->op = k & 1 ? VIRTIO_VSOCK_OP_RW : VIRTIO_VSOCK_OP_REQUEST;
-			h->dst_port = k & 1 ? HOST_PORT + 1 : HOST_PORT;
+			h->dst_port = k & 2 ? HOST_PORT + 1 : HOST_PORT;
 		}
-		while (txq.q.used->idx != txq.q.avail->idx)
-			cpu_relax();
-		txq.q.last_used = txq.q.used->idx;
-		/* Take the resets back so the device always has a buffer. */
-		while (rxq.q.used->idx != rxq.q.last_used) {
-			uint16_t head;
+		raced += flips > before;
+		txq.q.last_used = target;
+		/* Take the resets back so the device always has buffers. */
+		for (uint16_t head; rxq.q.used->idx != rxq.q.last_used;) {
 			uint32_t written;
 
 			if (virtq_driver_take_used(&rxq.q, &head, &written))
-				offer_rx(sym.buf + (head % 2) * 2048, 2048);
+				offer_rx(sym.buf + (head % HQ_SIZE) * 256, 256);
 		}
-		done++;
 	}
-	printk("selftest virtq: %u racing requests used\n", done);
+	printk("selftest virtq: 2000 rounds of %d racing requests, %u raced, %lu flips\n", HQ_SIZE,
+	       raced, (unsigned long)flips);
 }
 
 /* ---- the register page (virtq=mmio mmio=CASE) ----
