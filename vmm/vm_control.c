@@ -47,6 +47,10 @@ static ssize_t read_byte_and_fds(int fd, char *byte, int *fds, unsigned int *nr_
 			     .msg_controllen = sizeof(control)};
 	ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
 
+	/* Descriptors the kernel dropped for want of room: the request is
+	 * not the one sent. */
+	if (n > 0 && (msg.msg_flags & MSG_CTRUNC))
+		*nr_fds = VM_CONTROL_MAX_FDS + 1;
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); n > 0 && cm != NULL;
 	     cm = CMSG_NXTHDR(&msg, cm)) {
 		const unsigned char *data = CMSG_DATA(cm);
@@ -60,8 +64,10 @@ static ssize_t read_byte_and_fds(int fd, char *byte, int *fds, unsigned int *nr_
 			memcpy(&got, data + i * sizeof(int), sizeof(int));
 			if (*nr_fds < VM_CONTROL_MAX_FDS)
 				fds[(*nr_fds)++] = got;
-			else
+			else {
 				close(got);
+				*nr_fds = VM_CONTROL_MAX_FDS + 1; /* too many: refused */
+			}
 		}
 	}
 	return n;
@@ -174,7 +180,7 @@ static void serve(struct vm_control *c, int client)
 		carry_out(c, client, &req);
 	}
 	/* The vCPU thread is done with them: it answered, or stops. */
-	for (unsigned int i = 0; i < nr_fds; i++)
+	for (unsigned int i = 0; i < nr_fds && i < VM_CONTROL_MAX_FDS; i++)
 		close(fds[i]);
 }
 

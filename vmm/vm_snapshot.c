@@ -490,6 +490,14 @@ static int check_running_base(struct vm *vm, const struct vm_control_request *re
 	return 0;
 }
 
+/* The snapshot is written at offsets from 0 into what its client made. */
+static bool new_empty_file(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0;
+}
+
 static int take_running(struct vm *vm, const struct vm_control_request *req,
 			struct snapshot_state *st, uint64_t *stored)
 {
@@ -498,6 +506,12 @@ static int take_running(struct vm *vm, const struct vm_control_request *req,
 	int rc;
 
 	st->running = true;
+	if (!new_empty_file(req->out_fd)) {
+		snprintf(vm->err, sizeof(vm->err),
+			 "the file handed over for %.160s is not a new, empty regular file",
+			 req->path);
+		return -1;
+	}
 	find_devices(vm, devices);
 	if (complete_exit(vm) < 0 || (req->diff && check_running_base(vm, req) < 0) ||
 	    save_files(vm, st) < 0 || pause_devices(vm) < 0)

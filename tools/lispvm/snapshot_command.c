@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +179,26 @@ static int ask(const char *control, const char *request, int out_fd, int base_fd
 	return 0;
 }
 
+/* The file being written, removed if this command is stopped meanwhile
+ * (a snapshot takes seconds): nothing half-made is left beside FILE. */
+static char removing_on_signal[PATH_MAX + 32];
+
+static void remove_and_die(int sig)
+{
+	unlink(removing_on_signal);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void remove_on_signals(const char *tmp)
+{
+	static const int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+	snprintf(removing_on_signal, sizeof(removing_on_signal), "%s", tmp != NULL ? tmp : "");
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		signal(signals[i], tmp != NULL ? remove_and_die : SIG_DFL);
+}
+
 /* FILE.tmp-PID, empty and new, beside FILE: renamed to it once whole.
  * Its descriptor, or -1 after saying why. */
 static int make_new_file(const char *path, char *tmp, size_t tmp_size)
@@ -222,6 +243,7 @@ int snapshot_command(const struct snapshot_request *req)
 			close(base_fd);
 		return LISPVM_EXIT_HOST_ERROR;
 	}
+	remove_on_signals(tmp);
 	n = req->base == NULL ? snprintf(request, sizeof(request), "SNAPSHOT %s %s\n",
 					 req->stop ? "stop" : "resume", path)
 			      : snprintf(request, sizeof(request), "DIFF %s %s\n%s\n",
@@ -234,10 +256,10 @@ int snapshot_command(const struct snapshot_request *req)
 	if (rc == 0 && strncmp(answer, "OK ", 3) == 0 && rename(tmp, path) < 0)
 		snprintf(answer, sizeof(answer), "ERROR cannot name the snapshot %.900s: %s", path,
 			 strerror(errno));
-	if (rc != 0 || strncmp(answer, "OK ", 3) != 0) {
+	if (rc != 0 || strncmp(answer, "OK ", 3) != 0)
 		unlink(tmp);
-		if (rc != 0)
-			return rc;
-	}
+	remove_on_signals(NULL);
+	if (rc != 0)
+		return rc;
 	return report(req->file, answer);
 }
