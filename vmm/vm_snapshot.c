@@ -348,9 +348,9 @@ static int harvest_changes(struct vm *vm, bool running, bool diff, uint64_t **ch
 	return 0;
 }
 
-/* Writes path: a diff over base_path when that is not NULL.  *checksum
- * gets the new file's header checksum. */
-/* Into path, or when out_fd >= 0 into that file (named path). */
+/* Writes path, or when out_fd >= 0 that file (named path): a diff over
+ * base_path when that is not NULL.  *checksum gets the new file's header
+ * checksum. */
 static int write_snapshot(struct vm *vm, const char *path, int out_fd,
 			  const struct snapshot_state *st, const char *base_path, uint64_t *stored,
 			  uint64_t *checksum)
