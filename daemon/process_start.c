@@ -8,7 +8,7 @@ int process_stat_read(pid_t pid, struct process_stat *out)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long utime, stime, start;
-	int rc = -1;
+	int rc = -1, ppid;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -18,10 +18,11 @@ int process_stat_read(pid_t pid, struct process_stat *out)
 	/* The command (field 2) may hold anything: fields count from its ')'. */
 	if (fgets(buf, sizeof(buf), f) != NULL && (p = strrchr(buf, ')')) != NULL &&
 	    sscanf(p + 2,
-		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
+		   "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
 		   "%*d %*d %llu",
-		   &utime, &stime, &start) == 3) {
-		*out = (struct process_stat){.utime = utime, .stime = stime, .start = start};
+		   &ppid, &utime, &stime, &start) == 4) {
+		*out = (struct process_stat){
+			.ppid = ppid, .utime = utime, .stime = stime, .start = start};
 		rc = 0;
 	}
 	fclose(f);

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 struct process_stat {
+	pid_t ppid;	       /* field 4 */
 	uint64_t utime, stime; /* clock ticks (fields 14 and 15) */
 	uint64_t start;	       /* clock ticks since boot (field 22) */
 };

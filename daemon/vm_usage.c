@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "vm_usage.h"
 
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,29 @@ static int memory(pid_t pid, uint64_t *rss, uint64_t *anon)
  * daemon started, the jail's keeper, and the VMM under it. */
 #define VM_TREE_DEPTH 3
 
+static int add_tree(pid_t pid, int depth, struct vm_usage *out);
+
+/* Without /proc/PID/task/PID/children (CONFIG_PROC_CHILDREN), the
+ * children are the processes whose parent is pid. */
+static int add_children_by_scan(pid_t pid, int depth, struct vm_usage *out)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *e;
+
+	if (proc == NULL)
+		return 0;
+	while ((e = readdir(proc)) != NULL) {
+		struct process_stat st;
+		pid_t child = (pid_t)atoi(e->d_name);
+
+		if (child > 0 && process_stat_read(child, &st) == 0 && st.ppid == pid &&
+		    is_vmm(child))
+			(void)add_tree(child, depth - 1, out);
+	}
+	closedir(proc);
+	return 0;
+}
+
 /* Adds pid's figures, and those of its lispvm children down to depth
  * levels, into out: 0, or -1 when pid itself is gone. */
 static int add_tree(pid_t pid, int depth, struct vm_usage *out)
@@ -109,7 +133,7 @@ static int add_tree(pid_t pid, int depth, struct vm_usage *out)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
 	if ((f = fopen(path, "re")) == NULL)
-		return 0;
+		return add_children_by_scan(pid, depth, out);
 	while (fscanf(f, "%ld", &child) == 1)
 		if (child > 0 && is_vmm((pid_t)child))
 			(void)add_tree((pid_t)child, depth - 1, out);
