@@ -229,7 +229,7 @@ def pool_figures(lispvmd, lispvm, work, snapshot, runs):
     back to back, from a daemon of its own with --pool SNAPSHOT=2."""
     sock = os.path.join(work, "pool.sock")
     daemon = subprocess.Popen([lispvmd, "--foreground", "--socket", sock, "--lispvm", lispvm,
-                               "--state-dir", os.path.join(work, "pool"),
+                               "--state-dir", os.path.join(work, "pool"), "--no-jail",
                                "--pool", f"{snapshot}=2"], stderr=subprocess.DEVNULL)
     spec = {"program": HELLO, "snapshot": snapshot}
     try:
@@ -267,6 +267,7 @@ def main():
             runs = args.runs
             native = timed_runs(["sbcl", "--script", HELLO], runs)
             plain = timed_runs([lispvm, "run", HELLO], runs)
+            jailed = timed_runs([lispvm, "--jail", "run", HELLO], runs)
             through_daemon(sock, {"program": HELLO}, 1)  # warm
             created, ended = through_daemon(sock, {"program": HELLO}, runs)
             snapshot = prepared_snapshot(lispvm, work)
@@ -284,8 +285,9 @@ def main():
     n = statistics.median(native)
     print(f"hello.lisp, {runs} runs each, one after another (median; rate = 1/mean):")
     for what, times in (("native sbcl --script", native), ("lispvm run", plain),
-                        ("lispvmd, cold", ended), ("lispvmd, --snapshot", s_ended),
-                        ("lispvmd, warm pool", pooled[1]),
+                        ("lispvm --jail run", jailed),
+                        ("lispvmd, cold (jailed)", ended), ("lispvmd, --snapshot", s_ended),
+                        ("lispvmd, warm pool", pooled[1]),  # --no-jail
                         ("pool, back to back", pooled_b2b[1])):
         m = statistics.median(times)
         print(f"  {what:22s} {m:7.3f} s  {1 / statistics.mean(times):6.2f} /s  "
