@@ -170,22 +170,26 @@ struct name_change {
 	int64_t cost; /* counted once the change is made */
 };
 
-/* makes: what the name made, if any, surely costs: HOSTFS_NAME_COST, and a
- * block more for a directory (its first, on most filesystems). */
-static int change_begin(struct hostfs_call *c, struct name_change *nc, int dir, uint64_t makes)
+/* needs: the room the change surely takes, refused with -ENOSPC when less
+ * is left: HOSTFS_NAME_COST for a name made, a block more for a directory
+ * (its first, on most filesystems), a block for a rename (which may grow
+ * its new directory; an ext4 directory never shrinks).  makes_name: the
+ * change adds a name, which costs HOSTFS_NAME_COST. */
+static int change_begin(struct hostfs_call *c, struct name_change *nc, int dir, uint64_t needs,
+			bool makes_name)
 {
 	struct stat st;
 
 	*nc = (struct name_change){.dir = dir};
 	if (!hostfs_quota_capped(c->mount))
 		return 0;
-	if (hostfs_quota_room(c->mount) < makes)
+	if (hostfs_quota_room(c->mount) < needs)
 		return -ENOSPC;
 	if (fstat(dir, &st) < 0)
 		return -errno;
 	nc->m = c->mount;
 	nc->dir_bytes = hostfs_quota_bytes(&st);
-	nc->cost = makes ? HOSTFS_NAME_COST : 0;
+	nc->cost = makes_name ? HOSTFS_NAME_COST : 0;
 	return 0;
 }
 
@@ -309,7 +313,7 @@ static int open_new(struct hostfs_call *c, int flags)
 	e.dir = hostfs_path_parent(c->mount->root_fd, c->path, &e.name);
 	if (e.dir < 0)
 		return e.dir;
-	fd = change_begin(c, &nc, e.dir, HOSTFS_NAME_COST);
+	fd = change_begin(c, &nc, e.dir, HOSTFS_NAME_COST, true);
 	if (fd == 0) {
 		fd = hostfs_path_open(c->mount->root_fd, c->path, flags, mode);
 		change_end(&nc, fd);
@@ -544,7 +548,7 @@ static int64_t op_mkdir(struct hostfs_call *c)
 
 	if (rc < 0)
 		return rc;
-	rc = change_begin(c, &nc, e.dir, HOSTFS_NAME_COST + HOSTFS_QUOTA_BLOCK);
+	rc = change_begin(c, &nc, e.dir, HOSTFS_NAME_COST + HOSTFS_QUOTA_BLOCK, true);
 	if (rc == 0) {
 		rc = (int)result(mkdirat(e.dir, e.name, c->req.mode & HOSTFS_DIR_MODE));
 		if (rc == 0)
@@ -563,7 +567,7 @@ static int64_t remove_entry(struct hostfs_call *c, int at_flags)
 
 	if (rc < 0)
 		return rc;
-	rc = change_begin(c, &nc, e.dir, 0);
+	rc = change_begin(c, &nc, e.dir, 0, false);
 	if (rc == 0) {
 		change_removes(c, &nc, &e);
 		rc = (int)result(unlinkat(e.dir, e.name, at_flags));
@@ -611,12 +615,8 @@ static int64_t on_two_entries(struct hostfs_call *c, two_entry_fn fn, bool makes
 		return rc;
 	rc = fetch_entry(c, c->req.path2_gpa, c->req.path2_len, c->path2, &to);
 	if (rc == 0) {
-		/* A rename makes no name, but its new directory may grow (an
-		 * ext4 directory never shrinks): none once the cap is reached. */
-		rc = !makes_name && hostfs_quota_capped(c->mount) &&
-				     hostfs_quota_room(c->mount) < HOSTFS_QUOTA_BLOCK
-			     ? -ENOSPC
-			     : change_begin(c, &nc, to.dir, makes_name ? HOSTFS_NAME_COST : 0);
+		rc = change_begin(c, &nc, to.dir,
+				  makes_name ? HOSTFS_NAME_COST : HOSTFS_QUOTA_BLOCK, makes_name);
 		if (rc == 0) {
 			if (!makes_name)
 				change_replaces(c, &nc, &from, &to);
@@ -645,7 +645,7 @@ static int64_t op_symlink(struct hostfs_call *c)
 
 	if (rc < 0 || (rc = fetch_entry(c, c->req.path2_gpa, c->req.path2_len, c->path2, &e)) < 0)
 		return rc;
-	rc = change_begin(c, &nc, e.dir, HOSTFS_NAME_COST);
+	rc = change_begin(c, &nc, e.dir, HOSTFS_NAME_COST, true);
 	if (rc == 0) {
 		rc = (int)result(symlinkat(c->path, e.dir, e.name));
 		if (rc == 0)
