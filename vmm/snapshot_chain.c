@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* RAM must lie wholly inside the file, at an aligned offset. */
 static int check_memory_section(const struct snapshot_level *l, char *err, size_t err_size)
@@ -104,4 +105,39 @@ void snapshot_chain_close(struct snapshot_chain *c)
 		c->level[i].extents = c->level[i].zeroed = NULL;
 	}
 	c->n = 0;
+}
+
+int snapshot_chain_find(const char *const *paths, unsigned int n, const char *file)
+{
+	struct stat target, st;
+
+	if (stat(file, &target) < 0)
+		return -1;
+	for (unsigned int i = 0; i < n; i++)
+		if (stat(paths[i], &st) == 0 && st.st_dev == target.st_dev &&
+		    st.st_ino == target.st_ino)
+			return (int)i;
+	return -1;
+}
+
+int snapshot_chain_check_diff_target(const char *const *paths, unsigned int n, const char *out,
+				     char *err, size_t err_size)
+{
+	int i;
+
+	if (n == SNAPSHOT_MAX_CHAIN) {
+		snprintf(err, err_size,
+			 "snapshot %.160s: already %d diffs over one base; a diff over it could "
+			 "not be restored",
+			 paths[0], SNAPSHOT_MAX_CHAIN - 1);
+		return -1;
+	}
+	if ((i = snapshot_chain_find(paths, n, out)) >= 0) {
+		snprintf(err, err_size,
+			 "snapshot %.1000s: a diff cannot replace the snapshot it is taken over "
+			 "(%.1000s)",
+			 out, paths[i]);
+		return -1;
+	}
+	return 0;
 }

@@ -30,4 +30,14 @@ struct snapshot_chain {
 int snapshot_chain_open(struct snapshot_chain *c, const char *path, char *err, size_t err_size);
 void snapshot_chain_close(struct snapshot_chain *c);
 
+/* Which of a chain's n files (paths[0] the snapshot named, then its
+ * bases) file is, by device and inode: its index, or -1. */
+int snapshot_chain_find(const char *const *paths, unsigned int n, const char *file);
+
+/* A diff written to out over such a chain must not replace one of its
+ * files, and must leave the chain short enough to restore: 0, or -1 with
+ * one line in err. */
+int snapshot_chain_check_diff_target(const char *const *paths, unsigned int n, const char *out,
+				     char *err, size_t err_size);
+
 #endif

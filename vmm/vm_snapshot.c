@@ -934,54 +934,35 @@ static int restore_invocation(struct vm *vm, const struct snapshot_chain *c,
 }
 
 /* Whether out is one of the chain's files (*level: which). */
-static bool in_chain(const struct snapshot_chain *c, const char *out, unsigned int *level)
+/* The chain's files by the names it opened them by. */
+static void chain_paths(const struct snapshot_chain *c, const char **paths)
 {
-	struct stat target, st;
-
-	if (stat(out, &target) < 0)
-		return false;
 	for (unsigned int i = 0; i < c->n; i++)
-		if (fstat(c->level[i].f.fd, &st) == 0 && st.st_dev == target.st_dev &&
-		    st.st_ino == target.st_ino) {
-			*level = i;
-			return true;
-		}
-	return false;
+		paths[i] = c->level[i].f.path;
 }
 
 /* A diff (to out) must not replace a file of the chain it is taken over,
  * and must leave the chain short enough to restore. */
 static int check_diff_target(struct vm *vm, const struct snapshot_chain *c, const char *out)
 {
-	unsigned int i;
+	const char *paths[SNAPSHOT_MAX_CHAIN];
 
-	if (c->n == SNAPSHOT_MAX_CHAIN) {
-		snprintf(vm->err, sizeof(vm->err),
-			 "snapshot %.160s: already %d diffs over one base; a diff over it could "
-			 "not be restored",
-			 c->level[0].f.path, SNAPSHOT_MAX_CHAIN - 1);
-		return -1;
-	}
-	if (in_chain(c, out, &i)) {
-		snprintf(vm->err, sizeof(vm->err),
-			 "snapshot %s: a diff cannot replace the snapshot it is taken over (%s)",
-			 out, c->level[i].f.path);
-		return -1;
-	}
-	return 0;
+	chain_paths(c, paths);
+	return snapshot_chain_check_diff_target(paths, c->n, out, vm->err, sizeof(vm->err));
 }
 
 /* --record-working-set must not replace the snapshot it records for. */
 static int check_working_set_target(struct vm *vm, const struct snapshot_chain *c)
 {
-	const char *out = vm->config->working_set_out;
-	unsigned int i;
+	const char *out = vm->config->working_set_out, *paths[SNAPSHOT_MAX_CHAIN];
+	int i;
 
-	if (out == NULL || !in_chain(c, out, &i))
+	chain_paths(c, paths);
+	if (out == NULL || (i = snapshot_chain_find(paths, c->n, out)) < 0)
 		return 0;
 	snprintf(vm->err, sizeof(vm->err),
 		 "working set %s: it would replace the snapshot it is recorded from (%s)", out,
-		 c->level[i].f.path);
+		 paths[i]);
 	return -1;
 }
 

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <lispvm/abi.h>
@@ -127,31 +126,20 @@ static int send_request(int sock, const char *request, size_t len, const int *fd
 static int check_diff_target(const char *file, const char *base)
 {
 	struct snapshot_paths *chain = calloc(1, sizeof(*chain));
+	const char *paths[SNAPSHOT_MAX_CHAIN];
 	char err[4096 + 256];
-	struct stat out, st;
 	int rc = 0;
 
 	if (chain == NULL)
 		return fail("out of memory", NULL);
 	if (snapshot_paths_read(base, chain, err, sizeof(err)) < 0) {
 		rc = fail(err, NULL);
-	} else if (chain->nr_chain == SNAPSHOT_MAX_CHAIN) {
-		snprintf(err, sizeof(err),
-			 "snapshot %.160s: already %d diffs over one base; a diff over it could "
-			 "not be restored",
-			 base, SNAPSHOT_MAX_CHAIN - 1);
-		rc = fail(err, NULL);
-	} else if (stat(file, &out) == 0) {
-		for (unsigned int i = 0; i < chain->nr_chain && rc == 0; i++)
-			if (stat(chain->chain[i], &st) == 0 && st.st_dev == out.st_dev &&
-			    st.st_ino == out.st_ino) {
-				snprintf(err, sizeof(err),
-					 "snapshot %.1000s: a diff cannot replace the snapshot it "
-					 "is "
-					 "taken over (%.1000s)",
-					 file, chain->chain[i]);
-				rc = fail(err, NULL);
-			}
+	} else {
+		for (unsigned int i = 0; i < chain->nr_chain; i++)
+			paths[i] = chain->chain[i];
+		if (snapshot_chain_check_diff_target(paths, chain->nr_chain, file, err,
+						     sizeof(err)) < 0)
+			rc = fail(err, NULL);
 	}
 	free(chain);
 	return rc;
