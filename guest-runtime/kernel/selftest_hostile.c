@@ -861,19 +861,20 @@ static void hostile_virtq(void)
 
 /* ---- floods ---- */
 
-static unsigned long flood_count(void)
+/* count= on the command line, or dflt. */
+static unsigned long flood_count(unsigned long dflt)
 {
 	char value[24];
 
 	return boot_cmdline_get(hostile_bi, "count", value, sizeof(value)) == 0
 		       ? strtoul(value, NULL, 0)
-		       : 100000;
+		       : dflt;
 }
 
 /* Exits as fast as the guest can make them, each asking for work. */
 static void flood_hypercalls(void)
 {
-	unsigned long n = flood_count();
+	unsigned long n = flood_count(100000);
 	uint8_t *buf = phys_to_virt(sym.buf);
 
 	for (unsigned long i = 0; i < n; i++) {
@@ -888,7 +889,7 @@ static void flood_hypercalls(void)
 static void flood_doorbells(void)
 {
 	const struct boot_device *d = boot_device_find(hostile_bi, VIRTIO_ID_VSOCK);
-	unsigned long n = flood_count();
+	unsigned long n = flood_count(100000);
 
 	need(d != NULL && virtio_mmio_begin(&vdev, d) == 0, "device handshake");
 	for (unsigned long i = 0; i < n / 4; i++)
@@ -908,7 +909,7 @@ static void flood_doorbells(void)
 static void flood_packets(void)
 {
 	struct virtio_vsock_hdr *h = phys_to_virt(packet);
-	unsigned long n = flood_count();
+	unsigned long n = flood_count(100000);
 
 	vsock_bring_up();
 	for (unsigned long i = 0; i < n; i++) {
@@ -929,10 +930,7 @@ static void flood_packets(void)
  * sets the pace, and --timeout still ends the VM. */
 static void flood_console(void)
 {
-	char value[24];
-	unsigned long n = boot_cmdline_get(hostile_bi, "count", value, sizeof(value)) == 0
-				  ? strtoul(value, NULL, 0)
-				  : ~0ul;
+	unsigned long n = flood_count(~0ul);
 	char *page = phys_to_virt(sym.buf);
 
 	memset(page, 'x', PAGE_SIZE);
