@@ -229,6 +229,12 @@ static const struct boot_device *vsock_device(void)
 	return d;
 }
 
+/* The vsock device reset and through the feature handshake. */
+static void vsock_begin(void)
+{
+	need(virtio_mmio_begin(&vdev, vsock_device()) == 0, "device handshake");
+}
+
 /* After the feature handshake: three fresh queues, then DRIVER_OK. */
 static void vsock_queues_up(void)
 {
@@ -242,7 +248,7 @@ static void vsock_queues_up(void)
 
 static void vsock_bring_up(void)
 {
-	need(virtio_mmio_begin(&vdev, vsock_device()) == 0, "device handshake");
+	vsock_begin();
 	vsock_queues_up();
 }
 
@@ -329,11 +335,11 @@ static void queue_raw(unsigned int index, uint16_t size, uint64_t desc, uint64_t
 /* A queue the device cannot use, set up before DRIVER_OK. */
 static bool broken_setup(const char *name)
 {
-	const struct boot_device *d = boot_device_find(hostile_bi, VIRTIO_ID_VSOCK);
 	uint64_t page = pmem_alloc_zeroed_page();
 	struct virtq_layout l = virtq_layout(HQ_SIZE);
 
-	need(d != NULL && page != 0 && virtio_mmio_begin(&vdev, d) == 0, "device handshake");
+	need(page != 0, "queue page");
+	vsock_begin();
 	queue_make(&rxq, 0);
 	queue_make(&evq, 2);
 	if (strcmp(name, "queue-size") == 0)
@@ -521,7 +527,7 @@ static void mmio_queue_beyond(const char *name)
 	static const uint32_t sel[] = {3, 0xffffffff};
 	uint32_t max = 0, ready = 0;
 
-	need(virtio_mmio_begin(&vdev, vsock_device()) == 0, "device handshake");
+	vsock_begin();
 	for (size_t i = 0; i < 2; i++) {
 		queue_raw(sel[i], HQ_SIZE, sym.buf, sym.buf + 256, sym.buf + 512);
 		max |= reg_get(VIRTIO_MMIO_QUEUE_NUM_MAX);
@@ -888,10 +894,9 @@ static void flood_hypercalls(void)
  * a device not yet ready; then the device must still work. */
 static void flood_doorbells(void)
 {
-	const struct boot_device *d = boot_device_find(hostile_bi, VIRTIO_ID_VSOCK);
 	unsigned long n = flood_count(100000);
 
-	need(d != NULL && virtio_mmio_begin(&vdev, d) == 0, "device handshake");
+	vsock_begin();
 	for (unsigned long i = 0; i < n / 4; i++)
 		virtio_mmio_notify(&vdev, (unsigned int)(i % 5)); /* before DRIVER_OK */
 	vsock_bring_up();
