@@ -396,6 +396,19 @@ def floods(exe, elf, prog):
           f"; {len(victims)} VMs beside them")
 
 
+def flooder_timed_out(proc, reader):
+    """Waits for a VM flooding its console: it must end at its --timeout 3,
+    with 124, not two minutes later.  Its stderr."""
+    try:
+        proc.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise TestFailure(f"a VM whose console {reader} outlived --timeout 3 by two minutes")
+    err = proc.stderr.read().decode()
+    expect(proc.returncode == TIMEOUT, f"exit {proc.returncode}: {err!r}")
+    return err
+
+
 def console_flood(exe, elf, prog):
     """Console output without end: a reader that stops reading holds the
     VM back, and --timeout still ends it; a reader that goes away ends
@@ -403,34 +416,22 @@ def console_flood(exe, elf, prog):
     e = Env(exe, elf, prog)
     idle, idle_rss = run_measured(e, [*BOOT, "--kernel", elf, "--append", "exit=0"])
     expect_exit(idle, 0)
-    argv = ["boot", "--memory", "64M", "--timeout", "3", "--kernel", elf, "--append",
+    argv = [exe, "boot", "--memory", "64M", "--timeout", "3", "--kernel", elf, "--append",
             "selftest=flood-console"]
     # Nobody reads: the pipe fills and the console write blocks.
-    proc = RssPopen([exe, *argv], env=ENV, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    proc = RssPopen(argv, env=ENV, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE)
-    try:
-        proc.wait(timeout=120)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise TestFailure("a VM whose console nobody reads outlived --timeout 3 by two minutes")
-    err = proc.stderr.read().decode()
-    expect(proc.returncode == TIMEOUT, f"exit {proc.returncode}: {err!r}")
+    err = flooder_timed_out(proc, "nobody reads")
     expect("still running after --timeout 3s" in err, f"stderr: {err!r}")
     # Held back, not buffered: the VMM kept no more than an idle one.
     expect(proc.rss <= idle_rss + 16 * 1024,
            f"peak RSS {proc.rss} KiB flooding, {idle_rss} KiB idle")
     # The reader goes away after a little.
-    proc = subprocess.Popen([exe, *argv], env=ENV, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, env=ENV, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
     proc.stdout.read(1 << 20)
     proc.stdout.close()
-    try:
-        proc.wait(timeout=120)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise TestFailure("a VM whose console reader left outlived --timeout 3 by two minutes")
-    err = proc.stderr.read().decode()
-    expect(proc.returncode == TIMEOUT, f"exit {proc.returncode}: {err!r}")
+    flooder_timed_out(proc, "reader left")
 
 
 def fd_count(pid):
