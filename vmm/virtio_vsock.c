@@ -90,26 +90,25 @@ static struct vsock_conn *find_conn(struct virtio_vsock *v, uint32_t local, uint
 	return NULL;
 }
 
-static bool conn_slot_free(const struct virtio_vsock *v)
+static struct vsock_conn *free_slot(struct virtio_vsock *v)
 {
 	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
 		if (v->conns[i].state == CONN_FREE)
-			return true;
-	return false;
+			return &v->conns[i];
+	return NULL;
 }
 
 static struct vsock_conn *new_conn(struct virtio_vsock *v, int fd)
 {
-	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
-		if (v->conns[i].state == CONN_FREE) {
-			v->conns[i] = (struct vsock_conn){
-				.state = CONN_HANDSHAKE,
-				.fd = fd,
-				.deadline = now_ms() + v->handshake_timeout_ms,
-			};
-			return &v->conns[i];
-		}
-	return NULL;
+	struct vsock_conn *c = free_slot(v);
+
+	if (c != NULL)
+		*c = (struct vsock_conn){
+			.state = CONN_HANDSHAKE,
+			.fd = fd,
+			.deadline = now_ms() + v->handshake_timeout_ms,
+		};
+	return c;
 }
 
 static void free_conn(struct vsock_conn *c)
@@ -226,7 +225,7 @@ static void connect_to_host(struct virtio_vsock *v, uint32_t local, uint32_t pee
 
 	/* A guest past the connection limit must not reach the host service
 	 * at all: it would see a connection open and close at once. */
-	if (!conn_slot_free(v) ||
+	if (free_slot(v) == NULL ||
 	    (size_t)snprintf(addr.sun_path, sizeof(addr.sun_path), "%s_%" PRIu32, v->path, local) >=
 		    sizeof(addr.sun_path)) {
 		owe_reset(v, local, peer);
