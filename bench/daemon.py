@@ -229,7 +229,7 @@ def pool_figures(lispvmd, lispvm, work, snapshot, runs):
     back to back, from a daemon of its own with --pool SNAPSHOT=2."""
     sock = os.path.join(work, "pool.sock")
     daemon = subprocess.Popen([lispvmd, "--foreground", "--socket", sock, "--lispvm", lispvm,
-                               "--state-dir", os.path.join(work, "pool"), "--no-jail",
+                               "--state-dir", os.path.join(work, "pool"),
                                "--pool", f"{snapshot}=2"], stderr=subprocess.DEVNULL)
     spec = {"program": HELLO, "snapshot": snapshot}
     try:
@@ -287,7 +287,7 @@ def main():
     for what, times in (("native sbcl --script", native), ("lispvm run", plain),
                         ("lispvm --jail run", jailed),
                         ("lispvmd, cold (jailed)", ended), ("lispvmd, --snapshot", s_ended),
-                        ("lispvmd, warm pool", pooled[1]),  # --no-jail
+                        ("lispvmd, warm pool", pooled[1]),
                         ("pool, back to back", pooled_b2b[1])):
         m = statistics.median(times)
         print(f"  {what:22s} {m:7.3f} s  {1 / statistics.mean(times):6.2f} /s  "

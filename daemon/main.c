@@ -75,10 +75,10 @@ static void usage(FILE *out)
 		"  --pool SNAPSHOT=N keep N VMs restored from SNAPSHOT (one 'lispvm prepare'\n"
 		"                    made) ready for a program: a create naming it, with a\n"
 		"                    program or forms and no memory or attachable, takes\n"
-		"                    one and the pool refills (repeatable; needs --no-jail)\n"
-		"  --no-jail         run VMs without 'lispvm --jail' (by default each VM's VMM\n"
-		"                    has namespaces, a root and limits of its own:\n"
-		"                    docs/security.md); warm pools need it\n"
+		"                    one and the pool refills (repeatable)\n"
+		"  --no-jail         run VMs without 'lispvm --jail' (by default each VM's VMM,\n"
+		"                    warm ones too, has namespaces, a root and limits of its\n"
+		"                    own: docs/security.md)\n"
 		"  --foreground      stay in the foreground (the only way it runs yet)\n"
 		"  -h, --help        show this help\n"
 		"  -V, --version     show the version\n"
@@ -198,14 +198,6 @@ static int parse(int argc, char **argv, struct options *o)
 	if (optind != argc) {
 		fprintf(stderr, "lispvmd: unexpected argument %s\n", argv[optind]);
 		return -1;
-	}
-	if (!o->no_jail) {
-		char why[256];
-
-		if (vm_pool_forbid(why, sizeof(why)) < 0) {
-			fprintf(stderr, "lispvmd: %s\n", why);
-			return -1;
-		}
 	}
 	return 0;
 }

@@ -45,15 +45,9 @@ static struct {
 	/* --pool options, applied at start over what pools.json kept */
 	char option_snapshot[VM_POOL_MAX][PATH_MAX];
 	unsigned int option_size[VM_POOL_MAX], options;
-	/* VMs are jailed (lispvmd without --no-jail): warm VMs cannot be. */
-	bool forbidden;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 } pools = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
-
-#define JAILED_NO_POOLS                                                                            \
-	"warm pools cannot be jailed yet (a pooled VM gets its program's files after its jail "    \
-	"is made): start lispvmd with --no-jail to have them"
 
 /* Under the lock: snapshot's pool (real path), or NULL. */
 static struct pool *pool_named(const char *snapshot)
@@ -162,25 +156,11 @@ int vm_pool_add(const char *arg, char *err, size_t err_size)
 	return 0;
 }
 
-int vm_pool_forbid(char *err, size_t err_size)
-{
-	if (pools.options > 0) {
-		snprintf(err, err_size, "--pool: %s", JAILED_NO_POOLS);
-		return -1;
-	}
-	pools.forbidden = true;
-	return 0;
-}
-
 unsigned int vm_pool_set(const char *snapshot, unsigned int size, char *err, size_t err_size)
 {
 	char real[PATH_MAX];
 	unsigned int status;
 
-	if (pools.forbidden) {
-		snprintf(err, err_size, "%s", JAILED_NO_POOLS);
-		return 409;
-	}
 	if (size > VM_POOL_MAX_SIZE) {
 		snprintf(err, err_size, "size: at most %d", VM_POOL_MAX_SIZE);
 		return 400;
@@ -313,20 +293,14 @@ int vm_pool_start(const char *state_dir, uint64_t memory, char *err, size_t err_
 		return -1;
 	}
 	pthread_mutex_lock(&pools.lock);
-	/* The pools a --no-jail daemon kept wait, on disk, for another. */
-	if (pools.forbidden && access(pools.file, F_OK) == 0)
-		fprintf(stderr, "lispvmd: the pools kept in %s are not started: %s\n", pools.file,
-			JAILED_NO_POOLS);
-	if (!pools.forbidden)
-		load();
+	load();
 	for (unsigned int i = 0; i < pools.options; i++)
 		if (set_locked(pools.option_snapshot[i], pools.option_size[i], err, err_size) !=
 		    0) {
 			pthread_mutex_unlock(&pools.lock);
 			return -1;
 		}
-	if (!pools.forbidden)
-		save();
+	save();
 	pthread_mutex_unlock(&pools.lock);
 	/* Even with no pool: warm VMs adopted from a daemon that had one end. */
 	if (pthread_create(&keeper, NULL, keep_filled, NULL) != 0 || pthread_detach(keeper) != 0) {

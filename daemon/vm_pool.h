@@ -31,12 +31,6 @@ int vm_pool_add(const char *arg, char *err, size_t err_size);
  * lispvmd passes the size a quota counts).  0, or -1 with a reason. */
 int vm_pool_start(const char *state_dir, uint64_t memory, char *err, size_t err_size);
 
-/* The daemon jails its VMs, and warm VMs cannot be jailed: --pool options
- * are refused (-1 with a reason), as are pools set later (409), and the
- * pools a daemon with --no-jail kept are not started.  Before
- * vm_pool_start. */
-int vm_pool_forbid(char *err, size_t err_size);
-
 /* PUT /v1/pools: snapshot's pool holds size warm VMs from now on (0: no
  * pool; its warm VMs end), kept in pools.json.  0, or an HTTP status (400:
  * no such file, a size over VM_POOL_MAX_SIZE; 409: VM_POOL_MAX pools

@@ -1128,9 +1128,8 @@ unsigned int vm_table_pool_start(const char *snapshot, uint64_t memory, char *er
 {
 	struct json_object *spec = json_object_new_object();
 	char socket[PATH_MAX + 16], size[32];
-	const char *argv[] = {
-		table.config.lispvm, "run", "--snapshot", snapshot, "--pooled", socket,
-		"--memory",	     size,  NULL};
+	const char *argv[10];
+	size_t n = 0;
 	struct vm_entry *e;
 	struct vm_user *u = vm_user_open(vm_user_owner(), err, err_size);
 	unsigned int status;
@@ -1150,8 +1149,21 @@ unsigned int vm_table_pool_start(const char *snapshot, uint64_t memory, char *er
 	}
 	snprintf(socket, sizeof(socket), "%s/" POOL_SOCKET, e->dir);
 	snprintf(size, sizeof(size), "%" PRIu64, memory);
-	if (memory == 0)
-		argv[6] = NULL;
+	argv[n++] = table.config.lispvm;
+	argv[n++] = "run";
+	/* Jailed as every VM of the daemon's is: lispvm takes the program
+	 * outside the jail and hands it in (tools/lispvm/pooled_jail.h). */
+	if (table.config.jail)
+		argv[n++] = "--jail";
+	argv[n++] = "--snapshot";
+	argv[n++] = snapshot;
+	argv[n++] = "--pooled";
+	argv[n++] = socket;
+	if (memory != 0) {
+		argv[n++] = "--memory";
+		argv[n++] = size;
+	}
+	argv[n] = NULL;
 	status = start_monitor_with(e, argv, u, err, err_size) < 0 ? 500 : 0;
 	vm_user_close(u);
 	pthread_mutex_lock(&table.lock);

@@ -247,7 +247,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Mount 0 has a size cap, so that the counting (vmm/hostfs_quota.c)
 	 * meets hostile requests too. */
 	if (hostfs_open(&fs,
-			(struct guest_mount[]){{rw, "/rw", false, 1 << 20}, {ro, "/ro", true, 0}},
+			(struct guest_mount[]){
+				{.host_path = rw, .guest_path = "/rw", .max_size = 1 << 20},
+				{.host_path = ro, .guest_path = "/ro", .readonly = true}},
 			2, err, sizeof(err)) < 0)
 		fuzz_fail(err);
 	fuzz_guest_reset(&guest);

@@ -27,6 +27,11 @@ struct guest_mount {
 	/* rw,max-size=: how much this VM may add to HOST's disk usage
 	 * (vmm/hostfs_quota.c); 0 for none. */
 	uint64_t max_size;
+	/* A jailed warm VM's mount: its directory, opened outside the jail
+	 * (a detached copy of its mount, tools/lispvm/mount_roots.c); host_path
+	 * then only names it.  The VMM keeps a duplicate. */
+	bool root_given;
+	int root_fd;
 };
 
 /* A virtio-mmio device: its registers, its kind and the vector of its

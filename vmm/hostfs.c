@@ -814,7 +814,10 @@ int hostfs_open(struct hostfs *fs, const struct guest_mount *mounts, unsigned in
 		return -1;
 	}
 	for (unsigned int i = 0; i < n; i++) {
-		int fd = open(mounts[i].host_path, O_PATH | O_DIRECTORY | O_CLOEXEC), probe;
+		int fd = mounts[i].root_given
+				 ? fcntl(mounts[i].root_fd, F_DUPFD_CLOEXEC, 0)
+				 : open(mounts[i].host_path, O_PATH | O_DIRECTORY | O_CLOEXEC),
+		    probe;
 
 		if (fd < 0) {
 			snprintf(err, err_size, "--mount: cannot use host directory %s: %s",

@@ -40,8 +40,8 @@ struct hostfs {
 };
 
 /* Opens the host directory of each of mounts[0..n) into fs (which starts
- * zeroed).  Returns 0, or -1 with a one-line reason in err (a missing
- * directory, or a host without openat2). */
+ * zeroed), or duplicates the one given (root_given).  Returns 0, or -1 with a one-line reason in
+ * err (a missing directory, or a host without openat2). */
 int hostfs_open(struct hostfs *fs, const struct guest_mount *mounts, unsigned int n, char *err,
 		size_t err_size);
 

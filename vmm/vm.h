@@ -59,9 +59,11 @@ struct vm_config {
 	/* run --snapshot FILE --pooled SOCKET: once the snapshot's machine is
 	 * restored (file checked, KVM VM, RAM, images), this waits for the
 	 * invocation and returns the configuration the VM runs with from then
-	 * on (its snapshot_in, kernel_path and memory options the same), or
-	 * NULL with a reason in err.  NULL: no waiting. */
-	const struct vm_config *(*await_invocation)(void *arg, char *err, size_t err_size);
+	 * on (its snapshot_in, kernel_path and memory options the same as
+	 * machine's, the configuration it was started with), or NULL with a
+	 * reason in err.  NULL: no waiting. */
+	const struct vm_config *(*await_invocation)(void *arg, const struct vm_config *machine,
+						    char *err, size_t err_size);
 	void *await_arg;
 };
 

@@ -984,7 +984,8 @@ static int await_invocation(struct vm *vm, const struct snapshot_chain *c)
 
 	if (vm->config->await_invocation == NULL)
 		return 0;
-	next = vm->config->await_invocation(vm->config->await_arg, vm->err, sizeof(vm->err));
+	next = vm->config->await_invocation(vm->config->await_arg, vm->config, vm->err,
+					    sizeof(vm->err));
 	if (next == NULL)
 		return -1;
 	vm->config = next;

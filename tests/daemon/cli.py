@@ -52,8 +52,7 @@ class Cli:
 
 def with_daemon(lispvmd, lispvm, test):
     with tempfile.TemporaryDirectory(prefix="lispvm-cli-test-") as work:
-        # --no-jail: the pools are exercised too (a jailing daemon has none).
-        d = Daemon(os.path.abspath(lispvmd), work, ["--lispvm", FAKE_LISPVM, "--no-jail"])
+        d = Daemon(os.path.abspath(lispvmd), work, ["--lispvm", FAKE_LISPVM])
         try:
             test(Cli(lispvm, d), d, work)
         finally:

@@ -396,7 +396,7 @@ def pool(lispvmd, lispvm):
                                snap], capture_output=True, text=True, timeout=BUDGET)
         expect(proc.returncode == 0, f"prepare: {proc}")
         d = Daemon(os.path.abspath(lispvmd), work,
-                   ["--lispvm", os.path.abspath(lispvm), "--no-jail", "--pool", f"{snap}=2"])
+                   ["--lispvm", os.path.abspath(lispvm), "--pool", f"{snap}=2"])
         try:
             pool_ready(d, snap, 2, deadline)
             refusals(d, snap)

@@ -699,9 +699,6 @@ static int check_pooled_options(const struct cli_options *out)
 	    out->timeout_seconds || out->stats || out->prefetch_path || out->working_set_out)
 		return usage_error("%s", "run --pooled: what the program gets (--mount, --env, "
 					 "--cwd, --timeout, ...) comes with its invocation");
-	/* Its program's files arrive after the jail would have been made. */
-	if (out->jail.enabled)
-		return usage_error("%s", "run --pooled: a pooled VM cannot be jailed yet (--jail)");
 	return 0;
 }
 

@@ -26,6 +26,7 @@
 #include "jail_plan.h"
 #include "log.h"
 #include "make_dirs.h"
+#include "user_namespace.h"
 #include "vsock_connect.h"
 
 /* Enough for every vsock stream (128) and HOSTFS handle (1024) at once,
@@ -40,6 +41,10 @@ struct jail {
 	bool user_namespace; /* the caller's uid, in a user namespace */
 	struct jail_cgroup cgroup;
 	int placed[2]; /* the keeper waits until it is in the cgroup */
+	/* jail_run_beside's: run here while the jail runs */
+	void (*beside)(void *arg);
+	void *beside_arg;
+	int outside_fd;
 };
 
 static volatile pid_t forward_to = -1;
@@ -247,8 +252,26 @@ static int limit(void)
 	return 0;
 }
 
+static void end_by_signal(int sig)
+{
+	_exit(128 + sig);
+}
+
+/* The VMM is its PID namespace's init, which the kernel shields from the
+ * keeper's signals while it has no handler for them: until vm_run catches
+ * them (a warm VM waits for its program long before), each ends it as it
+ * would end another process. */
+static void end_on_signals(void)
+{
+	static const int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		signal(signals[i], end_by_signal);
+}
+
 static void run_vmm(const struct jail *j)
 {
+	end_on_signals();
 	if (build_root(j) < 0 || sethostname("lispvm", 6) < 0 || drop_capability_bounds() < 0 ||
 	    become_user(j) < 0 || drop_capabilities() < 0 || limit() < 0 ||
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
@@ -258,34 +281,15 @@ static void run_vmm(const struct jail *j)
 
 /* --- the keeper: makes the namespaces, starts the VMM in them, waits --- */
 
-static int write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return -1;
-	rc = write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -1;
-	close(fd);
-	return rc;
-}
-
 /* The caller's own uid and gid, and nothing else, inside. */
 static int enter_user_namespace(void)
 {
-	char map[64];
-	uid_t uid = getuid();
-	gid_t gid = getgid();
+	const char *what;
 
-	if (unshare(CLONE_NEWUSER) < 0)
-		return fail("cannot make a user namespace", NULL);
-	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned int)uid, (unsigned int)uid);
-	if (write_file("/proc/self/uid_map", map) < 0)
-		return fail("cannot map the user", NULL);
-	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned int)gid, (unsigned int)gid);
-	if (write_file("/proc/self/setgroups", "deny") < 0 ||
-	    write_file("/proc/self/gid_map", map) < 0)
-		return fail("cannot map the group", NULL);
-	return 0;
+	if (user_namespace_enter(&what) == 0)
+		return 0;
+	log_error("--jail: cannot %s: %s", what, strerror(errno));
+	return -1;
 }
 
 static void keep(const struct jail *j)
@@ -296,6 +300,8 @@ static void keep(const struct jail *j)
 	/* lispvm killed outright takes the jail with it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	close(j->placed[1]);
+	if (j->outside_fd >= 0)
+		close(j->outside_fd);
 	if (read(j->placed[0], &placed, 1) != 1)
 		_exit(LISPVM_EXIT_HOST_ERROR); /* lispvm could not place it */
 	close(j->placed[0]);
@@ -343,11 +349,10 @@ static int make_cgroup(struct jail *j, const struct vm_config *config)
 }
 
 /* Places the keeper (and so the VMM it starts) in the cgroup, then lets
- * it go on and waits for it. */
+ * it go on, runs what goes beside it, and waits for it. */
 static int start_keeper(struct jail *j, pid_t keeper)
 {
 	char err[512];
-	int status;
 
 	if (keeper < 0) {
 		log_error("--jail: cannot start: %s", strerror(errno));
@@ -361,19 +366,34 @@ static int start_keeper(struct jail *j, pid_t keeper)
 		return LISPVM_EXIT_HOST_ERROR;
 	}
 	forward_signals(keeper);
-	status = write(j->placed[1], "", 1) == 1 ? wait_status(keeper) : LISPVM_EXIT_HOST_ERROR;
+	if (write(j->placed[1], "", 1) != 1) {
+		close(j->placed[1]);
+		return LISPVM_EXIT_HOST_ERROR;
+	}
 	close(j->placed[1]);
-	return status;
+	if (j->beside != NULL)
+		j->beside(j->beside_arg);
+	return wait_status(keeper);
 }
 
 int jail_run(const struct vm_config *config, const struct jail_options *opts)
+{
+	return jail_run_beside(config, opts, NULL, NULL, -1);
+}
+
+int jail_run_beside(const struct vm_config *config, const struct jail_options *opts,
+		    void (*beside)(void *arg), void *arg, int outside_fd)
 {
 	static struct jail j; /* large: the plan's paths */
 	char err[512];
 	pid_t keeper;
 	int status;
 
-	j = (struct jail){.opts = opts, .user_namespace = !opts->user_given};
+	j = (struct jail){.opts = opts,
+			  .user_namespace = !opts->user_given,
+			  .beside = beside,
+			  .beside_arg = arg,
+			  .outside_fd = outside_fd};
 	if (opts->user_given && geteuid() != 0) {
 		log_error("--jail-user: only root can run the VMM as another user");
 		return LISPVM_EXIT_HOST_ERROR;

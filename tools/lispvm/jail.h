@@ -10,9 +10,9 @@
  * unprivileged user instead, which must be able to use the VM's files.
  *
  * Three processes: lispvm itself stays outside (it makes the VM's
- * sockets, runs the Swank bridge, passes on signals sent to it, and
- * cleans up), a keeper holds the namespaces and waits, and the VMM is the
- * first process of the new PID namespace.
+ * sockets, runs the Swank bridge, takes a warm VM's program, passes on
+ * signals sent to it, and cleans up), a keeper holds the namespaces and
+ * waits, and the VMM is the first process of the new PID namespace.
  */
 #ifndef LISPVM_JAIL_H
 #define LISPVM_JAIL_H
@@ -38,5 +38,12 @@ struct jail_options {
 /* Runs config's VM as vm_run would, in a jail; returns its exit status
  * (LISPVM_EXIT_HOST_ERROR after one line when the jail cannot be made). */
 int jail_run(const struct vm_config *config, const struct jail_options *opts);
+
+/* jail_run, with beside(arg) run here, outside the jail, once the VMM is
+ * on its way (a warm VM's supervisor, pooled_vm.c); jail_run waits for
+ * the VM after it returns.  outside_fd, unless -1, is a descriptor only
+ * this side keeps: the keeper and the VMM close their copies. */
+int jail_run_beside(const struct vm_config *config, const struct jail_options *opts,
+		    void (*beside)(void *arg), void *arg, int outside_fd);
 
 #endif

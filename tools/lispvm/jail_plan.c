@@ -222,14 +222,6 @@ int jail_plan_make(const struct vm_config *config, struct jail_plan *plan, char 
 {
 	memset(plan, 0, sizeof(*plan));
 	plan->config = *config;
-	/* Its program, and the mounts that program is given, arrive after
-	 * the jail would have been made. */
-	if (config->await_invocation != NULL) {
-		snprintf(err, err_size,
-			 "--jail: a pooled VM (--pooled) cannot be jailed yet: its program's "
-			 "files arrive after the jail is made");
-		return -1;
-	}
 	if (add(plan, "/dev/kvm", false, JAIL_DEVICE, err, err_size) < 0 ||
 	    resolve(config->kernel_path, plan->kernel, "--kernel", err, err_size) < 0 ||
 	    add(plan, plan->kernel, false, JAIL_READ, err, err_size) < 0)

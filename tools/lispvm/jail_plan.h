@@ -45,9 +45,11 @@ struct jail_plan {
 
 /* Fills plan from config, its paths sorted (a directory before what lies
  * under it).  A VM from a snapshot also gets what the snapshot names:
- * its bases, its images and, for a running VM's, its mounts.  0, or -1
- * with a one-line reason (a path that cannot be resolved, a snapshot
- * that cannot be read, or what a jail cannot run yet). */
+ * its bases, its images and, for a running VM's, its mounts.  A warm
+ * VM's (await_invocation) is its machine's alone: its program's mounts
+ * come later, as descriptors (mount_roots.h).  0, or -1 with a one-line
+ * reason (a path that cannot be resolved, a snapshot that cannot be
+ * read). */
 int jail_plan_make(const struct vm_config *config, struct jail_plan *plan, char *err,
 		   size_t err_size);
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +18,10 @@
 
 #include <lispvm/abi.h>
 
+#include "jail.h"
 #include "lisp_run.h"
 #include "log.h"
+#include "pooled_jail.h"
 #include "vm_launch.h"
 
 /* An invocation is the daemon's command line for a spec it accepted,
@@ -32,6 +35,9 @@ static struct {
 	char snapshot_path[PATH_MAX];	   /* and its real path */
 	bool bound;			   /* the socket is this process's */
 	int listen_fd;
+	/* --jail: this process is the VM's supervisor, outside its jail. */
+	struct pooled_jail jail;
+	bool jailed;
 	/* The invocation taken: argv points into words. */
 	char *words;
 	char **argv;
@@ -124,8 +130,15 @@ static const char *misfit(const struct cli_options *o, bool *stale)
 	    o->memory_given != m->memory_given ||
 	    (o->memory_given && o->memory_size != m->memory_size))
 		return "stale: a pooled VM's --kernel, --append and --memory are the pool's";
+	/* A jail asked for is never dropped; one not asked for does no harm. */
+	if (o->jail.enabled && !m->jail.enabled)
+		return "stale: this warm VM is not jailed (--jail)";
+	if (o->jail.enabled &&
+	    (o->jail.user_given != m->jail.user_given || o->jail.uid != m->jail.uid ||
+	     o->jail.gid != m->jail.gid || o->jail.cpu_percent != m->jail.cpu_percent))
+		return "stale: a pooled VM's --jail-user and --jail-cpus are the pool's";
 	*stale = false;
-	return NULL;
+	return m->jail.enabled ? pooled_jail_misfit(o) : NULL;
 }
 
 /* "LENGTH\n", then the words of argv, each NUL-terminated, LENGTH bytes
@@ -226,6 +239,8 @@ static int take(int fd, char *why, size_t size, bool *stale)
 	if (quoting_stderr(prepare_invocation, why, size) != 0 ||
 	    vm_launch_program(&pool.opts, &pool.env, &pool.config, &pool.strings) != 0)
 		goto refused;
+	if (pool.jailed && pooled_jail_hand_over(&pool.jail, &pool.config, why, size, stale) < 0)
+		goto refused;
 	return 0;
 refused:
 	forget_invocation();
@@ -252,43 +267,104 @@ static int listen_on(const char *path, char *err, size_t err_size)
 	return 0;
 }
 
-static const struct vm_config *await_invocation(void *arg, char *err, size_t err_size)
+/* The next connection on the socket, or -1: an error (in err) or, for a
+ * jailed VM, its VMM ended (err empty: it said why). */
+static int next_connection(const char *path, char *err, size_t err_size)
 {
-	const char *path = arg;
+	struct pollfd p[2] = {{.fd = pool.listen_fd, .events = POLLIN},
+			      {.fd = pool.jailed ? pool.jail.outside : -1, .events = POLLIN}};
 
-	/* The socket appears once the machine is restored: it says the VM is
-	 * ready. */
+	for (;;) {
+		int fd;
+
+		if (poll(p, 2, -1) < 0 && errno != EINTR) {
+			snprintf(err, err_size, "--pooled %s: %s", path, strerror(errno));
+			return -1;
+		}
+		if (p[1].revents != 0) {
+			err[0] = '\0';
+			return -1;
+		}
+		if (!(p[0].revents & POLLIN))
+			continue;
+		fd = accept4(pool.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+		if (errno != EINTR && errno != ECONNABORTED) {
+			snprintf(err, err_size, "--pooled %s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+}
+
+/* Programs offered on the socket until one is taken (0) or the pool can
+ * take none (-1, why in err).  The socket appears once the machine is
+ * restored: it says the VM is ready. */
+static int serve(const char *path, char *err, size_t err_size)
+{
+	int rc = -1;
+
 	if (listen_on(path, err, err_size) < 0)
-		return NULL;
+		return -1;
+	pool.bound = true;
 	for (;;) {
 		char why[512] = "";
 		bool stale;
-		int fd = accept4(pool.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		int fd = next_connection(path, err, err_size);
 
-		if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
-			continue;
-		if (fd < 0) {
-			snprintf(err, err_size, "--pooled %s: %s", path, strerror(errno));
-			return NULL;
-		}
+		if (fd < 0)
+			break;
 		if (take(fd, why, sizeof(why), &stale) == 0) {
 			dprintf(fd, "ok\n");
 			close(fd);
-			close(pool.listen_fd);
-			unlink(path);
-			pool.bound = false;
-			return &pool.config;
+			rc = 0;
+			break;
 		}
 		dprintf(fd, "error: %s\n", why);
 		close(fd);
 		if (stale) {
 			snprintf(err, err_size, "--pooled: %s", why);
-			close(pool.listen_fd);
-			unlink(path);
-			pool.bound = false;
-			return NULL;
+			break;
 		}
 	}
+	close(pool.listen_fd);
+	unlink(path);
+	pool.bound = false;
+	return rc;
+}
+
+static const struct vm_config *await_invocation(void *arg, const struct vm_config *machine,
+						char *err, size_t err_size)
+{
+	(void)machine;
+	return serve(arg, err, err_size) == 0 ? &pool.config : NULL;
+}
+
+/* Beside a jailed VMM: its supervisor, until the VMM took a program or
+ * ended. */
+static void supervise(void *arg)
+{
+	char err[1024] = "";
+
+	close(pool.jail.inside);
+	if (pooled_jail_ready(&pool.jail) && serve(arg, err, sizeof(err)) < 0 && err[0] != '\0')
+		pooled_jail_refuse(&pool.jail, err);
+	close(pool.jail.outside);
+}
+
+static int run_jailed(const struct cli_options *opts, struct vm_config *config)
+{
+	char err[512];
+
+	if (pooled_jail_open(&pool.jail, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return LISPVM_EXIT_HOST_ERROR;
+	}
+	pool.jailed = true;
+	config->await_invocation = pooled_jail_receive;
+	config->await_arg = &pool.jail;
+	return jail_run_beside(config, &opts->jail, supervise, (void *)opts->pooled_socket,
+			       pool.jail.outside);
 }
 
 int pooled_vm_command(const struct cli_options *opts)
@@ -308,7 +384,7 @@ int pooled_vm_command(const struct cli_options *opts)
 	if ((rc = vm_launch_machine(opts, &config, &strings)) != 0)
 		return rc;
 	vm_launch_signals();
-	rc = vm_run(&config);
+	rc = opts->jail.enabled ? run_jailed(opts, &config) : vm_run(&config);
 	if (pool.bound) /* never a path this process did not bind */
 		unlink(opts->pooled_socket);
 	return rc;
