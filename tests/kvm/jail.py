@@ -5,6 +5,7 @@ Usage: jail.py CASE LISPVM GUEST_ELF"""
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -301,14 +302,144 @@ def refuses_what_it_cannot_jail(exe, elf):
     expect(len(lines) == 1, f"expected one line: {proc.stderr!r}")
     proc = run([exe, "--jail", "--kernel", elf, "run", "--snapshot", "/nonexistent.snap",
                 "--pooled", "/nonexistent.sock"], env=ENV)
-    expect(proc.returncode == 2 and "a pooled VM cannot be jailed yet" in proc.stderr,
-           describe(proc))
+    expect(proc.returncode == HOST_ERROR and proc.stderr.count("\n") == 1 and
+           "/nonexistent.snap" in proc.stderr, describe(proc))
     proc = run([exe, "--jail-user", "0", "--jail", *BOOT], env=ENV)
     expect(proc.returncode == 2 and "other than root" in proc.stderr, describe(proc))
     proc = run([exe, "--jail-cpus", "0", "--jail", *BOOT], env=ENV)
     expect(proc.returncode == 2 and "--jail-cpus" in proc.stderr, describe(proc))
 
 
+# A warm VM's program: its arguments and environment, a file read and one
+# written through a rw mount, and its own directory (a read-only mount).
+WARM_PROGRAM = """(format t "args ~s env ~a~%" (cdr sb-ext:*posix-argv*) (sb-ext:posix-getenv "K"))
+(format t "read ~a~%" (with-open-file (s "/data/in") (read-line s)))
+(with-open-file (s "/data/out" :direction :output) (write-line "written" s))
+(format t "own directory ~a~%"
+        (handler-case (with-open-file (s (merge-pathnames "x" *load-truename*)
+                                         :direction :output)
+                        "writable")
+          (error () "read-only")))
+(sb-ext:exit :code 7)
+"""
+
+
+def ask_warm_vm(sock, words):
+    """A warm VM's one-line answer to the invocation words."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(120)
+        s.connect(sock)
+        body = b"".join(w.encode() + b"\0" for w in words)
+        s.sendall(str(len(body)).encode() + b"\n" + body)
+        s.shutdown(socket.SHUT_WR)
+        return s.makefile().readline()
+
+
+def start_warm_vm(exe, elf, snap, sock, jail=True):
+    vm = subprocess.Popen([exe, *(["--jail"] if jail else []), "--kernel", elf, "run",
+                           "--snapshot", snap, "--pooled", sock], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, env=ENV)
+    deadline = time.monotonic() + 120
+    while not os.path.exists(sock):
+        if vm.poll() is not None:
+            raise TestFailure(f"the warm VM ended: {vm.communicate()}")
+        expect(time.monotonic() < deadline, "the warm VM's socket did not appear in 120 s")
+        time.sleep(0.1)
+    return vm
+
+
+def check_waiting_vmm(vm, hidden):
+    """A jailed warm VM's VMM while it waits: jailed as any other (its
+    seccomp filter comes once it has its program), none of hidden in
+    sight."""
+    keeper, vmm = jailed_vmm(vm.pid)
+    status = status_of(vmm)
+    for field in ("CapEff", "CapPrm", "CapBnd", "CapAmb"):
+        expect(int(status[field], 16) == 0, f"{field} of the VMM: {status[field].strip()}")
+    expect(status["NoNewPrivs"].strip() == "1", "no_new_privs is not set")
+    expect(status["NSpid"].split()[-1] == "1", f"not pid 1 in its namespace: {status['NSpid']}")
+    for ns in NAMESPACES:
+        expect(os.readlink(f"/proc/self/ns/{ns}") != os.readlink(f"/proc/{vmm}/ns/{ns}"),
+               f"the VMM shares the {ns} namespace")
+    with open(f"/proc/{vmm}/mountinfo") as f:
+        mounts = [line.split()[4] for line in f]
+    for path in hidden:
+        expect(not any(m == path or m.startswith(path + "/") or path.startswith(m + "/") and
+                       m != "/" for m in mounts), f"{path} is in the jail: {mounts}")
+
+
+def warm(exe, elf):
+    """A jailed warm VM (run --jail --snapshot --pooled): the VMM waits in
+    its jail, which shows neither the program nor the directories it will
+    be given; the supervisor outside refuses what it cannot run and the
+    VM waits on; the program taken runs with its arguments, environment,
+    a rw mount and its own directory read-only; a warm VM that is not
+    jailed refuses a jailed program (stale) and ends; SIGTERM ends a
+    waiting one, socket and processes."""
+    require_kvm()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o755)
+        os.mkdir(os.path.join(tmp, "snap"))
+        snap, sock = os.path.join(tmp, "snap", "warm.snap"), os.path.join(tmp, "warm.sock")
+        proc = run([exe, "--kernel", elf, "prepare", "-o", snap], env=ENV)
+        expect_exit(proc, 0)
+        data, progdir = os.path.join(tmp, "data"), os.path.join(tmp, "prog")
+        os.mkdir(data)
+        os.mkdir(progdir)
+        with open(os.path.join(data, "in"), "w") as f:
+            f.write("from the host\n")
+        prog = os.path.join(progdir, "warm.lisp")
+        with open(prog, "w") as f:
+            f.write(WARM_PROGRAM)
+        base = ["lispvm", "run", "--jail", "--kernel", elf, "--snapshot", snap]
+        vm = start_warm_vm(exe, elf, snap, sock)
+        try:
+            check_waiting_vmm(vm, [data, progdir, sock])
+            for words, said in (([*base, "/nonexistent/p.lisp"], "/nonexistent/p.lisp"),
+                                ([*base, "--prefetch", prog, prog], "--prefetch"),
+                                ([*base, "--mount", "/nonexistent:/x", prog],
+                                 "cannot use host directory /nonexistent")):
+                answer = ask_warm_vm(sock, words)
+                expect(answer.startswith("error: ") and said in answer and
+                       "stale" not in answer, f"{words}: {answer!r}")
+            answer = ask_warm_vm(sock, [*base, "--mount", f"{data}:/data:rw", "--env", "K=v",
+                                        prog, "a", "b c"])
+            expect(answer == "ok\n", f"the program was not taken: {answer!r}")
+            out, err = vm.communicate(timeout=120)
+        finally:
+            vm.kill()
+        expect(vm.returncode == 7, f"exit {vm.returncode}: {out!r} {err!r}")
+        expect(out == 'args ("a" "b c") env v\nread from the host\n'
+               "own directory read-only\n", f"output {out!r} {err!r}")
+        with open(os.path.join(data, "out")) as f:
+            expect(f.read() == "written\n", "the rw mount was not written")
+        expect(os.listdir(progdir) == ["warm.lisp"], f"{os.listdir(progdir)}")
+        expect(not os.path.exists(sock), "the socket was left behind")
+        # Not jailed: a jailed program is never run there.
+        vm = start_warm_vm(exe, elf, snap, sock, jail=False)
+        try:
+            answer = ask_warm_vm(sock, [*base, prog])
+            out, err = vm.communicate(timeout=60)
+        finally:
+            vm.kill()
+        expect(answer.startswith("error: stale: ") and "not jailed" in answer, repr(answer))
+        expect(vm.returncode == HOST_ERROR and err.count("\n") == 1 and "not jailed" in err,
+               f"exit {vm.returncode}: {err!r}")
+        vm = start_warm_vm(exe, elf, snap, sock)
+        try:
+            keeper, vmm = jailed_vmm(vm.pid)
+            vm.terminate()
+            vm.communicate(timeout=60)
+        finally:
+            vm.kill()
+        expect(vm.returncode == 128 + 15, f"after SIGTERM: exit {vm.returncode}")
+        expect(not os.path.exists(sock), "the socket was left behind")
+        for pid in (keeper, vmm):
+            expect(not os.path.exists(f"/proc/{pid}") or
+                   open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z",
+                   f"process {pid} lives on")
+
+
 if __name__ == "__main__":
     main({f.__name__: f for f in (boots_jailed, isolated, as_another_user, unprivileged,
-                                  limited, from_snapshot, refuses_what_it_cannot_jail)})
+                                  limited, from_snapshot, refuses_what_it_cannot_jail, warm)})
