@@ -11,7 +11,9 @@
  * WHY", after which the VM waits for the next connection, unless WHY
  * begins "stale:" (the snapshot was replaced since, or the --kernel,
  * --append or --memory sent are not the pool's): then it ends (exit 125).
- * SOCKET is removed once one is taken.
+ * SOCKET is removed once one is taken.  With --jail, the VMM waits in
+ * its jail and this process stays outside as its supervisor, taking the
+ * invocation there and handing it in (pooled_jail.h).
  */
 #ifndef LISPVM_TOOLS_POOLED_VM_H
 #define LISPVM_TOOLS_POOLED_VM_H
