@@ -221,6 +221,12 @@ WAITER = """(loop until (probe-file "/m/go") do (sleep 0.05))
 """
 
 
+def write_file(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 def from_snapshot(exe, elf):
     """Snapshots made and restored in jails: a prepare (its output the
     only path written), a diff prepared over it, a run from the diff
@@ -231,11 +237,8 @@ def from_snapshot(exe, elf):
         os.chmod(tmp, 0o755)
         mount = os.path.join(tmp, "m")
         os.mkdir(mount)
-        with open(os.path.join(mount, "data"), "w") as f:
-            f.write("from the host\n")
-        prog = os.path.join(tmp, "prog.lisp")
-        with open(prog, "w") as f:
-            f.write(PROGRAM)
+        write_file(os.path.join(mount, "data"), "from the host\n")
+        prog = write_file(os.path.join(tmp, "prog.lisp"), PROGRAM)
         base, diff = os.path.join(tmp, "base.snap"), os.path.join(tmp, "diff.snap")
         jail = [exe, "--jail", "--kernel", elf]
         proc = run([*jail, "prepare", "-o", base, "--eval", "(defvar *x* 42)"], env=ENV)
@@ -264,8 +267,7 @@ def resume_running(exe, jail, tmp, mount):
     os.mkdir(os.path.join(tmp, "out"))
     whole = os.path.join(tmp, "out", "running.snap")
     diff = os.path.join(tmp, "out", "running-diff.snap")
-    with open(waiter, "w") as f:
-        f.write(WAITER)
+    write_file(waiter, WAITER)
     name = f"jail-resume-{os.getpid()}"
     vm = subprocess.Popen([*jail, "run", "--attachable", "--name", name, "--mount",
                            f"{mount}:/m:rw", waiter], env=ENV, stdout=subprocess.PIPE,
@@ -386,11 +388,8 @@ def warm(exe, elf):
         data, progdir = os.path.join(tmp, "data"), os.path.join(tmp, "prog")
         os.mkdir(data)
         os.mkdir(progdir)
-        with open(os.path.join(data, "in"), "w") as f:
-            f.write("from the host\n")
-        prog = os.path.join(progdir, "warm.lisp")
-        with open(prog, "w") as f:
-            f.write(WARM_PROGRAM)
+        write_file(os.path.join(data, "in"), "from the host\n")
+        prog = write_file(os.path.join(progdir, "warm.lisp"), WARM_PROGRAM)
         base = ["lispvm", "run", "--jail", "--kernel", elf, "--snapshot", snap]
         vm = start_warm_vm(exe, elf, snap, sock)
         try:
