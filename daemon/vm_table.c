@@ -1128,7 +1128,7 @@ unsigned int vm_table_pool_start(const char *snapshot, uint64_t memory, char *er
 {
 	struct json_object *spec = json_object_new_object();
 	char socket[PATH_MAX + 16], size[32];
-	const char *argv[10];
+	const char *argv[16]; /* lispvm run --jail --snapshot S --pooled P --memory M */
 	size_t n = 0;
 	struct vm_entry *e;
 	struct vm_user *u = vm_user_open(vm_user_owner(), err, err_size);

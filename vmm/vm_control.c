@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "device_thread.h"
+#include "fd_pass.h"
 #include "vcpu_kick.h"
 
 /* A client has this long to send its request line. */
@@ -32,50 +33,21 @@ static bool same_user(int fd)
 	       (cred.uid == getuid() || cred.uid == 0);
 }
 
-/* One byte, and the descriptors sent with it (up to VM_CONTROL_MAX_FDS,
- * the rest closed): the count, or -1. */
-static ssize_t read_byte_and_fds(int fd, char *byte, int *fds, unsigned int *nr_fds)
+/* One byte, and the descriptors sent with it (up to VM_CONTROL_MAX_FDS
+ * in all; more, or any the kernel dropped, set *dropped). */
+static ssize_t read_byte_and_fds(int fd, char *byte, int *fds, unsigned int *nr_fds, bool *dropped)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * VM_CONTROL_MAX_FDS)];
-		struct cmsghdr align;
-	} control;
-	struct iovec iov = {.iov_base = byte, .iov_len = 1};
-	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = &control,
-			     .msg_controllen = sizeof(control)};
-	ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+	unsigned int got;
+	ssize_t n = fd_pass_recv(fd, byte, 1, 0, fds + *nr_fds, VM_CONTROL_MAX_FDS - *nr_fds, &got,
+				 dropped);
 
-	/* Descriptors the kernel dropped for want of room: the request is
-	 * not the one sent. */
-	if (n > 0 && (msg.msg_flags & MSG_CTRUNC))
-		*nr_fds = VM_CONTROL_MAX_FDS + 1;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); n > 0 && cm != NULL;
-	     cm = CMSG_NXTHDR(&msg, cm)) {
-		const unsigned char *data = CMSG_DATA(cm);
-		size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (size_t i = 0; i < count; i++) {
-			int got;
-
-			memcpy(&got, data + i * sizeof(int), sizeof(int));
-			if (*nr_fds < VM_CONTROL_MAX_FDS)
-				fds[(*nr_fds)++] = got;
-			else {
-				close(got);
-				*nr_fds = VM_CONTROL_MAX_FDS + 1; /* too many: refused */
-			}
-		}
-	}
+	*nr_fds += got;
 	return n;
 }
 
 /* One line from the client, without its newline: 0, or -1.  The
  * descriptors that come with it go to fds. */
-static int read_line(int fd, char *line, size_t size, int *fds, unsigned int *nr_fds)
+static int read_line(int fd, char *line, size_t size, int *fds, unsigned int *nr_fds, bool *dropped)
 {
 	size_t have = 0;
 
@@ -85,7 +57,7 @@ static int read_line(int fd, char *line, size_t size, int *fds, unsigned int *nr
 
 		if (poll(&p, 1, REQUEST_TIMEOUT_MS) <= 0)
 			return -1;
-		n = read_byte_and_fds(fd, line + have, fds, nr_fds);
+		n = read_byte_and_fds(fd, line + have, fds, nr_fds, dropped);
 		if (n <= 0)
 			return -1;
 		if (line[have] == '\n') {
@@ -158,20 +130,22 @@ static void serve(struct vm_control *c, int client)
 	char line[VM_CONTROL_LINE_MAX + 32];
 	int fds[VM_CONTROL_MAX_FDS];
 	unsigned int nr_fds = 0;
+	bool dropped = false; /* descriptors beyond those a request takes */
 	const char *wrong;
 
 	if (!same_user(client)) {
 		answer(client, "ERROR not this VM's user");
 		return;
 	}
-	if (read_line(client, line, sizeof(line), fds, &nr_fds) < 0) {
+	if (read_line(client, line, sizeof(line), fds, &nr_fds, &dropped) < 0) {
 		answer(client, "ERROR no request line");
 	} else if ((wrong = parse(line, &req)) != NULL) {
 		answer(client, wrong);
-	} else if (req.diff && (read_line(client, req.base, sizeof(req.base), fds, &nr_fds) < 0 ||
-				req.base[0] != '/')) {
+	} else if (req.diff &&
+		   (read_line(client, req.base, sizeof(req.base), fds, &nr_fds, &dropped) < 0 ||
+		    req.base[0] != '/')) {
 		answer(client, "ERROR a diff needs the absolute path of its base");
-	} else if (nr_fds != (req.diff ? 2u : 1u)) {
+	} else if (dropped || nr_fds != (req.diff ? 2u : 1u)) {
 		answer(client, req.diff ? "ERROR a diff comes with its file and its base, open"
 					: "ERROR a snapshot comes with its file, open");
 	} else {
@@ -180,7 +154,7 @@ static void serve(struct vm_control *c, int client)
 		carry_out(c, client, &req);
 	}
 	/* The vCPU thread is done with them: it answered, or stops. */
-	for (unsigned int i = 0; i < nr_fds && i < VM_CONTROL_MAX_FDS; i++)
+	for (unsigned int i = 0; i < nr_fds; i++)
 		close(fds[i]);
 }
 

@@ -368,6 +368,13 @@ def check_waiting_vmm(vm, hidden):
     for path in hidden:
         expect(not any(m == path or m.startswith(path + "/") or path.startswith(m + "/") and
                        m != "/" for m in mounts), f"{path} is in the jail: {mounts}")
+    # Its descriptors: stdio, KVM's, the snapshot's, and one socket (its
+    # end of the pair to lispvm), never the pool's socket or a directory.
+    fds = {fd: os.readlink(f"/proc/{vmm}/fd/{fd}") for fd in os.listdir(f"/proc/{vmm}/fd")}
+    expect(sum(t.startswith("socket:") for t in fds.values()) == 1, f"its sockets: {fds}")
+    expect(not any(t.startswith(p) for t in fds.values() for p in hidden), f"fds: {fds}")
+    expect(not any(os.path.isdir(t) for t in fds.values() if t.startswith("/")),
+           f"a directory is open in the jail: {fds}")
 
 
 def warm(exe, elf):

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* A jailed warm VM's mount roots (tools/lispvm/mount_roots.c): each is its
- * directory and no more ("..", absolute names and symlinks stay in it),
- * read-only ones refuse writes in the kernel, none runs or honours setuid
- * files, a missing directory is one line and leaves nothing open, and
- * hostfs serves a root it was given as one it opened. */
+ * directory and what is mounted beneath, no more ("..", and symlinks to
+ * it, stay in it; an absolute name starts at the process's root, which
+ * for the VMM is its jail's), read-only ones refuse writes in the kernel
+ * and no one holding one can make it writable again, none runs or
+ * honours setuid files, a missing directory or a file is one line and
+ * leaves nothing open, and hostfs serves a root it was given as one it
+ * opened. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -13,12 +16,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "hostfs.h"
 #include "mount_roots.h"
+#include "user_namespace.h"
 
 static char top[] = "/tmp/lispvm-mount-roots-XXXXXX";
 
@@ -117,6 +124,76 @@ static void test_roots(void)
 	close(fds[1]);
 }
 
+/* As a VMM that runs code of the guest's choosing might try: from a user
+ * and mount namespace of its own, clear the read-only flag, and write. */
+static bool unlocks(int ro_root)
+{
+	struct mount_attr attr = {.attr_clr = MOUNT_ATTR_RDONLY};
+	const char *what;
+	pid_t child = fork();
+	int status, fd;
+
+	if (child == 0) {
+		if (user_namespace_enter(&what) < 0 || unshare(CLONE_NEWNS) < 0)
+			_exit(2);
+		if (mount_setattr(ro_root, "", AT_EMPTY_PATH, &attr, sizeof(attr)) == 0)
+			_exit(1);
+		fd = openat(ro_root, "unlocked", O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+		_exit(fd >= 0 ? 1 : errno == EROFS ? 0 : 3);
+	}
+	CHECK(child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status));
+	if (WEXITSTATUS(status) > 1)
+		fprintf(stderr, "the unlocking child could not try (exit %d)\n",
+			WEXITSTATUS(status));
+	return WEXITSTATUS(status) != 0;
+}
+
+static void test_locked(void)
+{
+	char ro[PATH_MAX], err[512] = "";
+	struct guest_mount m = {.host_path = ro, .guest_path = "/ro", .readonly = true};
+	int fd;
+
+	path_of(ro, "ro");
+	CHECK(mount_roots_open(&m, 1, &fd, err, sizeof(err)) == 0);
+	CHECK(!unlocks(fd));
+	path_of(ro, "ro/unlocked");
+	CHECK(access(ro, F_OK) < 0);
+	close(fd);
+}
+
+/* What is mounted beneath the directory comes with it, restricted too. */
+static void test_submount(void)
+{
+	char rw[PATH_MAX], sub[PATH_MAX], err[512] = "";
+	struct guest_mount m = {.host_path = rw, .guest_path = "/rw"};
+	const char *what;
+	pid_t child;
+	int status, fd;
+
+	path_of(rw, "rw");
+	path_of(sub, "rw/sub");
+	CHECK(mkdir(sub, 0755) == 0);
+	child = fork();
+	if (child == 0) {
+		/* The mount beneath, in a namespace of this child's own. */
+		if (user_namespace_enter(&what) < 0 || unshare(CLONE_NEWNS) < 0 ||
+		    mount("tmpfs", sub, "tmpfs", 0, "size=64k") < 0 ||
+		    (fd = open(strcat(sub, "/on-tmpfs"), O_CREAT | O_WRONLY, 0644)) < 0)
+			_exit(2);
+		close(fd);
+		if (mount_roots_open(&m, 1, &fd, err, sizeof(err)) < 0)
+			_exit(3);
+		_exit(inode_at(fd, "sub/on-tmpfs") != 0 &&
+				      inode_at(fd, "sub/..") == inode_at(fd, "")
+			      ? 0
+			      : 1);
+	}
+	CHECK(child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 0);
+	CHECK(rmdir(sub) == 0); /* the tmpfs was the child's alone */
+}
+
 static void test_missing(void)
 {
 	char missing[PATH_MAX], rw[PATH_MAX], err[512] = "";
@@ -131,6 +208,10 @@ static void test_missing(void)
 	CHECK_CONTAINS(err, "cannot use host directory");
 	CHECK_CONTAINS(err, missing);
 	CHECK(strchr(err, '\n') == NULL);
+	CHECK(open_fds() == before);
+	path_of(missing, "outside"); /* a file */
+	CHECK(mount_roots_open(mounts, 2, fds, err, sizeof(err)) < 0);
+	CHECK_CONTAINS(err, "not a directory");
 	CHECK(open_fds() == before);
 	CHECK(mount_roots_open(mounts, 0, fds, err, sizeof(err)) == 0);
 }
@@ -175,6 +256,8 @@ int main(void)
 	path_of(path, "ro/escape");
 	CHECK(symlink("..", path) == 0);
 	test_roots();
+	test_locked();
+	test_submount();
 	test_missing();
 	test_hostfs_given_root();
 	snprintf(path, sizeof(path), "rm -rf '%s'", top);

@@ -49,6 +49,20 @@ struct jail {
 
 static volatile pid_t forward_to = -1;
 
+/* What lispvm passes on, through the keeper, to the VMM. */
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+#define NR_FORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
+
+static void mask_forwarded(int how)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < NR_FORWARDED; i++)
+		sigaddset(&set, forwarded[i]);
+	sigprocmask(how, &set, NULL);
+}
+
 /* A signal from the terminal reached the whole process group already;
  * one sent to this process is passed on. */
 static void forward(int sig, siginfo_t *info, void *context)
@@ -60,13 +74,12 @@ static void forward(int sig, siginfo_t *info, void *context)
 
 static void forward_signals(pid_t to)
 {
-	static const int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 	struct sigaction sa = {.sa_sigaction = forward, .sa_flags = SA_SIGINFO | SA_RESTART};
 
 	forward_to = to;
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-		sigaction(signals[i], &sa, NULL);
+	for (size_t i = 0; i < NR_FORWARDED; i++)
+		sigaction(forwarded[i], &sa, NULL);
 }
 
 static int wait_status(pid_t pid)
@@ -260,13 +273,13 @@ static void end_by_signal(int sig)
 /* The VMM is its PID namespace's init, which the kernel shields from the
  * keeper's signals while it has no handler for them: until vm_run catches
  * them (a warm VM waits for its program long before), each ends it as it
- * would end another process. */
+ * would end another process.  The keeper held them back across the fork,
+ * so none is lost before this. */
 static void end_on_signals(void)
 {
-	static const int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-
-	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-		signal(signals[i], end_by_signal);
+	for (size_t i = 0; i < NR_FORWARDED; i++)
+		signal(forwarded[i], end_by_signal);
+	mask_forwarded(SIG_UNBLOCK);
 }
 
 static void run_vmm(const struct jail *j)
@@ -311,6 +324,7 @@ static void keep(const struct jail *j)
 		fail("cannot make the namespaces", NULL);
 		_exit(LISPVM_EXIT_HOST_ERROR);
 	}
+	mask_forwarded(SIG_BLOCK);
 	vmm = fork();
 	if (vmm < 0)
 		_exit(LISPVM_EXIT_HOST_ERROR);
@@ -323,6 +337,7 @@ static void keep(const struct jail *j)
 	if (drop_capability_bounds() < 0 || become_user(j) < 0 || drop_capabilities() < 0)
 		kill(vmm, SIGKILL);
 	forward_signals(vmm);
+	mask_forwarded(SIG_UNBLOCK);
 	_exit(wait_status(vmm));
 }
 

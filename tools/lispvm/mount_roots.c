@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#define _GNU_SOURCE /* unshare, open_tree, mount_setattr */
+#define _GNU_SOURCE /* unshare, open_tree, move_mount, mount_setattr */
 #include "mount_roots.h"
 
 #include <errno.h>
@@ -10,45 +10,56 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fd_pass.h"
 #include "user_namespace.h"
 
 #define REASON_MAX 512
+/* Where the restricted copies wait, in the child's own mount namespace:
+ * a tmpfs over a directory every system has, so that reaching them again
+ * needs no search permission on the user's own directories. */
+#define STAGING "/tmp"
 
 /* One message: the copies, or a reason (and no descriptor). */
 static void answer(int sock, const int *fds, unsigned int n, const char *why)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * GUEST_MAX_MOUNTS)];
-		struct cmsghdr align;
-	} control = {0};
 	struct iovec iov = {.iov_base = (void *)why, .iov_len = strlen(why) + 1};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
 
-	if (why[0] == '\0' && n > 0) {
-		struct cmsghdr *c;
-
-		msg.msg_control = control.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * n);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
-	}
-	while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR)
-		;
+	fd_pass_send(sock, &iov, 1, fds, why[0] == '\0' ? n : 0);
 }
 
-static int copy_mount(const struct guest_mount *m, char *why, size_t size)
+static int fail(char *why, size_t size, const char *what, const char *path)
+{
+	snprintf(why, size, "--mount%s%s: cannot %s: %s", path ? " " : "", path ? path : "", what,
+		 strerror(errno));
+	return -1;
+}
+
+/* A namespace of its own to clone mounts in: root has the right already;
+ * another user gets it in a user namespace of its own. */
+static int enter_namespaces(char *why, size_t size)
+{
+	const char *what;
+
+	if (geteuid() != 0 && user_namespace_enter(&what) < 0)
+		return fail(why, size, what, NULL);
+	if (unshare(CLONE_NEWNS) < 0)
+		return fail(why, size, "make a mount namespace", NULL);
+	return 0;
+}
+
+/* m's directory, copied with what it has mounted beneath (AT_RECURSIVE,
+ * as a recursive bind), and restricted: the copy, or -1. */
+static int copy(const struct guest_mount *m, char *why, size_t size)
 {
 	struct mount_attr attr = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
 					      MOUNT_ATTR_NOEXEC |
 					      (m->readonly ? MOUNT_ATTR_RDONLY : 0)};
-	/* AT_RECURSIVE: what is mounted beneath comes too, as a bind of it
-	 * would (without it, mounts locked beneath make the copy fail). */
+	struct stat st;
 	int fd = open_tree(AT_FDCWD, m->host_path,
 			   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 
@@ -57,39 +68,79 @@ static int copy_mount(const struct guest_mount *m, char *why, size_t size)
 			 strerror(errno));
 		return -1;
 	}
+	if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(why, size, "--mount: cannot use host directory %s: not a directory",
+			 m->host_path);
+		close(fd);
+		return -1;
+	}
 	if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
-		snprintf(why, size, "--mount %s: cannot restrict its copy: %s", m->host_path,
-			 strerror(errno));
+		fail(why, size, "restrict its copy", m->host_path);
 		close(fd);
 		return -1;
 	}
 	return fd;
 }
 
-/* Where this child may clone mounts: namespaces it owns. */
-static int enter_namespaces(char *why, size_t size)
+/* The copies at STAGING/i, once all are made (the tmpfs there would hide
+ * a directory beneath it). */
+static int stage(const int *fds, unsigned int n, char *why, size_t size)
+{
+	char at[32];
+
+	if (mount("tmpfs", STAGING, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755") < 0)
+		return fail(why, size, "make a place for the copies", NULL);
+	for (unsigned int i = 0; i < n; i++) {
+		snprintf(at, sizeof(at), STAGING "/%u", i);
+		if (mkdir(at, 0700) < 0 ||
+		    move_mount(fds[i], "", AT_FDCWD, at, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			return fail(why, size, "place a copy", NULL);
+	}
+	return 0;
+}
+
+/* Copied into a mount namespace of a user namespace below this one, the
+ * copies' flags are locked: no one holding one can clear them again
+ * (mount_setattr is EPERM), even from a user namespace of their own. */
+static int lock(char *why, size_t size)
 {
 	const char *what;
 
-	if (user_namespace_enter(&what) == 0) {
-		what = "make a mount namespace";
-		if (unshare(CLONE_NEWNS) == 0)
+	if (user_namespace_enter(&what) < 0) {
+		/* Root's on a host that makes no user namespaces (a jail with
+		 * --jail-user): there no one holding a copy can make one to
+		 * unlock it either. */
+		if (geteuid() == 0 && what == user_namespace_not_made)
 			return 0;
+		return fail(why, size, what, NULL);
 	}
-	snprintf(why, size, "--mount: cannot %s to copy the mounts in: %s", what, strerror(errno));
-	return -1;
+	if (unshare(CLONE_NEWNS) < 0)
+		return fail(why, size, "make a mount namespace", NULL);
+	return 0;
 }
 
 static void copy_mounts(int sock, const struct guest_mount *mounts, unsigned int n)
 {
 	int fds[GUEST_MAX_MOUNTS];
-	char why[REASON_MAX] = "";
+	char why[REASON_MAX] = "", at[32];
 	unsigned int made = 0;
 
-	enter_namespaces(why, sizeof(why));
-	while (why[0] == '\0' && made < n &&
-	       (fds[made] = copy_mount(&mounts[made], why, sizeof(why))) >= 0)
-		made++;
+	if (enter_namespaces(why, sizeof(why)) == 0)
+		while (made < n && (fds[made] = copy(&mounts[made], why, sizeof(why))) >= 0)
+			made++;
+	if (why[0] == '\0' && stage(fds, n, why, sizeof(why)) == 0)
+		lock(why, sizeof(why));
+	for (unsigned int i = 0; i < made; i++)
+		close(fds[i]);
+	for (made = 0; why[0] == '\0' && made < n; made++) {
+		snprintf(at, sizeof(at), STAGING "/%u", made);
+		fds[made] =
+			open_tree(AT_FDCWD, at, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		if (fds[made] < 0) {
+			fail(why, sizeof(why), "copy it again", mounts[made].host_path);
+			break;
+		}
+	}
 	answer(sock, fds, made, why);
 	_exit(0);
 }
@@ -97,30 +148,14 @@ static void copy_mounts(int sock, const struct guest_mount *mounts, unsigned int
 /* The copies, or the child's reason; exactly n descriptors or none. */
 static int receive(int sock, int *fds, unsigned int n, char *err, size_t err_size)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * GUEST_MAX_MOUNTS)];
-		struct cmsghdr align;
-	} control;
 	char why[REASON_MAX];
-	struct iovec iov = {.iov_base = why, .iov_len = sizeof(why) - 1};
-	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = control.buf,
-			     .msg_controllen = sizeof(control.buf)};
-	struct cmsghdr *c;
 	unsigned int got = 0;
-	ssize_t len;
+	bool dropped = false;
+	ssize_t len = fd_pass_recv(sock, why, sizeof(why) - 1, 0, fds, n, &got, &dropped);
 
-	while ((len = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
-		;
-	for (c = len >= 0 ? CMSG_FIRSTHDR(&msg) : NULL; c != NULL; c = CMSG_NXTHDR(&msg, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			got = (unsigned int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-			memcpy(fds, CMSG_DATA(c), sizeof(int) * (got > n ? n : got));
-		}
-	if (len > 0 && got == n && why[0] == '\0' && !(msg.msg_flags & MSG_CTRUNC))
+	if (len > 0 && got == n && !dropped && why[0] == '\0')
 		return 0;
-	for (unsigned int i = 0; i < got && i < n; i++)
+	for (unsigned int i = 0; i < got; i++)
 		close(fds[i]);
 	if (len > 0 && why[0] != '\0') {
 		why[len] = '\0';

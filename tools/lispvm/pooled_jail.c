@@ -9,15 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include "fd_pass.h"
 #include "mount_roots.h"
 
 #define WIRE_MAGIC 0x6c766d69u /* "lvmi" */
 /* The pool socket takes an invocation of at most 2 MiB; its environment
  * and mounts add little. */
 #define WIRE_TEXT_MAX (8u << 20)
-/* A VMM that holds the invocation says so at once. */
+/* A VMM that holds the invocation says so at once; one that reads
+ * nothing for this long is stopped. */
 #define TAKE_MS 30000
 
 enum wire_kind { WIRE_INVOCATION = 1, WIRE_REFUSAL = 2 };
@@ -99,45 +102,10 @@ static int encode(const struct vm_config *inv, struct wire_head *h, struct text 
 static int send_message(int sock, const struct wire_head *h, const char *text, const int *fds,
 			unsigned int nr_fds)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * GUEST_MAX_MOUNTS)];
-		struct cmsghdr align;
-	} control = {0};
 	struct iovec iov[2] = {{.iov_base = (void *)h, .iov_len = sizeof(*h)},
 			       {.iov_base = (void *)text, .iov_len = h->text_len}};
-	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
 
-	if (nr_fds > 0) {
-		struct cmsghdr *c;
-
-		msg.msg_control = control.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nr_fds);
-		c = CMSG_FIRSTHDR(&msg);
-		*c = (struct cmsghdr){.cmsg_level = SOL_SOCKET,
-				      .cmsg_type = SCM_RIGHTS,
-				      .cmsg_len = CMSG_LEN(sizeof(int) * nr_fds)};
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nr_fds);
-	}
-	while (msg.msg_iovlen > 0) {
-		ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		msg.msg_control = NULL; /* the descriptors went with the first bytes */
-		msg.msg_controllen = 0;
-		while (msg.msg_iovlen > 0 && (size_t)n >= msg.msg_iov->iov_len) {
-			n -= (ssize_t)msg.msg_iov->iov_len;
-			msg.msg_iov++;
-			msg.msg_iovlen--;
-		}
-		if (msg.msg_iovlen > 0) {
-			msg.msg_iov->iov_base = (char *)msg.msg_iov->iov_base + n;
-			msg.msg_iov->iov_len -= (size_t)n;
-		}
-	}
-	return 0;
+	return fd_pass_send(sock, iov, 2, fds, nr_fds);
 }
 
 /* --- outside: the supervisor --- */
@@ -152,6 +120,8 @@ int pooled_jail_open(struct pooled_jail *pj, char *err, size_t err_size)
 		return -1;
 	}
 	*pj = (struct pooled_jail){.outside = pair[0], .inside = pair[1]};
+	setsockopt(pj->outside, SOL_SOCKET, SO_SNDTIMEO,
+		   &(struct timeval){.tv_sec = TAKE_MS / 1000}, sizeof(struct timeval));
 	return 0;
 }
 
@@ -187,6 +157,17 @@ const char *pooled_jail_misfit(const struct cli_options *o)
 	return NULL;
 }
 
+/* After the wait for "K" ran out: the pair shut, so that the VMM can no
+ * longer take the program (its "K" fails and it ends) unless it did just
+ * before; then it runs it, and that is the answer. */
+static bool took_late(const struct pooled_jail *pj)
+{
+	char c = 0;
+
+	shutdown(pj->outside, SHUT_RDWR);
+	return recv(pj->outside, &c, 1, MSG_DONTWAIT) == 1 && c == 'K';
+}
+
 int pooled_jail_hand_over(const struct pooled_jail *pj, const struct vm_config *invocation,
 			  char *why, size_t size, bool *stale)
 {
@@ -206,7 +187,7 @@ int pooled_jail_hand_over(const struct pooled_jail *pj, const struct vm_config *
 	*stale = true;
 	if (send_message(pj->outside, &h, t.buf, fds, h.nr_mounts) < 0)
 		snprintf(why, size, "stale: the VM ended before it took its program");
-	else if (await_byte(pj->outside, TAKE_MS) != 'K')
+	else if (await_byte(pj->outside, TAKE_MS) != 'K' && !took_late(pj))
 		snprintf(why, size, "stale: the VM did not take its program");
 	else {
 		*stale = false;
@@ -241,37 +222,11 @@ static struct {
 /* The head and the descriptors that came with it. */
 static int receive_head(int sock, struct wire_head *h, unsigned int *nr_fds)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * GUEST_MAX_MOUNTS)];
-		struct cmsghdr align;
-	} control;
-	struct iovec iov = {.iov_base = h, .iov_len = sizeof(*h)};
-	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = control.buf,
-			     .msg_controllen = sizeof(control.buf)};
-	ssize_t n;
+	bool dropped = false;
+	ssize_t n = fd_pass_recv(sock, h, sizeof(*h), MSG_WAITALL, received.fds, GUEST_MAX_MOUNTS,
+				 nr_fds, &dropped);
 
-	*nr_fds = 0;
-	while ((n = recvmsg(sock, &msg, MSG_WAITALL | MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
-		;
-	for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL; c != NULL;
-	     c = CMSG_NXTHDR(&msg, c)) {
-		unsigned int k = (unsigned int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (unsigned int i = 0; i < k; i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (*nr_fds < GUEST_MAX_MOUNTS)
-				received.fds[(*nr_fds)++] = fd;
-			else
-				close(fd);
-		}
-	}
-	return n == (ssize_t)sizeof(*h) && !(msg.msg_flags & MSG_CTRUNC) ? 0 : -1;
+	return n == (ssize_t)sizeof(*h) && !dropped ? 0 : -1;
 }
 
 static int receive_text(int sock, const struct wire_head *h)

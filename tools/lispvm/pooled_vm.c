@@ -277,12 +277,18 @@ static int next_connection(const char *path, char *err, size_t err_size)
 	for (;;) {
 		int fd;
 
-		if (poll(p, 2, -1) < 0 && errno != EINTR) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
 			snprintf(err, err_size, "--pooled %s: %s", path, strerror(errno));
 			return -1;
 		}
 		if (p[1].revents != 0) {
 			err[0] = '\0';
+			return -1;
+		}
+		if (p[0].revents & (POLLERR | POLLNVAL)) {
+			snprintf(err, err_size, "--pooled %s: the socket failed", path);
 			return -1;
 		}
 		if (!(p[0].revents & POLLIN))

@@ -10,11 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <lispvm/abi.h>
 
 #include "agent_gc.h"
+#include "fd_pass.h"
 #include "snapshot_paths.h"
 #include "vm_control.h"
 #include "vm_socket.h"
@@ -90,36 +92,6 @@ static int report(const char *file, const char *answer)
 	return 0;
 }
 
-/* The request and, with its first byte, the descriptors. */
-static int send_request(int sock, const char *request, size_t len, const int *fds,
-			unsigned int nr_fds)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * VM_CONTROL_MAX_FDS)];
-		struct cmsghdr align;
-	} control = {0};
-	struct iovec iov = {.iov_base = (void *)request, .iov_len = len};
-	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = &control,
-			     .msg_controllen = CMSG_SPACE(sizeof(int) * nr_fds)};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-	ssize_t n;
-
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int) * nr_fds);
-	memcpy(CMSG_DATA(cm), fds, sizeof(int) * nr_fds);
-	n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-	if (n < 0)
-		return -1;
-	/* The descriptors went with the first byte; the rest plainly. */
-	for (size_t done = (size_t)n; done < len; done += (size_t)n)
-		if ((n = write(sock, request + done, len - done)) <= 0)
-			return -1;
-	return 0;
-}
-
 /* A diff must not replace a file of the chain it is taken over, nor make
  * the chain longer than a restore follows.  The chain is read here, where
  * its files are in sight (a jailed VMM sees none of them). */
@@ -158,7 +130,9 @@ static int ask(const char *control, const char *request, int out_fd, int base_fd
 					     ? "no VM answers there (was it started with "
 					       "--attachable, --swank or --vsock?)"
 					     : strerror(errno));
-	if (send_request(sock, request, strlen(request), fds, base_fd >= 0 ? 2 : 1) < 0 ||
+	if (fd_pass_send(sock,
+			 &(struct iovec){.iov_base = (void *)request, .iov_len = strlen(request)},
+			 1, fds, base_fd >= 0 ? 2 : 1) < 0 ||
 	    read_answer(sock, answer, answer_size) < 0) {
 		close(sock);
 		return fail("the VM closed its control socket without an answer", NULL);

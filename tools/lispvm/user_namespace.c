@@ -22,13 +22,15 @@ static int write_file(const char *path, const char *text)
 	return rc;
 }
 
+const char user_namespace_not_made[] = "make a user namespace";
+
 int user_namespace_enter(const char **what)
 {
 	char map[64];
 	uid_t uid = getuid();
 	gid_t gid = getgid();
 
-	*what = "make a user namespace";
+	*what = user_namespace_not_made;
 	if (unshare(CLONE_NEWUSER) < 0)
 		return -1;
 	*what = "map the user";
