@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,9 @@
 #include "user_namespace.h"
 
 #define REASON_MAX 512
+/* Copying takes a few system calls; a directory on a file system that
+ * stopped answering (a hung NFS or FUSE mount) would take for ever. */
+#define COPY_TIMEOUT_MS 30000
 /* Where the restricted copies wait, in the child's own mount namespace:
  * a tmpfs over a directory every system has, so that reaching them again
  * needs no search permission on the user's own directories. */
@@ -148,10 +153,18 @@ static void copy_mounts(int sock, const struct guest_mount *mounts, unsigned int
 /* The copies, or the child's reason; exactly n descriptors or none. */
 static int receive(int sock, int *fds, unsigned int n, char *err, size_t err_size)
 {
+	struct pollfd p = {.fd = sock, .events = POLLIN};
 	char why[REASON_MAX];
 	unsigned int got = 0;
 	bool dropped = false;
-	ssize_t len = fd_pass_recv(sock, why, sizeof(why) - 1, 0, fds, n, &got, &dropped);
+	ssize_t len;
+
+	if (poll(&p, 1, COPY_TIMEOUT_MS) == 0) {
+		snprintf(err, err_size, "--mount: copying the directories took more than %d s",
+			 COPY_TIMEOUT_MS / 1000);
+		return -2;
+	}
+	len = fd_pass_recv(sock, why, sizeof(why) - 1, 0, fds, n, &got, &dropped);
 
 	if (len > 0 && got == n && !dropped && why[0] == '\0')
 		return 0;
@@ -194,7 +207,9 @@ int mount_roots_open(const struct guest_mount *mounts, unsigned int n, int *fds,
 	}
 	rc = receive(pair[0], fds, n, err, err_size);
 	close(pair[0]);
-	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+	if (rc == -2) /* stuck: it goes when the file system lets it */
+		kill(child, SIGKILL);
+	while (waitpid(child, &status, rc == -2 ? WNOHANG : 0) < 0 && errno == EINTR)
 		;
-	return rc;
+	return rc < 0 ? -1 : 0;
 }
