@@ -81,10 +81,22 @@ static int check_map(struct json_object *v, const char *name, char *err, size_t 
 	return 0;
 }
 
+/* A mount's max_size: a size as for memory, more than 0, and only on a
+ * read-write mount (as lispvm's --mount rw,max-size=). */
+static bool good_max_size(struct json_object *m, struct json_object *v)
+{
+	struct json_object *ro;
+	uint64_t bytes;
+
+	return json_object_is_type(v, json_type_string) &&
+	       size_parse(json_object_get_string(v), &bytes) == 0 && bytes > 0 &&
+	       !(json_object_object_get_ex(m, "readonly", &ro) && json_object_get_boolean(ro));
+}
+
 static int check_mounts(struct json_object *v, char *err, size_t err_size)
 {
 	static const char why[] = "must be an array of {\"host\": PATH, \"guest\": PATH, "
-				  "\"readonly\": BOOL}";
+				  "\"readonly\": BOOL, \"max_size\": SIZE (read-write only)}";
 
 	if (!json_object_is_type(v, json_type_array))
 		return bad(err, err_size, "mounts", why);
@@ -97,10 +109,11 @@ static int check_mounts(struct json_object *v, char *err, size_t err_size)
 		{
 			bool path = strcmp(key, "host") == 0 || strcmp(key, "guest") == 0;
 
-			if (path ? !vm_spec_is_path(value) ||
-					    strchr(json_object_get_string(value), ':')
-				 : strcmp(key, "readonly") != 0 ||
-					    !json_object_is_type(value, json_type_boolean))
+			if (strcmp(key, "max_size") == 0 ? !good_max_size(m, value)
+			    : path			 ? !vm_spec_is_path(value) ||
+					     strchr(json_object_get_string(value), ':')
+				   : strcmp(key, "readonly") != 0 ||
+					     !json_object_is_type(value, json_type_boolean))
 				return bad(err, err_size, "mounts", why);
 		}
 		if (!json_object_object_get_ex(m, "host", &x) ||
@@ -276,11 +289,13 @@ static void push_env_and_mounts(struct argv_builder *b, struct json_object *spec
 		struct json_object *m = json_object_array_get_idx(mounts, i), *ro;
 		bool readonly = json_object_object_get_ex(m, "readonly", &ro) &&
 				json_object_get_boolean(ro);
+		const char *cap = string_of(m, "max_size");
 		char *word;
 
 		push(b, "--mount");
-		push_owned(b, asprintf(&word, "%s:%s:%s", string_of(m, "host"),
-				       string_of(m, "guest"), readonly ? "ro" : "rw") < 0
+		push_owned(b, asprintf(&word, "%s:%s:%s%s%s", string_of(m, "host"),
+				       string_of(m, "guest"), readonly ? "ro" : "rw",
+				       cap ? ",max-size=" : "", cap ? cap : "") < 0
 				      ? NULL
 				      : word);
 	}

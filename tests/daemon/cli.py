@@ -182,14 +182,17 @@ def paths(cli, d, work):
     os.mkdir(os.path.join(work, "data"))
     open(os.path.join(work, "prog.lisp"), "w").close()
     open(os.path.join(work, "app.lvs"), "w").close()
-    vm_id = cli.ok("start", "-d", "--mount", "data:/data:ro", "--env", "A=1",
+    vm_id = cli.ok("start", "-d", "--mount", "data:/data:ro", "--mount",
+                   "data:/out:rw,max-size=2M", "--env", "A=1",
                    "--snapshot", "app.lvs", "-m", "512M", "--cwd", "/data", "prog.lisp",
                    "x", cwd=work).strip()
     spec = json.loads(cli.ok("inspect", vm_id))[0]["spec"]
     expect(spec["program"] == os.path.join(work, "prog.lisp") and
            spec["snapshot"] == os.path.join(work, "app.lvs") and
            spec["mounts"] == [{"host": os.path.join(work, "data"), "guest": "/data",
-                               "readonly": True}] and
+                               "readonly": True},
+                              {"host": os.path.join(work, "data"), "guest": "/out",
+                               "readonly": False, "max_size": str(2 << 20)}] and
            spec["env"] == {"A": "1"} and spec["args"] == ["x"] and
            spec["memory"] == "512M" and spec["cwd"] == "/data", f"spec: {spec}")
 

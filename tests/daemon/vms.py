@@ -79,7 +79,8 @@ def command_line(lispvmd):
             spec = {"program": "/srv/app.lisp", "args": ["one", "two words", "--three", "argv"],
                     "env": {"A": "1", "B": "x y"}, "cwd": "/srv", "memory": "512M",
                     "mounts": [{"host": "/srv/data", "guest": "/data", "readonly": True},
-                               {"host": "/tmp", "guest": "/scratch"}],
+                               {"host": "/tmp", "guest": "/scratch"},
+                               {"host": "/srv/out", "guest": "/out", "max_size": "64M"}],
                     "snapshot": "/srv/app.lvs", "attachable": True, "name": "web.1"}
             vm = d.ok("POST", "/v1/vms", spec, status=201)
             d.ok("POST", f"/v1/vms/{vm['id']}/wait")
@@ -88,7 +89,7 @@ def command_line(lispvmd):
                     "--cwd", "/srv",
                     "--snapshot", "/srv/app.lvs", "--env", "A=1", "--env", "B=x y",
                     "--mount", "/srv/data:/data:ro", "--mount", "/tmp:/scratch:rw",
-                    "/srv/app.lisp", "one", "two words", "--three", "argv"]
+                    "--mount", "/srv/out:/out:rw,max-size=64M", "/srv/app.lisp", "one", "two words", "--three", "argv"]
             expect(argv == want, f"lispvm's argv\n got {argv}\nwant {want}")
             expect(d.ok("GET", "/v1/vms/web.1")["spec"] == spec, "the spec is not kept as asked")
             # A snapshot alone resumes a saved VM: found by its name, as an
@@ -131,6 +132,14 @@ def bad_requests(lispvmd):
                     ({"eval": "x", "mounts": [{"host": "/a:b", "guest": "/b"}]}, "mounts:"),
                     ({"eval": "x", "mounts": [{"host": "/a", "guest": "/b", "ro": 1}]},
                      "mounts:"),
+                    ({"eval": "x", "mounts": [{"host": "/a", "guest": "/b", "max_size": "x"}]},
+                     "max_size"),
+                    ({"eval": "x", "mounts": [{"host": "/a", "guest": "/b", "max_size": "0"}]},
+                     "max_size"),
+                    ({"eval": "x", "mounts": [{"host": "/a", "guest": "/b", "max_size": 64}]},
+                     "max_size"),
+                    ({"eval": "x", "mounts": [{"host": "/a", "guest": "/b", "readonly": True,
+                                               "max_size": "1M"}]}, "max_size"),
                     ({"eval": "x", "snapshot": "/s", "core": "/c"}, "core:"),
                     ({"eval": "x", "name": "a/b"}, "name: must be"),
                     ({"eval": "x", "name": ".."}, "name: must be"),

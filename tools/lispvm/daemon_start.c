@@ -205,9 +205,6 @@ static int add_mount(struct json_object *spec, const char *arg)
 	char *copy = strdup(arg);
 	const char *why = copy ? mount_spec_parse(copy, &m) : "out of memory";
 
-	/* lispvmd's VM spec has no field for it yet: refused, never dropped. */
-	if (why == NULL && m.max_size != 0)
-		why = "has max-size, which lispvmd does not pass on yet";
 	if (why != NULL) {
 		fprintf(stderr, "lispvm start: --mount: '%s' %s (try 'lispvm --help')\n", arg, why);
 		free(copy);
@@ -221,6 +218,12 @@ static int add_mount(struct json_object *spec, const char *arg)
 	}
 	json_object_object_add(entry, "guest", json_object_new_string(m.guest_path));
 	json_object_object_add(entry, "readonly", json_object_new_boolean(m.readonly));
+	if (m.max_size != 0) {
+		char bytes[32];
+
+		snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)m.max_size);
+		json_object_object_add(entry, "max_size", json_object_new_string(bytes));
+	}
 	json_object_array_add(member(spec, "mounts", true), entry);
 	free(copy);
 	return 0;
