@@ -5,6 +5,7 @@ Usage: jail.py CASE LISPVM GUEST_ELF"""
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -383,8 +384,9 @@ def warm(exe, elf):
     be given; the supervisor outside refuses what it cannot run and the
     VM waits on; the program taken runs with its arguments, environment,
     a rw mount and its own directory read-only; a warm VM that is not
-    jailed refuses a jailed program (stale) and ends; SIGTERM ends a
-    waiting one, socket and processes."""
+    jailed refuses a jailed program (stale) and ends; one too slow to take
+    its program is refused and never runs it; SIGTERM ends a waiting one,
+    socket and processes."""
     require_kvm()
     with tempfile.TemporaryDirectory() as tmp:
         os.chmod(tmp, 0o755)
@@ -421,6 +423,22 @@ def warm(exe, elf):
             expect(f.read() == "written\n", "the rw mount was not written")
         expect(os.listdir(progdir) == ["warm.lisp"], f"{os.listdir(progdir)}")
         expect(not os.path.exists(sock), "the socket was left behind")
+        os.unlink(os.path.join(data, "out"))
+        # A VMM that does not take its program in time (stopped here) is
+        # told no, and then never runs it: no program runs twice.
+        vm = start_warm_vm(exe, elf, snap, sock)
+        try:
+            _, vmm = jailed_vmm(vm.pid)
+            os.kill(vmm, signal.SIGSTOP)
+            answer = ask_warm_vm(sock, [*base, "--mount", f"{data}:/data:rw", prog, "late"])
+            os.kill(vmm, signal.SIGCONT)
+            out, err = vm.communicate(timeout=120)
+        finally:
+            vm.kill()
+        expect(answer.startswith("error: stale: ") and "did not take" in answer, repr(answer))
+        expect(vm.returncode == HOST_ERROR and "went away" in err and out == "",
+               f"exit {vm.returncode}: {out!r} {err!r}")
+        expect(not os.path.exists(os.path.join(data, "out")), "the refused program ran")
         # Not jailed: a jailed program is never run there.
         vm = start_warm_vm(exe, elf, snap, sock, jail=False)
         try:
