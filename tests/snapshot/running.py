@@ -130,6 +130,8 @@ def running_resume(session):
     resumed = session.start("--snapshot", path, "--name", "again")
     twin = session.start("--snapshot", path, "--name", "twin")
     first = resumed.wait_lines(1)[0]
+    # The twin too: attach finds a VM by its socket, made as it starts.
+    twin.wait_lines(1)
     m = LINE.match(first)
     expect(m is not None, f"resumed: first line {first!r}")
     expect(int(m.group(1)) > before, f"resumed before the snapshot was taken: {first!r}")
