@@ -14,6 +14,7 @@
 
 #include "fd_pass.h"
 #include "mount_roots.h"
+#include "word_list.h"
 
 #define WIRE_MAGIC 0x6c766d69u /* "lvmi" */
 /* The pool socket takes an invocation of at most 2 MiB; its environment
@@ -251,15 +252,10 @@ static int receive_text(int sock, const struct wire_head *h)
 /* The strings in order; exactly as many as the head counts. */
 static int split_text(const struct wire_head *h, size_t want)
 {
-	size_t n = 0;
+	size_t n;
 
-	for (size_t i = 0; i < h->text_len; i++)
-		n += received.text[i] == '\0';
-	if (n != want || (received.strings = calloc(n + 1, sizeof(char *))) == NULL)
-		return -1;
-	for (size_t i = 0, k = 0; i < h->text_len; i += strlen(received.text + i) + 1)
-		received.strings[k++] = received.text + i;
-	return 0;
+	received.strings = word_list_split(received.text, h->text_len, &n);
+	return received.strings != NULL && n == want ? 0 : -1;
 }
 
 static const struct vm_config *decode(const struct wire_head *h, const struct vm_config *machine)

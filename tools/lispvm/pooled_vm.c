@@ -23,6 +23,7 @@
 #include "log.h"
 #include "pooled_jail.h"
 #include "vm_launch.h"
+#include "word_list.h"
 
 /* An invocation is the daemon's command line for a spec it accepted,
  * whose body was at most 1 MiB. */
@@ -188,16 +189,11 @@ static int read_words(int fd, char *why, size_t size)
 			 "NUL-terminated words");
 		return -1;
 	}
-	body++;
-	for (size_t i = 0; i < want; i++)
-		n += body[i] == '\0';
-	if ((pool.argv = calloc(n + 1, sizeof(char *))) == NULL) {
+	if ((pool.argv = word_list_split(body + 1, want, &n)) == NULL) {
 		free(buf);
 		snprintf(why, size, "out of memory");
 		return -1;
 	}
-	for (size_t i = 0, w = 0; i < want; i += strlen(body + i) + 1)
-		pool.argv[w++] = body + i;
 	pool.words = buf;
 	return 0;
 }
