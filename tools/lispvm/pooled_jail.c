@@ -41,34 +41,22 @@ struct wire_head {
 
 struct text {
 	char *buf;
-	size_t len, max;
+	size_t len;
 };
 
-static int put(struct text *t, const char *s)
+static void put(FILE *f, const char *s)
 {
-	size_t n = strlen(s) + 1;
-
-	if (t->len + n > WIRE_TEXT_MAX)
-		return -1;
-	if (t->len + n > t->max) {
-		size_t max = (t->len + n) * 2;
-		char *bigger = realloc(t->buf, max);
-
-		if (bigger == NULL)
-			return -1;
-		t->buf = bigger;
-		t->max = max;
-	}
-	memcpy(t->buf + t->len, s, n);
-	t->len += n;
-	return 0;
+	fwrite(s, 1, strlen(s) + 1, f);
 }
 
 /* The program, then each mount's host and guest paths. */
 static int encode(const struct vm_config *inv, struct wire_head *h, struct text *t)
 {
 	const struct guest_program *p = inv->program;
-	int rc = 0;
+	FILE *f = open_memstream(&t->buf, &t->len);
+
+	if (f == NULL)
+		return -1;
 
 	*h = (struct wire_head){.magic = WIRE_MAGIC,
 				.kind = WIRE_INVOCATION,
@@ -82,21 +70,23 @@ static int encode(const struct vm_config *inv, struct wire_head *h, struct text 
 				.rows = p->rows,
 				.cols = p->cols};
 	if (p->exec_path != NULL)
-		rc |= put(t, p->exec_path);
+		put(f, p->exec_path);
 	if (p->cwd != NULL)
-		rc |= put(t, p->cwd);
+		put(f, p->cwd);
 	for (int i = 0; i < p->argc; i++)
-		rc |= put(t, p->argv[i]);
+		put(f, p->argv[i]);
 	for (int i = 0; i < p->envc; i++)
-		rc |= put(t, p->envp[i]);
+		put(f, p->envp[i]);
 	for (unsigned int i = 0; i < inv->nr_mounts; i++) {
-		rc |= put(t, inv->mounts[i].host_path);
-		rc |= put(t, inv->mounts[i].guest_path);
+		put(f, inv->mounts[i].host_path);
+		put(f, inv->mounts[i].guest_path);
 		h->readonly[i] = inv->mounts[i].readonly;
 		h->max_size[i] = inv->mounts[i].max_size;
 	}
+	if (fclose(f) != 0 || t->len > WIRE_TEXT_MAX)
+		return -1;
 	h->text_len = (uint32_t)t->len;
-	return rc;
+	return 0;
 }
 
 /* The head with fds attached, then the text. */
